@@ -1,0 +1,26 @@
+/** The clock a runtime reads time and sets timers from; tests swap in the fake clock from `baton/testing`. */
+
+/**
+ * Time source and timer facility used by the runtime for leases, timers and step timings.
+ *
+ * @example
+ * ```ts
+ * const runtime = createRuntime({ store, workflows, clock: systemClock });
+ * ```
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Calls `callback` after `ms`; returns a function that cancels the timer. */
+  setTimer(callback: () => void, ms: number): () => void;
+}
+
+/** The real clock: `Date.now()` and `setTimeout`, with timers that do not keep the process alive. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(callback, ms) {
+    const handle = setTimeout(callback, Math.max(0, ms));
+    handle.unref?.();
+    return () => clearTimeout(handle);
+  },
+};

@@ -1,0 +1,288 @@
+/** Baton's error hierarchy: one base with a stable code, who is at fault, and the run id. */
+
+const marker = Symbol.for('baton.error');
+
+/** Who is at fault when something fails; drives how a caller should react. */
+export type Fault = 'user' | 'model' | 'tool' | 'provider' | 'system';
+
+/** Options shared by every Baton error. */
+export interface BatonErrorOptions {
+  code: string;
+  fault: Fault;
+  runId?: string | undefined;
+  cause?: unknown;
+}
+
+/**
+ * Base of every error Baton throws. `code` is stable across releases; `fault` says who
+ * is responsible; `runId` (when known) lets you inspect or resume the failed run.
+ *
+ * @example
+ * ```ts
+ * try { await handle.result(); } catch (error) {
+ *   if (BatonError.isInstance(error)) console.log(error.code, error.fault, error.runId);
+ * }
+ * ```
+ */
+export class BatonError extends Error {
+  readonly [marker] = true;
+  readonly code: string;
+  readonly fault: Fault;
+  runId: string | undefined;
+
+  constructor(message: string, options: BatonErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BatonError';
+    this.code = options.code;
+    this.fault = options.fault;
+    this.runId = options.runId;
+  }
+
+  /** True for any Baton error, even one created by another copy of the package. */
+  static isInstance(error: unknown): error is BatonError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+  }
+}
+
+/** The workflow code asked for a different step than the journal recorded at the same key. */
+export class NonDeterminismError extends BatonError {
+  readonly key: string;
+  readonly expected: string;
+  readonly actual: string;
+  constructor(key: string, recorded: string, requested: string, runId?: string) {
+    super(
+      `Non-deterministic workflow: at ${key} the journal recorded "${recorded}" but the code asked for "${requested}". ` +
+        'Workflow code must make the same steps in the same order on replay; bump the workflow version when you change it.',
+      { code: 'NON_DETERMINISM', fault: 'user', runId },
+    );
+    this.name = 'NonDeterminismError';
+    this.key = key;
+    this.expected = recorded;
+    this.actual = requested;
+  }
+}
+
+/** A run's stored version differs from the code's version. */
+export class VersionMismatchError extends BatonError {
+  constructor(target: string, stored: string, current: string, runId?: string) {
+    super(
+      `Run of "${target}" was started with version ${stored} but the loaded code is version ${current}. ` +
+        `Load version ${stored} of "${target}" to resume it, or list "${stored}" in compatibleVersions.`,
+      { code: 'VERSION_MISMATCH', fault: 'user', runId },
+    );
+    this.name = 'VersionMismatchError';
+  }
+}
+
+/** No run with this id in the store. */
+export class RunNotFoundError extends BatonError {
+  constructor(runId: string) {
+    super(`No run with id "${runId}" in the store. List runs with \`baton runs\`.`, {
+      code: 'RUN_NOT_FOUND',
+      fault: 'user',
+      runId,
+    });
+    this.name = 'RunNotFoundError';
+  }
+}
+
+/** A configuration mistake: unknown workflow, bad option, missing provider package. */
+export class ConfigError extends BatonError {
+  constructor(message: string, options: { runId?: string; cause?: unknown; code?: string } = {}) {
+    super(message, {
+      code: options.code ?? 'CONFIG',
+      fault: 'user',
+      runId: options.runId,
+      cause: options.cause,
+    });
+    this.name = 'ConfigError';
+  }
+}
+
+/** Another process holds the run's lease. */
+export class RunLeasedError extends BatonError {
+  constructor(runId: string, owner: string, until: number) {
+    super(
+      `Run ${runId} is being executed by ${owner} (lease until ${new Date(until).toISOString()}). ` +
+        'Wait for the lease to expire or pass { force: true } if that process is gone.',
+      { code: 'RUN_LEASED', fault: 'user', runId },
+    );
+    this.name = 'RunLeasedError';
+  }
+}
+
+/** The run was cancelled. */
+export class RunCancelledError extends BatonError {
+  constructor(runId?: string) {
+    super(`Run ${runId ?? ''} was cancelled.`.replace('  ', ' '), {
+      code: 'RUN_CANCELLED',
+      fault: 'user',
+      runId,
+    });
+    this.name = 'RunCancelledError';
+  }
+}
+
+/** `ctx.waitFor` reached its timeout before the signal arrived. */
+export class WaitTimeoutError extends BatonError {
+  readonly signalName: string;
+  constructor(signalName: string, timeoutMs: number, runId?: string) {
+    super(`No "${signalName}" signal arrived within ${timeoutMs} ms.`, {
+      code: 'WAIT_TIMEOUT',
+      fault: 'user',
+      runId,
+    });
+    this.name = 'WaitTimeoutError';
+    this.signalName = signalName;
+  }
+}
+
+/** A step failed; the cause is the original error, replayed from the journal if recorded. */
+export class StepError extends BatonError {
+  readonly step: string;
+  constructor(
+    step: string,
+    message: string,
+    options: { fault: Fault; code?: string; runId?: string; cause?: unknown },
+  ) {
+    super(message, {
+      code: options.code ?? 'STEP_FAILED',
+      fault: options.fault,
+      runId: options.runId,
+      cause: options.cause,
+    });
+    this.name = 'StepError';
+    this.step = step;
+  }
+}
+
+/** A tool failed, timed out, or was called with arguments that do not match its schema. */
+export class ToolError extends BatonError {
+  readonly tool: string;
+  readonly agent: string | undefined;
+  constructor(
+    message: string,
+    options: {
+      tool: string;
+      agent?: string | undefined;
+      code?: string;
+      fault?: Fault;
+      runId?: string;
+      cause?: unknown;
+    },
+  ) {
+    super(message, {
+      code: options.code ?? 'TOOL_FAILED',
+      fault: options.fault ?? 'tool',
+      runId: options.runId,
+      cause: options.cause,
+    });
+    this.name = 'ToolError';
+    this.tool = options.tool;
+    this.agent = options.agent;
+  }
+}
+
+/** The model misbehaved past the allowed number of corrections. */
+export class ModelBehaviorError extends BatonError {
+  readonly agent: string;
+  readonly rawOutput: unknown;
+  constructor(
+    message: string,
+    options: { agent: string; code?: string; rawOutput?: unknown; runId?: string },
+  ) {
+    super(message, { code: options.code ?? 'MODEL_BEHAVIOR', fault: 'model', runId: options.runId });
+    this.name = 'ModelBehaviorError';
+    this.agent = options.agent;
+    this.rawOutput = options.rawOutput;
+  }
+}
+
+/** The model provider failed (HTTP error, network, malformed response). */
+export class ModelCallError extends BatonError {
+  readonly model: string;
+  readonly statusCode: number | undefined;
+  constructor(
+    message: string,
+    options: { model: string; statusCode?: number | undefined; runId?: string; cause?: unknown },
+  ) {
+    super(message, {
+      code: 'MODEL_CALL_FAILED',
+      fault: 'provider',
+      runId: options.runId,
+      cause: options.cause,
+    });
+    this.name = 'ModelCallError';
+    this.model = options.model;
+    this.statusCode = options.statusCode;
+  }
+}
+
+/** The JSON shape in which errors are journaled and stored on runs. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  fault?: Fault;
+  stack?: string;
+  data?: Record<string, unknown>;
+}
+
+const dataFields = [
+  'key',
+  'expected',
+  'actual',
+  'signalName',
+  'step',
+  'tool',
+  'agent',
+  'model',
+  'statusCode',
+  'rawOutput',
+];
+
+/** Turns any thrown value into its stored JSON shape. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const serialized: SerializedError = { name: error.name, message: error.message };
+    if (error.stack !== undefined) serialized.stack = error.stack;
+    if (BatonError.isInstance(error)) {
+      serialized.code = error.code;
+      serialized.fault = error.fault;
+      const data: Record<string, unknown> = {};
+      for (const field of dataFields) {
+        const value = (error as unknown as Record<string, unknown>)[field];
+        if (value !== undefined) data[field] = value;
+      }
+      if (Object.keys(data).length > 0) serialized.data = data;
+    }
+    return serialized;
+  }
+  return { name: 'Error', message: typeof error === 'string' ? error : safeString(error) };
+}
+
+/** Rebuilds a throwable error from its stored shape; Baton errors come back as `BatonError`s. */
+export function deserializeError(serialized: SerializedError, runId?: string): Error {
+  let error: Error;
+  if (serialized.code !== undefined) {
+    error = new BatonError(serialized.message, {
+      code: serialized.code,
+      fault: serialized.fault ?? 'system',
+      runId,
+    });
+    Object.assign(error, serialized.data ?? {});
+  } else {
+    error = new Error(serialized.message);
+  }
+  error.name = serialized.name;
+  if (serialized.stack !== undefined) error.stack = serialized.stack;
+  return error;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,179 @@
+/** The Store contract: where runs, their journals and their signals live. Every store passes one conformance suite. */
+
+import type { SerializedError } from '../core/errors.js';
+
+/** Where a run is in its life. `suspended` runs hold no memory and wait for a signal or a timer. */
+export type RunStatus = 'running' | 'suspended' | 'completed' | 'failed' | 'cancelled';
+
+/** The statuses a run never leaves. */
+export const terminalStatuses: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+/** Token counts, summed over a call, a step or a run. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+/** The schema version written with every run; `loadableSchemaVersions` lists what still loads. */
+export const runSchemaVersion = 1;
+export const loadableSchemaVersions: readonly number[] = [1];
+
+/** One run as stored. All values are JSON-serializable. */
+export interface RunRecord {
+  id: string;
+  /** Name of the workflow, agent or pattern that runs. */
+  target: string;
+  /** Version of that definition when the run started. */
+  targetVersion: string;
+  input: unknown;
+  status: RunStatus;
+  output?: unknown;
+  error?: SerializedError;
+  threadId?: string;
+  /** Where the definition was loaded from (a module or team file), so a CLI can resume it. */
+  source?: string;
+  usage: Usage;
+  costUsd: number;
+  createdAt: number;
+  updatedAt: number;
+  endedAt?: number;
+  /** For a suspended run: the earliest timer (sleep or wait timeout) that wakes it. */
+  wakeAt?: number;
+  leaseOwner?: string;
+  leaseExpiresAt?: number;
+  schemaVersion: number;
+}
+
+/** Fields a runtime may change on a run after it is created. `null` clears an optional field. */
+export interface RunPatch {
+  status?: RunStatus;
+  output?: unknown;
+  error?: SerializedError | null;
+  usage?: Usage;
+  costUsd?: number;
+  endedAt?: number | null;
+  wakeAt?: number | null;
+  leaseOwner?: string | null;
+  leaseExpiresAt?: number | null;
+}
+
+/** One recorded outcome in a run's append-only journal. */
+export interface JournalEntry {
+  runId: string;
+  /** Deterministic position: scope path + '#' + sequence number in that scope (`r/2.1#3`), or a sub-key (`r#4~timer`). */
+  key: string;
+  /** What the code asked for at that position (`model`, `tool:add`, `waitFor:approval`, ...). */
+  name: string;
+  /** The kind of step, for display and for replay checks. */
+  kind: JournalEntryKind;
+  status: 'completed' | 'failed';
+  result?: unknown;
+  error?: SerializedError;
+  startedAt: number;
+  endedAt: number;
+  /** Display data: agent, model, tool, usage, cost. Never read on replay. */
+  meta?: StepMeta;
+}
+
+/** Kinds of journal entry. */
+export type JournalEntryKind =
+  | 'step'
+  | 'model'
+  | 'tool'
+  | 'child'
+  | 'parallel'
+  | 'signal'
+  | 'sleep'
+  | 'timer'
+  | 'now'
+  | 'random'
+  | 'uuid';
+
+/** What a step records for display and accounting. */
+export interface StepMeta {
+  agent?: string;
+  model?: string;
+  tool?: string;
+  usage?: Usage;
+  costUsd?: number;
+  [key: string]: unknown;
+}
+
+/** A signal sent to a run; consumed by the `waitFor` that records its id. */
+export interface SignalRecord {
+  /** Increasing per store; consumption order is id order. */
+  id: number;
+  runId: string;
+  name: string;
+  payload: unknown;
+  createdAt: number;
+}
+
+/** Filter for `listRuns`; newest first. */
+export interface RunFilter {
+  status?: RunStatus | readonly RunStatus[];
+  target?: string;
+  threadId?: string;
+  /** Only runs created strictly before this time (for paging). */
+  createdBefore?: number;
+  limit?: number;
+}
+
+/**
+ * Persistence contract for runs. Implementations: `createMemoryStore()` and
+ * `createSqliteStore()` (from `baton/sqlite`). Methods may batch writes internally but a
+ * returned promise resolves only once its write is durable for that store.
+ *
+ * @example
+ * ```ts
+ * import { createSqliteStore } from 'baton/sqlite';
+ * const store = createSqliteStore({ path: '.baton/baton.db' });
+ * const runtime = createRuntime({ store, workflows: [myWorkflow] });
+ * ```
+ */
+export interface Store {
+  /** Creates a run; rejects with a `BatonError` coded `RUN_EXISTS` if the id is taken. */
+  createRun(run: RunRecord): Promise<void>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  /** Applies a patch; rejects with `RUN_NOT_FOUND` for an unknown id. Sets `updatedAt`. */
+  updateRun(runId: string, patch: RunPatch, now: number): Promise<RunRecord>;
+  listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+
+  /**
+   * Atomically takes the run's lease for `owner` until `now + leaseMs` when the run is not
+   * terminal and its lease is free, expired or already `owner`'s (or `force` is set); sets
+   * status `running`. Returns the updated run, or `undefined` when someone else holds it or
+   * the run is terminal or unknown.
+   */
+  claimRun(
+    runId: string,
+    owner: string,
+    now: number,
+    leaseMs: number,
+    force?: boolean,
+  ): Promise<RunRecord | undefined>;
+  /** Extends every lease `owner` holds to `until`; returns ids of its runs that are no longer `running` (e.g. cancelled). */
+  renewLeases(owner: string, until: number): Promise<string[]>;
+  /**
+   * Runs another process may need to pick up at `now`, oldest `wakeAt` first: `running`
+   * with an expired lease, and `suspended` with `wakeAt <= now`.
+   */
+  findRecoverable(now: number, limit: number): Promise<RunRecord[]>;
+
+  /** Appends one entry; rejects with `JOURNAL_CONFLICT` if the key is already recorded for the run. */
+  appendJournal(entry: JournalEntry): Promise<void>;
+  /** The run's entries in append order. */
+  loadJournal(runId: string): Promise<JournalEntry[]>;
+
+  /**
+   * Stores a signal for a run (which may be running, suspended or not yet waiting). In the
+   * same atomic write, a `suspended` run gets `wakeAt = now` so `findRecoverable` finds it.
+   * Rejects with `RUN_NOT_FOUND` for an unknown run.
+   */
+  addSignal(runId: string, name: string, payload: unknown, now: number): Promise<SignalRecord>;
+  /** Signals of a run in id order. */
+  listSignals(runId: string): Promise<SignalRecord[]>;
+
+  close(): Promise<void>;
+}
