@@ -1,0 +1,61 @@
+/** Conversation messages in the AI SDK's model prompt format, and helpers to build them. */
+
+import type { LanguageModelV3Message, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
+import type { ModelResponse } from '../models/call-model.js';
+
+/** One message of a conversation, as models receive it (AI SDK `LanguageModelV3Message`, without `system`). */
+export type Message = Exclude<LanguageModelV3Message, { role: 'system' }>;
+
+/** What an agent accepts: a user message, or a conversation so far. */
+export type AgentInput = string | { messages: readonly Message[] };
+
+/** A user text message. */
+export function userMessage(text: string): Message {
+  return { role: 'user', content: [{ type: 'text', text }] };
+}
+
+/** The assistant message that records a model response (its text and tool calls). */
+export function assistantMessage(response: ModelResponse): Message {
+  const content: Extract<Message, { role: 'assistant' }>['content'] = [];
+  if (response.text.length > 0) content.push({ type: 'text', text: response.text });
+  for (const call of response.toolCalls) {
+    content.push({
+      type: 'tool-call',
+      toolCallId: call.toolCallId,
+      toolName: call.toolName,
+      input: parseLoose(call.input),
+    });
+  }
+  return { role: 'assistant', content };
+}
+
+/** The tool message carrying results, in the order the model asked for them. */
+export function toolMessage(results: LanguageModelV3ToolResultPart[]): Message {
+  return { role: 'tool', content: results };
+}
+
+/** The messages an agent input stands for. */
+export function inputMessages(input: AgentInput): Message[] {
+  if (typeof input === 'string') return [userMessage(input)];
+  if (input !== null && typeof input === 'object' && Array.isArray(input.messages))
+    return [...input.messages];
+  throw new TypeError('Agent input must be a string or { messages: Message[] }.');
+}
+
+/** The text of the last user message (for display and for agents used as tools). */
+export function lastUserText(messages: readonly Message[]): string {
+  for (let index = messages.length - 1; index >= 0; index--) {
+    const message = messages[index];
+    if (message?.role === 'user')
+      return message.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+  }
+  return '';
+}
+
+function parseLoose(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

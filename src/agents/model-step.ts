@@ -1,0 +1,53 @@
+/** Phase 2 of a turn: one journaled model call, streamed to listeners, with usage and cost recorded. */
+
+import type {
+  LanguageModelV3CallOptions,
+  LanguageModelV3FunctionTool,
+  LanguageModelV3Prompt,
+} from '@ai-sdk/provider';
+import type { RunContext } from '../core/run-context.js';
+import { callModel, type ModelResponse } from '../models/call-model.js';
+import { costOf } from '../models/pricing.js';
+import { resolveModel } from '../models/resolve-model.js';
+import type { StepMeta } from '../stores/store.js';
+import type { Agent } from './agent.js';
+
+/** Calls the agent's model once as the step `model:<agent>`; on replay returns the recorded response. */
+export function modelStep(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  prompt: LanguageModelV3Prompt,
+  tools: LanguageModelV3FunctionTool[],
+  responseSchema: LanguageModelV3CallOptions['responseFormat'],
+): Promise<ModelResponse> {
+  return ctx.step(
+    `model:${agent.name}`,
+    async (step) => {
+      const model = await resolveModel(agent.model);
+      const options: LanguageModelV3CallOptions = {
+        prompt,
+        abortSignal: step.signal,
+        providerOptions: { baton: { agent: agent.name, runId: ctx.runId } },
+        ...agent.settings,
+      };
+      if (tools.length > 0) {
+        options.tools = tools;
+        options.toolChoice = { type: 'auto' };
+      }
+      if (responseSchema !== undefined) options.responseFormat = responseSchema;
+      const scope = ctx.scope;
+      const onDelta = ctx.observed
+        ? (text: string) => ctx.emitEvent({ type: 'model-delta', scope, agent: agent.name, text })
+        : undefined;
+      return callModel(model, options, onDelta);
+    },
+    { kind: 'model', meta: (response) => modelMeta(agent.name, response) },
+  );
+}
+
+function modelMeta(agent: string, response: ModelResponse): StepMeta {
+  const meta: StepMeta = { agent, model: response.model, usage: response.usage };
+  const cost = costOf(response.model, response.usage, response.cachedInputTokens);
+  if (cost !== undefined) meta.costUsd = cost;
+  return meta;
+}

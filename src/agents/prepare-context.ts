@@ -1,0 +1,42 @@
+/** Phase 1 of a turn: build the prompt (instructions + conversation) and the tool list the model sees. */
+
+import type { LanguageModelV3FunctionTool, LanguageModelV3Prompt } from '@ai-sdk/provider';
+import type { Agent } from './agent.js';
+import type { Transfer } from './handoff.js';
+import type { Message } from './messages.js';
+
+/** The tools an agent offers the model (its own tools plus its handoffs), computed once per agent and handoff set. */
+export function modelTools(
+  agent: Agent<unknown>,
+  transfers: readonly Transfer[],
+): LanguageModelV3FunctionTool[] {
+  const tools: LanguageModelV3FunctionTool[] = agent.tools.map((tool) => ({
+    type: 'function',
+    name: tool.name,
+    description: tool.description,
+    inputSchema: tool.jsonSchema,
+  }));
+  for (const handoff of transfers) {
+    tools.push({
+      type: 'function',
+      name: handoff.toolName,
+      description: handoff.description,
+      inputSchema: handoff.jsonSchema,
+    });
+  }
+  return tools;
+}
+
+/** The prompt for the next model call: system instructions, then the conversation. */
+export function preparePrompt(
+  agent: Agent<unknown>,
+  history: readonly Message[],
+  runId: string,
+  payload: unknown,
+): LanguageModelV3Prompt {
+  const instructions =
+    typeof agent.instructions === 'function'
+      ? agent.instructions({ agent: agent.name, runId, payload })
+      : agent.instructions;
+  return [{ role: 'system', content: instructions }, ...history];
+}

@@ -1,0 +1,212 @@
+/** The agent loop: prepare context -> model step -> tool steps -> handoff or finish, until an answer or a limit. */
+
+import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
+import { ModelBehaviorError } from '../core/errors.js';
+import type { RunContext } from '../core/run-context.js';
+import { toJsonSchema } from '../tools/tool.js';
+import type { Agent } from './agent.js';
+import type { Transfer } from './handoff.js';
+import {
+  type AgentInput,
+  assistantMessage,
+  inputMessages,
+  type Message,
+  toolMessage,
+  userMessage,
+} from './messages.js';
+import { modelStep } from './model-step.js';
+import { modelTools, preparePrompt } from './prepare-context.js';
+import { toolSteps } from './tool-steps.js';
+
+/** Everything an agent run produced, for patterns that need more than the output. */
+export interface AgentRunResult<OUTPUT> {
+  output: OUTPUT;
+  /** The final answer's text. */
+  text: string;
+  /** The agent that gave the final answer (differs from the first one after handoffs). */
+  agent: string;
+  messages: Message[];
+  /** Model turns taken, across all agents of the run. */
+  turns: number;
+}
+
+/** Options of `runAgent`. */
+export interface RunAgentOptions {
+  /** Extra handoffs per agent (patterns add edges this way). */
+  extraHandoffs?: (agent: Agent<unknown>) => readonly Transfer[];
+  /** Called when control moves; may throw to stop a handoff (loop guards). */
+  onHandoff?: (from: Agent<unknown>, to: Agent<unknown>, payload: unknown) => void;
+}
+
+interface Offer {
+  transfers: readonly Transfer[];
+  tools: LanguageModelV3FunctionTool[];
+  responseFormat: LanguageModelV3CallOptions['responseFormat'];
+}
+
+const offers = new WeakMap<Agent<unknown>, Offer>();
+
+function offerOf(agent: Agent<unknown>, options: RunAgentOptions): Offer {
+  if (options.extraHandoffs === undefined) {
+    const cached = offers.get(agent);
+    if (cached !== undefined) return cached;
+  }
+  const extra = options.extraHandoffs?.(agent) ?? [];
+  const own = agent.handoffs();
+  const transfers =
+    extra.length === 0
+      ? own
+      : [...own, ...extra.filter((edge) => !own.some((mine) => mine.toolName === edge.toolName))];
+  const offer: Offer = {
+    transfers,
+    tools: modelTools(agent, transfers),
+    responseFormat:
+      agent.output === undefined
+        ? undefined
+        : {
+            type: 'json',
+            name: `${agent.name}_output`,
+            schema: toJsonSchema(agent.output, `agent("${agent.name}") output`),
+          },
+  };
+  if (options.extraHandoffs === undefined) offers.set(agent, offer);
+  return offer;
+}
+
+/**
+ * Runs an agent (and whoever it hands off to) inside a run context until a final answer.
+ * Every model call and tool call is its own journaled step.
+ *
+ * @example
+ * ```ts
+ * const flow = workflow({ name: 'answer' }, async (ctx, question: string) => {
+ *   const result = await runAgent(ctx, researcher, question);
+ *   return { answer: result.output, answeredBy: result.agent };
+ * });
+ * ```
+ */
+export async function runAgent<OUTPUT>(
+  ctx: RunContext,
+  start: Agent<OUTPUT>,
+  input: AgentInput,
+  options: RunAgentOptions = {},
+): Promise<AgentRunResult<OUTPUT>> {
+  let current = start as Agent<unknown>;
+  const history = inputMessages(input);
+  let turnsOfAgent = 0;
+  let turns = 0;
+  let failingTurns = 0;
+  let repairs = 0;
+  let payload: unknown;
+  const scope = ctx.scope;
+  ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
+  for (;;) {
+    if (turnsOfAgent >= current.maxTurns) {
+      throw new ModelBehaviorError(
+        `Agent "${current.name}" reached maxTurns (${current.maxTurns}) without a final answer. Raise maxTurns or tighten its instructions.`,
+        {
+          agent: current.name,
+          code: 'MAX_TURNS',
+          runId: ctx.runId,
+        },
+      );
+    }
+    const offer = offerOf(current, options);
+    const prompt = preparePrompt(current, history, ctx.runId, payload);
+    const response = await modelStep(ctx, current, prompt, offer.tools, offer.responseFormat);
+    turnsOfAgent++;
+    turns++;
+    history.push(assistantMessage(response));
+
+    if (response.toolCalls.length === 0) {
+      const final = finish(current, response.text);
+      if (final.ok) {
+        ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: final.value });
+        return {
+          output: final.value as OUTPUT,
+          text: response.text,
+          agent: current.name,
+          messages: history,
+          turns,
+        };
+      }
+      if (repairs >= current.maxRepairs) {
+        throw new ModelBehaviorError(
+          `Agent "${current.name}" gave a final answer that does not match its output schema after ${repairs} repair turns: ${final.error}`,
+          {
+            agent: current.name,
+            code: 'OUTPUT_INVALID',
+            rawOutput: response.text,
+            runId: ctx.runId,
+          },
+        );
+      }
+      repairs++;
+      history.push(
+        userMessage(
+          `Your answer does not match the required output schema: ${final.error}. Reply with only the corrected JSON.`,
+        ),
+      );
+      continue;
+    }
+
+    const outcome = await toolSteps(ctx, current, response.toolCalls, offer.transfers);
+    history.push(toolMessage(outcome.results));
+    failingTurns = outcome.errors.length === response.toolCalls.length ? failingTurns + 1 : 0;
+    if (failingTurns >= current.maxToolErrors) {
+      throw new ModelBehaviorError(
+        `Agent "${current.name}" made failing tool calls ${failingTurns} turns in a row; last: ${outcome.errors.at(-1)}`,
+        {
+          agent: current.name,
+          code: 'TOOL_CALLS_FAILING',
+          runId: ctx.runId,
+        },
+      );
+    }
+    if (outcome.handoff !== undefined) {
+      const { transfer, payload: handoffPayload } = outcome.handoff;
+      options.onHandoff?.(current, transfer.agent, handoffPayload);
+      ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: undefined });
+      ctx.emitEvent({
+        type: 'handoff',
+        scope,
+        from: current.name,
+        to: transfer.agent.name,
+        ...(handoffPayload === undefined ? {} : { payload: handoffPayload }),
+      });
+      if (transfer.inputFilter !== undefined)
+        history.splice(0, history.length, ...transfer.inputFilter(history));
+      current = transfer.agent;
+      payload = handoffPayload;
+      turnsOfAgent = 0;
+      failingTurns = 0;
+      repairs = 0;
+      ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
+    }
+  }
+}
+
+type Final = { ok: true; value: unknown } | { ok: false; error: string };
+
+function finish(agent: Agent<unknown>, text: string): Final {
+  if (agent.output === undefined) return { ok: true, value: text };
+  let value: unknown;
+  try {
+    value = JSON.parse(stripFence(text));
+  } catch {
+    return { ok: false, error: 'it is not valid JSON' };
+  }
+  const parsed = agent.output.safeParse(value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return {
+    ok: false,
+    error: parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .join('; '),
+  };
+}
+
+function stripFence(text: string): string {
+  const match = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/.exec(text);
+  return match?.[1] ?? text;
+}

@@ -1,0 +1,202 @@
+/** Phase 3 of a turn: validate and run the model's tool calls (each its own step, concurrently, results in order). */
+
+import type { LanguageModelV3ToolResultOutput, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
+import type { ZodType } from 'zod';
+import { ToolError } from '../core/errors.js';
+import type { RunContext } from '../core/run-context.js';
+import type { ModelToolCall } from '../models/call-model.js';
+import type { Agent, AnyTool } from './agent.js';
+import type { Transfer } from './handoff.js';
+
+/** A handoff the model asked for. */
+export interface HandoffRequest {
+  transfer: Transfer;
+  payload: unknown;
+}
+
+/** What a turn's tool calls produced. */
+export interface ToolStepsResult {
+  results: LanguageModelV3ToolResultPart[];
+  handoff: HandoffRequest | undefined;
+  /** Error messages of the calls that failed, for the bounded-retry check. */
+  errors: string[];
+}
+
+/** Runs one turn's tool calls. Calls start in the model's order, so their step keys are deterministic. */
+export async function toolSteps(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  calls: readonly ModelToolCall[],
+  transfers: readonly Transfer[],
+): Promise<ToolStepsResult> {
+  let handoff: HandoffRequest | undefined;
+  const errors: string[] = [];
+  const pending = calls.map(
+    (call): Promise<LanguageModelV3ToolResultOutput> | LanguageModelV3ToolResultOutput => {
+      const target = transfers.find((candidate) => candidate.toolName === call.toolName);
+      if (target !== undefined) {
+        const parsed = parseInput(call.input, target.payloadSchema);
+        if (!parsed.ok)
+          return failure(errors, `Invalid handoff arguments for ${call.toolName}: ${parsed.error}`);
+        if (handoff !== undefined)
+          return failure(errors, `Ignored: control already goes to ${handoff.transfer.agent.name}.`);
+        handoff = { transfer: target, payload: parsed.value };
+        return { type: 'text', value: `Transferred to ${target.agent.name}.` };
+      }
+      const tool = agent.tools.find((candidate) => candidate.name === call.toolName);
+      if (tool === undefined) {
+        const available = [
+          ...agent.tools.map((candidate) => candidate.name),
+          ...transfers.map((candidate) => candidate.toolName),
+        ];
+        return failure(
+          errors,
+          `Unknown tool "${call.toolName}". Available tools: ${available.join(', ') || 'none'}.`,
+        );
+      }
+      const parsed = parseInput(call.input, tool.inputSchema);
+      if (!parsed.ok)
+        return failure(
+          errors,
+          `Invalid arguments for ${tool.name}: ${parsed.error}. Call it again with arguments matching its schema.`,
+        );
+      return runTool(ctx, agent, tool, call, parsed.value).catch((error: unknown) => {
+        if (ctx.signal.aborted || (error instanceof Error && error.name === 'Suspension')) throw error;
+        return failure(
+          errors,
+          `Tool ${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+    },
+  );
+  const outputs = await Promise.all(pending);
+  const results = outputs.map(
+    (output, index): LanguageModelV3ToolResultPart => ({
+      type: 'tool-result',
+      toolCallId: calls[index]!.toolCallId,
+      toolName: calls[index]!.toolName,
+      output,
+    }),
+  );
+  return { results, handoff, errors };
+}
+
+function failure(errors: string[], message: string): LanguageModelV3ToolResultOutput {
+  errors.push(message);
+  return { type: 'error-text', value: message };
+}
+
+type Parsed = { ok: true; value: unknown } | { ok: false; error: string };
+
+function parseInput(raw: string, schema: ZodType | undefined): Parsed {
+  let value: unknown;
+  try {
+    value = raw.trim() === '' ? {} : JSON.parse(raw);
+  } catch (error) {
+    return { ok: false, error: `arguments are not valid JSON (${(error as Error).message})` };
+  }
+  if (schema === undefined) return { ok: true, value };
+  const result = schema.safeParse(value);
+  if (result.success) return { ok: true, value: result.data };
+  return {
+    ok: false,
+    error: result.error.issues
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .join('; '),
+  };
+}
+
+async function runTool(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  tool: AnyTool,
+  call: ModelToolCall,
+  input: unknown,
+): Promise<LanguageModelV3ToolResultOutput> {
+  const scope = ctx.scope;
+  if (ctx.observed)
+    ctx.emitEvent({
+      type: 'tool-call',
+      scope,
+      agent: agent.name,
+      tool: tool.name,
+      toolCallId: call.toolCallId,
+      input,
+    });
+  let output: unknown;
+  try {
+    output =
+      tool.runnable !== undefined
+        ? await ctx.run(tool.runnable, (input as { input: string }).input)
+        : await ctx.step(
+            `tool:${tool.name}`,
+            (step) =>
+              execute(tool, input, agent.name, call.toolCallId, step.idempotencyKey, step.signal, ctx.runId),
+            {
+              kind: 'tool',
+              meta: { agent: agent.name, tool: tool.name },
+            },
+          );
+  } catch (error) {
+    if (ctx.observed) {
+      ctx.emitEvent({
+        type: 'tool-result',
+        scope,
+        agent: agent.name,
+        tool: tool.name,
+        toolCallId: call.toolCallId,
+        error: String((error as Error)?.message ?? error),
+      });
+    }
+    throw error;
+  }
+  if (ctx.observed)
+    ctx.emitEvent({
+      type: 'tool-result',
+      scope,
+      agent: agent.name,
+      tool: tool.name,
+      toolCallId: call.toolCallId,
+      output,
+    });
+  if (typeof output === 'string') return { type: 'text', value: output };
+  return { type: 'json', value: (output ?? null) as never };
+}
+
+async function execute(
+  tool: AnyTool,
+  input: unknown,
+  agentName: string,
+  toolCallId: string,
+  idempotencyKey: string,
+  runSignal: AbortSignal,
+  runId: string,
+): Promise<unknown> {
+  const context = { runId, agent: agentName, toolCallId, idempotencyKey };
+  if (tool.timeoutMs === undefined) return tool.execute(input, { ...context, signal: runSignal });
+  const controller = new AbortController();
+  const onRunAbort = () => controller.abort(runSignal.reason);
+  runSignal.addEventListener('abort', onRunAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new ToolError(`Tool ${tool.name} timed out after ${tool.timeoutMs} ms.`, {
+        tool: tool.name,
+        agent: agentName,
+        code: 'TOOL_TIMEOUT',
+        runId,
+      });
+      controller.abort(error);
+      reject(error);
+    }, tool.timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      Promise.resolve(tool.execute(input, { ...context, signal: controller.signal })),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    runSignal.removeEventListener('abort', onRunAbort);
+  }
+}

@@ -1,0 +1,105 @@
+/** Run events (noun-verb, start/delta/end) and the in-process bus that carries them. */
+
+import type { JournalEntryKind, RunStatus, StepMeta, Usage } from '../stores/store.js';
+import type { SerializedError } from './errors.js';
+
+interface EventBase {
+  runId: string;
+  /** Milliseconds since the epoch, from the runtime's clock. */
+  at: number;
+}
+
+/** Every event a run emits. Patterns and user code add their own through `ctx.emit`. */
+export type BatonEvent =
+  | (EventBase & { type: 'run-start'; target: string; resumed: boolean })
+  | (EventBase & {
+      type: 'run-end';
+      status: RunStatus;
+      output?: unknown;
+      error?: SerializedError;
+      usage: Usage;
+      costUsd: number;
+      durationMs: number;
+    })
+  | (EventBase & { type: 'run-suspended'; waitingFor: string[]; wakeAt?: number })
+  | (EventBase & { type: 'step-start'; key: string; name: string; kind: JournalEntryKind })
+  | (EventBase & {
+      type: 'step-end';
+      key: string;
+      name: string;
+      kind: JournalEntryKind;
+      durationMs: number;
+      status: 'completed' | 'failed';
+      error?: SerializedError;
+      meta?: StepMeta;
+    })
+  | (EventBase & { type: 'agent-start'; scope: string; agent: string })
+  | (EventBase & { type: 'agent-end'; scope: string; agent: string; output: unknown })
+  | (EventBase & { type: 'model-delta'; scope: string; agent: string; text: string })
+  | (EventBase & {
+      type: 'tool-call';
+      scope: string;
+      agent: string;
+      tool: string;
+      toolCallId: string;
+      input: unknown;
+    })
+  | (EventBase & {
+      type: 'tool-result';
+      scope: string;
+      agent: string;
+      tool: string;
+      toolCallId: string;
+      output?: unknown;
+      error?: string;
+    })
+  | (EventBase & { type: 'handoff'; scope: string; from: string; to: string; payload?: unknown })
+  | (EventBase & { type: 'custom'; scope: string; name: string; data: unknown });
+
+/** The type names of Baton's events. */
+export type BatonEventType = BatonEvent['type'];
+
+/** Receives events; must not throw (a throwing listener is isolated and reported to stderr once). */
+export type EventListener = (event: BatonEvent) => void;
+
+/**
+ * A synchronous in-process event bus. `emit` is a no-op when nobody listens, so the hot
+ * path pays nothing for events it does not need.
+ *
+ * @example
+ * ```ts
+ * const bus = new EventBus();
+ * const off = bus.on((event) => console.log(event.type));
+ * off();
+ * ```
+ */
+export class EventBus {
+  #listeners: EventListener[] = [];
+  #warned = false;
+
+  /** True when at least one listener is subscribed. */
+  get active(): boolean {
+    return this.#listeners.length > 0;
+  }
+
+  /** Subscribes; returns the function that unsubscribes. */
+  on(listener: EventListener): () => void {
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((existing) => existing !== listener);
+    };
+  }
+
+  emit(event: BatonEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        if (!this.#warned) {
+          this.#warned = true;
+          process.stderr.write(`baton: an event listener threw and was skipped: ${String(error)}\n`);
+        }
+      }
+    }
+  }
+}

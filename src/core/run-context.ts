@@ -1,0 +1,94 @@
+/** The context durable code receives: journaled steps, child runs, parallel branches, signals and timers. */
+
+import type { JournalEntryKind, StepMeta } from '../stores/store.js';
+import type { BatonEvent } from './events.js';
+import type { Runnable } from './runnable.js';
+
+/** What a step's function receives. */
+export interface StepContext {
+  readonly runId: string;
+  /** The step's journal key. */
+  readonly key: string;
+  /** Stable across retries and crash recovery of this step: pass it to external APIs that deduplicate. */
+  readonly idempotencyKey: string;
+  /** Aborted when the run is cancelled or the runtime shuts down. */
+  readonly signal: AbortSignal;
+}
+
+/** Options of `ctx.step`. */
+export interface StepOptions<T> {
+  /** The kind recorded in the journal; `step` by default. */
+  kind?: JournalEntryKind;
+  /** Display data recorded with the result (agent, model, usage, cost). */
+  meta?: StepMeta | ((result: T) => StepMeta);
+}
+
+/** Options of `ctx.waitFor`. */
+export interface WaitOptions {
+  /** Give up after this long (durable: survives restarts) with a `WaitTimeoutError`. */
+  timeoutMs?: number;
+}
+
+/** An event a pattern or user code emits through `ctx.emit`. */
+export interface CustomEvent {
+  name: string;
+  data?: unknown;
+}
+
+/**
+ * The durable context of a run. Everything non-deterministic or costly goes through it so
+ * that a replay after a crash returns recorded results instead of running them again.
+ *
+ * @example
+ * ```ts
+ * const order = workflow({ name: 'order', version: '1' }, async (ctx, input: { id: string }) => {
+ *   const charge = await ctx.step('charge', () => payments.charge(input.id));
+ *   const approval = await ctx.waitFor<{ ok: boolean }>('approval', { timeoutMs: 86_400_000 });
+ *   return approval.ok ? charge : null;
+ * });
+ * ```
+ */
+export interface RunContext {
+  readonly runId: string;
+  readonly threadId: string | undefined;
+  /** This context's scope path (`r`, `r/2`, `r/3.1`). */
+  readonly scope: string;
+  /** Aborted when the run is cancelled or the runtime shuts down. */
+  readonly signal: AbortSignal;
+  /** Stable for this run and scope; combine with your own suffix for external deduplication. */
+  readonly idempotencyKey: string;
+  /** True while the code re-executes steps already in the journal. */
+  readonly replaying: boolean;
+
+  /** Runs `fn` once; its result (or error) is journaled and returned from the journal on replay. */
+  step<T>(name: string, fn: (step: StepContext) => T | Promise<T>, options?: StepOptions<T>): Promise<T>;
+  /** Runs an agent, workflow or pattern as a child in its own scope; its output is journaled. */
+  run<INPUT, OUTPUT>(target: Runnable<INPUT, OUTPUT>, input: INPUT): Promise<OUTPUT>;
+  /** Runs branches concurrently, each in its own scope, and returns their results in order. */
+  parallel<T extends readonly unknown[]>(
+    branches: { [K in keyof T]: (ctx: RunContext) => Promise<T[K]> },
+  ): Promise<T>;
+  /** Like `parallel`, but returns each branch's outcome instead of failing on the first error. */
+  parallelSettled<T extends readonly unknown[]>(
+    branches: { [K in keyof T]: (ctx: RunContext) => Promise<T[K]> },
+  ): Promise<{ [K in keyof T]: PromiseSettledResult<T[K]> }>;
+  /** Waits for a signal sent with `runtime.signal(runId, name, payload)`; suspends the run until then. */
+  waitFor<T = unknown>(name: string, options?: WaitOptions): Promise<T>;
+  /** Sleeps durably: a long sleep suspends the run and the timer survives restarts. */
+  sleep(ms: number): Promise<void>;
+  /** The current time, recorded so replays see the same value. */
+  now(): number;
+  /** A random number in [0, 1), recorded so replays see the same value. */
+  random(): number;
+  /** A random UUID, recorded so replays see the same value. */
+  uuid(): string;
+  /** Emits a custom event (not journaled; suppressed while replaying). */
+  emit(event: CustomEvent): void;
+  /** Emits a built-in event for this run (used by agents and patterns; suppressed while replaying). */
+  emitEvent(event: DistributiveOmit<BatonEvent, 'runId' | 'at'>): void;
+  /** True when someone listens to this runtime's events (so work like streaming can be skipped otherwise). */
+  readonly observed: boolean;
+}
+
+/** `Omit` that keeps a union a union. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,629 @@
+/** One execution of a run: replays recorded steps from the journal, runs the rest, records every outcome. */
+
+import type {
+  JournalEntry,
+  JournalEntryKind,
+  RunRecord,
+  RunStatus,
+  SignalRecord,
+  Store,
+  Usage,
+} from '../stores/store.js';
+import type { Clock } from './clock.js';
+import {
+  BatonError,
+  deserializeError,
+  NonDeterminismError,
+  RunCancelledError,
+  type SerializedError,
+  serializeError,
+  WaitTimeoutError,
+} from './errors.js';
+import type { BatonEvent, EventBus } from './events.js';
+import type {
+  CustomEvent,
+  DistributiveOmit,
+  RunContext,
+  StepContext,
+  StepOptions,
+  WaitOptions,
+} from './run-context.js';
+import type { Runnable } from './runnable.js';
+
+/** Thrown through workflow code to unwind it when the run suspends. Never journaled. */
+export class Suspension extends Error {
+  constructor() {
+    super('The run is suspended; this error unwinds its code and must not be caught by workflow code.');
+    this.name = 'Suspension';
+  }
+}
+
+/** Thrown into running code when its runtime shuts down; the run stays resumable. */
+export class ShutdownError extends BatonError {
+  constructor(runId: string) {
+    super('The runtime is shutting down; the run will be resumed by the next runtime.', {
+      code: 'RUNTIME_SHUTDOWN',
+      fault: 'system',
+      runId,
+    });
+    this.name = 'ShutdownError';
+  }
+}
+
+/** What the runtime provides to an execution. */
+export interface ExecutionHost {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly events: EventBus;
+  /** Sleeps and wait timeouts at most this long are waited in memory instead of suspending. */
+  readonly inlineWaitMs: number;
+}
+
+/** How an execution ended. `released` means it stopped without a final status (shutdown, lost lease). */
+export interface ExecutionOutcome {
+  status: RunStatus | 'released';
+  output?: unknown;
+  error?: SerializedError;
+  wakeAt?: number;
+  /** A signal it waits for is already there: resume at once. */
+  wakeNow?: boolean;
+}
+
+const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
+
+/** Executes (or replays) one run. Created by the runtime; not part of the public API. */
+export class RunExecution {
+  readonly runId: string;
+  readonly record: RunRecord;
+  readonly controller = new AbortController();
+  readonly usage: Usage = emptyUsage();
+  costUsd = 0;
+  readonly #host: ExecutionHost;
+  readonly #journal = new Map<string, JournalEntry>();
+  readonly #recordedCount: number;
+  #replayedCount = 0;
+  #suspended = false;
+  readonly #waitingFor = new Set<string>();
+  #wakeAt: number | undefined;
+  readonly #pendingWrites = new Set<Promise<void>>();
+  #writeError: unknown;
+  #signals: SignalRecord[] | undefined;
+  readonly #consumedSignals = new Set<number>();
+  #stopReason: 'cancelled' | 'shutdown' | 'lost-lease' | undefined;
+
+  constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[]) {
+    this.#host = host;
+    this.record = record;
+    this.runId = record.id;
+    for (const entry of entries) {
+      this.#journal.set(entry.key, entry);
+      this.#account(entry);
+      if (entry.kind === 'signal' && entry.status === 'completed') {
+        this.#consumedSignals.add((entry.result as { signalId: number }).signalId);
+      }
+    }
+    this.#recordedCount = entries.length;
+  }
+
+  /** True while recorded entries remain that the code has not reached again. */
+  get replaying(): boolean {
+    return this.#replayedCount < this.#recordedCount;
+  }
+
+  get observed(): boolean {
+    return this.#host.events.active;
+  }
+
+  /** Stops the run because it was cancelled. */
+  cancel(): void {
+    this.#stop('cancelled', new RunCancelledError(this.runId));
+  }
+
+  /** Stops the run because the runtime shuts down; it stays resumable. */
+  shutdown(): void {
+    this.#stop('shutdown', new ShutdownError(this.runId));
+  }
+
+  /** Stops the run because another process took it over. */
+  loseLease(): void {
+    this.#stop(
+      'lost-lease',
+      new BatonError('Another process took over this run.', {
+        code: 'LEASE_LOST',
+        fault: 'system',
+        runId: this.runId,
+      }),
+    );
+  }
+
+  #stop(reason: 'cancelled' | 'shutdown' | 'lost-lease', error: Error): void {
+    if (this.#stopReason !== undefined) return;
+    this.#stopReason = reason;
+    this.controller.abort(error);
+  }
+
+  /** Runs the target from the start; recorded steps replay, the rest run for real. */
+  async execute(target: Runnable, input: unknown): Promise<ExecutionOutcome> {
+    const resumed = this.#recordedCount > 0;
+    this.emit({ type: 'run-start', target: target.name, resumed }, true);
+    let outcome: ExecutionOutcome;
+    try {
+      const output = await target.execute(new ScopeContext(this, 'r'), input);
+      await this.#flushWrites();
+      outcome =
+        this.#stopReason !== undefined
+          ? this.#stoppedOutcome()
+          : this.#suspended
+            ? this.#suspendedOutcome()
+            : { status: 'completed', output };
+    } catch (error) {
+      await this.#flushWrites().catch(() => undefined);
+      if (this.#stopReason !== undefined) outcome = this.#stoppedOutcome();
+      else if (this.#suspended) outcome = this.#suspendedOutcome();
+      else outcome = { status: 'failed', error: serializeError(this.#attachRunId(error)) };
+    }
+    return this.#persist(outcome);
+  }
+
+  #stoppedOutcome(): ExecutionOutcome {
+    if (this.#stopReason === 'cancelled')
+      return { status: 'cancelled', error: serializeError(new RunCancelledError(this.runId)) };
+    return { status: 'released' };
+  }
+
+  #suspendedOutcome(): ExecutionOutcome {
+    const outcome: ExecutionOutcome = { status: 'suspended' };
+    if (this.#wakeAt !== undefined) outcome.wakeAt = this.#wakeAt;
+    return outcome;
+  }
+
+  async #persist(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
+    const { store, clock } = this.#host;
+    const now = clock.now();
+    switch (outcome.status) {
+      case 'completed':
+      case 'failed':
+        await store.updateRun(
+          this.runId,
+          {
+            status: outcome.status,
+            ...(outcome.status === 'completed'
+              ? { output: outcome.output }
+              : { error: outcome.error ?? null }),
+            usage: this.usage,
+            costUsd: this.costUsd,
+            endedAt: now,
+            wakeAt: null,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+          },
+          now,
+        );
+        break;
+      case 'suspended': {
+        await store.updateRun(
+          this.runId,
+          {
+            status: 'suspended',
+            usage: this.usage,
+            costUsd: this.costUsd,
+            wakeAt: outcome.wakeAt ?? null,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+          },
+          now,
+        );
+        // A signal may have arrived while the run was still marked running: look once more.
+        if (this.#waitingFor.size > 0) {
+          const signals = await store.listSignals(this.runId);
+          outcome.wakeNow = signals.some(
+            (signal) => this.#waitingFor.has(signal.name) && !this.#consumedSignals.has(signal.id),
+          );
+        }
+        this.emit(
+          {
+            type: 'run-suspended',
+            waitingFor: [...this.#waitingFor],
+            ...(outcome.wakeAt === undefined ? {} : { wakeAt: outcome.wakeAt }),
+          },
+          true,
+        );
+        return outcome;
+      }
+      case 'cancelled':
+        // `runtime.cancel` already stored the status; only the accounting is added here.
+        await store.updateRun(
+          this.runId,
+          { usage: this.usage, costUsd: this.costUsd, leaseOwner: null, leaseExpiresAt: null },
+          now,
+        );
+        break;
+      case 'released':
+        if (this.#stopReason === 'shutdown') {
+          await store.updateRun(this.runId, { leaseOwner: null, leaseExpiresAt: null }, now);
+        }
+        return outcome;
+    }
+    this.emit(
+      {
+        type: 'run-end',
+        status: outcome.status as RunStatus,
+        ...(outcome.output === undefined ? {} : { output: outcome.output }),
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+        usage: this.usage,
+        costUsd: this.costUsd,
+        durationMs: now - this.record.createdAt,
+      },
+      true,
+    );
+    return outcome;
+  }
+
+  #attachRunId(error: unknown): unknown {
+    if (BatonError.isInstance(error) && error.runId === undefined) error.runId = this.runId;
+    return error;
+  }
+
+  /** Emits an event for this run unless it is replaying (or `force` is set). */
+  emit(event: DistributiveOmit<BatonEvent, 'runId' | 'at'>, force = false): void {
+    const bus = this.#host.events;
+    if (!bus.active || (!force && this.replaying)) return;
+    bus.emit({ ...event, runId: this.runId, at: this.#host.clock.now() } as BatonEvent);
+  }
+
+  // ---- journal access -------------------------------------------------------------------
+
+  #replay(key: string, entry: JournalEntry, name: string): unknown {
+    if (entry.name !== name) throw new NonDeterminismError(key, entry.name, name, this.runId);
+    this.#replayedCount++;
+    if (entry.status === 'failed') {
+      throw deserializeError(
+        entry.error ?? { name: 'Error', message: 'unknown recorded failure' },
+        this.runId,
+      );
+    }
+    return entry.result;
+  }
+
+  #account(entry: JournalEntry): void {
+    const usage = entry.meta?.usage;
+    if (usage !== undefined) {
+      this.usage.inputTokens += usage.inputTokens;
+      this.usage.outputTokens += usage.outputTokens;
+      this.usage.totalTokens += usage.totalTokens;
+    }
+    const cost = entry.meta?.costUsd;
+    if (cost !== undefined) this.costUsd += cost;
+  }
+
+  async #append(entry: JournalEntry): Promise<void> {
+    if (this.#writeError !== undefined) throw this.#writeError;
+    this.#journal.set(entry.key, entry);
+    this.#account(entry);
+    try {
+      await this.#host.store.appendJournal(entry);
+    } catch (error) {
+      if (BatonError.isInstance(error) && error.code === 'JOURNAL_CONFLICT') this.loseLease();
+      throw error;
+    }
+  }
+
+  /** Appends without waiting; later awaits and the end of the run wait for it, in order. */
+  #appendDeferred(entry: JournalEntry): void {
+    this.#journal.set(entry.key, entry);
+    const write = this.#host.store.appendJournal(entry).then(
+      () => {
+        this.#pendingWrites.delete(write);
+      },
+      (error: unknown) => {
+        this.#pendingWrites.delete(write);
+        this.#writeError ??= error;
+      },
+    );
+    this.#pendingWrites.add(write);
+  }
+
+  async #flushWrites(): Promise<void> {
+    if (this.#pendingWrites.size > 0) await Promise.all(this.#pendingWrites);
+    if (this.#writeError !== undefined) throw this.#writeError;
+  }
+
+  #checkActive(): void {
+    if (this.#stopReason !== undefined) throw this.controller.signal.reason;
+    if (this.#suspended) throw new Suspension();
+  }
+
+  #suspend(waitingFor: string | undefined, wakeAt: number | undefined): never {
+    this.#suspended = true;
+    if (waitingFor !== undefined) this.#waitingFor.add(waitingFor);
+    if (wakeAt !== undefined && (this.#wakeAt === undefined || wakeAt < this.#wakeAt)) this.#wakeAt = wakeAt;
+    throw new Suspension();
+  }
+
+  #entry(key: string, name: string, kind: JournalEntryKind, startedAt: number): JournalEntry {
+    return {
+      runId: this.runId,
+      key,
+      name,
+      kind,
+      status: 'completed',
+      startedAt,
+      endedAt: this.#host.clock.now(),
+    };
+  }
+
+  // ---- operations behind RunContext -----------------------------------------------------
+
+  async step<T>(
+    key: string,
+    name: string,
+    fn: (step: StepContext) => T | Promise<T>,
+    options: StepOptions<T> | undefined,
+  ): Promise<T> {
+    const recorded = this.#journal.get(key);
+    if (recorded !== undefined) return this.#replay(key, recorded, name) as T;
+    this.#checkActive();
+    const kind = options?.kind ?? 'step';
+    const clock = this.#host.clock;
+    const startedAt = clock.now();
+    if (this.#host.events.active) this.emit({ type: 'step-start', key, name, kind });
+    let result: T;
+    try {
+      result = await fn({
+        runId: this.runId,
+        key,
+        idempotencyKey: `${this.runId}:${key}`,
+        signal: this.controller.signal,
+      });
+    } catch (error) {
+      if (error instanceof Suspension || this.#stopReason !== undefined) throw error;
+      const entry = this.#entry(key, name, kind, startedAt);
+      entry.status = 'failed';
+      entry.error = serializeError(error);
+      await this.#append(entry);
+      if (this.#host.events.active) {
+        this.emit({
+          type: 'step-end',
+          key,
+          name,
+          kind,
+          durationMs: entry.endedAt - startedAt,
+          status: 'failed',
+          error: entry.error,
+        });
+      }
+      throw this.#attachRunId(error);
+    }
+    const entry = this.#entry(key, name, kind, startedAt);
+    entry.result = result;
+    const meta = options?.meta;
+    if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
+    await this.#append(entry);
+    if (this.#host.events.active) {
+      this.emit({
+        type: 'step-end',
+        key,
+        name,
+        kind,
+        durationMs: entry.endedAt - startedAt,
+        status: 'completed',
+        ...(entry.meta === undefined ? {} : { meta: entry.meta }),
+      });
+    }
+    return result;
+  }
+
+  async child<INPUT, OUTPUT>(
+    key: string,
+    scope: string,
+    target: Runnable<INPUT, OUTPUT>,
+    input: INPUT,
+  ): Promise<OUTPUT> {
+    return this.step(key, `run:${target.name}`, () => target.execute(new ScopeContext(this, scope), input), {
+      kind: 'child',
+    });
+  }
+
+  async parallel(
+    scope: string,
+    branches: ReadonlyArray<(ctx: RunContext) => Promise<unknown>>,
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    this.#checkActive();
+    const settled = await Promise.allSettled(
+      branches.map(async (branch, index) => branch(new ScopeContext(this, `${scope}.${index}`))),
+    );
+    if (this.#stopReason !== undefined) throw this.controller.signal.reason;
+    if (settled.some((outcome) => outcome.status === 'rejected' && outcome.reason instanceof Suspension))
+      throw new Suspension();
+    return settled;
+  }
+
+  async waitFor<T>(key: string, signalName: string, options: WaitOptions | undefined): Promise<T> {
+    const name = `waitFor:${signalName}`;
+    const recorded = this.#journal.get(key);
+    if (recorded !== undefined) return (this.#replay(key, recorded, name) as { payload: T }).payload;
+    this.#checkActive();
+    const startedAt = this.#host.clock.now();
+    const signal = await this.#nextSignal(signalName);
+    if (signal !== undefined) {
+      this.#consumedSignals.add(signal.id);
+      const entry = this.#entry(key, name, 'signal', startedAt);
+      entry.result = { signalId: signal.id, payload: signal.payload };
+      await this.#append(entry);
+      return signal.payload as T;
+    }
+    const timeoutMs = options?.timeoutMs;
+    if (timeoutMs === undefined) this.#suspend(signalName, undefined);
+    const deadline = await this.#timer(key, timeoutMs);
+    if (this.#host.clock.now() < deadline) this.#suspend(signalName, deadline);
+    const error = new WaitTimeoutError(signalName, timeoutMs, this.runId);
+    const entry = this.#entry(key, name, 'signal', startedAt);
+    entry.status = 'failed';
+    entry.error = serializeError(error);
+    await this.#append(entry);
+    throw error;
+  }
+
+  async sleep(key: string, ms: number): Promise<void> {
+    const recorded = this.#journal.get(key);
+    if (recorded !== undefined) {
+      this.#replay(key, recorded, 'sleep');
+      return;
+    }
+    this.#checkActive();
+    const startedAt = this.#host.clock.now();
+    const wakeAt = await this.#timer(key, ms);
+    const remaining = wakeAt - this.#host.clock.now();
+    if (remaining > 0) {
+      if (remaining > this.#host.inlineWaitMs) this.#suspend(undefined, wakeAt);
+      await this.#waitInMemory(remaining);
+    }
+    await this.#append(this.#entry(key, 'sleep', 'sleep', startedAt));
+  }
+
+  /** The durable deadline of a timer at `key`: recorded the first time, read back afterwards. */
+  async #timer(key: string, ms: number): Promise<number> {
+    const timerKey = `${key}~timer`;
+    const recorded = this.#journal.get(timerKey);
+    if (recorded !== undefined) {
+      this.#replayedCount++;
+      return recorded.result as number;
+    }
+    const now = this.#host.clock.now();
+    const entry = this.#entry(timerKey, 'timer', 'timer', now);
+    entry.result = now + ms;
+    await this.#append(entry);
+    return now + ms;
+  }
+
+  #waitInMemory(ms: number): Promise<void> {
+    const signal = this.controller.signal;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        cancelTimer();
+        reject(signal.reason);
+      };
+      const cancelTimer = this.#host.clock.setTimer(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async #nextSignal(name: string): Promise<SignalRecord | undefined> {
+    const find = () =>
+      this.#signals?.find((signal) => signal.name === name && !this.#consumedSignals.has(signal.id));
+    let found = find();
+    if (found === undefined) {
+      this.#signals = await this.#host.store.listSignals(this.runId);
+      found = find();
+    }
+    return found;
+  }
+
+  recordValue<T>(key: string, name: 'now' | 'random' | 'uuid', make: () => T): T {
+    const recorded = this.#journal.get(key);
+    if (recorded !== undefined) return this.#replay(key, recorded, name) as T;
+    this.#checkActive();
+    const now = this.#host.clock.now();
+    const entry = this.#entry(key, name, name, now);
+    entry.result = name === 'now' ? now : make();
+    this.#appendDeferred(entry);
+    return entry.result as T;
+  }
+}
+
+/** The `RunContext` of one scope: allocates sequence numbers and delegates to the execution. */
+class ScopeContext implements RunContext {
+  readonly #execution: RunExecution;
+  readonly scope: string;
+  #sequence = 0;
+
+  constructor(execution: RunExecution, scope: string) {
+    this.#execution = execution;
+    this.scope = scope;
+  }
+
+  get runId(): string {
+    return this.#execution.runId;
+  }
+  get threadId(): string | undefined {
+    return this.#execution.record.threadId;
+  }
+  get signal(): AbortSignal {
+    return this.#execution.controller.signal;
+  }
+  get idempotencyKey(): string {
+    return `${this.#execution.runId}:${this.scope}`;
+  }
+  get replaying(): boolean {
+    return this.#execution.replaying;
+  }
+  get observed(): boolean {
+    return this.#execution.observed;
+  }
+
+  #next(): number {
+    return this.#sequence++;
+  }
+
+  step<T>(name: string, fn: (step: StepContext) => T | Promise<T>, options?: StepOptions<T>): Promise<T> {
+    return this.#execution.step(`${this.scope}#${this.#next()}`, name, fn, options);
+  }
+
+  run<INPUT, OUTPUT>(target: Runnable<INPUT, OUTPUT>, input: INPUT): Promise<OUTPUT> {
+    const sequence = this.#next();
+    return this.#execution.child(`${this.scope}#${sequence}`, `${this.scope}/${sequence}`, target, input);
+  }
+
+  async parallel<T extends readonly unknown[]>(
+    branches: { [K in keyof T]: (ctx: RunContext) => Promise<T[K]> },
+  ): Promise<T> {
+    const settled = await this.#execution.parallel(
+      `${this.scope}/${this.#next()}`,
+      branches as ReadonlyArray<(ctx: RunContext) => Promise<unknown>>,
+    );
+    const failure = settled.find((outcome) => outcome.status === 'rejected');
+    if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+    return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
+  }
+
+  async parallelSettled<T extends readonly unknown[]>(
+    branches: { [K in keyof T]: (ctx: RunContext) => Promise<T[K]> },
+  ): Promise<{ [K in keyof T]: PromiseSettledResult<T[K]> }> {
+    const settled = await this.#execution.parallel(
+      `${this.scope}/${this.#next()}`,
+      branches as ReadonlyArray<(ctx: RunContext) => Promise<unknown>>,
+    );
+    return settled as { [K in keyof T]: PromiseSettledResult<T[K]> };
+  }
+
+  waitFor<T = unknown>(name: string, options?: WaitOptions): Promise<T> {
+    return this.#execution.waitFor<T>(`${this.scope}#${this.#next()}`, name, options);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.#execution.sleep(`${this.scope}#${this.#next()}`, ms);
+  }
+
+  now(): number {
+    return this.#execution.recordValue(`${this.scope}#${this.#next()}`, 'now', () => 0);
+  }
+
+  random(): number {
+    return this.#execution.recordValue(`${this.scope}#${this.#next()}`, 'random', Math.random);
+  }
+
+  uuid(): string {
+    return this.#execution.recordValue(`${this.scope}#${this.#next()}`, 'uuid', () => crypto.randomUUID());
+  }
+
+  emit(event: CustomEvent): void {
+    this.#execution.emit({ type: 'custom', scope: this.scope, name: event.name, data: event.data });
+  }
+
+  emitEvent(event: DistributiveOmit<BatonEvent, 'runId' | 'at'>): void {
+    this.#execution.emit(event);
+  }
+}

@@ -1,0 +1,614 @@
+/** createRuntime: starts, resumes, signals, lists and cancels runs; leases, timers and crash recovery. */
+
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  type JournalEntry,
+  loadableSchemaVersions,
+  type RunFilter,
+  type RunRecord,
+  runSchemaVersion,
+  type Store,
+  terminalStatuses,
+} from '../stores/store.js';
+import { type Clock, systemClock } from './clock.js';
+import {
+  BatonError,
+  ConfigError,
+  deserializeError,
+  RunLeasedError,
+  RunNotFoundError,
+  VersionMismatchError,
+} from './errors.js';
+import { type BatonEvent, EventBus, type EventListener } from './events.js';
+import { type ExecutionOutcome, RunExecution } from './run-execution.js';
+import type { Runnable } from './runnable.js';
+
+/** Options of `createRuntime`. */
+export interface RuntimeOptions {
+  /** Where runs live. Default: SQLite at `.baton/baton.db` (from `baton/sqlite`). */
+  store?: Store;
+  /** Definitions this runtime can start, resume and recover by name. */
+  workflows?: readonly Runnable[];
+  clock?: Clock;
+  /** How long a process owns a run without renewing. Default 30 s; renewed every third of it. */
+  leaseMs?: number;
+  /** Pick up runs left by dead processes and due timers or signals of other processes. Default true. */
+  recover?: boolean;
+  /** How often to look for runs to recover. Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** Sleeps and wait timeouts up to this long are waited in memory rather than by suspending. Default 1000 ms. */
+  inlineWaitMs?: number;
+  /** Identifies this process in leases. Default: host, pid and a random suffix. */
+  owner?: string;
+}
+
+/** Options of `runtime.start`. */
+export interface StartOptions {
+  /** Use this id instead of a generated one (idempotent start: an existing id is an error). */
+  runId?: string;
+  /** Groups runs of one conversation. */
+  threadId?: string;
+  /** Where the definition was loaded from, so `baton resume` can load it again. */
+  source?: string;
+}
+
+/**
+ * A started (or resumed) run.
+ *
+ * @example
+ * ```ts
+ * const handle = await runtime.start(supportAgent, 'I was charged twice');
+ * for await (const event of handle.events()) if (event.type === 'model-delta') process.stdout.write(event.text);
+ * console.log(await handle.result());
+ * ```
+ */
+export interface RunHandle<OUTPUT = unknown> {
+  readonly runId: string;
+  /** Resolves with the output once the run completes; rejects with its error if it fails or is cancelled. */
+  result(): Promise<OUTPUT>;
+  /** The run's live events until it ends or suspends. Call it right after `start` resolves. */
+  events(): AsyncIterable<BatonEvent>;
+  /** The stored run. */
+  status(): Promise<RunRecord>;
+}
+
+/** The runtime: one per process (or per worker). */
+export interface Runtime {
+  readonly store: Store;
+  /** Adds definitions it can run by name. */
+  register(...definitions: Runnable[]): void;
+  /** Starts a run of a definition (or a registered name). Resolves once the run is stored. */
+  start<INPUT, OUTPUT>(
+    target: Runnable<INPUT, OUTPUT>,
+    input: INPUT,
+    options?: StartOptions,
+  ): Promise<RunHandle<OUTPUT>>;
+  start(target: string, input: unknown, options?: StartOptions): Promise<RunHandle<unknown>>;
+  /** Continues a run that is running (dead owner) or suspended; a terminal run's handle just reports it. */
+  resume(runId: string, options?: { force?: boolean }): Promise<RunHandle<unknown>>;
+  /** Delivers a signal; a suspended run waiting for it is resumed (here if this runtime knows it). */
+  signal(runId: string, name: string, payload?: unknown): Promise<void>;
+  get(runId: string): Promise<RunRecord>;
+  list(filter?: RunFilter): Promise<RunRecord[]>;
+  journal(runId: string): Promise<JournalEntry[]>;
+  cancel(runId: string): Promise<RunRecord>;
+  /** Subscribes to every event of every run in this process. */
+  on(listener: EventListener): () => void;
+  /** Stops timers, lets active runs stop at their next step (they stay resumable) and closes a store it created. */
+  close(): Promise<void>;
+}
+
+interface ActiveRun {
+  execution: RunExecution;
+  done: Promise<ExecutionOutcome>;
+}
+
+/**
+ * Creates a runtime.
+ *
+ * @example
+ * ```ts
+ * import { createRuntime, createMemoryStore } from 'baton';
+ * const runtime = createRuntime({ store: createMemoryStore(), workflows: [supportTeam] });
+ * const handle = await runtime.start('support', 'Where is my order?');
+ * console.log(await handle.result());
+ * await runtime.close();
+ * ```
+ */
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  return new BatonRuntime(options);
+}
+
+const defaults = {
+  leaseMs: 30_000,
+  recover: true,
+  pollIntervalMs: 1000,
+  inlineWaitMs: 1000,
+} satisfies Partial<RuntimeOptions>;
+
+class BatonRuntime implements Runtime {
+  readonly clock: Clock;
+  readonly events = new EventBus();
+  readonly inlineWaitMs: number;
+  readonly #owner: string;
+  readonly #leaseMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #recover: boolean;
+  readonly #registry = new Map<string, Runnable>();
+  readonly #active = new Map<string, ActiveRun>();
+  readonly #ended = new Map<string, Set<() => void>>();
+  readonly #timers = new Map<string, () => void>();
+  #store: Store | undefined;
+  #storePromise: Promise<Store> | undefined;
+  readonly #ownsStore: boolean;
+  #cancelHeartbeat: (() => void) | undefined;
+  #cancelPoll: (() => void) | undefined;
+  #closed = false;
+
+  constructor(options: RuntimeOptions) {
+    const settings = { ...defaults, ...options };
+    this.clock = settings.clock ?? systemClock;
+    this.inlineWaitMs = settings.inlineWaitMs;
+    this.#leaseMs = positive('leaseMs', settings.leaseMs);
+    this.#pollIntervalMs = settings.pollIntervalMs;
+    this.#recover = settings.recover;
+    this.#owner = settings.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#store = options.store;
+    this.#ownsStore = options.store === undefined;
+    for (const definition of options.workflows ?? []) this.register(definition);
+    if (this.#recover && this.#pollIntervalMs > 0) this.#schedulePoll(0);
+  }
+
+  get store(): Store {
+    if (this.#store === undefined) {
+      throw new ConfigError(
+        'The default SQLite store opens on first use; await a runtime call before reading runtime.store, or pass a store.',
+      );
+    }
+    return this.#store;
+  }
+
+  async #getStore(): Promise<Store> {
+    if (this.#store !== undefined) return this.#store;
+    this.#storePromise ??= import('../stores/sqlite/index.js').then(({ createSqliteStore }) => {
+      this.#store = createSqliteStore();
+      return this.#store;
+    });
+    return this.#storePromise;
+  }
+
+  register(...definitions: Runnable[]): void {
+    for (const definition of definitions) {
+      if (definition === null || typeof definition !== 'object' || typeof definition.execute !== 'function') {
+        throw new ConfigError(
+          `register(): expected a workflow, agent or pattern, got ${describe(definition)}.`,
+        );
+      }
+      const existing = this.#registry.get(definition.name);
+      if (existing !== undefined && existing !== definition) {
+        throw new ConfigError(
+          `Two different definitions are named "${definition.name}". Names identify what a stored run resumes with; rename one.`,
+        );
+      }
+      this.#registry.set(definition.name, definition);
+    }
+  }
+
+  #resolve(target: Runnable | string): Runnable {
+    if (typeof target !== 'string') {
+      this.register(target);
+      return target;
+    }
+    const found = this.#registry.get(target);
+    if (found === undefined) {
+      const known = [...this.#registry.keys()];
+      throw new ConfigError(
+        `No workflow, agent or pattern named "${target}" is registered.${known.length > 0 ? ` Known: ${known.join(', ')}.` : ' Pass it in createRuntime({ workflows }).'}`,
+      );
+    }
+    return found;
+  }
+
+  start<INPUT, OUTPUT>(
+    target: Runnable<INPUT, OUTPUT>,
+    input: INPUT,
+    options?: StartOptions,
+  ): Promise<RunHandle<OUTPUT>>;
+  start(target: string, input: unknown, options?: StartOptions): Promise<RunHandle<unknown>>;
+  async start(
+    target: Runnable | string,
+    input: unknown,
+    options: StartOptions = {},
+  ): Promise<RunHandle<unknown>> {
+    this.#assertOpen();
+    const definition = this.#resolve(target);
+    if (definition.inputSchema !== undefined) {
+      const parsed = definition.inputSchema.safeParse(input);
+      if (!parsed.success) {
+        throw new ConfigError(
+          `Invalid input for "${definition.name}": ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+          {
+            code: 'INVALID_INPUT',
+          },
+        );
+      }
+      input = parsed.data;
+    }
+    const store = await this.#getStore();
+    const now = this.clock.now();
+    const record: RunRecord = {
+      id: options.runId ?? `run_${randomUUID().replaceAll('-', '')}`,
+      target: definition.name,
+      targetVersion: definition.version,
+      input,
+      status: 'running',
+      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+      costUsd: 0,
+      createdAt: now,
+      updatedAt: now,
+      leaseOwner: this.#owner,
+      leaseExpiresAt: now + this.#leaseMs,
+      schemaVersion: runSchemaVersion,
+    };
+    if (options.threadId !== undefined) record.threadId = options.threadId;
+    if (options.source !== undefined) record.source = options.source;
+    await store.createRun(record);
+    this.#launch(definition, record, [], store, true);
+    return this.#handle(record.id);
+  }
+
+  async resume(runId: string, options: { force?: boolean } = {}): Promise<RunHandle<unknown>> {
+    this.#assertOpen();
+    if (this.#active.has(runId)) return this.#handle(runId);
+    const store = await this.#getStore();
+    const record = await this.#claim(store, runId, options.force ?? false);
+    if (record === undefined) return this.#handle(runId);
+    let definition: Runnable;
+    try {
+      definition = this.#resolve(record.target);
+      if (!loadableSchemaVersions.includes(record.schemaVersion)) {
+        throw new ConfigError(
+          `Run ${runId} was stored with schema version ${record.schemaVersion}; this Baton loads ${loadableSchemaVersions.join(', ')}.`,
+          { runId },
+        );
+      }
+      if (
+        record.targetVersion !== definition.version &&
+        !definition.compatibleVersions?.includes(record.targetVersion)
+      ) {
+        throw new VersionMismatchError(record.target, record.targetVersion, definition.version, runId);
+      }
+    } catch (error) {
+      await store.updateRun(runId, { leaseOwner: null, leaseExpiresAt: null }, this.clock.now());
+      throw error;
+    }
+    const entries = await store.loadJournal(runId);
+    this.#launch(definition, record, entries, store, false);
+    return this.#handle(runId);
+  }
+
+  /** Claims a run for this process; `undefined` when it is terminal. Throws when another process holds it. */
+  async #claim(store: Store, runId: string, force: boolean): Promise<RunRecord | undefined> {
+    const claimed = await store.claimRun(runId, this.#owner, this.clock.now(), this.#leaseMs, force);
+    if (claimed !== undefined) return claimed;
+    const current = await store.getRun(runId);
+    if (current === undefined) throw new RunNotFoundError(runId);
+    if (terminalStatuses.has(current.status)) return undefined;
+    throw new RunLeasedError(runId, current.leaseOwner ?? 'another process', current.leaseExpiresAt ?? 0);
+  }
+
+  #launch(
+    definition: Runnable,
+    record: RunRecord,
+    entries: JournalEntry[],
+    store: Store,
+    fresh: boolean,
+  ): void {
+    const execution = new RunExecution(
+      { store, clock: this.clock, events: this.events, inlineWaitMs: this.inlineWaitMs },
+      record,
+      entries,
+    );
+    const done = (fresh ? deferToNextTurn() : Promise.resolve())
+      .then(() => execution.execute(definition, record.input))
+      .then(
+        (outcome) => this.#afterExecution(record.id, outcome),
+        (error: unknown) =>
+          this.#afterExecution(
+            record.id,
+            { status: 'released', error: { name: 'Error', message: String(error) } },
+            error,
+          ),
+      );
+    this.#active.set(record.id, { execution, done });
+    this.#ensureHeartbeat();
+  }
+
+  #afterExecution(runId: string, outcome: ExecutionOutcome, storeError?: unknown): ExecutionOutcome {
+    this.#active.delete(runId);
+    if (storeError !== undefined) {
+      process.stderr.write(`baton: run ${runId} stopped because its store failed: ${String(storeError)}\n`);
+    }
+    if (outcome.status === 'suspended' && !this.#closed) {
+      if (outcome.wakeNow === true) this.#wake(runId, 0);
+      else if (outcome.wakeAt !== undefined) this.#wake(runId, outcome.wakeAt - this.clock.now());
+    }
+    const waiters = this.#ended.get(runId);
+    if (waiters !== undefined) {
+      this.#ended.delete(runId);
+      for (const notify of waiters) notify();
+    }
+    if (this.#active.size === 0) this.#stopHeartbeat();
+    return outcome;
+  }
+
+  #wake(runId: string, inMs: number): void {
+    this.#timers.get(runId)?.();
+    const cancel = this.clock.setTimer(
+      () => {
+        this.#timers.delete(runId);
+        if (this.#closed || this.#active.has(runId)) return;
+        this.resume(runId).catch((error: unknown) => {
+          if (!(BatonError.isInstance(error) && error.code === 'RUN_LEASED')) {
+            process.stderr.write(`baton: could not resume run ${runId}: ${String(error)}\n`);
+          }
+        });
+      },
+      Math.max(0, inMs),
+    );
+    this.#timers.set(runId, cancel);
+  }
+
+  #handle(runId: string): RunHandle<unknown> {
+    return {
+      runId,
+      result: () => this.#result(runId),
+      events: () => this.#events(runId),
+      status: () => this.get(runId),
+    };
+  }
+
+  async #result(runId: string): Promise<unknown> {
+    for (;;) {
+      const active = this.#active.get(runId);
+      if (active !== undefined) {
+        const outcome = await active.done;
+        if (outcome.status === 'completed') return outcome.output;
+        if ((outcome.status === 'failed' || outcome.status === 'cancelled') && outcome.error !== undefined) {
+          throw deserializeError(outcome.error, runId);
+        }
+        continue;
+      }
+      const record = await this.get(runId);
+      if (record.status === 'completed') return record.output;
+      if (record.status === 'failed' || record.status === 'cancelled') {
+        throw deserializeError(
+          record.error ?? { name: 'Error', message: `Run ${runId} ${record.status}.` },
+          runId,
+        );
+      }
+      await this.#nextChange(runId);
+    }
+  }
+
+  /** Resolves when a local execution of the run ends, or after a poll interval (another process may run it). */
+  #nextChange(runId: string): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.#ended.get(runId);
+      if (waiters === undefined) {
+        waiters = new Set();
+        this.#ended.set(runId, waiters);
+      }
+      const set = waiters;
+      const cancel = this.clock.setTimer(
+        () => {
+          set.delete(done);
+          resolve();
+        },
+        Math.max(50, this.#pollIntervalMs),
+      );
+      const done = () => {
+        cancel();
+        resolve();
+      };
+      set.add(done);
+    });
+  }
+
+  async *#events(runId: string): AsyncGenerator<BatonEvent> {
+    const queue: BatonEvent[] = [];
+    let wake: (() => void) | undefined;
+    let finished = !this.#active.has(runId);
+    const off = this.events.on((event) => {
+      if (event.runId !== runId) return;
+      queue.push(event);
+      if (event.type === 'run-end' || event.type === 'run-suspended') finished = true;
+      wake?.();
+    });
+    const active = this.#active.get(runId);
+    active?.done.then(
+      () => {
+        finished = true;
+        wake?.();
+      },
+      () => undefined,
+    );
+    try {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift() as BatonEvent;
+        if (finished) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      off();
+    }
+  }
+
+  async signal(runId: string, name: string, payload?: unknown): Promise<void> {
+    this.#assertOpen();
+    if (typeof name !== 'string' || name.length === 0)
+      throw new ConfigError('signal(): the signal name must be a non-empty string.', { runId });
+    const store = await this.#getStore();
+    const record = await store.getRun(runId);
+    if (record === undefined) throw new RunNotFoundError(runId);
+    if (terminalStatuses.has(record.status)) {
+      throw new ConfigError(
+        `Run ${runId} is ${record.status}; only running or suspended runs take signals.`,
+        { runId, code: 'RUN_ENDED' },
+      );
+    }
+    await store.addSignal(runId, name, payload ?? null, this.clock.now());
+    if (record.status === 'suspended' && !this.#active.has(runId) && this.#registry.has(record.target)) {
+      await this.resume(runId).catch((error: unknown) => {
+        if (!(BatonError.isInstance(error) && error.code === 'RUN_LEASED')) throw error;
+      });
+    }
+  }
+
+  async get(runId: string): Promise<RunRecord> {
+    const record = await (await this.#getStore()).getRun(runId);
+    if (record === undefined) throw new RunNotFoundError(runId);
+    return record;
+  }
+
+  async list(filter?: RunFilter): Promise<RunRecord[]> {
+    return (await this.#getStore()).listRuns(filter);
+  }
+
+  async journal(runId: string): Promise<JournalEntry[]> {
+    await this.get(runId);
+    return (await this.#getStore()).loadJournal(runId);
+  }
+
+  async cancel(runId: string): Promise<RunRecord> {
+    const store = await this.#getStore();
+    const record = await this.get(runId);
+    if (terminalStatuses.has(record.status)) return record;
+    const now = this.clock.now();
+    const updated = await store.updateRun(
+      runId,
+      {
+        status: 'cancelled',
+        error: {
+          name: 'RunCancelledError',
+          message: `Run ${runId} was cancelled.`,
+          code: 'RUN_CANCELLED',
+          fault: 'user',
+        },
+        endedAt: now,
+        wakeAt: null,
+      },
+      now,
+    );
+    this.#timers.get(runId)?.();
+    const active = this.#active.get(runId);
+    if (active !== undefined) {
+      active.execution.cancel();
+      await active.done;
+    }
+    return updated;
+  }
+
+  on(listener: EventListener): () => void {
+    return this.events.on(listener);
+  }
+
+  #ensureHeartbeat(): void {
+    if (this.#cancelHeartbeat !== undefined) return;
+    const beat = () => {
+      this.#cancelHeartbeat = this.clock.setTimer(beat, this.#leaseMs / 3);
+      const store = this.#store;
+      if (store === undefined || this.#active.size === 0) return;
+      store.renewLeases(this.#owner, this.clock.now() + this.#leaseMs).then(
+        (stopped) => {
+          for (const runId of stopped) {
+            const active = this.#active.get(runId);
+            if (active === undefined) continue;
+            store.getRun(runId).then(
+              (record) => {
+                if (record?.status === 'cancelled') active.execution.cancel();
+                else active.execution.loseLease();
+              },
+              () => undefined,
+            );
+          }
+        },
+        (error: unknown) => process.stderr.write(`baton: lease renewal failed: ${String(error)}\n`),
+      );
+    };
+    this.#cancelHeartbeat = this.clock.setTimer(beat, this.#leaseMs / 3);
+  }
+
+  #stopHeartbeat(): void {
+    this.#cancelHeartbeat?.();
+    this.#cancelHeartbeat = undefined;
+  }
+
+  #schedulePoll(inMs: number): void {
+    this.#cancelPoll = this.clock.setTimer(() => {
+      this.#poll().finally(() => {
+        if (!this.#closed) this.#schedulePoll(this.#pollIntervalMs);
+      });
+    }, inMs);
+  }
+
+  async #poll(): Promise<void> {
+    try {
+      const store = await this.#getStore();
+      const due = await store.findRecoverable(this.clock.now(), 50);
+      for (const record of due) {
+        if (this.#closed) return;
+        if (this.#active.has(record.id) || !this.#registry.has(record.target)) continue;
+        await this.resume(record.id).catch((error: unknown) => {
+          if (
+            BatonError.isInstance(error) &&
+            (error.code === 'RUN_LEASED' || error.code === 'VERSION_MISMATCH')
+          )
+            return;
+          process.stderr.write(`baton: could not recover run ${record.id}: ${String(error)}\n`);
+        });
+      }
+    } catch (error) {
+      if (!this.#closed) process.stderr.write(`baton: recovery poll failed: ${String(error)}\n`);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ConfigError('This runtime is closed.');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cancelPoll?.();
+    for (const cancel of this.#timers.values()) cancel();
+    this.#timers.clear();
+    const running = [...this.#active.values()];
+    for (const { execution } of running) execution.shutdown();
+    await Promise.allSettled(running.map(({ done }) => done));
+    this.#stopHeartbeat();
+    if (this.#ownsStore && this.#store !== undefined) await this.#store.close();
+  }
+}
+
+function deferToNextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(
+      `createRuntime(): ${name} must be a positive number of milliseconds, got ${value}.`,
+    );
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object without execute()';
+  return typeof value;
+}

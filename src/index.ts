@@ -1,0 +1,60 @@
+/** Baton's public root API: the kernel, agents, tools, models, patterns and the in-memory store. */
+
+export type { Agent, AgentOptions, AnyTool, InstructionContext, ModelSettings } from './agents/agent.js';
+export { agent } from './agents/agent.js';
+export type { InputFilter, Transfer, TransferOptions } from './agents/handoff.js';
+export { handoffFilters, transfer } from './agents/handoff.js';
+export type { AgentInput, Message } from './agents/messages.js';
+export { userMessage } from './agents/messages.js';
+export type { AgentRunResult, RunAgentOptions } from './agents/run-agent.js';
+export { runAgent } from './agents/run-agent.js';
+export type { Clock } from './core/clock.js';
+export { systemClock } from './core/clock.js';
+export type { BatonErrorOptions, Fault, SerializedError } from './core/errors.js';
+export {
+  BatonError,
+  ConfigError,
+  ModelBehaviorError,
+  ModelCallError,
+  NonDeterminismError,
+  RunCancelledError,
+  RunLeasedError,
+  RunNotFoundError,
+  StepError,
+  ToolError,
+  VersionMismatchError,
+  WaitTimeoutError,
+} from './core/errors.js';
+export type { BatonEvent, BatonEventType, EventListener } from './core/events.js';
+export type { CustomEvent, RunContext, StepContext, StepOptions, WaitOptions } from './core/run-context.js';
+export type { Runnable, Workflow, WorkflowOptions } from './core/runnable.js';
+export { workflow } from './core/runnable.js';
+export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';
+export { createRuntime } from './core/runtime.js';
+export type { DeltaListener, ModelResponse, ModelToolCall } from './models/call-model.js';
+export { callModel } from './models/call-model.js';
+export type { ModelPrice } from './models/pricing.js';
+export { costOf, priceOf, registerPrices } from './models/pricing.js';
+export type { ModelFactory, ModelSpec } from './models/resolve-model.js';
+export { registerModelProvider, resolveModel } from './models/resolve-model.js';
+export type { Aggregator, ConcurrentOptions, UnitResult } from './patterns/concurrent.js';
+export { concurrent } from './patterns/concurrent.js';
+export type { HandoffOptions } from './patterns/handoff.js';
+export { handoff } from './patterns/handoff.js';
+export type { SequentialOptions, Stage } from './patterns/sequential.js';
+export { sequential } from './patterns/sequential.js';
+export { createMemoryStore } from './stores/memory/index.js';
+export type {
+  JournalEntry,
+  JournalEntryKind,
+  RunFilter,
+  RunPatch,
+  RunRecord,
+  RunStatus,
+  SignalRecord,
+  StepMeta,
+  Store,
+  Usage,
+} from './stores/store.js';
+export type { Tool, ToolContext, ToolOptions } from './tools/tool.js';
+export { tool } from './tools/tool.js';

@@ -1,0 +1,131 @@
+/** One model call through the AI SDK spec methods, normalized to a JSON response with usage. */
+
+import {
+  APICallError,
+  type LanguageModelV3,
+  type LanguageModelV3CallOptions,
+  type LanguageModelV3Usage,
+} from '@ai-sdk/provider';
+import { BatonError, ModelCallError } from '../core/errors.js';
+import type { Usage } from '../stores/store.js';
+import { modelName } from './resolve-model.js';
+
+/** A tool call as the model asked for it; `input` is the raw JSON text. */
+export interface ModelToolCall {
+  toolCallId: string;
+  toolName: string;
+  input: string;
+}
+
+/** What a model call records in the journal. */
+export interface ModelResponse {
+  text: string;
+  toolCalls: ModelToolCall[];
+  finishReason: string;
+  usage: Usage;
+  cachedInputTokens: number;
+  /** `provider:model` that answered. */
+  model: string;
+}
+
+/** Called with each piece of text as it streams. */
+export type DeltaListener = (text: string) => void;
+
+/**
+ * Calls a model once: `doStream` when `onDelta` is given (text arrives live), else `doGenerate`.
+ * Provider failures become `ModelCallError`s (fault `provider`) with the HTTP status.
+ *
+ * @example
+ * ```ts
+ * const response = await callModel(model, { prompt: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] });
+ * console.log(response.text, response.usage.totalTokens);
+ * ```
+ */
+export async function callModel(
+  model: LanguageModelV3,
+  options: LanguageModelV3CallOptions,
+  onDelta?: DeltaListener,
+): Promise<ModelResponse> {
+  const name = modelName(model);
+  try {
+    if (onDelta === undefined) {
+      const result = await model.doGenerate(options);
+      let text = '';
+      const toolCalls: ModelToolCall[] = [];
+      for (const part of result.content) {
+        if (part.type === 'text') text += part.text;
+        else if (part.type === 'tool-call' && part.providerExecuted !== true) {
+          toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+        }
+      }
+      return response(name, text, toolCalls, result.finishReason.unified, result.usage);
+    }
+    const { stream } = await model.doStream(options);
+    let text = '';
+    const toolCalls: ModelToolCall[] = [];
+    let finishReason = 'other';
+    let usage: LanguageModelV3Usage | undefined;
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value: part } = await reader.read();
+      if (done) break;
+      switch (part.type) {
+        case 'text-delta':
+          text += part.delta;
+          if (part.delta.length > 0) onDelta(part.delta);
+          break;
+        case 'tool-call':
+          if (part.providerExecuted !== true)
+            toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+          break;
+        case 'finish':
+          finishReason = part.finishReason.unified;
+          usage = part.usage;
+          break;
+        case 'error':
+          throw part.error;
+        default:
+          break;
+      }
+    }
+    return response(name, text, toolCalls, finishReason, usage);
+  } catch (error) {
+    throw asModelError(name, error, options.abortSignal);
+  }
+}
+
+function response(
+  model: string,
+  text: string,
+  toolCalls: ModelToolCall[],
+  finishReason: string,
+  usage: LanguageModelV3Usage | undefined,
+): ModelResponse {
+  const inputTokens = usage?.inputTokens.total ?? 0;
+  const outputTokens = usage?.outputTokens.total ?? 0;
+  return {
+    text,
+    toolCalls,
+    finishReason,
+    usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
+    cachedInputTokens: usage?.inputTokens.cacheRead ?? 0,
+    model,
+  };
+}
+
+function asModelError(model: string, error: unknown, signal: AbortSignal | undefined): unknown {
+  if (BatonError.isInstance(error)) return error;
+  if (signal?.aborted === true) return signal.reason ?? error;
+  if (APICallError.isInstance(error)) {
+    return new ModelCallError(
+      `Model ${model} failed${error.statusCode === undefined ? '' : ` with HTTP ${error.statusCode}`}: ${error.message}`,
+      {
+        model,
+        statusCode: error.statusCode,
+        cause: error,
+      },
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ModelCallError(`Model ${model} failed: ${message}`, { model, cause: error });
+}
