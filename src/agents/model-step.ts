@@ -12,13 +12,18 @@ import { resolveModel } from '../models/resolve-model.js';
 import type { StepMeta } from '../stores/store.js';
 import type { Agent } from './agent.js';
 
-/** Calls the agent's model once as the step `model:<agent>`; on replay returns the recorded response. */
+/**
+ * Calls the agent's model once as the step `model:<agent>`; on replay returns the recorded response.
+ * `providerOptions.baton` tells the model which agent calls and its turn number in the run
+ * (deterministic across replays); real providers ignore that namespace, scripted models use it.
+ */
 export function modelStep(
   ctx: RunContext,
   agent: Agent<unknown>,
   prompt: LanguageModelV3Prompt,
   tools: LanguageModelV3FunctionTool[],
   responseSchema: LanguageModelV3CallOptions['responseFormat'],
+  turn: number,
 ): Promise<ModelResponse> {
   return ctx.step(
     `model:${agent.name}`,
@@ -27,7 +32,7 @@ export function modelStep(
       const options: LanguageModelV3CallOptions = {
         prompt,
         abortSignal: step.signal,
-        providerOptions: { baton: { agent: agent.name, runId: ctx.runId } },
+        providerOptions: { baton: { agent: agent.name, runId: ctx.runId, turn } },
         ...agent.settings,
       };
       if (tools.length > 0) {

@@ -98,6 +98,7 @@ export async function runAgent<OUTPUT>(
   let failingTurns = 0;
   let repairs = 0;
   let payload: unknown;
+  const agentTurns = new Map<string, number>();
   const scope = ctx.scope;
   ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
   for (;;) {
@@ -113,7 +114,9 @@ export async function runAgent<OUTPUT>(
     }
     const offer = offerOf(current, options);
     const prompt = preparePrompt(current, history, ctx.runId, payload);
-    const response = await modelStep(ctx, current, prompt, offer.tools, offer.responseFormat);
+    const turn = agentTurns.get(current.name) ?? 0;
+    agentTurns.set(current.name, turn + 1);
+    const response = await modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn);
     turnsOfAgent++;
     turns++;
     history.push(assistantMessage(response));

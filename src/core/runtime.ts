@@ -102,6 +102,8 @@ export interface Runtime {
 interface ActiveRun {
   execution: RunExecution;
   done: Promise<ExecutionOutcome>;
+  /** Starts a fresh run's execution; idempotent. */
+  go: () => void;
 }
 
 /**
@@ -139,6 +141,7 @@ class BatonRuntime implements Runtime {
   readonly #active = new Map<string, ActiveRun>();
   readonly #ended = new Map<string, Set<() => void>>();
   readonly #timers = new Map<string, () => void>();
+  #unstarted: Array<() => void> = [];
   #store: Store | undefined;
   #storePromise: Promise<Store> | undefined;
   readonly #ownsStore: boolean;
@@ -310,7 +313,11 @@ class BatonRuntime implements Runtime {
       record,
       entries,
     );
-    const done = (fresh ? deferToNextTurn() : Promise.resolve())
+    let go!: () => void;
+    const started = new Promise<void>((resolve) => {
+      go = resolve;
+    });
+    const done = started
       .then(() => execution.execute(definition, record.input))
       .then(
         (outcome) => this.#afterExecution(record.id, outcome),
@@ -321,8 +328,22 @@ class BatonRuntime implements Runtime {
             error,
           ),
       );
-    this.#active.set(record.id, { execution, done });
+    this.#active.set(record.id, { execution, done, go });
     this.#ensureHeartbeat();
+    if (!fresh) {
+      go();
+      return;
+    }
+    // A fresh run starts when its handle is first asked for its result or its events (so an
+    // event subscriber misses nothing), or at the next turn of the event loop at the latest.
+    this.#unstarted.push(go);
+    if (this.#unstarted.length === 1) {
+      setImmediate(() => {
+        const pending = this.#unstarted;
+        this.#unstarted = [];
+        for (const start of pending) start();
+      });
+    }
   }
 
   #afterExecution(runId: string, outcome: ExecutionOutcome, storeError?: unknown): ExecutionOutcome {
@@ -373,6 +394,7 @@ class BatonRuntime implements Runtime {
     for (;;) {
       const active = this.#active.get(runId);
       if (active !== undefined) {
+        active.go();
         const outcome = await active.done;
         if (outcome.status === 'completed') return outcome.output;
         if ((outcome.status === 'failed' || outcome.status === 'cancelled') && outcome.error !== undefined) {
@@ -427,6 +449,7 @@ class BatonRuntime implements Runtime {
       wake?.();
     });
     const active = this.#active.get(runId);
+    active?.go();
     active?.done.then(
       () => {
         finished = true;
@@ -593,10 +616,6 @@ class BatonRuntime implements Runtime {
     this.#stopHeartbeat();
     if (this.#ownsStore && this.#store !== undefined) await this.#store.close();
   }
-}
-
-function deferToNextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function positive(name: string, value: number): number {

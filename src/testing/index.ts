@@ -1,0 +1,27 @@
+/** `baton/testing`: the public test kit — scripted model, stub OpenAI-compatible server, fake clock. */
+
+export { createFakeClock, type FakeClock } from './fake-clock.js';
+export { loadScript } from './load-script.js';
+export {
+  type ModelScript,
+  type ScriptedModel,
+  type ScriptedModelOptions,
+  type ScriptedRequest,
+  type ScriptedToolCall,
+  type ScriptedTurn,
+  scriptedModel,
+} from './scripted-model.js';
+export {
+  createStubServer,
+  type StubChatMessage,
+  type StubChatRequest,
+  type StubCompletion,
+  type StubFault,
+  type StubHandler,
+  type StubReply,
+  type StubRequest,
+  type StubServer,
+  type StubServerOptions,
+  type StubToolCall,
+} from './stub-server.js';
+// The Store conformance suite (`describeStoreConformance`) will be exported from here too.

@@ -1,0 +1,161 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createMemoryStore, createRuntime } from '../../src/index.js';
+import { createSqliteStore } from '../../src/stores/sqlite/index.js';
+import { crashFlow } from './crash-flow.js';
+
+const worker = join(import.meta.dirname, 'crash-worker.ts');
+
+interface Process {
+  child: ChildProcess;
+  output: string;
+}
+
+function startWorker(mode: string, dbPath: string, logPath: string, runId: string, killAt: string): Process {
+  const child = spawn(process.execPath, ['--import', 'tsx', worker, mode, dbPath, logPath, runId], {
+    env: { ...process.env, KILL_AT: killAt },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc: Process = { child, output: '' };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    proc.output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    proc.output += chunk.toString();
+  });
+  return proc;
+}
+
+async function waitForLine(proc: Process, marker: string, timeoutMs = 20_000): Promise<void> {
+  const started = Date.now();
+  while (!proc.output.includes(marker)) {
+    if (proc.child.exitCode !== null) throw new Error(`worker exited before "${marker}":\n${proc.output}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`no "${marker}" within ${timeoutMs} ms:\n${proc.output}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function kill(proc: Process): Promise<void> {
+  const exited = new Promise((resolve) => proc.child.once('exit', resolve));
+  proc.child.kill('SIGKILL');
+  await exited;
+}
+
+interface Effect {
+  pid: number;
+  tag: string;
+  phase: 'start' | 'done';
+}
+
+function readEffects(logPath: string): Effect[] {
+  return readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Effect);
+}
+
+/** The side-effect tags whose step is recorded in the journal. */
+async function recordedTags(dbPath: string, runId: string): Promise<Set<string>> {
+  const store = createSqliteStore({ path: dbPath });
+  const journal = await store.loadJournal(runId);
+  await store.close();
+  const tags = new Set<string>();
+  let modelTurn = 0;
+  for (const entry of journal) {
+    if (entry.name === 'model:calc') tags.add(`model#${modelTurn++}`);
+    else tags.add(entry.name);
+  }
+  return tags;
+}
+
+describe('crash recovery with SIGKILL', () => {
+  it('never repeats a finished step across six kills and ends with the uncrashed output', async () => {
+    // The reference: the same workflow, uncrashed, in memory.
+    const directory = mkdtempSync(join(tmpdir(), 'baton-crash-'));
+    const reference = crashFlow(join(directory, 'reference.log'), undefined);
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false, workflows: [reference] });
+    const handle = await runtime.start(reference, { order: 'A-1' });
+    while ((await runtime.get(handle.runId)).status !== 'suspended')
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    await runtime.signal(handle.runId, 'approve', { approvedBy: 'ops' });
+    const expected = await handle.result();
+    await runtime.close();
+
+    const dbPath = join(directory, 'baton.db');
+    const logPath = join(directory, 'effects.log');
+    const runId = 'run_crash_test';
+    // Each process is killed at one point: mid-step, in a parallel branch, while suspended on a
+    // wait, right after the signal, during an agent's tool call and during its second model call.
+    const plan: Array<{ mode: string; killAt: string; marker: string }> = [
+      { mode: 'start', killAt: 'fetch', marker: 'IN-FLIGHT fetch' },
+      { mode: 'recover', killAt: 'right-2', marker: 'IN-FLIGHT right-2' },
+      { mode: 'recover', killAt: '', marker: 'SUSPENDED approve' },
+      { mode: 'signal', killAt: 'charge', marker: 'IN-FLIGHT charge' },
+      { mode: 'recover', killAt: 'tool:add', marker: 'IN-FLIGHT tool:add' },
+      { mode: 'recover', killAt: 'model#1', marker: 'IN-FLIGHT model#1' },
+    ];
+    const inFlightAtKill: string[][] = [];
+    const recordedAtKill: Set<string>[] = [];
+    const pids: number[] = [];
+    for (const step of plan) {
+      const proc = startWorker(step.mode, dbPath, logPath, runId, step.killAt);
+      await waitForLine(proc, step.marker);
+      await kill(proc);
+      pids.push(proc.child.pid!);
+      const recorded = await recordedTags(dbPath, runId);
+      const started = readEffects(logPath).filter(
+        (effect) => effect.pid === proc.child.pid && effect.phase === 'start',
+      );
+      inFlightAtKill.push(started.map((effect) => effect.tag).filter((tag) => !recorded.has(tag)));
+      recordedAtKill.push(recorded);
+    }
+    const last = startWorker('recover', dbPath, logPath, runId, '');
+    await waitForLine(last, 'ENDED');
+    await new Promise((resolve) => last.child.once('exit', resolve));
+    pids.push(last.child.pid!);
+
+    expect(last.output).toContain('ENDED completed');
+    const final = createSqliteStore({ path: dbPath });
+    const run = await final.getRun(runId);
+    await final.close();
+    expect(run?.output).toEqual(expected);
+
+    const effects = readEffects(logPath);
+    // A step recorded before a kill never starts again in any later process.
+    for (const [index, recorded] of recordedAtKill.entries()) {
+      const laterPids = new Set(pids.slice(index + 1));
+      const rerun = effects.filter(
+        (effect) => laterPids.has(effect.pid) && effect.phase === 'start' && recorded.has(effect.tag),
+      );
+      expect(rerun, `after kill ${index + 1}`).toEqual([]);
+    }
+    // Each step ran once, plus once more for every kill that caught it in flight (at-least-once).
+    const tags = new Set(effects.map((effect) => effect.tag));
+    for (const tag of tags) {
+      const starts = effects.filter((effect) => effect.tag === tag && effect.phase === 'start').length;
+      const interrupted = inFlightAtKill.filter((inFlight) => inFlight.includes(tag)).length;
+      expect(starts, tag).toBe(1 + interrupted);
+    }
+    // The planned kill points were really in flight when the process died.
+    expect(inFlightAtKill.flat()).toEqual(
+      expect.arrayContaining(['fetch', 'right-2', 'charge', 'tool:add', 'model#1']),
+    );
+    expect(tags).toEqual(
+      new Set([
+        'fetch',
+        'left-1',
+        'left-2',
+        'right-1',
+        'right-2',
+        'charge',
+        'model#0',
+        'tool:add',
+        'model#1',
+      ]),
+    );
+  }, 120_000);
+});
