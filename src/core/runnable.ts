@@ -24,6 +24,10 @@ export interface Runnable<INPUT = unknown, OUTPUT = unknown> {
   execute(ctx: RunContext, input: INPUT): Promise<OUTPUT>;
 }
 
+/** Any runnable, whatever its input and output types (for lists that mix them, like pipeline stages). */
+// biome-ignore lint/suspicious/noExplicitAny: inputs differ per runnable; each checks its own.
+export type AnyRunnable = Runnable<any, any>;
+
 /** Options of `workflow()`. */
 export interface WorkflowOptions<INPUT> {
   name: string;

@@ -2,7 +2,7 @@
 
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
-import { assertName, type Runnable } from '../core/runnable.js';
+import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 
 /** One unit's outcome, as aggregators see it. */
 export interface UnitResult {
@@ -22,7 +22,7 @@ export type Aggregator<OUTPUT> =
 export interface ConcurrentOptions<OUTPUT> {
   name: string;
   version?: string;
-  units: readonly Runnable<never, unknown>[];
+  units: readonly AnyRunnable[];
   aggregate?: Aggregator<OUTPUT>;
   /** `'all'` (default): any failure fails the run; `'best-effort'`: keep going with what succeeded; a number K: at least K must succeed. */
   require?: 'all' | 'best-effort' | number;

@@ -2,13 +2,13 @@
 
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
-import { assertName, type Runnable } from '../core/runnable.js';
+import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 
 /** A stage: a runnable, or a runnable with a function that builds its input. */
 export type Stage =
-  | Runnable<never, unknown>
+  | AnyRunnable
   | {
-      run: Runnable<never, unknown>;
+      run: AnyRunnable;
       /** Builds the stage's input from the previous output, the pipeline input and all outputs so far. Must be pure. */
       input: (previous: unknown, pipeline: { input: unknown; outputs: readonly unknown[] }) => unknown;
     };
@@ -37,8 +37,7 @@ export function sequential<INPUT = unknown, OUTPUT = unknown>(
     throw new ConfigError(`sequential("${options.name}"): stages must be a non-empty array.`);
   }
   const stages = options.stages.map((stage, index) => {
-    const runnable =
-      'run' in stage && typeof stage.run === 'object' ? stage.run : (stage as Runnable<never, unknown>);
+    const runnable = 'run' in stage && typeof stage.run === 'object' ? stage.run : (stage as AnyRunnable);
     if (typeof runnable?.execute !== 'function')
       throw new ConfigError(
         `sequential("${options.name}"): stages[${index}] is not an agent, workflow or pattern.`,
