@@ -19,8 +19,12 @@ export interface Runnable<INPUT = unknown, OUTPUT = unknown> {
   readonly version: string;
   /** Older versions whose stored runs this code can still replay. */
   readonly compatibleVersions?: readonly string[];
-  /** Validates the input when a run starts. */
-  readonly inputSchema?: ZodType<INPUT>;
+  /**
+   * Validates the input when a run starts. Typed loosely on purpose: a typed schema would make
+   * `Runnable` invariant in `INPUT`, and an agent taking `string | { messages }` could not
+   * stand where a runnable of `string` is expected.
+   */
+  readonly inputSchema?: ZodType;
   execute(ctx: RunContext, input: INPUT): Promise<OUTPUT>;
 }
 
