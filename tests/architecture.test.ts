@@ -28,11 +28,7 @@ function runtimeImports(file: string): string[] {
     // `import { type A, type B }` lists only types: erased at runtime.
     const clause = match[0];
     const names = /\{([^}]*)\}/.exec(clause)?.[1];
-    if (
-      names !== undefined &&
-      names.split(',').every((name) => name.trim() === '' || name.trim().startsWith('type '))
-    )
-      continue;
+    if (names?.split(',').every((name) => name.trim() === '' || name.trim().startsWith('type '))) continue;
     imports.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
   }
   return imports;

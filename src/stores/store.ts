@@ -48,6 +48,7 @@ export interface RunRecord {
 /** Fields a runtime may change on a run after it is created. `null` clears an optional field. */
 export interface RunPatch {
   status?: RunStatus;
+  /** A run's output may itself be `null`, so `output: null` stores the value `null`; it does not clear. */
   output?: unknown;
   error?: SerializedError | null;
   usage?: Usage;
@@ -110,7 +111,7 @@ export interface SignalRecord {
   createdAt: number;
 }
 
-/** Filter for `listRuns`; newest first. */
+/** Filter for `listRuns`; newest first (`createdAt` descending, then `id` descending). */
 export interface RunFilter {
   status?: RunStatus | readonly RunStatus[];
   target?: string;
@@ -124,6 +125,13 @@ export interface RunFilter {
  * Persistence contract for runs. Implementations: `createMemoryStore()` and
  * `createSqliteStore()` (from `baton/sqlite`). Methods may batch writes internally but a
  * returned promise resolves only once its write is durable for that store.
+ *
+ * Records are snapshots: changing a record passed in or returned never changes the store.
+ * Nested values (`input`, `output`, results, payloads) may be kept by reference: never mutate
+ * them after handing them over or reading them back.
+ *
+ * A lease is held while `leaseOwner` and `leaseExpiresAt` are set and `now < leaseExpiresAt`;
+ * otherwise it is free (a lease expiring exactly at `now` is expired).
  *
  * @example
  * ```ts
@@ -143,8 +151,8 @@ export interface Store {
   /**
    * Atomically takes the run's lease for `owner` until `now + leaseMs` when the run is not
    * terminal and its lease is free, expired or already `owner`'s (or `force` is set); sets
-   * status `running`. Returns the updated run, or `undefined` when someone else holds it or
-   * the run is terminal or unknown.
+   * status `running` and `updatedAt = now`. Returns the updated run, or `undefined` when
+   * someone else holds it or the run is terminal or unknown (`force` never takes a terminal run).
    */
   claimRun(
     runId: string,
@@ -153,27 +161,43 @@ export interface Store {
     leaseMs: number,
     force?: boolean,
   ): Promise<RunRecord | undefined>;
-  /** Extends every lease `owner` holds to `until`; returns ids of its runs that are no longer `running` (e.g. cancelled). */
+  /**
+   * Extends the lease of every `running` run `owner` holds to `until` (leaving `updatedAt`);
+   * returns ids of runs whose `leaseOwner` is `owner` but whose status is no longer `running`
+   * (e.g. cancelled by another process), leaving their lease as it is. A runtime clears the
+   * lease (`leaseOwner: null`) when it stops executing a run.
+   */
   renewLeases(owner: string, until: number): Promise<string[]>;
   /**
-   * Runs another process may need to pick up at `now`, oldest `wakeAt` first: `running`
-   * with an expired lease, and `suspended` with `wakeAt <= now`.
+   * Runs another process may need to pick up at `now`, at most `limit`, longest due first:
+   * `running` with a free or expired lease (due at `leaseExpiresAt`, or at `updatedAt` when
+   * it has no owner or no expiry), and `suspended` with `wakeAt <= now` (due at `wakeAt`).
+   * Ties are ordered by `id`. Terminal runs are never returned.
    */
   findRecoverable(now: number, limit: number): Promise<RunRecord[]>;
 
-  /** Appends one entry; rejects with `JOURNAL_CONFLICT` if the key is already recorded for the run. */
+  /**
+   * Appends one entry; rejects with `JOURNAL_CONFLICT` if the key is already recorded for the
+   * run (the first entry stays). Does not check that the run exists. Entries appended without
+   * awaiting are still kept in call order, and any later call on the store observes them.
+   */
   appendJournal(entry: JournalEntry): Promise<void>;
   /** The run's entries in append order. */
   loadJournal(runId: string): Promise<JournalEntry[]>;
 
   /**
    * Stores a signal for a run (which may be running, suspended or not yet waiting). In the
-   * same atomic write, a `suspended` run gets `wakeAt = now` so `findRecoverable` finds it.
-   * Rejects with `RUN_NOT_FOUND` for an unknown run.
+   * same atomic write, a `suspended` run gets `wakeAt = now` (and `updatedAt = now`) so
+   * `findRecoverable` finds it; other runs are left unchanged. Rejects with `RUN_NOT_FOUND`
+   * for an unknown run.
    */
   addSignal(runId: string, name: string, payload: unknown, now: number): Promise<SignalRecord>;
   /** Signals of a run in id order. */
   listSignals(runId: string): Promise<SignalRecord[]>;
 
+  /**
+   * Finishes writes already issued, then releases the store. Idempotent; every other call
+   * made after it rejects with a `BatonError` coded `STORE_CLOSED`.
+   */
   close(): Promise<void>;
 }

@@ -1,9 +1,10 @@
 /** The in-memory Store: Maps in one process, no persistence; the fastest store, for tests and short-lived runs. */
 
 import type { SerializedError } from '../../core/errors.js';
-import { BatonError, RunNotFoundError } from '../../core/errors.js';
+import { RunNotFoundError } from '../../core/errors.js';
 import type { JournalEntry, RunPatch, RunRecord, RunStatus, SignalRecord, Store } from '../store.js';
 import { terminalStatuses } from '../store.js';
+import { journalConflictError, runExistsError, storeClosedError } from '../store-errors.js';
 
 /** One run's journal: entries in append order plus the set of recorded keys for conflict checks. */
 interface Journal {
@@ -14,14 +15,15 @@ interface Journal {
 const resolvedVoid: Promise<void> = Promise.resolve();
 
 /**
- * Creates a Store that keeps everything in Maps inside this process. Every method returns an
- * already-settled promise, so a whole run costs a few hundred nanoseconds of store time.
+ * Creates a Store that keeps everything in Maps inside this process. Every method is a few
+ * Map operations and returns an already-settled promise; nothing is persisted.
  *
  * Values are stored by reference, never cloned: `input`, `output`, step results, `meta` and
  * signal payloads must be JSON-serializable (the durable stores require it too) and must not
  * be mutated after they are handed to the store. Run records are copied one level deep on
  * the way in and out, so changing a returned record never changes the store; journal entries
- * and signals are returned as stored and are read-only.
+ * are copied one level deep on the way in, and entries and signals are returned as stored
+ * (treat them as read-only).
  *
  * After `close()` every method rejects with a `BatonError` coded `STORE_CLOSED`.
  *
@@ -57,20 +59,20 @@ export function createMemoryStore(): Store {
 
   return {
     createRun(run) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       if (runs.has(run.id)) return Promise.reject(runExistsError(run.id));
       put(copyRun(run));
       return resolvedVoid;
     },
 
     getRun(runId) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       const record = runs.get(runId);
       return Promise.resolve(record === undefined ? undefined : { ...record });
     },
 
     updateRun(runId, patch, now) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       const current = runs.get(runId);
       if (current === undefined) return Promise.reject(new RunNotFoundError(runId));
       const next = applyPatch(current, patch, now);
@@ -79,7 +81,7 @@ export function createMemoryStore(): Store {
     },
 
     listRuns(filter = {}) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       const matches: RunRecord[] = [];
       const { status, target, threadId, createdBefore } = filter;
       for (const record of runs.values()) {
@@ -95,7 +97,7 @@ export function createMemoryStore(): Store {
     },
 
     claimRun(runId, owner, now, leaseMs, force = false) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       const current = runs.get(runId);
       if (current === undefined || terminalStatuses.has(current.status)) return Promise.resolve(undefined);
       if (!force && leaseHeldByOther(current, owner, now)) return Promise.resolve(undefined);
@@ -111,7 +113,7 @@ export function createMemoryStore(): Store {
     },
 
     renewLeases(owner, until) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       const stopped: string[] = [];
       for (const runId of leased) {
         const record = runs.get(runId);
@@ -123,7 +125,7 @@ export function createMemoryStore(): Store {
     },
 
     findRecoverable(now, limit) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       const due: Array<{ record: RunRecord; at: number }> = [];
       for (const runId of live) {
         const record = runs.get(runId);
@@ -136,7 +138,7 @@ export function createMemoryStore(): Store {
     },
 
     appendJournal(entry) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       let journal = journals.get(entry.runId);
       if (journal === undefined) {
         journal = { entries: [], keys: new Set() };
@@ -150,13 +152,13 @@ export function createMemoryStore(): Store {
     },
 
     loadJournal(runId) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       const journal = journals.get(runId);
       return Promise.resolve(journal === undefined ? [] : journal.entries.slice());
     },
 
     addSignal(runId, name, payload, now) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       const record = runs.get(runId);
       if (record === undefined) return Promise.reject(new RunNotFoundError(runId));
       const signal: SignalRecord = { id: nextSignalId++, runId, name, payload, createdAt: now };
@@ -168,7 +170,7 @@ export function createMemoryStore(): Store {
     },
 
     listSignals(runId) {
-      if (closed) return Promise.reject(closedError());
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
       const list = signals.get(runId);
       return Promise.resolve(list === undefined ? [] : list.slice());
     },
@@ -289,27 +291,4 @@ function compareIds(a: string, b: string): number {
 
 function normalizeLimit(limit: number): number {
   return Math.max(0, Math.floor(limit));
-}
-
-function runExistsError(runId: string): BatonError {
-  return new BatonError(`A run with id "${runId}" already exists in the store; run ids must be unique.`, {
-    code: 'RUN_EXISTS',
-    fault: 'system',
-    runId,
-  });
-}
-
-function journalConflictError(runId: string, key: string): BatonError {
-  return new BatonError(
-    `Journal entry "${key}" of run "${runId}" is already recorded. Another process may be executing this run; ` +
-      'check its lease before resuming it.',
-    { code: 'JOURNAL_CONFLICT', fault: 'system', runId },
-  );
-}
-
-function closedError(): BatonError {
-  return new BatonError('The store is closed; create a new store to keep using it.', {
-    code: 'STORE_CLOSED',
-    fault: 'user',
-  });
 }

@@ -1,0 +1,4 @@
+/** The `baton/sqlite` entry point: the default durable store on one SQLite file. */
+
+export type { SqliteStore, SqliteStoreOptions, SqliteStoreStats } from './sqlite-store.js';
+export { createSqliteStore } from './sqlite-store.js';

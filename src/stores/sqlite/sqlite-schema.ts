@@ -1,0 +1,105 @@
+/** The SQLite store's file format: versioned schema migrations keyed by `PRAGMA user_version`. */
+
+import type Database from 'better-sqlite3';
+import { ConfigError } from '../../core/errors.js';
+
+/**
+ * Format version 1. JSON columns hold `JSON.stringify` text; SQL `NULL` means the value is
+ * absent (`undefined`), so a stored JSON `null` stays distinguishable from a missing one.
+ *
+ * The recovery indexes are partial (only live runs) and lead with `status` so the planner
+ * prefers them to `runs_by_status` for the `wake_at <= now` and `lease_expires_at <= now` ranges.
+ *
+ * The journal keeps `(run_id, key)` unique and uses an explicit `seq INTEGER PRIMARY KEY` as
+ * its append order: an implicit rowid could be renumbered by `VACUUM`, an explicit one cannot.
+ */
+const version1 = `
+CREATE TABLE runs (
+  id               TEXT PRIMARY KEY NOT NULL,
+  target           TEXT NOT NULL,
+  target_version   TEXT NOT NULL,
+  input            TEXT,
+  status           TEXT NOT NULL,
+  output           TEXT,
+  error            TEXT,
+  thread_id        TEXT,
+  source           TEXT,
+  usage            TEXT NOT NULL,
+  cost_usd         REAL NOT NULL,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  ended_at         INTEGER,
+  wake_at          INTEGER,
+  lease_owner      TEXT,
+  lease_expires_at INTEGER,
+  schema_version   INTEGER NOT NULL
+);
+CREATE INDEX runs_by_created ON runs (created_at, id);
+CREATE INDEX runs_by_status ON runs (status, created_at, id);
+CREATE INDEX runs_by_thread ON runs (thread_id, created_at, id) WHERE thread_id IS NOT NULL;
+CREATE INDEX runs_running_by_lease ON runs (status, lease_expires_at) WHERE status = 'running';
+CREATE INDEX runs_suspended_by_wake ON runs (status, wake_at) WHERE status = 'suspended';
+CREATE INDEX runs_by_lease_owner ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
+
+CREATE TABLE journal (
+  seq        INTEGER PRIMARY KEY,
+  run_id     TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  result     TEXT,
+  error      TEXT,
+  started_at INTEGER NOT NULL,
+  ended_at   INTEGER NOT NULL,
+  meta       TEXT,
+  UNIQUE (run_id, key)
+);
+
+CREATE TABLE signals (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id     TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  payload    TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX signals_by_run ON signals (run_id, id);
+`;
+
+/** `migrations[n]` takes a file from format version `n` to `n + 1`. Append only; never edit a released one. */
+const migrations: readonly string[] = [version1];
+
+/** The format version this code writes. */
+export const storeFormatVersion = migrations.length;
+
+/**
+ * Brings the database to `storeFormatVersion`, applying pending migrations in one immediate
+ * transaction (so two processes opening a new file do not race). Throws a `ConfigError`
+ * coded `STORE_VERSION_UNSUPPORTED` when the file was written by a newer Baton.
+ *
+ * @example
+ * ```ts
+ * const db = new Database('.baton/baton.db');
+ * migrate(db, '.baton/baton.db'); // creates the tables on a new file, no-op on a current one
+ * ```
+ */
+export function migrate(db: Database.Database, path: string): void {
+  if (readVersion(db, path) === storeFormatVersion) return;
+  db.transaction(() => {
+    const found = readVersion(db, path);
+    for (let version = found; version < storeFormatVersion; version++) db.exec(migrations[version]!);
+    if (found < storeFormatVersion) db.pragma(`user_version = ${storeFormatVersion}`);
+  }).immediate();
+}
+
+function readVersion(db: Database.Database, path: string): number {
+  const found = db.pragma('user_version', { simple: true }) as number;
+  if (found > storeFormatVersion || found < 0) {
+    throw new ConfigError(
+      `The Baton database ${path} has format version ${found}, but this Baton only reads format versions ` +
+        `up to ${storeFormatVersion}. Upgrade Baton to open it, or pass createSqliteStore({ path }) another file.`,
+      { code: 'STORE_VERSION_UNSUPPORTED' },
+    );
+  }
+  return found;
+}

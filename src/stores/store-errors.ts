@@ -1,0 +1,29 @@
+/** The errors every store raises for the same contract violations, shared so all stores word them alike. */
+
+import { BatonError } from '../core/errors.js';
+
+/** `createRun` with an id that is taken. */
+export function runExistsError(runId: string): BatonError {
+  return new BatonError(`A run with id "${runId}" already exists in the store; run ids must be unique.`, {
+    code: 'RUN_EXISTS',
+    fault: 'system',
+    runId,
+  });
+}
+
+/** `appendJournal` with a key already recorded for the run. */
+export function journalConflictError(runId: string, key: string): BatonError {
+  return new BatonError(
+    `Journal entry "${key}" of run "${runId}" is already recorded. Another process may be executing this run; ` +
+      'check its lease before resuming it.',
+    { code: 'JOURNAL_CONFLICT', fault: 'system', runId },
+  );
+}
+
+/** Any call after `close()`; `store` names it (for example "The SQLite store on .baton/baton.db"). */
+export function storeClosedError(store: string): BatonError {
+  return new BatonError(`${store} is closed; create a new store to keep using it.`, {
+    code: 'STORE_CLOSED',
+    fault: 'user',
+  });
+}
