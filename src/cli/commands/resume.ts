@@ -1,0 +1,78 @@
+/** `baton resume <runId>`: load a run's recorded source again and continue it with live progress. */
+
+import { existsSync } from 'node:fs';
+import { BatonError, ConfigError, type RunRecord } from '../../index.js';
+import { type CliContext, type Command, UsageError } from '../command.js';
+import { type LoadedSource, loadSource, parseSource } from '../load-source.js';
+import { command, followRun, openSession, printOutcome } from '../session.js';
+
+/** The `resume` command. */
+export const resumeCommand: Command = {
+  name: 'resume',
+  summary: 'Continue a suspended or interrupted run',
+  usage: '<runId>',
+  description:
+    'Loads the definition the run was started from (its recorded source) and continues the run:\n' +
+    'steps already in its journal return their recorded results without running again; the rest\n' +
+    'run now, with live progress.',
+  arguments: [{ name: 'runId', description: 'the run to continue (see baton runs)', required: true }],
+  options: {
+    force: { type: 'boolean', description: 'take the run over even if another process holds its lease' },
+    quiet: { type: 'boolean', short: 'q', description: 'print only the final answer' },
+    json: { type: 'boolean', description: 'print only the final run record, as JSON' },
+  },
+  examples: ['baton resume run_4f1c…', 'baton resume run_4f1c… --force'],
+  async run({ positionals, values }, context) {
+    const [runId, extra] = positionals;
+    if (runId === undefined) throw new UsageError('missing <runId>; list runs with baton runs.', 'resume');
+    if (extra !== undefined) throw new UsageError(`resume takes one run id; got also "${extra}".`, 'resume');
+    const mode = { quiet: values.quiet === true, json: values.json === true };
+    const session = await openSession(context, { mustExist: true });
+    try {
+      const record = await session.runtime.get(runId);
+      if (record.status === 'completed' || record.status === 'failed' || record.status === 'cancelled') {
+        if (!mode.json && !mode.quiet)
+          context.stdout.write(`Run ${runId} already ${record.status}; nothing to resume.\n`);
+        return printOutcome(record, { waitingFor: [], wakeAt: undefined }, context, mode);
+      }
+      const loaded = await loadRecordedSource(record, context);
+      if (loaded.notice !== undefined && !mode.json && !mode.quiet) {
+        context.stdout.write(`${context.style.yellow(loaded.notice)}\n\n`);
+      }
+      session.runtime.register(loaded.runnable);
+      const followed = await followRun(session, context, mode, () =>
+        session.runtime.resume(runId, { force: values.force === true }).catch((error: unknown) => {
+          throw withForceHint(error, context);
+        }),
+      );
+      return printOutcome(followed.record, followed.state, context, mode);
+    } finally {
+      await session.close();
+    }
+  },
+};
+
+/** Loads the definition a run was started from, with errors that say what to do when that is impossible. */
+export async function loadRecordedSource(record: RunRecord, context: CliContext): Promise<LoadedSource> {
+  if (record.source === undefined) {
+    throw new ConfigError(
+      `Run ${record.id} (${record.target}) has no recorded source: it was started from code, not with \`baton run\`. Continue it from that code with runtime.resume("${record.id}").`,
+      { runId: record.id },
+    );
+  }
+  const { file, exportName } = parseSource(record.source);
+  if (!existsSync(file)) {
+    throw new ConfigError(
+      `Run ${record.id} was started from ${file}, which no longer exists. Restore the file (the same version, "${record.targetVersion}") to continue it.`,
+      { runId: record.id },
+    );
+  }
+  return loadSource(file, { cwd: context.cwd, env: context.env, exportName });
+}
+
+function withForceHint(error: unknown, context: CliContext): unknown {
+  if (BatonError.isInstance(error) && error.code === 'RUN_LEASED' && error.runId !== undefined) {
+    error.message = `${error.message.replace(/ or pass \{ force: true \}.*$/, '')} or, if that process is gone: ${command(context, `resume ${error.runId} --force`)}`;
+  }
+  return error;
+}

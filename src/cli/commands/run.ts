@@ -1,0 +1,108 @@
+/** `baton run <file> [input]`: run a team file or a module's workflow, agent or pattern with live progress. */
+
+import { type Command, UsageError } from '../command.js';
+import { loadSource } from '../load-source.js';
+import { followRun, openSession, printOutcome } from '../session.js';
+
+/** The `run` command. */
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'Run a team file or a workflow module, with live progress',
+  usage: '<file> [input]',
+  description:
+    'Runs a team file (YAML) or a module (.ts, .js, .mjs) that exports a workflow, agent or pattern,\n' +
+    'printing which agent works, model text as it streams, tool calls, handoffs, and at the end the\n' +
+    'answer, run id, tokens, cost and time. The run is stored with its source, so `baton resume` and\n' +
+    '`baton signal` can continue it later. A team without a configured model runs offline on its\n' +
+    'offline.script (see docs/team-files.md).',
+  arguments: [
+    {
+      name: 'file',
+      description: 'a team file (.yaml) or a module exporting a workflow, agent or pattern',
+      required: true,
+    },
+    { name: 'input', description: 'the input text (or use --input-json)', required: false },
+  ],
+  options: {
+    'input-json': { type: 'string', value: '<json>', description: 'the input as JSON instead of text' },
+    export: {
+      type: 'string',
+      value: '<name>',
+      description: 'the export of a module to run (default: its default export)',
+    },
+    thread: { type: 'string', value: '<id>', description: 'thread id grouping runs of one conversation' },
+    model: {
+      type: 'string',
+      value: '<provider:model>',
+      description: 'team files: use this model for every agent (else BATON_MODEL, the file, or offline)',
+    },
+    offline: {
+      type: 'boolean',
+      description: 'team files: run on the offline script even if a model is configured',
+    },
+    quiet: { type: 'boolean', short: 'q', description: 'print only the final answer' },
+    json: { type: 'boolean', description: 'print only the final run record, as JSON' },
+  },
+  examples: [
+    'baton run examples/customer-support/team.yaml "I was charged twice for my order A-1001"',
+    'baton run flows/expense.ts --input-json \'{"amount": 120}\'',
+    'baton run flows/all.ts --export approval --json',
+  ],
+  async run({ positionals, values }, context) {
+    const [file, text] = positionals;
+    if (file === undefined) throw new UsageError('missing <file>: a team file or a module to run.', 'run');
+    const inputJson = values['input-json'] as string | undefined;
+    if (text !== undefined && inputJson !== undefined) {
+      throw new UsageError('give the input either as text or with --input-json, not both.', 'run');
+    }
+    const model = values.model as string | undefined;
+    if (model !== undefined && values.offline === true) {
+      throw new UsageError('--model and --offline contradict each other; pick one.', 'run');
+    }
+    let input: unknown = text;
+    if (inputJson !== undefined) input = parseJson(inputJson, '--input-json', 'run');
+    const loaded = await loadSource(file, {
+      cwd: context.cwd,
+      env: context.env,
+      exportName: values.export as string | undefined,
+      model: values.offline === true ? 'offline' : model,
+    });
+    if (loaded.kind === 'team' && input === undefined) {
+      throw new UsageError(
+        `missing input: a team needs a message, e.g. baton run ${file} "your question".`,
+        'run',
+      );
+    }
+    const mode = { quiet: values.quiet === true, json: values.json === true };
+    if (loaded.notice !== undefined) {
+      if (mode.quiet || mode.json) context.stderr.write(`${loaded.notice}\n`);
+      else context.stdout.write(`${context.style.yellow(loaded.notice)}\n\n`);
+    }
+    const session = await openSession(context);
+    try {
+      const threadId = values.thread as string | undefined;
+      const { record, state } = await followRun(session, context, mode, () =>
+        session.runtime.start(loaded.runnable, input, {
+          source: loaded.source,
+          ...(threadId === undefined ? {} : { threadId }),
+        }),
+      );
+      return printOutcome(record, state, context, mode);
+    } finally {
+      await session.close();
+    }
+  },
+};
+
+/** Parses JSON given on the command line, with an error that says which argument and how to quote it. */
+export function parseJson(text: string, what: string, command: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(
+      `${what} is not valid JSON (${(error as Error).message}): ${text}\n` +
+        `Quote it for the shell and use JSON syntax, e.g. '{"approved": true}', '"some text"' or 42.`,
+      command,
+    );
+  }
+}

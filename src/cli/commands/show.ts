@@ -1,0 +1,137 @@
+/** `baton show <runId>`: a run's summary and its journal as a tree of steps. */
+
+import type { RunRecord } from '../../index.js';
+import { type Command, UsageError } from '../command.js';
+import { display, formatCost, formatDuration, formatTime, formatUsage, indent, preview } from '../format.js';
+import { type Style, stripAnsi } from '../output.js';
+import { openSession } from '../session.js';
+import { buildStepTree, type StepNode } from '../step-tree.js';
+import { paintStatus } from './runs.js';
+
+/** The `show` command. */
+export const showCommand: Command = {
+  name: 'show',
+  summary: 'Show a run: summary and its steps as a tree',
+  usage: '<runId>',
+  description:
+    'Shows a run: target and version, status, input, output or error, tokens, cost and timings; then\n' +
+    'its journal as a tree by scope (child runs under their run: step, parallel branches under their\n' +
+    'parallel), each step with kind, duration, tokens, cost, agent, model or tool, and failures.',
+  arguments: [{ name: 'runId', description: 'the run to show (see baton runs)', required: true }],
+  options: { json: { type: 'boolean', description: 'print { run, steps } as JSON' } },
+  examples: ['baton show run_4f1c…', 'baton show run_4f1c… --json'],
+  async run({ positionals, values }, context) {
+    const [runId, extra] = positionals;
+    if (runId === undefined) throw new UsageError('missing <runId>; list runs with baton runs.', 'show');
+    if (extra !== undefined) throw new UsageError(`show takes one run id; got also "${extra}".`, 'show');
+    const session = await openSession(context, { mustExist: true });
+    try {
+      const record = await session.runtime.get(runId);
+      const steps = buildStepTree(await session.runtime.journal(runId));
+      if (values.json === true) context.stdout.write(`${JSON.stringify({ run: record, steps }, null, 2)}\n`);
+      else
+        context.stdout.write(`${runSummary(record, context.style)}\n${stepTreeText(steps, context.style)}`);
+      return 0;
+    } finally {
+      await session.close();
+    }
+  },
+};
+
+/** The summary block of a run. */
+export function runSummary(record: RunRecord, style: Style): string {
+  const rows: Array<[string, string]> = [
+    ['target', `${record.target} ${style.dim(`v${record.targetVersion}`)}`],
+    ['status', paintStatus(record.status, style)],
+  ];
+  if (record.source !== undefined) rows.push(['source', record.source]);
+  if (record.threadId !== undefined) rows.push(['thread', record.threadId]);
+  rows.push(['input', preview(record.input, 200)]);
+  if (record.status === 'completed') rows.push(['output', display(record.output)]);
+  if (record.error !== undefined) {
+    rows.push([
+      'error',
+      style.red(`${record.error.message}${record.error.code === undefined ? '' : ` (${record.error.code})`}`),
+    ]);
+  }
+  if (record.wakeAt !== undefined) rows.push(['wakes', formatTime(record.wakeAt)]);
+  rows.push(
+    ['tokens', `${formatUsage(record.usage)} (${record.usage.totalTokens} total)`],
+    ['cost', formatCost(record.costUsd)],
+    ['started', formatTime(record.createdAt)],
+  );
+  if (record.endedAt !== undefined) {
+    rows.push([
+      'ended',
+      `${formatTime(record.endedAt)} ${style.dim(`(took ${formatDuration(record.endedAt - record.createdAt)})`)}`,
+    ]);
+  } else {
+    rows.push(['updated', formatTime(record.updatedAt)]);
+  }
+  const lines = [`${style.bold(`Run ${record.id}`)}`];
+  for (const [label, value] of rows) {
+    const [first, ...rest] = value.split('\n');
+    lines.push(`  ${style.dim(label.padEnd(8))}${first ?? ''}`);
+    if (rest.length > 0) lines.push(indent(rest.join('\n'), 10));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The step tree as aligned text, one step per line, with failures under their step. */
+export function stepTreeText(steps: readonly StepNode[], style: Style): string {
+  if (steps.length === 0) return `${style.bold('Steps')}\n  (none recorded yet)\n`;
+  const rows: Array<{ cells: string[]; error: string | undefined; errorPrefix: string }> = [];
+  const walk = (nodes: readonly StepNode[], prefix: string): void => {
+    for (const [index, node] of nodes.entries()) {
+      const last = index === nodes.length - 1;
+      const icon =
+        node.status === 'failed'
+          ? style.red('✗')
+          : node.status === 'pending'
+            ? style.yellow('…')
+            : style.green('✓');
+      const label = `${style.dim(prefix + (last ? '└─ ' : '├─ '))}${icon} ${node.synthetic ? style.dim(node.name) : node.name}`;
+      rows.push({
+        cells: [label, ...stepColumns(node, style)],
+        error: node.error?.message,
+        errorPrefix: prefix + (last ? '   ' : '│  '),
+      });
+      walk(node.children, prefix + (last ? '   ' : '│  '));
+    }
+  };
+  walk(steps, '  ');
+  const rightAligned = new Set([2, 3, 4]);
+  const widths =
+    rows[0]?.cells.map((_, column) =>
+      Math.max(...rows.map((row) => stripAnsi(row.cells[column] ?? '').length)),
+    ) ?? [];
+  const lines = [style.bold('Steps')];
+  for (const row of rows) {
+    const cells = row.cells.map((cell, column) => {
+      const padding = ' '.repeat((widths[column] ?? 0) - stripAnsi(cell).length);
+      return rightAligned.has(column) ? padding + cell : cell + padding;
+    });
+    lines.push(cells.join('  ').trimEnd());
+    if (row.error !== undefined)
+      lines.push(`${style.dim(row.errorPrefix)}   ${style.red(`error: ${row.error}`)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Columns after the name: kind, duration, tokens, cost, and agent/model/tool from the step's meta. */
+function stepColumns(node: StepNode, style: Style): string[] {
+  const meta = node.meta;
+  const about = [
+    meta?.agent === undefined ? undefined : `agent ${meta.agent}`,
+    meta?.model === undefined ? undefined : `model ${meta.model}`,
+    meta?.tool === undefined ? undefined : `tool ${meta.tool}`,
+  ].filter((part): part is string => part !== undefined);
+  const counted = node.usage.totalTokens > 0 || node.costUsd > 0;
+  return [
+    style.dim(node.kind),
+    node.durationMs === undefined ? '' : formatDuration(node.durationMs),
+    counted ? `${formatUsage(node.usage)} tok` : '',
+    counted ? formatCost(node.costUsd) : '',
+    style.dim(about.join(' · ')),
+  ];
+}

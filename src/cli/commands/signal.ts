@@ -1,0 +1,97 @@
+/** `baton signal <runId> <name> [json]`: deliver a signal, then continue the run here with live progress. */
+
+import { BatonError, ConfigError } from '../../index.js';
+import { type Command, UsageError } from '../command.js';
+import { command, followRun, openSession, printOutcome } from '../session.js';
+import { loadRecordedSource } from './resume.js';
+import { parseJson } from './run.js';
+
+/** The `signal` command. */
+export const signalCommand: Command = {
+  name: 'signal',
+  summary: 'Send a signal to a run and continue it',
+  usage: '<runId> <name> [json]',
+  description:
+    'Delivers a signal (an approval, a human answer, an event) to a run that waits for it with\n' +
+    "ctx.waitFor(name). The payload is JSON. Then, unless --no-resume, loads the run's recorded\n" +
+    'source and continues it in this process with live progress until it ends or suspends again.',
+  arguments: [
+    { name: 'runId', description: 'the run to signal', required: true },
+    { name: 'name', description: 'the signal name the run waits for', required: true },
+    {
+      name: 'json',
+      description: 'the payload as JSON, e.g. \'{"approved": true}\' (default null)',
+      required: false,
+    },
+  ],
+  options: {
+    'no-resume': { type: 'boolean', description: 'only store the signal; do not continue the run here' },
+    quiet: { type: 'boolean', short: 'q', description: 'print only the final answer' },
+    json: { type: 'boolean', description: 'print only the final run record, as JSON' },
+  },
+  examples: [
+    'baton signal run_4f1c… approval \'{"approved": true}\'',
+    'baton signal run_4f1c… review --no-resume',
+  ],
+  async run({ positionals, values }, context) {
+    const [runId, name, payloadText, extra] = positionals;
+    if (runId === undefined || name === undefined) {
+      throw new UsageError(
+        'expected <runId> <name> [json], e.g. baton signal run_123 approval \'{"approved": true}\'.',
+        'signal',
+      );
+    }
+    if (extra !== undefined) {
+      throw new UsageError(
+        `too many arguments: the payload must be one JSON argument; quote it, e.g. '{"a": 1}'.`,
+        'signal',
+      );
+    }
+    const payload =
+      payloadText === undefined ? null : parseJson(payloadText, `The payload of signal "${name}"`, 'signal');
+    const mode = { quiet: values.quiet === true, json: values.json === true };
+    const session = await openSession(context, { mustExist: true });
+    try {
+      const { runtime } = session;
+      const record = await runtime.get(runId);
+      const say = (text: string): void => {
+        if (!mode.json && !mode.quiet) context.stdout.write(`${text}\n`);
+      };
+      if (values['no-resume'] === true || record.source === undefined || record.status === 'running') {
+        await runtime.signal(runId, name, payload);
+        say(`${context.style.green('✓')} Signal "${name}" stored for run ${runId}.`);
+        if (record.status === 'running')
+          say('The run is running in another process; it receives the signal there.');
+        else if (record.source === undefined)
+          say(`Continue the run from the code that defines "${record.target}".`);
+        else say(`Continue it with: ${command(context, `resume ${runId}`)}`);
+        if (mode.json) context.stdout.write(`${JSON.stringify(await runtime.get(runId), null, 2)}\n`);
+        return 0;
+      }
+      if (record.status !== 'suspended') {
+        // Completed, failed or cancelled: the runtime refuses with a message that says so.
+        await runtime.signal(runId, name, payload);
+      }
+      const loaded = await loadRecordedSource(record, context);
+      runtime.register(loaded.runnable);
+      if (loaded.notice !== undefined) say(context.style.yellow(loaded.notice));
+      say(`${context.style.green('✓')} Signal "${name}" sent to run ${runId}; continuing it here.\n`);
+      const followed = await followRun(session, context, mode, async () => {
+        await runtime.signal(runId, name, payload);
+        try {
+          return await runtime.resume(runId);
+        } catch (error) {
+          if (BatonError.isInstance(error) && error.code === 'RUN_LEASED') {
+            throw new ConfigError(`${error.message}\nThe signal is stored; that process will receive it.`, {
+              runId,
+            });
+          }
+          throw error;
+        }
+      });
+      return printOutcome(followed.record, followed.state, context, mode);
+    } finally {
+      await session.close();
+    }
+  },
+};

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { workflow } from '../index.js';
+import { parseSource, pickExport } from './load-source.js';
+
+const one = workflow({ name: 'one' }, async () => 1);
+const two = workflow({ name: 'two' }, async () => 2);
+
+describe('pickExport', () => {
+  it('takes --export, else the default export, else the only runnable export', () => {
+    expect(pickExport('f.ts', { one, two }, 'two').runnable).toBe(two);
+    expect(pickExport('f.ts', { default: one, two }, undefined)).toEqual({ name: 'default', runnable: one });
+    expect(pickExport('f.ts', { one, helper: () => 1, count: 3 }, undefined)).toEqual({
+      name: 'one',
+      runnable: one,
+    });
+  });
+
+  it('lists the runnable exports when the choice is ambiguous or wrong', () => {
+    expect(() => pickExport('f.ts', { one, two }, undefined)).toThrow(
+      'f.ts has several runnable exports (one, two) and no default export; pick one with --export <name>.',
+    );
+    expect(() => pickExport('f.ts', { one, two }, 'tow')).toThrow(
+      'f.ts has no export "tow". Runnable exports: one, two. Did you mean "two"?',
+    );
+    expect(() => pickExport('f.ts', { one, helper: () => 1 }, 'helper')).toThrow(
+      'Export "helper" of f.ts is not a workflow, agent or pattern. Runnable exports: one.',
+    );
+    expect(() => pickExport('f.ts', { helper: () => 1 }, undefined)).toThrow(
+      /exports no workflow, agent or pattern/,
+    );
+  });
+});
+
+describe('parseSource', () => {
+  it('splits a module source into file and export, and leaves team files whole', () => {
+    expect(parseSource('/app/flows/expense.ts#approval')).toEqual({
+      file: '/app/flows/expense.ts',
+      exportName: 'approval',
+    });
+    expect(parseSource('/app/teams/support.yaml')).toEqual({
+      file: '/app/teams/support.yaml',
+      exportName: undefined,
+    });
+    expect(parseSource('/app/#weird/team.yaml')).toEqual({
+      file: '/app/#weird/team.yaml',
+      exportName: undefined,
+    });
+  });
+});

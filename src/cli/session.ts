@@ -1,0 +1,215 @@
+/** What run, resume and signal share: opening the store, following a run live, and printing how it ended. */
+
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { ConfigError, createRuntime, type RunHandle, type RunRecord, type Runtime } from '../index.js';
+import { createSqliteStore } from '../stores/sqlite/index.js';
+import type { CliContext } from './command.js';
+import { display, formatCost, formatDuration, formatTime, formatUsage, indent, wrap } from './format.js';
+import { ProgressPrinter, type ProgressState } from './progress.js';
+
+/** A runtime on the CLI's store, and how to close both. */
+export interface Session {
+  runtime: Runtime;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the SQLite store and a runtime that only runs what this command starts (no recovery
+ * of other runs). With `mustExist`, a missing store file is an error instead of being created.
+ *
+ * @example
+ * ```ts
+ * const session = await openSession(context, { mustExist: true });
+ * try { console.log(await session.runtime.list()); } finally { await session.close(); }
+ * ```
+ */
+export async function openSession(
+  context: CliContext,
+  options: { mustExist?: boolean } = {},
+): Promise<Session> {
+  if (options.mustExist === true && !existsSync(context.storePath)) {
+    throw new ConfigError(
+      `No Baton store at ${shownPath(context, context.storePath)}. Runs are stored in .baton/baton.db of the directory where \`baton run\` ran; pass --store <path> to read another store.`,
+    );
+  }
+  const store = createSqliteStore({ path: context.storePath });
+  const runtime = createRuntime({ store, recover: false });
+  return {
+    runtime,
+    async close() {
+      await runtime.close();
+      await store.close();
+    },
+  };
+}
+
+/** How a command prints a run: live progress, only the answer, or only the JSON record. */
+export interface FollowMode {
+  quiet: boolean;
+  json: boolean;
+}
+
+/**
+ * Starts (or continues) a run with `begin` and prints its events live until it ends or
+ * suspends. Ctrl-C stops the process and leaves the run resumable.
+ */
+export async function followRun(
+  session: Session,
+  context: CliContext,
+  mode: FollowMode,
+  begin: () => Promise<RunHandle<unknown>>,
+): Promise<{ record: RunRecord; state: ProgressState }> {
+  const { runtime } = session;
+  const printer = new ProgressPrinter(context.stdout, context.style);
+  const live = !mode.quiet && !mode.json;
+  let runId: string | undefined;
+  const off = runtime.on((event) => {
+    if (runId !== undefined && event.runId !== runId) return;
+    if (live) printer.print(event);
+    else if (event.type === 'run-suspended') {
+      printer.state.waitingFor = event.waitingFor;
+      printer.state.wakeAt = event.wakeAt;
+    }
+  });
+  let interrupted = false;
+  const interrupt = (): void => {
+    const resume = runId === undefined ? 'baton resume <runId>' : command(context, `resume ${runId}`);
+    if (interrupted) {
+      context.stderr.write(`\nStopped at once. The run can be resumed with ${resume} --force\n`);
+      process.exit(130);
+    }
+    interrupted = true;
+    context.stderr.write(
+      `\nInterrupted: finishing the step in flight, then stopping (Ctrl-C again to stop at once). The run stays resumable: ${resume}\n`,
+    );
+    session.close().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', interrupt);
+  try {
+    let handle = await begin();
+    runId = handle.runId;
+    for (let attempt = 0; ; attempt++) {
+      for await (const _event of handle.events()) {
+        // The listener above prints; iterating only waits for the run to end or suspend.
+      }
+      printer.finish();
+      const record = await runtime.get(handle.runId);
+      // A signal that arrived while the run was suspending makes it continue at once in this process.
+      if (record.status !== 'running' || attempt >= 20) return { record, state: printer.state };
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      handle = await runtime.resume(handle.runId);
+    }
+  } finally {
+    process.off('SIGINT', interrupt);
+    off();
+  }
+}
+
+/** Prints how a run ended (answer, run id, tokens, cost, time; or what it waits for) and returns the exit code. */
+export function printOutcome(
+  record: RunRecord,
+  state: ProgressState,
+  context: CliContext,
+  mode: FollowMode,
+): number {
+  const { style, stdout, stderr } = context;
+  const failed = record.status === 'failed' || record.status === 'cancelled';
+  if (mode.json) {
+    stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+    return failed ? 1 : 0;
+  }
+  if (mode.quiet) {
+    if (record.status === 'completed') stdout.write(`${display(record.output)}\n`);
+    else if (failed) stderr.write(`${record.error?.message ?? `Run ${record.status}.`}\n`);
+    else stderr.write(`${suspendedLines(record, state, context).join('\n')}\n`);
+    return failed ? 1 : 0;
+  }
+  const took = formatDuration((record.endedAt ?? Date.now()) - record.createdAt);
+  const lines: string[] = [''];
+  switch (record.status) {
+    case 'completed':
+      lines.push(`${style.green('✔ Completed')} ${style.dim(`in ${took}`)}`, '', style.bold('Answer'));
+      lines.push(indent(wrap(display(record.output), answerWidth(stdout))), '');
+      break;
+    case 'failed':
+    case 'cancelled':
+      lines.push(
+        `${style.red(`✗ ${record.status === 'failed' ? 'Failed' : 'Cancelled'}`)} ${style.dim(`after ${took}`)}`,
+        indent(style.red(record.error?.message ?? `Run ${record.status}.`)),
+        '',
+      );
+      break;
+    default:
+      lines.push(...suspendedLines(record, state, context), '');
+  }
+  lines.push(
+    `  ${style.dim('run   ')}  ${record.id}`,
+    `  ${style.dim('tokens')}  ${formatUsage(record.usage)}`,
+    `  ${style.dim('cost  ')}  ${formatCost(record.costUsd)}`,
+    `  ${style.dim('time  ')}  ${took}`,
+    '',
+    style.dim(`Inspect the steps: ${command(context, `show ${record.id}`)}`),
+  );
+  stdout.write(`${lines.join('\n')}\n`);
+  return failed ? 1 : 0;
+}
+
+/** Columns for the answer on a terminal (minus its indent); unlimited when piped. */
+function answerWidth(out: CliContext['stdout']): number {
+  return out.isTTY === true
+    ? Math.min(Math.max((out.columns ?? 100) - 4, 40), 108)
+    : Number.POSITIVE_INFINITY;
+}
+
+function suspendedLines(record: RunRecord, state: ProgressState, context: CliContext): string[] {
+  const { style } = context;
+  if (record.status === 'running') {
+    return [
+      `${style.yellow('■ Stopped')} before the run finished.`,
+      `  Continue it with:  ${style.bold(command(context, `resume ${record.id}`))}`,
+    ];
+  }
+  const lines: string[] = [];
+  const [signal] = state.waitingFor;
+  if (signal !== undefined) {
+    lines.push(
+      `${style.yellow('⏸ Suspended')}: waiting for signal ${state.waitingFor.map((name) => `"${name}"`).join(', ')}.`,
+      '  Continue it with:',
+      `    ${style.bold(command(context, `signal ${record.id} ${shellQuote(signal)}`))}`,
+      style.dim(
+        `  (add a JSON payload after the name if the workflow expects one, e.g. '{"approved": true}')`,
+      ),
+    );
+  }
+  const wakeAt = state.wakeAt ?? record.wakeAt;
+  if (wakeAt !== undefined) {
+    lines.push(
+      `${style.yellow('⏸ Suspended')} until ${formatTime(wakeAt)} (in ${formatDuration(wakeAt - Date.now())}).`,
+      `  Continue it then with:  ${style.bold(command(context, `resume ${record.id}`))}`,
+    );
+  }
+  if (lines.length === 0) {
+    lines.push(
+      `${style.yellow('⏸ Suspended')}.`,
+      `  Continue it with:  ${style.bold(command(context, `resume ${record.id}`))}`,
+    );
+  }
+  return lines;
+}
+
+/** A `baton …` command line for the user to copy, with `--store` when it is not the default. */
+export function command(context: CliContext, rest: string): string {
+  return `baton ${rest}${context.storeFlag === '' ? '' : ` --store ${shellQuote(context.storeFlag)}`}`;
+}
+
+/** Quotes a word for a POSIX shell when it needs it. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/** A path relative to the working directory when it is inside it. */
+export function shownPath(context: CliContext, path: string): string {
+  const shown = relative(context.cwd, path);
+  return shown === '' || shown.startsWith('..') ? path : shown;
+}

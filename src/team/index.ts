@@ -1,0 +1,16 @@
+/** Declarative team files: load a YAML team definition into a runnable agent or pattern. */
+
+export { importModule, moduleExtensions } from './import-module.js';
+export { type LoadedTeam, type LoadTeamFileOptions, loadTeamFile } from './load-team-file.js';
+export { closestName, didYouMean } from './suggest.js';
+export { formatProblem, TeamFileError, type TeamFileProblem } from './team-file-error.js';
+export {
+  type TeamFile,
+  type TeamFileAgent,
+  type TeamFileHandoff,
+  type TeamPattern,
+  teamFileSchema,
+  teamPatterns,
+} from './team-file-schema.js';
+export { formatTeamJsonSchema, teamJsonSchema } from './team-json-schema.js';
+export type { TeamModelOption } from './team-models.js';
