@@ -31,7 +31,10 @@ export function modelStep(
       const model = await resolveModel(agent.model);
       const options: LanguageModelV3CallOptions = {
         prompt,
-        abortSignal: step.signal,
+        // A getter, so the run's AbortController is only made for models that use the signal.
+        get abortSignal() {
+          return step.signal;
+        },
         providerOptions: { baton: { agent: agent.name, runId: ctx.runId, turn } },
         ...agent.settings,
       };

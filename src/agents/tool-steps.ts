@@ -3,7 +3,7 @@
 import type { LanguageModelV3ToolResultOutput, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
 import type { ZodType } from 'zod';
 import { ToolError } from '../core/errors.js';
-import type { RunContext } from '../core/run-context.js';
+import type { RunContext, StepContext } from '../core/run-context.js';
 import type { ModelToolCall } from '../models/call-model.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
@@ -130,8 +130,7 @@ async function runTool(
         ? await ctx.run(tool.runnable, (input as { input: string }).input)
         : await ctx.step(
             `tool:${tool.name}`,
-            (step) =>
-              execute(tool, input, agent.name, call.toolCallId, step.idempotencyKey, step.signal, ctx.runId),
+            (step) => execute(tool, input, agent.name, call.toolCallId, step),
             {
               kind: 'tool',
               meta: { agent: agent.name, tool: tool.name },
@@ -168,12 +167,25 @@ async function execute(
   input: unknown,
   agentName: string,
   toolCallId: string,
-  idempotencyKey: string,
-  runSignal: AbortSignal,
-  runId: string,
+  step: StepContext,
 ): Promise<unknown> {
-  const context = { runId, agent: agentName, toolCallId, idempotencyKey };
-  if (tool.timeoutMs === undefined) return tool.execute(input, { ...context, signal: runSignal });
+  const runId = step.runId;
+  if (tool.timeoutMs === undefined) {
+    // Getters, so the run's AbortController and the key string are only made if the tool reads them.
+    return tool.execute(input, {
+      runId,
+      agent: agentName,
+      toolCallId,
+      get idempotencyKey() {
+        return step.idempotencyKey;
+      },
+      get signal() {
+        return step.signal;
+      },
+    });
+  }
+  const runSignal = step.signal;
+  const context = { runId, agent: agentName, toolCallId, idempotencyKey: step.idempotencyKey };
   const controller = new AbortController();
   const onRunAbort = () => controller.abort(runSignal.reason);
   runSignal.addEventListener('abort', onRunAbort, { once: true });

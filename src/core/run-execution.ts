@@ -75,7 +75,9 @@ const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens:
 export class RunExecution {
   readonly runId: string;
   readonly record: RunRecord;
-  readonly controller = new AbortController();
+  /** Created on first use of `signal`: Node's AbortController is costly and most steps never read it. */
+  #controller: AbortController | undefined;
+  #stopError: Error | undefined;
   readonly usage: Usage = emptyUsage();
   costUsd = 0;
   readonly #host: ExecutionHost;
@@ -83,12 +85,13 @@ export class RunExecution {
   readonly #recordedCount: number;
   #replayedCount = 0;
   #suspended = false;
-  readonly #waitingFor = new Set<string>();
+  /** Signal names the run waits for; allocated on first suspension (most runs never wait). */
+  #waitingFor: Set<string> | undefined;
   #wakeAt: number | undefined;
-  readonly #pendingWrites = new Set<Promise<void>>();
+  #pendingWrites: Set<Promise<void>> | undefined;
   #writeError: unknown;
   #signals: SignalRecord[] | undefined;
-  readonly #consumedSignals = new Set<number>();
+  #consumedSignals: Set<number> | undefined;
   #stopReason: 'cancelled' | 'shutdown' | 'lost-lease' | undefined;
 
   constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[]) {
@@ -99,7 +102,7 @@ export class RunExecution {
       this.#journal.set(entry.key, entry);
       this.#account(entry);
       if (entry.kind === 'signal' && entry.status === 'completed') {
-        this.#consumedSignals.add((entry.result as { signalId: number }).signalId);
+        (this.#consumedSignals ??= new Set()).add((entry.result as { signalId: number }).signalId);
       }
     }
     this.#recordedCount = entries.length;
@@ -136,10 +139,20 @@ export class RunExecution {
     );
   }
 
+  /** Aborted when the run is cancelled, shut down or taken over. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#stopError !== undefined) this.#controller.abort(this.#stopError);
+    }
+    return this.#controller.signal;
+  }
+
   #stop(reason: 'cancelled' | 'shutdown' | 'lost-lease', error: Error): void {
     if (this.#stopReason !== undefined) return;
     this.#stopReason = reason;
-    this.controller.abort(error);
+    this.#stopError = error;
+    this.#controller?.abort(error);
   }
 
   /** Runs the target from the start; recorded steps replay, the rest run for real. */
@@ -214,16 +227,17 @@ export class RunExecution {
           now,
         );
         // A signal may have arrived while the run was still marked running: look once more.
-        if (this.#waitingFor.size > 0) {
+        if (this.#waitingFor !== undefined) {
+          const waitingFor = this.#waitingFor;
           const signals = await store.listSignals(this.runId);
           outcome.wakeNow = signals.some(
-            (signal) => this.#waitingFor.has(signal.name) && !this.#consumedSignals.has(signal.id),
+            (signal) => waitingFor.has(signal.name) && this.#consumedSignals?.has(signal.id) !== true,
           );
         }
         this.emit(
           {
             type: 'run-suspended',
-            waitingFor: [...this.#waitingFor],
+            waitingFor: [...(this.#waitingFor ?? [])],
             ...(outcome.wakeAt === undefined ? {} : { wakeAt: outcome.wakeAt }),
           },
           true,
@@ -313,29 +327,30 @@ export class RunExecution {
     this.#journal.set(entry.key, entry);
     const write = this.#host.store.appendJournal(entry).then(
       () => {
-        this.#pendingWrites.delete(write);
+        this.#pendingWrites?.delete(write);
       },
       (error: unknown) => {
-        this.#pendingWrites.delete(write);
+        this.#pendingWrites?.delete(write);
         this.#writeError ??= error;
       },
     );
-    this.#pendingWrites.add(write);
+    (this.#pendingWrites ??= new Set()).add(write);
   }
 
   async #flushWrites(): Promise<void> {
-    if (this.#pendingWrites.size > 0) await Promise.all(this.#pendingWrites);
+    if (this.#pendingWrites !== undefined && this.#pendingWrites.size > 0)
+      await Promise.all(this.#pendingWrites);
     if (this.#writeError !== undefined) throw this.#writeError;
   }
 
   #checkActive(): void {
-    if (this.#stopReason !== undefined) throw this.controller.signal.reason;
+    if (this.#stopReason !== undefined) throw this.#stopError;
     if (this.#suspended) throw new Suspension();
   }
 
   #suspend(waitingFor: string | undefined, wakeAt: number | undefined): never {
     this.#suspended = true;
-    if (waitingFor !== undefined) this.#waitingFor.add(waitingFor);
+    if (waitingFor !== undefined) (this.#waitingFor ??= new Set()).add(waitingFor);
     if (wakeAt !== undefined && (this.#wakeAt === undefined || wakeAt < this.#wakeAt)) this.#wakeAt = wakeAt;
     throw new Suspension();
   }
@@ -369,12 +384,7 @@ export class RunExecution {
     if (this.#host.events.active) this.emit({ type: 'step-start', key, name, kind });
     let result: T;
     try {
-      result = await fn({
-        runId: this.runId,
-        key,
-        idempotencyKey: `${this.runId}:${key}`,
-        signal: this.controller.signal,
-      });
+      result = await fn(new Step(this, key));
     } catch (error) {
       if (error instanceof Suspension || this.#stopReason !== undefined) throw error;
       const entry = this.#entry(key, name, kind, startedAt);
@@ -432,7 +442,7 @@ export class RunExecution {
     const settled = await Promise.allSettled(
       branches.map(async (branch, index) => branch(new ScopeContext(this, `${scope}.${index}`))),
     );
-    if (this.#stopReason !== undefined) throw this.controller.signal.reason;
+    if (this.#stopReason !== undefined) throw this.#stopError;
     if (settled.some((outcome) => outcome.status === 'rejected' && outcome.reason instanceof Suspension))
       throw new Suspension();
     return settled;
@@ -446,7 +456,7 @@ export class RunExecution {
     const startedAt = this.#host.clock.now();
     const signal = await this.#nextSignal(signalName);
     if (signal !== undefined) {
-      this.#consumedSignals.add(signal.id);
+      (this.#consumedSignals ??= new Set()).add(signal.id);
       const entry = this.#entry(key, name, 'signal', startedAt);
       entry.result = { signalId: signal.id, payload: signal.payload };
       await this.#append(entry);
@@ -497,7 +507,7 @@ export class RunExecution {
   }
 
   #waitInMemory(ms: number): Promise<void> {
-    const signal = this.controller.signal;
+    const signal = this.signal;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         cancelTimer();
@@ -513,7 +523,7 @@ export class RunExecution {
 
   async #nextSignal(name: string): Promise<SignalRecord | undefined> {
     const find = () =>
-      this.#signals?.find((signal) => signal.name === name && !this.#consumedSignals.has(signal.id));
+      this.#signals?.find((signal) => signal.name === name && this.#consumedSignals?.has(signal.id) !== true);
     let found = find();
     if (found === undefined) {
       this.#signals = await this.#host.store.listSignals(this.runId);
@@ -531,6 +541,25 @@ export class RunExecution {
     entry.result = name === 'now' ? now : make();
     this.#appendDeferred(entry);
     return entry.result as T;
+  }
+}
+
+/** What a step's function receives; the signal is made only if the step reads it. */
+class Step implements StepContext {
+  readonly #execution: RunExecution;
+  readonly key: string;
+  constructor(execution: RunExecution, key: string) {
+    this.#execution = execution;
+    this.key = key;
+  }
+  get runId(): string {
+    return this.#execution.runId;
+  }
+  get idempotencyKey(): string {
+    return `${this.#execution.runId}:${this.key}`;
+  }
+  get signal(): AbortSignal {
+    return this.#execution.signal;
   }
 }
 
@@ -552,7 +581,7 @@ class ScopeContext implements RunContext {
     return this.#execution.record.threadId;
   }
   get signal(): AbortSignal {
-    return this.#execution.controller.signal;
+    return this.#execution.signal;
   }
   get idempotencyKey(): string {
     return `${this.#execution.runId}:${this.scope}`;

@@ -141,7 +141,8 @@ class BatonRuntime implements Runtime {
   readonly #active = new Map<string, ActiveRun>();
   readonly #ended = new Map<string, Set<() => void>>();
   readonly #timers = new Map<string, () => void>();
-  #unstarted: Array<() => void> = [];
+  readonly #unstarted = new Set<() => void>();
+  #startScheduled = false;
   #store: Store | undefined;
   #storePromise: Promise<Store> | undefined;
   readonly #ownsStore: boolean;
@@ -313,10 +314,14 @@ class BatonRuntime implements Runtime {
       record,
       entries,
     );
-    let go!: () => void;
+    let release!: () => void;
     const started = new Promise<void>((resolve) => {
-      go = resolve;
+      release = resolve;
     });
+    const go = () => {
+      this.#unstarted.delete(go);
+      release();
+    };
     const done = started
       .then(() => execution.execute(definition, record.input))
       .then(
@@ -336,12 +341,12 @@ class BatonRuntime implements Runtime {
     }
     // A fresh run starts when its handle is first asked for its result or its events (so an
     // event subscriber misses nothing), or at the next turn of the event loop at the latest.
-    this.#unstarted.push(go);
-    if (this.#unstarted.length === 1) {
+    this.#unstarted.add(go);
+    if (!this.#startScheduled) {
+      this.#startScheduled = true;
       setImmediate(() => {
-        const pending = this.#unstarted;
-        this.#unstarted = [];
-        for (const start of pending) start();
+        this.#startScheduled = false;
+        for (const start of [...this.#unstarted]) start();
       });
     }
   }
@@ -360,7 +365,6 @@ class BatonRuntime implements Runtime {
       this.#ended.delete(runId);
       for (const notify of waiters) notify();
     }
-    if (this.#active.size === 0) this.#stopHeartbeat();
     return outcome;
   }
 
@@ -543,9 +547,15 @@ class BatonRuntime implements Runtime {
   #ensureHeartbeat(): void {
     if (this.#cancelHeartbeat !== undefined) return;
     const beat = () => {
+      // Idle: stop beating; the next launch starts it again. (Stopping it per finished run
+      // would set and clear a timer for every run.)
+      if (this.#active.size === 0 || this.#closed) {
+        this.#cancelHeartbeat = undefined;
+        return;
+      }
       this.#cancelHeartbeat = this.clock.setTimer(beat, this.#leaseMs / 3);
       const store = this.#store;
-      if (store === undefined || this.#active.size === 0) return;
+      if (store === undefined) return;
       store.renewLeases(this.#owner, this.clock.now() + this.#leaseMs).then(
         (stopped) => {
           for (const runId of stopped) {

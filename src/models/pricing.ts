@@ -51,14 +51,18 @@ export function registerPrices(prices: Record<string, ModelPrice>): void {
     }
     table.set(model, price);
   }
+  resolved.clear();
 }
+
+/** Lookups by model name, including misses and dated-name fallbacks; cleared when prices change. */
+const resolved = new Map<string, ModelPrice | undefined>();
 
 /** The price of a model, if known. Dated model ids fall back to their undated family (`gpt-4o-2024-08-06` → `gpt-4o`). */
 export function priceOf(model: string): ModelPrice | undefined {
-  const exact = table.get(model);
-  if (exact !== undefined) return exact;
-  const undated = model.replace(/-\d{4}-?\d{2}-?\d{2}$|-\d{8}$|-latest$/, '');
-  return table.get(undated);
+  if (resolved.has(model)) return resolved.get(model);
+  const price = table.get(model) ?? table.get(model.replace(/-\d{4}-?\d{2}-?\d{2}$|-\d{8}$|-latest$/, ''));
+  resolved.set(model, price);
+  return price;
 }
 
 /**

@@ -121,8 +121,14 @@ export function resolveModel(spec: ModelSpec): LanguageModelV3 | Promise<Languag
   return model;
 }
 
+const names = new WeakMap<LanguageModelV3, string>();
+
 /** The `provider:model` name of a model, as used by the price table and in traces. */
 export function modelName(model: LanguageModelV3): string {
-  const provider = model.provider.split('.')[0] ?? model.provider;
-  return `${provider}:${model.modelId}`;
+  let name = names.get(model);
+  if (name === undefined) {
+    name = `${model.provider.split('.')[0] ?? model.provider}:${model.modelId}`;
+    names.set(model, name);
+  }
+  return name;
 }

@@ -6,11 +6,8 @@ import type { JournalEntry, RunPatch, RunRecord, RunStatus, SignalRecord, Store 
 import { terminalStatuses } from '../store.js';
 import { journalConflictError, runExistsError, storeClosedError } from '../store-errors.js';
 
-/** One run's journal: entries in append order plus the set of recorded keys for conflict checks. */
-interface Journal {
-  entries: JournalEntry[];
-  keys: Set<string>;
-}
+/** A run's journal: entries by key, in append order (a Map keeps insertion order). */
+type Journal = Map<string, JournalEntry>;
 
 const resolvedVoid: Promise<void> = Promise.resolve();
 
@@ -141,20 +138,19 @@ export function createMemoryStore(): Store {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       let journal = journals.get(entry.runId);
       if (journal === undefined) {
-        journal = { entries: [], keys: new Set() };
+        journal = new Map();
         journals.set(entry.runId, journal);
-      } else if (journal.keys.has(entry.key)) {
+      } else if (journal.has(entry.key)) {
         return Promise.reject(journalConflictError(entry.runId, entry.key));
       }
-      journal.keys.add(entry.key);
-      journal.entries.push(copyEntry(entry));
+      journal.set(entry.key, copyEntry(entry));
       return resolvedVoid;
     },
 
     loadJournal(runId) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const journal = journals.get(runId);
-      return Promise.resolve(journal === undefined ? [] : journal.entries.slice());
+      return Promise.resolve(journal === undefined ? [] : [...journal.values()]);
     },
 
     addSignal(runId, name, payload, now) {
