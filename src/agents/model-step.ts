@@ -26,7 +26,7 @@ export function modelStep(
   turn: number,
 ): Promise<ModelResponse> {
   return ctx.step(
-    `model:${agent.name}`,
+    stepName('model:', agent.name),
     async (step) => {
       const model = await resolveModel(agent.model);
       const options: LanguageModelV3CallOptions = {
@@ -51,6 +51,19 @@ export function modelStep(
     },
     { kind: 'model', meta: (response) => modelMeta(agent.name, response) },
   );
+}
+
+const stepNames = new Map<string, string>();
+
+/** `prefix + name`, interned: every journal entry of an agent shares one string instead of a copy each. */
+export function stepName(prefix: 'model:' | 'tool:', name: string): string {
+  const key = prefix + name;
+  let interned = stepNames.get(key);
+  if (interned === undefined) {
+    interned = key;
+    stepNames.set(key, interned);
+  }
+  return interned;
 }
 
 function modelMeta(agent: string, response: ModelResponse): StepMeta {

@@ -7,6 +7,7 @@ import type { RunContext, StepContext } from '../core/run-context.js';
 import type { ModelToolCall } from '../models/call-model.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
+import { stepName } from './model-step.js';
 
 /** A handoff the model asked for. */
 export interface HandoffRequest {
@@ -129,7 +130,7 @@ async function runTool(
       tool.runnable !== undefined
         ? await ctx.run(tool.runnable, (input as { input: string }).input)
         : await ctx.step(
-            `tool:${tool.name}`,
+            stepName('tool:', tool.name),
             (step) => execute(tool, input, agent.name, call.toolCallId, step),
             {
               kind: 'tool',

@@ -81,7 +81,12 @@ export class RunExecution {
   readonly usage: Usage = emptyUsage();
   costUsd = 0;
   readonly #host: ExecutionHost;
-  readonly #journal = new Map<string, JournalEntry>();
+  /**
+   * Recorded entries by key, loaded when the run resumes. A key is looked up once, before it
+   * is written, so entries recorded by this execution are never needed here: a fresh run has
+   * no map at all.
+   */
+  readonly #journal: Map<string, JournalEntry> | undefined;
   readonly #recordedCount: number;
   #replayedCount = 0;
   #suspended = false;
@@ -98,8 +103,9 @@ export class RunExecution {
     this.#host = host;
     this.record = record;
     this.runId = record.id;
+    this.#journal = entries.length > 0 ? new Map() : undefined;
     for (const entry of entries) {
-      this.#journal.set(entry.key, entry);
+      this.#journal?.set(entry.key, entry);
       this.#account(entry);
       if (entry.kind === 'signal' && entry.status === 'completed') {
         (this.#consumedSignals ??= new Set()).add((entry.result as { signalId: number }).signalId);
@@ -312,7 +318,6 @@ export class RunExecution {
 
   async #append(entry: JournalEntry): Promise<void> {
     if (this.#writeError !== undefined) throw this.#writeError;
-    this.#journal.set(entry.key, entry);
     this.#account(entry);
     try {
       await this.#host.store.appendJournal(entry);
@@ -324,7 +329,6 @@ export class RunExecution {
 
   /** Appends without waiting; later awaits and the end of the run wait for it, in order. */
   #appendDeferred(entry: JournalEntry): void {
-    this.#journal.set(entry.key, entry);
     const write = this.#host.store.appendJournal(entry).then(
       () => {
         this.#pendingWrites?.delete(write);
@@ -375,7 +379,7 @@ export class RunExecution {
     fn: (step: StepContext) => T | Promise<T>,
     options: StepOptions<T> | undefined,
   ): Promise<T> {
-    const recorded = this.#journal.get(key);
+    const recorded = this.#journal?.get(key);
     if (recorded !== undefined) return this.#replay(key, recorded, name) as T;
     this.#checkActive();
     const kind = options?.kind ?? 'step';
@@ -450,7 +454,7 @@ export class RunExecution {
 
   async waitFor<T>(key: string, signalName: string, options: WaitOptions | undefined): Promise<T> {
     const name = `waitFor:${signalName}`;
-    const recorded = this.#journal.get(key);
+    const recorded = this.#journal?.get(key);
     if (recorded !== undefined) return (this.#replay(key, recorded, name) as { payload: T }).payload;
     this.#checkActive();
     const startedAt = this.#host.clock.now();
@@ -475,7 +479,7 @@ export class RunExecution {
   }
 
   async sleep(key: string, ms: number): Promise<void> {
-    const recorded = this.#journal.get(key);
+    const recorded = this.#journal?.get(key);
     if (recorded !== undefined) {
       this.#replay(key, recorded, 'sleep');
       return;
@@ -494,7 +498,7 @@ export class RunExecution {
   /** The durable deadline of a timer at `key`: recorded the first time, read back afterwards. */
   async #timer(key: string, ms: number): Promise<number> {
     const timerKey = `${key}~timer`;
-    const recorded = this.#journal.get(timerKey);
+    const recorded = this.#journal?.get(timerKey);
     if (recorded !== undefined) {
       this.#replayedCount++;
       return recorded.result as number;
@@ -533,7 +537,7 @@ export class RunExecution {
   }
 
   recordValue<T>(key: string, name: 'now' | 'random' | 'uuid', make: () => T): T {
-    const recorded = this.#journal.get(key);
+    const recorded = this.#journal?.get(key);
     if (recorded !== undefined) return this.#replay(key, recorded, name) as T;
     this.#checkActive();
     const now = this.#host.clock.now();

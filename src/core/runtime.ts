@@ -1,6 +1,6 @@
 /** createRuntime: starts, resumes, signals, lists and cancels runs; leases, timers and crash recovery. */
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   type JournalEntry,
@@ -182,6 +182,15 @@ class BatonRuntime implements Runtime {
     return this.#storePromise;
   }
 
+  /** Per-process random part of run ids (48 bits) and a counter: unique without a UUID per run. */
+  readonly #idPrefix = randomBytes(6).toString('hex');
+  #idCounter = 0;
+
+  /** A hex run id that sorts roughly by creation time: time, process prefix, counter. */
+  #newRunId(now: number): string {
+    return `run_${now.toString(16)}${this.#idPrefix}${(this.#idCounter++).toString(16)}`;
+  }
+
   register(...definitions: Runnable[]): void {
     for (const definition of definitions) {
       if (definition === null || typeof definition !== 'object' || typeof definition.execute !== 'function') {
@@ -242,7 +251,7 @@ class BatonRuntime implements Runtime {
     const store = await this.#getStore();
     const now = this.clock.now();
     const record: RunRecord = {
-      id: options.runId ?? `run_${randomUUID().replaceAll('-', '')}`,
+      id: options.runId ?? this.#newRunId(now),
       target: definition.name,
       targetVersion: definition.version,
       input,
@@ -322,17 +331,7 @@ class BatonRuntime implements Runtime {
       this.#unstarted.delete(go);
       release();
     };
-    const done = started
-      .then(() => execution.execute(definition, record.input))
-      .then(
-        (outcome) => this.#afterExecution(record.id, outcome),
-        (error: unknown) =>
-          this.#afterExecution(
-            record.id,
-            { status: 'released', error: { name: 'Error', message: String(error) } },
-            error,
-          ),
-      );
+    const done = this.#execute(execution, definition, record, started);
     this.#active.set(record.id, { execution, done, go });
     this.#ensureHeartbeat();
     if (!fresh) {
@@ -349,6 +348,26 @@ class BatonRuntime implements Runtime {
         for (const start of [...this.#unstarted]) start();
       });
     }
+  }
+
+  async #execute(
+    execution: RunExecution,
+    definition: Runnable,
+    record: RunRecord,
+    started: Promise<void>,
+  ): Promise<ExecutionOutcome> {
+    await started;
+    let outcome: ExecutionOutcome;
+    try {
+      outcome = await execution.execute(definition, record.input);
+    } catch (error) {
+      return this.#afterExecution(
+        record.id,
+        { status: 'released', error: { name: 'Error', message: String(error) } },
+        error,
+      );
+    }
+    return this.#afterExecution(record.id, outcome);
   }
 
   #afterExecution(runId: string, outcome: ExecutionOutcome, storeError?: unknown): ExecutionOutcome {
@@ -386,15 +405,11 @@ class BatonRuntime implements Runtime {
   }
 
   #handle(runId: string): RunHandle<unknown> {
-    return {
-      runId,
-      result: () => this.#result(runId),
-      events: () => this.#events(runId),
-      status: () => this.get(runId),
-    };
+    return new Handle(this, runId);
   }
 
-  async #result(runId: string): Promise<unknown> {
+  /** The result of a run (see `RunHandle.result`). */
+  async resultOf(runId: string): Promise<unknown> {
     for (;;) {
       const active = this.#active.get(runId);
       if (active !== undefined) {
@@ -442,7 +457,8 @@ class BatonRuntime implements Runtime {
     });
   }
 
-  async *#events(runId: string): AsyncGenerator<BatonEvent> {
+  /** The live events of a run (see `RunHandle.events`). */
+  async *eventsOf(runId: string): AsyncGenerator<BatonEvent> {
     const queue: BatonEvent[] = [];
     let wake: (() => void) | undefined;
     let finished = !this.#active.has(runId);
@@ -625,6 +641,25 @@ class BatonRuntime implements Runtime {
     await Promise.allSettled(running.map(({ done }) => done));
     this.#stopHeartbeat();
     if (this.#ownsStore && this.#store !== undefined) await this.#store.close();
+  }
+}
+
+/** A run handle; methods on a class rather than closures per run. */
+class Handle implements RunHandle<unknown> {
+  readonly #runtime: BatonRuntime;
+  readonly runId: string;
+  constructor(runtime: BatonRuntime, runId: string) {
+    this.#runtime = runtime;
+    this.runId = runId;
+  }
+  result(): Promise<unknown> {
+    return this.#runtime.resultOf(this.runId);
+  }
+  events(): AsyncIterable<BatonEvent> {
+    return this.#runtime.eventsOf(this.runId);
+  }
+  status(): Promise<RunRecord> {
+    return this.#runtime.get(this.runId);
   }
 }
 

@@ -6,8 +6,25 @@ import type { JournalEntry, RunPatch, RunRecord, RunStatus, SignalRecord, Store 
 import { terminalStatuses } from '../store.js';
 import { journalConflictError, runExistsError, storeClosedError } from '../store-errors.js';
 
-/** A run's journal: entries by key, in append order (a Map keeps insertion order). */
-type Journal = Map<string, JournalEntry>;
+/**
+ * A run's journal in append order. Duplicate keys are found by a scan while the journal is
+ * short (most are a handful of entries) and through a key set once it grows.
+ */
+interface Journal {
+  entries: JournalEntry[];
+  keys: Set<string> | undefined;
+}
+
+const scanLimit = 32;
+
+function hasKey(journal: Journal, key: string): boolean {
+  if (journal.entries.length < scanLimit) {
+    for (const entry of journal.entries) if (entry.key === key) return true;
+    return false;
+  }
+  journal.keys ??= new Set(journal.entries.map((entry) => entry.key));
+  return journal.keys.has(key);
+}
 
 const resolvedVoid: Promise<void> = Promise.resolve();
 
@@ -138,19 +155,20 @@ export function createMemoryStore(): Store {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       let journal = journals.get(entry.runId);
       if (journal === undefined) {
-        journal = new Map();
+        journal = { entries: [], keys: undefined };
         journals.set(entry.runId, journal);
-      } else if (journal.has(entry.key)) {
+      } else if (hasKey(journal, entry.key)) {
         return Promise.reject(journalConflictError(entry.runId, entry.key));
       }
-      journal.set(entry.key, copyEntry(entry));
+      journal.entries.push(copyEntry(entry));
+      journal.keys?.add(entry.key);
       return resolvedVoid;
     },
 
     loadJournal(runId) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const journal = journals.get(runId);
-      return Promise.resolve(journal === undefined ? [] : [...journal.values()]);
+      return Promise.resolve(journal === undefined ? [] : journal.entries.slice());
     },
 
     addSignal(runId, name, payload, now) {
