@@ -5,6 +5,7 @@
 //   --repeat N  processes per case (default 2); the one with the lowest median µs/run is reported
 //   --no-write  print only
 //   filters     run only cases whose name contains one of the words; RESULTS.md is not written
+
 import { fork } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureDependencies } from './lib/dependencies.mjs';
 import { measureImportMs, PROFILES } from './lib/measure.mjs';
 import { installedVersion, renderConsole, renderMarkdown } from './lib/report.mjs';
+import { applySuiteTargets } from './lib/suite-targets.mjs';
 
 const benchDirectory = path.dirname(fileURLToPath(import.meta.url));
 const casesDirectory = path.join(benchDirectory, 'cases');
@@ -157,6 +159,8 @@ async function main() {
     if (result.importTime)
       process.stdout.write(`  ${result.name}: ${result.importTime.medianMs.toFixed(1)} ms\n`);
   }
+
+  applySuiteTargets(results);
 
   const manifest = JSON.parse(readFileSync(path.join(benchDirectory, 'package.json'), 'utf8'));
   const packageNames = [

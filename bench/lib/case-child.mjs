@@ -80,7 +80,14 @@ function normalizeTargets(list) {
     const value = typeof target.value === 'number' ? target.value : Number.NaN;
     const limit = typeof target.limit === 'number' ? target.limit : Number.NaN;
     const pass = typeof target.pass === 'boolean' ? target.pass : Number.isFinite(value) && value <= limit;
-    return { label: String(target.label), value, limit, pass, unit: target.unit ?? '' };
+    return {
+      label: String(target.label),
+      value,
+      limit,
+      pass,
+      unit: target.unit ?? '',
+      atLeast: target.atLeast === true,
+    };
   });
 }
 

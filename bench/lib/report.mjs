@@ -119,7 +119,8 @@ export function renderConsole(results) {
 
 function describeTarget(target) {
   const unit = target.unit ? ` ${target.unit}` : '';
-  return `${target.label}: ${formatNumber(target.value)}${unit} (limit ${formatNumber(target.limit)}${unit})`;
+  const bound = target.atLeast ? 'at least' : 'limit';
+  return `${target.label}: ${formatNumber(target.value)}${unit} (${bound} ${formatNumber(target.limit)}${unit})`;
 }
 
 /** Ratios computed from the measured medians: against the floor, and Baton's cases against each peer. */
@@ -264,7 +265,7 @@ export function renderMarkdown({ results, environment, profile, profileName, rep
       result.name,
       target.label,
       `${formatNumber(target.value)}${target.unit ? ` ${target.unit}` : ''}`,
-      `${formatNumber(target.limit)}${target.unit ? ` ${target.unit}` : ''}`,
+      `${target.atLeast ? '≥ ' : '≤ '}${formatNumber(target.limit)}${target.unit ? ` ${target.unit}` : ''}`,
       target.pass ? 'PASS' : '**FAIL**',
     ]),
   );

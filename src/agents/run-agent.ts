@@ -98,9 +98,10 @@ export async function runAgent<OUTPUT>(
   let failingTurns = 0;
   let repairs = 0;
   let payload: unknown;
+  /** Turns per agent in this loop, so a scripted or replayed model sees stable turn numbers. */
   const agentTurns = new Map<string, number>();
   const scope = ctx.scope;
-  ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
+  if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
   for (;;) {
     if (turnsOfAgent >= current.maxTurns) {
       throw new ModelBehaviorError(
@@ -124,7 +125,8 @@ export async function runAgent<OUTPUT>(
     if (response.toolCalls.length === 0) {
       const final = finish(current, response.text);
       if (final.ok) {
-        ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: final.value });
+        if (ctx.observed)
+          ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: final.value });
         return {
           output: final.value as OUTPUT,
           text: response.text,
@@ -184,7 +186,7 @@ export async function runAgent<OUTPUT>(
       turnsOfAgent = 0;
       failingTurns = 0;
       repairs = 0;
-      ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
+      if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
     }
   }
 }

@@ -164,7 +164,7 @@ export class RunExecution {
   /** Runs the target from the start; recorded steps replay, the rest run for real. */
   async execute(target: Runnable, input: unknown): Promise<ExecutionOutcome> {
     const resumed = this.#recordedCount > 0;
-    this.emit({ type: 'run-start', target: target.name, resumed }, true);
+    if (this.#host.events.active) this.emit({ type: 'run-start', target: target.name, resumed }, true);
     let outcome: ExecutionOutcome;
     try {
       const output = await target.execute(new ScopeContext(this, 'r'), input);
@@ -240,14 +240,15 @@ export class RunExecution {
             (signal) => waitingFor.has(signal.name) && this.#consumedSignals?.has(signal.id) !== true,
           );
         }
-        this.emit(
-          {
-            type: 'run-suspended',
-            waitingFor: [...(this.#waitingFor ?? [])],
-            ...(outcome.wakeAt === undefined ? {} : { wakeAt: outcome.wakeAt }),
-          },
-          true,
-        );
+        if (this.#host.events.active)
+          this.emit(
+            {
+              type: 'run-suspended',
+              waitingFor: [...(this.#waitingFor ?? [])],
+              ...(outcome.wakeAt === undefined ? {} : { wakeAt: outcome.wakeAt }),
+            },
+            true,
+          );
         return outcome;
       }
       case 'cancelled':
@@ -264,18 +265,19 @@ export class RunExecution {
         }
         return outcome;
     }
-    this.emit(
-      {
-        type: 'run-end',
-        status: outcome.status as RunStatus,
-        ...(outcome.output === undefined ? {} : { output: outcome.output }),
-        ...(outcome.error === undefined ? {} : { error: outcome.error }),
-        usage: this.usage,
-        costUsd: this.costUsd,
-        durationMs: now - this.record.createdAt,
-      },
-      true,
-    );
+    if (this.#host.events.active)
+      this.emit(
+        {
+          type: 'run-end',
+          status: outcome.status as RunStatus,
+          ...(outcome.output === undefined ? {} : { output: outcome.output }),
+          ...(outcome.error === undefined ? {} : { error: outcome.error }),
+          usage: this.usage,
+          costUsd: this.costUsd,
+          durationMs: now - this.record.createdAt,
+        },
+        true,
+      );
     return outcome;
   }
 

@@ -210,7 +210,7 @@ class BatonRuntime implements Runtime {
 
   #resolve(target: Runnable | string): Runnable {
     if (typeof target !== 'string') {
-      this.register(target);
+      if (this.#registry.get(target.name) !== target) this.register(target);
       return target;
     }
     const found = this.#registry.get(target);
@@ -248,7 +248,7 @@ class BatonRuntime implements Runtime {
       }
       input = parsed.data;
     }
-    const store = await this.#getStore();
+    const store = this.#store ?? (await this.#getStore());
     const now = this.clock.now();
     const record: RunRecord = {
       id: options.runId ?? this.#newRunId(now),
