@@ -108,7 +108,7 @@ export class RunExecution {
       this.#journal?.set(entry.key, entry);
       this.#account(entry);
       if (entry.kind === 'signal' && entry.status === 'completed') {
-        (this.#consumedSignals ??= new Set()).add((entry.result as { signalId: number }).signalId);
+        this.#consume((entry.result as { signalId: number }).signalId);
       }
     }
     this.#recordedCount = entries.length;
@@ -340,7 +340,8 @@ export class RunExecution {
         this.#writeError ??= error;
       },
     );
-    (this.#pendingWrites ??= new Set()).add(write);
+    if (this.#pendingWrites === undefined) this.#pendingWrites = new Set();
+    this.#pendingWrites.add(write);
   }
 
   async #flushWrites(): Promise<void> {
@@ -354,9 +355,18 @@ export class RunExecution {
     if (this.#suspended) throw new Suspension();
   }
 
+  /** Marks a signal as taken by a `waitFor` of this run. */
+  #consume(signalId: number): void {
+    if (this.#consumedSignals === undefined) this.#consumedSignals = new Set();
+    this.#consumedSignals.add(signalId);
+  }
+
   #suspend(waitingFor: string | undefined, wakeAt: number | undefined): never {
     this.#suspended = true;
-    if (waitingFor !== undefined) (this.#waitingFor ??= new Set()).add(waitingFor);
+    if (waitingFor !== undefined) {
+      if (this.#waitingFor === undefined) this.#waitingFor = new Set();
+      this.#waitingFor.add(waitingFor);
+    }
     if (wakeAt !== undefined && (this.#wakeAt === undefined || wakeAt < this.#wakeAt)) this.#wakeAt = wakeAt;
     throw new Suspension();
   }
@@ -462,7 +472,7 @@ export class RunExecution {
     const startedAt = this.#host.clock.now();
     const signal = await this.#nextSignal(signalName);
     if (signal !== undefined) {
-      (this.#consumedSignals ??= new Set()).add(signal.id);
+      this.#consume(signal.id);
       const entry = this.#entry(key, name, 'signal', startedAt);
       entry.result = { signalId: signal.id, payload: signal.payload };
       await this.#append(entry);
