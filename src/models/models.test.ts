@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { scriptedModel } from '../testing/scripted-model.js';
+import { costOf, priceOf, registerPrices } from './pricing.js';
+import { modelName, registerModelProvider, resolveModel } from './resolve-model.js';
+
+describe('resolveModel', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it.each([
+    ['openai:gpt-4o-mini', 'openai', 'gpt-4o-mini'],
+    ['anthropic:claude-haiku-4-5', 'anthropic', 'claude-haiku-4-5'],
+    ['google:gemini-2.5-flash', 'google', 'gemini-2.5-flash'],
+    ['ollama:llama3.2', 'ollama', 'llama3.2'],
+  ])('resolves %s through the official provider package', async (spec, provider, modelId) => {
+    const model = await resolveModel(spec);
+    expect(model.specificationVersion).toBe('v3');
+    expect(model.modelId).toBe(modelId);
+    expect(modelName(model)).toBe(`${provider}:${modelId}`);
+  });
+
+  it('resolves openai-compatible models when OPENAI_COMPATIBLE_BASE_URL is set', async () => {
+    process.env.OPENAI_COMPATIBLE_BASE_URL = 'http://127.0.0.1:9/v1';
+    const model = await resolveModel('openai-compatible:qwen');
+    expect(modelName(model)).toBe('openai-compatible:qwen');
+  });
+
+  it('explains what is wrong with a bad model string', () => {
+    expect(() => resolveModel('gpt-4o')).toThrow(/not of the form "provider:model"/);
+    expect(() => resolveModel('openai:')).toThrow(/not of the form "provider:model"/);
+    expect(() => resolveModel('acme:large')).toThrow(
+      /Unknown model provider "acme" in "acme:large". Known: openai, anthropic/,
+    );
+    expect(() => resolveModel({} as never)).toThrow(/must be an AI SDK LanguageModel/);
+  });
+
+  it('asks for the base URL when an openai-compatible model has none', async () => {
+    delete process.env.OPENAI_COMPATIBLE_BASE_URL;
+    await expect(resolveModel('openai-compatible:x')).rejects.toThrow(/needs OPENAI_COMPATIBLE_BASE_URL/);
+  });
+
+  it('accepts registered providers and model objects as they are', async () => {
+    const model = scriptedModel([{ text: 'hi' }]);
+    registerModelProvider('mine', () => model);
+    expect(await resolveModel('mine:anything')).toBe(model);
+    expect(resolveModel(model)).toBe(model);
+  });
+});
+
+describe('pricing', () => {
+  it('prices a call from the table, with cached input at its own rate', () => {
+    expect(
+      costOf('openai:gpt-4o-mini', { inputTokens: 1000, outputTokens: 200, totalTokens: 1200 }),
+    ).toBeCloseTo(0.00027, 10);
+    expect(
+      costOf('openai:gpt-4o', { inputTokens: 1000, outputTokens: 0, totalTokens: 1000 }, 400),
+    ).toBeCloseTo((600 * 2.5 + 400 * 1.25) / 1_000_000, 12);
+  });
+
+  it('falls back from dated model ids to their family and returns undefined for unknown models', () => {
+    expect(priceOf('openai:gpt-4o-2024-08-06')).toEqual(priceOf('openai:gpt-4o'));
+    expect(costOf('acme:secret', { inputTokens: 1, outputTokens: 1, totalTokens: 2 })).toBeUndefined();
+  });
+
+  it('lets users add and override prices, and rejects bad ones', () => {
+    registerPrices({ 'acme:large': { input: 1, output: 3 } });
+    expect(
+      costOf('acme:large', { inputTokens: 1_000_000, outputTokens: 1_000_000, totalTokens: 2_000_000 }),
+    ).toBe(4);
+    registerPrices({ 'acme:large': { input: 2, output: 3 } });
+    expect(costOf('acme:large', { inputTokens: 1_000_000, outputTokens: 0, totalTokens: 1_000_000 })).toBe(2);
+    expect(() => registerPrices({ large: { input: 1, output: 1 } })).toThrow(/must be "provider:model"/);
+    expect(() => registerPrices({ 'acme:x': { input: -1, output: 1 } })).toThrow(
+      /acme:x.input must be a non-negative number/,
+    );
+  });
+});
