@@ -20,7 +20,6 @@ export {
   RunCancelledError,
   RunLeasedError,
   RunNotFoundError,
-  StepError,
   ToolError,
   VersionMismatchError,
   WaitTimeoutError,

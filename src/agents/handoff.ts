@@ -67,7 +67,14 @@ export function transfer<PAYLOAD = unknown>(
   };
 }
 
-/** Ready-made input filters for handoffs. */
+/**
+ * Ready-made input filters for handoffs.
+ *
+ * @example
+ * ```ts
+ * handoff({ name: 'support', entry: triage, agents: [billing], inputFilter: handoffFilters.lastUserMessage });
+ * ```
+ */
 export const handoffFilters = {
   /** Keeps user and assistant text; drops tool calls and tool results. */
   removeToolHistory: (messages: readonly Message[]): Message[] => {

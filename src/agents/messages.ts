@@ -9,7 +9,14 @@ export type Message = Exclude<LanguageModelV3Message, { role: 'system' }>;
 /** What an agent accepts: a user message, or a conversation so far. */
 export type AgentInput = string | { messages: readonly Message[] };
 
-/** A user text message. */
+/**
+ * A user text message.
+ *
+ * @example
+ * ```ts
+ * await runtime.start(support, { messages: [userMessage('Hi'), userMessage('Where is my order?')] });
+ * ```
+ */
 export function userMessage(text: string): Message {
   return { role: 'user', content: [{ type: 'text', text }] };
 }

@@ -15,7 +15,15 @@ export interface Clock {
   setTimer(callback: () => void, ms: number): () => void;
 }
 
-/** The real clock: `Date.now()` and `setTimeout`, with timers that do not keep the process alive. */
+/**
+ * The real clock: `Date.now()` and `setTimeout`, with timers that do not keep the process alive.
+ *
+ * @example
+ * ```ts
+ * const cancel = systemClock.setTimer(() => console.log('tick'), 1000);
+ * cancel();
+ * ```
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(callback, ms) {

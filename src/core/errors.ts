@@ -44,7 +44,14 @@ export class BatonError extends Error {
   }
 }
 
-/** The workflow code asked for a different step than the journal recorded at the same key. */
+/**
+ * The workflow code asked for a different step than the journal recorded at the same key.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof NonDeterminismError) console.log(error.key, error.expected, error.actual);
+ * ```
+ */
 export class NonDeterminismError extends BatonError {
   readonly key: string;
   readonly expected: string;
@@ -62,7 +69,14 @@ export class NonDeterminismError extends BatonError {
   }
 }
 
-/** A run's stored version differs from the code's version. */
+/**
+ * A run's stored version differs from the code's version.
+ *
+ * @example
+ * ```ts
+ * workflow({ name: 'refund', version: '2', compatibleVersions: ['1'] }, body); // resumes version 1 runs too
+ * ```
+ */
 export class VersionMismatchError extends BatonError {
   constructor(target: string, stored: string, current: string, runId?: string) {
     super(
@@ -74,7 +88,14 @@ export class VersionMismatchError extends BatonError {
   }
 }
 
-/** No run with this id in the store. */
+/**
+ * No run with this id in the store.
+ *
+ * @example
+ * ```ts
+ * await runtime.get('run_missing').catch((error) => error.code); // 'RUN_NOT_FOUND'
+ * ```
+ */
 export class RunNotFoundError extends BatonError {
   constructor(runId: string) {
     super(`No run with id "${runId}" in the store. List runs with \`baton runs\`.`, {
@@ -86,7 +107,14 @@ export class RunNotFoundError extends BatonError {
   }
 }
 
-/** A configuration mistake: unknown workflow, bad option, missing provider package. */
+/**
+ * A configuration mistake: unknown workflow, bad option, missing provider package.
+ *
+ * @example
+ * ```ts
+ * throw new ConfigError('maxTurns must be positive', { code: 'BAD_OPTION' });
+ * ```
+ */
 export class ConfigError extends BatonError {
   constructor(message: string, options: { runId?: string; cause?: unknown; code?: string } = {}) {
     super(message, {
@@ -99,7 +127,14 @@ export class ConfigError extends BatonError {
   }
 }
 
-/** Another process holds the run's lease. */
+/**
+ * Another process holds the run's lease.
+ *
+ * @example
+ * ```ts
+ * await runtime.resume(runId, { force: true }); // only when you know the owner is gone
+ * ```
+ */
 export class RunLeasedError extends BatonError {
   constructor(runId: string, owner: string, until: number) {
     super(
@@ -111,7 +146,15 @@ export class RunLeasedError extends BatonError {
   }
 }
 
-/** The run was cancelled. */
+/**
+ * The run was cancelled.
+ *
+ * @example
+ * ```ts
+ * await runtime.cancel(runId);
+ * await handle.result().catch((error) => error.code); // 'RUN_CANCELLED'
+ * ```
+ */
 export class RunCancelledError extends BatonError {
   constructor(runId?: string) {
     super(`Run ${runId ?? ''} was cancelled.`.replace('  ', ' '), {
@@ -123,7 +166,16 @@ export class RunCancelledError extends BatonError {
   }
 }
 
-/** `ctx.waitFor` reached its timeout before the signal arrived. */
+/**
+ * `ctx.waitFor` reached its timeout before the signal arrived.
+ *
+ * @example
+ * ```ts
+ * const decision = await ctx.waitFor('approval', { timeoutMs: 86_400_000 }).catch((error) =>
+ *   error.code === 'WAIT_TIMEOUT' ? { approved: false } : Promise.reject(error),
+ * );
+ * ```
+ */
 export class WaitTimeoutError extends BatonError {
   readonly signalName: string;
   constructor(signalName: string, timeoutMs: number, runId?: string) {
@@ -137,26 +189,14 @@ export class WaitTimeoutError extends BatonError {
   }
 }
 
-/** A step failed; the cause is the original error, replayed from the journal if recorded. */
-export class StepError extends BatonError {
-  readonly step: string;
-  constructor(
-    step: string,
-    message: string,
-    options: { fault: Fault; code?: string; runId?: string; cause?: unknown },
-  ) {
-    super(message, {
-      code: options.code ?? 'STEP_FAILED',
-      fault: options.fault,
-      runId: options.runId,
-      cause: options.cause,
-    });
-    this.name = 'StepError';
-    this.step = step;
-  }
-}
-
-/** A tool failed, timed out, or was called with arguments that do not match its schema. */
+/**
+ * A tool failed, timed out, or was called with arguments that do not match its schema.
+ *
+ * @example
+ * ```ts
+ * throw new ToolError('Inventory service unavailable', { tool: 'check_stock', code: 'TOOL_UNAVAILABLE' });
+ * ```
+ */
 export class ToolError extends BatonError {
   readonly tool: string;
   readonly agent: string | undefined;
@@ -183,7 +223,15 @@ export class ToolError extends BatonError {
   }
 }
 
-/** The model misbehaved past the allowed number of corrections. */
+/**
+ * The model misbehaved past the allowed number of corrections (codes `MAX_TURNS`,
+ * `OUTPUT_INVALID`, `TOOL_CALLS_FAILING`, `HANDOFF_LIMIT`).
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ModelBehaviorError && error.code === 'OUTPUT_INVALID') console.log(error.rawOutput);
+ * ```
+ */
 export class ModelBehaviorError extends BatonError {
   readonly agent: string;
   readonly rawOutput: unknown;
@@ -198,7 +246,14 @@ export class ModelBehaviorError extends BatonError {
   }
 }
 
-/** The model provider failed (HTTP error, network, malformed response). */
+/**
+ * The model provider failed (HTTP error, network, malformed response).
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ModelCallError && error.statusCode === 429) console.log('rate limited by', error.model);
+ * ```
+ */
 export class ModelCallError extends BatonError {
   readonly model: string;
   readonly statusCode: number | undefined;

@@ -57,7 +57,14 @@ export function registerPrices(prices: Record<string, ModelPrice>): void {
 /** Lookups by model name, including misses and dated-name fallbacks; cleared when prices change. */
 const resolved = new Map<string, ModelPrice | undefined>();
 
-/** The price of a model, if known. Dated model ids fall back to their undated family (`gpt-4o-2024-08-06` → `gpt-4o`). */
+/**
+ * The price of a model, if known. Dated model ids fall back to their undated family (`gpt-4o-2024-08-06` → `gpt-4o`).
+ *
+ * @example
+ * ```ts
+ * priceOf('openai:gpt-4o-mini'); // { input: 0.15, output: 0.6, cachedInput: 0.075 }
+ * ```
+ */
 export function priceOf(model: string): ModelPrice | undefined {
   if (resolved.has(model)) return resolved.get(model);
   const price = table.get(model) ?? table.get(model.replace(/-\d{4}-?\d{2}-?\d{2}$|-\d{8}$|-latest$/, ''));
