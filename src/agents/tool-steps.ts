@@ -5,6 +5,7 @@ import type { ZodType } from 'zod';
 import { ToolError } from '../core/errors.js';
 import type { RunContext, StepContext } from '../core/run-context.js';
 import type { ModelToolCall } from '../models/call-model.js';
+import type { StepMeta } from '../stores/store.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
 import { stepName } from './model-step.js';
@@ -82,6 +83,19 @@ export async function toolSteps(
   return { results, handoff, errors };
 }
 
+const toolMetas = new Map<string, StepMeta>();
+
+/** The display data of a tool step, one shared object per agent and tool (not one per call). */
+function toolMeta(agent: string, tool: string): StepMeta {
+  const key = `${agent}\u0000${tool}`;
+  let meta = toolMetas.get(key);
+  if (meta === undefined) {
+    meta = Object.freeze({ agent, tool });
+    toolMetas.set(key, meta);
+  }
+  return meta;
+}
+
 function failure(errors: string[], message: string): LanguageModelV3ToolResultOutput {
   errors.push(message);
   return { type: 'error-text', value: message };
@@ -134,7 +148,7 @@ async function runTool(
             (step) => execute(tool, input, agent.name, call.toolCallId, step),
             {
               kind: 'tool',
-              meta: { agent: agent.name, tool: tool.name },
+              meta: toolMeta(agent.name, tool.name),
             },
           );
   } catch (error) {

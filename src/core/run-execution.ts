@@ -560,6 +560,9 @@ export class RunExecution {
   }
 }
 
+/** `r#0` … `r#63`, shared by every run instead of a new string per step. */
+const rootKeys: readonly string[] = Array.from({ length: 64 }, (_, sequence) => `r#${sequence}`);
+
 /** What a step's function receives; the signal is made only if the step reads it. */
 class Step implements StepContext {
   readonly #execution: RunExecution;
@@ -613,8 +616,15 @@ class ScopeContext implements RunContext {
     return this.#sequence++;
   }
 
+  /** The next key of this scope; keys of the root scope are interned (every run has them). */
+  #key(): string {
+    const sequence = this.#sequence++;
+    if (this.scope === 'r' && sequence < rootKeys.length) return rootKeys[sequence]!;
+    return `${this.scope}#${sequence}`;
+  }
+
   step<T>(name: string, fn: (step: StepContext) => T | Promise<T>, options?: StepOptions<T>): Promise<T> {
-    return this.#execution.step(`${this.scope}#${this.#next()}`, name, fn, options);
+    return this.#execution.step(this.#key(), name, fn, options);
   }
 
   run<INPUT, OUTPUT>(target: Runnable<INPUT, OUTPUT>, input: INPUT): Promise<OUTPUT> {
@@ -645,23 +655,23 @@ class ScopeContext implements RunContext {
   }
 
   waitFor<T = unknown>(name: string, options?: WaitOptions): Promise<T> {
-    return this.#execution.waitFor<T>(`${this.scope}#${this.#next()}`, name, options);
+    return this.#execution.waitFor<T>(this.#key(), name, options);
   }
 
   sleep(ms: number): Promise<void> {
-    return this.#execution.sleep(`${this.scope}#${this.#next()}`, ms);
+    return this.#execution.sleep(this.#key(), ms);
   }
 
   now(): number {
-    return this.#execution.recordValue(`${this.scope}#${this.#next()}`, 'now', () => 0);
+    return this.#execution.recordValue(this.#key(), 'now', () => 0);
   }
 
   random(): number {
-    return this.#execution.recordValue(`${this.scope}#${this.#next()}`, 'random', Math.random);
+    return this.#execution.recordValue(this.#key(), 'random', Math.random);
   }
 
   uuid(): string {
-    return this.#execution.recordValue(`${this.scope}#${this.#next()}`, 'uuid', () => crypto.randomUUID());
+    return this.#execution.recordValue(this.#key(), 'uuid', () => crypto.randomUUID());
   }
 
   emit(event: CustomEvent): void {
