@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
 import {
@@ -81,6 +82,26 @@ describe('frozen run-state fixture v1 (SQLite format 1)', () => {
       expect(await store.listSignals(runId)).toStrictEqual(signals);
     }
     expect((await store.listSignals('run_suspended')).map((signal) => signal.id)).toEqual([2, 3]);
+  });
+
+  it('upgrades the copy to the current format, whose lease indexes still find the fixture runs', async () => {
+    const raw = new Database(copy, { readonly: true });
+    try {
+      expect(raw.pragma('user_version', { simple: true })).toBe(2);
+      const indexes = raw
+        .prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'runs_%'`)
+        .pluck()
+        .all();
+      expect(indexes).toContain('runs_stopped_by_owner');
+      expect(indexes).not.toContain('runs_by_lease_owner');
+    } finally {
+      raw.close();
+    }
+    expect(await store.renewLeases('host-a:1234:5f2c', T + 90_000)).toEqual([]);
+    expect((await store.getRun('run_running'))?.leaseExpiresAt).toBe(T + 90_000);
+    await store.updateRun('run_running', { status: 'cancelled' }, T + 1);
+    expect(await store.renewLeases('host-a:1234:5f2c', T + 95_000)).toEqual(['run_running']);
+    expect((await store.getRun('run_running'))?.leaseExpiresAt).toBe(T + 90_000);
   });
 
   it('keeps working as a live store: recovery, leases, new entries and signals', async () => {

@@ -4,6 +4,7 @@ import type { SerializedError } from '../../core/errors.js';
 import type {
   JournalEntry,
   JournalEntryKind,
+  RunPatch,
   RunRecord,
   RunStatus,
   SignalRecord,
@@ -11,27 +12,30 @@ import type {
   Usage,
 } from '../store.js';
 
-/** A `runs` row as SQLite returns it. */
-export interface RunRow {
-  id: string;
-  target: string;
-  target_version: string;
-  input: string | null;
-  status: string;
-  output: string | null;
-  error: string | null;
-  thread_id: string | null;
-  source: string | null;
-  usage: string;
-  cost_usd: number;
-  created_at: number;
-  updated_at: number;
-  ended_at: number | null;
-  wake_at: number | null;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  schema_version: number;
-}
+/**
+ * A `runs` row as the store reads it: the values of `runColumns`, in order (statements that
+ * read runs run in raw mode, which skips building an object per row).
+ */
+export type RunRow = [
+  id: string,
+  target: string,
+  targetVersion: string,
+  input: string | null,
+  status: string,
+  output: string | null,
+  error: string | null,
+  threadId: string | null,
+  source: string | null,
+  usage: string,
+  costUsd: number,
+  createdAt: number,
+  updatedAt: number,
+  endedAt: number | null,
+  wakeAt: number | null,
+  leaseOwner: string | null,
+  leaseExpiresAt: number | null,
+  schemaVersion: number,
+];
 
 /** A `journal` row as SQLite returns it (without `seq`). */
 export interface JournalRow {
@@ -120,41 +124,110 @@ export function runParams(run: RunRecord): unknown[] {
   ];
 }
 
-/** The `runs` columns in the order `runParams` produces values. */
+/** The `runs` columns in the order `runParams` produces values and `RunRow` holds them. */
 export const runColumns =
   'id, target, target_version, input, status, output, error, thread_id, source, usage, cost_usd, ' +
   'created_at, updated_at, ended_at, wake_at, lease_owner, lease_expires_at, schema_version';
 
+/** The `runs` columns a patch may set; bit `i` of a patch shape stands for column `i`. */
+export const patchColumns = [
+  'status',
+  'output',
+  'error',
+  'usage',
+  'cost_usd',
+  'ended_at',
+  'wake_at',
+  'lease_owner',
+  'lease_expires_at',
+] as const;
+
 /**
- * Rebuilds a run from its row; optional fields stored as NULL are left out.
+ * Pushes onto `values` what a patch sets, in `patchColumns` order, serializing its JSON fields
+ * once, and returns the patch's shape: a bit per column it sets. Absent (`undefined`) fields are
+ * left out; `null` clears an optional column, and is ignored for `status`, `usage` and
+ * `costUsd`, which cannot be cleared. Throws for values JSON cannot hold.
  *
  * @example
  * ```ts
- * const row = selectRun.get(runId);
+ * const values: unknown[] = [];
+ * const shape = patchValues({ status: 'completed', leaseOwner: null }, values);
+ * // shape === 0b10000001, values: ['completed', null]
+ * statements.updateStatement(shape).get(...values, now, runId);
+ * ```
+ */
+export function patchValues(patch: RunPatch, values: unknown[]): number {
+  let shape = 0;
+  if (patch.status != null) {
+    shape |= 1;
+    values.push(patch.status);
+  }
+  if (patch.output !== undefined) {
+    shape |= 1 << 1;
+    values.push(toJson(patch.output));
+  }
+  if (patch.error !== undefined) {
+    shape |= 1 << 2;
+    values.push(patch.error === null ? null : JSON.stringify(patch.error));
+  }
+  if (patch.usage != null) {
+    shape |= 1 << 3;
+    values.push(JSON.stringify(patch.usage));
+  }
+  if (patch.costUsd != null) {
+    shape |= 1 << 4;
+    values.push(patch.costUsd);
+  }
+  if (patch.endedAt !== undefined) {
+    shape |= 1 << 5;
+    values.push(patch.endedAt);
+  }
+  if (patch.wakeAt !== undefined) {
+    shape |= 1 << 6;
+    values.push(patch.wakeAt);
+  }
+  if (patch.leaseOwner !== undefined) {
+    shape |= 1 << 7;
+    values.push(patch.leaseOwner);
+  }
+  if (patch.leaseExpiresAt !== undefined) {
+    shape |= 1 << 8;
+    values.push(patch.leaseExpiresAt);
+  }
+  return shape;
+}
+
+/**
+ * Rebuilds a run from its row (`RunRow` order); optional fields stored as NULL are left out.
+ *
+ * @example
+ * ```ts
+ * const row = selectRun.get(runId); // a raw-mode statement reading `runColumns`
  * const run = row === undefined ? undefined : toRunRecord(row);
  * ```
  */
 export function toRunRecord(row: RunRow): RunRecord {
+  const [id, target, targetVersion, input, status, output, error, threadId, source, usage, costUsd] = row;
   const record: RunRecord = {
-    id: row.id,
-    target: row.target,
-    targetVersion: row.target_version,
-    input: fromJson(row.input),
-    status: row.status as RunStatus,
-    usage: JSON.parse(row.usage) as Usage,
-    costUsd: row.cost_usd,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    schemaVersion: row.schema_version,
+    id,
+    target,
+    targetVersion,
+    input: fromJson(input),
+    status: status as RunStatus,
+    usage: JSON.parse(usage) as Usage,
+    costUsd,
+    createdAt: row[11],
+    updatedAt: row[12],
+    schemaVersion: row[17],
   };
-  if (row.output !== null) record.output = JSON.parse(row.output);
-  if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
-  if (row.thread_id !== null) record.threadId = row.thread_id;
-  if (row.source !== null) record.source = row.source;
-  if (row.ended_at !== null) record.endedAt = row.ended_at;
-  if (row.wake_at !== null) record.wakeAt = row.wake_at;
-  if (row.lease_owner !== null) record.leaseOwner = row.lease_owner;
-  if (row.lease_expires_at !== null) record.leaseExpiresAt = row.lease_expires_at;
+  if (output !== null) record.output = JSON.parse(output);
+  if (error !== null) record.error = JSON.parse(error) as SerializedError;
+  if (threadId !== null) record.threadId = threadId;
+  if (source !== null) record.source = source;
+  if (row[13] !== null) record.endedAt = row[13];
+  if (row[14] !== null) record.wakeAt = row[14];
+  if (row[15] !== null) record.leaseOwner = row[15];
+  if (row[16] !== null) record.leaseExpiresAt = row[16];
   return record;
 }
 

@@ -2,30 +2,9 @@
 
 import type Database from 'better-sqlite3';
 import { RunNotFoundError } from '../../core/errors.js';
-import type { RunFilter, RunPatch } from '../store.js';
+import type { RunFilter } from '../store.js';
 import type { JournalParams, JournalRow, RunRow, SignalRow } from './sqlite-rows.js';
-import { runColumns, toJson } from './sqlite-rows.js';
-
-/** Named parameters of the `updateRun` statement: a `set*` flag per clearable column. */
-export interface UpdateParams {
-  id: string;
-  now: number;
-  status: string | null;
-  usage: string | null;
-  costUsd: number | null;
-  setOutput: number;
-  output: string | null;
-  setError: number;
-  error: string | null;
-  setEndedAt: number;
-  endedAt: number | null;
-  setWakeAt: number;
-  wakeAt: number | null;
-  setLeaseOwner: number;
-  leaseOwner: string | null;
-  setLeaseExpiresAt: number;
-  leaseExpiresAt: number | null;
-}
+import { patchColumns, runColumns } from './sqlite-rows.js';
 
 interface ClaimParams {
   id: string;
@@ -35,45 +14,21 @@ interface ClaimParams {
   force: number;
 }
 
-/**
- * The `updateRun` statement's parameters for a patch: absent fields keep their column,
- * `null` clears it, and JSON fields are serialized.
- *
- * @example
- * ```ts
- * const row = statements.updateRun.get(updateParams('run_1', { status: 'completed' }, Date.now()));
- * ```
- */
-export function updateParams(id: string, patch: RunPatch, now: number): UpdateParams {
-  return {
-    id,
-    now,
-    status: patch.status ?? null,
-    usage: patch.usage === undefined ? null : JSON.stringify(patch.usage),
-    costUsd: patch.costUsd ?? null,
-    setOutput: patch.output === undefined ? 0 : 1,
-    output: toJson(patch.output),
-    setError: patch.error === undefined ? 0 : 1,
-    error: patch.error === undefined || patch.error === null ? null : JSON.stringify(patch.error),
-    setEndedAt: patch.endedAt === undefined ? 0 : 1,
-    endedAt: patch.endedAt ?? null,
-    setWakeAt: patch.wakeAt === undefined ? 0 : 1,
-    wakeAt: patch.wakeAt ?? null,
-    setLeaseOwner: patch.leaseOwner === undefined ? 0 : 1,
-    leaseOwner: patch.leaseOwner ?? null,
-    setLeaseExpiresAt: patch.leaseExpiresAt === undefined ? 0 : 1,
-    leaseExpiresAt: patch.leaseExpiresAt ?? null,
-  };
-}
-
 /** Every statement the store runs, plus the two multi-statement transactions. */
 export interface Statements {
-  insertRun: Database.Statement<unknown[]>;
+  /** Takes the `runParams` array as its one argument. */
+  insertRun: Database.Statement<[unknown[]]>;
   selectRun: Database.Statement<[string], RunRow>;
-  updateRun: Database.Statement<UpdateParams, RunRow>;
+  /**
+   * The `updateRun` statement for a patch shape (see `patchValues`): it sets only the shape's
+   * columns and `updated_at`, returning the updated row. Bind the patch values, then `now`,
+   * then the run id.
+   */
+  updateStatement(shape: number): Database.Statement<unknown[], RunRow>;
   claimRun: Database.Statement<ClaimParams, RunRow>;
   selectRecoverable: Database.Statement<{ now: number; limit: number }, RunRow>;
-  insertJournal: Database.Statement<JournalParams>;
+  /** Takes the `JournalParams` array as its one argument. */
+  insertJournal: Database.Statement<[JournalParams]>;
   selectJournal: Database.Statement<[string], JournalRow>;
   selectSignals: Database.Statement<[string], SignalRow>;
   /** Extends `owner`'s leases on running runs to `until`; returns ids of its runs no longer running. */
@@ -85,8 +40,9 @@ export interface Statements {
 }
 
 /**
- * Compiles the store's statements on `db`. `listStatement` compiles one statement per
- * `listRuns` filter shape (which filters are present) on first use and reuses it after.
+ * Compiles the store's statements on `db`. `updateStatement` and `listStatement` compile one
+ * statement per patch shape or `listRuns` filter shape (which fields are present) on first
+ * use and reuse it after; a runtime uses a handful of each.
  *
  * @example
  * ```ts
@@ -95,30 +51,18 @@ export interface Statements {
  * ```
  */
 export function prepareStatements(db: Database.Database): Statements {
-  const insertRun = db.prepare(
+  const insertRun = db.prepare<[unknown[]]>(
     `INSERT INTO runs (${runColumns}) VALUES (${runColumns.replace(/\w+/g, '?')}) ON CONFLICT (id) DO NOTHING`,
   );
-  const selectRun = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
-  const updateRun = db.prepare<UpdateParams, RunRow>(`
-    UPDATE runs SET
-      status           = coalesce(@status, status),
-      output           = CASE WHEN @setOutput THEN @output ELSE output END,
-      error            = CASE WHEN @setError THEN @error ELSE error END,
-      usage            = coalesce(@usage, usage),
-      cost_usd         = coalesce(@costUsd, cost_usd),
-      ended_at         = CASE WHEN @setEndedAt THEN @endedAt ELSE ended_at END,
-      wake_at          = CASE WHEN @setWakeAt THEN @wakeAt ELSE wake_at END,
-      lease_owner      = CASE WHEN @setLeaseOwner THEN @leaseOwner ELSE lease_owner END,
-      lease_expires_at = CASE WHEN @setLeaseExpiresAt THEN @leaseExpiresAt ELSE lease_expires_at END,
-      updated_at       = @now
-    WHERE id = @id
-    RETURNING *`);
-  const claimRun = db.prepare<ClaimParams, RunRow>(`
+  const selectRun = db.prepare<[string], RunRow>(`SELECT ${runColumns} FROM runs WHERE id = ?`).raw();
+  const claimRun = db
+    .prepare<ClaimParams, RunRow>(`
     UPDATE runs SET status = 'running', lease_owner = @owner, lease_expires_at = @until, updated_at = @now
     WHERE id = @id
       AND status NOT IN ('completed', 'failed', 'cancelled')
       AND (@force OR lease_owner IS NULL OR lease_owner = @owner OR lease_expires_at IS NULL OR lease_expires_at <= @now)
-    RETURNING *`);
+    RETURNING ${runColumns}`)
+    .raw();
   const extendLeases = db.prepare<[number, string]>(
     `UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running'`,
   );
@@ -127,20 +71,22 @@ export function prepareStatements(db: Database.Database): Statements {
       `SELECT id FROM runs WHERE lease_owner = ? AND status <> 'running' ORDER BY id`,
     )
     .pluck();
-  const selectRecoverable = db.prepare<{ now: number; limit: number }, RunRow>(`
-    SELECT * FROM (
-      SELECT *, lease_expires_at AS due FROM runs
+  const selectRecoverable = db
+    .prepare<{ now: number; limit: number }, RunRow>(`
+    SELECT ${runColumns} FROM (
+      SELECT ${runColumns}, lease_expires_at AS due FROM runs
       WHERE status = 'running' AND lease_owner IS NOT NULL AND lease_expires_at <= @now
       UNION ALL
-      SELECT *, updated_at AS due FROM runs
+      SELECT ${runColumns}, updated_at AS due FROM runs
       WHERE status = 'running' AND (lease_owner IS NULL OR lease_expires_at IS NULL)
       UNION ALL
-      SELECT *, wake_at AS due FROM runs
+      SELECT ${runColumns}, wake_at AS due FROM runs
       WHERE status = 'suspended' AND wake_at <= @now
     )
     ORDER BY due, id
-    LIMIT @limit`);
-  const insertJournal = db.prepare<JournalParams>(
+    LIMIT @limit`)
+    .raw();
+  const insertJournal = db.prepare<[JournalParams]>(
     `INSERT INTO journal (run_id, key, name, kind, status, result, error, started_at, ended_at, meta)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO NOTHING`,
   );
@@ -157,6 +103,7 @@ export function prepareStatements(db: Database.Database): Statements {
   );
   const selectSignals = db.prepare<[string], SignalRow>('SELECT * FROM signals WHERE run_id = ? ORDER BY id');
   const listStatements = new Map<string, Database.Statement<unknown[], RunRow>>();
+  const updateStatements = new Map<number, Database.Statement<unknown[], RunRow>>();
 
   const renew = db.transaction((owner: string, until: number): string[] => {
     extendLeases.run(until, owner);
@@ -171,6 +118,23 @@ export function prepareStatements(db: Database.Database): Statements {
       return id;
     },
   );
+
+  function updateStatement(shape: number): Database.Statement<unknown[], RunRow> {
+    let statement = updateStatements.get(shape);
+    if (statement === undefined) {
+      let assignments = '';
+      for (const [bit, column] of patchColumns.entries()) {
+        if ((shape & (1 << bit)) !== 0) assignments += `${column} = ?, `;
+      }
+      statement = db
+        .prepare<unknown[], RunRow>(
+          `UPDATE runs SET ${assignments}updated_at = ? WHERE id = ? RETURNING ${runColumns}`,
+        )
+        .raw();
+      updateStatements.set(shape, statement);
+    }
+    return statement;
+  }
 
   function listStatement(filter: RunFilter): Database.Statement<unknown[], RunRow> {
     const conditions: string[] = [];
@@ -195,9 +159,11 @@ export function prepareStatements(db: Database.Database): Statements {
     let statement = listStatements.get(shape);
     if (statement === undefined) {
       const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
-      statement = db.prepare<unknown[], RunRow>(
-        `SELECT * FROM runs ${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
-      );
+      statement = db
+        .prepare<unknown[], RunRow>(
+          `SELECT ${runColumns} FROM runs ${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
+        )
+        .raw();
       listStatements.set(shape, statement);
     }
     return statement;
@@ -206,7 +172,7 @@ export function prepareStatements(db: Database.Database): Statements {
   return {
     insertRun,
     selectRun,
-    updateRun,
+    updateStatement,
     claimRun,
     selectRecoverable,
     insertJournal,

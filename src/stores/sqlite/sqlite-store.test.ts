@@ -88,13 +88,13 @@ describe('createSqliteStore durability', () => {
     }
   });
 
-  it('uses WAL mode and writes format version 1', async () => {
+  it('uses WAL mode and writes format version 2', async () => {
     await withStore(async (store, file) => {
       await store.createRun(sampleRun({ id: 'x' }));
       const raw = new Database(file, { readonly: true });
       try {
         expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-        expect(raw.pragma('user_version', { simple: true })).toBe(1);
+        expect(raw.pragma('user_version', { simple: true })).toBe(2);
       } finally {
         raw.close();
       }
@@ -230,7 +230,7 @@ describe('createSqliteStore file handling', () => {
     expect(error.fault).toBe('user');
     expect(error.message).toContain(file);
     expect(error.message).toContain('format version 7');
-    expect(error.message).toContain('up to 1');
+    expect(error.message).toContain('up to 2');
     const check = new Database(file, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(7);
     expect(check.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'runs'`).get()).toEqual({

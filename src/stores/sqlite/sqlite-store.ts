@@ -1,15 +1,14 @@
-/** The SQLite Store on better-sqlite3: one WAL-mode file, prepared statements, group-committed journal appends. */
+/** The SQLite Store on better-sqlite3: one WAL-mode file, prepared statements, group-committed run and journal writes. */
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BatonError, ConfigError, RunNotFoundError } from '../../core/errors.js';
 import type { SignalRecord, Store } from '../store.js';
-import { runExistsError, storeClosedError } from '../store-errors.js';
-import { createJournalWriter } from './journal-writer.js';
+import { journalConflictError, runExistsError, storeClosedError } from '../store-errors.js';
 import {
-  type JournalParams,
   journalParams,
+  patchValues,
   runParams,
   toJournalEntry,
   toJson,
@@ -17,7 +16,8 @@ import {
   toSignalRecord,
 } from './sqlite-rows.js';
 import { migrate } from './sqlite-schema.js';
-import { prepareStatements, updateParams } from './sqlite-statements.js';
+import { prepareStatements } from './sqlite-statements.js';
+import { createWriteQueue, type QueuedWrite } from './write-queue.js';
 
 /** Options for `createSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -35,9 +35,16 @@ export interface SqliteStoreOptions {
 
 /** Counters for tests and benchmarks. */
 export interface SqliteStoreStats {
-  /** Write transactions committed: each group-committed journal batch counts once, as does every other write. */
+  /**
+   * Write transactions committed: each batch of queued writes counts once, as does each
+   * `claimRun`, `renewLeases` and `addSignal`.
+   */
   readonly transactions: number;
-  /** Journal batches written. */
+  /** Batches of queued writes (`createRun`, `updateRun`, `appendJournal`) committed. */
+  readonly writeBatches: number;
+  /** Queued writes in those batches, the ones that failed on their own included. */
+  readonly queuedWrites: number;
+  /** Committed batches that held at least one journal entry. */
   readonly journalBatches: number;
   /** Journal entries in those batches (conflicting ones included). */
   readonly journalEntries: number;
@@ -61,11 +68,13 @@ const defaults = {
  * Opens (creating if needed) a SQLite database and returns a Store on it. The file uses WAL
  * mode, so readers never block the writer and other processes can open the same file.
  *
- * Journal appends are group-committed: every `appendJournal` issued before the event loop
- * turns is written in one transaction, and each promise resolves when that transaction has
- * committed. Any other call first writes the queued appends, so it observes them and is
- * ordered after them. `close()` writes the queue, then closes the file; later calls reject
- * with `STORE_CLOSED`. All stored values must be JSON-serializable.
+ * The writes a run makes as it goes (`createRun`, `appendJournal`, `updateRun`) are
+ * group-committed: every one issued before the event loop turns is written, in call order,
+ * in one transaction, and each promise resolves only when that transaction has committed. A
+ * write that fails on its own (`RUN_EXISTS`, `RUN_NOT_FOUND`, `JOURNAL_CONFLICT`) rejects
+ * only its own promise. Every other call first writes the queue, so it observes the queued
+ * writes and is ordered after them. `close()` writes the queue, then closes the file; later
+ * calls reject with `STORE_CLOSED`. All stored values must be JSON-serializable.
  *
  * @example
  * ```ts
@@ -81,12 +90,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
   validate(settings);
   const path = settings.path;
   const db = open(path, settings.synchronous, settings.busyTimeoutMs);
-  const stats = { transactions: 0, journalBatches: 0, journalEntries: 0 };
+  const stats = { transactions: 0, writeBatches: 0, queuedWrites: 0, journalBatches: 0, journalEntries: 0 };
 
   const {
     insertRun,
     selectRun,
-    updateRun,
+    updateStatement,
     claimRun,
     selectRecoverable,
     insertJournal,
@@ -96,22 +105,37 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     signal,
     listStatement,
   } = prepareStatements(db);
-  const journal = createJournalWriter(db, insertJournal, stats);
+  const queue = createWriteQueue(db, stats);
 
   let closed = false;
 
   /**
-   * Runs one store operation: rejects if closed, writes queued journal appends first, and
-   * turns a synchronous result or throw into a settled promise.
+   * Runs one store operation now: rejects if closed, writes the queue first, and turns a
+   * synchronous result or throw into a settled promise.
    */
   function perform<T>(operation: () => T): Promise<T> {
     if (closed) return Promise.reject(storeClosedError(`The SQLite store on ${path}`));
     try {
-      journal.flush();
+      queue.flush();
       return Promise.resolve(operation());
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Queues the write `prepare` builds: rejects if closed, or with what `prepare` throws (a
+   * value JSON cannot hold), before anything is queued.
+   */
+  function enqueue<T, R>(prepare: () => QueuedWrite<T, R>): Promise<T> {
+    if (closed) return Promise.reject(storeClosedError(`The SQLite store on ${path}`));
+    let write: QueuedWrite<T, R>;
+    try {
+      write = prepare();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return queue.enqueue(write);
   }
 
   return {
@@ -119,10 +143,16 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     stats,
 
     createRun(run) {
-      return perform(() => {
-        const inserted = insertRun.run(runParams(run)).changes === 1;
-        stats.transactions++;
-        if (!inserted) throw runExistsError(run.id);
+      return enqueue(() => {
+        const params = runParams(run);
+        const runId = run.id;
+        return {
+          journal: false,
+          write: () => insertRun.run(params).changes,
+          settle: (changes) => {
+            if (changes === 0) throw runExistsError(runId);
+          },
+        };
       });
     },
 
@@ -134,11 +164,18 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     updateRun(runId, patch, now) {
-      return perform(() => {
-        const row = updateRun.get(updateParams(runId, patch, now));
-        stats.transactions++;
-        if (row === undefined) throw new RunNotFoundError(runId);
-        return toRunRecord(row);
+      return enqueue(() => {
+        const values: unknown[] = [];
+        const statement = updateStatement(patchValues(patch, values));
+        values.push(now, runId);
+        return {
+          journal: false,
+          write: () => statement.get(values),
+          settle: (row) => {
+            if (row === undefined) throw new RunNotFoundError(runId);
+            return toRunRecord(row);
+          },
+        };
       });
     },
 
@@ -179,14 +216,17 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     appendJournal(entry) {
-      if (closed) return Promise.reject(storeClosedError(`The SQLite store on ${path}`));
-      let params: JournalParams;
-      try {
-        params = journalParams(entry);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return journal.append(params);
+      return enqueue(() => {
+        const params = journalParams(entry);
+        const { runId, key } = entry;
+        return {
+          journal: true,
+          write: () => insertJournal.run(params).changes,
+          settle: (changes) => {
+            if (changes === 0) throw journalConflictError(runId, key);
+          },
+        };
+      });
     },
 
     loadJournal(runId) {
@@ -209,7 +249,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
       if (closed) return Promise.resolve();
       closed = true;
       try {
-        journal.flush();
+        queue.flush();
         db.close();
         return Promise.resolve();
       } catch (error) {
@@ -218,6 +258,14 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
   };
 }
+
+/**
+ * WAL pages written before a commit copies them back into the database file (SQLite's
+ * default is 1000). Each checkpoint costs two fsyncs and copies every page changed since the
+ * last one once, so a longer interval means fewer fsyncs and fewer copies of pages rewritten
+ * by many commits, for a WAL file of up to about 16 MB.
+ */
+const walCheckpointPages = 4000;
 
 /** Opens the file with the store's pragmas and brings its schema up to date. */
 function open(path: string, synchronous: 'NORMAL' | 'FULL', busyTimeoutMs: number): Database.Database {
@@ -228,6 +276,7 @@ function open(path: string, synchronous: 'NORMAL' | 'FULL', busyTimeoutMs: numbe
     db = new Database(path, { timeout: busyTimeoutMs });
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
+    db.pragma(`wal_autocheckpoint = ${walCheckpointPages}`);
     migrate(db, path);
     return db;
   } catch (error) {
