@@ -532,7 +532,7 @@ class BatonRuntime implements Runtime {
     const record = await this.get(runId);
     if (terminalStatuses.has(record.status)) return record;
     const now = this.clock.now();
-    const updated = await store.updateRun(
+    await store.updateRun(
       runId,
       {
         status: 'cancelled',
@@ -553,7 +553,7 @@ class BatonRuntime implements Runtime {
       active.execution.cancel();
       await active.done;
     }
-    return updated;
+    return this.get(runId);
   }
 
   on(listener: EventListener): () => void {

@@ -144,8 +144,11 @@ export interface Store {
   /** Creates a run; rejects with a `BatonError` coded `RUN_EXISTS` if the id is taken. */
   createRun(run: RunRecord): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;
-  /** Applies a patch; rejects with `RUN_NOT_FOUND` for an unknown id. Sets `updatedAt`. */
-  updateRun(runId: string, patch: RunPatch, now: number): Promise<RunRecord>;
+  /**
+   * Applies a patch and sets `updatedAt`; resolves once it is durable, with nothing (read the
+   * run with `getRun` if you need it). Rejects with `RUN_NOT_FOUND` for an unknown id.
+   */
+  updateRun(runId: string, patch: RunPatch, now: number): Promise<void>;
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
 
   /**

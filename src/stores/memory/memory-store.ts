@@ -89,9 +89,8 @@ export function createMemoryStore(): Store {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const current = runs.get(runId);
       if (current === undefined) return Promise.reject(new RunNotFoundError(runId));
-      const next = applyPatch(current, patch, now);
-      put(next);
-      return Promise.resolve({ ...next });
+      put(applyPatch(current, patch, now));
+      return resolvedVoid;
     },
 
     listRuns(filter = {}) {

@@ -21,10 +21,10 @@ export interface Statements {
   selectRun: Database.Statement<[string], RunRow>;
   /**
    * The `updateRun` statement for a patch shape (see `patchValues`): it sets only the shape's
-   * columns and `updated_at`, returning the updated row. Bind the patch values, then `now`,
+   * columns and `updated_at` (no read-back: the caller only needs to know it is durable). Bind the patch values, then `now`,
    * then the run id.
    */
-  updateStatement(shape: number): Database.Statement<unknown[], RunRow>;
+  updateStatement(shape: number): Database.Statement<unknown[]>;
   claimRun: Database.Statement<ClaimParams, RunRow>;
   selectRecoverable: Database.Statement<{ now: number; limit: number }, RunRow>;
   /** Takes the `JournalParams` array as its one argument. */
@@ -103,7 +103,7 @@ export function prepareStatements(db: Database.Database): Statements {
   );
   const selectSignals = db.prepare<[string], SignalRow>('SELECT * FROM signals WHERE run_id = ? ORDER BY id');
   const listStatements = new Map<string, Database.Statement<unknown[], RunRow>>();
-  const updateStatements = new Map<number, Database.Statement<unknown[], RunRow>>();
+  const updateStatements = new Map<number, Database.Statement<unknown[]>>();
 
   const renew = db.transaction((owner: string, until: number): string[] => {
     extendLeases.run(until, owner);
@@ -119,18 +119,14 @@ export function prepareStatements(db: Database.Database): Statements {
     },
   );
 
-  function updateStatement(shape: number): Database.Statement<unknown[], RunRow> {
+  function updateStatement(shape: number): Database.Statement<unknown[]> {
     let statement = updateStatements.get(shape);
     if (statement === undefined) {
       let assignments = '';
       for (const [bit, column] of patchColumns.entries()) {
         if ((shape & (1 << bit)) !== 0) assignments += `${column} = ?, `;
       }
-      statement = db
-        .prepare<unknown[], RunRow>(
-          `UPDATE runs SET ${assignments}updated_at = ? WHERE id = ? RETURNING ${runColumns}`,
-        )
-        .raw();
+      statement = db.prepare<unknown[]>(`UPDATE runs SET ${assignments}updated_at = ? WHERE id = ?`);
       updateStatements.set(shape, statement);
     }
     return statement;

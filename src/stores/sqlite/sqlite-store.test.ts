@@ -50,7 +50,8 @@ describe('createSqliteStore durability', () => {
       sampleEntry('durable', 'r#1', { status: 'failed', error: { name: 'E', message: 'm' } }),
     );
     const signal = await first.addSignal('durable', 'approval', { ok: true }, T + 10);
-    const updated = await first.updateRun('durable', { costUsd: 0.25 }, T + 11);
+    await first.updateRun('durable', { costUsd: 0.25 }, T + 11);
+    const updated = await first.getRun('durable');
     // Appends not awaited before close must still reach the file.
     const late = first.appendJournal(sampleEntry('durable', 'r#2'));
     await first.close();

@@ -170,10 +170,9 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         values.push(now, runId);
         return {
           journal: false,
-          write: () => statement.get(values),
-          settle: (row) => {
-            if (row === undefined) throw new RunNotFoundError(runId);
-            return toRunRecord(row);
+          write: () => statement.run(values).changes,
+          settle: (changes) => {
+            if (changes === 0) throw new RunNotFoundError(runId);
           },
         };
       });
