@@ -83,6 +83,24 @@ export async function toolSteps(
   return { results, handoff, errors };
 }
 
+/** Emits the `tool-result` event of one call (only called when someone listens). */
+function announceResult(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  tool: AnyTool,
+  call: ModelToolCall,
+  outcome: { output: unknown } | { error: string },
+): void {
+  ctx.emitEvent({
+    type: 'tool-result',
+    scope: ctx.scope,
+    agent: agent.name,
+    tool: tool.name,
+    toolCallId: call.toolCallId,
+    ...outcome,
+  });
+}
+
 const toolMetas = new Map<string, StepMeta>();
 
 /** The display data of a tool step, one shared object per agent and tool (not one per call). */
@@ -152,27 +170,11 @@ async function runTool(
             },
           );
   } catch (error) {
-    if (ctx.observed) {
-      ctx.emitEvent({
-        type: 'tool-result',
-        scope,
-        agent: agent.name,
-        tool: tool.name,
-        toolCallId: call.toolCallId,
-        error: String((error as Error)?.message ?? error),
-      });
-    }
+    if (ctx.observed)
+      announceResult(ctx, agent, tool, call, { error: String((error as Error)?.message ?? error) });
     throw error;
   }
-  if (ctx.observed)
-    ctx.emitEvent({
-      type: 'tool-result',
-      scope,
-      agent: agent.name,
-      tool: tool.name,
-      toolCallId: call.toolCallId,
-      output,
-    });
+  if (ctx.observed) announceResult(ctx, agent, tool, call, { output });
   if (typeof output === 'string') return { type: 'text', value: output };
   return { type: 'json', value: (output ?? null) as never };
 }

@@ -406,37 +406,33 @@ export class RunExecution {
       const entry = this.#entry(key, name, kind, startedAt);
       entry.status = 'failed';
       entry.error = serializeError(error);
-      await this.#append(entry);
-      if (this.#host.events.active) {
-        this.emit({
-          type: 'step-end',
-          key,
-          name,
-          kind,
-          durationMs: entry.endedAt - startedAt,
-          status: 'failed',
-          error: entry.error,
-        });
-      }
+      await this.#recordStep(entry, startedAt);
       throw this.#attachRunId(error);
     }
     const entry = this.#entry(key, name, kind, startedAt);
     entry.result = result;
     const meta = options?.meta;
     if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
-    await this.#append(entry);
-    if (this.#host.events.active) {
-      this.emit({
-        type: 'step-end',
-        key,
-        name,
-        kind,
-        durationMs: entry.endedAt - startedAt,
-        status: 'completed',
-        ...(entry.meta === undefined ? {} : { meta: entry.meta }),
-      });
-    }
+    await this.#recordStep(entry, startedAt);
     return result;
+  }
+
+  /** Journals a step's outcome, then announces its end to listeners. */
+  async #recordStep(entry: JournalEntry, startedAt: number): Promise<void> {
+    await this.#append(entry);
+    if (!this.#host.events.active) return;
+    const { key, name, kind, status } = entry;
+    const event: DistributiveOmit<BatonEvent, 'runId' | 'at'> = {
+      type: 'step-end',
+      key,
+      name,
+      kind,
+      durationMs: entry.endedAt - startedAt,
+      status,
+    };
+    if (entry.error !== undefined) event.error = entry.error;
+    if (entry.meta !== undefined) event.meta = entry.meta;
+    this.emit(event);
   }
 
   async child<INPUT, OUTPUT>(
