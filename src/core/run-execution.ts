@@ -544,13 +544,14 @@ export class RunExecution {
     return found;
   }
 
-  recordValue<T>(key: string, name: 'now' | 'random' | 'uuid', make: () => T): T {
+  /** Records a value made now (`make` gets the clock's time) and returns it; replays return the recorded one. */
+  recordValue<T>(key: string, name: 'now' | 'random' | 'uuid', make: (now: number) => T): T {
     const recorded = this.#journal?.get(key);
     if (recorded !== undefined) return this.#replay(key, recorded, name) as T;
     this.#checkActive();
     const now = this.#host.clock.now();
     const entry = this.#entry(key, name, name, now);
-    entry.result = name === 'now' ? now : make();
+    entry.result = make(now);
     this.#appendDeferred(entry);
     return entry.result as T;
   }
@@ -659,11 +660,11 @@ class ScopeContext implements RunContext {
   }
 
   now(): number {
-    return this.#execution.recordValue(this.#key(), 'now', () => 0);
+    return this.#execution.recordValue(this.#key(), 'now', (now) => now);
   }
 
   random(): number {
-    return this.#execution.recordValue(this.#key(), 'random', Math.random);
+    return this.#execution.recordValue(this.#key(), 'random', () => Math.random());
   }
 
   uuid(): string {
