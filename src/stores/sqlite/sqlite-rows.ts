@@ -98,7 +98,7 @@ function fromJson(text: string | null): unknown {
  *
  * @example
  * ```ts
- * insertRun.run(runParams(run));
+ * insertRun.run(...runParams(run));
  * ```
  */
 export function runParams(run: RunRecord): unknown[] {
@@ -153,7 +153,7 @@ export const patchColumns = [
  * const values: unknown[] = [];
  * const shape = patchValues({ status: 'completed', leaseOwner: null }, values);
  * // shape === 0b10000001, values: ['completed', null]
- * statements.updateStatement(shape).get(...values, now, runId);
+ * statements.updateStatement(shape).run(...values, now, runId);
  * ```
  */
 export function patchValues(patch: RunPatch, values: unknown[]): number {
@@ -237,7 +237,7 @@ export function toRunRecord(row: RunRow): RunRecord {
  *
  * @example
  * ```ts
- * insertJournal.run(journalParams(entry));
+ * insertJournal.run(...journalParams(entry));
  * ```
  */
 export function journalParams(entry: JournalEntry): JournalParams {

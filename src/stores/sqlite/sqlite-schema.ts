@@ -72,12 +72,20 @@ CREATE INDEX signals_by_run ON signals (run_id, id);
  * runs whose status is not `running`), so a run created with a lease that finishes normally
  * never touches it; the owner's running runs are found in `runs_running_by_lease`, which now
  * carries `lease_owner` so that scan never reads the table for another owner's runs.
+ *
+ * The status index holds only runs that are neither `running` nor `completed` (the two
+ * statuses every run passes through), so creating and finishing a run no longer inserts,
+ * deletes and reinserts an entry there. `listRuns` finds running runs through
+ * `runs_running_by_lease`, completed ones (most runs) by scanning `runs_by_created` newest
+ * first, and the rest through `runs_by_other_status`.
  */
 const version2 = `
 DROP INDEX runs_by_lease_owner;
 CREATE INDEX runs_stopped_by_owner ON runs (lease_owner) WHERE lease_owner IS NOT NULL AND status <> 'running';
 DROP INDEX runs_running_by_lease;
 CREATE INDEX runs_running_by_lease ON runs (status, lease_expires_at, lease_owner) WHERE status = 'running';
+DROP INDEX runs_by_status;
+CREATE INDEX runs_by_other_status ON runs (status, created_at, id) WHERE status NOT IN ('running', 'completed');
 `;
 
 /** `migrations[n]` takes a file from format version `n` to `n + 1`. Append only; never edit a released one. */

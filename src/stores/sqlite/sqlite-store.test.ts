@@ -101,6 +101,36 @@ describe('createSqliteStore durability', () => {
       }
     });
   });
+
+  it('lists runs by each status and status set, though only the other statuses are indexed', async () => {
+    await withStore(async (store) => {
+      const statuses = ['running', 'suspended', 'completed', 'failed', 'cancelled'] as const;
+      for (const [index, status] of statuses.entries()) {
+        for (const copy of [0, 1]) {
+          await store.createRun(
+            sampleRun({ id: `${status}-${copy}`, status, createdAt: T + index * 2 + copy }),
+          );
+        }
+      }
+      const ids = async (status: (typeof statuses)[number] | (typeof statuses)[number][]) =>
+        (await store.listRuns({ status })).map((run) => run.id);
+      for (const status of statuses) expect(await ids(status)).toEqual([`${status}-1`, `${status}-0`]);
+      expect(await ids(['running', 'failed'])).toEqual(['failed-1', 'failed-0', 'running-1', 'running-0']);
+      expect(await ids(['completed', 'suspended'])).toEqual([
+        'completed-1',
+        'completed-0',
+        'suspended-1',
+        'suspended-0',
+      ]);
+      expect(await ids(['running'])).toEqual(['running-1', 'running-0']);
+      expect((await store.listRuns({ status: 'failed', limit: 1 })).map((run) => run.id)).toEqual([
+        'failed-1',
+      ]);
+      await store.updateRun('running-1', { status: 'failed' }, T + 20);
+      expect(await ids('failed')).toEqual(['failed-1', 'failed-0', 'running-1']);
+      expect(await ids('running')).toEqual(['running-0']);
+    });
+  });
 });
 
 describe('createSqliteStore group commit', () => {

@@ -148,7 +148,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         const runId = run.id;
         return {
           journal: false,
-          write: () => insertRun.run(params).changes,
+          write: () => insertRun.run(...params).changes,
           settle: (changes) => {
             if (changes === 0) throw runExistsError(runId);
           },
@@ -170,7 +170,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         values.push(now, runId);
         return {
           journal: false,
-          write: () => statement.run(values).changes,
+          write: () => statement.run(...values).changes,
           settle: (changes) => {
             if (changes === 0) throw new RunNotFoundError(runId);
           },
@@ -220,7 +220,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         const { runId, key } = entry;
         return {
           journal: true,
-          write: () => insertJournal.run(params).changes,
+          write: () => insertJournal.run(...params).changes,
           settle: (changes) => {
             if (changes === 0) throw journalConflictError(runId, key);
           },
