@@ -40,7 +40,7 @@ export function modelStep(
       };
       if (tools.length > 0) {
         options.tools = tools;
-        options.toolChoice = { type: 'auto' };
+        options.toolChoice = autoToolChoice;
       }
       if (responseSchema !== undefined) options.responseFormat = responseSchema;
       const scope = ctx.scope;
@@ -52,6 +52,10 @@ export function modelStep(
     { kind: 'model', meta: (response) => modelMeta(agent.name, response) },
   );
 }
+
+const autoToolChoice: NonNullable<LanguageModelV3CallOptions['toolChoice']> = Object.freeze({
+  type: 'auto' as const,
+});
 
 const stepNames = new Map<string, string>();
 

@@ -44,6 +44,8 @@ interface Offer {
   responseFormat: LanguageModelV3CallOptions['responseFormat'];
 }
 
+const noOptions: RunAgentOptions = Object.freeze({});
+
 const offers = new WeakMap<Agent<unknown>, Offer>();
 
 function offerOf(agent: Agent<unknown>, options: RunAgentOptions): Offer {
@@ -89,7 +91,7 @@ export async function runAgent<OUTPUT>(
   ctx: RunContext,
   start: Agent<OUTPUT>,
   input: AgentInput,
-  options: RunAgentOptions = {},
+  options: RunAgentOptions = noOptions,
 ): Promise<AgentRunResult<OUTPUT>> {
   let current = start as Agent<unknown>;
   const history = inputMessages(input);

@@ -232,7 +232,7 @@ class BatonRuntime implements Runtime {
   async start(
     target: Runnable | string,
     input: unknown,
-    options: StartOptions = {},
+    options?: StartOptions,
   ): Promise<RunHandle<unknown>> {
     this.#assertOpen();
     const definition = this.#resolve(target);
@@ -251,7 +251,7 @@ class BatonRuntime implements Runtime {
     const store = this.#store ?? (await this.#getStore());
     const now = this.clock.now();
     const record: RunRecord = {
-      id: options.runId ?? this.#newRunId(now),
+      id: options?.runId ?? this.#newRunId(now),
       target: definition.name,
       targetVersion: definition.version,
       input,
@@ -264,8 +264,8 @@ class BatonRuntime implements Runtime {
       leaseExpiresAt: now + this.#leaseMs,
       schemaVersion: runSchemaVersion,
     };
-    if (options.threadId !== undefined) record.threadId = options.threadId;
-    if (options.source !== undefined) record.source = options.source;
+    if (options?.threadId !== undefined) record.threadId = options.threadId;
+    if (options?.source !== undefined) record.source = options.source;
     await store.createRun(record);
     this.#launch(definition, record, [], store, true);
     return this.#handle(record.id);

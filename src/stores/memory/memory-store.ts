@@ -252,19 +252,26 @@ function applyPatch(current: RunRecord, patch: RunPatch, now: number): RunRecord
   return next;
 }
 
+/**
+ * A shallow copy without absent fields. The common shapes are built as one literal each: an
+ * object grown field by field spills into a second allocation, and this store keeps every
+ * entry for the life of the process.
+ */
 function copyEntry(entry: JournalEntry): JournalEntry {
-  const copy: JournalEntry = {
-    runId: entry.runId,
-    key: entry.key,
-    name: entry.name,
-    kind: entry.kind,
-    status: entry.status,
-    startedAt: entry.startedAt,
-    endedAt: entry.endedAt,
-  };
-  if (entry.result !== undefined) copy.result = entry.result;
-  if (entry.error !== undefined) copy.error = entry.error;
-  if (entry.meta !== undefined) copy.meta = entry.meta;
+  const { runId, key, name, kind, status, startedAt, endedAt, result, error, meta } = entry;
+  if (error === undefined) {
+    if (meta === undefined) {
+      return result === undefined
+        ? { runId, key, name, kind, status, startedAt, endedAt }
+        : { runId, key, name, kind, status, startedAt, endedAt, result };
+    }
+    return result === undefined
+      ? { runId, key, name, kind, status, startedAt, endedAt, meta }
+      : { runId, key, name, kind, status, startedAt, endedAt, result, meta };
+  }
+  const copy: JournalEntry = { runId, key, name, kind, status, startedAt, endedAt, error };
+  if (result !== undefined) copy.result = result;
+  if (meta !== undefined) copy.meta = meta;
   return copy;
 }
 
