@@ -3,6 +3,7 @@
 import type {
   JournalEntry,
   JournalEntryKind,
+  RunPatch,
   RunRecord,
   RunStatus,
   SignalRecord,
@@ -168,7 +169,8 @@ export class RunExecution {
     let outcome: ExecutionOutcome;
     try {
       const output = await target.execute(new ScopeContext(this, 'r'), input);
-      await this.#flushWrites();
+      const flushing = this.#flushWrites();
+      if (flushing !== undefined) await flushing;
       outcome =
         this.#stopReason !== undefined
           ? this.#stoppedOutcome()
@@ -176,7 +178,7 @@ export class RunExecution {
             ? this.#suspendedOutcome()
             : { status: 'completed', output };
     } catch (error) {
-      await this.#flushWrites().catch(() => undefined);
+      await this.#flushWrites()?.catch(() => undefined);
       if (this.#stopReason !== undefined) outcome = this.#stoppedOutcome();
       else if (this.#suspended) outcome = this.#suspendedOutcome();
       else outcome = { status: 'failed', error: serializeError(this.#attachRunId(error)) };
@@ -196,29 +198,39 @@ export class RunExecution {
     return outcome;
   }
 
-  async #persist(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
-    const { store, clock } = this.#host;
-    const now = clock.now();
-    switch (outcome.status) {
-      case 'completed':
-      case 'failed':
-        await store.updateRun(
-          this.runId,
-          {
-            status: outcome.status,
-            ...(outcome.status === 'completed'
-              ? { output: outcome.output }
-              : { error: outcome.error ?? null }),
+  /** Stores how the run ended. The common ends (completed, failed) take a short path with no async frame. */
+  #persist(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
+    if (outcome.status !== 'completed' && outcome.status !== 'failed') return this.#persistOther(outcome);
+    const now = this.#host.clock.now();
+    const patch: RunPatch =
+      outcome.status === 'completed'
+        ? {
+            status: 'completed',
+            output: outcome.output,
             usage: this.usage,
             costUsd: this.costUsd,
             endedAt: now,
             wakeAt: null,
             leaseOwner: null,
             leaseExpiresAt: null,
-          },
-          now,
-        );
-        break;
+          }
+        : {
+            status: 'failed',
+            error: outcome.error ?? null,
+            usage: this.usage,
+            costUsd: this.costUsd,
+            endedAt: now,
+            wakeAt: null,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+          };
+    return this.#host.store.updateRun(this.runId, patch, now).then(() => this.#ended(outcome, now));
+  }
+
+  async #persistOther(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
+    const { store, clock } = this.#host;
+    const now = clock.now();
+    switch (outcome.status) {
       case 'suspended': {
         await store.updateRun(
           this.runId,
@@ -265,6 +277,11 @@ export class RunExecution {
         }
         return outcome;
     }
+    return this.#ended(outcome, now);
+  }
+
+  /** Announces the end of the run to listeners. */
+  #ended(outcome: ExecutionOutcome, now: number): ExecutionOutcome {
     if (this.#host.events.active)
       this.emit(
         {
@@ -344,10 +361,15 @@ export class RunExecution {
     this.#pendingWrites.add(write);
   }
 
-  async #flushWrites(): Promise<void> {
-    if (this.#pendingWrites !== undefined && this.#pendingWrites.size > 0)
-      await Promise.all(this.#pendingWrites);
-    if (this.#writeError !== undefined) throw this.#writeError;
+  /** Waits for unawaited appends (`now`, `random`, `uuid`); nothing to wait for (the usual case) costs nothing. */
+  #flushWrites(): Promise<void> | undefined {
+    if (this.#pendingWrites !== undefined && this.#pendingWrites.size > 0) {
+      return Promise.all(this.#pendingWrites).then(() => {
+        if (this.#writeError !== undefined) throw this.#writeError;
+      });
+    }
+    if (this.#writeError !== undefined) return Promise.reject(this.#writeError);
+    return undefined;
   }
 
   #checkActive(): void {

@@ -21,7 +21,7 @@ import {
   VersionMismatchError,
 } from './errors.js';
 import { type BatonEvent, EventBus, type EventListener } from './events.js';
-import { type ExecutionOutcome, RunExecution } from './run-execution.js';
+import { type ExecutionHost, type ExecutionOutcome, RunExecution } from './run-execution.js';
 import type { Runnable } from './runnable.js';
 
 /** Options of `createRuntime`. */
@@ -141,8 +141,8 @@ class BatonRuntime implements Runtime {
   readonly #active = new Map<string, ActiveRun>();
   readonly #ended = new Map<string, Set<() => void>>();
   readonly #timers = new Map<string, () => void>();
-  readonly #unstarted = new Set<() => void>();
   #startScheduled = false;
+  #host: ExecutionHost | undefined;
   #store: Store | undefined;
   #storePromise: Promise<Store> | undefined;
   readonly #ownsStore: boolean;
@@ -187,6 +187,14 @@ class BatonRuntime implements Runtime {
   #idCounter = 0;
 
   /** A hex run id that sorts roughly by creation time: time, process prefix, counter. */
+  /** What executions need from this runtime: one object per store, shared by every run. */
+  #hostFor(store: Store): ExecutionHost {
+    if (this.#host?.store !== store) {
+      this.#host = { store, clock: this.clock, events: this.events, inlineWaitMs: this.inlineWaitMs };
+    }
+    return this.#host;
+  }
+
   #newRunId(now: number): string {
     return `run_${now.toString(16)}${this.#idPrefix}${(this.#idCounter++).toString(16)}`;
   }
@@ -229,26 +237,30 @@ class BatonRuntime implements Runtime {
     options?: StartOptions,
   ): Promise<RunHandle<OUTPUT>>;
   start(target: string, input: unknown, options?: StartOptions): Promise<RunHandle<unknown>>;
-  async start(
-    target: Runnable | string,
-    input: unknown,
-    options?: StartOptions,
-  ): Promise<RunHandle<unknown>> {
-    this.#assertOpen();
-    const definition = this.#resolve(target);
-    if (definition.inputSchema !== undefined) {
-      const parsed = definition.inputSchema.safeParse(input);
-      if (!parsed.success) {
-        throw new ConfigError(
-          `Invalid input for "${definition.name}": ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
-          {
-            code: 'INVALID_INPUT',
-          },
-        );
-      }
-      input = parsed.data;
+  start(target: Runnable | string, input: unknown, options?: StartOptions): Promise<RunHandle<unknown>> {
+    // Synchronous checks, then a small async tail: the state an async function keeps across
+    // its awaits is allocated on every call, and this runs once per run.
+    try {
+      this.#assertOpen();
+      const definition = this.#resolve(target);
+      const record = this.#newRecord(definition, this.#checkInput(definition, input), options);
+      return this.#create(definition, record);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const store = this.#store ?? (await this.#getStore());
+  }
+
+  #checkInput(definition: Runnable, input: unknown): unknown {
+    if (definition.inputSchema === undefined) return input;
+    const parsed = definition.inputSchema.safeParse(input);
+    if (parsed.success) return parsed.data;
+    throw new ConfigError(
+      `Invalid input for "${definition.name}": ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+      { code: 'INVALID_INPUT' },
+    );
+  }
+
+  #newRecord(definition: Runnable, input: unknown, options: StartOptions | undefined): RunRecord {
     const now = this.clock.now();
     const record: RunRecord = {
       id: options?.runId ?? this.#newRunId(now),
@@ -266,9 +278,14 @@ class BatonRuntime implements Runtime {
     };
     if (options?.threadId !== undefined) record.threadId = options.threadId;
     if (options?.source !== undefined) record.source = options.source;
+    return record;
+  }
+
+  async #create(definition: Runnable, record: RunRecord): Promise<RunHandle<unknown>> {
+    const store = this.#store ?? (await this.#getStore());
     await store.createRun(record);
     this.#launch(definition, record, [], store, true);
-    return this.#handle(record.id);
+    return new Handle(this, record.id);
   }
 
   async resume(runId: string, options: { force?: boolean } = {}): Promise<RunHandle<unknown>> {
@@ -318,19 +335,11 @@ class BatonRuntime implements Runtime {
     store: Store,
     fresh: boolean,
   ): void {
-    const execution = new RunExecution(
-      { store, clock: this.clock, events: this.events, inlineWaitMs: this.inlineWaitMs },
-      record,
-      entries,
-    );
-    let release!: () => void;
+    const execution = new RunExecution(this.#hostFor(store), record, entries);
+    let go!: () => void;
     const started = new Promise<void>((resolve) => {
-      release = resolve;
+      go = resolve;
     });
-    const go = () => {
-      this.#unstarted.delete(go);
-      release();
-    };
     const done = this.#execute(execution, definition, record, started);
     this.#active.set(record.id, { execution, done, go });
     this.#ensureHeartbeat();
@@ -339,13 +348,13 @@ class BatonRuntime implements Runtime {
       return;
     }
     // A fresh run starts when its handle is first asked for its result or its events (so an
-    // event subscriber misses nothing), or at the next turn of the event loop at the latest.
-    this.#unstarted.add(go);
+    // event subscriber misses nothing), or at the next turn of the event loop at the latest
+    // (starting is idempotent, so that turn simply starts every active run).
     if (!this.#startScheduled) {
       this.#startScheduled = true;
       setImmediate(() => {
         this.#startScheduled = false;
-        for (const start of [...this.#unstarted]) start();
+        for (const active of this.#active.values()) active.go();
       });
     }
   }
@@ -409,18 +418,27 @@ class BatonRuntime implements Runtime {
   }
 
   /** The result of a run (see `RunHandle.result`). */
-  async resultOf(runId: string): Promise<unknown> {
+  resultOf(runId: string): Promise<unknown> {
+    const active = this.#active.get(runId);
+    if (active === undefined) return this.#awaitStored(runId);
+    active.go();
+    return active.done.then((outcome) => this.#outcomeValue(runId, outcome));
+  }
+
+  #outcomeValue(runId: string, outcome: ExecutionOutcome): unknown {
+    if (outcome.status === 'completed') return outcome.output;
+    if ((outcome.status === 'failed' || outcome.status === 'cancelled') && outcome.error !== undefined) {
+      throw deserializeError(outcome.error, runId);
+    }
+    // Suspended or released: the run ends later, here or in another process.
+    return this.#awaitStored(runId);
+  }
+
+  /** Waits for a run this process is not executing to end, reading the store. */
+  async #awaitStored(runId: string): Promise<unknown> {
     for (;;) {
       const active = this.#active.get(runId);
-      if (active !== undefined) {
-        active.go();
-        const outcome = await active.done;
-        if (outcome.status === 'completed') return outcome.output;
-        if ((outcome.status === 'failed' || outcome.status === 'cancelled') && outcome.error !== undefined) {
-          throw deserializeError(outcome.error, runId);
-        }
-        continue;
-      }
+      if (active !== undefined) return this.resultOf(runId);
       const record = await this.get(runId);
       if (record.status === 'completed') return record.output;
       if (record.status === 'failed' || record.status === 'cancelled') {
