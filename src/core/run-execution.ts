@@ -335,15 +335,21 @@ export class RunExecution {
     if (cost !== undefined) this.costUsd += cost;
   }
 
+  /** Appends an entry (steps inline the same sequence to save an async frame). */
   async #append(entry: JournalEntry): Promise<void> {
     if (this.#writeError !== undefined) throw this.#writeError;
     this.#account(entry);
     try {
       await this.#host.store.appendJournal(entry);
     } catch (error) {
-      if (BatonError.isInstance(error) && error.code === 'JOURNAL_CONFLICT') this.loseLease();
-      throw error;
+      this.#appendFailed(error);
     }
+  }
+
+  /** Rethrows a failed append; a key another process recorded first means it took the run over. */
+  #appendFailed(error: unknown): never {
+    if (BatonError.isInstance(error) && error.code === 'JOURNAL_CONFLICT') this.loseLease();
+    throw error;
   }
 
   /** Appends without waiting; later awaits and the end of the run wait for it, in order. */
@@ -407,42 +413,65 @@ export class RunExecution {
 
   // ---- operations behind RunContext -----------------------------------------------------
 
-  async step<T>(
+  /**
+   * Replays a recorded step or runs it. The replay and the checks are synchronous; only a step
+   * that really runs enters the async body (its state is allocated on every call).
+   */
+  step<T>(
     key: string,
     name: string,
     fn: (step: StepContext) => T | Promise<T>,
     options: StepOptions<T> | undefined,
   ): Promise<T> {
-    const recorded = this.#journal?.get(key);
-    if (recorded !== undefined) return this.#replay(key, recorded, name) as T;
-    this.#checkActive();
-    const kind = options?.kind ?? 'step';
-    const clock = this.#host.clock;
-    const startedAt = clock.now();
-    if (this.#host.events.active) this.emit({ type: 'step-start', key, name, kind });
-    let result: T;
     try {
-      result = await fn(new Step(this, key));
+      const recorded = this.#journal?.get(key);
+      if (recorded !== undefined) return Promise.resolve(this.#replay(key, recorded, name) as T);
+      this.#checkActive();
     } catch (error) {
-      if (error instanceof Suspension || this.#stopReason !== undefined) throw error;
-      const entry = this.#entry(key, name, kind, startedAt);
-      entry.status = 'failed';
-      entry.error = serializeError(error);
-      await this.#recordStep(entry, startedAt);
-      throw this.#attachRunId(error);
+      return Promise.reject(error);
     }
-    const entry = this.#entry(key, name, kind, startedAt);
-    entry.result = result;
-    const meta = options?.meta;
-    if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
-    await this.#recordStep(entry, startedAt);
-    return result;
+    return this.#runStep(key, name, fn, options?.kind ?? 'step', options?.meta);
   }
 
-  /** Journals a step's outcome, then announces its end to listeners. */
-  async #recordStep(entry: JournalEntry, startedAt: number): Promise<void> {
-    await this.#append(entry);
-    if (!this.#host.events.active) return;
+  async #runStep<T>(
+    key: string,
+    name: string,
+    fn: (step: StepContext) => T | Promise<T>,
+    kind: JournalEntryKind,
+    meta: StepOptions<T>['meta'],
+  ): Promise<T> {
+    const startedAt = this.#host.clock.now();
+    if (this.#host.events.active) this.emit({ type: 'step-start', key, name, kind });
+    let entry: JournalEntry;
+    let failure: unknown;
+    let failed = false;
+    try {
+      const result = await fn(new Step(this, key));
+      entry = this.#entry(key, name, kind, startedAt);
+      entry.result = result;
+      if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
+    } catch (error) {
+      if (error instanceof Suspension || this.#stopReason !== undefined) throw error;
+      failed = true;
+      failure = error;
+      entry = this.#entry(key, name, kind, startedAt);
+      entry.status = 'failed';
+      entry.error = serializeError(error);
+    }
+    if (this.#writeError !== undefined) throw this.#writeError;
+    this.#account(entry);
+    try {
+      await this.#host.store.appendJournal(entry);
+    } catch (error) {
+      this.#appendFailed(error);
+    }
+    if (this.#host.events.active) this.#announceStepEnd(entry, startedAt);
+    if (failed) throw this.#attachRunId(failure);
+    return entry.result as T;
+  }
+
+  /** Announces the end of a step to listeners. */
+  #announceStepEnd(entry: JournalEntry, startedAt: number): void {
     const { key, name, kind, status } = entry;
     const event: DistributiveOmit<BatonEvent, 'runId' | 'at'> = {
       type: 'step-end',
