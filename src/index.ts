@@ -26,6 +26,7 @@ export {
 } from './core/errors.js';
 export type { BatonEvent, BatonEventType, EventListener } from './core/events.js';
 export type { CustomEvent, RunContext, StepContext, StepOptions, WaitOptions } from './core/run-context.js';
+export { isInterruption } from './core/run-execution.js';
 export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/runnable.js';
 export { workflow } from './core/runnable.js';
 export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';

@@ -4,6 +4,7 @@ import type { LanguageModelV3ToolResultOutput, LanguageModelV3ToolResultPart } f
 import type { ZodType } from 'zod';
 import { ToolError } from '../core/errors.js';
 import type { RunContext, StepContext } from '../core/run-context.js';
+import { isInterruption } from '../core/run-execution.js';
 import type { ModelToolCall } from '../models/call-model.js';
 import type { StepMeta } from '../stores/store.js';
 import type { Agent, AnyTool } from './agent.js';
@@ -63,7 +64,7 @@ export async function toolSteps(
           `Invalid arguments for ${tool.name}: ${parsed.error}. Call it again with arguments matching its schema.`,
         );
       return runTool(ctx, agent, tool, call, parsed.value).catch((error: unknown) => {
-        if (ctx.signal.aborted || (error instanceof Error && error.name === 'Suspension')) throw error;
+        if (isInterruption(error, ctx)) throw error;
         return failure(
           errors,
           `Tool ${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`,

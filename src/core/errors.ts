@@ -157,7 +157,7 @@ export class RunLeasedError extends BatonError {
  */
 export class RunCancelledError extends BatonError {
   constructor(runId?: string) {
-    super(`Run ${runId ?? ''} was cancelled.`.replace('  ', ' '), {
+    super(runId === undefined ? 'The run was cancelled.' : `Run ${runId} was cancelled.`, {
       code: 'RUN_CANCELLED',
       fault: 'user',
       runId,

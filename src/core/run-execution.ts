@@ -31,12 +31,39 @@ import type {
 } from './run-context.js';
 import type { Runnable } from './runnable.js';
 
+const suspensionMarker = Symbol.for('baton.suspension');
+
 /** Thrown through workflow code to unwind it when the run suspends. Never journaled. */
 export class Suspension extends Error {
+  readonly [suspensionMarker] = true;
   constructor() {
     super('The run is suspended; this error unwinds its code and must not be caught by workflow code.');
     this.name = 'Suspension';
   }
+}
+
+/**
+ * True when `error` means the run is being suspended, cancelled, shut down or taken over, not
+ * that the work failed. Code that catches errors inside a run (patterns, agent loops) must
+ * rethrow these instead of handling them.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await ctx.run(stage, input);
+ * } catch (error) {
+ *   if (isInterruption(error, ctx)) throw error;
+ *   return fallback;
+ * }
+ * ```
+ */
+export function isInterruption(error: unknown, ctx: RunContext): boolean {
+  return (
+    (typeof error === 'object' &&
+      error !== null &&
+      (error as Record<symbol, unknown>)[suspensionMarker] === true) ||
+    ctx.signal.aborted
+  );
 }
 
 /** Thrown into running code when its runtime shuts down; the run stays resumable. */

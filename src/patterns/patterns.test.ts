@@ -49,6 +49,21 @@ describe('sequential', () => {
     await rt.close();
   });
 
+  it('lets a stage that waits for a signal suspend the run instead of failing the pipeline', async () => {
+    const rt = runtime();
+    const approve = workflow({ name: 'approve' }, async (ctx, text: string) => {
+      const decision = await ctx.waitFor<string>('decision');
+      return `${text} (${decision})`;
+    });
+    const pipeline = sequential({ name: 'pipe-wait', stages: [upper, approve, exclaim] });
+    const handle = await rt.start(pipeline, 'memo');
+    while ((await rt.get(handle.runId)).status !== 'suspended')
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    await rt.signal(handle.runId, 'decision', 'approved');
+    expect(await handle.result()).toBe('MEMO (approved)!');
+    await rt.close();
+  });
+
   it('rejects an empty pipeline and non-runnable stages', () => {
     expect(() => sequential({ name: 'empty', stages: [] })).toThrow(/stages must be a non-empty array/);
     expect(() => sequential({ name: 'bad', stages: [{} as never] })).toThrow(/stages\[0\] is not an agent/);

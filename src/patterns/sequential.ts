@@ -2,6 +2,7 @@
 
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
+import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 
 /** A stage: a runnable, or a runnable with a function that builds its input. */
@@ -61,7 +62,7 @@ export function sequential<INPUT = unknown, OUTPUT = unknown>(
             stage.input === undefined ? value : stage.input(value, { input, outputs }),
           );
         } catch (error) {
-          if (ctx.signal.aborted || (error instanceof Error && error.name === 'Suspension')) throw error;
+          if (isInterruption(error, ctx)) throw error;
           const message = error instanceof Error ? error.message : String(error);
           throw new BatonError(
             `sequential("${options.name}") stopped at stage ${index + 1} "${stage.runnable.name}": ${message}`,
