@@ -124,6 +124,24 @@ describe('agent loop', () => {
     await runtime.close();
   });
 
+  it('tells the model when its arguments are not JSON, and records the raw text in the conversation', async () => {
+    const { runtime } = setup();
+    const model = scriptedModel([
+      { toolCalls: [{ tool: 'add', input: '{"a": 2, "b":' }] },
+      { toolCalls: [{ tool: 'add', input: { a: 2, b: 3 } }] },
+      { text: '5' },
+    ]);
+    const handle = await runtime.start(
+      agent({ name: 'sloppy', instructions: 'x', model, tools: [add] }),
+      'add',
+    );
+    expect(await handle.result()).toBe('5');
+    const [assistant, feedback] = model.calls[1]?.prompt.slice(-2) ?? [];
+    expect(JSON.stringify(assistant)).toContain('"input":"{\\"a\\": 2, \\"b\\":"');
+    expect(JSON.stringify(feedback)).toContain('Invalid arguments for add: arguments are not valid JSON');
+    await runtime.close();
+  });
+
   it('stops with MODEL_BEHAVIOR error after too many failing tool turns in a row', async () => {
     const { runtime } = setup();
     const model = scriptedModel(() => ({ toolCalls: [{ tool: 'add', input: { a: 'bad' } }] }));

@@ -21,16 +21,31 @@ export function userMessage(text: string): Message {
   return { role: 'user', content: [{ type: 'text', text }] };
 }
 
-/** The assistant message that records a model response (its text and tool calls). */
-export function assistantMessage(response: ModelResponse): Message {
+/** A tool call's arguments parsed as JSON once, for both the recorded message and validation. */
+export type ParsedToolInput = { ok: true; value: unknown } | { ok: false; error: string };
+
+/** Parses each tool call's raw JSON arguments. */
+export function parseToolInputs(response: ModelResponse): ParsedToolInput[] {
+  return response.toolCalls.map((call): ParsedToolInput => {
+    try {
+      return { ok: true, value: JSON.parse(call.input) };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  });
+}
+
+/** The assistant message that records a model response (its text and tool calls, arguments as parsed). */
+export function assistantMessage(response: ModelResponse, inputs: readonly ParsedToolInput[]): Message {
   const content: Extract<Message, { role: 'assistant' }>['content'] = [];
   if (response.text.length > 0) content.push({ type: 'text', text: response.text });
-  for (const call of response.toolCalls) {
+  for (const [index, call] of response.toolCalls.entries()) {
+    const parsed = inputs[index];
     content.push({
       type: 'tool-call',
       toolCallId: call.toolCallId,
       toolName: call.toolName,
-      input: parseLoose(call.input),
+      input: parsed?.ok === true ? parsed.value : call.input,
     });
   }
   return { role: 'assistant', content };
@@ -57,12 +72,4 @@ export function lastUserText(messages: readonly Message[]): string {
       return message.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
   }
   return '';
-}
-
-function parseLoose(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

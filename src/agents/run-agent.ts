@@ -11,6 +11,7 @@ import {
   assistantMessage,
   inputMessages,
   type Message,
+  parseToolInputs,
   toolMessage,
   userMessage,
 } from './messages.js';
@@ -122,7 +123,8 @@ export async function runAgent<OUTPUT>(
     const response = await modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn);
     turnsOfAgent++;
     turns++;
-    history.push(assistantMessage(response));
+    const inputs = parseToolInputs(response);
+    history.push(assistantMessage(response, inputs));
 
     if (response.toolCalls.length === 0) {
       const final = finish(current, response.text);
@@ -157,7 +159,7 @@ export async function runAgent<OUTPUT>(
       continue;
     }
 
-    const outcome = await toolSteps(ctx, current, response.toolCalls, offer.transfers);
+    const outcome = await toolSteps(ctx, current, response.toolCalls, inputs, offer.transfers);
     history.push(toolMessage(outcome.results));
     failingTurns = outcome.errors.length === response.toolCalls.length ? failingTurns + 1 : 0;
     if (failingTurns >= current.maxToolErrors) {

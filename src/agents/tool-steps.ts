@@ -9,6 +9,7 @@ import type { ModelToolCall } from '../models/call-model.js';
 import type { StepMeta } from '../stores/store.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
+import type { ParsedToolInput } from './messages.js';
 import { stepName } from './model-step.js';
 
 /** A handoff the model asked for. */
@@ -30,15 +31,16 @@ export async function toolSteps(
   ctx: RunContext,
   agent: Agent<unknown>,
   calls: readonly ModelToolCall[],
+  inputs: readonly ParsedToolInput[],
   transfers: readonly Transfer[],
 ): Promise<ToolStepsResult> {
   let handoff: HandoffRequest | undefined;
   const errors: string[] = [];
   const pending = calls.map(
-    (call): Promise<LanguageModelV3ToolResultOutput> | LanguageModelV3ToolResultOutput => {
+    (call, index): Promise<LanguageModelV3ToolResultOutput> | LanguageModelV3ToolResultOutput => {
       const target = transfers.find((candidate) => candidate.toolName === call.toolName);
       if (target !== undefined) {
-        const parsed = parseInput(call.input, target.payloadSchema);
+        const parsed = validateInput(call.input, inputs[index], target.payloadSchema);
         if (!parsed.ok)
           return failure(errors, `Invalid handoff arguments for ${call.toolName}: ${parsed.error}`);
         if (handoff !== undefined)
@@ -57,7 +59,7 @@ export async function toolSteps(
           `Unknown tool "${call.toolName}". Available tools: ${available.join(', ') || 'none'}.`,
         );
       }
-      const parsed = parseInput(call.input, tool.inputSchema);
+      const parsed = validateInput(call.input, inputs[index], tool.inputSchema);
       if (!parsed.ok)
         return failure(
           errors,
@@ -122,13 +124,16 @@ function failure(errors: string[], message: string): LanguageModelV3ToolResultOu
 
 type Parsed = { ok: true; value: unknown } | { ok: false; error: string };
 
-function parseInput(raw: string, schema: ZodType | undefined): Parsed {
+/** Checks a call's already-parsed arguments (empty arguments count as `{}`) against a schema. */
+function validateInput(
+  raw: string,
+  parsedJson: ParsedToolInput | undefined,
+  schema: ZodType | undefined,
+): Parsed {
   let value: unknown;
-  try {
-    value = raw.trim() === '' ? {} : JSON.parse(raw);
-  } catch (error) {
-    return { ok: false, error: `arguments are not valid JSON (${(error as Error).message})` };
-  }
+  if (raw.trim() === '') value = {};
+  else if (parsedJson?.ok === true) value = parsedJson.value;
+  else return { ok: false, error: `arguments are not valid JSON (${parsedJson?.error ?? 'missing'})` };
   if (schema === undefined) return { ok: true, value };
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, value: result.data };
