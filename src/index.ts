@@ -8,6 +8,7 @@ export type { AgentInput, Message } from './agents/messages.js';
 export { userMessage } from './agents/messages.js';
 export type { AgentRunResult, RunAgentOptions } from './agents/run-agent.js';
 export { runAgent } from './agents/run-agent.js';
+export type { BeforeToolCall } from './agents/tool-steps.js';
 export type { Clock } from './core/clock.js';
 export { systemClock } from './core/clock.js';
 export type { BatonErrorOptions, Fault, SerializedError } from './core/errors.js';
@@ -56,5 +57,5 @@ export type {
   Store,
   Usage,
 } from './stores/store.js';
-export type { Tool, ToolContext, ToolOptions } from './tools/tool.js';
-export { tool } from './tools/tool.js';
+export type { RunnableToolOptions, Tool, ToolContext, ToolOptions } from './tools/tool.js';
+export { runnableTool, tool } from './tools/tool.js';

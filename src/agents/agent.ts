@@ -1,11 +1,11 @@
 /** agent(): an LLM agent definition (instructions, model, tools, handoffs, typed output) usable as a run, a child or a tool. */
 
-import { type ZodType, z } from 'zod';
+import type { ZodType } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
 import type { ModelSpec } from '../models/resolve-model.js';
-import { type Tool, toJsonSchema } from '../tools/tool.js';
+import { runnableTool, type Tool, toJsonSchema } from '../tools/tool.js';
 import { type Transfer, transfer } from './handoff.js';
 import type { AgentInput } from './messages.js';
 import { runAgent } from './run-agent.js';
@@ -151,21 +151,10 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
       return (await runAgent(ctx, definition, input)).output;
     },
     asTool(toolOptions = {}) {
-      const name = toolOptions.name ?? options.name.replace(/[^a-zA-Z0-9_-]/g, '_');
-      const inputSchema = z.object({ input: z.string().describe(`The request for ${options.name}`) });
-      return {
-        kind: 'tool',
-        name,
+      return runnableTool(definition as unknown as Runnable<string, OUTPUT>, {
         description: toolOptions.description ?? definition.description,
-        inputSchema,
-        jsonSchema: toJsonSchema(inputSchema, where),
-        idempotent: false,
-        timeoutMs: undefined,
-        runnable: definition as unknown as Runnable<string, unknown>,
-        execute: () => {
-          throw new ConfigError(`${where} used as a tool runs as a child run; call it through an agent.`);
-        },
-      } as Tool<{ input: string }, OUTPUT>;
+        ...(toolOptions.name === undefined ? {} : { name: toolOptions.name }),
+      });
     },
   };
   return definition;

@@ -1,7 +1,7 @@
 /** Phase 1 of a turn: build the prompt (instructions + conversation) and the tool list the model sees. */
 
 import type { LanguageModelV3FunctionTool, LanguageModelV3Prompt } from '@ai-sdk/provider';
-import type { Agent } from './agent.js';
+import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
 import type { Message } from './messages.js';
 
@@ -9,8 +9,9 @@ import type { Message } from './messages.js';
 export function modelTools(
   agent: Agent<unknown>,
   transfers: readonly Transfer[],
+  offered: readonly AnyTool[] = agent.tools,
 ): LanguageModelV3FunctionTool[] {
-  const tools: LanguageModelV3FunctionTool[] = agent.tools.map((tool) => ({
+  const tools: LanguageModelV3FunctionTool[] = offered.map((tool) => ({
     type: 'function',
     name: tool.name,
     description: tool.description,

@@ -1,10 +1,10 @@
 /** The agent loop: prepare context -> model step -> tool steps -> handoff or finish, until an answer or a limit. */
 
 import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
-import { ModelBehaviorError } from '../core/errors.js';
+import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { toJsonSchema } from '../tools/tool.js';
-import type { Agent } from './agent.js';
+import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
 import {
   type AgentInput,
@@ -17,7 +17,7 @@ import {
 } from './messages.js';
 import { modelStep } from './model-step.js';
 import { modelTools, preparePrompt } from './prepare-context.js';
-import { toolSteps } from './tool-steps.js';
+import { type BeforeToolCall, toolSteps } from './tool-steps.js';
 
 /** Everything an agent run produced, for patterns that need more than the output. */
 export interface AgentRunResult<OUTPUT> {
@@ -37,10 +37,22 @@ export interface RunAgentOptions {
   extraHandoffs?: (agent: Agent<unknown>) => readonly Transfer[];
   /** Called when control moves; may throw to stop a handoff (loop guards). */
   onHandoff?: (from: Agent<unknown>, to: Agent<unknown>, payload: unknown) => void;
+  /** Extra tools per agent, offered after its own (patterns add delegation tools this way). */
+  extraTools?: (agent: Agent<unknown>) => readonly AnyTool[];
+  /** Checks each tool call before it runs; a returned string denies it and goes to the model as the error. */
+  beforeToolCall?: BeforeToolCall;
+  /**
+   * Model turns taken so far per agent name, read and updated by this call. Share one map across
+   * the `runAgent` calls of a pattern so an agent that speaks again continues its turn numbering
+   * (scripted models and replays rely on it). Calls sharing a map must run one after another.
+   */
+  turnCounter?: Map<string, number>;
 }
 
 interface Offer {
   transfers: readonly Transfer[];
+  /** The agent's tools plus any extra ones. */
+  own: readonly AnyTool[];
   tools: LanguageModelV3FunctionTool[];
   responseFormat: LanguageModelV3CallOptions['responseFormat'];
 }
@@ -48,21 +60,47 @@ interface Offer {
 const noOptions: RunAgentOptions = Object.freeze({});
 
 const offers = new WeakMap<Agent<unknown>, Offer>();
+/** Offers for options with extra tools or handoffs: computed once per options object and agent. */
+const optionOffers = new WeakMap<RunAgentOptions, WeakMap<Agent<unknown>, Offer>>();
 
 function offerOf(agent: Agent<unknown>, options: RunAgentOptions): Offer {
-  if (options.extraHandoffs === undefined) {
-    const cached = offers.get(agent);
-    if (cached !== undefined) return cached;
+  const cacheable = options.extraHandoffs === undefined && options.extraTools === undefined;
+  let cache = offers;
+  if (!cacheable) {
+    let perOptions = optionOffers.get(options);
+    if (perOptions === undefined) {
+      perOptions = new WeakMap();
+      optionOffers.set(options, perOptions);
+    }
+    cache = perOptions;
   }
+  const cached = cache.get(agent);
+  if (cached !== undefined) return cached;
   const extra = options.extraHandoffs?.(agent) ?? [];
-  const own = agent.handoffs();
+  const ownHandoffs = agent.handoffs();
   const transfers =
     extra.length === 0
-      ? own
-      : [...own, ...extra.filter((edge) => !own.some((mine) => mine.toolName === edge.toolName))];
+      ? ownHandoffs
+      : [
+          ...ownHandoffs,
+          ...extra.filter((edge) => !ownHandoffs.some((mine) => mine.toolName === edge.toolName)),
+        ];
+  const extraTools = options.extraTools?.(agent) ?? [];
+  const offered = extraTools.length === 0 ? agent.tools : [...agent.tools, ...extraTools];
+  if (extraTools.length > 0) {
+    const names = new Set<string>();
+    for (const name of [...offered.map((tool) => tool.name), ...transfers.map((edge) => edge.toolName)]) {
+      if (names.has(name))
+        throw new ConfigError(
+          `agent("${agent.name}"): two tools offered to the model are named "${name}" (an extra tool clashes with one of its own).`,
+        );
+      names.add(name);
+    }
+  }
   const offer: Offer = {
     transfers,
-    tools: modelTools(agent, transfers),
+    own: offered,
+    tools: modelTools(agent, transfers, offered),
     responseFormat:
       agent.output === undefined
         ? undefined
@@ -72,7 +110,7 @@ function offerOf(agent: Agent<unknown>, options: RunAgentOptions): Offer {
             schema: toJsonSchema(agent.output, `agent("${agent.name}") output`),
           },
   };
-  if (options.extraHandoffs === undefined) offers.set(agent, offer);
+  cache.set(agent, offer);
   return offer;
 }
 
@@ -102,7 +140,7 @@ export async function runAgent<OUTPUT>(
   let repairs = 0;
   let payload: unknown;
   /** Turns per agent in this loop, so a scripted or replayed model sees stable turn numbers. */
-  const agentTurns = new Map<string, number>();
+  const agentTurns = options.turnCounter ?? new Map<string, number>();
   const scope = ctx.scope;
   if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
   for (;;) {
@@ -159,7 +197,15 @@ export async function runAgent<OUTPUT>(
       continue;
     }
 
-    const outcome = await toolSteps(ctx, current, response.toolCalls, inputs, offer.transfers);
+    const outcome = await toolSteps(
+      ctx,
+      current,
+      response.toolCalls,
+      inputs,
+      offer.transfers,
+      offer.own,
+      options.beforeToolCall,
+    );
     history.push(toolMessage(outcome.results));
     failingTurns = outcome.errors.length === response.toolCalls.length ? failingTurns + 1 : 0;
     if (failingTurns >= current.maxToolErrors) {

@@ -18,6 +18,13 @@ export interface HandoffRequest {
   payload: unknown;
 }
 
+/**
+ * Called before each valid tool call, in the model's order, on every execution and replay (so
+ * it must be deterministic). Returning a string denies the call: the model gets that text as the
+ * tool's error.
+ */
+export type BeforeToolCall = (agent: Agent<unknown>, tool: AnyTool, input: unknown) => string | undefined;
+
 /** What a turn's tool calls produced. */
 export interface ToolStepsResult {
   results: LanguageModelV3ToolResultPart[];
@@ -33,6 +40,8 @@ export async function toolSteps(
   calls: readonly ModelToolCall[],
   inputs: readonly ParsedToolInput[],
   transfers: readonly Transfer[],
+  tools: readonly AnyTool[] = agent.tools,
+  beforeToolCall?: BeforeToolCall,
 ): Promise<ToolStepsResult> {
   let handoff: HandoffRequest | undefined;
   const errors: string[] = [];
@@ -48,10 +57,10 @@ export async function toolSteps(
         handoff = { transfer: target, payload: parsed.value };
         return { type: 'text', value: `Transferred to ${target.agent.name}.` };
       }
-      const tool = agent.tools.find((candidate) => candidate.name === call.toolName);
+      const tool = tools.find((candidate) => candidate.name === call.toolName);
       if (tool === undefined) {
         const available = [
-          ...agent.tools.map((candidate) => candidate.name),
+          ...tools.map((candidate) => candidate.name),
           ...transfers.map((candidate) => candidate.toolName),
         ];
         return failure(
@@ -65,6 +74,8 @@ export async function toolSteps(
           errors,
           `Invalid arguments for ${tool.name}: ${parsed.error}. Call it again with arguments matching its schema.`,
         );
+      const denied = beforeToolCall?.(agent, tool, parsed.value);
+      if (denied !== undefined) return failure(errors, denied);
       return runTool(ctx, agent, tool, call, parsed.value).catch((error: unknown) => {
         if (isInterruption(error, ctx)) throw error;
         return failure(

@@ -54,6 +54,52 @@ export type BatonEvent =
       error?: string;
     })
   | (EventBase & { type: 'handoff'; scope: string; from: string; to: string; payload?: unknown })
+  | (EventBase & {
+      type: 'pattern-start';
+      scope: string;
+      /** The pattern's kind: `sequential`, `groupChat`, `magentic`, ... */
+      pattern: string;
+      /** The pattern's name (its definition's `name`). */
+      name: string;
+      members: string[];
+    })
+  | (EventBase & {
+      type: 'pattern-end';
+      scope: string;
+      pattern: string;
+      name: string;
+      /** Why it ended, in a few words (`approved`, `max rounds`, `stall limit`, ...). */
+      outcome: string;
+    })
+  | (EventBase & {
+      type: 'speaker-selected';
+      scope: string;
+      pattern: string;
+      name: string;
+      round: number;
+      speaker: string;
+      reason?: string;
+    })
+  | (EventBase & {
+      type: 'ledger-update';
+      scope: string;
+      pattern: string;
+      name: string;
+      /** Which ledger: `task` (facts and plan), `progress` (per round), or a pattern's own. */
+      ledger: string;
+      round: number;
+      data: unknown;
+    })
+  | (EventBase & {
+      type: 'pattern-decision';
+      scope: string;
+      pattern: string;
+      name: string;
+      /** What was decided (a pattern chosen, a verdict, a termination). */
+      decision: string;
+      reasons: string[];
+      data?: unknown;
+    })
   | (EventBase & { type: 'custom'; scope: string; name: string; data: unknown });
 
 /** The type names of Baton's events. */

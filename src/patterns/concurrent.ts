@@ -3,6 +3,7 @@
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
+import { announceStart } from './shared.js';
 
 /** One unit's outcome, as aggregators see it. */
 export interface UnitResult {
@@ -63,6 +64,7 @@ export function concurrent<INPUT = unknown, OUTPUT = unknown>(
     name: options.name,
     version: options.version ?? '1',
     async execute(ctx: RunContext, input: INPUT): Promise<OUTPUT> {
+      announceStart(ctx, 'concurrent', options.name, names);
       const settled = await ctx.parallelSettled(
         options.units.map(
           (unit) => (branch: RunContext) => branch.run(unit as Runnable<unknown, unknown>, input),

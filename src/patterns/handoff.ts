@@ -7,6 +7,7 @@ import { runAgent } from '../agents/run-agent.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
+import { announceStart } from './shared.js';
 
 /** Options of `handoff()`. */
 export interface HandoffOptions {
@@ -54,6 +55,10 @@ export function handoff<OUTPUT = string>(options: HandoffOptions): Runnable<Agen
     name: options.name,
     version: options.version ?? '1',
     async execute(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
+      announceStart(ctx, 'handoff', options.name, [
+        options.entry.name,
+        ...options.agents.map((member) => member.name),
+      ]);
       let count = 0;
       const result = await runAgent(ctx, options.entry, input, {
         extraHandoffs,

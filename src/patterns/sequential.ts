@@ -4,6 +4,7 @@ import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
+import { announceEnd, announceStart } from './shared.js';
 
 /** A stage: a runnable, or a runnable with a function that builds its input. */
 export type Stage =
@@ -48,11 +49,13 @@ export function sequential<INPUT = unknown, OUTPUT = unknown>(
       input: 'input' in stage ? stage.input : undefined,
     };
   });
+  const memberNames = stages.map((stage) => stage.runnable.name);
   return {
     kind: 'pattern',
     name: options.name,
     version: options.version ?? '1',
     async execute(ctx: RunContext, input: INPUT): Promise<OUTPUT> {
+      announceStart(ctx, 'sequential', options.name, memberNames);
       let value: unknown = input;
       const outputs: unknown[] = [];
       for (const [index, stage] of stages.entries()) {
@@ -76,6 +79,7 @@ export function sequential<INPUT = unknown, OUTPUT = unknown>(
         }
         outputs.push(value);
       }
+      announceEnd(ctx, 'sequential', options.name, 'completed');
       return value as OUTPUT;
     },
   };

@@ -103,3 +103,50 @@ export function toJsonSchema(schema: ZodType, where: string): JSONSchema7 {
     );
   }
 }
+
+/** Options of `runnableTool()`. */
+export interface RunnableToolOptions {
+  /** The tool name the model calls; defaults to the runnable's name with other characters replaced by `_`. */
+  name?: string;
+  /** What the runnable does; the model decides whether to call it from this. */
+  description: string;
+}
+
+/**
+ * Any agent, workflow or pattern as a tool: a call runs it as a child run (journaled, resumable)
+ * with the model's `input` text, and its output goes back to the calling model.
+ *
+ * @example
+ * ```ts
+ * const research = concurrent({ name: 'research', units: [web, papers] });
+ * const lead = agent({ name: 'lead', model, instructions: 'Research, then answer.',
+ *   tools: [runnableTool(research, { description: 'Searches the web and papers in parallel' })] });
+ * ```
+ */
+export function runnableTool<OUTPUT>(
+  target: Runnable<string, OUTPUT>,
+  options: RunnableToolOptions,
+): Tool<{ input: string }, OUTPUT> {
+  if (typeof target?.execute !== 'function')
+    throw new ConfigError('runnableTool: the target must be an agent, workflow or pattern.');
+  const name = options?.name ?? target.name.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64);
+  const where = `runnableTool(${JSON.stringify(name)})`;
+  if (!toolNamePattern.test(name))
+    throw new ConfigError(`${where}: name must be 1-64 letters, digits, '_' or '-'.`);
+  if (typeof options.description !== 'string' || options.description.trim() === '')
+    throw new ConfigError(`${where}: description is required; the model chooses tools by it.`);
+  const inputSchema = z.object({ input: z.string().describe(`The request for ${target.name}`) });
+  return {
+    kind: 'tool',
+    name,
+    description: options.description,
+    inputSchema,
+    jsonSchema: toJsonSchema(inputSchema, where),
+    idempotent: false,
+    timeoutMs: undefined,
+    runnable: target as Runnable<string, unknown>,
+    execute: () => {
+      throw new ConfigError(`${where} runs as a child run; call it through an agent.`);
+    },
+  };
+}
