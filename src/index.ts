@@ -38,12 +38,59 @@ export type { ModelPrice } from './models/pricing.js';
 export { costOf, priceOf, registerPrices } from './models/pricing.js';
 export type { ModelFactory, ModelSpec } from './models/resolve-model.js';
 export { registerModelProvider, resolveModel } from './models/resolve-model.js';
-export type { Aggregator, ConcurrentOptions, UnitResult } from './patterns/concurrent.js';
+export type {
+  AggregateInfo,
+  Aggregator,
+  ConcurrentOptions,
+  ConsistencyMeasure,
+  LowConsistencyReport,
+  UnitResult,
+  VoteResult,
+  VoteTally,
+  WeightedVote,
+} from './patterns/concurrent.js';
 export { concurrent } from './patterns/concurrent.js';
+export type {
+  GroupChatOptions,
+  GroupChatResult,
+  LlmSelection,
+  SpeakerSelection,
+} from './patterns/group-chat.js';
+export { groupChat } from './patterns/group-chat.js';
 export type { HandoffOptions } from './patterns/handoff.js';
 export { handoff } from './patterns/handoff.js';
+export type { Human, HumanOptions, HumanRequest } from './patterns/human.js';
+export { human, isHuman } from './patterns/human.js';
+export type { Evaluation, Evaluator, LoopIteration, LoopOptions, LoopResult } from './patterns/loop.js';
+export { loop } from './patterns/loop.js';
+export type {
+  MagenticMember,
+  MagenticOptions,
+  MagenticResult,
+  MagenticStop,
+  PlanReview,
+  PlanReviewOptions,
+  TaskLedgerReason,
+} from './patterns/magentic.js';
+export { magentic } from './patterns/magentic.js';
+export type { LedgerAnswer, ProgressLedger, TaskFacts, TaskLedger } from './patterns/magentic-ledger.js';
+export type { MakerCheckerOptions, MakerCheckerResult, Verdict } from './patterns/maker-checker.js';
+export { makerChecker } from './patterns/maker-checker.js';
 export type { SequentialOptions, Stage } from './patterns/sequential.js';
 export { sequential } from './patterns/sequential.js';
+export type { SupervisorOptions, SupervisorWorker } from './patterns/supervisor.js';
+export { supervisor } from './patterns/supervisor.js';
+export type { ChatMessage, ChatState, TerminationCondition } from './patterns/termination.js';
+export {
+  allOf,
+  anyOf,
+  approvedBy,
+  custom,
+  maxRounds,
+  textMention,
+  timeout,
+  tokenBudget,
+} from './patterns/termination.js';
 export { createMemoryStore } from './stores/memory/index.js';
 export type {
   JournalEntry,

@@ -35,8 +35,13 @@ export interface AgentRunResult<OUTPUT> {
 export interface RunAgentOptions {
   /** Extra handoffs per agent (patterns add edges this way). */
   extraHandoffs?: (agent: Agent<unknown>) => readonly Transfer[];
-  /** Called when control moves; may throw to stop a handoff (loop guards). */
-  onHandoff?: (from: Agent<unknown>, to: Agent<unknown>, payload: unknown) => void;
+  /**
+   * Called when control moves, in order, on every execution and replay (so it must be
+   * deterministic). May throw to stop the handoff (loop guards), or return a transfer to send
+   * control there instead of to `to` (a fallback agent); the handoff payload goes along.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: guards written as `() => void` (they only throw) must stay assignable.
+  onHandoff?: (from: Agent<unknown>, to: Agent<unknown>, payload: unknown) => Transfer | void;
   /** Extra tools per agent, offered after its own (patterns add delegation tools this way). */
   extraTools?: (agent: Agent<unknown>) => readonly AnyTool[];
   /** Checks each tool call before it runs; a returned string denies it and goes to the model as the error. */
@@ -219,8 +224,8 @@ export async function runAgent<OUTPUT>(
       );
     }
     if (outcome.handoff !== undefined) {
-      const { transfer, payload: handoffPayload } = outcome.handoff;
-      options.onHandoff?.(current, transfer.agent, handoffPayload);
+      const { transfer: requested, payload: handoffPayload } = outcome.handoff;
+      const transfer = options.onHandoff?.(current, requested.agent, handoffPayload) ?? requested;
       ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: undefined });
       ctx.emitEvent({
         type: 'handoff',

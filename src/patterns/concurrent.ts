@@ -1,9 +1,10 @@
-/** concurrent(): fan the same input out to several units, then fan in through an aggregator. */
+/** concurrent(): fan the same input out to several units, then fan in through an aggregator or a vote, with a consistency score. */
 
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
+import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
-import { announceStart } from './shared.js';
+import { announceEnd, announceStart, checkRunnable, recordDecision, textOf } from './shared.js';
 
 /** One unit's outcome, as aggregators see it. */
 export interface UnitResult {
@@ -13,33 +14,121 @@ export interface UnitResult {
   error?: string;
 }
 
-/** How results are combined: `'collect'` (an object keyed by unit), a function, or an agent/workflow that synthesizes them. */
+/** One distinct value in a vote (outputs compared after normalization), with who voted for it. */
+export interface VoteTally<VALUE = unknown> {
+  /** The output of the first unit (in unit order) that gave this value, as it gave it. */
+  value: VALUE;
+  /** The normalized form the outputs were compared by. */
+  key: string;
+  /** The votes for it: the number of units, or the sum of their weights in a weighted vote. */
+  weight: number;
+  /** The units that gave it, in unit order. */
+  units: string[];
+}
+
+/**
+ * The output of a `'vote'` or weighted vote: the winning value, every tally (highest first,
+ * ties in unit order) and the consistency score.
+ *
+ * @example
+ * ```ts
+ * const { winner, votes, consistency } = await (await runtime.start(jury, claim)).result();
+ * if (consistency < 0.6) console.log('split decision', votes.map((tally) => `${tally.key}: ${tally.weight}`));
+ * ```
+ */
+export interface VoteResult<VALUE = unknown> {
+  winner: VALUE;
+  votes: VoteTally<VALUE>[];
+  /** In [0, 1]: by default the share of successful units (or of their weight) that gave the winner. */
+  consistency: number;
+}
+
+/** How consistency is measured: `agreement` (vote share of the winning value) or `similarity` (token overlap of texts). */
+export type ConsistencyMeasure = 'agreement' | 'similarity';
+
+/** What an aggregator function receives besides the results: how much the successful units agree. */
+export interface AggregateInfo {
+  /** The consistency score in [0, 1], by `measure`; this is what `minConsistency` is checked against. */
+  consistency: number;
+  measure: ConsistencyMeasure;
+  /** Share of successful units (of their weight, in a weighted vote) whose normalized output equals the winner's. */
+  agreement: number;
+  /** Mean pairwise token-set Jaccard similarity of the successful outputs' texts (1 with fewer than two). */
+  similarity: number;
+  /** The vote over the successful outputs (a plain majority unless the aggregator is a weighted vote). */
+  vote: VoteResult;
+}
+
+/** A weighted vote: units not listed weigh 1. */
+export interface WeightedVote {
+  weighted: Readonly<Record<string, number>>;
+}
+
+/**
+ * How results are combined: `'collect'` (an object keyed by unit), `'vote'` (majority of
+ * normalized outputs), `{ weighted }` (weighted vote), a function, or an agent/workflow that
+ * synthesizes them.
+ */
 export type Aggregator<OUTPUT> =
   | 'collect'
-  | ((results: readonly UnitResult[], ctx: RunContext) => OUTPUT | Promise<OUTPUT>)
+  | 'vote'
+  | WeightedVote
+  | ((results: readonly UnitResult[], ctx: RunContext, info: AggregateInfo) => OUTPUT | Promise<OUTPUT>)
   | Runnable<string, OUTPUT>;
 
+/** What a workflow given as `onLowConsistency` receives (agents and patterns get it as text). */
+export interface LowConsistencyReport extends AggregateInfo {
+  /** The input the units got. */
+  input: unknown;
+  results: UnitResult[];
+  minConsistency: number;
+}
+
 /** Options of `concurrent()`. */
-export interface ConcurrentOptions<OUTPUT> {
+export interface ConcurrentOptions<OUTPUT, LOW = never> {
   name: string;
   version?: string;
   units: readonly AnyRunnable[];
   aggregate?: Aggregator<OUTPUT>;
   /** `'all'` (default): any failure fails the run; `'best-effort'`: keep going with what succeeded; a number K: at least K must succeed. */
   require?: 'all' | 'best-effort' | number;
+  /** Which consistency score counts: `agreement` by default for votes, `similarity` otherwise. */
+  consistencyMeasure?: ConsistencyMeasure;
+  /**
+   * A bar in [0, 1] for the consistency score. Below it, `onLowConsistency` runs instead of the
+   * aggregator; without `onLowConsistency` the run fails with `LOW_CONSISTENCY`.
+   */
+  minConsistency?: number;
+  /**
+   * Runs (as a child run) when consistency is below `minConsistency`, and its output becomes the
+   * pattern's. A workflow receives a `LowConsistencyReport`; an agent or pattern receives the
+   * same as text.
+   */
+  onLowConsistency?: Runnable<string, LOW> | Runnable<LowConsistencyReport, LOW>;
 }
 
 /**
- * Fan-out/fan-in. Units run in parallel branches (each its own journal scope).
+ * Fan-out/fan-in. Units run in parallel branches (each its own journal scope) on the same
+ * input; the successful outputs are scored for consistency and combined by the aggregator.
  *
  * @example
  * ```ts
  * const analysis = concurrent({ name: 'stock', units: [fundamental, technical, sentiment], aggregate: synthesizer });
+ * const jury = concurrent({
+ *   name: 'jury', units: [judgeA, judgeB, judgeC], aggregate: { weighted: { judgeA: 2 } },
+ *   minConsistency: 0.6, onLowConsistency: seniorJudge,
+ * });
  * ```
  */
-export function concurrent<INPUT = unknown, OUTPUT = unknown>(
-  options: ConcurrentOptions<OUTPUT>,
-): Runnable<INPUT, OUTPUT> {
+export function concurrent<INPUT = unknown, VALUE = unknown, LOW = never>(
+  options: ConcurrentOptions<VoteResult<VALUE>, LOW> & { aggregate: 'vote' | WeightedVote },
+): Runnable<INPUT, VoteResult<VALUE> | LOW>;
+export function concurrent<INPUT = unknown, OUTPUT = unknown, LOW = never>(
+  options: ConcurrentOptions<OUTPUT, LOW>,
+): Runnable<INPUT, OUTPUT | LOW>;
+export function concurrent<INPUT, OUTPUT, LOW>(
+  options: ConcurrentOptions<OUTPUT, LOW>,
+): Runnable<INPUT, OUTPUT | LOW> {
   assertName('pattern', options?.name);
   const where = `concurrent("${options.name}")`;
   if (!Array.isArray(options.units) || options.units.length === 0)
@@ -59,11 +148,29 @@ export function concurrent<INPUT = unknown, OUTPUT = unknown>(
     );
   }
   const aggregate = options.aggregate ?? 'collect';
+  const weights = checkAggregate(where, aggregate, names);
+  const voting = aggregate === 'vote' || weights !== undefined;
+  const measure = options.consistencyMeasure ?? (voting ? 'agreement' : 'similarity');
+  if (measure !== 'agreement' && measure !== 'similarity')
+    throw new ConfigError(`${where}: consistencyMeasure must be 'agreement' or 'similarity'.`);
+  const { minConsistency, onLowConsistency } = options;
+  if (
+    minConsistency !== undefined &&
+    !(typeof minConsistency === 'number' && minConsistency >= 0 && minConsistency <= 1)
+  )
+    throw new ConfigError(
+      `${where}: minConsistency must be a number from 0 to 1, got ${String(minConsistency)}.`,
+    );
+  if (onLowConsistency !== undefined) {
+    checkRunnable(where, 'onLowConsistency', onLowConsistency);
+    if (minConsistency === undefined)
+      throw new ConfigError(`${where}: onLowConsistency needs minConsistency (the bar below which it runs).`);
+  }
   return {
     kind: 'pattern',
     name: options.name,
     version: options.version ?? '1',
-    async execute(ctx: RunContext, input: INPUT): Promise<OUTPUT> {
+    async execute(ctx: RunContext, input: INPUT): Promise<OUTPUT | LOW> {
       announceStart(ctx, 'concurrent', options.name, names);
       const settled = await ctx.parallelSettled(
         options.units.map(
@@ -85,6 +192,7 @@ export function concurrent<INPUT = unknown, OUTPUT = unknown>(
         const failures = results
           .filter((result) => !result.ok)
           .map((result) => `${result.unit}: ${result.error}`);
+        announceEnd(ctx, 'concurrent', options.name, 'units failed');
         throw new BatonError(
           `${where}: ${succeeded} of ${results.length} units succeeded, ${needed} required. ${failures.join('; ')}`,
           {
@@ -94,22 +202,202 @@ export function concurrent<INPUT = unknown, OUTPUT = unknown>(
           },
         );
       }
-      if (aggregate === 'collect') {
-        return Object.fromEntries(
-          results.filter((result) => result.ok).map((result) => [result.unit, result.output]),
-        ) as OUTPUT;
+      const info = consistencyOf(results, weights, measure);
+      const low = minConsistency !== undefined && info.consistency < minConsistency;
+      if (voting || minConsistency !== undefined) {
+        const score = `consistency ${round(info.consistency)} by ${measure}`;
+        const winner = info.vote.votes[0]!;
+        const reasons = [
+          `${JSON.stringify(winner.key)} got ${round(winner.weight)} of ${round(total(info.vote))} votes (${winner.units.join(', ')})`,
+          minConsistency === undefined
+            ? score
+            : `${score} is ${low ? 'below' : 'at or above'} minConsistency ${minConsistency}`,
+        ];
+        if (low)
+          reasons.push(
+            onLowConsistency === undefined
+              ? 'failing: no onLowConsistency'
+              : `rerouted to ${onLowConsistency.name}`,
+          );
+        await recordDecision(ctx, {
+          pattern: 'concurrent',
+          name: options.name,
+          decision: low ? 'low-consistency' : voting ? 'vote' : 'consistent',
+          reasons,
+          data: { ...info.vote, consistency: info.consistency, measure },
+        });
       }
-      if (typeof aggregate === 'function') return aggregate(results, ctx);
-      const report = results
-        .map(
-          (result) =>
-            `## ${result.unit}\n${result.ok ? (typeof result.output === 'string' ? result.output : JSON.stringify(result.output)) : `(failed: ${result.error})`}`,
-        )
-        .join('\n\n');
-      return ctx.run(
-        aggregate,
-        `Input:\n${typeof input === 'string' ? input : JSON.stringify(input)}\n\nResults:\n\n${report}`,
-      );
+      if (low) {
+        const report: LowConsistencyReport = { input, results, minConsistency, ...info };
+        if (onLowConsistency === undefined) {
+          announceEnd(ctx, 'concurrent', options.name, 'low consistency');
+          throw new BatonError(
+            `${where}: the units disagree: consistency ${round(info.consistency)} (${measure}) is below minConsistency ${minConsistency}. Set onLowConsistency to handle disagreement instead of failing.`,
+            { code: 'LOW_CONSISTENCY', fault: 'model', runId: ctx.runId },
+          );
+        }
+        const output = await ctx.run(
+          onLowConsistency as Runnable<unknown, LOW>,
+          onLowConsistency.kind === 'workflow' ? report : lowConsistencyText(report),
+        );
+        announceEnd(ctx, 'concurrent', options.name, `low consistency: ${onLowConsistency.name}`);
+        return output;
+      }
+      let output: OUTPUT;
+      try {
+        output = await combine(ctx, aggregate, results, info, input);
+      } catch (error) {
+        if (!isInterruption(error, ctx)) announceEnd(ctx, 'concurrent', options.name, 'aggregation failed');
+        throw error;
+      }
+      announceEnd(ctx, 'concurrent', options.name, voting ? 'voted' : 'aggregated');
+      return output;
     },
   };
+}
+
+async function combine<OUTPUT>(
+  ctx: RunContext,
+  aggregate: Aggregator<OUTPUT>,
+  results: UnitResult[],
+  info: AggregateInfo,
+  input: unknown,
+): Promise<OUTPUT> {
+  if (aggregate === 'collect') {
+    return Object.fromEntries(
+      results.filter((result) => result.ok).map((result) => [result.unit, result.output]),
+    ) as OUTPUT;
+  }
+  if (aggregate === 'vote' || 'weighted' in aggregate) return info.vote as OUTPUT;
+  if (typeof aggregate === 'function') return aggregate(results, ctx, info);
+  return ctx.run(aggregate, `Input:\n${textOf(input)}\n\nResults:\n\n${resultsText(results)}`);
+}
+
+/** Checks the aggregator; returns the weights of a weighted vote. */
+function checkAggregate(
+  where: string,
+  aggregate: Aggregator<unknown>,
+  names: readonly string[],
+): Readonly<Record<string, number>> | undefined {
+  if (aggregate === 'collect' || aggregate === 'vote' || typeof aggregate === 'function') return undefined;
+  if (typeof aggregate === 'object' && aggregate !== null && 'weighted' in aggregate) {
+    const weights = aggregate.weighted;
+    if (typeof weights !== 'object' || weights === null)
+      throw new ConfigError(`${where}: aggregate.weighted must be an object of unit name to weight.`);
+    for (const [unit, weight] of Object.entries(weights)) {
+      if (!names.includes(unit))
+        throw new ConfigError(
+          `${where}: aggregate.weighted names unit "${unit}", which is not one of the units (${names.join(', ')}).`,
+        );
+      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0)
+        throw new ConfigError(
+          `${where}: aggregate.weighted["${unit}"] must be a positive number, got ${String(weight)}.`,
+        );
+    }
+    return weights;
+  }
+  if (typeof (aggregate as AnyRunnable | undefined)?.execute === 'function') return undefined;
+  throw new ConfigError(
+    `${where}: aggregate must be 'collect', 'vote', { weighted }, a function, or an agent, workflow or pattern.`,
+  );
+}
+
+/** Scores how much the successful outputs agree, and runs the vote. */
+function consistencyOf(
+  results: readonly UnitResult[],
+  weights: Readonly<Record<string, number>> | undefined,
+  measure: ConsistencyMeasure,
+): AggregateInfo {
+  const successes = results.filter((result) => result.ok);
+  const tallies: VoteTally[] = [];
+  for (const result of successes) {
+    const key = normalize(result.output);
+    const weight = weights?.[result.unit] ?? 1;
+    const tally = tallies.find((candidate) => candidate.key === key);
+    if (tally === undefined) tallies.push({ value: result.output, key, weight, units: [result.unit] });
+    else {
+      tally.weight += weight;
+      tally.units.push(result.unit);
+    }
+  }
+  // Stable sort: equal weights keep the order of their first unit, so ties go to the earlier unit.
+  tallies.sort((left, right) => right.weight - left.weight);
+  const sum = tallies.reduce((accumulated, tally) => accumulated + tally.weight, 0);
+  const agreement = sum === 0 ? 1 : tallies[0]!.weight / sum;
+  const similarity = meanJaccard(successes.map((result) => tokens(textOf(result.output))));
+  const consistency = measure === 'agreement' ? agreement : similarity;
+  return {
+    consistency,
+    measure,
+    agreement,
+    similarity,
+    vote: { winner: tallies[0]!.value, votes: tallies, consistency },
+  };
+}
+
+/** The form outputs are compared by: strings trimmed, lower-cased, whitespace runs collapsed; other values as JSON with sorted keys. */
+function normalize(value: unknown): string {
+  if (typeof value === 'string') return value.trim().toLowerCase().replace(/\s+/g, ' ');
+  if (value === undefined) return 'undefined';
+  return JSON.stringify(sorted(value)) ?? String(value);
+}
+
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sorted((value as Record<string, unknown>)[key])]),
+  );
+}
+
+/** The set of lower-cased words and numbers in a text. */
+function tokens(text: string): Set<string> {
+  return new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+}
+
+/** Mean Jaccard similarity over all pairs; 1 with fewer than two sets; two empty sets count as equal. */
+function meanJaccard(sets: readonly Set<string>[]): number {
+  if (sets.length < 2) return 1;
+  let sum = 0;
+  let pairs = 0;
+  for (let left = 0; left < sets.length; left++) {
+    for (let right = left + 1; right < sets.length; right++) {
+      const a = sets[left]!;
+      const b = sets[right]!;
+      let shared = 0;
+      for (const token of a) if (b.has(token)) shared++;
+      const union = a.size + b.size - shared;
+      sum += union === 0 ? 1 : shared / union;
+      pairs++;
+    }
+  }
+  return sum / pairs;
+}
+
+function total(vote: VoteResult): number {
+  return vote.votes.reduce((accumulated, tally) => accumulated + tally.weight, 0);
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** One section per unit, for agents and patterns that read the results as text. */
+function resultsText(results: readonly UnitResult[]): string {
+  return results
+    .map(
+      (result) =>
+        `## ${result.unit}\n${result.ok ? (typeof result.output === 'string' ? result.output : JSON.stringify(result.output)) : `(failed: ${result.error})`}`,
+    )
+    .join('\n\n');
+}
+
+function lowConsistencyText(report: LowConsistencyReport): string {
+  return (
+    `Input:\n${textOf(report.input)}\n\n` +
+    `The results disagree: consistency ${round(report.consistency)} (${report.measure}) is below ${report.minConsistency}.\n\n` +
+    `Results:\n\n${resultsText(report.results)}`
+  );
 }

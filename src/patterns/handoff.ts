@@ -1,13 +1,14 @@
-/** handoff(): triage and transfer of control between agents, with input filters and a guard against ping-pong. */
+/** handoff(): triage and transfer of control between agents, with input filters, a loop guard and a fallback agent. */
 
 import type { Agent } from '../agents/agent.js';
 import { type InputFilter, type Transfer, transfer } from '../agents/handoff.js';
 import type { AgentInput } from '../agents/messages.js';
-import { runAgent } from '../agents/run-agent.js';
+import { type AgentRunResult, runAgent } from '../agents/run-agent.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
+import { isInterruption } from '../core/run-execution.js';
 import { assertName, type Runnable } from '../core/runnable.js';
-import { announceStart } from './shared.js';
+import { announceEnd, announceStart, checkCount } from './shared.js';
 
 /** Options of `handoff()`. */
 export interface HandoffOptions {
@@ -19,19 +20,36 @@ export interface HandoffOptions {
   agents: readonly Agent<unknown>[];
   /** Let specialists hand back to the entry agent. Default false. */
   allowReturn?: boolean;
-  /** Filter applied to the conversation on every transfer this pattern adds. */
+  /** Filter applied to the conversation on every transfer this pattern adds (the fallback transfer too). */
   inputFilter?: InputFilter;
-  /** Transfers allowed in one run before it fails. Default 8. */
+  /** Transfers allowed in one run; one more trips the guard (`HANDOFF_LIMIT`). Default 8. */
   maxHandoffs?: number;
+  /**
+   * The loop guard trips when the same cycle of agents holds control this many times in a row
+   * (`triage, billing, triage, billing` is the cycle triage -> billing twice): `HANDOFF_LOOP`.
+   * Default 2; `0` turns the loop guard off (`maxHandoffs` still applies).
+   */
+  loopCycles?: number;
+  /**
+   * Takes over, once, when a guard trips (`HANDOFF_LOOP` or `HANDOFF_LIMIT`): control goes to
+   * this agent with the conversation instead of the run failing. If a guard trips again after
+   * that, the run fails.
+   */
+  fallback?: Agent<unknown>;
 }
 
 /**
  * A team where the entry agent routes the conversation to a specialist by calling
  * `transfer_to_<agent>`. The run's output is the answer of the agent that finishes.
+ * A loop guard stops agents passing the conversation around in a cycle (and `maxHandoffs`
+ * bounds the transfers); with a `fallback` agent, control goes there instead of failing.
  *
  * @example
  * ```ts
- * const support = handoff({ name: 'support', entry: triage, agents: [billing, technical] });
+ * const support = handoff({
+ *   name: 'support', entry: triage, agents: [billing, technical], allowReturn: true,
+ *   fallback: humanDesk, // takes over if triage and billing bounce the customer back and forth
+ * });
  * const handle = await runtime.start(support, 'My card was charged twice');
  * ```
  */
@@ -44,39 +62,140 @@ export function handoff<OUTPUT = string>(options: HandoffOptions): Runnable<Agen
   for (const [index, member] of options.agents.entries()) {
     if (member?.kind !== 'agent') throw new ConfigError(`${where}: agents[${index}] is not an agent.`);
   }
-  const maxHandoffs = options.maxHandoffs ?? 8;
+  if (options.fallback !== undefined && options.fallback?.kind !== 'agent')
+    throw new ConfigError(`${where}: fallback must be an agent (it takes over when the loop guard trips).`);
+  const maxHandoffs = checkCount(where, 'maxHandoffs', options.maxHandoffs, 8);
+  const loopCycles = checkCount(where, 'loopCycles', options.loopCycles, 2, 0);
+  if (loopCycles === 1)
+    throw new ConfigError(
+      `${where}: loopCycles must be 0 (guard off) or at least 2 (a cycle seen once is not a loop), got 1.`,
+    );
   const filter = options.inputFilter === undefined ? {} : { inputFilter: options.inputFilter };
   const fromEntry: Transfer[] = options.agents.map((member) => transfer(member, filter));
   const backToEntry: Transfer[] = options.allowReturn === true ? [transfer(options.entry, filter)] : [];
+  const toFallback = options.fallback === undefined ? undefined : transfer(options.fallback, filter);
   const extraHandoffs = (current: Agent<unknown>): readonly Transfer[] =>
     current === options.entry ? fromEntry : options.agents.includes(current) ? backToEntry : [];
+  const members = [options.entry.name, ...options.agents.map((member) => member.name)];
+  if (options.fallback !== undefined) members.push(options.fallback.name);
   return {
     kind: 'pattern',
     name: options.name,
     version: options.version ?? '1',
     async execute(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
-      announceStart(ctx, 'handoff', options.name, [
-        options.entry.name,
-        ...options.agents.map((member) => member.name),
-      ]);
+      announceStart(ctx, 'handoff', options.name, members);
+      // Per execution, rebuilt in order on every replay: onHandoff sees the same handoffs each time.
+      const holders: string[] = [options.entry.name];
       let count = 0;
-      const result = await runAgent(ctx, options.entry, input, {
-        extraHandoffs,
-        onHandoff: (from, to) => {
-          count++;
-          if (count > maxHandoffs) {
-            throw new ModelBehaviorError(
-              `${where}: more than ${maxHandoffs} handoffs in one run (last ${from.name} -> ${to.name}); the agents are passing the conversation back and forth.`,
-              {
-                agent: from.name,
-                code: 'HANDOFF_LIMIT',
-                runId: ctx.runId,
-              },
-            );
-          }
-        },
-      });
+      let fellBack = false;
+      const trip = (
+        from: Agent<unknown>,
+        code: 'HANDOFF_LOOP' | 'HANDOFF_LIMIT',
+        message: string,
+        cycle: readonly string[] | undefined,
+      ): Transfer => {
+        const reason = code === 'HANDOFF_LOOP' ? 'loop' : 'limit';
+        if (toFallback !== undefined && !fellBack) {
+          fellBack = true;
+          decide(
+            ctx,
+            options.name,
+            `fallback after handoff ${reason}`,
+            message,
+            cycle,
+            toFallback.agent.name,
+          );
+          return toFallback;
+        }
+        decide(ctx, options.name, `handoff ${reason}`, message, cycle, undefined);
+        throw new ModelBehaviorError(message, { agent: from.name, code, runId: ctx.runId });
+      };
+      let result: AgentRunResult<unknown>;
+      try {
+        result = await runAgent(ctx, options.entry, input, {
+          extraHandoffs,
+          onHandoff: (from, to) => {
+            count++;
+            let redirect: Transfer | undefined;
+            if (count > maxHandoffs) {
+              redirect = trip(
+                from,
+                'HANDOFF_LIMIT',
+                `${where}: more than ${maxHandoffs} handoffs in one run (last ${from.name} -> ${to.name}); the agents are passing the conversation back and forth.` +
+                  (fellBack ? '' : ' Set fallback to let an agent take over instead of failing.'),
+                undefined,
+              );
+            } else {
+              const cycle = repeatedCycle([...holders, to.name], loopCycles);
+              if (cycle !== undefined) {
+                const path = [...cycle, cycle[0]].join(' -> ');
+                redirect = trip(
+                  from,
+                  'HANDOFF_LOOP',
+                  `${where}: the agents are handing the conversation around in a loop: ${path}, ${loopCycles} times in a row (${[...holders, to.name].join(' -> ')}).` +
+                    (fellBack
+                      ? ''
+                      : ' Tighten their instructions, or set fallback to let an agent take over instead of failing.'),
+                  cycle,
+                );
+              }
+            }
+            holders.push(redirect?.agent.name ?? to.name);
+            return redirect;
+          },
+        });
+      } catch (error) {
+        if (!isInterruption(error, ctx)) announceEnd(ctx, 'handoff', options.name, 'failed');
+        throw error;
+      }
+      announceEnd(
+        ctx,
+        'handoff',
+        options.name,
+        fellBack ? `answered by fallback ${result.agent}` : 'answered',
+      );
       return result.output as OUTPUT;
     },
   };
+}
+
+/**
+ * The cycle of agents the sequence ends with, repeated `times` times in a row, if any: the
+ * shortest block of at least two agents such that the sequence ends with that block `times`
+ * times. `[a, b, a, b]` with `times` 2 gives `[a, b]`; `[a, b, a, c]` gives undefined.
+ */
+function repeatedCycle(holders: readonly string[], times: number): string[] | undefined {
+  if (times < 2) return undefined;
+  for (let length = 2; length * times <= holders.length; length++) {
+    const start = holders.length - length * times;
+    let repeats = true;
+    for (let index = start; index + length < holders.length && repeats; index++)
+      repeats = holders[index] === holders[index + length];
+    if (repeats) return holders.slice(holders.length - length);
+  }
+  return undefined;
+}
+
+/** Emits the guard's `pattern-decision` (deterministic: it follows the replayed handoffs). */
+function decide(
+  ctx: RunContext,
+  name: string,
+  decision: string,
+  reason: string,
+  cycle: readonly string[] | undefined,
+  fallback: string | undefined,
+): void {
+  if (!ctx.observed) return;
+  ctx.emitEvent({
+    type: 'pattern-decision',
+    scope: ctx.scope,
+    pattern: 'handoff',
+    name,
+    decision,
+    reasons: [reason],
+    data: {
+      ...(cycle === undefined ? {} : { cycle: [...cycle] }),
+      ...(fallback === undefined ? {} : { fallback }),
+    },
+  });
 }

@@ -1,0 +1,274 @@
+/** makerChecker(): a maker proposes, a checker judges against criteria, the maker revises until approved or a cap. */
+
+import type { Agent } from '../agents/agent.js';
+import { runAgent } from '../agents/run-agent.js';
+import { BatonError, ConfigError } from '../core/errors.js';
+import type { RunContext } from '../core/run-context.js';
+import { isInterruption } from '../core/run-execution.js';
+import { assertName, type Runnable } from '../core/runnable.js';
+import {
+  announceEnd,
+  announceSpeaker,
+  announceStart,
+  checkCount,
+  checkRunnable,
+  messageOf,
+  recordDecision,
+  textOf,
+} from './shared.js';
+
+/** A checker's judgement. */
+export interface Verdict {
+  approved: boolean;
+  /** What must change; may be empty when approved. */
+  feedback: string;
+}
+
+/** Options of `makerChecker()`. */
+export interface MakerCheckerOptions<OUTPUT = unknown> {
+  name: string;
+  version?: string;
+  /** Produces the work: gets the task, then revision requests carrying the checker's feedback. */
+  maker: Runnable<string, OUTPUT>;
+  /**
+   * Judges the work. Its output is a `Verdict` object (an agent with an output schema, a
+   * workflow), JSON text `{"approved": ..., "feedback": ...}`, or text whose first line is
+   * `APPROVED` or `REJECTED` followed by the feedback.
+   */
+  checker: Runnable<string, unknown>;
+  /** What the checker judges against. */
+  criteria: string | readonly string[];
+  /** Maker/checker rounds before giving up. Default 3. */
+  maxRounds?: number;
+}
+
+/** What `makerChecker()` returns. */
+export interface MakerCheckerResult<OUTPUT = string> {
+  /** The maker's last output. */
+  output: OUTPUT;
+  approved: boolean;
+  /** Rounds played (one proposal and one verdict each). */
+  rounds: number;
+  /** The checker's feedback of every round, in order. */
+  feedback: string[];
+  stoppedBy: 'approved' | 'max rounds';
+}
+
+/**
+ * A maker/checker loop: the maker proposes, the checker judges the proposal against the
+ * criteria, and the maker revises with the feedback until the checker approves or
+ * `maxRounds` is reached (then `approved` is false and `stoppedBy` is `'max rounds'`). A
+ * verdict that cannot be parsed counts as a rejection whose feedback is the checker's text.
+ *
+ * @example
+ * ```ts
+ * const review = makerChecker({
+ *   name: 'contract-review',
+ *   maker: drafter,
+ *   checker: lawyer,
+ *   criteria: ['Names both parties', 'Has a termination clause'],
+ *   maxRounds: 3,
+ * });
+ * const { output, approved, feedback } = await (await runtime.start(review, 'NDA between Acme and Beta')).result();
+ * ```
+ */
+export function makerChecker<OUTPUT = string>(
+  options: MakerCheckerOptions<OUTPUT>,
+): Runnable<string, MakerCheckerResult<OUTPUT>> {
+  assertName('pattern', options?.name);
+  const where = `makerChecker("${options.name}")`;
+  const maker = checkRunnable(where, 'maker', options.maker);
+  const checker = checkRunnable(where, 'checker', options.checker);
+  if (maker === checker) throw new ConfigError(`${where}: maker and checker must be different members.`);
+  const criteria = typeof options.criteria === 'string' ? [options.criteria] : options.criteria;
+  if (
+    !Array.isArray(criteria) ||
+    criteria.length === 0 ||
+    criteria.some((criterion) => typeof criterion !== 'string' || criterion.trim() === '')
+  )
+    throw new ConfigError(`${where}: criteria must be a non-empty string or a non-empty array of strings.`);
+  const maxRounds = checkCount(where, 'maxRounds', options.maxRounds, 3);
+  const criteriaText = criteria.map((criterion) => `- ${criterion}`).join('\n');
+  const pattern = 'makerChecker';
+
+  return {
+    kind: 'pattern',
+    name: options.name,
+    version: options.version ?? '1',
+    async execute(ctx: RunContext, input: string): Promise<MakerCheckerResult<OUTPUT>> {
+      announceStart(ctx, pattern, options.name, [maker.name, checker.name]);
+      const task = textOf(input);
+      const turnCounter = new Map<string, number>();
+      const feedback: string[] = [];
+      let output: unknown;
+      for (let round = 1; round <= maxRounds; round++) {
+        announceSpeaker(ctx, pattern, options.name, round, maker.name, round === 1 ? 'propose' : 'revise');
+        const request =
+          round === 1 ? task : revisionRequest(task, textOf(output), feedback.at(-1) ?? '', criteriaText);
+        output = (
+          await guarded(ctx, where, `round ${round}: maker "${maker.name}"`, () =>
+            runMember(ctx, maker, request, turnCounter),
+          )
+        ).output;
+
+        announceSpeaker(ctx, pattern, options.name, round, checker.name, 'check');
+        const judged = await guarded(ctx, where, `round ${round}: checker "${checker.name}"`, () =>
+          runMember(ctx, checker, checkRequest(task, textOf(output), round, criteriaText), turnCounter),
+        );
+        const parsed = parseVerdict(judged.output);
+        const verdict: Verdict = parsed.ok ? parsed.verdict : { approved: false, feedback: judged.text };
+        feedback.push(verdict.feedback);
+        await recordDecision(ctx, {
+          pattern,
+          name: options.name,
+          decision: verdict.approved ? 'approved' : 'rejected',
+          reasons: parsed.ok
+            ? [verdict.feedback === '' ? '(no feedback)' : verdict.feedback]
+            : [`unparseable verdict, counted as rejected: ${parsed.error}`],
+          data: { round, approved: verdict.approved, parsedAs: parsed.ok ? parsed.how : 'unparseable' },
+        });
+        if (verdict.approved) {
+          announceEnd(ctx, pattern, options.name, 'approved');
+          return { output: output as OUTPUT, approved: true, rounds: round, feedback, stoppedBy: 'approved' };
+        }
+      }
+      announceEnd(ctx, pattern, options.name, 'max rounds');
+      return {
+        output: output as OUTPUT,
+        approved: false,
+        rounds: maxRounds,
+        feedback,
+        stoppedBy: 'max rounds',
+      };
+    },
+  };
+}
+
+function revisionRequest(task: string, draft: string, feedback: string, criteria: string): string {
+  return [
+    `Task:\n${task}`,
+    `Your previous draft:\n${draft}`,
+    `Reviewer feedback:\n${feedback === '' ? '(none given)' : feedback}`,
+    `Criteria:\n${criteria}`,
+    'Revise the draft to address the feedback. Reply with the full revised draft only.',
+  ].join('\n\n');
+}
+
+function checkRequest(task: string, draft: string, round: number, criteria: string): string {
+  return [
+    `Task:\n${task}`,
+    `Criteria:\n${criteria}`,
+    `Candidate (round ${round}):\n${draft}`,
+    'Judge the candidate against every criterion. Reply with JSON only: ' +
+      '{"approved": true or false, "feedback": "what must change, empty when approved"}. ' +
+      'Alternatively start your reply with a line APPROVED or REJECTED, followed by your feedback.',
+  ].join('\n\n');
+}
+
+/** How a verdict was read. */
+export type ParsedVerdict =
+  | { ok: true; verdict: Verdict; how: 'object' | 'json' | 'keyword' }
+  | { ok: false; error: string };
+
+/**
+ * Reads a checker's output: a `{ approved, feedback }` object, JSON text (bare, fenced or
+ * surrounded by prose), or text whose first line starts with `APPROVED` / `REJECTED`.
+ */
+export function parseVerdict(value: unknown): ParsedVerdict {
+  if (typeof value === 'object' && value !== null) {
+    const verdict = verdictOf(value);
+    return verdict === undefined
+      ? { ok: false, error: `expected { approved: boolean, feedback: string }, got ${textOf(value)}` }
+      : { ok: true, verdict, how: 'object' };
+  }
+  const text = textOf(value).trim();
+  const json = jsonObjectIn(text);
+  if (json !== undefined) {
+    const verdict = verdictOf(json);
+    if (verdict !== undefined) return { ok: true, verdict, how: 'json' };
+  }
+  const keyword = /^[\s>#*_`"']*(APPROVED|REJECTED)\b[\s*_`"'.:,;!—–-]*([\s\S]*)$/i.exec(text);
+  if (keyword !== null) {
+    return {
+      ok: true,
+      verdict: { approved: keyword[1]!.toUpperCase() === 'APPROVED', feedback: keyword[2]!.trim() },
+      how: 'keyword',
+    };
+  }
+  const shown = text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  return {
+    ok: false,
+    error: `expected JSON {"approved": boolean, "feedback": string} or a first line APPROVED/REJECTED, got "${shown}"`,
+  };
+}
+
+function verdictOf(value: object): Verdict | undefined {
+  const record = value as Record<string, unknown>;
+  if (typeof record.approved !== 'boolean') return undefined;
+  if (record.feedback !== undefined && typeof record.feedback !== 'string') return undefined;
+  return { approved: record.approved, feedback: (record.feedback as string | undefined) ?? '' };
+}
+
+/** The first JSON object in `text`: the whole text, a fenced block, or the span from the first `{` to the last `}`. */
+export function jsonObjectIn(text: string): Record<string, unknown> | undefined {
+  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text)?.[1];
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  const candidates = [text, fenced, start >= 0 && end > start ? text.slice(start, end + 1) : undefined];
+  for (const candidate of candidates) {
+    if (candidate === undefined) continue;
+    try {
+      const value: unknown = JSON.parse(candidate.trim());
+      if (typeof value === 'object' && value !== null && !Array.isArray(value))
+        return value as Record<string, unknown>;
+    } catch {
+      // not JSON: try the next candidate
+    }
+  }
+  return undefined;
+}
+
+/** What a member's turn produced: its output, and that output as text. */
+export interface MemberTurn {
+  output: unknown;
+  text: string;
+}
+
+/**
+ * Runs a member's turn. Agents run in the pattern's own scope with a turn counter shared across
+ * the pattern's execution (so an agent that speaks again continues its turn numbers); workflows,
+ * patterns and humans run as child runs.
+ */
+export async function runMember(
+  ctx: RunContext,
+  member: Runnable<unknown, unknown>,
+  input: string,
+  turnCounter: Map<string, number>,
+): Promise<MemberTurn> {
+  if (member.kind === 'agent') {
+    const result = await runAgent(ctx, member as Agent<unknown>, input, { turnCounter });
+    return { output: result.output, text: result.text };
+  }
+  const output = await ctx.run(member, input);
+  return { output, text: textOf(output) };
+}
+
+/** Runs `body`; a failure (not a suspension) is rethrown with the pattern and the member in its message, keeping its code. */
+export async function guarded<T>(
+  ctx: RunContext,
+  where: string,
+  what: string,
+  body: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (isInterruption(error, ctx)) throw error;
+    throw new BatonError(`${where} failed at ${what}: ${messageOf(error)}`, {
+      code: BatonError.isInstance(error) ? error.code : 'MEMBER_FAILED',
+      fault: BatonError.isInstance(error) ? error.fault : 'system',
+      runId: ctx.runId,
+      cause: error,
+    });
+  }
+}
