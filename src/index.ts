@@ -39,6 +39,14 @@ export { costOf, priceOf, registerPrices } from './models/pricing.js';
 export type { ModelFactory, ModelSpec } from './models/resolve-model.js';
 export { registerModelProvider, resolveModel } from './models/resolve-model.js';
 export type {
+  AdaptiveOptions,
+  AdaptivePolicy,
+  PatternChoice,
+  PolicyDecision,
+  TaskInput,
+} from './patterns/adaptive.js';
+export { adaptive, defaultAdaptivePolicy } from './patterns/adaptive.js';
+export type {
   AggregateInfo,
   Aggregator,
   ConcurrentOptions,
@@ -50,6 +58,23 @@ export type {
   WeightedVote,
 } from './patterns/concurrent.js';
 export { concurrent } from './patterns/concurrent.js';
+export type {
+  EventDrivenOptions,
+  EventDrivenResult,
+  Subscriber,
+  TopicBus,
+  TopicBusOptions,
+  TopicEvent,
+} from './patterns/event-driven.js';
+export { createTopicBus, eventDriven, readTopic } from './patterns/event-driven.js';
+export type {
+  CandidateStats,
+  ChoiceMode,
+  EvolvingOptions,
+  OutcomeInfo,
+  PolicyOutcome,
+} from './patterns/evolving.js';
+export { evolving, policyStats } from './patterns/evolving.js';
 export type {
   GroupChatOptions,
   GroupChatResult,
@@ -80,6 +105,14 @@ export type { SequentialOptions, Stage } from './patterns/sequential.js';
 export { sequential } from './patterns/sequential.js';
 export type { SupervisorOptions, SupervisorWorker } from './patterns/supervisor.js';
 export { supervisor } from './patterns/supervisor.js';
+export type {
+  GraphFeatures,
+  GraphTask,
+  ParsedTaskGraph,
+  ParseTaskGraphOptions,
+  TaskGraph,
+} from './patterns/task-graph.js';
+export { graphFeatures, graphLevels, parseTaskGraph, topologicalOrder } from './patterns/task-graph.js';
 export type { ChatMessage, ChatState, TerminationCondition } from './patterns/termination.js';
 export {
   allOf,
@@ -95,6 +128,7 @@ export { createMemoryStore } from './stores/memory/index.js';
 export type {
   JournalEntry,
   JournalEntryKind,
+  ReadRecordsOptions,
   RunFilter,
   RunPatch,
   RunRecord,
@@ -102,6 +136,7 @@ export type {
   SignalRecord,
   StepMeta,
   Store,
+  StoredRecord,
   Usage,
 } from './stores/store.js';
 export type { RunnableToolOptions, Tool, ToolContext, ToolOptions } from './tools/tool.js';

@@ -1,6 +1,6 @@
-/** The Store contract: where runs, their journals and their signals live. Every store passes one conformance suite. */
+/** The Store contract: where runs, their journals, their signals and named record streams live. Every store passes one conformance suite. */
 
-import type { SerializedError } from '../core/errors.js';
+import { ConfigError, type SerializedError } from '../core/errors.js';
 
 /** Where a run is in its life. `suspended` runs hold no memory and wait for a signal or a timer. */
 export type RunStatus = 'running' | 'suspended' | 'completed' | 'failed' | 'cancelled';
@@ -121,6 +121,149 @@ export interface RunFilter {
   limit?: number;
 }
 
+/** One record of a named stream, as `readRecords` returns it. */
+export interface StoredRecord {
+  /** Position in its stream: 1 for the first record, then increasing by 1. */
+  seq: number;
+  /** When it was appended (milliseconds since the epoch, as passed to `appendRecord`). */
+  at: number;
+  /** The appended value, as JSON would give it back. */
+  data: unknown;
+}
+
+/** Options of `readRecords`. */
+export interface ReadRecordsOptions {
+  /** Only records with a `seq` greater than this (for paging and tailing). Default 0: from the start. */
+  after?: number;
+  /** At most this many records. Default: all. */
+  limit?: number;
+}
+
+const streamPattern = /^[A-Za-z0-9][\w.:@/-]{0,199}$/;
+
+/**
+ * Checks a record stream name: 1 to 200 letters, digits, `_`, `-`, `.`, `:`, `@` or `/`,
+ * starting with a letter or digit. Throws a `ConfigError` coded `INVALID_STREAM`.
+ *
+ * @example
+ * ```ts
+ * assertStreamName('policy:router'); // ok
+ * assertStreamName(''); // throws INVALID_STREAM
+ * ```
+ */
+export function assertStreamName(stream: unknown): asserts stream is string {
+  if (typeof stream !== 'string' || !streamPattern.test(stream)) {
+    throw new ConfigError(
+      `Invalid record stream name ${JSON.stringify(stream) ?? String(stream)}: use 1 to 200 letters, digits, ` +
+        `'_', '-', '.', ':', '@' or '/', starting with a letter or digit (for example "policy:router").`,
+      { code: 'INVALID_STREAM' },
+    );
+  }
+}
+
+/**
+ * Checks an `appendRecord` call before anything is written and returns what to store: the
+ * record's JSON text and its time. The stream must pass `assertStreamName`; `data` must
+ * survive a JSON round trip unchanged in meaning: plain objects, arrays, strings, finite
+ * numbers, booleans and `null` (object properties that are `undefined` are dropped, as JSON
+ * does), else a `ConfigError` coded `INVALID_RECORD` names the path of the first value JSON
+ * cannot hold; `now` must be a finite number (default `Date.now()`).
+ *
+ * @example
+ * ```ts
+ * prepareRecord('policy:router', { reward: 1 }, 5); // { json: '{"reward":1}', at: 5 }
+ * prepareRecord('policy:router', { at: new Date() }); // throws: data.at is a Date
+ * ```
+ */
+export function prepareRecord(stream: unknown, data: unknown, now?: number): { json: string; at: number } {
+  assertStreamName(stream);
+  const problem = jsonProblem(data, 'data', new Set());
+  if (problem !== undefined) {
+    throw new ConfigError(
+      `appendRecord("${stream}"): ${problem}. Records must be JSON values (plain objects, arrays, strings, ` +
+        'finite numbers, booleans, null).',
+      { code: 'INVALID_RECORD' },
+    );
+  }
+  const at = now ?? Date.now();
+  if (typeof at !== 'number' || !Number.isFinite(at)) {
+    throw new ConfigError(`appendRecord("${stream}"): now must be a finite number of milliseconds.`, {
+      code: 'INVALID_OPTION',
+    });
+  }
+  return { json: JSON.stringify(data), at };
+}
+
+function jsonProblem(value: unknown, path: string, ancestors: Set<object>): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot hold`;
+    case 'object': {
+      if (value === null) return undefined;
+      if (ancestors.has(value)) return `${path} refers back to one of its parents (a cycle)`;
+      const prototype = Object.getPrototypeOf(value) as unknown;
+      const isArray = Array.isArray(value);
+      if (!isArray && prototype !== Object.prototype && prototype !== null) {
+        const kind = (value as object).constructor?.name ?? 'object';
+        return `${path} is a ${kind}; convert it to a plain value first (a Date with toISOString(), a Map with Object.fromEntries())`;
+      }
+      ancestors.add(value);
+      try {
+        if (isArray) {
+          for (const [index, item] of (value as unknown[]).entries()) {
+            if (item === undefined) return `${path}[${index}] is undefined, which JSON turns into null`;
+            const found = jsonProblem(item, `${path}[${index}]`, ancestors);
+            if (found !== undefined) return found;
+          }
+          return undefined;
+        }
+        for (const [key, item] of Object.entries(value)) {
+          if (item === undefined) continue;
+          const found = jsonProblem(item, `${path}.${key}`, ancestors);
+          if (found !== undefined) return found;
+        }
+        return undefined;
+      } finally {
+        ancestors.delete(value);
+      }
+    }
+    default:
+      return `${path} is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON cannot hold`;
+  }
+}
+
+/**
+ * Checks a `readRecords` call: the stream name (`INVALID_STREAM`) and the options, throwing a
+ * `ConfigError` coded `INVALID_OPTION` for a negative or non-integer `after` or `limit`.
+ *
+ * @example
+ * ```ts
+ * checkReadOptions('policy:router', { after: 10, limit: 100 }); // { after: 10, limit: 100 }
+ * ```
+ */
+export function checkReadOptions(
+  stream: unknown,
+  options: ReadRecordsOptions = {},
+): { after: number; limit: number | undefined } {
+  assertStreamName(stream);
+  const { after = 0, limit } = options;
+  for (const [field, value] of [
+    ['after', after],
+    ['limit', limit],
+  ] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
+      throw new ConfigError(
+        `readRecords("${stream}"): ${field} must be a non-negative integer, got ${String(value)}.`,
+        { code: 'INVALID_OPTION' },
+      );
+    }
+  }
+  return { after, limit };
+}
+
 /**
  * Persistence contract for runs. Implementations: `createMemoryStore()` and
  * `createSqliteStore()` (from `baton/sqlite`). Methods may batch writes internally but a
@@ -197,6 +340,29 @@ export interface Store {
   addSignal(runId: string, name: string, payload: unknown, now: number): Promise<SignalRecord>;
   /** Signals of a run in id order. */
   listSignals(runId: string): Promise<SignalRecord[]>;
+
+  /**
+   * Appends `data` to the named record stream and resolves with its `seq`: 1 for a stream's
+   * first record, then increasing by 1 per record of that stream, across processes sharing
+   * the store. Streams live outside runs (no run needs to exist) and are append-only: nothing
+   * updates or deletes a record. Patterns use them for state that outlives a run, such as a
+   * learned policy (`evolving` writes `policy:<name>`).
+   *
+   * `stream` must pass `assertStreamName` (else a `ConfigError` coded `INVALID_STREAM`);
+   * `data` must be a JSON value (else `INVALID_RECORD`, naming the offending path). `now` is
+   * the record's `at`, default `Date.now()`. Every check (`prepareRecord`) happens before
+   * anything is written; a failed one rejects the returned promise.
+   *
+   * Appending is not idempotent: a step that appends and is re-run after a crash appends
+   * again, so put an id in `data` when duplicates matter and skip repeats when reading.
+   */
+  appendRecord(stream: string, data: unknown, now?: number): Promise<number>;
+  /**
+   * Records of a stream in `seq` order: those after `options.after` (default 0), at most
+   * `options.limit` (default all). A stream nothing was appended to reads as `[]`. Records are
+   * copies: `data` is what JSON gives back for the appended value.
+   */
+  readRecords(stream: string, options?: ReadRecordsOptions): Promise<StoredRecord[]>;
 
   /**
    * Finishes writes already issued, then releases the store. Idempotent; every other call

@@ -87,7 +87,7 @@ describe('frozen run-state fixture v1 (SQLite format 1)', () => {
   it('upgrades the copy to the current format, whose lease indexes still find the fixture runs', async () => {
     const raw = new Database(copy, { readonly: true });
     try {
-      expect(raw.pragma('user_version', { simple: true })).toBe(2);
+      expect(raw.pragma('user_version', { simple: true })).toBe(3);
       const indexes = raw
         .prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'runs_%'`)
         .pluck()
@@ -130,5 +130,9 @@ describe('frozen run-state fixture v1 (SQLite format 1)', () => {
     ]);
     const signal = await store.addSignal('run_completed', 'late', 1, T + 600);
     expect(signal.id).toBe(4);
+    expect(await store.appendRecord('policy:after-upgrade', { from: 'v1' }, T + 700)).toBe(1);
+    expect(await store.readRecords('policy:after-upgrade')).toStrictEqual([
+      { seq: 1, at: T + 700, data: { from: 'v1' } },
+    ]);
   });
 });

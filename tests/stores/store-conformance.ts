@@ -859,6 +859,133 @@ export function describeStoreConformance(
       });
     });
 
+    describe('record streams', () => {
+      check(
+        'appendRecord numbers each stream 1, 2, 3, ... and readRecords returns them in order',
+        async () => {
+          expect(await store.appendRecord('policy:router', { reward: 1 }, T + 1)).toBe(1);
+          expect(await store.appendRecord('policy:router', nestedValue, T + 2)).toBe(2);
+          expect(await store.appendRecord('audit', 'first', T + 3)).toBe(1);
+          expect(await store.appendRecord('policy:router', null, T + 4)).toBe(3);
+          expect(await store.readRecords('policy:router')).toStrictEqual([
+            { seq: 1, at: T + 1, data: { reward: 1 } },
+            { seq: 2, at: T + 2, data: nestedValue },
+            { seq: 3, at: T + 4, data: null },
+          ]);
+          expect(await store.readRecords('audit')).toStrictEqual([{ seq: 1, at: T + 3, data: 'first' }]);
+        },
+      );
+
+      check('keeps streams apart from runs: no run is needed and run ids do not clash', async () => {
+        await store.createRun(sampleRun({ id: 'policy:router' }));
+        await store.appendRecord('policy:router', 1, T);
+        expect(await store.getRun('policy:router')).toStrictEqual(sampleRun({ id: 'policy:router' }));
+        expect(await store.loadJournal('policy:router')).toEqual([]);
+        expect(await store.listSignals('policy:router')).toEqual([]);
+        expect(await store.readRecords('policy:other')).toEqual([]);
+      });
+
+      check('pages with after and limit', async () => {
+        for (let index = 0; index < 7; index++) await store.appendRecord('s', index, T + index);
+        const seqs = async (options: { after?: number; limit?: number }) =>
+          (await store.readRecords('s', options)).map((record) => record.seq);
+        expect(await seqs({ after: 4 })).toEqual([5, 6, 7]);
+        expect(await seqs({ limit: 2 })).toEqual([1, 2]);
+        expect(await seqs({ after: 2, limit: 3 })).toEqual([3, 4, 5]);
+        expect(await seqs({ after: 7 })).toEqual([]);
+        expect(await seqs({ after: 100, limit: 5 })).toEqual([]);
+        expect(await seqs({ limit: 0 })).toEqual([]);
+        expect((await store.readRecords('s', { after: 5, limit: 1 }))[0]).toStrictEqual({
+          seq: 6,
+          at: T + 5,
+          data: 5,
+        });
+      });
+
+      check('gives concurrent appends distinct consecutive seqs in call order', async () => {
+        const seqs = await Promise.all(
+          Array.from({ length: 20 }, (_, index) => store.appendRecord('busy', { index }, T)),
+        );
+        expect(seqs).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
+        const records = await store.readRecords('busy');
+        expect(records.map((record) => (record.data as { index: number }).index)).toEqual(
+          Array.from({ length: 20 }, (_, index) => index),
+        );
+      });
+
+      check('returns JSON copies: changing appended or read data never changes the stream', async () => {
+        const data = { list: [1, 2], skipped: undefined as unknown };
+        await store.appendRecord('copies', data, T);
+        data.list.push(3);
+        const [read] = await store.readRecords('copies');
+        expect(read?.data).toStrictEqual({ list: [1, 2] });
+        (read!.data as { list: number[] }).list.push(4);
+        expect((await store.readRecords('copies'))[0]?.data).toStrictEqual({ list: [1, 2] });
+      });
+
+      check('rejects invalid stream names with INVALID_STREAM and writes nothing', async () => {
+        for (const stream of [
+          '',
+          ' policy',
+          'policy router',
+          '-x',
+          'a'.repeat(201),
+          42 as unknown as string,
+        ]) {
+          const error = await expectBatonError(store.appendRecord(stream, 1, T), 'INVALID_STREAM', {
+            fault: 'user',
+          });
+          expect(error.message).toContain('Invalid record stream name');
+          await expectBatonError(store.readRecords(stream), 'INVALID_STREAM');
+        }
+        expect(await store.appendRecord('a'.repeat(200), 1, T)).toBe(1);
+        expect(await store.appendRecord('ok.name_with-all:chars@v1/x', 1, T)).toBe(1);
+      });
+
+      check(
+        'rejects data JSON cannot hold with INVALID_RECORD naming where, and writes nothing',
+        async () => {
+          const cyclic: Record<string, unknown> = { name: 'loop' };
+          cyclic.self = cyclic;
+          const cases: Array<[unknown, string]> = [
+            [undefined, 'data is undefined'],
+            [() => 1, 'data is a function'],
+            [10n, 'data is a bigint'],
+            [{ outcome: { reward: Number.NaN } }, 'data.outcome.reward is NaN'],
+            [{ at: new Date(T) }, 'data.at is a Date'],
+            [{ list: [1, undefined] }, 'data.list[1] is undefined'],
+            [{ tags: new Map() }, 'data.tags is a Map'],
+            [cyclic, 'data.self refers back'],
+            [Symbol('s'), 'data is a symbol'],
+          ];
+          for (const [data, problem] of cases) {
+            const error = await expectBatonError(store.appendRecord('checked', data, T), 'INVALID_RECORD', {
+              fault: 'user',
+            });
+            expect(error.message).toContain('appendRecord("checked")');
+            expect(error.message).toContain(problem);
+          }
+          expect(await store.readRecords('checked')).toEqual([]);
+          expect(await store.appendRecord('checked', { fine: [null, true, -0.5, 'x', {}] }, T)).toBe(1);
+        },
+      );
+
+      check('rejects a bad now, after or limit with a ConfigError', async () => {
+        await expectBatonError(store.appendRecord('s', 1, Number.NaN), 'INVALID_OPTION');
+        await expectBatonError(store.readRecords('s', { after: -1 }), 'INVALID_OPTION');
+        await expectBatonError(store.readRecords('s', { limit: 1.5 }), 'INVALID_OPTION');
+        expect(await store.readRecords('s')).toEqual([]);
+      });
+
+      check('stamps a record with the current time when no now is given', async () => {
+        const before = Date.now();
+        await store.appendRecord('clock', 'tick');
+        const [record] = await store.readRecords('clock');
+        expect(record?.at).toBeGreaterThanOrEqual(before);
+        expect(record?.at).toBeLessThanOrEqual(Date.now());
+      });
+    });
+
     describe('close', () => {
       check('settles appends issued before close as written', async () => {
         await store.createRun(sampleRun({ id: 'run' }));
@@ -886,6 +1013,8 @@ export function describeStoreConformance(
           store.loadJournal('run'),
           store.addSignal('run', 'go', null, T),
           store.listSignals('run'),
+          store.appendRecord('stream', 1, T),
+          store.readRecords('stream'),
         ];
         for (const call of calls) await expectBatonError(call, 'STORE_CLOSED');
       });

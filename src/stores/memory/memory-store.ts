@@ -2,8 +2,16 @@
 
 import type { SerializedError } from '../../core/errors.js';
 import { RunNotFoundError } from '../../core/errors.js';
-import type { JournalEntry, RunPatch, RunRecord, RunStatus, SignalRecord, Store } from '../store.js';
-import { terminalStatuses } from '../store.js';
+import type {
+  JournalEntry,
+  RunPatch,
+  RunRecord,
+  RunStatus,
+  SignalRecord,
+  Store,
+  StoredRecord,
+} from '../store.js';
+import { checkReadOptions, prepareRecord, terminalStatuses } from '../store.js';
 import { journalConflictError, runExistsError, storeClosedError } from '../store-errors.js';
 
 /**
@@ -39,6 +47,9 @@ const resolvedVoid: Promise<void> = Promise.resolve();
  * are copied one level deep on the way in, and entries and signals are returned as stored
  * (treat them as read-only).
  *
+ * Record streams (`appendRecord`) are the exception: each record's data is checked and kept as
+ * a JSON copy, so it reads back exactly as the SQLite store would return it.
+ *
  * After `close()` every method rejects with a `BatonError` coded `STORE_CLOSED`.
  *
  * @example
@@ -59,6 +70,8 @@ export function createMemoryStore(): Store {
   const leased = new Set<string>();
   const journals = new Map<string, Journal>();
   const signals = new Map<string, SignalRecord[]>();
+  /** Record streams; a record's `seq` is its index + 1. Data is kept as JSON text and parsed on read. */
+  const streams = new Map<string, Array<{ at: number; json: string }>>();
   let nextSignalId = 1;
   let closed = false;
 
@@ -186,6 +199,39 @@ export function createMemoryStore(): Store {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const list = signals.get(runId);
       return Promise.resolve(list === undefined ? [] : list.slice());
+    },
+
+    appendRecord(stream, data, now) {
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
+      try {
+        const { json, at } = prepareRecord(stream, data, now);
+        let records = streams.get(stream);
+        if (records === undefined) {
+          records = [];
+          streams.set(stream, records);
+        }
+        records.push({ at, json });
+        return Promise.resolve(records.length);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+
+    readRecords(stream, options) {
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
+      try {
+        const { after, limit } = checkReadOptions(stream, options);
+        const records = streams.get(stream) ?? [];
+        const end = limit === undefined ? records.length : Math.min(records.length, after + limit);
+        const read: StoredRecord[] = [];
+        for (let index = after; index < end; index++) {
+          const record = records[index]!;
+          read.push({ seq: index + 1, at: record.at, data: JSON.parse(record.json) });
+        }
+        return Promise.resolve(read);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
 
     close() {

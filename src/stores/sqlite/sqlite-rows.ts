@@ -9,6 +9,7 @@ import type {
   RunStatus,
   SignalRecord,
   StepMeta,
+  StoredRecord,
   Usage,
 } from '../store.js';
 
@@ -58,6 +59,13 @@ export interface SignalRow {
   name: string;
   payload: string | null;
   created_at: number;
+}
+
+/** A `records` row as SQLite returns it (without `stream`). */
+export interface RecordRow {
+  seq: number;
+  at: number;
+  data: string;
 }
 
 /** Values bound to the journal insert, in column order. */
@@ -295,4 +303,16 @@ export function toSignalRecord(row: SignalRow): SignalRecord {
     payload: fromJson(row.payload),
     createdAt: row.created_at,
   };
+}
+
+/**
+ * Rebuilds a stream record from its row.
+ *
+ * @example
+ * ```ts
+ * const records = selectRecords.all('policy:router', 0, -1).map(toStoredRecord);
+ * ```
+ */
+export function toStoredRecord(row: RecordRow): StoredRecord {
+  return { seq: row.seq, at: row.at, data: JSON.parse(row.data) };
 }

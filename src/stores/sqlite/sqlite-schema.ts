@@ -88,8 +88,25 @@ DROP INDEX runs_by_status;
 CREATE INDEX runs_by_other_status ON runs (status, created_at, id) WHERE status NOT IN ('running', 'completed');
 `;
 
+/**
+ * Format version 3: named record streams (`appendRecord`, `readRecords`), append-only state
+ * that lives outside runs. A record's `seq` is its position in its stream (1, 2, ...), so the
+ * primary key `(stream, seq)` both orders a stream and makes a read of one stream a range
+ * scan; `WITHOUT ROWID` stores the rows in that key's b-tree instead of beside it. `data` is
+ * the record's JSON text (never NULL: a JSON `null` is the text `null`).
+ */
+const version3 = `
+CREATE TABLE records (
+  stream TEXT NOT NULL,
+  seq    INTEGER NOT NULL,
+  at     INTEGER NOT NULL,
+  data   TEXT NOT NULL,
+  PRIMARY KEY (stream, seq)
+) WITHOUT ROWID;
+`;
+
 /** `migrations[n]` takes a file from format version `n` to `n + 1`. Append only; never edit a released one. */
-const migrations: readonly string[] = [version1, version2];
+const migrations: readonly string[] = [version1, version2, version3];
 
 /** The format version this code writes. */
 export const storeFormatVersion = migrations.length;
@@ -99,18 +116,24 @@ export const storeFormatVersion = migrations.length;
  * transaction (so two processes opening a new file do not race). Throws a `ConfigError`
  * coded `STORE_VERSION_UNSUPPORTED` when the file was written by a newer Baton.
  *
+ * `target` stops at an older format instead; tests use it to build a file as an older
+ * Baton wrote it, then check that the store upgrades it.
+ *
  * @example
  * ```ts
  * const db = new Database('.baton/baton.db');
  * migrate(db, '.baton/baton.db'); // creates the tables on a new file, no-op on a current one
  * ```
  */
-export function migrate(db: Database.Database, path: string): void {
-  if (readVersion(db, path) === storeFormatVersion) return;
+export function migrate(db: Database.Database, path: string, target = storeFormatVersion): void {
+  if (!Number.isInteger(target) || target < 1 || target > storeFormatVersion) {
+    throw new ConfigError(`migrate(): target must be a format version from 1 to ${storeFormatVersion}.`);
+  }
+  if (readVersion(db, path) >= target) return;
   db.transaction(() => {
     const found = readVersion(db, path);
-    for (let version = found; version < storeFormatVersion; version++) db.exec(migrations[version]!);
-    if (found < storeFormatVersion) db.pragma(`user_version = ${storeFormatVersion}`);
+    for (let version = found; version < target; version++) db.exec(migrations[version]!);
+    if (found < target) db.pragma(`user_version = ${target}`);
   }).immediate();
 }
 

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { RunNotFoundError } from '../../core/errors.js';
 import type { RunFilter } from '../store.js';
-import type { JournalParams, JournalRow, RunRow, SignalRow } from './sqlite-rows.js';
+import type { JournalParams, JournalRow, RecordRow, RunRow, SignalRow } from './sqlite-rows.js';
 import { patchColumns, runColumns } from './sqlite-rows.js';
 
 interface ClaimParams {
@@ -41,6 +41,10 @@ export interface Statements {
   signal: Database.Transaction<(runId: string, name: string, payload: string | null, now: number) => number>;
   /** The `listRuns` statement for this filter's shape; bind values in status, target, threadId, createdBefore, limit order. */
   listStatement(filter: RunFilter): Database.Statement<unknown[], RunRow>;
+  /** Appends a record at the next `seq` of its stream and returns that `seq`. Run it with `.immediate`. */
+  appendRecord: Database.Transaction<(stream: string, at: number, data: string) => number>;
+  /** A stream's records with `seq > after`, in order, at most `limit` (-1: all). */
+  selectRecords: Database.Statement<[string, number, number], RecordRow>;
 }
 
 /**
@@ -106,6 +110,16 @@ export function prepareStatements(db: Database.Database): Statements {
     `UPDATE runs SET wake_at = ?, updated_at = ? WHERE id = ? AND status = 'suspended'`,
   );
   const selectSignals = db.prepare<[string], SignalRow>('SELECT * FROM signals WHERE run_id = ? ORDER BY id');
+  const insertRecord = db
+    .prepare<[string, number, string, string], number>(
+      `INSERT INTO records (stream, seq, at, data)
+       SELECT ?, coalesce(max(seq), 0) + 1, ?, ? FROM records WHERE stream = ?
+       RETURNING seq`,
+    )
+    .pluck();
+  const selectRecords = db.prepare<[string, number, number], RecordRow>(
+    'SELECT seq, at, data FROM records WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?',
+  );
   const listStatements = new Map<string, Database.Statement<unknown[], RunRow>>();
   const updateStatements = new Map<number, Database.Statement<unknown[]>>();
 
@@ -122,6 +136,15 @@ export function prepareStatements(db: Database.Database): Statements {
       return id;
     },
   );
+
+  // In a transaction taken with `.immediate`, so the write lock is held from the read of the
+  // stream's last seq to the insert: another process appending to the stream waits instead of
+  // computing the same seq.
+  const appendRecord = db.transaction((stream: string, at: number, data: string): number => {
+    const seq = insertRecord.get(stream, at, data, stream);
+    if (seq === undefined) throw new Error(`appendRecord("${stream}"): the insert returned no seq.`);
+    return seq;
+  });
 
   function updateStatement(shape: number): Database.Statement<unknown[]> {
     let statement = updateStatements.get(shape);
@@ -192,5 +215,7 @@ export function prepareStatements(db: Database.Database): Statements {
     renew,
     signal,
     listStatement,
+    appendRecord,
+    selectRecords,
   };
 }

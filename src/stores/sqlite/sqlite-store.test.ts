@@ -14,6 +14,8 @@ import {
 } from '../../../tests/stores/store-conformance.js';
 import { BatonError } from '../../core/errors.js';
 import { createSqliteStore, type SqliteStore } from './index.js';
+import { journalParams, runColumns, runParams } from './sqlite-rows.js';
+import { migrate } from './sqlite-schema.js';
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-'));
 let fileCount = 0;
@@ -30,7 +32,14 @@ describeStoreConformance('sqlite (synchronous FULL)', () =>
 
 /** Opens a store on a fresh file and closes it after `body`, even when `body` throws. */
 async function withStore(body: (store: SqliteStore, file: string) => Promise<void>): Promise<void> {
-  const file = nextPath();
+  await withStoreOn(nextPath(), body);
+}
+
+/** Opens a store on `file` and closes it after `body`, even when `body` throws. */
+async function withStoreOn(
+  file: string,
+  body: (store: SqliteStore, file: string) => Promise<void>,
+): Promise<void> {
   const store = createSqliteStore({ path: file });
   try {
     await body(store, file);
@@ -89,17 +98,95 @@ describe('createSqliteStore durability', () => {
     }
   });
 
-  it('uses WAL mode and writes format version 2', async () => {
+  it('uses WAL mode and writes format version 3', async () => {
     await withStore(async (store, file) => {
       await store.createRun(sampleRun({ id: 'x' }));
       const raw = new Database(file, { readonly: true });
       try {
         expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-        expect(raw.pragma('user_version', { simple: true })).toBe(2);
+        expect(raw.pragma('user_version', { simple: true })).toBe(3);
       } finally {
         raw.close();
       }
     });
+  });
+
+  it('keeps record streams across close and reopen, numbering on from the last seq', async () => {
+    const file = nextPath();
+    const first = createSqliteStore({ path: file });
+    await first.appendRecord('policy:router', { reward: 0.5 }, T + 1);
+    await first.appendRecord('policy:router', { reward: 0.9 }, T + 2);
+    await first.close();
+    const second = createSqliteStore({ path: file });
+    try {
+      expect(await second.readRecords('policy:router')).toStrictEqual([
+        { seq: 1, at: T + 1, data: { reward: 0.5 } },
+        { seq: 2, at: T + 2, data: { reward: 0.9 } },
+      ]);
+      expect(await second.appendRecord('policy:router', { reward: 1 }, T + 3)).toBe(3);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('gives two stores on one file one sequence per stream', async () => {
+    const file = nextPath();
+    const a = createSqliteStore({ path: file });
+    const b = createSqliteStore({ path: file });
+    try {
+      const seqs = [
+        await a.appendRecord('shared', 'a1', T),
+        await b.appendRecord('shared', 'b1', T),
+        await a.appendRecord('shared', 'a2', T),
+      ];
+      expect(seqs).toEqual([1, 2, 3]);
+      expect((await b.readRecords('shared')).map((record) => record.data)).toEqual(['a1', 'b1', 'a2']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('upgrades a format 2 file to format 3, keeping its runs, journals and signals', async () => {
+    const file = nextPath();
+    const run = sampleRun({ id: 'old', status: 'suspended', threadId: 't', wakeAt: T + 50 });
+    const entry = sampleEntry('old', 'r#0', { result: { kept: true } });
+    // Build the file as the previous Baton wrote it: the format 2 schema and rows, no records table.
+    const raw = new Database(file);
+    try {
+      migrate(raw, file, 2);
+      raw
+        .prepare(`INSERT INTO runs (${runColumns}) VALUES (${runColumns.replace(/\w+/g, '?')})`)
+        .run(...runParams(run));
+      raw
+        .prepare(
+          `INSERT INTO journal (run_id, key, name, kind, status, result, error, started_at, ended_at, meta)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(...journalParams(entry));
+      raw
+        .prepare('INSERT INTO signals (run_id, name, payload, created_at) VALUES (?, ?, ?, ?)')
+        .run('old', 'approval', '{"ok":true}', T + 5);
+      expect(raw.pragma('user_version', { simple: true })).toBe(2);
+      expect(raw.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'records'`).get()).toEqual({
+        n: 0,
+      });
+    } finally {
+      raw.close();
+    }
+    await withStoreOn(file, async (store) => {
+      expect(await store.getRun('old')).toStrictEqual(run);
+      expect(await store.loadJournal('old')).toStrictEqual([entry]);
+      expect((await store.listSignals('old')).map((signal) => signal.payload)).toEqual([{ ok: true }]);
+      expect(await store.appendRecord('policy:upgraded', { n: 1 }, T)).toBe(1);
+      expect(await store.readRecords('policy:upgraded')).toStrictEqual([{ seq: 1, at: T, data: { n: 1 } }]);
+    });
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.pragma('user_version', { simple: true })).toBe(3);
+    } finally {
+      check.close();
+    }
   });
 
   it('lists runs by each status and status set, though only the other statuses are indexed', async () => {
@@ -261,7 +348,7 @@ describe('createSqliteStore file handling', () => {
     expect(error.fault).toBe('user');
     expect(error.message).toContain(file);
     expect(error.message).toContain('format version 7');
-    expect(error.message).toContain('up to 2');
+    expect(error.message).toContain('up to 3');
     const check = new Database(file, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(7);
     expect(check.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'runs'`).get()).toEqual({

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BatonError, ConfigError, RunNotFoundError } from '../../core/errors.js';
-import type { SignalRecord, Store } from '../store.js';
+import { checkReadOptions, prepareRecord, type SignalRecord, type Store } from '../store.js';
 import { journalConflictError, runExistsError, storeClosedError } from '../store-errors.js';
 import {
   journalParams,
@@ -14,6 +14,7 @@ import {
   toJson,
   toRunRecord,
   toSignalRecord,
+  toStoredRecord,
 } from './sqlite-rows.js';
 import { migrate } from './sqlite-schema.js';
 import { prepareStatements } from './sqlite-statements.js';
@@ -37,7 +38,7 @@ export interface SqliteStoreOptions {
 export interface SqliteStoreStats {
   /**
    * Write transactions committed: each batch of queued writes counts once, as does each
-   * `claimRun`, `renewLeases` and `addSignal`.
+   * `claimRun`, `renewLeases`, `addSignal` and `appendRecord`.
    */
   readonly transactions: number;
   /** Batches of queued writes (`createRun`, `updateRun`, `appendJournal`) committed. */
@@ -104,6 +105,8 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     renew,
     signal,
     listStatement,
+    appendRecord,
+    selectRecords,
   } = prepareStatements(db);
   const queue = createWriteQueue(db, stats);
 
@@ -242,6 +245,22 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
 
     listSignals(runId) {
       return perform(() => selectSignals.all(runId).map(toSignalRecord));
+    },
+
+    appendRecord(stream, data, now) {
+      return perform(() => {
+        const { json, at } = prepareRecord(stream, data, now);
+        const seq = appendRecord.immediate(stream, at, json);
+        stats.transactions++;
+        return seq;
+      });
+    },
+
+    readRecords(stream, options) {
+      return perform(() => {
+        const { after, limit } = checkReadOptions(stream, options);
+        return selectRecords.all(stream, after, limit ?? -1).map(toStoredRecord);
+      });
     },
 
     close() {
