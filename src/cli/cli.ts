@@ -14,6 +14,7 @@ import {
   mainHelp,
   UsageError,
 } from './command.js';
+import { replyCommand } from './commands/reply.js';
 import { resumeCommand } from './commands/resume.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
@@ -26,7 +27,7 @@ import { createStyle, type Writer } from './output.js';
  *
  * @example
  * ```ts
- * commands.map((command) => command.name); // ['run', 'runs', 'show', 'resume', 'signal']
+ * commands.map((command) => command.name); // ['run', 'runs', 'show', 'resume', 'signal', 'reply']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -35,6 +36,7 @@ export const commands: readonly Command[] = [
   showCommand,
   resumeCommand,
   signalCommand,
+  replyCommand,
 ];
 
 /**
@@ -163,7 +165,11 @@ function parse(
     });
     const required = command.arguments.filter((argument) => argument.required).length;
     const allowed = command.arguments.length;
-    if (positionals.length > allowed && command.name !== 'signal') {
+    if (
+      positionals.length > allowed &&
+      command.name !== 'signal' &&
+      command.arguments.at(-1)?.variadic !== true
+    ) {
       throw new UsageError(
         `too many arguments for baton ${command.name} (expected ${command.usage || 'none'}; got ${positionals.length}: ${positionals.map((positional) => JSON.stringify(positional)).join(' ')}). Quote text that contains spaces.`,
         command.name,

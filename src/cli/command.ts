@@ -41,7 +41,8 @@ export interface Command {
   usage: string;
   /** Longer description for `baton <command> --help`. */
   description: string;
-  arguments: ReadonlyArray<{ name: string; description: string; required: boolean }>;
+  /** Positional arguments; a last one marked `variadic` takes all remaining words. */
+  arguments: ReadonlyArray<{ name: string; description: string; required: boolean; variadic?: boolean }>;
   options: Readonly<Record<string, OptionSpec>>;
   examples: readonly string[];
   /** Returns the exit code. */

@@ -2,7 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { ConfigError, type Runnable } from '../index.js';
+import { ConfigError, type Runnable, type Store } from '../index.js';
 import {
   didYouMean,
   importModule,
@@ -29,6 +29,8 @@ export interface LoadSourceOptions {
   exportName?: string | undefined;
   /** Model selection for team files. */
   model?: TeamModelOption | undefined;
+  /** The runtime's store, for team files whose pattern learns from past runs (`evolving`). */
+  store?: Store | undefined;
 }
 
 const teamExtensions = ['.yaml', '.yml'];
@@ -54,6 +56,7 @@ export async function loadSource(file: string, options: LoadSourceOptions): Prom
       cwd: options.cwd,
       env: options.env,
       ...(options.model === undefined ? {} : { model: options.model }),
+      ...(options.store === undefined ? {} : { store: options.store }),
     });
     return { runnable: team.runnable as Runnable, source: path, kind: 'team', notice: team.notice };
   }

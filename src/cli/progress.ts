@@ -2,6 +2,7 @@
 
 import type { BatonEvent } from '../index.js';
 import { formatDuration, preview } from './format.js';
+import { decisionSummary, ledgerSummary } from './ledger-text.js';
 import type { Style, Writer } from './output.js';
 
 /** What the printer remembers about how the run stopped (for the summary). */
@@ -12,6 +13,13 @@ export interface ProgressState {
   wakeAt: number | undefined;
 }
 
+/** Two spaces per level of nesting of a scope (`r` is 0, `r/2` is 1, `r/0.1/3` is 2), for pattern lines. */
+function depthPad(scope: string): string {
+  let depth = 0;
+  for (const character of scope) if (character === '/') depth++;
+  return '  '.repeat(depth);
+}
+
 /** Marks, in a waiting stream's queue, the end of a model turn: the terminal can go to another stream. */
 const turnEnd = Symbol('turn-end');
 
@@ -19,7 +27,9 @@ type Queued = (() => void) | typeof turnEnd;
 
 /**
  * Prints events as they arrive: the agent at work, model text as it streams, each tool call
- * with its input and result, each handoff with its payload, failed steps and custom events.
+ * with its input and result, each handoff with its payload, failed steps and custom events,
+ * and what patterns do (start and end, the speaker of each round, ledgers, decisions), those
+ * indented two spaces per level of nesting.
  * Text is indented under its agent and word-wrapped to the terminal width on a TTY. When
  * agents run in parallel, one streams live while the others are held back and printed
  * whole when the terminal is free, so their text never interleaves word by word.
@@ -99,10 +109,12 @@ export class ProgressPrinter {
         return;
       case 'step-end': {
         const scope = event.key.slice(0, event.key.indexOf('#'));
+        // A pattern's ledger and decision steps are shown by their own events (ledger-update, pattern-decision).
+        const patternRecord = event.meta?.ledger !== undefined || event.meta?.decision !== undefined;
         const line =
           event.status === 'failed' && event.kind !== 'tool'
             ? `  ${style.red(`✗ ${event.name} failed: ${event.error?.message ?? 'unknown error'}`)}`
-            : event.status === 'completed' && event.kind === 'step'
+            : event.status === 'completed' && event.kind === 'step' && !patternRecord
               ? `  ${style.green('✓')} ${event.name} ${style.dim(formatDuration(event.durationMs))}`
               : undefined;
         this.#route(
@@ -115,6 +127,58 @@ export class ProgressPrinter {
         );
         return;
       }
+      case 'pattern-start':
+        this.#route(event.scope, () => {
+          const members = event.members.length === 0 ? '' : ` with ${event.members.join(', ')}`;
+          const where = event.scope === 'r' ? '' : ` ${style.dim(`(${event.scope})`)}`;
+          this.#line(
+            `${depthPad(event.scope)}${style.cyan('▸')} ${style.bold(event.pattern)} "${event.name}"${members}${where}`,
+          );
+        });
+        return;
+      case 'speaker-selected':
+        this.#route(event.scope, () => {
+          const pad = `${depthPad(event.scope)}  `;
+          const head = `round ${event.round} → ${event.speaker}`;
+          const reason =
+            event.reason === undefined || event.reason === ''
+              ? ''
+              : ` ${style.dim(`(${preview(event.reason, this.#room(pad.length + head.length + 3))})`)}`;
+          this.#line(
+            `${pad}${style.magenta(`round ${event.round} →`)} ${style.bold(event.speaker)}${reason}`,
+          );
+        });
+        return;
+      case 'ledger-update':
+        this.#route(event.scope, () => {
+          const pad = `${depthPad(event.scope)}  `;
+          const [first = '', ...rest] = ledgerSummary(
+            event.ledger,
+            event.round,
+            event.data,
+            this.#room(pad.length + 2),
+          );
+          this.#line(`${pad}${style.blue('≡')} ${first}`);
+          for (const line of rest) this.#line(`${pad}  ${style.dim(line)}`);
+        });
+        return;
+      case 'pattern-decision':
+        this.#route(event.scope, () => {
+          const pad = `${depthPad(event.scope)}  `;
+          const text = decisionSummary(event.decision, event.reasons, this.#room(pad.length + 2));
+          const decision = text.slice(0, event.decision.length);
+          this.#line(
+            `${pad}${style.yellow('◆')} ${style.bold(decision)}${style.dim(text.slice(decision.length))}`,
+          );
+        });
+        return;
+      case 'pattern-end':
+        this.#route(event.scope, () =>
+          this.#line(
+            `${depthPad(event.scope)}${style.cyan('◂')} ${event.pattern} "${event.name}" ended: ${style.bold(event.outcome)}`,
+          ),
+        );
+        return;
       case 'custom':
         this.#route(event.scope, () =>
           this.#line(

@@ -172,7 +172,14 @@ function suspendedLines(record: RunRecord, state: ProgressState, context: CliCon
   }
   const lines: string[] = [];
   const [signal] = state.waitingFor;
-  if (signal !== undefined) {
+  if (signal?.startsWith('human:') === true) {
+    const member = signal.slice('human:'.length);
+    lines.push(
+      `${style.yellow('⏸ Suspended')}: waiting for ${member} (signal "${signal}").`,
+      '  Answer and continue with:',
+      `    ${style.bold(command(context, `reply ${record.id} ${shellQuote(member)} <answer>`))}`,
+    );
+  } else if (signal !== undefined) {
     lines.push(
       `${style.yellow('⏸ Suspended')}: waiting for signal ${state.waitingFor.map((name) => `"${name}"`).join(', ')}.`,
       '  Continue it with:',

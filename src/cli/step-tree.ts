@@ -1,6 +1,7 @@
-/** buildStepTree(): a run's journal as a tree by scope (child runs under their `run:` step, branches under their parallel). */
+/** buildStepTree(): a run's journal as a tree by scope (child runs under their `run:` step, branches under their parallel), with pattern ledgers and decisions spelled out. */
 
 import type { JournalEntry, JournalEntryKind, SerializedError, StepMeta, Usage } from '../index.js';
+import { decisionDetails, ledgerDetails } from './ledger-text.js';
 
 /** One node of the step tree: a journal entry, or a grouping the journal implies (a parallel, a branch, an unfinished child run). */
 export interface StepNode {
@@ -21,6 +22,11 @@ export interface StepNode {
   costUsd: number;
   /** True for groupings that have no journal entry of their own. */
   synthetic: boolean;
+  /**
+   * What the step recorded, as lines for people, for steps worth reading in full: a pattern's
+   * ledger (`meta.ledger`) and a pattern's decision (`meta.decision`). Undefined for the rest.
+   */
+  details: string[] | undefined;
   children: StepNode[];
 }
 
@@ -150,8 +156,25 @@ function fromEntry(entry: JournalEntry): StepNode {
     usage: { ...(entry.meta?.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 }) },
     costUsd: entry.meta?.costUsd ?? 0,
     synthetic: false,
+    details: detailsOf(entry),
     children: [],
   };
+}
+
+/**
+ * The lines `baton show` prints under a ledger step (`ledger:<name>`, meta `{ ledger, pattern,
+ * round }`, result the ledger's data) or a decision step (`decision:<pattern>`, meta
+ * `{ decision, pattern }`, result `{ decision, reasons, data? }`).
+ */
+function detailsOf(entry: JournalEntry): string[] | undefined {
+  if (entry.status !== 'completed' || entry.meta === undefined) return undefined;
+  if (entry.meta.ledger !== undefined) return ledgerDetails(entry.result);
+  if (entry.meta.decision !== undefined)
+    return decisionDetails(
+      entry.result,
+      typeof entry.meta.decision === 'string' ? entry.meta.decision : undefined,
+    );
+  return undefined;
 }
 
 function synthetic(key: string, name: string, kind: StepNode['kind'], status: StepNode['status']): StepNode {
@@ -168,6 +191,7 @@ function synthetic(key: string, name: string, kind: StepNode['kind'], status: St
     usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
     costUsd: 0,
     synthetic: true,
+    details: undefined,
     children: [],
   };
 }

@@ -160,6 +160,24 @@ describe('baton CLI (built)', () => {
     );
   });
 
+  it('waits for a human member and continues with baton reply', () => {
+    const run = baton('run', 'tests/cli/fixtures/human-review.ts', 'durable agents', '--store', store);
+    expect(run.code).toBe(0);
+    const runId = runIdIn(run.stdout);
+    expect(run.stdout).toContain('waiting for lead (signal "human:lead")');
+    expect(run.stdout).toContain(`baton reply ${runId} lead <answer> --store ${store}`);
+
+    const missing = baton('reply', runId, 'lead', '--store', store);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('missing <text>');
+
+    const reply = baton('reply', runId, 'lead', 'Looks', 'good', '--store', store);
+    expect(reply.stderr).toBe('');
+    expect(reply.code).toBe(0);
+    expect(reply.stdout).toContain(`Signal "human:lead" sent to run ${runId}; continuing it here.`);
+    expect(reply.stdout).toContain('Published after review: Looks good');
+  });
+
   it('prints only the final record with --json, and picks a module export with --export', () => {
     const ambiguous = baton('run', 'tests/cli/fixtures/two-flows.ts', 'abc', '--store', store);
     expect(ambiguous.code).toBe(1);
@@ -191,7 +209,7 @@ describe('baton CLI (built)', () => {
   it('has --help for every command', () => {
     const main = baton('--help');
     expect(main.code).toBe(0);
-    for (const command of ['run', 'runs', 'show', 'resume', 'signal']) {
+    for (const command of ['run', 'runs', 'show', 'resume', 'signal', 'reply']) {
       expect(main.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
       const help = baton(command, '--help');
       expect(help.code, command).toBe(0);

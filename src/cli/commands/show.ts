@@ -16,7 +16,9 @@ export const showCommand: Command = {
   description:
     'Shows a run: target and version, status, input, output or error, tokens, cost and timings; then\n' +
     'its journal as a tree by scope (child runs under their run: step, parallel branches under their\n' +
-    'parallel), each step with kind, duration, tokens, cost, agent, model or tool, and failures.',
+    'parallel), each step with kind, duration, tokens, cost, agent, model or tool, and failures;\n' +
+    "patterns' ledgers (task: facts and plan; progress: each question's answer and reason) and\n" +
+    'decisions (with their reasons) are printed in full under their step.',
   arguments: [{ name: 'runId', description: 'the run to show (see baton runs)', required: true }],
   options: { json: { type: 'boolean', description: 'print { run, steps } as JSON' } },
   examples: ['baton show run_4f1c…', 'baton show run_4f1c… --json'],
@@ -77,10 +79,15 @@ export function runSummary(record: RunRecord, style: Style): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The step tree as aligned text, one step per line, with failures under their step. */
+/** The step tree as aligned text, one step per line, with failures, ledgers and decisions under their step. */
 export function stepTreeText(steps: readonly StepNode[], style: Style): string {
   if (steps.length === 0) return `${style.bold('Steps')}\n  (none recorded yet)\n`;
-  const rows: Array<{ cells: string[]; error: string | undefined; errorPrefix: string }> = [];
+  const rows: Array<{
+    cells: string[];
+    error: string | undefined;
+    details: string[] | undefined;
+    errorPrefix: string;
+  }> = [];
   const walk = (nodes: readonly StepNode[], prefix: string): void => {
     for (const [index, node] of nodes.entries()) {
       const last = index === nodes.length - 1;
@@ -94,6 +101,7 @@ export function stepTreeText(steps: readonly StepNode[], style: Style): string {
       rows.push({
         cells: [label, ...stepColumns(node, style)],
         error: node.error?.message,
+        details: node.details,
         errorPrefix: prefix + (last ? '   ' : '│  '),
       });
       walk(node.children, prefix + (last ? '   ' : '│  '));
@@ -114,6 +122,7 @@ export function stepTreeText(steps: readonly StepNode[], style: Style): string {
     lines.push(cells.join('  ').trimEnd());
     if (row.error !== undefined)
       lines.push(`${style.dim(row.errorPrefix)}   ${style.red(`error: ${row.error}`)}`);
+    for (const detail of row.details ?? []) lines.push(`${style.dim(row.errorPrefix)}   ${detail}`.trimEnd());
   }
   return `${lines.join('\n')}\n`;
 }
@@ -125,6 +134,10 @@ function stepColumns(node: StepNode, style: Style): string[] {
     meta?.agent === undefined ? undefined : `agent ${meta.agent}`,
     meta?.model === undefined ? undefined : `model ${meta.model}`,
     meta?.tool === undefined ? undefined : `tool ${meta.tool}`,
+    (meta?.ledger !== undefined || meta?.decision !== undefined) && meta?.pattern !== undefined
+      ? `pattern ${String(meta.pattern)}`
+      : undefined,
+    meta?.ledger !== undefined && meta.round !== undefined ? `round ${String(meta.round)}` : undefined,
   ].filter((part): part is string => part !== undefined);
   const counted = node.usage.totalTokens > 0 || node.costUsd > 0;
   return [

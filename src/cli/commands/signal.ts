@@ -1,7 +1,7 @@
 /** `baton signal <runId> <name> [json]`: deliver a signal, then continue the run here with live progress. */
 
 import { BatonError, ConfigError } from '../../index.js';
-import { type Command, UsageError } from '../command.js';
+import { type CliContext, type Command, UsageError } from '../command.js';
 import { command, followRun, openSession, printOutcome } from '../session.js';
 import { loadRecordedSource } from './resume.js';
 import { parseJson } from './run.js';
@@ -49,49 +49,60 @@ export const signalCommand: Command = {
     }
     const payload =
       payloadText === undefined ? null : parseJson(payloadText, `The payload of signal "${name}"`, 'signal');
-    const mode = { quiet: values.quiet === true, json: values.json === true };
-    const session = await openSession(context, { mustExist: true });
-    try {
-      const { runtime } = session;
-      const record = await runtime.get(runId);
-      const say = (text: string): void => {
-        if (!mode.json && !mode.quiet) context.stdout.write(`${text}\n`);
-      };
-      if (values['no-resume'] === true || record.source === undefined || record.status === 'running') {
-        await runtime.signal(runId, name, payload);
-        say(`${context.style.green('✓')} Signal "${name}" stored for run ${runId}.`);
-        if (record.status === 'running')
-          say('The run is running in another process; it receives the signal there.');
-        else if (record.source === undefined)
-          say(`Continue the run from the code that defines "${record.target}".`);
-        else say(`Continue it with: ${command(context, `resume ${runId}`)}`);
-        if (mode.json) context.stdout.write(`${JSON.stringify(await runtime.get(runId), null, 2)}\n`);
-        return 0;
-      }
-      if (record.status !== 'suspended') {
-        // Completed, failed or cancelled: the runtime refuses with a message that says so.
-        await runtime.signal(runId, name, payload);
-      }
-      const loaded = await loadRecordedSource(record, context);
-      runtime.register(loaded.runnable);
-      if (loaded.notice !== undefined) say(context.style.yellow(loaded.notice));
-      say(`${context.style.green('✓')} Signal "${name}" sent to run ${runId}; continuing it here.\n`);
-      const followed = await followRun(session, context, mode, async () => {
-        await runtime.signal(runId, name, payload);
-        try {
-          return await runtime.resume(runId);
-        } catch (error) {
-          if (BatonError.isInstance(error) && error.code === 'RUN_LEASED') {
-            throw new ConfigError(`${error.message}\nThe signal is stored; that process will receive it.`, {
-              runId,
-            });
-          }
-          throw error;
-        }
-      });
-      return printOutcome(followed.record, followed.state, context, mode);
-    } finally {
-      await session.close();
-    }
+    return deliverSignal(context, runId, name, payload, values);
   },
 };
+
+/** Stores a signal, then (unless `no-resume`) continues the run here with live progress; shared by `signal` and `reply`. */
+export async function deliverSignal(
+  context: CliContext,
+  runId: string,
+  name: string,
+  payload: unknown,
+  values: Record<string, string | boolean | undefined>,
+): Promise<number> {
+  const mode = { quiet: values.quiet === true, json: values.json === true };
+  const session = await openSession(context, { mustExist: true });
+  try {
+    const { runtime } = session;
+    const record = await runtime.get(runId);
+    const say = (text: string): void => {
+      if (!mode.json && !mode.quiet) context.stdout.write(`${text}\n`);
+    };
+    if (values['no-resume'] === true || record.source === undefined || record.status === 'running') {
+      await runtime.signal(runId, name, payload);
+      say(`${context.style.green('✓')} Signal "${name}" stored for run ${runId}.`);
+      if (record.status === 'running')
+        say('The run is running in another process; it receives the signal there.');
+      else if (record.source === undefined)
+        say(`Continue the run from the code that defines "${record.target}".`);
+      else say(`Continue it with: ${command(context, `resume ${runId}`)}`);
+      if (mode.json) context.stdout.write(`${JSON.stringify(await runtime.get(runId), null, 2)}\n`);
+      return 0;
+    }
+    if (record.status !== 'suspended') {
+      // Completed, failed or cancelled: the runtime refuses with a message that says so.
+      await runtime.signal(runId, name, payload);
+    }
+    const loaded = await loadRecordedSource(record, context);
+    runtime.register(loaded.runnable);
+    if (loaded.notice !== undefined) say(context.style.yellow(loaded.notice));
+    say(`${context.style.green('✓')} Signal "${name}" sent to run ${runId}; continuing it here.\n`);
+    const followed = await followRun(session, context, mode, async () => {
+      await runtime.signal(runId, name, payload);
+      try {
+        return await runtime.resume(runId);
+      } catch (error) {
+        if (BatonError.isInstance(error) && error.code === 'RUN_LEASED') {
+          throw new ConfigError(`${error.message}\nThe signal is stored; that process will receive it.`, {
+            runId,
+          });
+        }
+        throw error;
+      }
+    });
+    return printOutcome(followed.record, followed.state, context, mode);
+  } finally {
+    await session.close();
+  }
+}
