@@ -1,6 +1,7 @@
 /** Builds the agents and the pattern of a checked team file with Baton's public API. */
 
 import type { ZodType } from 'zod';
+import type { AnyRunnable } from '../core/runnable.js';
 import {
   type Agent,
   type AgentInput,
@@ -8,39 +9,55 @@ import {
   type AnyTool,
   agent,
   BatonError,
-  concurrent,
-  handoff,
   handoffFilters,
   type InstructionContext,
   type ModelSpec,
   type Runnable,
-  runAgent,
-  sequential,
   type Transfer,
   type TransferOptions,
   transfer,
 } from '../index.js';
+import { type Human, human } from '../patterns/human.js';
+import type { Store } from '../stores/store.js';
+import { compact, milliseconds } from './build-parts.js';
+import { buildPattern, type PatternContext } from './build-pattern.js';
 import type { TeamFileProblem } from './team-file-error.js';
-import type { TeamFile, TeamFileAgent } from './team-file-schema.js';
-import type { YamlSource } from './yaml-source.js';
+import type { TeamDefinition, TeamFile, TeamFileAgent } from './team-file-schema.js';
+import type { DataPath, YamlSource } from './yaml-source.js';
 
-/** What the builder needs besides the file: models, tools and the converted JSON Schemas. */
+/** What the builder needs besides the file: models, tools, module exports and the converted JSON Schemas. */
 export interface TeamParts {
   modelOf: (agent: TeamFileAgent) => ModelSpec;
+  /** The model for a "provider:model" written in the file (a selector, a manager, a planner). */
+  inlineModel: (spec: string) => ModelSpec;
   tools: ReadonlyMap<string, AnyTool>;
   /** Output schema per agent index. */
   outputs: ReadonlyMap<number, ZodType>;
   /** Payload schema per `agentIndex.handoffIndex`. */
   payloads: ReadonlyMap<string, ZodType>;
+  /** Values of the "./file.ts#export" references in the file. */
+  exports: ReadonlyMap<string, unknown>;
+  /** The store evolving teams keep their outcomes in. */
+  store: Store | undefined;
 }
 
 /** The built team. */
 export interface BuiltTeam {
   runnable: Runnable<AgentInput, unknown>;
   agents: ReadonlyMap<string, Agent<unknown>>;
+  /** The nested teams, by name. */
+  teams: ReadonlyMap<string, AnyRunnable>;
+  /** The humans, by name. */
+  humans: ReadonlyMap<string, Human>;
 }
 
-/** Builds every agent, then the pattern; definition errors become problems located at the agent. */
+/** Thrown past a definition that uses a member whose build already failed (and was reported). */
+class MemberFailed extends Error {}
+
+/**
+ * Builds every agent, then the pattern and, on first use, the nested teams and humans it
+ * refers to; definition errors become problems located at the agent, team or human.
+ */
 export function buildTeam(
   source: YamlSource,
   team: TeamFile,
@@ -64,11 +81,97 @@ export function buildTeam(
     }
   }
   if (problems.length > 0) return problems;
+
+  const fileVersion = String(team.version ?? '1');
+  const teams = new Map<string, AnyRunnable>();
+  const humans = new Map<string, Human>();
+  const failed = new Set<string>();
+  const nestedIndex = new Map((team.teams ?? []).map((nested, index) => [nested.name, index]));
+  const humanIndex = new Map((team.humans ?? []).map((person, index) => [person.name, index]));
+
+  const describe = (name: string): string => {
+    const nested = team.teams?.[nestedIndex.get(name) ?? -1];
+    if (nested !== undefined) return nested.description ?? `A ${nested.pattern} team named ${name}.`;
+    const person = team.humans?.[humanIndex.get(name) ?? -1];
+    if (person !== undefined) return person.description ?? name;
+    return agents.get(name)?.description ?? name;
+  };
+
+  const member = (name: string): AnyRunnable => {
+    const found = agents.get(name) ?? teams.get(name) ?? humans.get(name);
+    if (found !== undefined) return found;
+    if (failed.has(name)) throw new MemberFailed(name);
+    const index = nestedIndex.get(name);
+    const path: DataPath = index === undefined ? ['humans', humanIndex.get(name) ?? 0] : ['teams', index];
+    try {
+      if (index !== undefined) {
+        const nested = team.teams?.[index] as TeamDefinition;
+        const runnable = buildPattern(nested, String(nested.version ?? fileVersion), true, context);
+        const described = { ...runnable, description: describe(name) };
+        teams.set(name, described);
+        return described;
+      }
+      const person = buildHuman(humanIndex.get(name) ?? 0);
+      humans.set(name, person);
+      return person;
+    } catch (error) {
+      failed.add(name);
+      if (!(error instanceof MemberFailed))
+        problems.push(
+          index === undefined
+            ? source.problem(path, messageOf(error))
+            : source.keyProblem(path, 'pattern', messageOf(error)),
+        );
+      throw new MemberFailed(name);
+    }
+  };
+
+  const buildHuman = (index: number): Human => {
+    const person = (team.humans ?? [])[index] as NonNullable<TeamFile['humans']>[number];
+    const fallback = person.fallback;
+    return human({
+      name: person.name,
+      version: fileVersion,
+      ...compact({
+        description: person.description,
+        prompt: person.prompt,
+        timeoutMs: person.timeout === undefined ? undefined : milliseconds(person.timeout),
+        fallback:
+          fallback === undefined
+            ? undefined
+            : typeof fallback === 'string'
+              ? fallback
+              : member(fallback.agent),
+      }),
+    });
+  };
+
+  const context: PatternContext = {
+    file: team,
+    store: parts.store,
+    agent: (name: string) => agents.get(name) as Agent<unknown>,
+    member,
+    describe,
+    inlineModel: parts.inlineModel,
+    moduleExport: (reference: string) => parts.exports.get(reference),
+  };
+
+  let runnable: Runnable<AgentInput, unknown> | undefined;
   try {
-    return { runnable: pattern(team, agents), agents };
+    runnable = buildPattern(team, fileVersion, false, context);
   } catch (error) {
-    return [source.keyProblem([], 'pattern', messageOf(error))];
+    if (!(error instanceof MemberFailed)) problems.push(source.keyProblem([], 'pattern', messageOf(error)));
   }
+  // Teams and humans no pattern uses are built too, so their mistakes surface now.
+  for (const name of [...nestedIndex.keys(), ...humanIndex.keys()]) {
+    try {
+      member(name);
+    } catch (error) {
+      if (!(error instanceof MemberFailed)) throw error;
+    }
+  }
+  if (problems.length > 0 || runnable === undefined) return problems;
+  return { runnable, agents, teams, humans };
 }
 
 function agentOptions(
@@ -85,7 +188,7 @@ function agentOptions(
     tools: (definition.tools ?? []).map((name) => parts.tools.get(name) as AnyTool),
     handoffs: () =>
       (definition.handoffs ?? []).map((entry, position) => handoffTo(entry, `${index}.${position}`)),
-    version: String(team.version ?? '1'),
+    version: String(definition.version ?? team.version ?? '1'),
   };
   const handoffTo = (entry: NonNullable<TeamFileAgent['handoffs']>[number], key: string): Transfer => {
     const spec = typeof entry === 'string' ? { agent: entry } : entry;
@@ -125,60 +228,6 @@ function withPayload(text: string): (context: InstructionContext) => string {
       ? text
       : `${text.trimEnd()}\n\nHandoff payload from the previous agent:\n${JSON.stringify(payload, null, 2)}`;
   };
-}
-
-function pattern(team: TeamFile, agents: ReadonlyMap<string, Agent<unknown>>): Runnable<AgentInput, unknown> {
-  const name = team.name;
-  const version = String(team.version ?? '1');
-  const byName = (agentName: string): Agent<unknown> => agents.get(agentName) as Agent<unknown>;
-  const entry = byName(team.entry ?? (team.agents[0] as TeamFileAgent).name);
-  switch (team.pattern) {
-    case 'agent':
-      return {
-        kind: 'pattern',
-        name,
-        version,
-        async execute(ctx, input) {
-          return (await runAgent(ctx, entry, input)).output;
-        },
-      };
-    case 'handoff':
-      return handoff({
-        name,
-        version,
-        entry,
-        agents: [...agents.values()].filter((member) => member !== entry),
-        ...(team.allowReturn === undefined ? {} : { allowReturn: team.allowReturn }),
-        ...(team.maxHandoffs === undefined ? {} : { maxHandoffs: team.maxHandoffs }),
-      });
-    case 'sequential':
-      return sequential<AgentInput, unknown>({
-        name,
-        version,
-        stages: (team.stages ?? []).map((stage) => ({ run: byName(stage), input: asAgentInput })),
-      });
-    case 'concurrent':
-      return concurrent<AgentInput, unknown>({
-        name,
-        version,
-        units: (team.units ?? []).map(byName),
-        aggregate:
-          team.aggregate === undefined || team.aggregate === 'collect' ? 'collect' : byName(team.aggregate),
-        ...(team.require === undefined ? {} : { require: team.require }),
-      });
-  }
-}
-
-/** A stage's input: text and conversations pass through; structured outputs become JSON text. */
-function asAgentInput(previous: unknown): AgentInput {
-  if (typeof previous === 'string') return previous;
-  if (
-    previous !== null &&
-    typeof previous === 'object' &&
-    Array.isArray((previous as { messages?: unknown }).messages)
-  )
-    return previous as AgentInput;
-  return JSON.stringify(previous, null, 2);
 }
 
 function messageOf(error: unknown): string {

@@ -1,41 +1,20 @@
-/** Checks a schema-valid team file for what a schema cannot see: names, references and pattern fields. */
+/** Checks a schema-valid team file for what a schema cannot see: names, references, pattern fields and team cycles. */
 
-import { didYouMean } from './suggest.js';
+import { checkPattern } from './check-pattern.js';
 import type { TeamFileProblem } from './team-file-error.js';
-import { patternFields, type TeamFile, teamPatterns } from './team-file-schema.js';
+import type { TeamFile } from './team-file-schema.js';
+import { definitionsOf, TeamNames } from './team-names.js';
+import { memberReferences } from './team-references.js';
 import type { DataPath, YamlSource } from './yaml-source.js';
 
 /**
- * Problems with agent names (duplicates), agent references (handoffs, entry, stages, units,
- * aggregate) and fields that the chosen pattern does not use.
+ * Problems with names (duplicates across agents, teams and humans), references (handoffs,
+ * members of every pattern, human fallbacks), fields that a pattern does not use or needs,
+ * and nested teams that contain themselves.
  */
 export function checkTeam(source: YamlSource, team: TeamFile): TeamFileProblem[] {
+  const names = new TeamNames(source, team);
   const problems: TeamFileProblem[] = [];
-  const names = team.agents.map((agent) => agent.name);
-  const firstIndex = new Map<string, number>();
-  for (const [index, name] of names.entries()) {
-    const earlier = firstIndex.get(name);
-    if (earlier === undefined) firstIndex.set(name, index);
-    else
-      problems.push(
-        source.problem(
-          ['agents', index, 'name'],
-          `duplicate agent name "${name}" (agents[${earlier}] has it too); agent names must be unique.`,
-        ),
-      );
-  }
-  const known = [...firstIndex.keys()];
-
-  const reference = (path: DataPath, name: string, allowCollect = false): void => {
-    if (firstIndex.has(name) || (allowCollect && name === 'collect')) return;
-    const options = allowCollect ? [...known, 'collect'] : known;
-    problems.push(
-      source.problem(
-        path,
-        `unknown agent "${name}" (known: ${options.join(', ')}).${didYouMean(name, options)}`,
-      ),
-    );
-  };
 
   for (const [index, agent] of team.agents.entries()) {
     for (const [position, handoff] of (agent.handoffs ?? []).entries()) {
@@ -49,75 +28,84 @@ export function checkTeam(source: YamlSource, team: TeamFile): TeamFileProblem[]
           source.problem(path, `agent "${agent.name}" cannot hand off to itself; remove this entry.`),
         );
       } else {
-        reference(path, target);
+        names.reference(path, target, ['agent'], 'a handoff target');
       }
     }
   }
 
-  const used = new Set(patternFields[team.pattern]);
-  for (const pattern of teamPatterns) {
-    for (const field of patternFields[pattern]) {
-      if (used.has(field) || team[field as keyof TeamFile] === undefined) continue;
-      const users = teamPatterns.filter((candidate) => patternFields[candidate].includes(field));
+  for (const [index, person] of (team.humans ?? []).entries()) {
+    if (person.fallback === undefined) continue;
+    if (person.timeout === undefined)
       problems.push(
         source.keyProblem(
-          [],
-          field,
-          `"${field}" is used by pattern ${users.join(' and ')}, but this team uses pattern ${team.pattern}; remove it or change the pattern.`,
+          ['humans', index],
+          'fallback',
+          'a fallback needs timeout: (how long to wait before the fallback answers), e.g. timeout: 2h.',
         ),
       );
+    if (typeof person.fallback === 'object') {
+      names.reference(
+        ['humans', index, 'fallback', 'agent'],
+        person.fallback.agent,
+        ['agent', 'team', 'human'],
+        'fallback.agent',
+      );
+      if (person.fallback.agent === person.name)
+        problems.push(
+          source.problem(['humans', index, 'fallback', 'agent'], 'a human cannot be their own fallback.'),
+        );
     }
   }
 
-  if (team.entry !== undefined) reference(['entry'], team.entry);
-  switch (team.pattern) {
-    case 'handoff':
-      if (team.agents.length < 2) {
-        problems.push(
-          source.problem(
-            ['agents'],
-            'pattern handoff needs at least two agents: the entry agent and someone to hand off to (or use pattern: agent).',
-          ),
-        );
-      }
-      break;
-    case 'sequential':
-      if (team.stages === undefined) {
-        problems.push(
-          source.keyProblem(
-            [],
-            'pattern',
-            'pattern sequential needs stages: a list of agent names in order.',
-          ),
-        );
-      }
-      for (const [index, stage] of (team.stages ?? []).entries()) reference(['stages', index], stage);
-      break;
-    case 'concurrent': {
-      if (team.units === undefined) {
-        problems.push(
-          source.keyProblem(
-            [],
-            'pattern',
-            'pattern concurrent needs units: a list of agent names to run at once.',
-          ),
-        );
-      }
-      for (const [index, unit] of (team.units ?? []).entries()) reference(['units', index], unit);
-      if (team.aggregate !== undefined) reference(['aggregate'], team.aggregate, true);
-      const count = team.units?.length ?? 0;
-      if (typeof team.require === 'number' && count > 0 && team.require > count) {
-        problems.push(
-          source.problem(
-            ['require'],
-            `require is ${team.require} but there are only ${count} units; use 1 to ${count}.`,
-          ),
-        );
-      }
-      break;
-    }
-    default:
-      break;
+  for (const located of definitionsOf(team)) problems.push(...checkPattern(source, team, located, names));
+  problems.push(...checkCycles(source, team));
+  return [...names.problems, ...problems];
+}
+
+/**
+ * Teams (and humans, through their fallback) that contain themselves, directly or through
+ * other teams. Each cycle is reported once, at the reference that closes it.
+ */
+function checkCycles(source: YamlSource, team: TeamFile): TeamFileProblem[] {
+  const edges = new Map<string, { path: DataPath; target: string }[]>();
+  for (const [index, nested] of (team.teams ?? []).entries()) {
+    edges.set(
+      nested.name,
+      memberReferences(nested).map((reference) => ({
+        path: ['teams', index, ...reference.path],
+        target: reference.name,
+      })),
+    );
   }
+  for (const [index, person] of (team.humans ?? []).entries()) {
+    if (typeof person.fallback === 'object')
+      edges.set(person.name, [
+        { path: ['humans', index, 'fallback', 'agent'], target: person.fallback.agent },
+      ]);
+  }
+  const problems: TeamFileProblem[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (name: string): void => {
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const { path, target } of edges.get(name) ?? []) {
+      if (!edges.has(target)) continue;
+      if (state.get(target) === 'visiting') {
+        const cycle = [...stack.slice(stack.indexOf(target)), target];
+        problems.push(
+          source.problem(
+            path,
+            cycle.length === 2
+              ? `team "${target}" refers to itself; a team cannot be its own member.`
+              : `teams refer to each other in a cycle: ${cycle.join(' -> ')}; a team cannot contain itself, directly or through other teams. Remove one of these references.`,
+          ),
+        );
+      } else if (state.get(target) === undefined) visit(target);
+    }
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const name of edges.keys()) if (state.get(name) === undefined) visit(name);
   return problems;
 }

@@ -1,16 +1,21 @@
 /** Declarative team files: load a YAML team definition into a runnable agent or pattern. */
 
+export { parseDuration } from './duration.js';
 export { importModule, moduleExtensions } from './import-module.js';
 export { type LoadedTeam, type LoadTeamFileOptions, loadTeamFile } from './load-team-file.js';
 export { closestName, didYouMean } from './suggest.js';
 export { formatProblem, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 export {
+  type TeamDefinition,
   type TeamFile,
   type TeamFileAgent,
   type TeamFileHandoff,
+  type TeamFileHuman,
+  type TeamFileNestedTeam,
   type TeamPattern,
   teamFileSchema,
   teamPatterns,
 } from './team-file-schema.js';
 export { formatTeamJsonSchema, teamJsonSchema } from './team-json-schema.js';
 export type { TeamModelOption } from './team-models.js';
+export type { TerminateCondition } from './team-schema-parts.js';

@@ -112,7 +112,7 @@ describe('loadTeamFile errors', () => {
     const file = teamFile('name: t\npattern: hand-off\nagents:\n  - name: a\n    instructions: x\n');
     const error = await loadError(file);
     expect(error.message).toBe(
-      `${shown(file)}:2:10: pattern: unknown pattern "hand-off" (known: agent, handoff, sequential, concurrent). Did you mean "handoff"?`,
+      `${shown(file)}:2:10: pattern: unknown pattern "hand-off" (known: agent, handoff, sequential, concurrent, supervisor, groupChat, makerChecker, loop, magentic, eventDriven, adaptive, evolving). Did you mean "handoff"?`,
     );
   });
 
@@ -142,7 +142,7 @@ describe('loadTeamFile errors', () => {
     const error = await loadError(units);
     expect(error.problems.map((problem) => `${problem.path}: ${problem.message}`)).toEqual([
       'units[1]: unknown agent "c" (known: a, b).',
-      'aggregate: unknown agent "collct" (known: a, b, collect). Did you mean "collect"?',
+      'aggregate: unknown agent "collct" (known: a, b, collect, vote). Did you mean "collect"?',
     ]);
   });
 

@@ -2,20 +2,22 @@
 
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { ZodType } from 'zod';
-import type { Agent, AgentInput, AnyTool, ModelSpec, Runnable } from '../index.js';
+import type { AnyRunnable } from '../core/runnable.js';
+import type { Agent, AgentInput, AnyTool, ModelSpec, Runnable, Store } from '../index.js';
+import type { Human } from '../patterns/human.js';
 import { loadScript, scriptedModel } from '../testing/index.js';
 import { buildTeam } from './build-team.js';
 import { checkTeam } from './check-team.js';
-import { importModule, moduleExtensions } from './import-module.js';
 import { jsonSchemaToZod } from './json-schema-output.js';
 import { schemaProblems } from './schema-problems.js';
 import { didYouMean } from './suggest.js';
-import { TeamFileError, type TeamFileProblem } from './team-file-error.js';
+import { sortProblems, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 import { type TeamFile, type TeamPattern, teamFileSchema } from './team-file-schema.js';
 import { type ModelPlan, planModels, type TeamModelOption } from './team-models.js';
-import { collectTools } from './team-tools.js';
+import { loadExports, loadTools } from './team-modules.js';
+import { inlineModels, internalAgents } from './team-references.js';
 import { YamlSource } from './yaml-source.js';
 
 /**
@@ -35,6 +37,11 @@ export interface LoadTeamFileOptions {
   cwd?: string;
   /** Pause between streamed words when running offline, so text appears live. Default 12 ms. */
   offlineChunkDelayMs?: number;
+  /**
+   * The store `evolving` teams keep their outcomes in: pass the store of the runtime that runs
+   * the team (the policy reads each run's cost from its journal there). Needed only by them.
+   */
+  store?: Store;
 }
 
 /**
@@ -56,6 +63,10 @@ export interface LoadedTeam {
   /** Absolute path of the team file. */
   readonly file: string;
   readonly agents: ReadonlyMap<string, Agent<unknown>>;
+  /** The nested teams (`teams:`), by name. */
+  readonly teams: ReadonlyMap<string, AnyRunnable>;
+  /** The humans (`humans:`), by name; answer one with `runtime.signal(runId, 'human:<name>', text)`. */
+  readonly humans: ReadonlyMap<string, Human>;
   /** The tools the tools module exports, by tool name. */
   readonly tools: ReadonlyMap<string, AnyTool>;
   /** The tools module's exports (its own instance: module state lives here). */
@@ -155,16 +166,29 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
   if (problems.length > 0) return fail(sortProblems(problems));
 
   const here = dirname(file);
-  const plan = planModels(source, team, options.model ?? 'auto', options.env ?? process.env, (script) =>
-    display(resolve(here, script)),
+  const plan = planModels(
+    source,
+    team,
+    options.model ?? 'auto',
+    options.env ?? process.env,
+    (script) => display(resolve(here, script)),
+    inlineModels(team),
   );
   if (Array.isArray(plan)) return fail(plan);
 
   const { tools, toolsModule } = await loadTools(source, team, here, display);
+  const exports = await loadExports(source, team, here, display);
 
-  const modelOf = await modelChooser(source, team, plan, here, options.offlineChunkDelayMs ?? 12);
-  const built = buildTeam(source, team, { modelOf, tools, outputs, payloads });
-  if (Array.isArray(built)) return fail(built);
+  const models = await modelChooser(source, team, plan, here, options.offlineChunkDelayMs ?? 12);
+  const built = buildTeam(source, team, {
+    ...models,
+    tools,
+    outputs,
+    payloads,
+    exports,
+    store: options.store,
+  });
+  if (Array.isArray(built)) return fail(sortProblems(built));
   return {
     runnable: built.runnable,
     name: team.name,
@@ -173,6 +197,8 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
     pattern: team.pattern,
     file,
     agents: built.agents,
+    teams: built.teams,
+    humans: built.humans,
     tools,
     toolsModule,
     offline: plan.kind === 'offline',
@@ -181,84 +207,18 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
   };
 }
 
-async function loadTools(
-  source: YamlSource,
-  team: TeamFile,
-  here: string,
-  display: (target: string) => string,
-): Promise<{ tools: Map<string, AnyTool>; toolsModule: Record<string, unknown> | undefined }> {
-  let tools = new Map<string, AnyTool>();
-  let toolsModule: Record<string, unknown> | undefined;
-  const problems: TeamFileProblem[] = [];
-  if (team.tools !== undefined) {
-    const modulePath = resolve(here, team.tools);
-    if (!moduleExtensions.includes(extname(modulePath))) {
-      throw new TeamFileError([
-        source.problem(
-          ['tools'],
-          `the tools module must be a .ts or .js file (${moduleExtensions.join(', ')}).`,
-        ),
-      ]);
-    }
-    if (!existsSync(modulePath)) {
-      throw new TeamFileError([
-        source.problem(['tools'], `tools module not found: ${team.tools} (looked for ${modulePath}).`),
-      ]);
-    }
-    try {
-      toolsModule = await importModule(modulePath);
-    } catch (error) {
-      throw new TeamFileError(
-        [
-          source.problem(
-            ['tools'],
-            `could not load the tools module ${display(modulePath)}: ${(error as Error)?.message ?? String(error)}`,
-          ),
-        ],
-        { cause: error },
-      );
-    }
-    const collected = collectTools(toolsModule);
-    tools = collected.tools;
-    for (const name of collected.clashes) {
-      problems.push(
-        source.problem(['tools'], `${team.tools} exports two different tools named "${name}"; rename one.`),
-      );
-    }
-  }
-  const known = [...tools.keys()];
-  const exported =
-    team.tools === undefined
-      ? ''
-      : known.length === 0
-        ? ` (${team.tools} exports no tool() definitions)`
-        : ` (${team.tools} exports: ${known.join(', ')})`;
-  for (const [index, agent] of team.agents.entries()) {
-    for (const [position, name] of (agent.tools ?? []).entries()) {
-      if (tools.has(name)) continue;
-      problems.push(
-        source.problem(
-          ['agents', index, 'tools', position],
-          team.tools === undefined
-            ? `unknown tool "${name}": this team has no tools module; add tools: ./tools.ts at the top level, a module that exports tool() definitions.`
-            : `unknown tool "${name}"${exported}.${didYouMean(name, known)}`,
-        ),
-      );
-    }
-  }
-  if (problems.length > 0) throw new TeamFileError(sortProblems(problems));
-  return { tools, toolsModule };
-}
-
 async function modelChooser(
   source: YamlSource,
   team: TeamFile,
   plan: ModelPlan,
   here: string,
   chunkDelayMs: number,
-): Promise<(agent: TeamFile['agents'][number]) => ModelSpec> {
-  if (plan.kind === 'file') return plan.modelOf;
-  if (plan.kind === 'all') return () => plan.model;
+): Promise<{
+  modelOf: (agent: TeamFile['agents'][number]) => ModelSpec;
+  inlineModel: (spec: string) => ModelSpec;
+}> {
+  if (plan.kind === 'file') return { modelOf: plan.modelOf, inlineModel: (spec) => spec };
+  if (plan.kind === 'all') return { modelOf: () => plan.model, inlineModel: () => plan.model };
   const scriptPath = resolve(here, plan.script);
   if (!existsSync(scriptPath)) {
     throw new TeamFileError([
@@ -269,7 +229,7 @@ async function modelChooser(
     ]);
   }
   const script = await loadScript(scriptPath);
-  const names = team.agents.map((agent) => agent.name);
+  const names = [...team.agents.map((agent) => agent.name), ...internalAgents(team)];
   const strangers = Object.keys(script).filter((name) => !names.includes(name));
   if (strangers.length > 0) {
     throw new TeamFileError([
@@ -280,13 +240,5 @@ async function modelChooser(
     ]);
   }
   const model = scriptedModel(script, { chunkDelayMs });
-  return () => model;
-}
-
-function sortProblems(problems: TeamFileProblem[]): TeamFileProblem[] {
-  return [...problems].sort(
-    (a, b) =>
-      (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER) ||
-      (a.column ?? 0) - (b.column ?? 0),
-  );
+  return { modelOf: () => model, inlineModel: () => model };
 }

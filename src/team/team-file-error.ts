@@ -78,3 +78,12 @@ export class TeamFileError extends ConfigError {
     this.problems = problems;
   }
 }
+
+/** Problems in file order (line, then column); problems without a position last. */
+export function sortProblems(problems: readonly TeamFileProblem[]): TeamFileProblem[] {
+  return [...problems].sort(
+    (a, b) =>
+      (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER) ||
+      (a.column ?? 0) - (b.column ?? 0),
+  );
+}

@@ -1,45 +1,20 @@
 /** The zod schema of a team file (YAML): the single source for validation, TypeScript types and the editor JSON Schema. */
 
 import { z } from 'zod';
+import { patternFieldsShape, teamPatterns } from './team-pattern-schema.js';
+import {
+  agentReference,
+  definitionName,
+  durationSchema,
+  memberReference,
+  modelString,
+  wholeNumber,
+} from './team-schema-parts.js';
 
-/**
- * The orchestration patterns a team file can use.
- *
- * @example
- * ```ts
- * teamPatterns.includes('handoff'); // true
- * ```
- */
-export const teamPatterns = ['agent', 'handoff', 'sequential', 'concurrent'] as const;
-
-/**
- * One of {@link teamPatterns}.
- *
- * @example
- * ```ts
- * const pattern: TeamPattern = 'sequential';
- * ```
- */
-export type TeamPattern = (typeof teamPatterns)[number];
+export { patternFields, type TeamPattern, teamPatterns } from './team-pattern-schema.js';
 
 /** Ready-made handoff input filters a team file can name. */
 export const teamInputFilters = ['removeToolHistory', 'lastUserMessage'] as const;
-
-const definitionName = z.string({ error: 'expected a name (a string)' }).regex(/^[A-Za-z0-9][\w.-]*$/, {
-  error: "use letters, digits, '_', '-' or '.', starting with a letter or digit",
-});
-
-const wholeNumber = () => z.int({ error: 'expected a whole number' });
-
-const agentReference = z
-  .string({ error: 'expected an agent name (a string)' })
-  .min(1, { error: 'expected an agent name, got an empty string' });
-
-const modelString = z
-  .string({ error: 'expected a model string such as "openai:gpt-4o-mini"' })
-  .regex(/^[\w.-]+:\S+$/, {
-    error: 'expected "provider:model", for example "openai:gpt-4o-mini" or "anthropic:claude-haiku-4-5"',
-  });
 
 const jsonSchemaObject = z
   .record(z.string(), z.unknown(), { error: 'expected a JSON Schema object (a mapping)' })
@@ -81,15 +56,19 @@ const settingsSchema = z
   })
   .describe('Model settings passed to the provider.');
 
+const versionSchema = z.union([z.string(), z.number()], { error: 'expected a version string such as "1"' });
+
 /** The schema of one entry of `agents`. */
 export const teamAgentSchema = z
   .strictObject(
     {
-      name: definitionName.describe('Unique agent name; other fields refer to the agent by it.'),
+      name: definitionName.describe(
+        'Unique name (among agents, teams and humans); other fields refer to the agent by it.',
+      ),
       description: z
         .string()
         .optional()
-        .describe('What the agent does; other agents see it when they can hand off to it.'),
+        .describe('What the agent does; managers, selectors and agents that hand off to it see it.'),
       instructions: z
         .string({ error: 'expected the instructions text (a string; use | for several lines)' })
         .min(1, { error: 'instructions must not be empty' })
@@ -115,10 +94,70 @@ export const teamAgentSchema = z
       output: jsonSchemaObject
         .optional()
         .describe('JSON Schema of a structured final answer; the answer is validated against it.'),
+      version: versionSchema
+        .optional()
+        .describe('The agent definition’s version, recorded on its runs. Default: the team version.'),
     },
     { error: 'expected an agent: a mapping with at least name and instructions' },
   )
   .describe('An agent of the team.');
+
+/** The schema of one entry of `humans`. */
+export const teamHumanSchema = z
+  .strictObject(
+    {
+      name: definitionName.describe(
+        'Unique name (among agents, teams and humans); the answer arrives as the signal human:<name>.',
+      ),
+      description: z
+        .string()
+        .optional()
+        .describe('Who this is and what they decide; shown to managers and selectors. Default: the name.'),
+      prompt: z.string().optional().describe('The question shown to the person on every turn.'),
+      timeout: durationSchema
+        .optional()
+        .describe('How long to wait for the answer ("30s", "10m", "2h", "3d" or ms). Default: forever.'),
+      fallback: z
+        .union(
+          [
+            z.string(),
+            z
+              .strictObject({
+                agent: memberReference.describe('The agent (or team) that answers instead.'),
+              })
+              .describe('An agent answers instead.'),
+          ],
+          { error: 'expected a fixed answer (a string) or { agent: name }' },
+        )
+        .optional()
+        .describe('When the timeout passes: a fixed answer, or { agent: name } to let an agent answer.'),
+    },
+    { error: 'expected a human: a mapping with at least name' },
+  )
+  .describe(
+    'A person on the team; each turn waits durably for runtime.signal(runId, "human:<name>", answer).',
+  );
+
+/** The schema of one entry of `teams` (a nested team, built from the file's agents, teams and humans). */
+export const teamNestedSchema = z
+  .strictObject(
+    {
+      name: definitionName.describe(
+        'Unique name (among agents, teams and humans); other teams use it like an agent name.',
+      ),
+      description: z
+        .string()
+        .optional()
+        .describe('What the team does; managers, selectors and supervisors see it.'),
+      version: versionSchema.optional().describe('The nested team’s version. Default: the file’s version.'),
+      pattern: z
+        .enum(teamPatterns, { error: `expected one of: ${teamPatterns.join(', ')}` })
+        .describe('How the members of this team work together.'),
+      ...patternFieldsShape,
+    },
+    { error: 'expected a team: a mapping with at least name and pattern' },
+  )
+  .describe('A nested team: a pattern over the file’s agents, teams and humans.');
 
 /**
  * The schema of a whole team file (strict: unknown keys are errors).
@@ -133,8 +172,7 @@ export const teamFileSchema = z
     {
       $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
       name: definitionName.describe('The team’s definition name; runs are stored under it.'),
-      version: z
-        .union([z.string(), z.number()], { error: 'expected a version string such as "1"' })
+      version: versionSchema
         .optional()
         .describe('Bump it when a change would make stored runs replay differently. Default "1".'),
       description: z.string().optional().describe('What the team does.'),
@@ -153,38 +191,22 @@ export const teamFileSchema = z
         .describe('Used when no model is configured.'),
       pattern: z
         .enum(teamPatterns, { error: `expected one of: ${teamPatterns.join(', ')}` })
-        .describe('How the agents work together: agent, handoff, sequential or concurrent.'),
-      entry: agentReference
-        .optional()
-        .describe('agent/handoff: the agent that receives the input. Default: the first agent.'),
+        .describe(`How the agents work together: ${teamPatterns.join(', ')}.`),
       agents: z
         .array(teamAgentSchema, { error: 'expected a list of agents' })
         .min(1, { error: 'list at least one agent' })
         .describe('The agents of the team.'),
-      stages: z
-        .array(agentReference)
-        .min(1, { error: 'list at least one stage' })
+      teams: z
+        .array(teamNestedSchema, { error: 'expected a list of teams' })
         .optional()
-        .describe('sequential: agent names in pipeline order.'),
-      units: z
-        .array(agentReference)
-        .min(1, { error: 'list at least one unit' })
+        .describe('Nested teams; their names can be used wherever an agent name is accepted as a member.'),
+      humans: z
+        .array(teamHumanSchema, { error: 'expected a list of humans' })
         .optional()
-        .describe('concurrent: agent names that all get the input at once.'),
-      aggregate: agentReference
-        .optional()
-        .describe('concurrent: an agent that synthesizes the results, or "collect" (the default).'),
-      require: z
-        .union([z.enum(['all', 'best-effort']), wholeNumber().min(1)], {
-          error: 'expected "all", "best-effort" or a whole number >= 1',
-        })
-        .optional()
-        .describe('concurrent: "all" (default), "best-effort" or how many units must succeed.'),
-      allowReturn: z
-        .boolean()
-        .optional()
-        .describe('handoff: let specialists hand back to the entry agent. Default false.'),
-      maxHandoffs: z.int().min(1).optional().describe('handoff: transfers allowed in one run. Default 8.'),
+        .describe(
+          'People on the team; their names can be used as members (workers, chat members, checker, ...).',
+        ),
+      ...patternFieldsShape,
     },
     { error: 'a team file is a mapping with at least name, pattern and agents' },
   )
@@ -209,6 +231,24 @@ export type TeamFile = z.infer<typeof teamFileSchema>;
  */
 export type TeamFileAgent = z.infer<typeof teamAgentSchema>;
 /**
+ * One human of a team file after validation.
+ *
+ * @example
+ * ```ts
+ * const editor: TeamFileHuman = { name: 'editor', description: 'Approves posts', timeout: '2h', fallback: 'REJECTED' };
+ * ```
+ */
+export type TeamFileHuman = z.infer<typeof teamHumanSchema>;
+/**
+ * One nested team of a team file after validation.
+ *
+ * @example
+ * ```ts
+ * const review: TeamFileNestedTeam = { name: 'review', pattern: 'groupChat', members: ['writer', 'critic'] };
+ * ```
+ */
+export type TeamFileNestedTeam = z.infer<typeof teamNestedSchema>;
+/**
  * One handoff entry of an agent: a name, or a mapping with a payload schema, description or filter.
  *
  * @example
@@ -218,10 +258,12 @@ export type TeamFileAgent = z.infer<typeof teamAgentSchema>;
  */
 export type TeamFileHandoff = z.infer<typeof handoffEntry>;
 
-/** Which top-level fields each pattern uses (the others are an error, so a mistake never goes unnoticed). */
-export const patternFields: Record<TeamPattern, readonly string[]> = {
-  agent: ['entry'],
-  handoff: ['entry', 'allowReturn', 'maxHandoffs'],
-  sequential: ['stages'],
-  concurrent: ['units', 'aggregate', 'require'],
-};
+/**
+ * The pattern part of a team: the file's top level or a nested team (same fields).
+ *
+ * @example
+ * ```ts
+ * const definition: TeamDefinition = { name: 'pipeline', pattern: 'sequential', stages: ['drafter', 'reviewer'] };
+ * ```
+ */
+export type TeamDefinition = TeamFileNestedTeam;

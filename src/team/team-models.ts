@@ -4,7 +4,7 @@ import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { ConfigError, type ModelSpec } from '../index.js';
 import type { TeamFileProblem } from './team-file-error.js';
 import type { TeamFile } from './team-file-schema.js';
-import type { YamlSource } from './yaml-source.js';
+import type { DataPath, YamlSource } from './yaml-source.js';
 
 /**
  * How `loadTeamFile` picks models. `'auto'` (the default): `BATON_MODEL` if set, else the
@@ -44,6 +44,7 @@ export function planModels(
   option: TeamModelOption,
   env: Readonly<Record<string, string | undefined>>,
   displayScript: (script: string) => string,
+  inlineModels: readonly { path: DataPath; model: string }[] = [],
 ): ModelPlan | TeamFileProblem[] {
   if (typeof option === 'object') return { kind: 'all', model: option };
   const offline = (notice: string): ModelPlan | TeamFileProblem[] =>
@@ -71,13 +72,14 @@ export function planModels(
 
   const modelOf = (agent: TeamFile['agents'][number]): string | undefined => agent.model ?? team.model;
   const withoutModel = team.agents.flatMap((agent, index) => (modelOf(agent) === undefined ? [index] : []));
-  const missingKeys = new Map<string, number | undefined>();
-  for (const [index, agent] of team.agents.entries()) {
-    const model = modelOf(agent);
+  const missingKeys = new Map<string, DataPath>();
+  const need = (model: string | undefined, path: DataPath): void => {
     const key = model === undefined ? undefined : providerCredentials[model.slice(0, model.indexOf(':'))];
-    if (key !== undefined && !env[key] && !missingKeys.has(key))
-      missingKeys.set(key, agent.model === undefined ? undefined : index);
-  }
+    if (key !== undefined && !env[key] && !missingKeys.has(key)) missingKeys.set(key, path);
+  };
+  for (const [index, agent] of team.agents.entries())
+    need(modelOf(agent), agent.model === undefined ? ['model'] : ['agents', index, 'model']);
+  for (const inline of inlineModels) need(inline.model, inline.path);
   if (withoutModel.length === 0 && missingKeys.size === 0) {
     return { kind: 'file', modelOf: (agent) => modelOf(agent) as string };
   }
@@ -98,8 +100,7 @@ export function planModels(
       ),
     ];
   }
-  const [key, agentIndex] = [...missingKeys.entries()][0] as [string, number | undefined];
-  const path = agentIndex === undefined ? ['model'] : ['agents', agentIndex, 'model'];
+  const [key, path] = [...missingKeys.entries()][0] as [string, DataPath];
   return [source.problem(path, `no model configured: set ${key} to use this model, ${howTo}.`)];
 }
 

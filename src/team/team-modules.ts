@@ -1,0 +1,135 @@
+/** The modules a team file names: its tools module and "./file.ts#export" references. */
+
+import { existsSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import type { AnyTool } from '../index.js';
+import { importModule, moduleExtensions } from './import-module.js';
+import { didYouMean } from './suggest.js';
+import { sortProblems, TeamFileError, type TeamFileProblem } from './team-file-error.js';
+import type { TeamFile } from './team-file-schema.js';
+import { moduleReferences } from './team-references.js';
+import { collectTools } from './team-tools.js';
+import type { YamlSource } from './yaml-source.js';
+
+/** Imports the tools module and checks every tool name the agents use. */
+export async function loadTools(
+  source: YamlSource,
+  team: TeamFile,
+  here: string,
+  display: (target: string) => string,
+): Promise<{ tools: Map<string, AnyTool>; toolsModule: Record<string, unknown> | undefined }> {
+  let tools = new Map<string, AnyTool>();
+  let toolsModule: Record<string, unknown> | undefined;
+  const problems: TeamFileProblem[] = [];
+  if (team.tools !== undefined) {
+    const modulePath = resolve(here, team.tools);
+    if (!moduleExtensions.includes(extname(modulePath))) {
+      throw new TeamFileError([
+        source.problem(
+          ['tools'],
+          `the tools module must be a .ts or .js file (${moduleExtensions.join(', ')}).`,
+        ),
+      ]);
+    }
+    if (!existsSync(modulePath)) {
+      throw new TeamFileError([
+        source.problem(['tools'], `tools module not found: ${team.tools} (looked for ${modulePath}).`),
+      ]);
+    }
+    try {
+      toolsModule = await importModule(modulePath);
+    } catch (error) {
+      throw new TeamFileError(
+        [
+          source.problem(
+            ['tools'],
+            `could not load the tools module ${display(modulePath)}: ${(error as Error)?.message ?? String(error)}`,
+          ),
+        ],
+        { cause: error },
+      );
+    }
+    const collected = collectTools(toolsModule);
+    tools = collected.tools;
+    for (const name of collected.clashes) {
+      problems.push(
+        source.problem(['tools'], `${team.tools} exports two different tools named "${name}"; rename one.`),
+      );
+    }
+  }
+  const known = [...tools.keys()];
+  const exported =
+    team.tools === undefined
+      ? ''
+      : known.length === 0
+        ? ` (${team.tools} exports no tool() definitions)`
+        : ` (${team.tools} exports: ${known.join(', ')})`;
+  for (const [index, agent] of team.agents.entries()) {
+    for (const [position, name] of (agent.tools ?? []).entries()) {
+      if (tools.has(name)) continue;
+      problems.push(
+        source.problem(
+          ['agents', index, 'tools', position],
+          team.tools === undefined
+            ? `unknown tool "${name}": this team has no tools module; add tools: ./tools.ts at the top level, a module that exports tool() definitions.`
+            : `unknown tool "${name}"${exported}.${didYouMean(name, known)}`,
+        ),
+      );
+    }
+  }
+  if (problems.length > 0) throw new TeamFileError(sortProblems(problems));
+  return { tools, toolsModule };
+}
+
+/** Imports the modules of "./file.ts#export" references; each export must be a function. */
+export async function loadExports(
+  source: YamlSource,
+  team: TeamFile,
+  here: string,
+  display: (target: string) => string,
+): Promise<Map<string, unknown>> {
+  const exports = new Map<string, unknown>();
+  const modules = new Map<string, Record<string, unknown>>();
+  const problems: TeamFileProblem[] = [];
+  for (const { path, reference } of moduleReferences(team)) {
+    const hash = reference.lastIndexOf('#');
+    const relativePath = reference.slice(0, hash);
+    const name = reference.slice(hash + 1);
+    const modulePath = resolve(here, relativePath);
+    let module = modules.get(modulePath);
+    if (module === undefined) {
+      if (!existsSync(modulePath)) {
+        problems.push(source.problem(path, `module not found: ${relativePath} (looked for ${modulePath}).`));
+        continue;
+      }
+      try {
+        module = await importModule(modulePath);
+      } catch (error) {
+        problems.push(
+          source.problem(
+            path,
+            `could not load the module ${display(modulePath)}: ${(error as Error)?.message ?? String(error)}`,
+          ),
+        );
+        continue;
+      }
+      modules.set(modulePath, module);
+    }
+    const value = module[name];
+    if (typeof value !== 'function') {
+      const functions = Object.keys(module).filter((key) => typeof module[key] === 'function');
+      problems.push(
+        source.problem(
+          path,
+          value === undefined
+            ? `${relativePath} has no export "${name}" (functions it exports: ${functions.join(', ') || 'none'}).${didYouMean(name, functions)}`
+            : `export "${name}" of ${relativePath} is not a function.`,
+        ),
+      );
+      continue;
+    }
+    exports.set(reference, value);
+  }
+  if (problems.length > 0) throw new TeamFileError(sortProblems(problems));
+  return exports;
+}
