@@ -1,4 +1,51 @@
-// Targets that compare cases with each other, checked once every case and import time is measured.
+// Targets that compare cases with each other, checked once every case and import time is measured:
+// baton-memory against the peers and its import time; each pattern's µs per agent turn against the
+// single agent's.
+
+/** Turns (model calls) in one run of the baton-memory workload: add(2, 3), then the answer. */
+export const REFERENCE_TURNS = 2;
+
+/** The metric in which `baton-patterns` reports the baton-memory workload's µs per turn, measured in its own process. */
+export const REFERENCE_METRIC = 'single agent, baton-memory workload (this process): µs per turn';
+
+/** Each pattern's µs per agent turn may be at most this many times the single agent's µs per turn. */
+export const PATTERN_TURN_LIMIT = 2;
+
+/**
+ * Adds to the `baton-patterns` result, for every pattern it measured, the target "µs per agent
+ * turn ÷ the single agent's µs per turn ≤ 2". The single agent's figure is baton-memory's
+ * median µs/run ÷ its 2 turns when baton-memory ran; otherwise (a filtered run) the same workload
+ * timed in baton-patterns' own process.
+ *
+ * @example
+ * applyPatternTargets(results);
+ */
+export function applyPatternTargets(results) {
+  const patterns = results.find((result) => result.ok && result.name === 'baton-patterns');
+  if (patterns === undefined) return;
+  const memory = results.find((result) => result.ok && result.name === 'baton-memory');
+  const reference =
+    memory === undefined
+      ? {
+          usPerTurn: patterns.metrics?.[REFERENCE_METRIC],
+          what: 'single agent, same workload in this process',
+        }
+      : { usPerTurn: memory.latency.medianUs / REFERENCE_TURNS, what: 'baton-memory µs/run ÷ 2' };
+  if (typeof reference.usPerTurn !== 'number') return;
+  patterns.targets ??= [];
+  for (const [label, value] of Object.entries(patterns.metrics ?? {})) {
+    const pattern = /^(.+): µs per agent turn$/.exec(label)?.[1];
+    if (pattern === undefined || typeof value !== 'number') continue;
+    const ratio = value / reference.usPerTurn;
+    patterns.targets.push({
+      label: `${pattern}: µs per agent turn ÷ ${reference.what} (${reference.usPerTurn.toFixed(2)} µs)`,
+      value: ratio,
+      limit: PATTERN_TURN_LIMIT,
+      unit: '×',
+      pass: ratio <= PATTERN_TURN_LIMIT,
+    });
+  }
+}
 
 /**
  * Adds Baton's cross-case targets to the `baton-memory` result: at least 8× below the fastest
@@ -8,6 +55,7 @@
  * applySuiteTargets(results); // then render the report as usual
  */
 export function applySuiteTargets(results) {
+  applyPatternTargets(results);
   const memory = results.find((result) => result.ok && result.name === 'baton-memory');
   if (memory === undefined) return;
   memory.targets ??= [];
