@@ -2,7 +2,14 @@
 
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
-import { ConfigError, createRuntime, type RunHandle, type RunRecord, type Runtime } from '../index.js';
+import {
+  ConfigError,
+  createRuntime,
+  type RunHandle,
+  type RunRecord,
+  type Runtime,
+  type Store,
+} from '../index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
 import type { CliContext } from './command.js';
 import { display, formatCost, formatDuration, formatTime, formatUsage, indent, wrap } from './format.js';
@@ -11,6 +18,8 @@ import { ProgressPrinter, type ProgressState } from './progress.js';
 /** A runtime on the CLI's store, and how to close both. */
 export interface Session {
   runtime: Runtime;
+  /** The SQLite store under the runtime (team files whose pattern learns from past runs need it). */
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -37,6 +46,7 @@ export async function openSession(
   const runtime = createRuntime({ store, recover: false });
   return {
     runtime,
+    store,
     async close() {
       await runtime.close();
       await store.close();

@@ -1,5 +1,6 @@
 /** One execution of a run: replays recorded steps from the journal, runs the rest, records every outcome. */
 
+import { setMaxListeners } from 'node:events';
 import type {
   JournalEntry,
   JournalEntryKind,
@@ -177,6 +178,8 @@ export class RunExecution {
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
+      // Every step of the run (a fan-out of 100 agents included) listens to this one signal.
+      setMaxListeners(0, this.#controller.signal);
       if (this.#stopError !== undefined) this.#controller.abort(this.#stopError);
     }
     return this.#controller.signal;

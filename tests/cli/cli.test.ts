@@ -178,6 +178,28 @@ describe('baton CLI (built)', () => {
     expect(reply.stdout).toContain('Published after review: Looks good');
   });
 
+  it('runs an evolving team that learns in the CLI store across runs', () => {
+    const learning = join(scratch, 'evolving.db');
+    const outputs: string[] = [];
+    for (let index = 0; index < 3; index++) {
+      const run = baton(
+        'run',
+        'tests/cli/fixtures/evolving/team.yaml',
+        'My router drops Wi-Fi',
+        '--json',
+        '--store',
+        learning,
+      );
+      expect(run.stderr).not.toContain('error');
+      expect(run.code).toBe(0);
+      outputs.push(String((JSON.parse(run.stdout) as { output: unknown }).output));
+    }
+    // Each candidate gets its one trial, then the one that resolved the issue wins.
+    expect(outputs[0]).toContain('No idea');
+    expect(outputs[1]).toContain('resolved');
+    expect(outputs[2]).toContain('resolved');
+  });
+
   it('prints only the final record with --json, and picks a module export with --export', () => {
     const ambiguous = baton('run', 'tests/cli/fixtures/two-flows.ts', 'abc', '--store', store);
     expect(ambiguous.code).toBe(1);

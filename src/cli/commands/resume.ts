@@ -1,7 +1,7 @@
 /** `baton resume <runId>`: load a run's recorded source again and continue it with live progress. */
 
 import { existsSync } from 'node:fs';
-import { BatonError, ConfigError, type RunRecord } from '../../index.js';
+import { BatonError, ConfigError, type RunRecord, type Store } from '../../index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { type LoadedSource, loadSource, parseSource } from '../load-source.js';
 import { command, followRun, openSession, printOutcome } from '../session.js';
@@ -35,7 +35,7 @@ export const resumeCommand: Command = {
           context.stdout.write(`Run ${runId} already ${record.status}; nothing to resume.\n`);
         return printOutcome(record, { waitingFor: [], wakeAt: undefined }, context, mode);
       }
-      const loaded = await loadRecordedSource(record, context);
+      const loaded = await loadRecordedSource(record, context, session.store);
       if (loaded.notice !== undefined && !mode.json && !mode.quiet) {
         context.stdout.write(`${context.style.yellow(loaded.notice)}\n\n`);
       }
@@ -53,7 +53,11 @@ export const resumeCommand: Command = {
 };
 
 /** Loads the definition a run was started from, with errors that say what to do when that is impossible. */
-export async function loadRecordedSource(record: RunRecord, context: CliContext): Promise<LoadedSource> {
+export async function loadRecordedSource(
+  record: RunRecord,
+  context: CliContext,
+  store?: Store,
+): Promise<LoadedSource> {
   if (record.source === undefined) {
     throw new ConfigError(
       `Run ${record.id} (${record.target}) has no recorded source: it was started from code, not with \`baton run\`. Continue it from that code with runtime.resume("${record.id}").`,
@@ -67,7 +71,12 @@ export async function loadRecordedSource(record: RunRecord, context: CliContext)
       { runId: record.id },
     );
   }
-  return loadSource(file, { cwd: context.cwd, env: context.env, exportName });
+  return loadSource(file, {
+    cwd: context.cwd,
+    env: context.env,
+    exportName,
+    ...(store === undefined ? {} : { store }),
+  });
 }
 
 function withForceHint(error: unknown, context: CliContext): unknown {

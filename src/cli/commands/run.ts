@@ -61,25 +61,26 @@ export const runCommand: Command = {
     }
     let input: unknown = text;
     if (inputJson !== undefined) input = parseJson(inputJson, '--input-json', 'run');
-    const loaded = await loadSource(file, {
-      cwd: context.cwd,
-      env: context.env,
-      exportName: values.export as string | undefined,
-      model: values.offline === true ? 'offline' : model,
-    });
-    if (loaded.kind === 'team' && input === undefined) {
-      throw new UsageError(
-        `missing input: a team needs a message, e.g. baton run ${file} "your question".`,
-        'run',
-      );
-    }
-    const mode = { quiet: values.quiet === true, json: values.json === true };
-    if (loaded.notice !== undefined) {
-      if (mode.quiet || mode.json) context.stderr.write(`${loaded.notice}\n`);
-      else context.stdout.write(`${context.style.yellow(loaded.notice)}\n\n`);
-    }
     const session = await openSession(context);
     try {
+      const loaded = await loadSource(file, {
+        cwd: context.cwd,
+        env: context.env,
+        exportName: values.export as string | undefined,
+        model: values.offline === true ? 'offline' : model,
+        store: session.store,
+      });
+      if (loaded.kind === 'team' && input === undefined) {
+        throw new UsageError(
+          `missing input: a team needs a message, e.g. baton run ${file} "your question".`,
+          'run',
+        );
+      }
+      const mode = { quiet: values.quiet === true, json: values.json === true };
+      if (loaded.notice !== undefined) {
+        if (mode.quiet || mode.json) context.stderr.write(`${loaded.notice}\n`);
+        else context.stdout.write(`${context.style.yellow(loaded.notice)}\n\n`);
+      }
       const threadId = values.thread as string | undefined;
       const { record, state } = await followRun(session, context, mode, () =>
         session.runtime.start(loaded.runnable, input, {

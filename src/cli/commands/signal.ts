@@ -84,7 +84,7 @@ export async function deliverSignal(
       // Completed, failed or cancelled: the runtime refuses with a message that says so.
       await runtime.signal(runId, name, payload);
     }
-    const loaded = await loadRecordedSource(record, context);
+    const loaded = await loadRecordedSource(record, context, session.store);
     runtime.register(loaded.runnable);
     if (loaded.notice !== undefined) say(context.style.yellow(loaded.notice));
     say(`${context.style.green('✓')} Signal "${name}" sent to run ${runId}; continuing it here.\n`);
