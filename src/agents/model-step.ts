@@ -49,7 +49,7 @@ export function modelStep(
         : undefined;
       return callModel(model, options, onDelta);
     },
-    { kind: 'model', meta: (response) => modelMeta(agent.name, response) },
+    { kind: 'model', meta: (response) => modelMeta(agent, response) },
   );
 }
 
@@ -70,8 +70,14 @@ export function stepName(prefix: 'model:' | 'tool:', name: string): string {
   return interned;
 }
 
-function modelMeta(agent: string, response: ModelResponse): StepMeta {
-  const meta: StepMeta = { agent, model: response.model, usage: response.usage };
+/** Display data of a model step; the agent's version lets cost and outcomes be compared across versions. */
+function modelMeta(agent: Agent<unknown>, response: ModelResponse): StepMeta {
+  const meta: StepMeta = {
+    agent: agent.name,
+    agentVersion: agent.version,
+    model: response.model,
+    usage: response.usage,
+  };
   const cost = costOf(response.model, response.usage, response.cachedInputTokens);
   if (cost !== undefined) meta.costUsd = cost;
   return meta;
