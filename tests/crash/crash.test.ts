@@ -1,61 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore, createRuntime } from '../../src/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
 import { crashFlow } from './crash-flow.js';
+import {
+  exitOf,
+  kill,
+  killStarted,
+  readEffects,
+  startWorker as startProcess,
+  waitForLine,
+} from './crash-harness.js';
 
 const worker = join(import.meta.dirname, 'crash-worker.ts');
 
-interface Process {
-  child: ChildProcess;
-  output: string;
-}
-
-function startWorker(mode: string, dbPath: string, logPath: string, runId: string, killAt: string): Process {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, mode, dbPath, logPath, runId], {
-    env: { ...process.env, KILL_AT: killAt },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc: Process = { child, output: '' };
-  child.stdout?.on('data', (chunk: Buffer) => {
-    proc.output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    proc.output += chunk.toString();
-  });
-  return proc;
-}
-
-async function waitForLine(proc: Process, marker: string, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!proc.output.includes(marker)) {
-    if (proc.child.exitCode !== null) throw new Error(`worker exited before "${marker}":\n${proc.output}`);
-    if (Date.now() - started > timeoutMs)
-      throw new Error(`no "${marker}" within ${timeoutMs} ms:\n${proc.output}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-async function kill(proc: Process): Promise<void> {
-  const exited = new Promise((resolve) => proc.child.once('exit', resolve));
-  proc.child.kill('SIGKILL');
-  await exited;
-}
-
-interface Effect {
-  pid: number;
-  tag: string;
-  phase: 'start' | 'done';
-}
-
-function readEffects(logPath: string): Effect[] {
-  return readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as Effect);
+function startWorker(mode: string, dbPath: string, logPath: string, runId: string, killAt: string) {
+  return startProcess(worker, [mode, dbPath, logPath, runId], killAt);
 }
 
 /** The side-effect tags whose step is recorded in the journal. */
@@ -73,6 +35,8 @@ async function recordedTags(dbPath: string, runId: string): Promise<Set<string>>
 }
 
 describe('crash recovery with SIGKILL', () => {
+  afterEach(killStarted);
+
   it('never repeats a finished step across six kills and ends with the uncrashed output', async () => {
     // The reference: the same workflow, uncrashed, in memory.
     const directory = mkdtempSync(join(tmpdir(), 'baton-crash-'));
@@ -115,7 +79,7 @@ describe('crash recovery with SIGKILL', () => {
     }
     const last = startWorker('recover', dbPath, logPath, runId, '');
     await waitForLine(last, 'ENDED');
-    await new Promise((resolve) => last.child.once('exit', resolve));
+    await exitOf(last);
     pids.push(last.child.pid!);
 
     expect(last.output).toContain('ENDED completed');
