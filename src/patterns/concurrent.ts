@@ -4,7 +4,16 @@ import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
+import {
+  type AggregateInfo,
+  type ConsistencyMeasure,
+  consistencyOf,
+  type VoteResult,
+} from './consistency.js';
 import { announceEnd, announceStart, checkRunnable, recordDecision, textOf } from './shared.js';
+
+// Voting and consistency scoring live in consistency.ts; their types are still exported from here.
+export type { AggregateInfo, ConsistencyMeasure, VoteResult, VoteTally } from './consistency.js';
 
 /** One unit's outcome, as aggregators see it. */
 export interface UnitResult {
@@ -12,51 +21,6 @@ export interface UnitResult {
   ok: boolean;
   output?: unknown;
   error?: string;
-}
-
-/** One distinct value in a vote (outputs compared after normalization), with who voted for it. */
-export interface VoteTally<VALUE = unknown> {
-  /** The output of the first unit (in unit order) that gave this value, as it gave it. */
-  value: VALUE;
-  /** The normalized form the outputs were compared by. */
-  key: string;
-  /** The votes for it: the number of units, or the sum of their weights in a weighted vote. */
-  weight: number;
-  /** The units that gave it, in unit order. */
-  units: string[];
-}
-
-/**
- * The output of a `'vote'` or weighted vote: the winning value, every tally (highest first,
- * ties in unit order) and the consistency score.
- *
- * @example
- * ```ts
- * const { winner, votes, consistency } = await (await runtime.start(jury, claim)).result();
- * if (consistency < 0.6) console.log('split decision', votes.map((tally) => `${tally.key}: ${tally.weight}`));
- * ```
- */
-export interface VoteResult<VALUE = unknown> {
-  winner: VALUE;
-  votes: VoteTally<VALUE>[];
-  /** In [0, 1]: by default the share of successful units (or of their weight) that gave the winner. */
-  consistency: number;
-}
-
-/** How consistency is measured: `agreement` (vote share of the winning value) or `similarity` (token overlap of texts). */
-export type ConsistencyMeasure = 'agreement' | 'similarity';
-
-/** What an aggregator function receives besides the results: how much the successful units agree. */
-export interface AggregateInfo {
-  /** The consistency score in [0, 1], by `measure`; this is what `minConsistency` is checked against. */
-  consistency: number;
-  measure: ConsistencyMeasure;
-  /** Share of successful units (of their weight, in a weighted vote) whose normalized output equals the winner's. */
-  agreement: number;
-  /** Mean pairwise token-set Jaccard similarity of the successful outputs' texts (1 with fewer than two). */
-  similarity: number;
-  /** The vote over the successful outputs (a plain majority unless the aggregator is a weighted vote). */
-  vote: VoteResult;
 }
 
 /** A weighted vote: units not listed weigh 1. */
@@ -202,6 +166,7 @@ export function concurrent<INPUT, OUTPUT, LOW>(
           },
         );
       }
+      // Lazy: 'collect' and agent aggregators without minConsistency never compute the score.
       const info = consistencyOf(results, weights, measure);
       const low = minConsistency !== undefined && info.consistency < minConsistency;
       if (voting || minConsistency !== undefined) {
@@ -302,88 +267,6 @@ function checkAggregate(
   );
 }
 
-/** Scores how much the successful outputs agree, and runs the vote. */
-function consistencyOf(
-  results: readonly UnitResult[],
-  weights: Readonly<Record<string, number>> | undefined,
-  measure: ConsistencyMeasure,
-): AggregateInfo {
-  const successes = results.filter((result) => result.ok);
-  const tallies: VoteTally[] = [];
-  for (const result of successes) {
-    const key = normalize(result.output);
-    const weight = weights?.[result.unit] ?? 1;
-    const tally = tallies.find((candidate) => candidate.key === key);
-    if (tally === undefined) tallies.push({ value: result.output, key, weight, units: [result.unit] });
-    else {
-      tally.weight += weight;
-      tally.units.push(result.unit);
-    }
-  }
-  // Stable sort: equal weights keep the order of their first unit, so ties go to the earlier unit.
-  tallies.sort((left, right) => right.weight - left.weight);
-  const sum = tallies.reduce((accumulated, tally) => accumulated + tally.weight, 0);
-  const agreement = sum === 0 ? 1 : tallies[0]!.weight / sum;
-  const similarity = meanJaccard(successes.map((result) => tokens(textOf(result.output))));
-  const consistency = measure === 'agreement' ? agreement : similarity;
-  return {
-    consistency,
-    measure,
-    agreement,
-    similarity,
-    vote: { winner: tallies[0]!.value, votes: tallies, consistency },
-  };
-}
-
-/** The form outputs are compared by: strings trimmed, lower-cased, whitespace runs collapsed; other values as JSON with sorted keys. */
-function normalize(value: unknown): string {
-  if (typeof value === 'string') return value.trim().toLowerCase().replace(/\s+/g, ' ');
-  if (value === undefined) return 'undefined';
-  return JSON.stringify(sorted(value)) ?? String(value);
-}
-
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((key) => [key, sorted((value as Record<string, unknown>)[key])]),
-  );
-}
-
-/** The set of lower-cased words and numbers in a text. */
-function tokens(text: string): Set<string> {
-  return new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
-}
-
-/** Mean Jaccard similarity over all pairs; 1 with fewer than two sets; two empty sets count as equal. */
-function meanJaccard(sets: readonly Set<string>[]): number {
-  if (sets.length < 2) return 1;
-  let sum = 0;
-  let pairs = 0;
-  for (let left = 0; left < sets.length; left++) {
-    for (let right = left + 1; right < sets.length; right++) {
-      const a = sets[left]!;
-      const b = sets[right]!;
-      let shared = 0;
-      for (const token of a) if (b.has(token)) shared++;
-      const union = a.size + b.size - shared;
-      sum += union === 0 ? 1 : shared / union;
-      pairs++;
-    }
-  }
-  return sum / pairs;
-}
-
-function total(vote: VoteResult): number {
-  return vote.votes.reduce((accumulated, tally) => accumulated + tally.weight, 0);
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
-}
-
 /** One section per unit, for agents and patterns that read the results as text. */
 function resultsText(results: readonly UnitResult[]): string {
   return results
@@ -400,4 +283,12 @@ function lowConsistencyText(report: LowConsistencyReport): string {
     `The results disagree: consistency ${round(report.consistency)} (${report.measure}) is below ${report.minConsistency}.\n\n` +
     `Results:\n\n${resultsText(report.results)}`
   );
+}
+
+function total(vote: VoteResult): number {
+  return vote.votes.reduce((accumulated, tally) => accumulated + tally.weight, 0);
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
 }

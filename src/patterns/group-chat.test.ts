@@ -168,6 +168,29 @@ describe('groupChat: termination', () => {
     await runtime.close();
   });
 
+  it('journals clock readings only when a condition or a selection function can use the elapsed time', async () => {
+    expect(maxRounds(2).usesElapsedTime).toBe(false);
+    expect(textMention('DONE').or(tokenBudget(10)).usesElapsedTime).toBe(false);
+    expect(timeout(1000).usesElapsedTime).toBe(true);
+    expect(anyOf(textMention('DONE'), timeout(1000)).usesElapsedTime).toBe(true);
+    expect(custom(() => false).usesElapsedTime).toBe(true);
+    const { runtime } = setup();
+    const { members } = team(echo, 'a', 'b');
+    const clockSteps = async (options: GroupChatOptions) => {
+      const handle = await runtime.start(groupChat(options), 'go');
+      await handle.result();
+      return (await runtime.journal(handle.runId)).filter((entry) => entry.name === 'now').length;
+    };
+    expect(await clockSteps({ name: 'plain', members, maxRounds: 3 })).toBe(0);
+    expect(await clockSteps({ name: 'mention', members, maxRounds: 3, terminate: textMention('X') })).toBe(0);
+    // One reading at the start, then one after each of the 3 rounds.
+    expect(await clockSteps({ name: 'timed', members, maxRounds: 3, terminate: timeout(60_000) })).toBe(4);
+    expect(
+      await clockSteps({ name: 'chosen', members, maxRounds: 3, select: (state) => state.members[0]! }),
+    ).toBe(4);
+    await runtime.close();
+  });
+
   it('stops on a custom condition, with its string as the reason', async () => {
     const { runtime } = setup();
     const { members } = team(

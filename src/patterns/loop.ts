@@ -3,7 +3,7 @@
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
-import { guarded, jsonObjectIn, runMember } from './maker-checker.js';
+import { guarded, jsonObjectIn, runMember } from './members.js';
 import {
   announceEnd,
   announceSpeaker,

@@ -1,7 +1,19 @@
-/** magentic()'s ledgers: their types, the manager's prompts, and lenient parsing of the JSON the manager writes. */
+/** magentic()'s ledgers: their types, and lenient parsing of the JSON the manager writes. */
 
 import { z } from 'zod';
 import { textOf } from './shared.js';
+
+// The prompts live in magentic-prompts.ts; they are still exported from here.
+export {
+  conversationSection,
+  finalAnswerPrompt,
+  managerInstructions,
+  memberPrompt,
+  progressPrompt,
+  replanPrompt,
+  retryPrompt,
+  taskLedgerPrompt,
+} from './magentic-prompts.js';
 
 /**
  * What the manager knows about the task, sorted the way a careful analyst would.
@@ -85,256 +97,6 @@ export interface ConversationEntry {
 /** A parse outcome: the value, or an error to show the model when asking again. */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
-// ---- prompts ----------------------------------------------------------------------------------
-
-/**
- * The built-in manager agent's system instructions (used when `manager` is a model).
- *
- * @example
- * ```ts
- * const boss = agent({ name: 'boss', instructions: managerInstructions, model: 'openai:gpt-4o' });
- * ```
- */
-export const managerInstructions =
-  'You manage a team of agents working on a task. You keep a ledger of facts and a plan, judge ' +
-  'progress after every round, choose who acts next and tell them exactly what to do, and finally ' +
-  'write the answer for the user. When a message asks for JSON, reply with exactly one JSON object ' +
-  'and no other text.';
-
-const ledgerShape = `{
-  "facts": {
-    "given": ["facts stated in the task or already verified"],
-    "toLookUp": ["facts a member must find, and where"],
-    "toDerive": ["facts to compute or reason out"],
-    "guesses": ["educated guesses, clearly unverified"]
-  },
-  "plan": ["short steps in order, each naming the member who should do it"]
-}`;
-
-function teamSection(members: readonly MemberCard[]): string {
-  return members.map((member) => `- ${member.name}: ${member.description}`).join('\n');
-}
-
-function factsSection(facts: TaskFacts): string {
-  const list = (items: string[]) =>
-    items.length === 0 ? '  (none)' : items.map((item) => `  - ${item}`).join('\n');
-  return [
-    `Given or verified:\n${list(facts.given)}`,
-    `To look up:\n${list(facts.toLookUp)}`,
-    `To derive:\n${list(facts.toDerive)}`,
-    `Guesses:\n${list(facts.guesses)}`,
-  ].join('\n');
-}
-
-function planSection(plan: string[]): string {
-  return plan.map((step, index) => `${index + 1}. ${step}`).join('\n');
-}
-
-/**
- * The conversation as text for a prompt, one block per turn.
- *
- * @example
- * ```ts
- * conversationSection([{ round: 1, attempt: 0, speaker: 'coder', instruction: 'Add 2+2', reply: '4', failed: false }]);
- * // '[round 1] coder was asked: Add 2+2\ncoder replied: 4'
- * ```
- */
-export function conversationSection(entries: readonly ConversationEntry[], empty = '(nothing yet)'): string {
-  if (entries.length === 0) return empty;
-  return entries
-    .map(
-      (entry) =>
-        `[round ${entry.round}] ${entry.speaker} was asked: ${entry.instruction}\n` +
-        `${entry.speaker} ${entry.failed ? 'failed' : 'replied'}: ${entry.reply}`,
-    )
-    .join('\n\n');
-}
-
-/**
- * The prompt that asks the manager for the first task ledger (facts and plan, as JSON).
- *
- * @example
- * ```ts
- * const prompt = taskLedgerPrompt('Compare EV sales', [{ name: 'searcher', description: 'Searches the web' }]);
- * ```
- */
-export function taskLedgerPrompt(task: string, members: readonly MemberCard[]): string {
-  return `# Task ledger
-Before the team starts, sort out what is known about the task and make a plan.
-
-## Task
-${task}
-
-## Team
-${teamSection(members)}
-
-Reply with one JSON object of this shape and nothing else:
-${ledgerShape}`;
-}
-
-/**
- * The prompt that asks for an updated task ledger: after a stall (with what was learned) or after a reviewer's feedback.
- *
- * @example
- * ```ts
- * replanPrompt({ task, members, ledger, conversation, why: 'The team stalled: the site is down.' });
- * ```
- */
-export function replanPrompt(options: {
-  task: string;
-  members: readonly MemberCard[];
-  ledger: TaskLedger;
-  conversation: readonly ConversationEntry[];
-  why: string;
-}): string {
-  return `# Replan
-${options.why}
-Update the facts with what the work so far established (move verified facts to "given", drop guesses that proved wrong) and write a new plan. The team conversation will restart from the new plan, so the plan must stand on its own.
-
-## Task
-${options.task}
-
-## Team
-${teamSection(options.members)}
-
-## Current facts
-${factsSection(options.ledger.facts)}
-
-## Current plan
-${planSection(options.ledger.plan)}
-
-## Work so far
-${conversationSection(options.conversation)}
-
-Reply with one JSON object of this shape and nothing else:
-${ledgerShape}`;
-}
-
-/**
- * The prompt that asks for the progress ledger of a round.
- *
- * @example
- * ```ts
- * const prompt = progressPrompt({ task, members, ledger, conversation, round: 3 });
- * ```
- */
-export function progressPrompt(options: {
-  task: string;
-  members: readonly MemberCard[];
-  ledger: TaskLedger;
-  conversation: readonly ConversationEntry[];
-  round: number;
-}): string {
-  const names = options.members.map((member) => member.name).join(', ');
-  return `# Progress check (round ${options.round})
-Judge where the team stands and decide what happens next.
-
-## Task
-${options.task}
-
-## Team
-${teamSection(options.members)}
-
-## Facts
-${factsSection(options.ledger.facts)}
-
-## Plan
-${planSection(options.ledger.plan)}
-
-## Conversation so far
-${conversationSection(options.conversation)}
-
-Answer each question with an "answer" and a one-sentence "reason":
-- requestSatisfied (true/false): is the task completely done, with everything the answer needs already in the conversation?
-- inLoop (true/false): is the team repeating the same requests or replies without getting anywhere?
-- progressBeingMade (true/false): did the recent rounds add something new? Answer false after repeated failures or empty replies.
-- nextSpeaker (text): who acts next; exactly one of: ${names}.
-- instruction (text): what that member must do now, self-contained (they see only the task, this instruction and the last few replies).
-
-Reply with one JSON object of this shape and nothing else:
-{
-  "requestSatisfied": { "answer": false, "reason": "..." },
-  "inLoop": { "answer": false, "reason": "..." },
-  "progressBeingMade": { "answer": true, "reason": "..." },
-  "nextSpeaker": { "answer": "member name", "reason": "..." },
-  "instruction": { "answer": "what to do", "reason": "..." }
-}`;
-}
-
-/**
- * The prompt that asks for the final answer; `ending` says why the work stopped.
- *
- * @example
- * ```ts
- * finalAnswerPrompt({ task, ledger, transcript, ending: 'The team used all 20 rounds.' });
- * ```
- */
-export function finalAnswerPrompt(options: {
-  task: string;
-  ledger: TaskLedger;
-  transcript: readonly ConversationEntry[];
-  ending: string;
-}): string {
-  return `# Final answer
-${options.ending}
-Write the final answer to the task for the person who asked, from the facts and the work below. If the task is not fully solved, give the best answer the work supports and say plainly what is missing or uncertain. Reply with the answer only.
-
-## Task
-${options.task}
-
-## Facts
-${factsSection(options.ledger.facts)}
-
-## Plan
-${planSection(options.ledger.plan)}
-
-## Work
-${conversationSection(options.transcript, '(no member has acted)')}`;
-}
-
-/**
- * What a member receives when it is asked to act: the task, the last few turns and its instruction.
- *
- * @example
- * ```ts
- * memberPrompt({ team: 'research', member: 'searcher', task, recent: conversation.slice(-6), instruction: 'Find the 2024 figures' });
- * ```
- */
-export function memberPrompt(options: {
-  team: string;
-  member: string;
-  task: string;
-  recent: readonly ConversationEntry[];
-  instruction: string;
-}): string {
-  return `You are "${options.member}", a member of the team "${options.team}". A manager coordinates the team and has given you an instruction.
-
-## The team's task
-${options.task}
-
-## Recent team conversation
-${conversationSection(options.recent)}
-
-## Your instruction
-${options.instruction}
-
-Carry out the instruction and reply with your result.`;
-}
-
-/**
- * The follow-up message that asks the manager again after an unusable reply.
- *
- * @example
- * ```ts
- * retryPrompt('nextSpeaker "Wizard" is not a team member');
- * ```
- */
-export function retryPrompt(error: string): string {
-  return `Your reply could not be used: ${error}\nReply again with only the corrected JSON object, in the shape asked for above.`;
-}
-
-// ---- parsing ----------------------------------------------------------------------------------
-
 /**
  * The first JSON object in a model's text: inside a code fence if there is one, otherwise the
  * first balanced `{ ... }`. Trailing commas are forgiven.
@@ -345,6 +107,8 @@ export function retryPrompt(error: string): string {
  * ```
  */
 export function extractJsonObject(text: string): Parsed<Record<string, unknown>> {
+  const whole = wholeObject(text);
+  if (whole !== undefined) return { ok: true, value: whole };
   const fenced = /```[a-zA-Z]*\s*\n?([\s\S]*?)```/.exec(text)?.[1];
   const candidates = fenced?.includes('{') ? [fenced, text] : [text];
   let lastError = 'the reply contains no JSON object';
@@ -357,9 +121,10 @@ export function extractJsonObject(text: string): Parsed<Record<string, unknown>>
       continue;
     }
     const slice = candidate.slice(start, end + 1);
-    for (const attempt of [slice, slice.replace(/,(\s*[}\]])/g, '$1')]) {
+    // The slice as it is, then (only if that fails) with trailing commas removed.
+    for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const value: unknown = JSON.parse(attempt);
+        const value: unknown = JSON.parse(attempt === 0 ? slice : slice.replace(/,(\s*[}\]])/g, '$1'));
         if (value !== null && typeof value === 'object' && !Array.isArray(value))
           return { ok: true, value: value as Record<string, unknown> };
       } catch (error) {
@@ -368,6 +133,28 @@ export function extractJsonObject(text: string): Parsed<Record<string, unknown>>
     }
   }
   return { ok: false, error: lastError };
+}
+
+/**
+ * The common case, without scanning: the whole text (or the whole of one code fence that is the
+ * whole text) is a JSON object. Undefined otherwise, and `extractJsonObject` searches the text.
+ */
+function wholeObject(text: string): Record<string, unknown> | undefined {
+  let body = text.trim();
+  if (body.startsWith('```')) {
+    const lineEnd = body.indexOf('\n');
+    if (lineEnd === -1 || body.length < lineEnd + 4 || !body.endsWith('```')) return undefined;
+    body = body.slice(lineEnd + 1, -3).trim();
+  }
+  if (body[0] !== '{' || body[body.length - 1] !== '}') return undefined;
+  try {
+    const value: unknown = JSON.parse(body);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Index of the `}` closing the object that opens at `start`, or -1. Skips braces inside strings. */
@@ -390,21 +177,41 @@ function balancedEnd(text: string, start: number): number {
 
 const squash = (key: string) => key.toLowerCase().replace(/[^a-z0-9]/g, '');
 
-/** Renames keys to their canonical spelling, ignoring case, `_`, `-` and spaces, and known aliases. */
-function canonicalKeys(
-  value: Record<string, unknown>,
-  aliases: Record<string, readonly string[]>,
-): Record<string, unknown> {
-  const lookup = new Map<string, string>();
+/** Canonical key names by spelling: `exact` for the spellings as listed, `squashed` for any case and punctuation. */
+interface KeyLookup {
+  exact: Map<string, string>;
+  squashed: Map<string, string>;
+}
+
+/**
+ * Builds the lookup of a table of canonical keys and their aliases; done once per table, at module
+ * load. No two canonical keys of a table may share a squashed spelling (checked here), so an exact
+ * match always names the same key the squashed match would.
+ */
+function keyLookup(aliases: Readonly<Record<string, readonly string[]>>): KeyLookup {
+  const lookup: KeyLookup = { exact: new Map(), squashed: new Map() };
   for (const [canonical, others] of Object.entries(aliases))
-    for (const spelling of [canonical, ...others]) lookup.set(squash(spelling), canonical);
+    for (const spelling of [canonical, ...others]) {
+      const owner = lookup.squashed.get(squash(spelling));
+      if (owner !== undefined && owner !== canonical)
+        throw new Error(`magentic-ledger: "${spelling}" would name both ${owner} and ${canonical}`);
+      lookup.exact.set(spelling, canonical);
+      lookup.squashed.set(squash(spelling), canonical);
+    }
+  return lookup;
+}
+
+/** Renames keys to their canonical spelling, ignoring case, `_`, `-` and spaces, and known aliases. */
+function canonicalKeys(value: Record<string, unknown>, lookup: KeyLookup): Record<string, unknown> {
   const renamed: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    const canonical = lookup.get(squash(key));
-    if (canonical !== undefined && !(canonical in renamed)) renamed[canonical] = item;
+  for (const key of Object.keys(value)) {
+    const canonical = lookup.exact.get(key) ?? lookup.squashed.get(squash(key));
+    if (canonical !== undefined && !(canonical in renamed)) renamed[canonical] = value[key];
   }
   return renamed;
 }
+
+const textKeys = keyLookup({ text: ['step', 'description', 'task', 'action', 'fact'] });
 
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
@@ -417,9 +224,7 @@ function stringList(value: unknown): unknown {
   return value.map((item) => {
     if (typeof item === 'number') return String(item);
     if (item !== null && typeof item === 'object') {
-      const named = canonicalKeys(item as Record<string, unknown>, {
-        text: ['step', 'description', 'task', 'action', 'fact'],
-      });
+      const named = canonicalKeys(item as Record<string, unknown>, textKeys);
       return typeof named.text === 'string' ? named.text : textOf(item);
     }
     return item;
@@ -451,6 +256,8 @@ const factAliases = {
   toDerive: ['derive', 'factsToDerive'],
   guesses: ['educatedGuesses', 'guess'],
 };
+const factKeys = keyLookup(factAliases);
+const taskLedgerKeys = keyLookup({ facts: ['factSheet', 'ledger'], plan: ['steps'], ...factAliases });
 
 /**
  * Parses a task ledger from the manager's text, forgiving key spelling, a plan written as lines, and a single fact given as a string.
@@ -464,10 +271,10 @@ const factAliases = {
 export function parseTaskLedger(text: string): Parsed<TaskLedger> {
   const json = extractJsonObject(text);
   if (!json.ok) return json;
-  const top = canonicalKeys(json.value, { facts: ['factSheet', 'ledger'], plan: ['steps'], ...factAliases });
+  const top = canonicalKeys(json.value, taskLedgerKeys);
   const factSource =
     top.facts !== null && typeof top.facts === 'object' && !Array.isArray(top.facts)
-      ? canonicalKeys(top.facts as Record<string, unknown>, factAliases)
+      ? canonicalKeys(top.facts as Record<string, unknown>, factKeys)
       : top;
   const candidate = {
     facts: {
@@ -484,14 +291,16 @@ export function parseTaskLedger(text: string): Parsed<TaskLedger> {
     : { ok: false, error: describeIssues(parsed.error) };
 }
 
+const answerKeys = keyLookup({
+  answer: ['value', 'result', 'decision'],
+  reason: ['reasoning', 'explanation', 'why', 'rationale'],
+});
+
 function toAnswer(value: unknown, flag: boolean): unknown {
   let answer: unknown = value;
   let reason: unknown = '';
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const named = canonicalKeys(value as Record<string, unknown>, {
-      answer: ['value', 'result', 'decision'],
-      reason: ['reasoning', 'explanation', 'why', 'rationale'],
-    });
+    const named = canonicalKeys(value as Record<string, unknown>, answerKeys);
     answer = named.answer;
     reason = named.reason ?? '';
   }
@@ -531,6 +340,14 @@ export function matchMember(name: string, members: readonly string[]): string | 
   return squashed.length === 1 ? squashed[0] : undefined;
 }
 
+const progressKeys = keyLookup({
+  requestSatisfied: ['isRequestSatisfied', 'satisfied', 'requestIsSatisfied', 'done'],
+  inLoop: ['isInLoop', 'loop', 'looping'],
+  progressBeingMade: ['isProgressBeingMade', 'progress', 'makingProgress'],
+  nextSpeaker: ['speaker', 'next', 'nextMember', 'nextAgent'],
+  instruction: ['instructionOrQuestion', 'nextInstruction', 'task'],
+});
+
 /**
  * Parses a progress ledger from the manager's text. When the request is not satisfied, the next
  * speaker must name a member (resolved to its exact name) and the instruction must not be empty.
@@ -544,13 +361,7 @@ export function matchMember(name: string, members: readonly string[]): string | 
 export function parseProgressLedger(text: string, members: readonly string[]): Parsed<ProgressLedger> {
   const json = extractJsonObject(text);
   if (!json.ok) return json;
-  const top = canonicalKeys(json.value, {
-    requestSatisfied: ['isRequestSatisfied', 'satisfied', 'requestIsSatisfied', 'done'],
-    inLoop: ['isInLoop', 'loop', 'looping'],
-    progressBeingMade: ['isProgressBeingMade', 'progress', 'makingProgress'],
-    nextSpeaker: ['speaker', 'next', 'nextMember', 'nextAgent'],
-    instruction: ['instructionOrQuestion', 'nextInstruction', 'task'],
-  });
+  const top = canonicalKeys(json.value, progressKeys);
   const parsed = progressSchema.safeParse({
     requestSatisfied: toAnswer(top.requestSatisfied, true),
     inLoop: toAnswer(top.inLoop, true),

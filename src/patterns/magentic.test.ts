@@ -641,6 +641,21 @@ describe('magentic ledger parsing', () => {
     expect(extractJsonObject('{"a": 1')).toEqual({ ok: false, error: 'the JSON object is not closed' });
   });
 
+  it('reads a reply that is one JSON object (bare or fenced) as a whole, fences inside strings included', () => {
+    const value = { instruction: 'Run ```{}``` and report', n: 1 };
+    expect(extractJsonObject(`  ${JSON.stringify(value)}\n`)).toEqual({ ok: true, value });
+    expect(extractJsonObject(`\`\`\`json\n${JSON.stringify(value, null, 2)}\n\`\`\``)).toEqual({
+      ok: true,
+      value,
+    });
+    // Two fenced blocks are not one object: the first block's object is found by searching.
+    expect(extractJsonObject('```json\n{"a": 1}\n```\nand\n```json\n{"b": 2}\n```')).toEqual({
+      ok: true,
+      value: { a: 1 },
+    });
+    expect(extractJsonObject('[{"a": 1}]')).toEqual({ ok: true, value: { a: 1 } });
+  });
+
   it('parses a task ledger with loose keys and a plan written as text', () => {
     const parsed = parseTaskLedger(
       JSON.stringify({

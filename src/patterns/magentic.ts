@@ -1,62 +1,22 @@
 /** magentic(): a manager plans with a task ledger, picks who acts each round from a progress ledger, and replans when the team stalls. */
 
-import { z } from 'zod';
 import { type Agent, agent } from '../agents/agent.js';
-import { type AgentInput, type Message, userMessage } from '../agents/messages.js';
-import { runAgent } from '../agents/run-agent.js';
-import { BatonError, ConfigError, ModelBehaviorError } from '../core/errors.js';
+import type { AgentInput, Message } from '../agents/messages.js';
+import { ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 import type { ModelSpec } from '../models/resolve-model.js';
-import {
-  type ConversationEntry,
-  finalAnswerPrompt,
-  type MemberCard,
-  managerInstructions,
-  memberPrompt,
-  type Parsed,
-  type ProgressLedger,
-  parseProgressLedger,
-  parseTaskLedger,
-  progressPrompt,
-  replanPrompt,
-  retryPrompt,
-  type TaskLedger,
-  taskLedgerPrompt,
-} from './magentic-ledger.js';
-import {
-  announceEnd,
-  announceSpeaker,
-  announceStart,
-  checkCount,
-  checkMembers,
-  messageOf,
-  recordDecision,
-  recordLedger,
-  textOf,
-} from './shared.js';
+import type { MemberCard, ProgressLedger, TaskLedger } from './magentic-ledger.js';
+import { managerInstructions } from './magentic-prompts.js';
+import type { PlanReviewOptions } from './magentic-review.js';
+import { type MagenticConfig, MagenticRun, PATTERN } from './magentic-run.js';
+import { announceEnd, announceStart, checkCount, checkMembers, textOf } from './shared.js';
+
+// Plan review lives in magentic-review.ts; its public types are still exported from here.
+export type { PlanReview, PlanReviewOptions } from './magentic-review.js';
 
 /** A member of a `magentic` team: an agent, a workflow or pattern, or a person made with `human()`. */
 export type MagenticMember = AnyRunnable;
-
-/** Options of `reviewPlan`: a person approves, rejects or edits every plan before the team works on it. */
-export interface PlanReviewOptions {
-  /** Proceed with the plan as it is if no review arrives within this long. Default: wait forever. */
-  timeoutMs?: number;
-  /** Rejections in a row the manager may answer with a new plan before the run fails with `PLAN_REJECTED`. Default 3. */
-  maxRevisions?: number;
-}
-
-/**
- * The payload of the `plan-review` signal.
- *
- * @example
- * ```ts
- * await runtime.signal(runId, 'plan-review', { approve: false, feedback: 'Check the 2023 figures first.' });
- * ```
- */
-export type PlanReview = { approve: true } | { approve: false; feedback: string } | { plan: string[] };
 
 /** Options of `magentic()`. */
 export interface MagenticOptions {
@@ -99,24 +59,6 @@ export interface MagenticResult {
 /** Why a task ledger was journaled: `initial`, `replan` (after a stall), `revised` (reviewer feedback), `edited` (by the reviewer). */
 export type TaskLedgerReason = 'initial' | 'replan' | 'revised' | 'edited';
 
-const PATTERN = 'magentic';
-const REVIEW_SIGNAL = 'plan-review';
-/** Conversation entries a member sees besides its instruction. */
-const RECENT_ENTRIES = 6;
-
-interface Config {
-  where: string;
-  name: string;
-  manager: Agent<unknown>;
-  members: Map<string, AnyRunnable>;
-  cards: MemberCard[];
-  maxRounds: number;
-  maxStalls: number;
-  maxResets: number;
-  maxParseRetries: number;
-  review: { timeoutMs: number | undefined; maxRevisions: number } | undefined;
-}
-
 /**
  * A team led by a manager, after Microsoft's Magentic-One. The manager writes a task ledger
  * (facts and a plan), then every round a progress ledger that says whether the task is done,
@@ -151,7 +93,7 @@ export function magentic<INPUT = AgentInput>(options: MagenticOptions): Runnable
   };
 }
 
-function checkOptions(options: MagenticOptions): Config {
+function checkOptions(options: MagenticOptions): MagenticConfig {
   assertName('pattern', options?.name);
   const where = `magentic("${options.name}")`;
   const manager = managerAgent(where, options.manager);
@@ -165,7 +107,7 @@ function checkOptions(options: MagenticOptions): Config {
     members.set(member.name, member);
     cards.push({ name: member.name, description: describe(member) });
   }
-  let review: Config['review'];
+  let review: MagenticConfig['review'];
   if (options.reviewPlan !== undefined) {
     if (options.reviewPlan === null || typeof options.reviewPlan !== 'object')
       throw new ConfigError(`${where}: reviewPlan must be an object ({ timeoutMs?, maxRevisions? }).`);
@@ -229,306 +171,4 @@ function taskText(input: unknown): string {
       .join('\n');
   }
   return textOf(input);
-}
-
-const reviewSchema = z.union([
-  z.object({ plan: z.array(z.string().min(1)).min(1) }),
-  z.object({ approve: z.literal(true) }),
-  z.object({ approve: z.literal(false), feedback: z.string().optional() }),
-]);
-
-/** One execution of a magentic team: its state lives here and is rebuilt from the journal on replay. */
-class MagenticRun {
-  readonly #ctx: RunContext;
-  readonly #config: Config;
-  readonly #task: string;
-  /** Shared by every runAgent call, so agents that speak again continue their turn numbers. */
-  readonly #turns = new Map<string, number>();
-  /** The current attempt's conversation (cleared on reset). */
-  #conversation: ConversationEntry[] = [];
-  /** Every entry of every attempt, for the final answer. */
-  readonly #transcript: ConversationEntry[] = [];
-
-  constructor(ctx: RunContext, config: Config, task: string) {
-    this.#ctx = ctx;
-    this.#config = config;
-    this.#task = task;
-  }
-
-  async execute(): Promise<MagenticResult> {
-    const config = this.#config;
-    let taskLedger = await this.#plan(0, undefined);
-    const progress: ProgressLedger[] = [];
-    let round = 0;
-    let resets = 0;
-    let stallCount = 0;
-    let stalls = 0;
-    let stoppedBy: MagenticStop;
-    for (;;) {
-      if (round >= config.maxRounds) {
-        stoppedBy = 'max rounds';
-        break;
-      }
-      round++;
-      const ledger = await this.#ask('progress', round, this.#progressPrompt(taskLedger, round), (text) =>
-        parseProgressLedger(text, [...config.members.keys()]),
-      );
-      const recorded = await recordLedger(this.#ctx, {
-        pattern: PATTERN,
-        name: config.name,
-        ledger: 'progress',
-        round,
-        data: ledger,
-      });
-      progress.push(recorded);
-      if (recorded.requestSatisfied.answer) {
-        stoppedBy = 'satisfied';
-        break;
-      }
-      const stalled = recorded.inLoop.answer || !recorded.progressBeingMade.answer;
-      if (stalled) stalls++;
-      stallCount = stalled ? stallCount + 1 : Math.max(0, stallCount - 1);
-      if (stallCount > config.maxStalls) {
-        if (resets >= config.maxResets) {
-          stoppedBy = 'max resets';
-          break;
-        }
-        if (round >= config.maxRounds) {
-          stoppedBy = 'max rounds';
-          break;
-        }
-        resets++;
-        const reasons = [
-          recorded.inLoop.answer ? recorded.inLoop.reason : '',
-          recorded.progressBeingMade.answer ? '' : recorded.progressBeingMade.reason,
-        ].filter((text) => text !== '');
-        await recordDecision(this.#ctx, {
-          pattern: PATTERN,
-          name: config.name,
-          decision: 'reset',
-          reasons: [`stall counter ${stallCount} passed maxStalls ${config.maxStalls}`, ...reasons],
-          data: { round, resets },
-        });
-        const why = `The team stalled: ${reasons.join(' ') || 'no progress in several rounds.'}`;
-        taskLedger = await this.#plan(round, { ledger: taskLedger, why });
-        stallCount = 0;
-        this.#conversation = [];
-        continue;
-      }
-      await this.#speak(round, resets, recorded);
-    }
-    const answer = await this.#finalAnswer(taskLedger, stoppedBy, progress.at(-1));
-    return { answer, stoppedBy, rounds: round, resets, stalls, taskLedger, progress };
-  }
-
-  /** Makes the first task ledger, or a new one after a stall; journals it and has it reviewed. */
-  async #plan(round: number, replan: { ledger: TaskLedger; why: string } | undefined): Promise<TaskLedger> {
-    const prompt =
-      replan === undefined
-        ? taskLedgerPrompt(this.#task, this.#config.cards)
-        : this.#replanPrompt(replan.ledger, replan.why);
-    const made = await this.#ask('task', round, prompt, parseTaskLedger);
-    const ledger = await this.#recordTask(round, made, replan === undefined ? 'initial' : 'replan');
-    return this.#config.review === undefined ? ledger : this.#review(round, ledger, this.#config.review);
-  }
-
-  async #recordTask(round: number, ledger: TaskLedger, reason: TaskLedgerReason): Promise<TaskLedger> {
-    const recorded = await recordLedger(this.#ctx, {
-      pattern: PATTERN,
-      name: this.#config.name,
-      ledger: 'task',
-      round,
-      data: { reason, facts: ledger.facts, plan: ledger.plan },
-    });
-    return { facts: recorded.facts, plan: recorded.plan };
-  }
-
-  /** Waits for `plan-review` signals until the plan is approved, edited, or the wait times out. */
-  async #review(
-    round: number,
-    proposed: TaskLedger,
-    options: { timeoutMs: number | undefined; maxRevisions: number },
-  ): Promise<TaskLedger> {
-    const ctx = this.#ctx;
-    const { name, where } = this.#config;
-    let ledger = proposed;
-    let revisions = 0;
-    const decide = (decision: string, reasons: string[]) =>
-      recordDecision(ctx, { pattern: PATTERN, name, decision, reasons, data: { round } });
-    for (;;) {
-      const request = {
-        pattern: PATTERN,
-        name,
-        round,
-        signal: REVIEW_SIGNAL,
-        facts: ledger.facts,
-        plan: ledger.plan,
-      };
-      // Emitted inside a step: once, when the review is first requested, never again on replay.
-      await ctx.step(
-        'review:plan',
-        () => {
-          ctx.emit({ name: 'plan-review-requested', data: request });
-          return request;
-        },
-        { meta: { pattern: PATTERN, review: 'plan', round } },
-      );
-      let payload: unknown;
-      try {
-        payload = await ctx.waitFor(
-          REVIEW_SIGNAL,
-          options.timeoutMs === undefined ? undefined : { timeoutMs: options.timeoutMs },
-        );
-      } catch (error) {
-        if (isInterruption(error, ctx)) throw error;
-        if (BatonError.isInstance(error) && error.code === 'WAIT_TIMEOUT') {
-          await decide('plan-review-timeout', [
-            `no review within ${options.timeoutMs} ms; proceeding with the plan`,
-          ]);
-          return ledger;
-        }
-        throw error;
-      }
-      const review = reviewSchema.safeParse(payload);
-      if (!review.success) {
-        ctx.emit({
-          name: 'plan-review-invalid',
-          data: {
-            pattern: PATTERN,
-            name,
-            round,
-            payload,
-            expected: '{ approve: true } | { approve: false, feedback } | { plan: string[] }',
-          },
-        });
-        continue;
-      }
-      const verdict = review.data;
-      if ('plan' in verdict) {
-        await decide('plan-edited', ['the reviewer replaced the plan']);
-        return this.#recordTask(round, { facts: ledger.facts, plan: verdict.plan }, 'edited');
-      }
-      if (verdict.approve) {
-        await decide('plan-approved', []);
-        return ledger;
-      }
-      const feedback = verdict.feedback?.trim() || '(no reason given)';
-      if (revisions >= options.maxRevisions)
-        throw new BatonError(
-          `${where}: the reviewer rejected the plan ${revisions + 1} times (reviewPlan.maxRevisions is ${options.maxRevisions}); last feedback: ${feedback}`,
-          { code: 'PLAN_REJECTED', fault: 'user', runId: ctx.runId },
-        );
-      revisions++;
-      await decide('plan-rejected', [feedback]);
-      const why = `A reviewer rejected the plan with this feedback: ${feedback}\nRevise the plan to address it.`;
-      const revised = await this.#ask('task', round, this.#replanPrompt(ledger, why), parseTaskLedger);
-      ledger = await this.#recordTask(round, revised, 'revised');
-    }
-  }
-
-  #replanPrompt(ledger: TaskLedger, why: string): string {
-    return replanPrompt({
-      task: this.#task,
-      members: this.#config.cards,
-      ledger,
-      conversation: this.#conversation,
-      why,
-    });
-  }
-
-  #progressPrompt(ledger: TaskLedger, round: number): string {
-    return progressPrompt({
-      task: this.#task,
-      members: this.#config.cards,
-      ledger,
-      conversation: this.#conversation,
-      round,
-    });
-  }
-
-  /** Asks the manager for a ledger; an unusable reply is sent back with the error, up to maxParseRetries times. */
-  async #ask<T>(
-    ledger: 'task' | 'progress',
-    round: number,
-    prompt: string,
-    parse: (text: string) => Parsed<T>,
-  ): Promise<T> {
-    const { manager, maxParseRetries, where } = this.#config;
-    let messages: Message[] = [userMessage(prompt)];
-    for (let attempt = 0; ; attempt++) {
-      const reply = await runAgent(this.#ctx, manager, { messages }, { turnCounter: this.#turns });
-      const parsed = parse(reply.text);
-      if (parsed.ok) return parsed.value;
-      if (attempt >= maxParseRetries)
-        throw new ModelBehaviorError(
-          `${where}: the manager "${manager.name}" wrote an unusable ${ledger} ledger (round ${round}) ${attempt + 1} times; last problem: ${parsed.error}. Use a stronger manager model or raise maxParseRetries.`,
-          { agent: manager.name, code: 'LEDGER_UNPARSEABLE', rawOutput: reply.text, runId: this.#ctx.runId },
-        );
-      messages = [...reply.messages, userMessage(retryPrompt(parsed.error))];
-    }
-  }
-
-  /** Gives the instruction to the chosen member and adds its reply to the conversation. */
-  async #speak(round: number, attempt: number, ledger: ProgressLedger): Promise<void> {
-    const speaker = ledger.nextSpeaker.answer;
-    const instruction = ledger.instruction.answer;
-    const reason = ledger.nextSpeaker.reason;
-    announceSpeaker(
-      this.#ctx,
-      PATTERN,
-      this.#config.name,
-      round,
-      speaker,
-      reason === '' ? undefined : reason,
-    );
-    const member = this.#config.members.get(speaker)!;
-    const reply = await this.#runMember(member, instruction);
-    const entry: ConversationEntry = { round, attempt, speaker, instruction, ...reply };
-    this.#conversation.push(entry);
-    this.#transcript.push(entry);
-  }
-
-  async #runMember(member: AnyRunnable, instruction: string): Promise<{ reply: string; failed: boolean }> {
-    const ctx = this.#ctx;
-    const prompt = memberPrompt({
-      team: this.#config.name,
-      member: member.name,
-      task: this.#task,
-      recent: this.#conversation.slice(-RECENT_ENTRIES),
-      instruction,
-    });
-    try {
-      if (member.kind === 'agent') {
-        const result = await runAgent(ctx, member as Agent<unknown>, prompt, { turnCounter: this.#turns });
-        return { reply: result.text, failed: false };
-      }
-      return { reply: textOf(await ctx.run(member, prompt)), failed: false };
-    } catch (error) {
-      if (isInterruption(error, ctx)) throw error;
-      // A person who did not answer in time is a failed turn the manager can work around; other
-      // configuration and durability problems end the run; anything else is the member's failed turn.
-      const fatal =
-        BatonError.isInstance(error) &&
-        ((error.fault === 'user' && error.code !== 'WAIT_TIMEOUT') || error.code === 'JOURNAL_CONFLICT');
-      if (fatal) throw error;
-      return { reply: messageOf(error), failed: true };
-    }
-  }
-
-  async #finalAnswer(
-    ledger: TaskLedger,
-    stoppedBy: MagenticStop,
-    last: ProgressLedger | undefined,
-  ): Promise<string> {
-    const { maxRounds, maxResets, manager } = this.#config;
-    const ending =
-      stoppedBy === 'satisfied'
-        ? `The manager judged the task complete${last?.requestSatisfied.reason ? `: ${last.requestSatisfied.reason}` : '.'}`
-        : stoppedBy === 'max rounds'
-          ? `The team used all ${maxRounds} rounds before the task was complete.`
-          : `The team kept stalling after ${maxResets} replans and was stopped.`;
-    const prompt = finalAnswerPrompt({ task: this.#task, ledger, transcript: this.#transcript, ending });
-    const reply = await runAgent(this.#ctx, manager, prompt, { turnCounter: this.#turns });
-    return reply.text;
-  }
 }

@@ -1,21 +1,21 @@
 /** makerChecker(): a maker proposes, a checker judges against criteria, the maker revises until approved or a cap. */
 
-import type { Agent } from '../agents/agent.js';
-import { runAgent } from '../agents/run-agent.js';
-import { BatonError, ConfigError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import { assertName, type Runnable } from '../core/runnable.js';
+import { guarded, jsonObjectIn, runMember } from './members.js';
 import {
   announceEnd,
   announceSpeaker,
   announceStart,
   checkCount,
   checkRunnable,
-  messageOf,
   recordDecision,
   textOf,
 } from './shared.js';
+
+// The member helpers moved to members.ts; still exported from here for existing imports.
+export { guarded, jsonObjectIn, type MemberTurn, runMember } from './members.js';
 
 /** A checker's judgement. */
 export interface Verdict {
@@ -207,68 +207,4 @@ function verdictOf(value: object): Verdict | undefined {
   if (typeof record.approved !== 'boolean') return undefined;
   if (record.feedback !== undefined && typeof record.feedback !== 'string') return undefined;
   return { approved: record.approved, feedback: (record.feedback as string | undefined) ?? '' };
-}
-
-/** The first JSON object in `text`: the whole text, a fenced block, or the span from the first `{` to the last `}`. */
-export function jsonObjectIn(text: string): Record<string, unknown> | undefined {
-  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text)?.[1];
-  const start = text.indexOf('{');
-  const end = text.lastIndexOf('}');
-  const candidates = [text, fenced, start >= 0 && end > start ? text.slice(start, end + 1) : undefined];
-  for (const candidate of candidates) {
-    if (candidate === undefined) continue;
-    try {
-      const value: unknown = JSON.parse(candidate.trim());
-      if (typeof value === 'object' && value !== null && !Array.isArray(value))
-        return value as Record<string, unknown>;
-    } catch {
-      // not JSON: try the next candidate
-    }
-  }
-  return undefined;
-}
-
-/** What a member's turn produced: its output, and that output as text. */
-export interface MemberTurn {
-  output: unknown;
-  text: string;
-}
-
-/**
- * Runs a member's turn. Agents run in the pattern's own scope with a turn counter shared across
- * the pattern's execution (so an agent that speaks again continues its turn numbers); workflows,
- * patterns and humans run as child runs.
- */
-export async function runMember(
-  ctx: RunContext,
-  member: Runnable<unknown, unknown>,
-  input: string,
-  turnCounter: Map<string, number>,
-): Promise<MemberTurn> {
-  if (member.kind === 'agent') {
-    const result = await runAgent(ctx, member as Agent<unknown>, input, { turnCounter });
-    return { output: result.output, text: result.text };
-  }
-  const output = await ctx.run(member, input);
-  return { output, text: textOf(output) };
-}
-
-/** Runs `body`; a failure (not a suspension) is rethrown with the pattern and the member in its message, keeping its code. */
-export async function guarded<T>(
-  ctx: RunContext,
-  where: string,
-  what: string,
-  body: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await body();
-  } catch (error) {
-    if (isInterruption(error, ctx)) throw error;
-    throw new BatonError(`${where} failed at ${what}: ${messageOf(error)}`, {
-      code: BatonError.isInstance(error) ? error.code : 'MEMBER_FAILED',
-      fault: BatonError.isInstance(error) ? error.fault : 'system',
-      runId: ctx.runId,
-      cause: error,
-    });
-  }
 }

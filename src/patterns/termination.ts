@@ -24,7 +24,12 @@ export interface ChatState {
   readonly members: readonly string[];
   /** Tokens used by the chat's own model calls so far (agent members and the LLM selector). */
   readonly usage: Usage;
-  /** Milliseconds since the chat started, from `ctx.now()` (recorded, so the same on replay). */
+  /**
+   * Milliseconds since the chat started, from `ctx.now()` (recorded, so the same on replay). The
+   * chat reads the clock only when something may use it: a condition that reads it (`timeout()`,
+   * `custom()`, a condition without `usesElapsedTime: false`), a select function or a
+   * `candidates` function. Otherwise it stays 0.
+   */
   readonly elapsedMs: number;
 }
 
@@ -39,6 +44,12 @@ export interface TerminationCondition {
   readonly description: string;
   /** Member names the condition refers to; `groupChat` checks they are members. */
   readonly members: readonly string[];
+  /**
+   * Whether `check` may read `state.elapsedMs`. `groupChat` journals a clock reading
+   * (`ctx.now()`) after every round only when its condition may read it; a condition without this
+   * flag counts as reading it.
+   */
+  readonly usesElapsedTime?: boolean;
   /** The reason to stop after this round, or `undefined` to continue. Must be pure. */
   check(state: ChatState): string | undefined;
   /** Stops when this condition or any of `others` holds. */
@@ -51,11 +62,13 @@ function condition(
   description: string,
   members: readonly string[],
   check: (state: ChatState) => string | undefined,
+  usesElapsedTime = false,
 ): TerminationCondition {
   const self: TerminationCondition = {
     kind: 'termination',
     description,
     members,
+    usesElapsedTime,
     check,
     or: (...others) => anyOf(self, ...others),
     and: (...others) => allOf(self, ...others),
@@ -82,6 +95,11 @@ function checkConditions(where: string, conditions: readonly unknown[]): Termina
       );
     return entry;
   });
+}
+
+/** Whether any of `conditions` may read the elapsed time (conditions without the flag may). */
+function anyUsesElapsedTime(conditions: readonly TerminationCondition[]): boolean {
+  return conditions.some((entry) => entry.usesElapsedTime !== false);
 }
 
 function positiveInteger(where: string, value: unknown): number {
@@ -166,8 +184,11 @@ export function tokenBudget(tokens: number): TerminationCondition {
 export function timeout(ms: number): TerminationCondition {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)
     throw new ConfigError(`timeout(): expected a positive number of milliseconds, got ${String(ms)}.`);
-  return condition(`timeout(${ms} ms)`, [], (state) =>
-    state.elapsedMs >= ms ? `timeout (${state.elapsedMs} ms of ${ms} ms)` : undefined,
+  return condition(
+    `timeout(${ms} ms)`,
+    [],
+    (state) => (state.elapsedMs >= ms ? `timeout (${state.elapsedMs} ms of ${ms} ms)` : undefined),
+    true,
   );
 }
 
@@ -187,12 +208,18 @@ export function custom(
 ): TerminationCondition {
   if (typeof test !== 'function')
     throw new ConfigError('custom(): expected a function (state) => boolean | string.');
-  return condition(description, [], (state) => {
-    const verdict = test(state);
-    if (verdict === true) return description;
-    if (typeof verdict === 'string' && verdict !== '') return verdict;
-    return undefined;
-  });
+  // `test` may read any field of the state, the elapsed time included.
+  return condition(
+    description,
+    [],
+    (state) => {
+      const verdict = test(state);
+      if (verdict === true) return description;
+      if (typeof verdict === 'string' && verdict !== '') return verdict;
+      return undefined;
+    },
+    true,
+  );
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -241,6 +268,7 @@ export function anyOf(...conditions: TerminationCondition[]): TerminationConditi
       }
       return undefined;
     },
+    anyUsesElapsedTime(checked),
   );
 }
 
@@ -268,5 +296,6 @@ export function allOf(...conditions: TerminationCondition[]): TerminationConditi
       }
       return reasons.join(' and ');
     },
+    anyUsesElapsedTime(checked),
   );
 }
