@@ -85,9 +85,18 @@ describe('agents over HTTP against the stub server', () => {
 
   it('fails with a provider-fault ModelCallError carrying the HTTP status', async () => {
     stub.reset();
-    stub.enqueue({ fault: 'status', status: 503, body: { error: { message: 'overloaded' } } });
+    // A 503 is transient: it is retried (3 attempts by default), so the stub answers 503 every time.
+    stub.setHandler(() => ({ fault: 'status', status: 503, body: { error: { message: 'overloaded' } } }));
     const runtime = createRuntime({ store: createMemoryStore(), recover: false });
-    const handle = await runtime.start(agent({ name: 'unlucky', instructions: 'x', model: model() }), 'hi');
+    const handle = await runtime.start(
+      agent({
+        name: 'unlucky',
+        instructions: 'x',
+        model: model(),
+        retry: { initialDelayMs: 1, maxDelayMs: 5 },
+      }),
+      'hi',
+    );
     const error = (await handle.result().catch((caught: unknown) => caught)) as BatonError & {
       statusCode?: number;
     };
@@ -98,6 +107,8 @@ describe('agents over HTTP against the stub server', () => {
     const stored = await runtime.get(handle.runId);
     expect(stored.status).toBe('failed');
     expect(stored.error?.data?.statusCode).toBe(503);
+    expect(stored.error?.data).toMatchObject({ errorClass: 'transient', attempts: 3 });
+    expect(stub.requests).toHaveLength(3);
     await runtime.close();
   });
 

@@ -8,6 +8,7 @@ import {
 } from '@ai-sdk/provider';
 import { BatonError, ModelCallError } from '../core/errors.js';
 import type { Usage } from '../stores/store.js';
+import { classifyError } from './resilience/classify.js';
 import { modelName } from './resolve-model.js';
 
 /** A tool call as the model asked for it; `input` is the raw JSON text. */
@@ -26,6 +27,10 @@ export interface ModelResponse {
   cachedInputTokens: number;
   /** `provider:model` that answered. */
   model: string;
+  /** Attempts made across retries and fallbacks, when more than one. */
+  attempts?: number;
+  /** Models of the agent's chain that failed before `model` answered. */
+  fallbackFrom?: string[];
 }
 
 /** Called with each piece of text as it streams. */
@@ -113,11 +118,13 @@ function response(
   };
 }
 
+/** Wraps a provider failure in a `ModelCallError` carrying its class (`errorClass`) and the provider's `retry-after`. */
 function asModelError(model: string, error: unknown, signal: AbortSignal | undefined): unknown {
   if (BatonError.isInstance(error)) return error;
   if (signal?.aborted === true) return signal.reason ?? error;
+  let wrapped: ModelCallError;
   if (APICallError.isInstance(error)) {
-    return new ModelCallError(
+    wrapped = new ModelCallError(
       `Model ${model} failed${error.statusCode === undefined ? '' : ` with HTTP ${error.statusCode}`}: ${error.message}`,
       {
         model,
@@ -125,7 +132,9 @@ function asModelError(model: string, error: unknown, signal: AbortSignal | undef
         cause: error,
       },
     );
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    wrapped = new ModelCallError(`Model ${model} failed: ${message}`, { model, cause: error });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new ModelCallError(`Model ${model} failed: ${message}`, { model, cause: error });
+  return Object.assign(wrapped, { errorClass: classifyError(error, 'model') });
 }

@@ -6,6 +6,17 @@ import { ConfigError } from '../core/errors.js';
 /** A model: an AI SDK `LanguageModelV3`, or a `"provider:model"` string such as `"openai:gpt-4o-mini"`. */
 export type ModelSpec = LanguageModelV3 | string;
 
+/**
+ * An agent's model, or a fallback chain tried in order when a model fails with a transient
+ * error after its retries (or its provider's breaker is open).
+ *
+ * @example
+ * ```ts
+ * const chain: ModelChain = ['openai:gpt-4o', 'anthropic:claude-sonnet-4-5', 'ollama:llama3.1'];
+ * ```
+ */
+export type ModelChain = ModelSpec | readonly ModelSpec[];
+
 /** Makes a model for a provider prefix; register your own with `registerModelProvider`. */
 export type ModelFactory = (modelId: string) => LanguageModelV3 | Promise<LanguageModelV3>;
 

@@ -1,0 +1,201 @@
+/** A model call with retries, timeout, breaker, bulkheads and a fallback chain, inside one journaled model step. */
+
+import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import { ConfigError, type ErrorClass, ModelCallError } from '../../core/errors.js';
+import { callModel, type DeltaListener, type ModelResponse } from '../call-model.js';
+import { type ModelChain, modelName, resolveModel } from '../resolve-model.js';
+import { classifyError } from './classify.js';
+import {
+  type BreakerState,
+  breakerFor,
+  bulkheadFor,
+  derivedTimeoutMs,
+  type LimitOptions,
+  type RetryOptions,
+  resilienceConfig,
+  resilienceGeneration,
+} from './registry.js';
+import {
+  isCircuitOpen,
+  type ResilientObserver,
+  type ResilientPlan,
+  retryBackoff,
+  retryDefaults,
+  runResilient,
+  type SignalSource,
+} from './run-resilient.js';
+
+/** An agent's resilience options for its model calls. */
+export interface ModelCallPolicy {
+  agent: string;
+  retry?: RetryOptions | undefined;
+  /** Fixed timeout per attempt. */
+  timeoutMs?: number | undefined;
+  /** Cap on this agent's concurrent model calls across the process. */
+  limit?: LimitOptions | undefined;
+  /** Overrides the built-in classification (return undefined to keep it). */
+  classify?: ((error: unknown) => ErrorClass | undefined) | undefined;
+}
+
+/** Resilience events of a model call, without run id, time and scope. */
+export type ModelCallEvent =
+  | {
+      type: 'call-retry';
+      agent: string;
+      target: 'model';
+      name: string;
+      attempt: number;
+      delayMs: number;
+      error: string;
+    }
+  | { type: 'breaker-state'; breaker: 'provider'; name: string; state: BreakerState }
+  | { type: 'model-fallback'; agent: string; from: string; to: string; error: string };
+
+/** A model's plan for one agent policy: policies, errors and timeouts made once per configuration. */
+interface ModelPlan extends ResilientPlan {
+  generation: number;
+  name: string;
+  /** The agent's or the model's configured timeout, else undefined (derived or default then). */
+  fixedTimeoutMs: number | undefined;
+  defaultTimeoutMs: number;
+}
+
+const plans = new WeakMap<ModelCallPolicy, Map<string, ModelPlan>>();
+
+function modelPlan(policy: ModelCallPolicy, name: string): ModelPlan {
+  let byModel = plans.get(policy);
+  if (byModel === undefined) {
+    byModel = new Map();
+    plans.set(policy, byModel);
+  }
+  const generation = resilienceGeneration();
+  const cached = byModel.get(name);
+  if (cached !== undefined && cached.generation === generation) return cached;
+  const provider = name.slice(0, name.indexOf(':'));
+  const config = resilienceConfig();
+  const retry = { ...config.retry, ...policy.retry };
+  const own = policy.classify;
+  const plan: ModelPlan = {
+    generation,
+    name,
+    fixedTimeoutMs: policy.timeoutMs ?? config.models?.[name]?.timeoutMs,
+    defaultTimeoutMs: config.modelTimeoutMs ?? 300_000,
+    maxAttempts: retry.maxAttempts ?? retryDefaults.maxAttempts,
+    backoff: retryBackoff(retry),
+    breaker: breakerFor('provider', provider, (error) => classifyError(error, 'model') === 'transient'),
+    bulkheads: [bulkheadFor('agent', policy.agent, policy.limit), bulkheadFor('provider', provider)].filter(
+      (entry) => entry !== undefined,
+    ),
+    latencyKey: `model:${name}`,
+    classify:
+      own === undefined
+        ? (error) => classifyError(error, 'model')
+        : (error) => own(error) ?? classifyError(error, 'model'),
+    timeoutError: (ms) =>
+      new ModelCallError(
+        `Model ${name} did not answer within ${ms} ms. Set a longer timeoutMs on the agent or configureResilience({ models: { '${name}': { timeoutMs } } }).`,
+        { model: name, code: 'MODEL_TIMEOUT' },
+      ),
+    openError: (cause) =>
+      Object.assign(
+        new ModelCallError(
+          `Circuit breaker for provider "${provider}" is open after repeated failures; calls to ${name} fail fast until a probe succeeds.`,
+          { model: name, code: 'CIRCUIT_OPEN', cause },
+        ),
+        { errorClass: 'transient' as const },
+      ),
+  };
+  byModel.set(name, plan);
+  return plan;
+}
+
+/** Retry and breaker events of one call, for an observed run. */
+function modelObserver(
+  plan: ModelPlan,
+  agent: string,
+  emit: (event: ModelCallEvent) => void,
+): ResilientObserver {
+  const name = plan.name;
+  return {
+    onRetry: (attempt, delayMs, error) =>
+      emit({ type: 'call-retry', agent, target: 'model', name, attempt, delayMs, error: message(error) }),
+    onBreakerState: (state) =>
+      emit({ type: 'breaker-state', breaker: 'provider', name: name.slice(0, name.indexOf(':')), state }),
+  };
+}
+
+/**
+ * Calls the first model of the chain with retries for transient errors (backoff with jitter,
+ * honouring `retry-after`), a timeout per attempt, the provider's breaker and bulkheads; when it
+ * still fails with a transient error (or its breaker is open), the next model is tried.
+ * The response says how many attempts were made and which models failed before it (`fallbackFrom`).
+ * `signal` (the step, usually) is read only when needed, so its AbortController is made lazily.
+ */
+export async function callModelResilient(
+  chain: ModelChain,
+  policy: ModelCallPolicy,
+  options: Omit<LanguageModelV3CallOptions, 'abortSignal'>,
+  signal: SignalSource,
+  onDelta: DeltaListener | undefined,
+  emit: ((event: ModelCallEvent) => void) | undefined,
+): Promise<ModelResponse> {
+  const specs = Array.isArray(chain) ? chain : [chain];
+  const failed: string[] = [];
+  let attempts = 0;
+  for (const [index, spec] of specs.entries()) {
+    const resolved = resolveModel(spec);
+    const model = resolved instanceof Promise ? await resolved : resolved;
+    const name = modelName(model);
+    const plan = modelPlan(policy, name);
+    const timeoutMs = plan.fixedTimeoutMs ?? derivedTimeoutMs(plan.latencyKey) ?? plan.defaultTimeoutMs;
+    try {
+      const { value, attempts: made } = await runResilient(
+        plan,
+        timeoutMs,
+        signal,
+        (source) => callModel(model, withSignal(options, source), onDelta),
+        emit === undefined ? undefined : modelObserver(plan, policy.agent, emit),
+      );
+      attempts += made;
+      if (attempts === 1 && failed.length === 0) return value;
+      const response: ModelResponse = { ...value };
+      if (attempts > 1) response.attempts = attempts;
+      if (failed.length > 0) response.fallbackFrom = failed;
+      return response;
+    } catch (error) {
+      attempts += (error as { attempts?: number }).attempts ?? 1;
+      const next = specs[index + 1];
+      const transient = isCircuitOpen(error) || plan.classify(error) === 'transient';
+      if (next === undefined || !transient || signal.signal.aborted) {
+        if (typeof error === 'object' && error !== null) (error as { attempts?: number }).attempts = attempts;
+        throw error;
+      }
+      failed.push(name);
+      emit?.({
+        type: 'model-fallback',
+        agent: policy.agent,
+        from: name,
+        to: typeof next === 'string' ? next : modelName(await resolveModel(next)),
+        error: message(error),
+      });
+    }
+  }
+  throw new ConfigError(`Agent "${policy.agent}" has an empty model chain.`);
+}
+
+/** The call options with `abortSignal` read from `source` only when the model reads it. */
+function withSignal(
+  options: Omit<LanguageModelV3CallOptions, 'abortSignal'>,
+  source: SignalSource,
+): LanguageModelV3CallOptions {
+  return {
+    ...options,
+    get abortSignal() {
+      return source.signal;
+    },
+  };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,162 @@
+/** A tool execution with timeout, retries (idempotent tools), breaker and bulkhead, inside its journaled step. */
+
+import { BatonError, type ErrorClass, ToolError } from '../../core/errors.js';
+import type { RunContext } from '../../core/run-context.js';
+import type { StepMeta } from '../../stores/store.js';
+import type { Tool } from '../../tools/tool.js';
+import { classifyError } from './classify.js';
+import {
+  type BreakerState,
+  breakerFor,
+  bulkheadFor,
+  derivedTimeoutMs,
+  resilienceConfig,
+  resilienceGeneration,
+} from './registry.js';
+import {
+  type ResilientObserver,
+  type ResilientPlan,
+  retryBackoff,
+  retryDefaults,
+  runResilient,
+  type SignalSource,
+} from './run-resilient.js';
+
+/** The parts of a tool that decide how its calls are protected. */
+export type ToolPolicy = Pick<
+  Tool,
+  'name' | 'idempotent' | 'timeoutMs' | 'classify' | 'retry' | 'maxConcurrent'
+>;
+
+/** Resilience events of a tool call, without run id, time and scope. */
+export type ToolCallEvent =
+  | {
+      type: 'call-retry';
+      agent: string;
+      target: 'tool';
+      name: string;
+      attempt: number;
+      delayMs: number;
+      error: string;
+    }
+  | { type: 'breaker-state'; breaker: 'tool'; name: string; state: BreakerState };
+
+/**
+ * The class of a tool failure: the tool's own `classify`, else the error's `errorClass`, else
+ * the built-in rules (timeouts, network errors and 5xx statuses are transient, anything else recoverable).
+ */
+export function classifyToolError(tool: ToolPolicy, error: unknown): ErrorClass {
+  return tool.classify?.(error) ?? classifyError(error, 'tool');
+}
+
+/** A tool's plan for one calling agent, made once per configuration. */
+interface ToolPlan extends ResilientPlan {
+  generation: number;
+  /** The tool's or the configured timeout, else undefined (derived, or none). */
+  fixedTimeoutMs: number | undefined;
+}
+
+const plans = new WeakMap<ToolPolicy, Map<string, ToolPlan>>();
+
+function toolPlan(tool: ToolPolicy, agent: string): ToolPlan {
+  let byAgent = plans.get(tool);
+  if (byAgent === undefined) {
+    byAgent = new Map();
+    plans.set(tool, byAgent);
+  }
+  const generation = resilienceGeneration();
+  const cached = byAgent.get(agent);
+  if (cached !== undefined && cached.generation === generation) return cached;
+  const name = tool.name;
+  const retry = tool.retry ?? { maxAttempts: tool.idempotent ? 3 : 1 };
+  const bulkhead = bulkheadFor(
+    'tool',
+    name,
+    tool.maxConcurrent === undefined ? undefined : { maxConcurrent: tool.maxConcurrent },
+  );
+  const plan: ToolPlan = {
+    generation,
+    fixedTimeoutMs: tool.timeoutMs ?? resilienceConfig().tools?.[name]?.timeoutMs,
+    maxAttempts: retry.maxAttempts ?? retryDefaults.maxAttempts,
+    backoff: retryBackoff(retry),
+    breaker: breakerFor('tool', name, (error) => classifyError(error, 'tool') === 'transient'),
+    bulkheads: bulkhead === undefined ? [] : [bulkhead],
+    latencyKey: `tool:${name}`,
+    classify: (error) => classifyToolError(tool, error),
+    timeoutError: (ms) =>
+      new ToolError(`Tool ${name} timed out after ${ms} ms.`, { tool: name, agent, code: 'TOOL_TIMEOUT' }),
+    openError: (cause) =>
+      new ToolError(
+        `Tool ${name} is unavailable: its circuit breaker is open after repeated failures. Try another approach or try again later.`,
+        { tool: name, agent, code: 'CIRCUIT_OPEN', cause },
+      ),
+  };
+  byAgent.set(agent, plan);
+  return plan;
+}
+
+function toolObserver(name: string, agent: string, emit: (event: ToolCallEvent) => void): ResilientObserver {
+  return {
+    onRetry: (attempt, delayMs, error) =>
+      emit({
+        type: 'call-retry',
+        agent,
+        target: 'tool',
+        name,
+        attempt,
+        delayMs,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    onBreakerState: (state) => emit({ type: 'breaker-state', breaker: 'tool', name, state }),
+  };
+}
+
+/**
+ * Runs `execute` for one tool call: a timeout per attempt (the tool's `timeoutMs`, the configured
+ * one, or one derived from its observed p95 latency), retries of transient failures (idempotent
+ * tools, or tools with a `retry` option), and the tool's process-wide breaker and bulkhead.
+ * Failures are thrown as `ToolError`s with `errorClass` and `attempts`, so the class is journaled.
+ * `signal` (the step) is read only when needed; `execute` gets a source whose signal aborts on
+ * timeout or cancellation (read it only when the tool asks for it).
+ */
+export async function executeToolResilient<T>(
+  tool: ToolPolicy,
+  agent: string,
+  signal: SignalSource,
+  execute: (signal: SignalSource) => Promise<T>,
+  emit: ((event: ToolCallEvent) => void) | undefined,
+  onAttempts: ((attempts: number) => void) | undefined,
+): Promise<T> {
+  const plan = toolPlan(tool, agent);
+  const timeoutMs = plan.fixedTimeoutMs ?? derivedTimeoutMs(plan.latencyKey);
+  try {
+    const { value, attempts } = await runResilient(
+      plan,
+      timeoutMs,
+      signal,
+      execute,
+      emit === undefined ? undefined : toolObserver(tool.name, agent, emit),
+    );
+    if (attempts > 1) onAttempts?.(attempts);
+    return value;
+  } catch (error) {
+    if (signal.signal.aborted || BatonError.isInstance(error) || !(error instanceof Error)) throw error;
+    const tagged = error as Error & { errorClass?: ErrorClass; attempts?: number };
+    throw Object.assign(new ToolError(error.message, { tool: tool.name, agent, cause: error }), {
+      errorClass: tagged.errorClass,
+      attempts: tagged.attempts,
+    });
+  }
+}
+
+/** The emitter of a tool call's resilience events, or undefined when nobody listens. */
+export function toolCallEmitter(ctx: RunContext): ((event: ToolCallEvent) => void) | undefined {
+  if (!ctx.observed) return undefined;
+  const scope = ctx.scope;
+  return (event) => ctx.emitEvent({ ...event, scope });
+}
+
+/** A tool step's meta with `attempts` when the call took more than one. */
+export function toolStepMeta(meta: StepMeta, attempts: number): StepMeta {
+  return attempts > 1 ? { ...meta, attempts } : meta;
+}
