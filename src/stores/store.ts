@@ -2,11 +2,19 @@
 
 import { ConfigError, type SerializedError } from '../core/errors.js';
 
-/** Where a run is in its life. `suspended` runs hold no memory and wait for a signal or a timer. */
-export type RunStatus = 'running' | 'suspended' | 'completed' | 'failed' | 'cancelled';
+/**
+ * Where a run is in its life. `suspended` runs hold no memory and wait for a signal or a timer.
+ * `budget-exceeded` runs were stopped by a budget; their `output` is the partial result.
+ */
+export type RunStatus = 'running' | 'suspended' | 'completed' | 'failed' | 'cancelled' | 'budget-exceeded';
 
 /** The statuses a run never leaves. */
-export const terminalStatuses: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled']);
+export const terminalStatuses: ReadonlySet<RunStatus> = new Set([
+  'completed',
+  'failed',
+  'cancelled',
+  'budget-exceeded',
+]);
 
 /** Token counts, summed over a call, a step or a run. */
 export interface Usage {

@@ -67,7 +67,7 @@ export function prepareStatements(db: Database.Database): Statements {
     .prepare<ClaimParams, RunRow>(`
     UPDATE runs SET status = 'running', lease_owner = @owner, lease_expires_at = @until, updated_at = @now
     WHERE id = @id
-      AND status NOT IN ('completed', 'failed', 'cancelled')
+      AND status NOT IN ('completed', 'failed', 'cancelled', 'budget-exceeded')
       AND (@force OR lease_owner IS NULL OR lease_owner = @owner OR lease_expires_at IS NULL OR lease_expires_at <= @now)
     RETURNING ${runColumns}`)
     .raw();
