@@ -2,8 +2,12 @@
 
 import type { JSONSchema7 } from '@ai-sdk/provider';
 import { type ZodType, z } from 'zod';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, type ErrorClass } from '../core/errors.js';
+import { checkRetry, type RetryOptions } from '../core/retry-options.js';
+import type { CustomEvent } from '../core/run-context.js';
 import type { Runnable } from '../core/runnable.js';
+import type { Store } from '../stores/store.js';
+import { type ApprovalRule, type Capability, checkApprovalRule, checkCapabilities } from './tool-policy.js';
 
 /** What a tool's `execute` receives besides its input. */
 export interface ToolContext {
@@ -15,6 +19,12 @@ export interface ToolContext {
   readonly idempotencyKey: string;
   /** Aborted on timeout, cancellation or shutdown. */
   readonly signal: AbortSignal;
+  /** The run's store, for tools that keep state outside the journal (memory, blackboards). Set by agents. */
+  readonly store?: Store;
+  /** The thread of the run, if it was started with one. */
+  readonly threadId?: string | undefined;
+  /** Emits a custom event for the run (as `ctx.emit`). Set by agents. */
+  readonly emit?: (event: CustomEvent) => void;
 }
 
 /** A tool definition. */
@@ -28,6 +38,16 @@ export interface Tool<INPUT = unknown, OUTPUT = unknown> {
   /** True when running it twice with the same input is harmless (it may re-run after a crash mid-call). */
   readonly idempotent: boolean;
   readonly timeoutMs: number | undefined;
+  /** Classifies this tool's failures (undefined keeps the built-in rules); see `ErrorClass`. */
+  readonly classify?: ((error: unknown) => ErrorClass | undefined) | undefined;
+  /** Retries of transient failures; default 3 attempts when idempotent, else 1. */
+  readonly retry?: RetryOptions | undefined;
+  /** Cap on concurrent executions of this tool across the process. */
+  readonly maxConcurrent?: number | undefined;
+  /** What the tool does to the world; an agent's `permissions.capabilities` must grant all of them. */
+  readonly capabilities?: readonly Capability[] | undefined;
+  /** When a call waits for a person's approval before it runs (see `ApprovalRule`). */
+  readonly approval?: ApprovalRule<INPUT> | undefined;
   execute(input: INPUT, context: ToolContext): OUTPUT | Promise<OUTPUT>;
   /** Set when the tool runs an agent or workflow as a child run. */
   readonly runnable?: Runnable<string, unknown>;
@@ -40,7 +60,21 @@ export interface ToolOptions<INPUT, OUTPUT> {
   input: ZodType<INPUT>;
   execute: (input: INPUT, context: ToolContext) => OUTPUT | Promise<OUTPUT>;
   idempotent?: boolean;
+  /** Timeout per attempt; when unset, one derived from the tool's observed p95 latency applies once known. */
   timeoutMs?: number;
+  /**
+   * Classifies a failure: `transient` (retried when idempotent or `retry` is set), `recoverable`
+   * (the model sees the error), `escalate` (durable wait for a human), `fatal` (the run fails).
+   */
+  classify?: (error: unknown) => ErrorClass | undefined;
+  /** Retries of transient failures (timeouts, network errors, 5xx); default 3 attempts when idempotent, else 1. */
+  retry?: RetryOptions;
+  /** Cap on concurrent executions of this tool across all runs in the process (others queue). */
+  maxConcurrent?: number;
+  /** What the tool does to the world (`read`, `write`, `network`, `spend`), checked against each agent's permissions. */
+  capabilities?: readonly Capability[];
+  /** `'always'` or a predicate on the input: the call waits durably for `approval:<toolCallId>` before it runs. */
+  approval?: ApprovalRule<INPUT>;
 }
 
 const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -79,6 +113,14 @@ export function tool<INPUT, OUTPUT>(options: ToolOptions<INPUT, OUTPUT>): Tool<I
   if (typeof options.execute !== 'function') throw new ConfigError(`${where}: execute must be a function.`);
   if (options.timeoutMs !== undefined && !(options.timeoutMs > 0))
     throw new ConfigError(`${where}: timeoutMs must be positive.`);
+  if (options.classify !== undefined && typeof options.classify !== 'function')
+    throw new ConfigError(`${where}: classify must be a function returning an error class.`);
+  checkRetry(`${where}: retry`, options.retry);
+  if (
+    options.maxConcurrent !== undefined &&
+    !(Number.isInteger(options.maxConcurrent) && options.maxConcurrent >= 1)
+  )
+    throw new ConfigError(`${where}: maxConcurrent must be an integer >= 1.`);
   return {
     kind: 'tool',
     name: options.name,
@@ -87,6 +129,11 @@ export function tool<INPUT, OUTPUT>(options: ToolOptions<INPUT, OUTPUT>): Tool<I
     jsonSchema: toJsonSchema(options.input, where),
     idempotent: options.idempotent ?? false,
     timeoutMs: options.timeoutMs,
+    classify: options.classify,
+    retry: options.retry,
+    maxConcurrent: options.maxConcurrent,
+    capabilities: checkCapabilities(where, 'capabilities', options.capabilities),
+    approval: checkApprovalRule(where, 'approval', options.approval),
     execute: options.execute,
   };
 }

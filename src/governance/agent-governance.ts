@@ -1,0 +1,325 @@
+/** The agent loop's governance hooks: input/output/tool guardrails, budget checks and tool-call loop detection, one call each. */
+
+import type { LanguageModelV3Prompt, LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
+import type { RunContext } from '../core/run-context.js';
+import { runGovernance } from '../core/run-execution.js';
+import type { ModelResponse, ModelToolCall } from '../models/call-model.js';
+import { type Budget, type BudgetCall, checkBudgetBeforeCall, recordBudgetSpend } from './budget.js';
+import { type Guardrail, type GuardrailStage, runGuardrails, runGuardrailsNow } from './guardrails.js';
+import { type LoopDetectionOptions, respondToLoop, ToolCallLoopDetector } from './loop-detection.js';
+
+/** The parts of an agent the hooks read (kept structural so governance does not import the agents layer). */
+export interface GovernedAgent {
+  name: string;
+  model: BudgetCall['agent']['model'];
+  budget: Budget | undefined;
+  guardrails: readonly Guardrail[];
+  loopDetection: Required<LoopDetectionOptions> | undefined;
+}
+
+type TextPart = { type: 'text'; text: string };
+type AnyMessage = { role: string; content: unknown };
+
+function hasStage(agent: GovernedAgent, stage: GuardrailStage): boolean {
+  const guardrails = agent.guardrails;
+  // No guardrails (the default) costs no closure.
+  return guardrails.length > 0 && guardrails.some((guard) => guard.stages.includes(stage));
+}
+
+function textParts(message: AnyMessage | undefined): TextPart[] {
+  if (message === undefined || !Array.isArray(message.content)) return [];
+  return (message.content as { type: string }[]).filter((part): part is TextPart => part.type === 'text');
+}
+
+/** The last non-empty assistant text of a conversation. */
+function lastAssistantText(history: readonly AnyMessage[]): string {
+  for (let index = history.length - 1; index >= 0; index--) {
+    const message = history[index];
+    if (message?.role !== 'assistant') continue;
+    const text = textParts(message)
+      .map((part) => part.text)
+      .join('');
+    if (text.length > 0) return text;
+  }
+  return '';
+}
+
+/**
+ * Input guardrails on the incoming user messages (each text part), rewriting them in place;
+ * undefined (nothing to wait for) when the agent has none.
+ *
+ * @example
+ * ```ts
+ * await guardInput(ctx, agent, history);
+ * ```
+ */
+export function guardInput(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  history: AnyMessage[],
+): Promise<void> | undefined {
+  if (!hasStage(agent, 'input')) return undefined;
+  return guardInputNow(ctx, agent, history);
+}
+
+async function guardInputNow(ctx: RunContext, agent: GovernedAgent, history: AnyMessage[]): Promise<void> {
+  for (const [index, message] of history.entries()) {
+    if (message.role !== 'user') continue;
+    const parts = textParts(message);
+    if (parts.length === 0) continue;
+    let changed = false;
+    const content = (message.content as { type: string }[]).map((part) => part);
+    for (const [partIndex, part] of content.entries()) {
+      if (part.type !== 'text') continue;
+      const text = (part as TextPart).text;
+      const guarded = await runGuardrails(ctx, agent.guardrails, {
+        stage: 'input',
+        text,
+        agent: agent.name,
+        runId: ctx.runId,
+      });
+      if (guarded !== text) {
+        content[partIndex] = { ...part, text: guarded } as TextPart;
+        changed = true;
+      }
+    }
+    if (changed) history[index] = { ...message, content };
+  }
+}
+
+/**
+ * Output guardrails on a final answer; a rewrite also replaces the answer in the conversation.
+ * Returns the text itself (no promise) when the agent has no output guardrail.
+ *
+ * @example
+ * ```ts
+ * const text = await guardOutput(ctx, agent, response.text, history);
+ * ```
+ */
+export function guardOutput(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  text: string,
+  history: AnyMessage[],
+): string | Promise<string> {
+  if (!hasStage(agent, 'output')) return text;
+  return guardOutputNow(ctx, agent, text, history);
+}
+
+async function guardOutputNow(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  text: string,
+  history: AnyMessage[],
+): Promise<string> {
+  const guarded = await runGuardrails(ctx, agent.guardrails, {
+    stage: 'output',
+    text,
+    agent: agent.name,
+    runId: ctx.runId,
+  });
+  const last = history.at(-1);
+  if (guarded !== text && last?.role === 'assistant')
+    history[history.length - 1] = { ...last, content: [{ type: 'text', text: guarded }] };
+  return guarded;
+}
+
+/**
+ * Tool-input guardrails on one call's validated arguments (synchronous); returns the arguments
+ * to run with (parsed from a rewrite's JSON) or throws `GuardrailTrippedError`.
+ *
+ * @example
+ * ```ts
+ * const input = guardToolInput(ctx, agent, tool.name, parsed.value);
+ * ```
+ */
+export function guardToolInput(ctx: RunContext, agent: GovernedAgent, tool: string, input: unknown): unknown {
+  if (!hasStage(agent, 'tool-input')) return input;
+  const text = JSON.stringify(input ?? null);
+  const guarded = runGuardrailsNow(ctx, agent.guardrails, {
+    stage: 'tool-input',
+    text,
+    agent: agent.name,
+    runId: ctx.runId,
+    tool,
+  });
+  return guarded === text ? input : JSON.parse(guarded);
+}
+
+/**
+ * Tool-output guardrails on a turn's results, in the model's order (so journaled judges get
+ * stable step keys); rewritten results replace `outputs[i]` as text. Undefined (nothing to wait
+ * for) when the agent has no tool-output guardrail.
+ *
+ * @example
+ * ```ts
+ * await guardToolOutputs(ctx, agent, calls, outputs, (name) => transfers.some((edge) => edge.toolName === name));
+ * ```
+ */
+export function guardToolOutputs(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  calls: readonly ModelToolCall[],
+  outputs: LanguageModelV3ToolResultOutput[],
+  isHandoff: (toolName: string) => boolean,
+): Promise<void> | undefined {
+  if (!hasStage(agent, 'tool-output')) return undefined;
+  return guardToolOutputsNow(ctx, agent, calls, outputs, isHandoff);
+}
+
+async function guardToolOutputsNow(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  calls: readonly ModelToolCall[],
+  outputs: LanguageModelV3ToolResultOutput[],
+  isHandoff: (toolName: string) => boolean,
+): Promise<void> {
+  for (const [index, output] of outputs.entries()) {
+    const call = calls[index];
+    if (call === undefined || isHandoff(call.toolName)) continue;
+    let text: string;
+    if (output.type === 'text' || output.type === 'error-text') text = output.value;
+    else if (output.type === 'json' || output.type === 'error-json') text = JSON.stringify(output.value);
+    else continue;
+    const guarded = await runGuardrails(ctx, agent.guardrails, {
+      stage: 'tool-output',
+      text,
+      agent: agent.name,
+      runId: ctx.runId,
+      tool: call.toolName,
+    });
+    if (guarded !== text)
+      outputs[index] = { type: output.type.startsWith('error') ? 'error-text' : 'text', value: guarded };
+  }
+}
+
+/**
+ * The budget hook's view of a turn: the agent and how to build the partial result.
+ *
+ * @example
+ * ```ts
+ * await checkBudgetBeforeCall(ctx, prompt, budgetCall(agent, history, () => turns));
+ * ```
+ */
+export function budgetCall(
+  agent: GovernedAgent,
+  history: readonly AnyMessage[],
+  turns: () => number,
+): BudgetCall {
+  return {
+    agent,
+    partial: () => ({ agent: agent.name, text: lastAssistantText(history), turns: turns() }),
+  };
+}
+
+/**
+ * Before a model call: the budget check with the prompt about to be sent.
+ *
+ * @example
+ * ```ts
+ * await budgetBeforeModel(ctx, agent, prompt, history, () => turns);
+ * ```
+ */
+export function budgetBeforeModel(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  prompt: LanguageModelV3Prompt,
+  history: readonly AnyMessage[],
+  turns: () => number,
+): Promise<void> | undefined {
+  if (agent.budget === undefined && runGovernance(ctx)?.budget === undefined) return undefined;
+  return checkBudgetBeforeCall(ctx, prompt, budgetCall(agent, history, turns));
+}
+
+/**
+ * After a model call (its assistant message already in `history`): adds its usage to the
+ * spend; stops the run when over budget and the model wants to continue with tools.
+ *
+ * @example
+ * ```ts
+ * budgetAfterModel(ctx, agent, response, history, () => turns);
+ * ```
+ */
+export function budgetAfterModel(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  response: ModelResponse,
+  history: readonly AnyMessage[],
+  turns: () => number,
+): void {
+  if (agent.budget === undefined && runGovernance(ctx)?.budget === undefined) return;
+  recordBudgetSpend(ctx, response, budgetCall(agent, history, turns), response.toolCalls.length > 0);
+}
+
+/** Per-`runAgent` state of the loop detector, one detector per agent. */
+export type ToolLoopState = Map<string, ToolCallLoopDetector>;
+
+/**
+ * Counts a turn's tool calls for the agent's `loopDetection`; on a loop, stops (throws), waits
+ * for a human (escalate) or returns a warning to add as a user message after the tool results.
+ * Undefined (nothing to wait for) without `loopDetection`.
+ *
+ * @example
+ * ```ts
+ * const note = await detectToolLoop(ctx, agent, loops, response.toolCalls, inputs);
+ * ```
+ */
+export function detectToolLoop(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  state: ToolLoopState,
+  calls: readonly ModelToolCall[],
+  inputs: readonly ({ ok: true; value: unknown } | { ok: false; error: string })[],
+): Promise<string | undefined> | undefined {
+  const options = agent.loopDetection;
+  if (options === undefined) return undefined;
+  return detectToolLoopNow(ctx, agent, options, state, calls, inputs);
+}
+
+async function detectToolLoopNow(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  options: Required<LoopDetectionOptions>,
+  state: ToolLoopState,
+  calls: readonly ModelToolCall[],
+  inputs: readonly ({ ok: true; value: unknown } | { ok: false; error: string })[],
+): Promise<string | undefined> {
+  let detector = state.get(agent.name);
+  if (detector === undefined) {
+    detector = new ToolCallLoopDetector(options.maxRepeats);
+    state.set(agent.name, detector);
+  }
+  const found = detector.observe(
+    calls.map((call, index) => {
+      const parsed = inputs[index];
+      return { toolName: call.toolName, input: parsed?.ok === true ? parsed.value : call.input };
+    }),
+  );
+  if (found === undefined) return undefined;
+  return respondToLoop(ctx, agent.name, options, found, detector);
+}
+
+/**
+ * Tool-input guardrails inside the tool-call loop: replaces `parsed.value` with the guarded
+ * arguments; on a trip returns a rejected promise (so calls already started still settle).
+ *
+ * @example
+ * ```ts
+ * const tripped = guardToolCall(ctx, agent, tool.name, parsed);
+ * if (tripped !== undefined) return tripped;
+ * ```
+ */
+export function guardToolCall(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  tool: string,
+  parsed: { value: unknown },
+): Promise<never> | undefined {
+  if (!hasStage(agent, 'tool-input')) return undefined;
+  try {
+    parsed.value = guardToolInput(ctx, agent, tool, parsed.value);
+    return undefined;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

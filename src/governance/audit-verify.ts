@@ -1,0 +1,146 @@
+/** verifyAudit(): recomputes a run's audit chain and finds the first edited, inserted or deleted entry. */
+
+import type { Store } from '../stores/store.js';
+import { type AuditEntry, auditBodies, auditGenesis, auditHash, auditStream } from './audit.js';
+
+/**
+ * What is wrong with a chain: an entry whose content no longer matches its hash (`edited`),
+ * an entry that does not belong where it is (`inserted`), or entries that are gone
+ * (`deleted`, including from the end: journal steps whose audit entries are missing).
+ *
+ * @example
+ * ```ts
+ * if (report.problem?.kind === 'deleted') console.log(`entry #${report.problem.index} was deleted`);
+ * ```
+ */
+export interface AuditProblem {
+  kind: 'edited' | 'inserted' | 'deleted';
+  /** The chain position (from 1) of the first bad or missing entry. */
+  index: number;
+  message: string;
+}
+
+/**
+ * The result of `verifyAudit`.
+ *
+ * @example
+ * ```ts
+ * const report = await verifyAudit(store, runId);
+ * if (!report.ok) throw new Error(report.problem?.message);
+ * ```
+ */
+export interface AuditReport {
+  runId: string;
+  ok: boolean;
+  /** Entries in the stream. */
+  entries: number;
+  /** The last entry's hash: keep it elsewhere to anchor the chain. */
+  head: string;
+  problem?: AuditProblem;
+}
+
+/**
+ * Recomputes every hash of `audit:<runId>` and checks each link, each position and, against
+ * the run's journal, that no entry is missing at the end. Returns the first problem found.
+ * A run with no audit entries but auditable journal steps fails too (audit was off, or the
+ * whole stream was deleted).
+ *
+ * @example
+ * ```ts
+ * const report = await verifyAudit(store, runId);
+ * console.log(report.ok ? `intact, ${report.entries} entries` : report.problem?.message);
+ * ```
+ */
+export async function verifyAudit(store: Store, runId: string): Promise<AuditReport> {
+  const [records, journal] = await Promise.all([
+    store.readRecords(auditStream(runId)),
+    store.loadJournal(runId),
+  ]);
+  const expected = new Set(
+    journal.flatMap((entry) => auditBodies(entry).map((body) => `${entry.key}\u0000${body.type}`)),
+  );
+  let prev = auditGenesis;
+  const report = (problem?: AuditProblem): AuditReport => ({
+    runId,
+    ok: problem === undefined,
+    entries: records.length,
+    head: prev,
+    ...(problem === undefined ? {} : { problem }),
+  });
+  const audited = new Set<string>();
+  for (const [offset, record] of records.entries()) {
+    const position = offset + 1;
+    const entry = record.data as AuditEntry;
+    const label = (index: number, item: AuditEntry = entry) =>
+      `entry #${index} (${item?.type ?? 'unknown'} at step ${item?.key ?? '?'})`;
+    if (typeof entry !== 'object' || entry === null || typeof entry.hash !== 'string') {
+      return report({
+        kind: 'inserted',
+        index: position,
+        message: `Entry #${position} is not an audit entry.`,
+      });
+    }
+    if (record.seq > position || entry.index > position) {
+      return report({
+        kind: 'deleted',
+        index: position,
+        message: `Entry #${position} was deleted: after entry #${position - 1} the chain continues with entry #${entry.index} (stream seq ${record.seq}).`,
+      });
+    }
+    if (entry.index < position || record.seq < position) {
+      return report({
+        kind: 'inserted',
+        index: position,
+        message: `An entry was inserted at position ${position}: it claims index ${entry.index}.`,
+      });
+    }
+    if (auditHash(entry) !== entry.hash) {
+      return report({
+        kind: 'edited',
+        index: position,
+        message: `${label(position)} was edited: its content no longer matches its hash.`,
+      });
+    }
+    if (entry.prev !== prev) {
+      const previous = records[offset - 1]?.data as AuditEntry | undefined;
+      return report({
+        kind: 'edited',
+        index: position - 1,
+        message: `${label(position - 1, previous)} was replaced: entry #${position} was chained to a different hash.`,
+      });
+    }
+    if (entry.runId !== runId) {
+      return report({
+        kind: 'inserted',
+        index: position,
+        message: `${label(position)} belongs to run ${entry.runId}, not ${runId}.`,
+      });
+    }
+    const identity = `${entry.key}\u0000${entry.type}`;
+    if (!expected.has(identity) || audited.has(identity)) {
+      return report({
+        kind: 'inserted',
+        index: position,
+        message: `${label(position)} was inserted: the run's journal has no ${audited.has(identity) ? 'second ' : ''}${entry.type} at step ${entry.key}.`,
+      });
+    }
+    audited.add(identity);
+    prev = entry.hash;
+  }
+  for (const journaled of journal) {
+    for (const body of auditBodies(journaled)) {
+      if (!audited.has(`${journaled.key}\u0000${body.type}`)) {
+        const index = records.length + 1;
+        return report({
+          kind: 'deleted',
+          index,
+          message:
+            records.length === 0
+              ? `Run ${runId} has no audit entries, but its journal has auditable steps (from ${journaled.key} ${journaled.name}): the log was deleted or the run was executed without an audit writer (createRuntime({ audit: createAuditWriter })).`
+              : `Entries from #${index} were deleted: journal step ${journaled.key} (${journaled.name}) has no ${body.type} entry after the last one (#${records.length}).`,
+        });
+      }
+    }
+  }
+  return report();
+}

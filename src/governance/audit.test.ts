@@ -1,0 +1,225 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { agent } from '../agents/agent.js';
+import { createRuntime, type Runtime } from '../core/runtime.js';
+import { createMemoryStore } from '../stores/memory/index.js';
+import { createSqliteStore } from '../stores/sqlite/index.js';
+import { scriptedModel } from '../testing/scripted-model.js';
+import { tool } from '../tools/tool.js';
+import {
+  auditGenesis,
+  auditHash,
+  auditStream,
+  canonicalJson,
+  createAuditWriter,
+  readAudit,
+} from './audit.js';
+import { verifyAudit } from './audit-verify.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'baton-audit-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+async function suspended(runtime: Runtime, runId: string): Promise<void> {
+  for (let polls = 0; (await runtime.get(runId)).status !== 'suspended'; polls++) {
+    if (polls > 2000) throw new Error(`run ${runId} did not suspend`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** A triage agent that hands off to billing, which looks up the order and refunds it after approval. */
+function team() {
+  const lookup = tool({
+    name: 'lookup_order',
+    description: 'Looks up an order',
+    input: z.object({ orderId: z.string() }),
+    execute: ({ orderId }) => ({ id: orderId, total: 129 }),
+  });
+  const refund = tool({
+    name: 'refund',
+    description: 'Refunds an order',
+    input: z.object({ orderId: z.string() }),
+    approval: 'always',
+    execute: ({ orderId }) => ({ refundId: `RF-${orderId}` }),
+  });
+  const model = scriptedModel({
+    triage: [{ toolCalls: [{ tool: 'transfer_to_billing', input: {} }] }],
+    billing: [
+      { toolCalls: [{ tool: 'lookup_order', input: { orderId: 'A-1' } }] },
+      { toolCalls: [{ tool: 'refund', input: { orderId: 'A-1' }, id: 'call_refund' }] },
+      { text: 'Refunded A-1.' },
+    ],
+  });
+  const billing = agent({ name: 'billing', instructions: 'Refund.', model, tools: [lookup, refund] });
+  return agent({ name: 'triage', instructions: 'Route.', model, handoffs: [billing] });
+}
+
+const expectedTypes = [
+  'model-decision',
+  'handoff',
+  'model-decision',
+  'tool-call',
+  'model-decision',
+  'approval-requested',
+  'approved',
+  'tool-call',
+  'model-decision',
+];
+
+describe('audit log', () => {
+  it('chains every decision, handoff, tool call and approval once, across a suspension and replay', async () => {
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store, recover: false, audit: createAuditWriter });
+    const handle = await runtime.start(team(), 'Refund A-1');
+    await suspended(runtime, handle.runId);
+    await runtime.signal(handle.runId, 'approval:call_refund', { approved: true, by: 'ana' });
+    expect(await handle.result()).toBe('Refunded A-1.');
+    const entries = await readAudit(store, handle.runId);
+    expect(entries.map((entry) => entry.type)).toEqual(expectedTypes);
+    expect(entries.map((entry) => entry.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(entries[0]?.prev).toBe(auditGenesis);
+    for (const [index, entry] of entries.entries()) {
+      expect(entry.hash).toBe(auditHash(entry));
+      if (index > 0) expect(entry.prev).toBe(entries[index - 1]?.hash);
+    }
+    expect(entries[1]).toMatchObject({ agent: 'triage', data: { from: 'triage', to: 'billing' } });
+    expect(entries[6]).toMatchObject({ type: 'approved', data: { toolCallId: 'call_refund', by: 'ana' } });
+    expect(entries[8]).toMatchObject({ data: { decision: 'final-answer', answer: 'Refunded A-1.' } });
+    const report = await verifyAudit(store, handle.runId);
+    expect(report).toMatchObject({ ok: true, entries: 9, head: entries[8]?.hash });
+    await runtime.close();
+  });
+
+  it('audits, in journal order, what an execution without audit left out, when a run resumes with audit', async () => {
+    const store = createMemoryStore();
+    const plain = createRuntime({ store, recover: false });
+    const handle = await plain.start(team(), 'Refund A-1');
+    await suspended(plain, handle.runId);
+    expect(await readAudit(store, handle.runId)).toEqual([]);
+    expect((await verifyAudit(store, handle.runId)).problem?.message).toContain('has no audit entries');
+    await plain.close();
+    const audited = createRuntime({ store, recover: false, audit: createAuditWriter });
+    audited.register(team());
+    await audited.signal(handle.runId, 'approval:call_refund', true);
+    await (await audited.resume(handle.runId)).result();
+    expect((await readAudit(store, handle.runId)).map((entry) => entry.type)).toEqual(expectedTypes);
+    expect((await verifyAudit(store, handle.runId)).ok).toBe(true);
+    await audited.close();
+  });
+
+  it('catches an entry edited, deleted or inserted by hand in the SQLite file', async () => {
+    const path = join(scratch, 'audited.db');
+    const store = createSqliteStore({ path });
+    const runtime = createRuntime({ store, recover: false, audit: createAuditWriter });
+    const handle = await runtime.start(team(), 'Refund A-1');
+    await suspended(runtime, handle.runId);
+    await runtime.signal(handle.runId, 'approval:call_refund', true);
+    await handle.result();
+    const runId = handle.runId;
+    expect((await verifyAudit(store, runId)).ok).toBe(true);
+    await runtime.close();
+    await store.close();
+    const stream = auditStream(runId);
+
+    /** Copies the intact file, applies `edit` with plain SQL, and verifies the copy. */
+    const tampered = async (name: string, edit: (db: Database.Database) => void) => {
+      const copy = join(scratch, `${name}.db`);
+      copyFileSync(path, copy);
+      const db = new Database(copy);
+      edit(db);
+      db.close();
+      const reopened = createSqliteStore({ path: copy });
+      try {
+        return await verifyAudit(reopened, runId);
+      } finally {
+        await reopened.close();
+      }
+    };
+    const dataAt = (db: Database.Database, seq: number) =>
+      JSON.parse(
+        (
+          db.prepare('SELECT data FROM records WHERE stream = ? AND seq = ?').get(stream, seq) as {
+            data: string;
+          }
+        ).data,
+      );
+    const setData = (db: Database.Database, seq: number, data: unknown) =>
+      db
+        .prepare('UPDATE records SET data = ? WHERE stream = ? AND seq = ?')
+        .run(JSON.stringify(data), stream, seq);
+
+    // Edited: the refund's tool output (entry 8) changed.
+    const edited = await tampered('edited', (db) => {
+      const entry = dataAt(db, 8);
+      entry.data.output = { refundId: 'RF-SOMEONE-ELSE' };
+      setData(db, 8, entry);
+    });
+    expect(edited).toMatchObject({ ok: false, problem: { kind: 'edited', index: 8 } });
+    expect(edited.problem?.message).toMatch(/entry #8 \(tool-call at step .*\) was edited/);
+
+    // Edited with a recomputed hash: the next entry's link gives it away.
+    const forged = await tampered('forged', (db) => {
+      const entry = dataAt(db, 7);
+      entry.data.by = 'mallory';
+      entry.hash = auditHash(entry);
+      setData(db, 7, entry);
+    });
+    expect(forged).toMatchObject({ ok: false, problem: { kind: 'edited', index: 7 } });
+
+    // Deleted from the middle: the approval decision (entry 7).
+    const deleted = await tampered('deleted', (db) => {
+      db.prepare('DELETE FROM records WHERE stream = ? AND seq = 7').run(stream);
+    });
+    expect(deleted).toMatchObject({ ok: false, problem: { kind: 'deleted', index: 7 } });
+
+    // Deleted from the end: the journal still has the final answer.
+    const truncated = await tampered('truncated', (db) => {
+      db.prepare('DELETE FROM records WHERE stream = ? AND seq = 9').run(stream);
+    });
+    expect(truncated).toMatchObject({ ok: false, problem: { kind: 'deleted', index: 9 } });
+    expect(truncated.problem?.message).toContain('model:billing');
+
+    // Inserted: a well-chained entry appended for a step that never happened.
+    const inserted = await tampered('inserted', (db) => {
+      const last = dataAt(db, 9);
+      const fake = {
+        ...last,
+        index: 10,
+        key: 'r#99',
+        type: 'approved',
+        data: { by: 'mallory' },
+        prev: last.hash,
+      };
+      fake.hash = auditHash(fake);
+      db.prepare('INSERT INTO records (stream, seq, at, data) VALUES (?, 10, 0, ?)').run(
+        stream,
+        JSON.stringify(fake),
+      );
+    });
+    expect(inserted).toMatchObject({ ok: false, problem: { kind: 'inserted', index: 10 } });
+
+    // Untouched copy: intact.
+    expect((await tampered('intact', () => undefined)).ok).toBe(true);
+  });
+
+  it('hashes canonical JSON: key order and a JSON round trip do not change the text', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, 'x', null], c: true }, skip: undefined })).toBe(
+      '{"a":{"c":true,"d":[1,"x",null]},"b":1}',
+    );
+    const entry = {
+      index: 1,
+      runId: 'r',
+      key: 'r#0',
+      step: 's',
+      type: 'denial' as const,
+      at: 1,
+      data: { z: 1, a: 2 },
+      prev: auditGenesis,
+    };
+    expect(auditHash(entry)).toBe(auditHash(JSON.parse(JSON.stringify({ ...entry, data: { a: 2, z: 1 } }))));
+    expect(auditHash(entry)).not.toBe(auditHash({ ...entry, data: { z: 1, a: 3 } }));
+  });
+});

@@ -1,0 +1,211 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { agent } from '../agents/agent.js';
+import { runAgent } from '../agents/run-agent.js';
+import type { BatonError } from '../core/errors.js';
+import { workflow } from '../core/runnable.js';
+import { createRuntime } from '../core/runtime.js';
+import { registerPrices } from '../models/pricing.js';
+import { createMemoryStore } from '../stores/memory/index.js';
+import { createSqliteStore } from '../stores/sqlite/index.js';
+import { createFakeClock } from '../testing/fake-clock.js';
+import { scriptedModel } from '../testing/scripted-model.js';
+import { tool } from '../tools/tool.js';
+import { type BudgetPartialResult, checkBudget, estimatePromptTokens } from './budget.js';
+
+const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-budget-'));
+afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+let lookups = 0;
+const lookup = tool({
+  name: 'lookup',
+  description: 'Looks something up',
+  input: z.object({ query: z.string() }),
+  execute: ({ query }) => {
+    lookups++;
+    return `result for ${query}`;
+  },
+});
+
+type BudgetError = BatonError & { limit: string; partial: BudgetPartialResult; budgetScope: string };
+
+async function failure(promise: Promise<unknown>): Promise<BudgetError> {
+  return (await promise.then(
+    () => {
+      throw new Error('expected the run to stop');
+    },
+    (error: unknown) => error,
+  )) as BudgetError;
+}
+
+describe('budgets', () => {
+  it('stops by tokens before the call that would pass the agent budget, with status budget-exceeded and the partial result', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const model = scriptedModel([
+      {
+        text: 'Looking it up.',
+        toolCalls: [{ tool: 'lookup', input: { query: 'a' } }],
+        usage: { inputTokens: 80, outputTokens: 10 },
+      },
+      { text: 'never reached' },
+    ]);
+    const researcher = agent({
+      name: 'researcher',
+      instructions: 'Research.',
+      model,
+      tools: [lookup],
+      budget: { maxTokens: 100 },
+    });
+    const handle = await runtime.start(researcher, 'Find a');
+    const error = await failure(handle.result());
+    expect(error.code).toBe('BUDGET_EXCEEDED');
+    expect(error.limit).toBe('tokens');
+    expect(error.budgetScope).toBe('agent');
+    expect(error.message).toContain('Agent "researcher"');
+    expect(model.calls).toHaveLength(1);
+    const record = await runtime.get(handle.runId);
+    expect(record.status).toBe('budget-exceeded');
+    expect(record.output).toEqual({
+      agent: 'researcher',
+      text: 'Looking it up.',
+      turns: 1,
+      spend: { turns: 1, tokens: 90, costUsd: 0 },
+    });
+    expect(error.partial).toEqual(record.output);
+    expect(record.usage.totalTokens).toBe(90);
+    expect(await runtime.list({ status: 'budget-exceeded' })).toHaveLength(1);
+    await runtime.close();
+  });
+
+  it('stops by cost (run budget from runtime.start) using the price of the estimated prompt', async () => {
+    registerPrices({ 'scripted:priced': { input: 1000, output: 1000 } }); // $0.001 per token
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const model = scriptedModel(
+      [
+        {
+          toolCalls: [{ tool: 'lookup', input: { query: 'b' } }],
+          usage: { inputTokens: 40, outputTokens: 10 },
+        },
+        { text: 'done' },
+      ],
+      { modelId: 'priced' },
+    );
+    const researcher = agent({ name: 'researcher', instructions: 'Research.', model, tools: [lookup] });
+    const handle = await runtime.start(researcher, 'Find b', { budget: { maxCostUsd: 0.05 } });
+    const error = await failure(handle.result());
+    expect(error.limit).toBe('cost');
+    expect(error.budgetScope).toBe('run');
+    expect(error.partial.spend.costUsd).toBeCloseTo(0.05, 9);
+    expect(model.calls).toHaveLength(1);
+    const record = await runtime.get(handle.runId);
+    expect(record.status).toBe('budget-exceeded');
+    expect(record.costUsd).toBeCloseTo(0.05, 9);
+    await runtime.close();
+  });
+
+  it('stops after the allowed turns across agents of the run, and lets a run under budget complete', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const model = scriptedModel(({ turn }) =>
+      turn < 5 ? { toolCalls: [{ tool: 'lookup', input: { query: `q${turn}` } }] } : { text: 'done' },
+    );
+    const researcher = agent({ name: 'researcher', instructions: 'Research.', model, tools: [lookup] });
+    const before = lookups;
+    const stopped = await runtime.start(researcher, 'Dig', { budget: { maxTurns: 2 } });
+    const error = await failure(stopped.result());
+    expect(error.limit).toBe('turns');
+    expect(error.partial.turns).toBe(2);
+    expect(lookups - before).toBe(2);
+    expect((await runtime.get(stopped.runId)).status).toBe('budget-exceeded');
+
+    const roomy = await runtime.start(researcher, 'Dig', { budget: { maxTurns: 6, maxTokens: 1_000_000 } });
+    expect(await roomy.result()).toBe('done');
+    expect((await runtime.get(roomy.runId)).status).toBe('completed');
+    await runtime.close();
+  });
+
+  it('stops by wall time on a fake clock', async () => {
+    const clock = createFakeClock(1_000_000);
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false, clock });
+    const slowLookup = tool({
+      name: 'slow_lookup',
+      description: 'Takes a minute',
+      input: z.object({}),
+      execute: () => {
+        clock.advance(60_000);
+        return 'slow result';
+      },
+    });
+    const model = scriptedModel([{ toolCalls: [{ tool: 'slow_lookup', input: {} }] }, { text: 'done' }]);
+    const researcher = agent({ name: 'researcher', instructions: 'Research.', model, tools: [slowLookup] });
+    const handle = await runtime.start(researcher, 'Go', { budget: { maxWallTimeMs: 30_000 } });
+    const error = await failure(handle.result());
+    expect(error.limit).toBe('wall-time');
+    expect(error.message).toContain('60000 ms have passed of 30000 ms');
+    expect(model.calls).toHaveLength(1);
+    expect((await runtime.get(handle.runId)).status).toBe('budget-exceeded');
+    await runtime.close();
+  });
+
+  it('on SQLite: keeps the run budget across a restart and recomputes spend from the journal on replay', async () => {
+    const file = path.join(directory, 'budget.db');
+    const model = scriptedModel(({ turn }) =>
+      turn === 0
+        ? { text: 'first answer', usage: { inputTokens: 50, outputTokens: 10 } }
+        : { text: 'second answer', usage: { inputTokens: 50, outputTokens: 10 } },
+    );
+    const writer = agent({ name: 'writer', instructions: 'Write.', model });
+    const flow = workflow({ name: 'two-drafts' }, async (ctx, topic: string) => {
+      const first = await runAgent(ctx, writer, topic);
+      await ctx.waitFor('go');
+      const second = await runAgent(ctx, writer, first.text, { turnCounter: new Map([['writer', 1]]) });
+      return second.text;
+    });
+    const firstRuntime = createRuntime({
+      store: createSqliteStore({ path: file }),
+      workflows: [flow],
+      recover: false,
+    });
+    const handle = await firstRuntime.start(flow, 'cats', { budget: { maxTokens: 62 } });
+    await expect.poll(async () => (await firstRuntime.get(handle.runId)).status).toBe('suspended');
+    await firstRuntime.close();
+
+    // A new process: the budget comes back from the store, the first agent's 60 tokens from the journal.
+    const secondRuntime = createRuntime({
+      store: createSqliteStore({ path: file }),
+      workflows: [flow],
+      recover: false,
+    });
+    await secondRuntime.signal(handle.runId, 'go');
+    const error = await failure((await secondRuntime.resume(handle.runId)).result());
+    expect(error.code).toBe('BUDGET_EXCEEDED');
+    expect(error.partial.spend.tokens).toBe(60);
+    expect(model.calls).toHaveLength(1);
+    const record = await secondRuntime.get(handle.runId);
+    expect(record.status).toBe('budget-exceeded');
+    expect((record.output as BudgetPartialResult).spend.tokens).toBe(60);
+    expect((await secondRuntime.list({ status: 'budget-exceeded' })).map((run) => run.id)).toEqual([
+      handle.runId,
+    ]);
+    expect(
+      (await secondRuntime.list({ status: ['completed', 'budget-exceeded'] })).map((run) => run.id),
+    ).toEqual([handle.runId]);
+    // Terminal: it cannot be claimed or resumed again.
+    await expect((await secondRuntime.resume(handle.runId)).result()).rejects.toMatchObject({
+      code: 'BUDGET_EXCEEDED',
+    });
+    await secondRuntime.close();
+  });
+
+  it('checks budgets when defined', () => {
+    expect(() =>
+      agent({ name: 'a', instructions: 'x', model: 'openai:gpt-4o', budget: { maxTokens: 0 } }),
+    ).toThrow(/budget\.maxTokens must be a finite number > 0/);
+    expect(() => checkBudget({ maxDollars: 1 }, 'here')).toThrow(/unknown budget field "maxDollars"/);
+    expect(estimatePromptTokens([{ role: 'user', content: [{ type: 'text', text: 'x'.repeat(40) }] }])).toBe(
+      10,
+    );
+  });
+});

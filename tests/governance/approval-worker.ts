@@ -1,0 +1,33 @@
+/** A process of the approval restart test: `start` a run that waits for approvals, or `serve` (recover and finish it). */
+
+import { createRuntime } from 'baton';
+import { createSqliteStore } from 'baton/sqlite';
+// Not exported from the package root yet: the built module, the same code `baton` ships.
+import { createAuditWriter } from '../../dist/governance/audit.js';
+import refunder from './fixtures/refund-agent.js';
+
+const [mode, dbPath, runId] = process.argv.slice(2) as [string, string, string];
+const store = createSqliteStore({ path: dbPath });
+const runtime = createRuntime({
+  store,
+  workflows: [refunder],
+  audit: createAuditWriter,
+  leaseMs: 400,
+  pollIntervalMs: 50,
+});
+runtime.on((event) => {
+  if (event.type === 'run-suspended' && event.runId === runId)
+    process.stdout.write(`SUSPENDED ${event.waitingFor.join(',')}\n`);
+});
+if (mode === 'start') await runtime.start(refunder, 'Refund A-1 and B-2', { runId });
+process.stdout.write(`READY ${process.pid}\n`);
+// The process stays up (as a server would) until it is killed or the run ends.
+for (;;) {
+  const run = await store.getRun(runId);
+  if (run?.status === 'completed' || run?.status === 'failed') {
+    process.stdout.write(`ENDED ${run.status} ${JSON.stringify(run.output ?? run.error)}\n`);
+    await runtime.close();
+    process.exit(0);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}

@@ -1,0 +1,150 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = join(import.meta.dirname, '..', '..');
+const main = join(repo, 'dist', 'cli', 'main.js');
+const scratch = mkdtempSync(join(tmpdir(), 'baton-governance-cli-'));
+const store = join(scratch, 'runs.db');
+const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', USER: 'ana' };
+for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'BATON_MODEL', 'FORCE_COLOR', 'REFUND_LOG'])
+  delete env[key];
+
+function baton(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [main, ...args], {
+    cwd: repo,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  if (!existsSync(main)) throw new Error(`${main} is missing: build first with \`npm run build\`.`);
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('baton approve, inbox and audit (built CLI)', () => {
+  let runId = '';
+
+  it('runs an agent whose refunds need approval and lists what it asks in baton inbox', () => {
+    const run = baton(
+      'run',
+      'tests/governance/fixtures/refund-agent.ts',
+      'Refund A-1 and B-2',
+      '--store',
+      store,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    runId = /^\s+run\s+(run_[0-9a-f]+)$/m.exec(run.stdout)?.[1] ?? '';
+    expect(runId).not.toBe('');
+    expect(run.stdout).toContain('⏸ Suspended: waiting for approval');
+    expect(run.stdout).toContain(`baton approve ${runId} --list --store ${store}`);
+
+    const inbox = baton('inbox', '--store', store);
+    expect(inbox.code).toBe(0);
+    expect(inbox.stdout).toContain('2 waiting:');
+    expect(inbox.stdout).toContain(`approval  ${runId}  refunder`);
+    expect(inbox.stdout).toContain('refund {"orderId":"A-1","amount":129}');
+    expect(inbox.stdout).toContain('refund {"orderId":"B-2","amount":900}');
+    expect(inbox.stdout).toMatch(/agent refunder · call call_a · since /);
+    expect(inbox.stdout).toContain(`baton approve ${runId} --call call_b --store ${store}`);
+    const json = JSON.parse(baton('inbox', '--json', '--store', store).stdout) as Array<{
+      toolCallId: string;
+    }>;
+    expect(json.map((request) => request.toolCallId)).toEqual(['call_a', 'call_b']);
+  });
+
+  it('asks which call when several wait, rejects one with a reason and approves the other, then finishes', () => {
+    const ambiguous = baton('approve', runId, '--store', store);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('2 tool calls of run');
+    expect(ambiguous.stderr).toContain('--call <id>');
+    expect(ambiguous.stderr).toContain('call_b  refund {"orderId":"B-2","amount":900}');
+
+    const unknown = baton('approve', runId, '--call', 'call_z', '--store', store);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('pending: call_a, call_b');
+
+    const reject = baton(
+      'approve',
+      runId,
+      '--call',
+      'call_b',
+      '--reject',
+      'over the limit',
+      '--no-resume',
+      '--store',
+      store,
+    );
+    expect(reject.stderr).toBe('');
+    expect(reject.code).toBe(0);
+    expect(reject.stdout).toContain(
+      '✗ Rejected refund {"orderId":"B-2","amount":900} (call call_b, agent refunder)',
+    );
+    expect(baton('inbox', '--store', store).stdout).toContain('answered; continue it with');
+
+    const approve = baton('approve', runId, '--call', 'call_a', '--store', store);
+    expect(approve.stderr).toBe('');
+    expect(approve.code).toBe(0);
+    expect(approve.stdout).toContain('✓ Approved refund');
+    expect(approve.stdout).toContain('✔ Completed');
+    expect(approve.stdout).toContain('call_a={"refundId":"RF-A-1","amount":129}');
+    expect(approve.stdout).toContain('call_b="rejected: over the limit"');
+    expect(baton('inbox', '--store', store).stdout).toContain('Nothing waits for you');
+    const done = baton('approve', runId, '--store', store);
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain(`Run ${runId} is completed; it waits for no approval.`);
+  });
+
+  it('shows and verifies the audit log, and catches an entry edited or deleted in the SQLite file', () => {
+    const show = baton('audit', 'show', runId, '--store', store);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/#1 .* model-decision\s+refunder\s+calls refund/);
+    expect(show.stdout).toMatch(/approval-requested\s+refunder\s+refund \{"orderId":"A-1"/);
+    expect(show.stdout).toMatch(/rejected\s+call call_b by ana: over the limit/);
+    expect(show.stdout).toMatch(/approved\s+call call_a by ana/);
+
+    const verify = baton('audit', 'verify', runId, '--store', store);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(
+      new RegExp(`✓ Audit log of run ${runId} is intact: 7 entries, head [0-9a-f]{64}`),
+    );
+
+    const stream = `audit:${runId}`;
+    const edited = join(scratch, 'edited.db');
+    copyFileSync(store, edited);
+    const db = new Database(edited);
+    const row = db.prepare('SELECT data FROM records WHERE stream = ? AND seq = 2').get(stream) as {
+      data: string;
+    };
+    db.prepare('UPDATE records SET data = ? WHERE stream = ? AND seq = 2').run(
+      row.data.replace('"amount":129', '"amount":12900'),
+      stream,
+    );
+    db.close();
+    const caughtEdit = baton('audit', 'verify', runId, '--store', edited);
+    expect(caughtEdit.code).toBe(1);
+    expect(caughtEdit.stdout).toContain('fails verification (edited entry #2)');
+    expect(caughtEdit.stdout).toContain('was edited: its content no longer matches its hash');
+
+    const deleted = join(scratch, 'deleted.db');
+    copyFileSync(store, deleted);
+    const other = new Database(deleted);
+    other.prepare('DELETE FROM records WHERE stream = ? AND seq = 4').run(stream);
+    other.close();
+    const caughtDelete = baton('audit', 'verify', runId, '--store', deleted, '--json');
+    expect(caughtDelete.code).toBe(1);
+    expect(JSON.parse(caughtDelete.stdout)).toMatchObject({
+      ok: false,
+      problem: { kind: 'deleted', index: 4 },
+    });
+
+    expect(baton('audit', 'check', runId, '--store', store).code).toBe(2);
+  });
+});
