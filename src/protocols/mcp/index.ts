@@ -1,0 +1,11 @@
+/** `baton/mcp`: MCP servers as tool sources for agents (needs the optional peer `@modelcontextprotocol/sdk`). */
+
+export {
+  type McpHttpServer,
+  type McpServer,
+  type McpStdioServer,
+  type McpToolFilter,
+  type McpToolSet,
+  type McpToolsOptions,
+  mcpTools,
+} from './mcp-tools.js';
