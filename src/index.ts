@@ -9,9 +9,18 @@ export { userMessage } from './agents/messages.js';
 export type { AgentRunResult, RunAgentOptions } from './agents/run-agent.js';
 export { runAgent } from './agents/run-agent.js';
 export type { BeforeToolCall } from './agents/tool-steps.js';
+export { isSummaryMessage, SUMMARY_PREFIX } from './context/compaction.js';
+export type { ContextReport } from './context/context-guard.js';
+export { ContextOverflowError } from './context/context-guard.js';
+export type { CompactionOptions, ContextOptions, PruneOptions } from './context/context-policy.js';
+export { contextWindowOf, registerContextWindow } from './context/context-windows.js';
+export type { StructuredContext } from './context/scoped-context.js';
+export { pickScope } from './context/scoped-context.js';
+export type { TokenEncoding, TokenizerInfo } from './context/tokens.js';
+export { countPromptTokens, countTokens, registerTokenizer, tokenizerFor } from './context/tokens.js';
 export type { Clock } from './core/clock.js';
 export { systemClock } from './core/clock.js';
-export type { BatonErrorOptions, Fault, SerializedError } from './core/errors.js';
+export type { BatonErrorOptions, ErrorClass, Fault, SerializedError } from './core/errors.js';
 export {
   BatonError,
   ConfigError,
@@ -26,18 +35,123 @@ export {
   WaitTimeoutError,
 } from './core/errors.js';
 export type { BatonEvent, BatonEventType, EventListener } from './core/events.js';
+export type { RetryOptions } from './core/retry-options.js';
 export type { CustomEvent, RunContext, StepContext, StepOptions, WaitOptions } from './core/run-context.js';
 export { isInterruption } from './core/run-execution.js';
 export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/runnable.js';
 export { workflow } from './core/runnable.js';
 export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';
 export { createRuntime } from './core/runtime.js';
+export type {
+  ApprovalContext,
+  ApprovalDecision,
+  ApprovalRequest,
+  ApprovalRule,
+  PendingRequest,
+} from './governance/approvals.js';
+export { approvalSignal, listPending, pendingRequests } from './governance/approvals.js';
+export type { AuditEntry, AuditEntryType } from './governance/audit.js';
+export {
+  auditGenesis,
+  auditHash,
+  auditStream,
+  canonicalJson,
+  createAuditWriter,
+  readAudit,
+} from './governance/audit.js';
+export type { AuditProblem, AuditReport } from './governance/audit-verify.js';
+export { verifyAudit } from './governance/audit-verify.js';
+export type { Budget, BudgetLimit, BudgetPartialResult, Spend } from './governance/budget.js';
+export { BudgetExceededError, estimatePromptTokens } from './governance/budget.js';
+export type { BuiltinGuardrailOptions } from './governance/builtin-guardrails.js';
+export {
+  detectInjection,
+  findInjectionMarkers,
+  findPii,
+  findSecrets,
+  luhnValid,
+  neutralizeInjection,
+  redactPii,
+  redactSecrets,
+} from './governance/builtin-guardrails.js';
+export type {
+  Guardrail,
+  GuardrailOptions,
+  GuardrailStage,
+  GuardrailSubject,
+  GuardrailVerdict,
+  ModelJudgeOptions,
+} from './governance/guardrails.js';
+export { GuardrailTrippedError, guardrail, modelJudge, runGuardrails } from './governance/guardrails.js';
+export type { LoopDetectionOptions, LoopEscalationReply, LoopResponse } from './governance/loop-detection.js';
+export { findRepeatedText, LoopDetectedError } from './governance/loop-detection.js';
+export type { Capability, Permissions } from './governance/permissions.js';
+export { capabilityNames, permissionDenial } from './governance/permissions.js';
+export type {
+  Blackboard,
+  BlackboardChange,
+  BlackboardOptions,
+  BlackboardRevision,
+  BlackboardSnapshot,
+} from './memory/blackboard.js';
+export { blackboard, blackboardEventName } from './memory/blackboard.js';
+export type { InMemoryIndexOptions } from './memory/in-memory-index.js';
+export { createInMemoryIndex } from './memory/in-memory-index.js';
+export type { JsonPatchOperation } from './memory/json-patch.js';
+export type { Memory, MemoryOptions, RecallMode, RecallOptions, RememberOptions } from './memory/memory.js';
+export { createMemory } from './memory/memory.js';
+export type { MemoryHit, MemoryIndex, MemoryItem, MemoryScope, MemorySearch } from './memory/memory-index.js';
+export { cosineSimilarity, scopeKey } from './memory/memory-index.js';
+export type { MemoryToolScope, MemoryTools, MemoryToolsOptions } from './memory/memory-tools.js';
+export { memoryTools } from './memory/memory-tools.js';
+export type { ThreadRunResult } from './memory/threads.js';
+export {
+  appendThread,
+  clearThread,
+  listThreadRuns,
+  loadThreadMessages,
+  readThread,
+  saveThreadMessages,
+  threadStream,
+  withThread,
+} from './memory/threads.js';
 export type { DeltaListener, ModelResponse, ModelToolCall } from './models/call-model.js';
 export { callModel } from './models/call-model.js';
 export type { ModelPrice } from './models/pricing.js';
 export { costOf, priceOf, registerPrices } from './models/pricing.js';
-export type { ModelFactory, ModelSpec } from './models/resolve-model.js';
+export type {
+  AdaptiveTimeoutOptions,
+  AgentResilience,
+  BreakerOptions,
+  BreakerState,
+  EscalationDecision,
+  LatencyStats,
+  LimitOptions,
+  ProviderResilience,
+  ResilienceConfig,
+  ToolResilience,
+} from './models/resilience/index.js';
+export {
+  breakerState,
+  classifyError,
+  configureResilience,
+  isErrorClass,
+  latencyStats,
+  resetResilience,
+  retryAfterMs,
+} from './models/resilience/index.js';
+export type { ModelChain, ModelFactory, ModelSpec } from './models/resolve-model.js';
 export { registerModelProvider, resolveModel } from './models/resolve-model.js';
+export type {
+  CachedModelResponse,
+  MemoryResponseCacheOptions,
+  ResolvedResponseCache,
+  ResponseCacheOptions,
+  ResponseCacheStore,
+} from './models/response-cache.js';
+export { createMemoryResponseCache, responseCacheKey } from './models/response-cache.js';
+export type { StoreResponseCacheOptions } from './models/store-response-cache.js';
+export { createStoreResponseCache } from './models/store-response-cache.js';
 export type {
   AdaptiveOptions,
   AdaptivePolicy,
@@ -141,3 +255,12 @@ export type {
 } from './stores/store.js';
 export type { RunnableToolOptions, Tool, ToolContext, ToolOptions } from './tools/tool.js';
 export { runnableTool, tool } from './tools/tool.js';
+export type { ToolEmbeddingOptions } from './tools/tool-embeddings.js';
+export type {
+  RoutedOffer,
+  RouteJournal,
+  ToolMatch,
+  ToolRouter,
+  ToolRoutingOptions,
+} from './tools/tool-router.js';
+export { createToolRouter } from './tools/tool-router.js';

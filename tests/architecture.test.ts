@@ -65,10 +65,14 @@ describe('architecture', () => {
       stores: ['core'],
       models: ['core', 'stores'],
       tools: ['core'],
-      agents: ['core', 'models', 'tools', 'stores'],
+      agents: ['core', 'models', 'tools', 'stores', 'memory', 'governance', 'context'],
+      context: ['core', 'models', 'stores'],
+      governance: ['core', 'models', 'tools', 'stores', 'context'],
+      memory: ['core', 'tools', 'stores'],
       patterns: ['core', 'agents', 'models', 'tools'],
       testing: ['core', 'stores', 'models'],
       team: ['core', 'agents', 'models', 'tools', 'patterns', 'testing', 'stores'],
+      protocols: ['core', 'models', 'tools', 'stores'],
     };
     const violations: string[] = [];
     for (const [file, targets] of graph) {
@@ -83,6 +87,14 @@ describe('architecture', () => {
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it('loads the MCP SDK only from protocols/mcp (an optional peer behind baton/mcp)', () => {
+    const users = files.filter((file) => /from '@modelcontextprotocol\/sdk/.test(readFileSync(file, 'utf8')));
+    expect(users.length).toBeGreaterThan(0);
+    expect(
+      users.map((file) => relative(root, file)).filter((file) => !file.startsWith('protocols/mcp/')),
+    ).toEqual([]);
   });
 
   it('loads better-sqlite3 only from the sqlite store', () => {

@@ -10,6 +10,7 @@ const entryPoints = [
   'src/testing/index.ts',
   'src/stores/sqlite/index.ts',
   'src/team/index.ts',
+  'src/protocols/mcp/index.ts',
 ].map((file) => resolve(repo, file));
 
 describe('public API documentation', () => {

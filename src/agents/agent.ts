@@ -1,11 +1,26 @@
 /** agent(): an LLM agent definition (instructions, model, tools, handoffs, typed output) usable as a run, a child or a tool. */
 
 import type { ZodType } from 'zod';
+import { type ContextOptions, type ContextPolicy, resolveContextPolicy } from '../context/context-policy.js';
 import { ConfigError } from '../core/errors.js';
+import type { RetryOptions } from '../core/retry-options.js';
 import type { RunContext } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
-import type { ModelSpec } from '../models/resolve-model.js';
+import { type ApprovalRule, checkApprovals } from '../governance/approvals.js';
+import { type Budget, checkBudget } from '../governance/budget.js';
+import { checkGuardrails, type Guardrail } from '../governance/guardrails.js';
+import { checkLoopDetection, type LoopDetectionOptions } from '../governance/loop-detection.js';
+import { checkPermissions, type Permissions } from '../governance/permissions.js';
+import { withThread } from '../memory/threads.js';
+import { type AgentResilience, checkAgentResilience, firstModel } from '../models/resilience/agent-model.js';
+import type { ModelChain, ModelSpec } from '../models/resolve-model.js';
+import {
+  type ResolvedResponseCache,
+  type ResponseCacheOptions,
+  resolveResponseCache,
+} from '../models/response-cache.js';
 import { runnableTool, type Tool, toJsonSchema } from '../tools/tool.js';
+import { createToolRouter, type ToolRouter, type ToolRoutingOptions } from '../tools/tool-router.js';
 import { type Transfer, transfer } from './handoff.js';
 import type { AgentInput } from './messages.js';
 import { runAgent } from './run-agent.js';
@@ -36,7 +51,8 @@ export interface AgentOptions<OUTPUT> {
   /** What the agent does; shown to other agents that can hand off or delegate to it. */
   description?: string;
   instructions: string | ((context: InstructionContext) => string);
-  model: ModelSpec;
+  /** A model, or a fallback chain tried in order when a model keeps failing (`['openai:gpt-4o', 'anthropic:...']`). */
+  model: ModelChain;
   tools?: readonly AnyTool[];
   /** Agents (or `transfer()`s) this agent can hand the conversation to. A function allows cycles. */
   handoffs?: readonly (Agent<unknown> | Transfer)[] | (() => readonly (Agent<unknown> | Transfer)[]);
@@ -50,6 +66,30 @@ export interface AgentOptions<OUTPUT> {
   maxRepairs?: number;
   settings?: ModelSettings;
   version?: string;
+  /** Explicit allow-list of tools and capabilities; a call outside it is denied, journaled, audited and reported to the model. */
+  permissions?: Permissions;
+  /** Approval rules per tool name (`'always'` or a predicate on the input); they win over the tool's own `approval`. */
+  approvals?: Readonly<Record<string, ApprovalRule>>;
+  /** Limits on this agent's turns, tokens, cost and wall time in a run; past them the run ends `budget-exceeded`. */
+  budget?: Budget;
+  /** Checks on its input, final output, tool arguments and tool results (`guardrail()`, `modelJudge()`, `redactPii()`, ...). */
+  guardrails?: readonly Guardrail[];
+  /** Detects repeated identical tool calls and stops, warns the model or asks a human. */
+  loopDetection?: LoopDetectionOptions;
+  /** Cache model answers keyed on model, messages, tools and settings (`{ ttlMs }`); off by default or with `false`. */
+  cache?: ResponseCacheOptions | false;
+  /** Offer only the tools that fit each turn (for large registries), plus a `search_tools` tool. */
+  toolRouting?: ToolRoutingOptions;
+  /** Retries of transient model failures (429, 5xx, network, timeouts) inside the model step. Default 3 attempts. */
+  retry?: RetryOptions;
+  /** Timeout per model call attempt; default from `configureResilience`, the model's p95 latency, or 300 s. */
+  timeoutMs?: number;
+  /** Cap on this agent's concurrent model calls across all runs in the process. */
+  maxConcurrent?: number;
+  /** Classifies model failures (`transient`, `escalate`, `fatal`, ...); undefined keeps the built-in rules. */
+  classifyError?: AgentResilience['classifyError'];
+  /** How the conversation is fitted into the model's window: history policy, pruning, scoped context (docs/context.md). */
+  context?: ContextOptions;
 }
 
 /** An agent definition. */
@@ -57,13 +97,29 @@ export interface Agent<OUTPUT = string> extends Runnable<AgentInput, OUTPUT> {
   readonly kind: 'agent';
   readonly description: string;
   readonly instructions: string | ((context: InstructionContext) => string);
+  /** Its model (the first of its chain). */
   readonly model: ModelSpec;
+  /** Its model chain: `model` first, then the fallbacks. */
+  readonly models: readonly ModelSpec[];
+  /** Retry, timeout, concurrency and classification options of its model calls, when set. */
+  readonly resilience: AgentResilience | undefined;
   readonly tools: readonly AnyTool[];
   readonly output: ZodType<OUTPUT> | undefined;
   readonly maxTurns: number;
   readonly maxToolErrors: number;
   readonly maxRepairs: number;
   readonly settings: ModelSettings;
+  readonly permissions: Readonly<Permissions> | undefined;
+  readonly approvals: Readonly<Record<string, ApprovalRule>> | undefined;
+  readonly budget: Budget | undefined;
+  readonly guardrails: readonly Guardrail[];
+  readonly loopDetection: Required<LoopDetectionOptions> | undefined;
+  /** The response cache, when enabled. */
+  readonly cache: ResolvedResponseCache | undefined;
+  /** Picks the tools offered per turn, when `toolRouting` is set. */
+  readonly toolRouter: ToolRouter | undefined;
+  /** The context policy the window guard applies before every model call. */
+  readonly context: ContextPolicy;
   /** The handoff targets, resolved. */
   handoffs(): readonly Transfer[];
   /** This agent as a tool another agent can call; it runs as a child run. */
@@ -123,13 +179,24 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     version: options.version ?? '1',
     description: options.description ?? options.name,
     instructions: options.instructions,
-    model: options.model,
+    model: firstModel(options.model),
+    models: Array.isArray(options.model) ? [...options.model] : [options.model],
+    resilience: checkAgentResilience(where, options.model, options),
     tools,
     output: options.output,
     maxTurns: count(where, 'maxTurns', options.maxTurns, 10, 1),
     maxToolErrors: count(where, 'maxToolErrors', options.maxToolErrors, 3, 1),
     maxRepairs: count(where, 'maxRepairs', options.maxRepairs, 2, 0),
     settings: options.settings ?? {},
+    permissions: checkPermissions(where, options.permissions),
+    approvals: checkApprovals(where, options.approvals),
+    budget: checkBudget(options.budget, where),
+    guardrails: checkGuardrails(options.guardrails, where),
+    loopDetection: checkLoopDetection(options.loopDetection, where),
+    cache: resolveResponseCache(options.cache, where),
+    toolRouter:
+      options.toolRouting === undefined ? undefined : createToolRouter(tools, options.toolRouting, where),
+    context: resolveContextPolicy(where, options.context, firstModel(options.model)),
     handoffs() {
       if (resolvedHandoffs === undefined) {
         const list = typeof options.handoffs === 'function' ? options.handoffs() : (options.handoffs ?? []);
@@ -148,7 +215,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
       return resolvedHandoffs;
     },
     async execute(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
-      return (await runAgent(ctx, definition, input)).output;
+      return (await withThread(ctx, input, (messages) => runAgent(ctx, definition, messages))).output;
     },
     asTool(toolOptions = {}) {
       return runnableTool(definition as unknown as Runnable<string, OUTPUT>, {

@@ -2,6 +2,7 @@
 
 import type { JSONSchema7 } from '@ai-sdk/provider';
 import type { ZodType } from 'zod';
+import { isSummaryMessage } from '../context/compaction.js';
 import { ConfigError } from '../core/errors.js';
 import { toJsonSchema } from '../tools/tool.js';
 import type { Agent } from './agent.js';
@@ -98,4 +99,24 @@ export const handoffFilters = {
     }
     return [];
   },
-} satisfies Record<string, InputFilter>;
+  /** Keeps the compaction summaries (see `context.history: 'compact'`) and the last user message. */
+  summaryOnly: (messages: readonly Message[]): Message[] => {
+    const kept = messages.filter(isSummaryMessage);
+    const last = handoffFilters.lastUserMessage(messages)[0];
+    if (last !== undefined && !kept.includes(last)) kept.push(last);
+    return kept;
+  },
+  /**
+   * Keeps the last `count` messages, reaching back as needed so that no tool result loses the
+   * assistant message that called it.
+   */
+  lastN: (count: number): InputFilter => {
+    if (!Number.isInteger(count) || count < 1)
+      throw new ConfigError(`handoffFilters.lastN(): count must be an integer >= 1, got ${count}.`);
+    return (messages) => {
+      let start = Math.max(0, messages.length - count);
+      while (start > 0 && messages[start]?.role === 'tool') start--;
+      return messages.slice(start);
+    };
+  },
+};

@@ -6,8 +6,13 @@ import type { ModelResponse } from '../models/call-model.js';
 /** One message of a conversation, as models receive it (AI SDK `LanguageModelV3Message`, without `system`). */
 export type Message = Exclude<LanguageModelV3Message, { role: 'system' }>;
 
-/** What an agent accepts: a user message, or a conversation so far. */
-export type AgentInput = string | { messages: readonly Message[] };
+/**
+ * What an agent accepts: a user message, or a conversation so far, optionally with a structured
+ * context object of which each agent sees the fields its `context.scope` declares.
+ */
+export type AgentInput =
+  | string
+  | { messages: readonly Message[]; context?: Readonly<Record<string, unknown>> };
 
 /**
  * A user text message.

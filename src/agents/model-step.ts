@@ -5,10 +5,14 @@ import type {
   LanguageModelV3FunctionTool,
   LanguageModelV3Prompt,
 } from '@ai-sdk/provider';
-import type { RunContext } from '../core/run-context.js';
-import { callModel, type ModelResponse } from '../models/call-model.js';
+import { contextMeta } from '../context/context-guard.js';
+import type { RunContext, StepContext } from '../core/run-context.js';
+import type { ModelResponse } from '../models/call-model.js';
 import { costOf } from '../models/pricing.js';
-import { resolveModel } from '../models/resolve-model.js';
+import { agentModelCall, resilienceMeta } from '../models/resilience/agent-model.js';
+import { withEscalation } from '../models/resilience/escalation.js';
+import { modelName, resolveModel } from '../models/resolve-model.js';
+import { cacheMeta, withResponseCache } from '../models/response-cache.js';
 import type { StepMeta } from '../stores/store.js';
 import type { Agent } from './agent.js';
 
@@ -25,16 +29,25 @@ export function modelStep(
   responseSchema: LanguageModelV3CallOptions['responseFormat'],
   turn: number,
 ): Promise<ModelResponse> {
+  return withEscalation(ctx, agent.name, undefined, () =>
+    modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn),
+  );
+}
+
+function modelStepOnce(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  prompt: LanguageModelV3Prompt,
+  tools: LanguageModelV3FunctionTool[],
+  responseSchema: LanguageModelV3CallOptions['responseFormat'],
+  turn: number,
+): Promise<ModelResponse> {
   return ctx.step(
     stepName('model:', agent.name),
-    async (step) => {
-      const model = await resolveModel(agent.model);
+    (step) => {
+      // No abortSignal here: the resilient call adds a getter, so AbortControllers are only made for models that read it.
       const options: LanguageModelV3CallOptions = {
         prompt,
-        // A getter, so the run's AbortController is only made for models that use the signal.
-        get abortSignal() {
-          return step.signal;
-        },
         providerOptions: { baton: { agent: agent.name, runId: ctx.runId, turn } },
         ...agent.settings,
       };
@@ -47,9 +60,26 @@ export function modelStep(
       const onDelta = ctx.observed
         ? (text: string) => ctx.emitEvent({ type: 'model-delta', scope, agent: agent.name, text })
         : undefined;
-      return callModel(model, options, onDelta);
+      const cache = agent.cache;
+      if (cache === undefined) return agentModelCall(ctx, agent, options, step, onDelta);
+      return cachedModelCall(cache, ctx, agent, options, step, onDelta);
     },
-    { kind: 'model', meta: (response) => modelMeta(agent, response) },
+    { kind: 'model', meta: (response) => contextMeta(prompt, modelMeta(agent, response, tools)) },
+  );
+}
+
+/** A model call through the agent's response cache (keyed by the first model's name). */
+async function cachedModelCall(
+  cache: NonNullable<Agent<unknown>['cache']>,
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  options: LanguageModelV3CallOptions,
+  step: StepContext,
+  onDelta: ((text: string) => void) | undefined,
+): Promise<ModelResponse> {
+  const model = await resolveModel(agent.model);
+  return withResponseCache(cache, modelName(model), options, onDelta, () =>
+    agentModelCall(ctx, agent, options, step, onDelta),
   );
 }
 
@@ -71,7 +101,11 @@ export function stepName(prefix: 'model:' | 'tool:', name: string): string {
 }
 
 /** Display data of a model step; the agent's version lets cost and outcomes be compared across versions. */
-function modelMeta(agent: Agent<unknown>, response: ModelResponse): StepMeta {
+function modelMeta(
+  agent: Agent<unknown>,
+  response: ModelResponse,
+  tools: readonly LanguageModelV3FunctionTool[],
+): StepMeta {
   const meta: StepMeta = {
     agent: agent.name,
     agentVersion: agent.version,
@@ -80,5 +114,6 @@ function modelMeta(agent: Agent<unknown>, response: ModelResponse): StepMeta {
   };
   const cost = costOf(response.model, response.usage, response.cachedInputTokens);
   if (cost !== undefined) meta.costUsd = cost;
-  return meta;
+  if (agent.toolRouter !== undefined) meta.offeredTools = tools.map((offered) => offered.name);
+  return cacheMeta(response, resilienceMeta(response, meta));
 }

@@ -1,8 +1,17 @@
 /** The agent loop: prepare context -> model step -> tool steps -> handoff or finish, until an answer or a limit. */
 
 import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
+import { applyContext, createContextState } from '../context/context-guard.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
+import {
+  budgetAfterModel,
+  budgetBeforeModel,
+  detectToolLoop,
+  guardInput,
+  guardOutput,
+  type ToolLoopState,
+} from '../governance/agent-governance.js';
 import { toJsonSchema } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
@@ -139,6 +148,7 @@ export async function runAgent<OUTPUT>(
 ): Promise<AgentRunResult<OUTPUT>> {
   let current = start as Agent<unknown>;
   const history = inputMessages(input);
+  const contextState = createContextState(input);
   let turnsOfAgent = 0;
   let turns = 0;
   let failingTurns = 0;
@@ -148,6 +158,11 @@ export async function runAgent<OUTPUT>(
   const agentTurns = options.turnCounter ?? new Map<string, number>();
   const scope = ctx.scope;
   if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
+  // Governance and context hooks return undefined or a plain value when not configured: no await then.
+  const guarding = guardInput(ctx, current, history);
+  if (guarding !== undefined) await guarding;
+  let loops: ToolLoopState | undefined;
+  const turnCount = () => turns;
   for (;;) {
     if (turnsOfAgent >= current.maxTurns) {
       throw new ModelBehaviorError(
@@ -159,8 +174,15 @@ export async function runAgent<OUTPUT>(
         },
       );
     }
-    const offer = offerOf(current, options);
-    const prompt = preparePrompt(current, history, ctx.runId, payload);
+    const offer =
+      current.toolRouter === undefined
+        ? offerOf(current, options)
+        : await routedOffer(ctx, current, offerOf(current, options), history);
+    const prepared = preparePrompt(current, history, ctx.runId, payload);
+    const applied = applyContext(ctx, current, history, prepared, offer.tools, contextState);
+    const prompt = applied instanceof Promise ? await applied : applied;
+    const budgeting = budgetBeforeModel(ctx, current, prompt, history, turnCount);
+    if (budgeting !== undefined) await budgeting;
     const turn = agentTurns.get(current.name) ?? 0;
     agentTurns.set(current.name, turn + 1);
     const response = await modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn);
@@ -168,15 +190,18 @@ export async function runAgent<OUTPUT>(
     turns++;
     const inputs = parseToolInputs(response);
     history.push(assistantMessage(response, inputs));
+    budgetAfterModel(ctx, current, response, history, turnCount);
 
     if (response.toolCalls.length === 0) {
-      const final = finish(current, response.text);
+      const guarded = guardOutput(ctx, current, response.text, history);
+      const text = typeof guarded === 'string' ? guarded : await guarded;
+      const final = finish(current, text);
       if (final.ok) {
         if (ctx.observed)
           ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: final.value });
         return {
           output: final.value as OUTPUT,
-          text: response.text,
+          text,
           agent: current.name,
           messages: history,
           turns,
@@ -188,7 +213,7 @@ export async function runAgent<OUTPUT>(
           {
             agent: current.name,
             code: 'OUTPUT_INVALID',
-            rawOutput: response.text,
+            rawOutput: text,
             runId: ctx.runId,
           },
         );
@@ -202,6 +227,11 @@ export async function runAgent<OUTPUT>(
       continue;
     }
 
+    let loopNote: string | undefined;
+    if (current.loopDetection !== undefined) {
+      loops ??= new Map();
+      loopNote = await detectToolLoop(ctx, current, loops, response.toolCalls, inputs);
+    }
     const outcome = await toolSteps(
       ctx,
       current,
@@ -212,6 +242,7 @@ export async function runAgent<OUTPUT>(
       options.beforeToolCall,
     );
     history.push(toolMessage(outcome.results));
+    if (loopNote !== undefined) history.push(userMessage(loopNote));
     failingTurns = outcome.errors.length === response.toolCalls.length ? failingTurns + 1 : 0;
     if (failingTurns >= current.maxToolErrors) {
       throw new ModelBehaviorError(
@@ -244,6 +275,17 @@ export async function runAgent<OUTPUT>(
       if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
     }
   }
+}
+
+/** With `toolRouting`, this turn's tools: the best matches for the latest messages, plus `search_tools`. */
+async function routedOffer(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  offer: Offer,
+  history: readonly Message[],
+): Promise<Offer> {
+  if (agent.toolRouter === undefined) return offer;
+  return { ...offer, ...(await agent.toolRouter.route(offer, history, { ctx, agent: agent.name })) };
 }
 
 type Final = { ok: true; value: unknown } | { ok: false; error: string };

@@ -2,10 +2,14 @@
 
 import type { LanguageModelV3ToolResultOutput, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
 import type { ZodType } from 'zod';
-import { ToolError } from '../core/errors.js';
-import type { RunContext, StepContext } from '../core/run-context.js';
+import type { CustomEvent, RunContext, StepContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
+import { guardToolCall, guardToolOutputs } from '../governance/agent-governance.js';
+import { needsApproval, recordDenial, runWithApproval, settleAll } from '../governance/approvals.js';
+import { permissionDenial } from '../governance/permissions.js';
 import type { ModelToolCall } from '../models/call-model.js';
+import { errorClassOf, withEscalation } from '../models/resilience/escalation.js';
+import { executeToolResilient, toolCallEmitter, toolStepMeta } from '../models/resilience/tool-call.js';
 import type { StepMeta } from '../stores/store.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
@@ -68,6 +72,11 @@ export async function toolSteps(
           `Unknown tool "${call.toolName}". Available tools: ${available.join(', ') || 'none'}.`,
         );
       }
+      const forbidden = permissionDenial(agent, tool);
+      if (forbidden !== undefined)
+        return recordDenial(ctx, agent.name, tool.name, call.toolCallId, call.input, forbidden).then(
+          (reason) => failure(errors, reason),
+        );
       const parsed = validateInput(call.input, inputs[index], tool.inputSchema);
       if (!parsed.ok)
         return failure(
@@ -76,16 +85,37 @@ export async function toolSteps(
         );
       const denied = beforeToolCall?.(agent, tool, parsed.value);
       if (denied !== undefined) return failure(errors, denied);
-      return runTool(ctx, agent, tool, call, parsed.value).catch((error: unknown) => {
-        if (isInterruption(error, ctx)) throw error;
-        return failure(
-          errors,
-          `Tool ${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      });
+      const tripped = guardToolCall(ctx, agent, tool.name, parsed);
+      if (tripped !== undefined) return tripped;
+      const run = (scoped: RunContext) =>
+        runTool(scoped, agent, tool, call, parsed.value).catch((error: unknown) => {
+          if (isInterruption(error, scoped)) throw error;
+          if (tool.runnable === undefined && errorClassOf(error) === 'fatal') throw error;
+          return failure(
+            errors,
+            `Tool ${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        });
+      // The approval context is only built when a rule exists (none by default).
+      if (
+        (agent.approvals?.[tool.name] ?? tool.approval) !== undefined &&
+        needsApproval(agent, tool, parsed.value, {
+          runId: ctx.runId,
+          agent: agent.name,
+          tool: tool.name,
+          toolCallId: call.toolCallId,
+        })
+      )
+        return runWithApproval(ctx, agent.name, tool.name, call.toolCallId, parsed.value, run);
+      return run(ctx);
     },
   );
-  const outputs = await Promise.all(pending);
+  // Settled first: a call suspending for approval must not leave the others' steps unrecorded.
+  const outputs = pending.length === 1 ? [await pending[0]!] : await settleAll(pending);
+  const guarding = guardToolOutputs(ctx, agent, calls, outputs, (name) =>
+    transfers.some((edge) => edge.toolName === name),
+  );
+  if (guarding !== undefined) await guarding;
   const results = outputs.map(
     (output, index): LanguageModelV3ToolResultPart => ({
       type: 'tool-result',
@@ -178,14 +208,17 @@ async function runTool(
     output =
       tool.runnable !== undefined
         ? await ctx.run(tool.runnable, (input as { input: string }).input)
-        : await ctx.step(
-            stepName('tool:', tool.name),
-            (step) => execute(tool, input, agent.name, call.toolCallId, step),
-            {
-              kind: 'tool',
-              meta: toolMeta(agent.name, tool.name),
-            },
-          );
+        : await withEscalation(ctx, agent.name, tool.name, () => {
+            let attempts = 1;
+            const counted = (made: number) => {
+              attempts = made;
+            };
+            return ctx.step(
+              stepName('tool:', tool.name),
+              (step) => execute(tool, input, agent.name, call.toolCallId, step, ctx, counted),
+              { kind: 'tool', meta: () => toolStepMeta(toolMeta(agent.name, tool.name), attempts) },
+            );
+          });
   } catch (error) {
     if (ctx.observed)
       announceResult(ctx, agent, tool, call, { error: String((error as Error)?.message ?? error) });
@@ -202,47 +235,37 @@ async function execute(
   agentName: string,
   toolCallId: string,
   step: StepContext,
+  ctx: RunContext,
+  onAttempts: (attempts: number) => void,
 ): Promise<unknown> {
   const runId = step.runId;
-  if (tool.timeoutMs === undefined) {
-    // Getters, so the run's AbortController and the key string are only made if the tool reads them.
-    return tool.execute(input, {
-      runId,
-      agent: agentName,
-      toolCallId,
-      get idempotencyKey() {
-        return step.idempotencyKey;
-      },
-      get signal() {
-        return step.signal;
-      },
-    });
-  }
-  const runSignal = step.signal;
-  const context = { runId, agent: agentName, toolCallId, idempotencyKey: step.idempotencyKey };
-  const controller = new AbortController();
-  const onRunAbort = () => controller.abort(runSignal.reason);
-  runSignal.addEventListener('abort', onRunAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new ToolError(`Tool ${tool.name} timed out after ${tool.timeoutMs} ms.`, {
-        tool: tool.name,
-        agent: agentName,
-        code: 'TOOL_TIMEOUT',
+  const emit = (event: CustomEvent) => ctx.emit(event);
+  // Timeout, retries, breaker and bulkhead (src/models/resilience); `signal` aborts on timeout or
+  // cancellation. Getters, so the AbortControllers and the key string are only made if the tool reads them.
+  return executeToolResilient(
+    tool,
+    agentName,
+    step,
+    async (source) =>
+      tool.execute(input, {
         runId,
-      });
-      controller.abort(error);
-      reject(error);
-    }, tool.timeoutMs);
-  });
-  try {
-    return await Promise.race([
-      Promise.resolve(tool.execute(input, { ...context, signal: controller.signal })),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-    runSignal.removeEventListener('abort', onRunAbort);
-  }
+        agent: agentName,
+        toolCallId,
+        get idempotencyKey() {
+          return step.idempotencyKey;
+        },
+        get signal() {
+          return source.signal;
+        },
+        get store() {
+          return step.store;
+        },
+        get threadId() {
+          return step.threadId;
+        },
+        emit,
+      }),
+    toolCallEmitter(ctx),
+    onAttempts,
+  );
 }

@@ -14,6 +14,9 @@ import {
   mainHelp,
   UsageError,
 } from './command.js';
+import { approveCommand } from './commands/approve.js';
+import { auditCommand } from './commands/audit.js';
+import { inboxCommand } from './commands/inbox.js';
 import { replyCommand } from './commands/reply.js';
 import { resumeCommand } from './commands/resume.js';
 import { runCommand } from './commands/run.js';
@@ -27,7 +30,7 @@ import { createStyle, type Writer } from './output.js';
  *
  * @example
  * ```ts
- * commands.map((command) => command.name); // ['run', 'runs', 'show', 'resume', 'signal', 'reply']
+ * commands.map((command) => command.name); // ['run', 'runs', 'show', 'resume', 'signal', 'reply', 'approve', 'inbox', 'audit']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -37,6 +40,9 @@ export const commands: readonly Command[] = [
   resumeCommand,
   signalCommand,
   replyCommand,
+  approveCommand,
+  inboxCommand,
+  auditCommand,
 ];
 
 /**

@@ -2,6 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
+import { createAuditWriter } from '../governance/audit.js';
 import {
   ConfigError,
   createRuntime,
@@ -43,7 +44,8 @@ export async function openSession(
     );
   }
   const store = createSqliteStore({ path: context.storePath });
-  const runtime = createRuntime({ store, recover: false });
+  // Runs started or continued from the CLI keep a hash-chained audit log (`baton audit verify`).
+  const runtime = createRuntime({ store, recover: false, audit: createAuditWriter });
   return {
     runtime,
     store,
@@ -124,7 +126,8 @@ export function printOutcome(
   mode: FollowMode,
 ): number {
   const { style, stdout, stderr } = context;
-  const failed = record.status === 'failed' || record.status === 'cancelled';
+  const failed =
+    record.status === 'failed' || record.status === 'cancelled' || record.status === 'budget-exceeded';
   if (mode.json) {
     stdout.write(`${JSON.stringify(record, null, 2)}\n`);
     return failed ? 1 : 0;
@@ -141,6 +144,18 @@ export function printOutcome(
     case 'completed':
       lines.push(`${style.green('✔ Completed')} ${style.dim(`in ${took}`)}`, '', style.bold('Answer'));
       lines.push(indent(wrap(display(record.output), answerWidth(stdout))), '');
+      break;
+    case 'budget-exceeded':
+      lines.push(
+        `${style.red('✗ Budget exceeded')} ${style.dim(`after ${took}`)}`,
+        indent(style.red(record.error?.message ?? 'The run stopped at its budget.')),
+        '',
+        style.bold('Partial result'),
+        indent(
+          wrap(display((record.output as { text?: unknown } | undefined)?.text ?? ''), answerWidth(stdout)),
+        ),
+        '',
+      );
       break;
     case 'failed':
     case 'cancelled':
@@ -188,6 +203,13 @@ function suspendedLines(record: RunRecord, state: ProgressState, context: CliCon
       `${style.yellow('⏸ Suspended')}: waiting for ${member} (signal "${signal}").`,
       '  Answer and continue with:',
       `    ${style.bold(command(context, `reply ${record.id} ${shellQuote(member)} <answer>`))}`,
+    );
+  } else if (signal?.startsWith('approval:') === true) {
+    lines.push(
+      `${style.yellow('⏸ Suspended')}: waiting for approval of ${state.waitingFor.length === 1 ? 'a tool call' : `${state.waitingFor.length} tool calls`} (${state.waitingFor.map((name) => `"${name}"`).join(', ')}).`,
+      '  See what is asked with:',
+      `    ${style.bold(command(context, `approve ${record.id} --list`))}`,
+      `  Approve with ${style.bold(command(context, `approve ${record.id}`))}, or reject with --reject "why".`,
     );
   } else if (signal !== undefined) {
     lines.push(

@@ -5,6 +5,18 @@ const marker = Symbol.for('baton.error');
 /** Who is at fault when something fails; drives how a caller should react. */
 export type Fault = 'user' | 'model' | 'tool' | 'provider' | 'system';
 
+/**
+ * How a failure is handled: `transient` is retried, `recoverable` goes back to the model as an
+ * error it can work around, `escalate` waits durably for a human, `fatal` fails fast. Errors may
+ * carry it as an `errorClass` property; failed steps record it in their error's `data`.
+ *
+ * @example
+ * ```ts
+ * throw Object.assign(new Error('Ledger locked, ask finance'), { errorClass: 'escalate' satisfies ErrorClass });
+ * ```
+ */
+export type ErrorClass = 'transient' | 'recoverable' | 'escalate' | 'fatal';
+
 /** Options shared by every Baton error. */
 export interface BatonErrorOptions {
   code: string;
@@ -259,10 +271,16 @@ export class ModelCallError extends BatonError {
   readonly statusCode: number | undefined;
   constructor(
     message: string,
-    options: { model: string; statusCode?: number | undefined; runId?: string; cause?: unknown },
+    options: {
+      model: string;
+      statusCode?: number | undefined;
+      code?: string;
+      runId?: string;
+      cause?: unknown;
+    },
   ) {
     super(message, {
-      code: 'MODEL_CALL_FAILED',
+      code: options.code ?? 'MODEL_CALL_FAILED',
       fault: 'provider',
       runId: options.runId,
       cause: options.cause,
@@ -294,6 +312,16 @@ const dataFields = [
   'model',
   'statusCode',
   'rawOutput',
+  // Governance: budget stops, guardrail trips, loop detection.
+  'partial',
+  'limit',
+  'budgetScope',
+  'guardrail',
+  'stage',
+  'reason',
+  'repeated',
+  'errorClass',
+  'attempts',
 ];
 
 /** Turns any thrown value into its stored JSON shape. */

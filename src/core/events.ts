@@ -55,6 +55,21 @@ export type BatonEvent =
     })
   | (EventBase & { type: 'handoff'; scope: string; from: string; to: string; payload?: unknown })
   | (EventBase & {
+      /** The context guard compacted, pruned or trimmed the conversation before a model call. */
+      type: 'context-trimmed';
+      scope: string;
+      agent: string;
+      /** `compacted`, `pruned`, `trimmed` (dropped or shortened to fit the window). */
+      actions: string[];
+      /** Tokens of the prompt sent, and the most it may take (window minus reserved output, or maxTokens). */
+      promptTokens: number;
+      limit: number;
+      droppedMessages: number;
+      droppedTokens: number;
+      truncatedToolResults: number;
+      compactedMessages: number;
+    })
+  | (EventBase & {
       type: 'pattern-start';
       scope: string;
       /** The pattern's kind: `sequential`, `groupChat`, `magentic`, ... */
@@ -99,6 +114,65 @@ export type BatonEvent =
       decision: string;
       reasons: string[];
       data?: unknown;
+    })
+  | (EventBase & {
+      /** A model or tool call failed with a transient error and is tried again after `delayMs`. */
+      type: 'call-retry';
+      scope: string;
+      agent: string;
+      /** `model` or `tool`; `name` is the `provider:model` or the tool name. */
+      target: 'model' | 'tool';
+      name: string;
+      /** The attempt that failed (1 for the first call). */
+      attempt: number;
+      delayMs: number;
+      error: string;
+    })
+  | (EventBase & {
+      /** A process-wide circuit breaker (per provider or per tool) changed state. */
+      type: 'breaker-state';
+      scope: string;
+      breaker: 'provider' | 'tool';
+      name: string;
+      state: 'open' | 'half-open' | 'closed';
+    })
+  | (EventBase & {
+      /** The agent's model failed (after retries, or its breaker is open); the next model of its chain is tried. */
+      type: 'model-fallback';
+      scope: string;
+      agent: string;
+      from: string;
+      to: string;
+      error: string;
+    })
+  | (EventBase & {
+      /** A failure classified `escalate` waits for a human: signal `signal` with `{ action: 'retry' | 'fail', note? }`. */
+      type: 'escalation';
+      scope: string;
+      agent: string;
+      tool?: string;
+      signal: string;
+      error: string;
+    })
+  | (EventBase & {
+      /** A guardrail tripped (the run stops) or rewrote text (`input`, `output`, `tool-input`, `tool-output`). */
+      type: 'guardrail';
+      scope: string;
+      agent: string;
+      guardrail: string;
+      stage: string;
+      action: 'trip' | 'rewrite';
+      reason: string;
+      tool?: string;
+    })
+  | (EventBase & {
+      /** The loop detector saw the same tool call or text repeated; `response` says what it did. */
+      type: 'loop-detected';
+      scope: string;
+      agent: string;
+      repeated: string;
+      count: number;
+      response: 'stop' | 'warn' | 'escalate';
     })
   | (EventBase & { type: 'custom'; scope: string; name: string; data: unknown });
 

@@ -1,6 +1,6 @@
 /** The context durable code receives: journaled steps, child runs, parallel branches, signals and timers. */
 
-import type { JournalEntryKind, StepMeta } from '../stores/store.js';
+import type { JournalEntryKind, StepMeta, Store } from '../stores/store.js';
 import type { BatonEvent } from './events.js';
 import type { Runnable } from './runnable.js';
 
@@ -13,6 +13,10 @@ export interface StepContext {
   readonly idempotencyKey: string;
   /** Aborted when the run is cancelled or the runtime shuts down. */
   readonly signal: AbortSignal;
+  /** The run's store, for steps that keep state outside the journal (threads, blackboards). */
+  readonly store: Store;
+  /** The thread the run belongs to, if it was started with one. */
+  readonly threadId: string | undefined;
 }
 
 /** Options of `ctx.step`. */

@@ -1,6 +1,7 @@
 /** One execution of a run: replays recorded steps from the journal, runs the rest, records every outcome. */
 
 import { setMaxListeners } from 'node:events';
+import type { Budget } from '../governance/budget.js';
 import type {
   JournalEntry,
   JournalEntryKind,
@@ -86,6 +87,21 @@ export interface ExecutionHost {
   readonly events: EventBus;
   /** Sleeps and wait timeouts at most this long are waited in memory instead of suspending. */
   readonly inlineWaitMs: number;
+  /** Set when the runtime keeps an audit log (`audit: createAuditWriter`): called and awaited after every journal append. */
+  readonly audit?: (entry: JournalEntry, execution: object) => Promise<void>;
+}
+
+/** Governance state of one run: the budget given to `runtime.start` and its spend (kept by src/governance/budget.ts). */
+export interface RunGovernance {
+  readonly budget: Budget | undefined;
+  /** When the run was created (the start of its wall-time budget). */
+  readonly startedAt: number;
+  spend?: unknown;
+}
+
+/** The governance state of the run behind `ctx`; `undefined` for contexts not made by a runtime. */
+export function runGovernance(ctx: RunContext): RunGovernance | undefined {
+  return ScopeContext.governanceOf(ctx);
 }
 
 /** How an execution ended. `released` means it stopped without a final status (shutdown, lost lease). */
@@ -96,6 +112,12 @@ export interface ExecutionOutcome {
   wakeAt?: number;
   /** A signal it waits for is already there: resume at once. */
   wakeNow?: boolean;
+}
+
+/** A failed run's outcome; a budget stop (`BUDGET_EXCEEDED`) ends as `budget-exceeded` with its partial result as output. */
+function failedOutcome(error: SerializedError): ExecutionOutcome {
+  if (error.code !== 'BUDGET_EXCEEDED') return { status: 'failed', error };
+  return { status: 'budget-exceeded', error, output: error.data?.partial ?? null };
 }
 
 const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
@@ -127,10 +149,12 @@ export class RunExecution {
   #signals: SignalRecord[] | undefined;
   #consumedSignals: Set<number> | undefined;
   #stopReason: 'cancelled' | 'shutdown' | 'lost-lease' | undefined;
+  readonly governance: RunGovernance;
 
-  constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[]) {
+  constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[], budget?: Budget) {
     this.#host = host;
     this.record = record;
+    this.governance = { budget, startedAt: record.createdAt };
     this.runId = record.id;
     this.#journal = entries.length > 0 ? new Map() : undefined;
     for (const entry of entries) {
@@ -185,6 +209,11 @@ export class RunExecution {
     return this.#controller.signal;
   }
 
+  /** The store this run is kept in (for steps that keep state outside the journal). */
+  get store(): Store {
+    return this.#host.store;
+  }
+
   #stop(reason: 'cancelled' | 'shutdown' | 'lost-lease', error: Error): void {
     if (this.#stopReason !== undefined) return;
     this.#stopReason = reason;
@@ -211,7 +240,7 @@ export class RunExecution {
       await this.#flushWrites()?.catch(() => undefined);
       if (this.#stopReason !== undefined) outcome = this.#stoppedOutcome();
       else if (this.#suspended) outcome = this.#suspendedOutcome();
-      else outcome = { status: 'failed', error: serializeError(this.#attachRunId(error)) };
+      else outcome = failedOutcome(serializeError(this.#attachRunId(error)));
     }
     return this.#persist(outcome);
   }
@@ -293,6 +322,23 @@ export class RunExecution {
           );
         return outcome;
       }
+      case 'budget-exceeded':
+        await store.updateRun(
+          this.runId,
+          {
+            status: 'budget-exceeded',
+            output: outcome.output ?? null,
+            error: outcome.error ?? null,
+            usage: this.usage,
+            costUsd: this.costUsd,
+            endedAt: now,
+            wakeAt: null,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+          },
+          now,
+        );
+        break;
       case 'cancelled':
         // `runtime.cancel` already stored the status; only the accounting is added here.
         await store.updateRun(
@@ -342,9 +388,25 @@ export class RunExecution {
 
   // ---- journal access -------------------------------------------------------------------
 
+  /** How many recorded entries belong to the child run recorded at `key` (scope `S/n` for key `S#n`). */
+  #entriesUnder(key: string): number {
+    const hash = key.lastIndexOf('#');
+    const scope = `${key.slice(0, hash)}/${key.slice(hash + 1)}`;
+    let count = 0;
+    for (const recordedKey of this.#journal?.keys() ?? []) {
+      if (!recordedKey.startsWith(scope)) continue;
+      const next = recordedKey.charCodeAt(scope.length);
+      // '#' (a step of the child), '/' (a grandchild), '.' (a parallel branch of the child)
+      if (next === 35 || next === 47 || next === 46) count++;
+    }
+    return count;
+  }
+
   #replay(key: string, entry: JournalEntry, name: string): unknown {
     if (entry.name !== name) throw new NonDeterminismError(key, entry.name, name, this.runId);
     this.#replayedCount++;
+    // A recorded child run returns its output without running again: its own entries count as replayed.
+    if (entry.kind === 'child') this.#replayedCount += this.#entriesUnder(key);
     if (entry.status === 'failed') {
       throw deserializeError(
         entry.error ?? { name: 'Error', message: 'unknown recorded failure' },
@@ -374,6 +436,7 @@ export class RunExecution {
     } catch (error) {
       this.#appendFailed(error);
     }
+    if (this.#host.audit !== undefined) await this.#host.audit(entry, this);
   }
 
   /** Rethrows a failed append; a key another process recorded first means it took the run over. */
@@ -495,6 +558,7 @@ export class RunExecution {
     } catch (error) {
       this.#appendFailed(error);
     }
+    if (this.#host.audit !== undefined) await this.#host.audit(entry, this);
     if (this.#host.events.active) this.#announceStepEnd(entry, startedAt);
     if (failed) throw this.#attachRunId(failure);
     return entry.result as T;
@@ -658,6 +722,12 @@ class Step implements StepContext {
   get signal(): AbortSignal {
     return this.#execution.signal;
   }
+  get store(): Store {
+    return this.#execution.store;
+  }
+  get threadId(): string | undefined {
+    return this.#execution.record.threadId;
+  }
 }
 
 /** The `RunContext` of one scope: allocates sequence numbers and delegates to the execution. */
@@ -669,6 +739,11 @@ class ScopeContext implements RunContext {
   constructor(execution: RunExecution, scope: string) {
     this.#execution = execution;
     this.scope = scope;
+  }
+
+  /** The governance state of the run behind a context this class made. */
+  static governanceOf(ctx: RunContext): RunGovernance | undefined {
+    return ctx instanceof ScopeContext ? ctx.#execution.governance : undefined;
   }
 
   get runId(): string {

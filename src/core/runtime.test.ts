@@ -52,6 +52,35 @@ describe('steps and replay', () => {
     await second.close();
   });
 
+  it('emits events again once a resumed run gets past a recorded child run', async () => {
+    const store = createMemoryStore();
+    let crash = true;
+    const inner = workflow({ name: 'inner' }, async (ctx) => {
+      await ctx.step('a', () => 1);
+      await ctx.step('b', () => 2);
+      return 'inner done';
+    });
+    const outer = workflow({ name: 'outer' }, async (ctx) => {
+      await ctx.run(inner, undefined);
+      return ctx.step('after', () => (crash ? never() : 'ok'));
+    });
+    const first = runtimeWith(store);
+    const handle = await first.start(outer, undefined);
+    while ((await store.loadJournal(handle.runId)).length < 3)
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    crash = false;
+    const second = runtimeWith(store, { workflows: [outer] });
+    const events: BatonEvent[] = [];
+    second.on((event) => events.push(event));
+    const resumed = await second.resume(handle.runId, { force: true });
+    expect(await resumed.result()).toBe('ok');
+    // The child's own steps are not replayed one by one; the run still leaves replay at the new step.
+    expect(events.filter((event) => event.type === 'step-start').map((event) => event.name)).toEqual([
+      'after',
+    ]);
+    await second.close();
+  });
+
   it('raises NonDeterminismError naming both steps when code and journal disagree', async () => {
     const store = createMemoryStore();
     let stepName = 'original';

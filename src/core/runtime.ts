@@ -2,6 +2,7 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Budget } from '../governance/budget.js';
 import {
   type JournalEntry,
   loadableSchemaVersions,
@@ -24,6 +25,11 @@ import { type BatonEvent, EventBus, type EventListener } from './events.js';
 import { type ExecutionHost, type ExecutionOutcome, RunExecution } from './run-execution.js';
 import type { Runnable } from './runnable.js';
 
+/** The record stream holding a run's budget (`runtime.start(..., { budget })`), read again on resume. */
+function budgetStream(runId: string): string {
+  return `budget/${runId}`;
+}
+
 /** Options of `createRuntime`. */
 export interface RuntimeOptions {
   /** Where runs live. Default: SQLite at `.baton/baton.db` (from `baton/sqlite`). */
@@ -41,6 +47,12 @@ export interface RuntimeOptions {
   inlineWaitMs?: number;
   /** Identifies this process in leases. Default: host, pid and a random suffix. */
   owner?: string;
+  /**
+   * Keep a hash-chained audit log per run: pass `createAuditWriter` (from `baton`), which
+   * appends model decisions, tool calls, handoffs, approvals and denials to the stream
+   * `audit:<runId>` after each journal append (docs/audit.md). Called once per store. Default: none.
+   */
+  audit?: (store: Store) => (entry: JournalEntry, execution: object) => Promise<void>;
 }
 
 /** Options of `runtime.start`. */
@@ -51,6 +63,11 @@ export interface StartOptions {
   threadId?: string;
   /** Where the definition was loaded from, so `baton resume` can load it again. */
   source?: string;
+  /**
+   * Limits for the whole run (turns, tokens, cost, wall time), checked before every model call;
+   * a run that would exceed them ends with status `budget-exceeded`. Stored, so a resumed run keeps it.
+   */
+  budget?: Budget;
 }
 
 /**
@@ -137,6 +154,7 @@ class BatonRuntime implements Runtime {
   readonly #leaseMs: number;
   readonly #pollIntervalMs: number;
   readonly #recover: boolean;
+  readonly #audit: RuntimeOptions['audit'];
   readonly #registry = new Map<string, Runnable>();
   readonly #active = new Map<string, ActiveRun>();
   readonly #ended = new Map<string, Set<() => void>>();
@@ -158,6 +176,7 @@ class BatonRuntime implements Runtime {
     this.#pollIntervalMs = settings.pollIntervalMs;
     this.#recover = settings.recover;
     this.#owner = settings.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#audit = options.audit;
     this.#store = options.store;
     this.#ownsStore = options.store === undefined;
     for (const definition of options.workflows ?? []) this.register(definition);
@@ -191,6 +210,7 @@ class BatonRuntime implements Runtime {
   #hostFor(store: Store): ExecutionHost {
     if (this.#host?.store !== store) {
       this.#host = { store, clock: this.clock, events: this.events, inlineWaitMs: this.inlineWaitMs };
+      if (this.#audit !== undefined) this.#host = { ...this.#host, audit: this.#audit(store) };
     }
     return this.#host;
   }
@@ -244,7 +264,7 @@ class BatonRuntime implements Runtime {
       this.#assertOpen();
       const definition = this.#resolve(target);
       const record = this.#newRecord(definition, this.#checkInput(definition, input), options);
-      return this.#create(definition, record);
+      return this.#create(definition, record, options?.budget);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -281,10 +301,11 @@ class BatonRuntime implements Runtime {
     return record;
   }
 
-  async #create(definition: Runnable, record: RunRecord): Promise<RunHandle<unknown>> {
+  async #create(definition: Runnable, record: RunRecord, budget?: Budget): Promise<RunHandle<unknown>> {
     const store = this.#store ?? (await this.#getStore());
+    if (budget !== undefined) await store.appendRecord(budgetStream(record.id), budget, record.createdAt);
     await store.createRun(record);
-    this.#launch(definition, record, [], store, true);
+    this.#launch(definition, record, [], store, true, budget);
     return new Handle(this, record.id);
   }
 
@@ -314,7 +335,10 @@ class BatonRuntime implements Runtime {
       throw error;
     }
     const entries = await store.loadJournal(runId);
-    this.#launch(definition, record, entries, store, false);
+    const budget = (await store.readRecords(budgetStream(runId), { limit: 1 }))[0]?.data as
+      | Budget
+      | undefined;
+    this.#launch(definition, record, entries, store, false, budget);
     return this.#handle(runId);
   }
 
@@ -334,8 +358,9 @@ class BatonRuntime implements Runtime {
     entries: JournalEntry[],
     store: Store,
     fresh: boolean,
+    budget?: Budget,
   ): void {
-    const execution = new RunExecution(this.#hostFor(store), record, entries);
+    const execution = new RunExecution(this.#hostFor(store), record, entries, budget);
     let go!: () => void;
     const started = new Promise<void>((resolve) => {
       go = resolve;
@@ -427,7 +452,12 @@ class BatonRuntime implements Runtime {
 
   #outcomeValue(runId: string, outcome: ExecutionOutcome): unknown {
     if (outcome.status === 'completed') return outcome.output;
-    if ((outcome.status === 'failed' || outcome.status === 'cancelled') && outcome.error !== undefined) {
+    if (
+      (outcome.status === 'failed' ||
+        outcome.status === 'cancelled' ||
+        outcome.status === 'budget-exceeded') &&
+      outcome.error !== undefined
+    ) {
       throw deserializeError(outcome.error, runId);
     }
     // Suspended or released: the run ends later, here or in another process.
@@ -441,7 +471,11 @@ class BatonRuntime implements Runtime {
       if (active !== undefined) return this.resultOf(runId);
       const record = await this.get(runId);
       if (record.status === 'completed') return record.output;
-      if (record.status === 'failed' || record.status === 'cancelled') {
+      if (
+        record.status === 'failed' ||
+        record.status === 'cancelled' ||
+        record.status === 'budget-exceeded'
+      ) {
         throw deserializeError(
           record.error ?? { name: 'Error', message: `Run ${runId} ${record.status}.` },
           runId,

@@ -504,7 +504,7 @@ export function describeStoreConformance(
       });
 
       check('refuses terminal runs, even with force, and leaves them unchanged', async () => {
-        for (const status of ['completed', 'failed', 'cancelled'] as const) {
+        for (const status of ['completed', 'failed', 'cancelled', 'budget-exceeded'] as const) {
           const run = sampleRun({ id: `done-${status}`, status, endedAt: T + 1 });
           await store.createRun(run);
           expect(await store.claimRun(run.id, 'worker-1', T + 2, 100)).toBeUndefined();

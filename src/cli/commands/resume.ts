@@ -2,6 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import { BatonError, ConfigError, type RunRecord, type Store } from '../../index.js';
+import { terminalStatuses } from '../../stores/store.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { type LoadedSource, loadSource, parseSource } from '../load-source.js';
 import { command, followRun, openSession, printOutcome } from '../session.js';
@@ -30,7 +31,7 @@ export const resumeCommand: Command = {
     const session = await openSession(context, { mustExist: true });
     try {
       const record = await session.runtime.get(runId);
-      if (record.status === 'completed' || record.status === 'failed' || record.status === 'cancelled') {
+      if (terminalStatuses.has(record.status)) {
         if (!mode.json && !mode.quiet)
           context.stdout.write(`Run ${runId} already ${record.status}; nothing to resume.\n`);
         return printOutcome(record, { waitingFor: [], wakeAt: undefined }, context, mode);

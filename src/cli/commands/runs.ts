@@ -7,7 +7,14 @@ import { formatCost, formatCount, formatDuration, formatTime } from '../format.j
 import { type Style, stripAnsi } from '../output.js';
 import { openSession, shownPath } from '../session.js';
 
-const statuses: readonly RunStatus[] = ['running', 'suspended', 'completed', 'failed', 'cancelled'];
+const statuses: readonly RunStatus[] = [
+  'running',
+  'suspended',
+  'completed',
+  'failed',
+  'cancelled',
+  'budget-exceeded',
+];
 
 /** The `runs` command. */
 export const runsCommand: Command = {
@@ -80,6 +87,7 @@ export function paintStatus(status: RunStatus, style: Style): string {
       return style.green(status);
     case 'failed':
     case 'cancelled':
+    case 'budget-exceeded':
       return style.red(status);
     case 'suspended':
       return style.yellow(status);

@@ -1,5 +1,6 @@
 /** `baton show <runId>`: a run's summary and its journal as a tree of steps. */
 
+import { describeContext } from '../../context/context-text.js';
 import type { RunRecord } from '../../index.js';
 import { type Command, UsageError } from '../command.js';
 import { display, formatCost, formatDuration, formatTime, formatUsage, indent, preview } from '../format.js';
@@ -50,6 +51,7 @@ export function runSummary(record: RunRecord, style: Style): string {
   if (record.threadId !== undefined) rows.push(['thread', record.threadId]);
   rows.push(['input', preview(record.input, 200)]);
   if (record.status === 'completed') rows.push(['output', display(record.output)]);
+  if (record.status === 'budget-exceeded') rows.push(['partial', display(record.output)]);
   if (record.error !== undefined) {
     rows.push([
       'error',
@@ -100,7 +102,7 @@ export function stepTreeText(steps: readonly StepNode[], style: Style): string {
       const label = `${style.dim(prefix + (last ? '└─ ' : '├─ '))}${icon} ${node.synthetic ? style.dim(node.name) : node.name}`;
       rows.push({
         cells: [label, ...stepColumns(node, style)],
-        error: node.error?.message,
+        error: errorText(node.error),
         details: node.details,
         errorPrefix: prefix + (last ? '   ' : '│  '),
       });
@@ -134,10 +136,13 @@ function stepColumns(node: StepNode, style: Style): string[] {
     meta?.agent === undefined ? undefined : `agent ${meta.agent}`,
     meta?.model === undefined ? undefined : `model ${meta.model}`,
     meta?.tool === undefined ? undefined : `tool ${meta.tool}`,
+    typeof meta?.attempts === 'number' ? `${meta.attempts} attempts` : undefined,
+    Array.isArray(meta?.fallbackFrom) ? `fallback from ${meta.fallbackFrom.join(', ')}` : undefined,
     (meta?.ledger !== undefined || meta?.decision !== undefined) && meta?.pattern !== undefined
       ? `pattern ${String(meta.pattern)}`
       : undefined,
     meta?.ledger !== undefined && meta.round !== undefined ? `round ${String(meta.round)}` : undefined,
+    describeContext(meta),
   ].filter((part): part is string => part !== undefined);
   const counted = node.usage.totalTokens > 0 || node.costUsd > 0;
   return [
@@ -147,4 +152,15 @@ function stepColumns(node: StepNode, style: Style): string[] {
     counted ? formatCost(node.costUsd) : '',
     style.dim(about.join(' · ')),
   ];
+}
+
+/** A failed step's error line, with its class and attempts (resilience) when recorded. */
+function errorText(error: StepNode['error']): string | undefined {
+  if (error === undefined) return undefined;
+  const data = error.data ?? {};
+  const about = [
+    typeof data.errorClass === 'string' ? data.errorClass : undefined,
+    typeof data.attempts === 'number' && data.attempts > 1 ? `${data.attempts} attempts` : undefined,
+  ].filter((part): part is string => part !== undefined);
+  return about.length === 0 ? error.message : `[${about.join(', ')}] ${error.message}`;
 }
