@@ -61,8 +61,11 @@ function createFakeModel(modelCalls) {
   };
 }
 
-/** The agent, a runtime on `store`, and a `runOnce` that checks the output. */
-export function createBatonAgent(store) {
+/**
+ * The agent, a runtime on `store`, and a `runOnce` that checks the output. `extra.agent` adds
+ * agent options (policies), `extra.runtime` runtime options.
+ */
+export function createBatonAgent(store, extra = {}) {
   const add = createAddTool();
   const modelCalls = createCounter();
   const calculator = baton.agent({
@@ -75,10 +78,12 @@ export function createBatonAgent(store) {
         description: ADD_TOOL.description,
         input: z.object({ a: z.number(), b: z.number() }),
         execute: (input) => add.execute(input),
+        ...extra.tool,
       }),
     ],
+    ...extra.agent,
   });
-  const runtime = baton.createRuntime({ store, recover: false });
+  const runtime = baton.createRuntime({ store, recover: false, ...extra.runtime });
   const runOnce = async () => {
     const handle = await runtime.start(calculator, PROMPT);
     assertFinalOutput('baton', await handle.result());
