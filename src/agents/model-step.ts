@@ -45,7 +45,7 @@ function modelStepOnce(
   return ctx.step(
     stepName('model:', agent.name),
     (step) => {
-      // No abortSignal here: the resilient call adds a getter, so AbortControllers are only made for models that read it.
+      // No abortSignal here: the resilient call adds a lazy one, so AbortControllers are only made for models that read it.
       const options: LanguageModelV3CallOptions = {
         prompt,
         providerOptions: { baton: { agent: agent.name, runId: ctx.runId, turn } },

@@ -9,8 +9,10 @@ import { needsApproval, recordDenial, runWithApproval, settleAll } from '../gove
 import { permissionDenial } from '../governance/permissions.js';
 import type { ModelToolCall } from '../models/call-model.js';
 import { errorClassOf, withEscalation } from '../models/resilience/escalation.js';
+import { defineLazySignal } from '../models/resilience/run-resilient.js';
 import { executeToolResilient, toolCallEmitter, toolStepMeta } from '../models/resilience/tool-call.js';
 import type { StepMeta } from '../stores/store.js';
+import type { ToolContext } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
 import type { ParsedToolInput } from './messages.js';
@@ -240,31 +242,24 @@ async function execute(
 ): Promise<unknown> {
   const runId = step.runId;
   const emit = (event: CustomEvent) => ctx.emit(event);
-  // Timeout, retries, breaker and bulkhead (src/models/resilience); `signal` aborts on timeout or
-  // cancellation. Getters, so the AbortControllers and the key string are only made if the tool reads them.
+  const idempotencyKey = step.idempotencyKey;
+  const store = step.store;
+  const threadId = step.threadId;
+  // Timeout, retries, breaker and bulkhead (src/models/resilience). `signal` aborts on timeout or
+  // cancellation; it is a lazy own property, so AbortControllers are only made if the tool reads it.
   return executeToolResilient(
     tool,
     agentName,
     step,
     async (source) =>
-      tool.execute(input, {
-        runId,
-        agent: agentName,
-        toolCallId,
-        get idempotencyKey() {
-          return step.idempotencyKey;
-        },
-        get signal() {
-          return source.signal;
-        },
-        get store() {
-          return step.store;
-        },
-        get threadId() {
-          return step.threadId;
-        },
-        emit,
-      }),
+      tool.execute(
+        input,
+        defineLazySignal(
+          { runId, agent: agentName, toolCallId, idempotencyKey, store, threadId, emit } as ToolContext,
+          'signal',
+          source,
+        ),
+      ),
     toolCallEmitter(ctx),
     onAttempts,
   );

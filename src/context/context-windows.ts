@@ -40,9 +40,12 @@ export function registerContextWindow(match: RegExp | string, tokens: number): v
     throw new ConfigError(`registerContextWindow(): tokens must be a positive integer, got ${tokens}.`);
   userWindows.unshift({ match, tokens });
   windowCache.clear();
+  modelWindows = new WeakMap();
 }
 
 const windowCache = new Map<string, number | undefined>();
+/** By AI SDK model object (asked every turn): skips lower-casing its id. Replaced when a window is registered. */
+let modelWindows = new WeakMap<object, number | undefined>();
 
 function matches(rule: RegExp | string, id: string): boolean {
   return typeof rule === 'string'
@@ -60,7 +63,16 @@ function matches(rule: RegExp | string, id: string): boolean {
  * ```
  */
 export function contextWindowOf(model: TokenModel): number | undefined {
-  const id = modelIdOf(model);
+  if (typeof model === 'object' && model !== null) {
+    if (modelWindows.has(model)) return modelWindows.get(model);
+    const tokens = windowOfId(modelIdOf(model));
+    modelWindows.set(model, tokens);
+    return tokens;
+  }
+  return windowOfId(modelIdOf(model));
+}
+
+function windowOfId(id: string): number | undefined {
   if (windowCache.has(id)) return windowCache.get(id);
   const tokens =
     userWindows.find((rule) => matches(rule.match, id))?.tokens ??

@@ -198,8 +198,31 @@ function toolOutputText(output: { type: string; value?: unknown; reason?: string
   return JSON.stringify(output.value) ?? '';
 }
 
-/** A message's raw tokens in `encoding`, including the framing overhead; cached per message object. */
+/**
+ * Raw counts of system prompts by text and encoding: the system message is a new object every
+ * turn (built from the agent's instructions), but its text rarely changes. Bounded: cleared when full.
+ */
+const systemCounts = new Map<TokenEncoding, Map<string, number>>();
+const maxSystemCounts = 256;
+
+function systemPromptTokens(content: string, encoding: TokenEncoding): number {
+  let perText = systemCounts.get(encoding);
+  if (perText === undefined) {
+    perText = new Map();
+    systemCounts.set(encoding, perText);
+  }
+  let tokens = perText.get(content);
+  if (tokens === undefined) {
+    tokens = encodingTokens(content, encoding) + MESSAGE_OVERHEAD_TOKENS;
+    if (perText.size >= maxSystemCounts) perText.clear();
+    perText.set(content, tokens);
+  }
+  return tokens;
+}
+
+/** A message's raw tokens in `encoding`, including the framing overhead; cached per message object (system prompts by text). */
 export function messageTokens(message: LanguageModelV3Message, encoding: TokenEncoding): number {
+  if (message.role === 'system') return systemPromptTokens(message.content, encoding);
   let perEncoding = messageCounts.get(message);
   if (perEncoding === undefined) {
     perEncoding = new Map();

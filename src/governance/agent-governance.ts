@@ -5,7 +5,7 @@ import type { RunContext } from '../core/run-context.js';
 import { runGovernance } from '../core/run-execution.js';
 import type { ModelResponse, ModelToolCall } from '../models/call-model.js';
 import { type Budget, type BudgetCall, checkBudgetBeforeCall, recordBudgetSpend } from './budget.js';
-import { type Guardrail, type GuardrailStage, runGuardrails, runGuardrailsNow } from './guardrails.js';
+import { type Guardrail, type GuardrailStage, guardNow, runGuardrailsNow } from './guardrails.js';
 import { type LoopDetectionOptions, respondToLoop, ToolCallLoopDetector } from './loop-detection.js';
 
 /** The parts of an agent the hooks read (kept structural so governance does not import the agents layer). */
@@ -59,32 +59,53 @@ export function guardInput(
   history: AnyMessage[],
 ): Promise<void> | undefined {
   if (!hasStage(agent, 'input')) return undefined;
-  return guardInputNow(ctx, agent, history);
+  return guardInputFrom(ctx, agent, history, 0, 0);
 }
 
-async function guardInputNow(ctx: RunContext, agent: GovernedAgent, history: AnyMessage[]): Promise<void> {
-  for (const [index, message] of history.entries()) {
-    if (message.role !== 'user') continue;
-    const parts = textParts(message);
-    if (parts.length === 0) continue;
-    let changed = false;
-    const content = (message.content as { type: string }[]).map((part) => part);
-    for (const [partIndex, part] of content.entries()) {
+/**
+ * Input guardrails from text part `partStart` of message `start` on: synchronous while every
+ * check passes at once (no promise then), a promise from the first one that does not.
+ */
+function guardInputFrom(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  history: AnyMessage[],
+  start: number,
+  partStart: number,
+): Promise<void> | undefined {
+  for (let index = start; index < history.length; index++) {
+    const message = history[index] as AnyMessage;
+    if (message.role !== 'user' || !Array.isArray(message.content)) continue;
+    const content = message.content as { type: string }[];
+    for (let partIndex = index === start ? partStart : 0; partIndex < content.length; partIndex++) {
+      const part = content[partIndex] as { type: string };
       if (part.type !== 'text') continue;
       const text = (part as TextPart).text;
-      const guarded = await runGuardrails(ctx, agent.guardrails, {
+      const guarded = guardNow(ctx, agent.guardrails, {
         stage: 'input',
         text,
         agent: agent.name,
         runId: ctx.runId,
       });
-      if (guarded !== text) {
-        content[partIndex] = { ...part, text: guarded } as TextPart;
-        changed = true;
+      if (typeof guarded === 'string') {
+        if (guarded !== text) rewritePart(history, index, partIndex, guarded);
+        continue;
       }
+      return guarded.then((result) => {
+        if (result !== text) rewritePart(history, index, partIndex, result);
+        return guardInputFrom(ctx, agent, history, index, partIndex + 1);
+      });
     }
-    if (changed) history[index] = { ...message, content };
   }
+  return undefined;
+}
+
+/** Replaces a text part's text in a copy of the message (the message and its content are never changed). */
+function rewritePart(history: AnyMessage[], index: number, partIndex: number, text: string): void {
+  const message = history[index] as AnyMessage;
+  const content = [...(message.content as { type: string }[])] as TextPart[];
+  content[partIndex] = { ...(content[partIndex] as TextPart), text };
+  history[index] = { ...message, content };
 }
 
 /**
@@ -103,21 +124,18 @@ export function guardOutput(
   history: AnyMessage[],
 ): string | Promise<string> {
   if (!hasStage(agent, 'output')) return text;
-  return guardOutputNow(ctx, agent, text, history);
-}
-
-async function guardOutputNow(
-  ctx: RunContext,
-  agent: GovernedAgent,
-  text: string,
-  history: AnyMessage[],
-): Promise<string> {
-  const guarded = await runGuardrails(ctx, agent.guardrails, {
+  const guarded = guardNow(ctx, agent.guardrails, {
     stage: 'output',
     text,
     agent: agent.name,
     runId: ctx.runId,
   });
+  if (typeof guarded === 'string') return replaceAnswer(text, guarded, history);
+  return guarded.then((result) => replaceAnswer(text, result, history));
+}
+
+/** A rewritten answer also replaces the last assistant message. */
+function replaceAnswer(text: string, guarded: string, history: AnyMessage[]): string {
   const last = history.at(-1);
   if (guarded !== text && last?.role === 'assistant')
     history[history.length - 1] = { ...last, content: [{ type: 'text', text: guarded }] };
@@ -164,33 +182,50 @@ export function guardToolOutputs(
   isHandoff: (toolName: string) => boolean,
 ): Promise<void> | undefined {
   if (!hasStage(agent, 'tool-output')) return undefined;
-  return guardToolOutputsNow(ctx, agent, calls, outputs, isHandoff);
+  return guardToolOutputsFrom(ctx, agent, calls, outputs, isHandoff, 0);
 }
 
-async function guardToolOutputsNow(
+/** Tool-output guardrails from result `start` on: synchronous while every check passes at once. */
+function guardToolOutputsFrom(
   ctx: RunContext,
   agent: GovernedAgent,
   calls: readonly ModelToolCall[],
   outputs: LanguageModelV3ToolResultOutput[],
   isHandoff: (toolName: string) => boolean,
-): Promise<void> {
-  for (const [index, output] of outputs.entries()) {
+  start: number,
+): Promise<void> | undefined {
+  for (let index = start; index < outputs.length; index++) {
+    const output = outputs[index] as LanguageModelV3ToolResultOutput;
     const call = calls[index];
     if (call === undefined || isHandoff(call.toolName)) continue;
     let text: string;
     if (output.type === 'text' || output.type === 'error-text') text = output.value;
     else if (output.type === 'json' || output.type === 'error-json') text = JSON.stringify(output.value);
     else continue;
-    const guarded = await runGuardrails(ctx, agent.guardrails, {
+    const guarded = guardNow(ctx, agent.guardrails, {
       stage: 'tool-output',
       text,
       agent: agent.name,
       runId: ctx.runId,
       tool: call.toolName,
     });
-    if (guarded !== text)
-      outputs[index] = { type: output.type.startsWith('error') ? 'error-text' : 'text', value: guarded };
+    if (typeof guarded === 'string') {
+      if (guarded !== text) outputs[index] = rewrittenOutput(output, guarded);
+      continue;
+    }
+    return guarded.then((result) => {
+      if (result !== text) outputs[index] = rewrittenOutput(output, result);
+      return guardToolOutputsFrom(ctx, agent, calls, outputs, isHandoff, index + 1);
+    });
   }
+  return undefined;
+}
+
+function rewrittenOutput(
+  output: LanguageModelV3ToolResultOutput,
+  text: string,
+): LanguageModelV3ToolResultOutput {
+  return { type: output.type.startsWith('error') ? 'error-text' : 'text', value: text };
 }
 
 /**
@@ -257,7 +292,7 @@ export type ToolLoopState = Map<string, ToolCallLoopDetector>;
 /**
  * Counts a turn's tool calls for the agent's `loopDetection`; on a loop, stops (throws), waits
  * for a human (escalate) or returns a warning to add as a user message after the tool results.
- * Undefined (nothing to wait for) without `loopDetection`.
+ * Undefined (nothing to wait for) without `loopDetection` or when the turn completes no loop.
  *
  * @example
  * ```ts
@@ -276,25 +311,26 @@ export function detectToolLoop(
   return detectToolLoopNow(ctx, agent, options, state, calls, inputs);
 }
 
-async function detectToolLoopNow(
+function detectToolLoopNow(
   ctx: RunContext,
   agent: GovernedAgent,
   options: Required<LoopDetectionOptions>,
   state: ToolLoopState,
   calls: readonly ModelToolCall[],
   inputs: readonly ({ ok: true; value: unknown } | { ok: false; error: string })[],
-): Promise<string | undefined> {
+): Promise<string | undefined> | undefined {
   let detector = state.get(agent.name);
   if (detector === undefined) {
     detector = new ToolCallLoopDetector(options.maxRepeats);
     state.set(agent.name, detector);
   }
-  const found = detector.observe(
-    calls.map((call, index) => {
-      const parsed = inputs[index];
-      return { toolName: call.toolName, input: parsed?.ok === true ? parsed.value : call.input };
-    }),
-  );
+  const observed: { toolName: string; input: unknown }[] = [];
+  for (const [index, call] of calls.entries()) {
+    const parsed = inputs[index];
+    observed.push({ toolName: call.toolName, input: parsed?.ok === true ? parsed.value : call.input });
+  }
+  const found = detector.observe(observed);
+  // No loop (every turn but the last of one): nothing to wait for.
   if (found === undefined) return undefined;
   return respondToLoop(ctx, agent.name, options, found, detector);
 }

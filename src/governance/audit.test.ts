@@ -222,4 +222,49 @@ describe('audit log', () => {
     expect(auditHash(entry)).toBe(auditHash(JSON.parse(JSON.stringify({ ...entry, data: { a: 2, z: 1 } }))));
     expect(auditHash(entry)).not.toBe(auditHash({ ...entry, data: { z: 1, a: 3 } }));
   });
+
+  it('seals entries whose data is not plain JSON (dates, NaN, undefined, class instances) so they verify after storage', async () => {
+    const store = createMemoryStore();
+    const write = createAuditWriter(store);
+    const owner = {};
+    class Point {
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
+    }
+    const outputs: unknown[] = [
+      { z: 1, a: { c: [1, 'x', null], b: true }, skip: undefined, é: 'ü', '\u2028': '"' },
+      { at: new Date(0), n: Number.NaN, list: [undefined, 1], nested: { toJSON: () => 'json' } },
+      new Point(1, 2),
+      [{ b: 2, a: 1 }, -0, 1e21, 'x'],
+      'text',
+      null,
+    ];
+    for (const [index, output] of outputs.entries()) {
+      await write(
+        {
+          runId: 'run_x',
+          key: `r#${index}`,
+          name: 'tool:t',
+          kind: 'tool',
+          status: 'completed',
+          result: output,
+          startedAt: 1,
+          endedAt: 2 + index,
+          meta: index % 2 === 0 ? { agent: 'a', tool: 't' } : { tool: 't' },
+        },
+        owner,
+      );
+    }
+    const entries = await readAudit(store, 'run_x');
+    expect(entries).toHaveLength(outputs.length);
+    for (const entry of entries) expect(entry.hash).toBe(auditHash(entry));
+    expect(entries[1]?.data).toEqual({
+      tool: 't',
+      status: 'completed',
+      output: { at: '1970-01-01T00:00:00.000Z', n: null, list: [null, 1], nested: 'json' },
+    });
+    expect(entries[2]?.data.output).toEqual({ x: 1, y: 2 });
+  });
 });

@@ -1,6 +1,6 @@
 /** The audit log: an append-only, hash-chained record per run of model decisions, tool calls, handoffs, approvals and denials. */
 
-import { createHash } from 'node:crypto';
+import { createHash, hash as sha } from 'node:crypto';
 import type { JournalEntry, Store } from '../stores/store.js';
 import { approvalDecision } from './approvals.js';
 
@@ -91,12 +91,86 @@ export function auditStream(runId: string): string {
  * ```
  */
 export function canonicalJson(value: unknown): string {
+  return canonical(value, undefined);
+}
+
+/** `canonicalJson`, leaving out the top-level key `skip` (the hash of an entry is over everything but `hash`). */
+function canonical(value: unknown, skip: string | undefined): string {
+  if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
-  const keys = Object.keys(value)
-    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) text += ',';
+      text += canonical(value[index] ?? null, undefined);
+    }
+    return `${text}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = sortedKeys(record);
+  let text = '{';
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined || key === skip) continue;
+    if (text.length > 1) text += ',';
+    text += `${JSON.stringify(key)}:${canonical(item, undefined)}`;
+  }
+  return `${text}}`;
+}
+
+/** Own enumerable keys in default sort order, without sorting when they already are (the usual case after a canonical round trip). */
+function sortedKeys(record: object): string[] {
+  const keys = Object.keys(record);
+  for (let index = 1; index < keys.length; index++) {
+    if ((keys[index - 1] as string) > (keys[index] as string)) return keys.sort();
+  }
+  return keys;
+}
+
+/**
+ * The canonical JSON of a value that survives a JSON round trip unchanged (plain objects and
+ * arrays, strings, finite numbers, booleans, null; `undefined` only as an object property), or
+ * undefined for anything else (a `toJSON`, a class instance, a function, `NaN`, an `undefined`
+ * array item, a cycle), which the caller first turns into JSON the slow way.
+ */
+function plainCanonical(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
+    case 'object': {
+      if (value === null) return 'null';
+      if (depth > 200) return undefined;
+      if (Array.isArray(value)) {
+        let text = '[';
+        for (let index = 0; index < value.length; index++) {
+          const item = value[index] === undefined ? undefined : plainCanonical(value[index], depth + 1);
+          if (item === undefined) return undefined;
+          text += index === 0 ? item : `,${item}`;
+        }
+        return `${text}]`;
+      }
+      const prototype = Object.getPrototypeOf(value) as unknown;
+      if (prototype !== Object.prototype && prototype !== null) return undefined;
+      const record = value as Record<string, unknown>;
+      if (typeof record.toJSON === 'function') return undefined;
+      let text = '{';
+      for (const key of sortedKeys(record)) {
+        const field = record[key];
+        if (field === undefined) continue;
+        const item = plainCanonical(field, depth + 1);
+        if (item === undefined) return undefined;
+        if (text.length > 1) text += ',';
+        text += `${JSON.stringify(key)}:${item}`;
+      }
+      return `${text}}`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -108,8 +182,7 @@ export function canonicalJson(value: unknown): string {
  * ```
  */
 export function auditHash(entry: Omit<AuditEntry, 'hash'> & { hash?: string }): string {
-  const { hash: _ignored, ...body } = entry;
-  return createHash('sha256').update(entry.prev).update(canonicalJson(body)).digest('hex');
+  return createHash('sha256').update(entry.prev).update(canonical(entry, 'hash')).digest('hex');
 }
 
 type AuditBody = Pick<AuditEntry, 'type' | 'data'> & { agent?: string };
@@ -125,7 +198,11 @@ type AuditBody = Pick<AuditEntry, 'type' | 'data'> & { agent?: string };
  */
 export function auditBodies(entry: JournalEntry): AuditBody[] {
   const agent = typeof entry.meta?.agent === 'string' ? entry.meta.agent : undefined;
-  const withAgent = (body: AuditBody): AuditBody => (agent === undefined ? body : { ...body, agent });
+  // Bodies are fresh objects: adding the agent in place saves a copy.
+  const withAgent = (body: AuditBody): AuditBody => {
+    if (agent !== undefined) body.agent = agent;
+    return body;
+  };
   const failed = entry.status === 'failed';
   const error = entry.error?.message;
   switch (entry.kind) {
@@ -303,7 +380,8 @@ export function createAuditWriter(store: Store): (entry: JournalEntry, owner: ob
     }
     const chain = state;
     // A failed append rejects its own entry's promise only; the next one chains to the last written entry.
-    const next = chain.queue.catch(() => undefined).then(() => append(store, chain, entry, bodies));
+    const run = () => append(store, chain, entry, bodies);
+    const next = chain.queue.then(run, run);
     chain.queue = next;
     return next;
   };
@@ -337,21 +415,50 @@ async function append(
   for (const body of bodies) {
     const id = identity({ key: entry.key, type: body.type });
     if (state.audited.has(id)) continue;
-    const unsigned: Omit<AuditEntry, 'hash'> = {
-      index: state.index + 1,
-      runId: entry.runId,
-      key: entry.key,
-      step: entry.name,
-      type: body.type,
-      at: entry.endedAt,
-      ...(body.agent === undefined ? {} : { agent: body.agent }),
-      data: JSON.parse(JSON.stringify(body.data)) as Record<string, unknown>,
-      prev: state.hash,
-    };
-    const sealed: AuditEntry = { ...unsigned, hash: auditHash(unsigned) };
+    const sealed = seal(state, entry, body);
     await store.appendRecord(auditStream(entry.runId), sealed, entry.endedAt);
     state.index = sealed.index;
     state.hash = sealed.hash;
     state.audited.add(id);
   }
+}
+
+/**
+ * The next entry of the chain for `body`, with its hash. The data is serialized once: its
+ * canonical JSON goes into the hashed text, which is the same text `auditHash` computes over
+ * the stored entry (fields in sorted order). Data that would change in a JSON round trip is
+ * first made into its JSON form, so the stored entry hashes the same after reading.
+ */
+function seal(state: ChainState, entry: JournalEntry, body: AuditBody): AuditEntry {
+  let data = body.data;
+  let dataJson = plainCanonical(data, 0);
+  if (dataJson === undefined) {
+    data = JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
+    dataJson = canonicalJson(data);
+  }
+  const index = state.index + 1;
+  const prev = state.hash;
+  const at = entry.endedAt;
+  // canonical(sealed, 'hash'): keys in sorted order, undefined ones left out.
+  // (Every field but data is a string or a number, whose canonical JSON is JSON.stringify's.)
+  let text = '{';
+  if (body.agent !== undefined) text += `"agent":${JSON.stringify(body.agent)},`;
+  if (at !== undefined) text += `"at":${JSON.stringify(at)},`;
+  text +=
+    `"data":${dataJson},"index":${index},"key":${JSON.stringify(entry.key)},` +
+    `"prev":${JSON.stringify(prev)},"runId":${JSON.stringify(entry.runId)},` +
+    `"step":${JSON.stringify(entry.name)},"type":${JSON.stringify(body.type)}}`;
+  const sealed: AuditEntry = {
+    index,
+    runId: entry.runId,
+    key: entry.key,
+    step: entry.name,
+    type: body.type,
+    at,
+    ...(body.agent === undefined ? {} : { agent: body.agent }),
+    data,
+    prev,
+    hash: sha('sha256', prev + text, 'hex'),
+  };
+  return sealed;
 }

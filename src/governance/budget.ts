@@ -226,6 +226,31 @@ function limitsOf(ctx: RunContext, call: BudgetCall): Limits[] {
 }
 
 /**
+ * A bound no tokenizer's count exceeds: every BPE token covers at least one UTF-8 byte, the JSON
+ * text of the prompt has more bytes than its text parts plus the per-message overhead, and 1.5
+ * covers the largest family margin (1.3). Far cheaper than tokenizing.
+ */
+function promptTokenUpperBound(prompt: LanguageModelV3Prompt): number {
+  return Math.ceil(Buffer.byteLength(JSON.stringify(prompt)) * 1.5);
+}
+
+/** True when even `upper` tokens stay within the limit's token and cost budgets (so no exact count is needed). */
+function fitsUpperBound(
+  limit: { budget: Budget; spend: Spend },
+  upper: number,
+  model: ModelSpec | readonly ModelSpec[],
+): boolean {
+  const { budget, spend } = limit;
+  if (budget.maxTokens !== undefined && spend.tokens + upper > budget.maxTokens) return false;
+  if (budget.maxCostUsd !== undefined) {
+    // An unpriced model costs nothing here, as in the exact check.
+    const cost = costOf(modelId(model), { inputTokens: upper, outputTokens: 0, totalTokens: upper }) ?? 0;
+    if (spend.costUsd + cost > budget.maxCostUsd) return false;
+  }
+  return true;
+}
+
+/**
  * Before a model call: stops the run when the call would exceed a run or agent budget
  * (turns, tokens with the estimated prompt size, cost of those tokens, wall time). Reads the
  * clock through `ctx.now()` only when a wall-time limit is set. No-op without budgets.
@@ -243,12 +268,15 @@ export async function checkBudgetBeforeCall(
   const limits = limitsOf(ctx, call);
   if (limits.length === 0) return;
   let estimate: number | undefined;
+  let upper: number | undefined;
   let now: number | undefined;
   for (const limit of limits) {
     const { budget, spend } = limit;
     if (budget.maxTurns !== undefined && spend.turns + 1 > budget.maxTurns)
       exceed(ctx, call, limit, 'turns', `it has taken ${spend.turns} of ${budget.maxTurns} turns`);
-    if (budget.maxTokens !== undefined || budget.maxCostUsd !== undefined) {
+    const tokenLimited = budget.maxTokens !== undefined || budget.maxCostUsd !== undefined;
+    if (tokenLimited) upper ??= promptTokenUpperBound(prompt);
+    if (tokenLimited && !fitsUpperBound(limit, upper as number, call.agent.model)) {
       estimate ??= estimatePromptTokens(prompt, call.agent.model);
       if (budget.maxTokens !== undefined && spend.tokens + estimate > budget.maxTokens)
         exceed(

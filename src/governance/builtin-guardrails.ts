@@ -23,17 +23,22 @@ function redact(text: string, findings: Finding[]): string {
   return result + text.slice(at);
 }
 
-function matches(
+/** Adds the matches of a global `pattern` (module-level, compiled once) to `found`. */
+function addMatches(
+  found: Finding[],
   text: string,
   kind: string,
   pattern: RegExp,
   accept?: (match: string) => boolean,
 ): Finding[] {
-  const found: Finding[] = [];
-  for (const match of text.matchAll(pattern)) {
-    if (accept !== undefined && !accept(match[0])) continue;
-    found.push({ kind, start: match.index, end: match.index + match[0].length });
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const value = match[0];
+    if (value.length === 0) pattern.lastIndex++;
+    else if (accept === undefined || accept(value))
+      found.push({ kind, start: match.index, end: match.index + value.length });
   }
+  pattern.lastIndex = 0;
   return found;
 }
 
@@ -77,6 +82,10 @@ const emailPattern = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const cardPattern = /\b\d(?:[ -]?\d){12,18}\b/g;
 const ibanPattern = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g;
 const phonePattern = /(?<![\w+])\+?\d{1,3}?[ .-]?\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?!\w)/g;
+/** Seven digits anywhere: fewer can hold no card number (13+) and no phone number (7+). */
+const sevenDigits = /\d(?:\D*\d){6}/;
+/** How every IBAN starts. */
+const ibanStart = /[A-Z]{2}\d{2}/;
 
 /**
  * Finds PII in text: email addresses, payment card numbers (Luhn-checked), IBANs
@@ -88,20 +97,31 @@ const phonePattern = /(?<![\w+])\+?\d{1,3}?[ .-]?\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]
  * ```
  */
 export function findPii(text: string): { kind: string; start: number; end: number }[] {
-  const findings = [
-    ...matches(text, 'email', emailPattern),
-    ...matches(text, 'card', cardPattern, luhnValid),
-    ...matches(text, 'iban', ibanPattern, ibanValid),
-  ];
-  const taken = (start: number, end: number) =>
-    findings.some((finding) => start < finding.end && end > finding.start);
-  for (const phone of matches(text, 'phone', phonePattern, (match) => {
-    const digits = match.replace(/\D/g, '').length;
-    return digits >= 7 && digits <= 15;
-  })) {
-    if (!taken(phone.start, phone.end)) findings.push(phone);
+  const findings: Finding[] = [];
+  // Cheap tests first: an email needs an '@', an IBAN two capitals and two digits, a card
+  // (13+ digits) or a phone number (7+ digits) seven digits; most text has none of them.
+  if (text.includes('@')) addMatches(findings, text, 'email', emailPattern);
+  const manyDigits = sevenDigits.test(text);
+  if (manyDigits) addMatches(findings, text, 'card', cardPattern, luhnValid);
+  if (ibanStart.test(text)) addMatches(findings, text, 'iban', ibanPattern, ibanValid);
+  if (!manyDigits) return findings;
+  const phones = addMatches([], text, 'phone', phonePattern, phoneDigits);
+  if (findings.length === 0) return phones;
+  const earlier = findings.length;
+  for (const phone of phones) {
+    let taken = false;
+    for (let index = 0; index < earlier && !taken; index++) {
+      const finding = findings[index] as Finding;
+      taken = phone.start < finding.end && phone.end > finding.start;
+    }
+    if (!taken) findings.push(phone);
   }
   return findings;
+}
+
+function phoneDigits(match: string): boolean {
+  const digits = match.replace(/\D/g, '').length;
+  return digits >= 7 && digits <= 15;
 }
 
 /** Options of the built-in guardrails. */
@@ -146,6 +166,9 @@ const secretPatterns: readonly [string, RegExp][] = [
   ['jwt', /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g],
 ];
 
+/** Something every secret pattern starts with: text without any is checked in one scan. */
+const secretPrefix = /-----BEGIN |sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|eyJ/;
+
 /**
  * Finds secrets in text: API keys of common shapes (`sk-…`, `AKIA…`, `ghp_…`, `xox…`), JWTs
  * and PEM private key blocks.
@@ -156,7 +179,10 @@ const secretPatterns: readonly [string, RegExp][] = [
  * ```
  */
 export function findSecrets(text: string): { kind: string; start: number; end: number }[] {
-  return secretPatterns.flatMap(([kind, pattern]) => matches(text, kind, pattern));
+  const findings: Finding[] = [];
+  if (!secretPrefix.test(text)) return findings;
+  for (const [kind, pattern] of secretPatterns) addMatches(findings, text, kind, pattern);
+  return findings;
 }
 
 /**
@@ -197,6 +223,12 @@ const injectionMarkers: readonly [string, RegExp][] = [
   ],
 ];
 
+/** All markers in one pattern (none of them uses `$`, and `^` is multiline in the one that does), so clean text is scanned once. */
+const anyInjectionMarker = new RegExp(
+  injectionMarkers.map(([, pattern]) => `(?:${pattern.source})`).join('|'),
+  'im',
+);
+
 /**
  * The prompt-injection markers found in text (names of the marker kinds).
  *
@@ -206,6 +238,7 @@ const injectionMarkers: readonly [string, RegExp][] = [
  * ```
  */
 export function findInjectionMarkers(text: string): string[] {
+  if (!anyInjectionMarker.test(text)) return [];
   return injectionMarkers.filter(([, pattern]) => pattern.test(text)).map(([name]) => name);
 }
 

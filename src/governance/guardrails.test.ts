@@ -225,6 +225,105 @@ describe('guardrails in the agent loop', () => {
     await runtime.close();
   });
 
+  it('mixes synchronous and asynchronous checks over several input parts and tool results, in order', async () => {
+    const { runtime } = setup();
+    const seen: string[] = [];
+    const tag = (name: string, from: string, to: string) =>
+      guardrail({
+        name,
+        on: ['input', 'tool-output', 'output'],
+        check: ({ stage, text }) => {
+          seen.push(`${name}:${stage}:${text}`);
+          return text.includes(from)
+            ? { action: 'rewrite', text: text.replace(from, to), reason: `${from} to ${to}` }
+            : { action: 'pass' };
+        },
+      });
+    const slow = guardrail({
+      name: 'slow',
+      on: ['input', 'tool-output', 'output'],
+      check: async ({ stage, text }, { signal }) => {
+        expect(signal).toBeInstanceOf(AbortSignal);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        seen.push(`slow:${stage}:${text}`);
+        return text.includes('b')
+          ? { action: 'rewrite', text: text.replace('b', 'B'), reason: 'b to B' }
+          : { action: 'pass' };
+      },
+    });
+    const echo = tool({
+      name: 'echo',
+      description: 'Echoes',
+      input: z.object({ text: z.string() }),
+      execute: ({ text }) => text,
+    });
+    const model = scriptedModel(({ turn }) =>
+      turn === 0
+        ? {
+            toolCalls: [
+              { tool: 'echo', input: { text: 'ab' } },
+              { tool: 'echo', input: { text: 'zz' } },
+              { tool: 'echo', input: { text: 'ba' } },
+            ],
+          }
+        : { text: 'abc' },
+    );
+    const helper = agent({
+      name: 'helper',
+      instructions: 'Help.',
+      model,
+      tools: [echo],
+      guardrails: [tag('first', 'a', 'A'), slow, tag('last', 'c', 'C')],
+    });
+    const input = {
+      messages: [
+        {
+          role: 'user' as const,
+          content: [
+            { type: 'text' as const, text: 'xa' },
+            { type: 'text' as const, text: 'yb' },
+          ],
+        },
+        { role: 'user' as const, content: [{ type: 'text' as const, text: 'c' }] },
+      ],
+    };
+    const handle = await runtime.start(helper, input);
+    expect(await handle.result()).toBe('ABC');
+    expect(seen).toEqual([
+      'first:input:xa',
+      'slow:input:xA',
+      'last:input:xA',
+      'first:input:yb',
+      'slow:input:yb',
+      'last:input:yB',
+      'first:input:c',
+      'slow:input:c',
+      'last:input:c',
+      'first:tool-output:ab',
+      'slow:tool-output:Ab',
+      'last:tool-output:AB',
+      'first:tool-output:zz',
+      'slow:tool-output:zz',
+      'last:tool-output:zz',
+      'first:tool-output:ba',
+      'slow:tool-output:bA',
+      'last:tool-output:BA',
+      'first:output:abc',
+      'slow:output:Abc',
+      'last:output:ABc',
+    ]);
+    const first = JSON.stringify(model.calls[0]?.prompt);
+    expect(first).toContain('"text":"xA"');
+    expect(first).toContain('"text":"yB"');
+    expect(first).toContain('"text":"C"');
+    const second = JSON.stringify(model.calls[1]?.prompt);
+    expect(second).toContain('AB');
+    expect(second).toContain('zz');
+    expect(second).toContain('BA');
+    expect(input.messages[0]?.content[0]?.text).toBe('xa');
+    await runtime.close();
+  });
+
   it('runs a model judge as a journaled step that a replay does not call again', async () => {
     const store = createMemoryStore();
     const judgeModel = scriptedModel(({ turn }) =>

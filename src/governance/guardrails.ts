@@ -283,13 +283,78 @@ function decisionMeta(guard: Guardrail, subject: GuardrailSubject, verdict: Guar
  * const text = await runGuardrails(ctx, agent.guardrails, { stage: 'output', text: answer, agent: agent.name, runId: ctx.runId });
  * ```
  */
-export async function runGuardrails(
+export function runGuardrails(
   ctx: RunContext,
   guardrails: readonly Guardrail[],
   subject: GuardrailSubject,
 ): Promise<string> {
+  const result = guardNow(ctx, guardrails, subject);
+  return typeof result === 'string' ? Promise.resolve(result) : result;
+}
+
+/**
+ * `runGuardrails` without a promise when every guardrail that applies is a function guardrail
+ * whose check passed synchronously (the usual case): the text itself then. Otherwise a promise
+ * that continues from the first guardrail that did not (its verdict is not asked for again).
+ *
+ * @example
+ * ```ts
+ * const guarded = guardNow(ctx, agent.guardrails, { stage: 'output', text, agent: agent.name, runId: ctx.runId });
+ * const final = typeof guarded === 'string' ? guarded : await guarded;
+ * ```
+ */
+export function guardNow(
+  ctx: RunContext,
+  guardrails: readonly Guardrail[],
+  subject: GuardrailSubject,
+): string | Promise<string> {
+  let context: { signal: AbortSignal } | undefined;
+  for (let index = 0; index < guardrails.length; index++) {
+    const guard = guardrails[index] as Guardrail;
+    if (!applies(guard, subject)) continue;
+    if (guard.journaled) return continueGuardrails(ctx, guardrails, subject, index, undefined);
+    context ??= lazyContext(ctx);
+    let verdict: GuardrailVerdict | Promise<GuardrailVerdict>;
+    try {
+      verdict = guard.check(subject, context);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A pass is neither journaled nor announced: nothing else to do.
+    if (isPromiseLike(verdict) || verdict.action !== 'pass')
+      return continueGuardrails(ctx, guardrails, subject, index, verdict);
+  }
+  return subject.text;
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * The check context: reading `signal` creates the run's AbortController, which is costly and
+ * which the built-in (pure) guardrails never need, so it is only read when a check asks.
+ */
+function lazyContext(ctx: RunContext): { signal: AbortSignal } {
+  return {
+    get signal() {
+      return ctx.signal;
+    },
+  };
+}
+
+/** The rest of `runGuardrails` from guardrail `start`, whose verdict may already be known. */
+async function continueGuardrails(
+  ctx: RunContext,
+  guardrails: readonly Guardrail[],
+  subject: GuardrailSubject,
+  start: number,
+  known: GuardrailVerdict | PromiseLike<GuardrailVerdict> | undefined,
+): Promise<string> {
   let current = subject;
-  for (const guard of guardrails) {
+  let context: { signal: AbortSignal } | undefined;
+  for (let index = start; index < guardrails.length; index++) {
+    const guard = guardrails[index] as Guardrail;
     if (!applies(guard, current)) continue;
     const checked = current;
     let verdict: GuardrailVerdict;
@@ -302,7 +367,11 @@ export async function runGuardrails(
         },
       );
     } else {
-      verdict = await guard.check(checked, { signal: ctx.signal });
+      if (index === start && known !== undefined) verdict = await known;
+      else {
+        context ??= lazyContext(ctx);
+        verdict = await guard.check(checked, context);
+      }
       if (verdict.action !== 'pass') {
         const decided = verdict;
         await ctx.step(`guardrail:${guard.name}`, () => decided, {
@@ -333,9 +402,11 @@ export function runGuardrailsNow(
   subject: GuardrailSubject,
 ): string {
   let current = subject;
+  let context: { signal: AbortSignal } | undefined;
   for (const guard of guardrails) {
     if (!applies(guard, current)) continue;
-    const verdict = guard.check(current, { signal: ctx.signal });
+    context ??= lazyContext(ctx);
+    const verdict = guard.check(current, context);
     if (verdict instanceof Promise)
       throw new ConfigError(
         `guardrail("${guard.name}") returned a promise at tool-input; tool-input checks must answer synchronously.`,

@@ -3,7 +3,7 @@
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { ConfigError, type ErrorClass, ModelCallError } from '../../core/errors.js';
 import { callModel, type DeltaListener, type ModelResponse } from '../call-model.js';
-import { type ModelChain, modelName, resolveModel } from '../resolve-model.js';
+import { type ModelChain, type ModelSpec, modelName, resolveModel } from '../resolve-model.js';
 import { classifyError } from './classify.js';
 import {
   type BreakerState,
@@ -16,6 +16,7 @@ import {
   resilienceGeneration,
 } from './registry.js';
 import {
+  defineLazySignal,
   isCircuitOpen,
   type ResilientObserver,
   type ResilientPlan,
@@ -23,6 +24,7 @@ import {
   retryDefaults,
   runResilient,
   type SignalSource,
+  setSignalSource,
 } from './run-resilient.js';
 
 /** An agent's resilience options for its model calls. */
@@ -129,7 +131,8 @@ function modelObserver(
  * honouring `retry-after`), a timeout per attempt, the provider's breaker and bulkheads; when it
  * still fails with a transient error (or its breaker is open), the next model is tried.
  * The response says how many attempts were made and which models failed before it (`fallbackFrom`).
- * `signal` (the step, usually) is read only when needed, so its AbortController is made lazily.
+ * `signal` (the step, usually) is read only when needed, so its AbortController is made lazily;
+ * `options` (the caller's own object, made for this call) gets an `abortSignal` that is read lazily too.
  */
 export async function callModelResilient(
   chain: ModelChain,
@@ -140,9 +143,12 @@ export async function callModelResilient(
   emit: ((event: ModelCallEvent) => void) | undefined,
 ): Promise<ModelResponse> {
   const specs = Array.isArray(chain) ? chain : [chain];
-  const failed: string[] = [];
+  let failed: string[] | undefined;
   let attempts = 0;
-  for (const [index, spec] of specs.entries()) {
+  // One options object for every attempt: its `abortSignal` reads the current attempt's signal.
+  const callOptions = defineLazySignal(options as LanguageModelV3CallOptions, 'abortSignal', signal);
+  for (let index = 0; index < specs.length; index++) {
+    const spec = specs[index] as ModelSpec;
     const resolved = resolveModel(spec);
     const model = resolved instanceof Promise ? await resolved : resolved;
     const name = modelName(model);
@@ -153,14 +159,17 @@ export async function callModelResilient(
         plan,
         timeoutMs,
         signal,
-        (source) => callModel(model, withSignal(options, source), onDelta),
+        (source) => {
+          setSignalSource(callOptions, source);
+          return callModel(model, callOptions, onDelta);
+        },
         emit === undefined ? undefined : modelObserver(plan, policy.agent, emit),
       );
       attempts += made;
-      if (attempts === 1 && failed.length === 0) return value;
+      if (attempts === 1 && failed === undefined) return value;
       const response: ModelResponse = { ...value };
       if (attempts > 1) response.attempts = attempts;
-      if (failed.length > 0) response.fallbackFrom = failed;
+      if (failed !== undefined) response.fallbackFrom = failed;
       return response;
     } catch (error) {
       attempts += (error as { attempts?: number }).attempts ?? 1;
@@ -170,6 +179,7 @@ export async function callModelResilient(
         if (typeof error === 'object' && error !== null) (error as { attempts?: number }).attempts = attempts;
         throw error;
       }
+      failed ??= [];
       failed.push(name);
       emit?.({
         type: 'model-fallback',
@@ -181,19 +191,6 @@ export async function callModelResilient(
     }
   }
   throw new ConfigError(`Agent "${policy.agent}" has an empty model chain.`);
-}
-
-/** The call options with `abortSignal` read from `source` only when the model reads it. */
-function withSignal(
-  options: Omit<LanguageModelV3CallOptions, 'abortSignal'>,
-  source: SignalSource,
-): LanguageModelV3CallOptions {
-  return {
-    ...options,
-    get abortSignal() {
-      return source.signal;
-    },
-  };
 }
 
 function message(error: unknown): string {

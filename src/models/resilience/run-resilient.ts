@@ -8,7 +8,6 @@
  * AbortController is made only when the callee reads the signal (see docs/resilience.md).
  */
 
-import { performance } from 'node:perf_hooks';
 import type {
   BrokenCircuitError,
   BulkheadPolicy,
@@ -33,6 +32,33 @@ export const retryDefaults = {
 /** Anything with an abort signal made on first read: a step context, a run context, an attempt. */
 export interface SignalSource {
   readonly signal: AbortSignal;
+}
+
+const sourceKey = Symbol('baton.signalSource');
+type WithSource = { [sourceKey]?: SignalSource };
+const lazySignal: PropertyDescriptor = {
+  get(this: WithSource) {
+    return this[sourceKey]?.signal;
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+/**
+ * Defines `target[key]` as an own, enumerable property that reads `source.signal` only when
+ * read, so an AbortController is made only for callees that use it. Own and enumerable, so a
+ * spread copy (`{ ...options }`, as AI SDK middlewares do) still carries the signal. Cheaper
+ * than a getter in an object literal, which V8 builds in the runtime (~0.4 µs vs ~0.15 µs).
+ */
+export function defineLazySignal<T extends object>(target: T, key: string, source: SignalSource): T {
+  (target as WithSource)[sourceKey] = source;
+  Object.defineProperty(target, key, lazySignal);
+  return target;
+}
+
+/** Points a property made by `defineLazySignal` at another source (the next attempt's). */
+export function setSignalSource(target: object, source: SignalSource): void {
+  (target as WithSource)[sourceKey] = source;
 }
 
 /** The fixed part of a call's protection, made once per model or tool and configuration. */
@@ -261,7 +287,7 @@ class TimedAttempt<T> implements SignalSource {
       this.#timer = setTimeout(TimedAttempt.#expire, this.#ms, this);
       let pending: Promise<T>;
       try {
-        pending = fn(this);
+        pending = Promise.resolve(fn(this));
       } catch (error) {
         pending = Promise.reject(error);
       }
