@@ -1,7 +1,7 @@
 /** magentic()'s ledgers: their types, and lenient parsing of the JSON the manager writes. */
 
 import { z } from 'zod';
-import { textOf } from './shared.js';
+import { balancedEnd, textOf } from './shared.js';
 
 // The prompts live in magentic-prompts.ts; they are still exported from here.
 export {
@@ -155,24 +155,6 @@ function wholeObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Index of the `}` closing the object that opens at `start`, or -1. Skips braces inside strings. */
-function balancedEnd(text: string, start: number): number {
-  let depth = 0;
-  let inString = false;
-  for (let index = start; index < text.length; index++) {
-    const character = text[index];
-    if (inString) {
-      if (character === '\\') index++;
-      else if (character === '"') inString = false;
-      continue;
-    }
-    if (character === '"') inString = true;
-    else if (character === '{') depth++;
-    else if (character === '}' && --depth === 0) return index;
-  }
-  return -1;
 }
 
 const squash = (key: string) => key.toLowerCase().replace(/[^a-z0-9]/g, '');

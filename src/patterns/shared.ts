@@ -158,3 +158,21 @@ export async function recordDecision<T>(
     });
   return recorded;
 }
+
+/** Index of the `}` closing the object that opens at `start` in `text`, or -1; braces inside JSON strings are skipped. */
+export function balancedEnd(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let index = start; index < text.length; index++) {
+    const character = text[index];
+    if (inString) {
+      if (character === '\\') index++;
+      else if (character === '"') inString = false;
+      continue;
+    }
+    if (character === '"') inString = true;
+    else if (character === '{') depth++;
+    else if (character === '}' && --depth === 0) return index;
+  }
+  return -1;
+}

@@ -1,5 +1,7 @@
 /** Task graphs a planner proposes: robust parsing, validation (ids, dependencies, cycles) and shape features. */
 
+import { balancedEnd } from './shared.js';
+
 /** One task of a plan. */
 export interface GraphTask {
   /** Unique within the graph. */
@@ -242,25 +244,6 @@ function tryParse(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** The index of the `}` closing the `{` at `start`, skipping strings; -1 if it never closes. */
-function balancedEnd(text: string, start: number): number {
-  let depth = 0;
-  let inString = false;
-  for (let index = start; index < text.length; index++) {
-    const character = text[index];
-    if (inString) {
-      if (character === '\\') index++;
-      else if (character === '"') inString = false;
-    } else if (character === '"') inString = true;
-    else if (character === '{') depth++;
-    else if (character === '}') {
-      depth--;
-      if (depth === 0) return index;
-    }
-  }
-  return -1;
 }
 
 /** A cycle as task ids (first id repeated at the end), or `undefined` when the graph is acyclic. */
