@@ -9,10 +9,15 @@ import {
   type AnyTool,
   agent,
   BatonError,
+  detectInjection,
+  type Guardrail,
   handoffFilters,
   type InstructionContext,
+  type ModelChain,
   type ModelSpec,
   type Runnable,
+  redactPii,
+  redactSecrets,
   type Transfer,
   type TransferOptions,
   transfer,
@@ -27,7 +32,7 @@ import type { DataPath, YamlSource } from './yaml-source.js';
 
 /** What the builder needs besides the file: models, tools, module exports and the converted JSON Schemas. */
 export interface TeamParts {
-  modelOf: (agent: TeamFileAgent) => ModelSpec;
+  modelOf: (agent: TeamFileAgent) => ModelChain;
   /** The model for a "provider:model" written in the file (a selector, a manager, a planner). */
   inlineModel: (spec: string) => ModelSpec;
   tools: ReadonlyMap<string, AnyTool>;
@@ -214,8 +219,30 @@ function agentOptions(
       ...(seed === undefined ? {} : { seed }),
     };
   }
+  if (definition.retry !== undefined) options.retry = compact(definition.retry);
+  if (definition.timeout !== undefined) options.timeoutMs = milliseconds(definition.timeout);
+  if (definition.budget !== undefined) {
+    const { maxTurns, maxTokens, maxCostUsd, maxWallTime } = definition.budget;
+    options.budget = compact({
+      maxTurns,
+      maxTokens,
+      maxCostUsd,
+      maxWallTimeMs: maxWallTime === undefined ? undefined : milliseconds(maxWallTime),
+    });
+  }
+  if (definition.permissions !== undefined) options.permissions = compact(definition.permissions);
+  if (definition.guardrails !== undefined)
+    options.guardrails = definition.guardrails.map((name) => builtinGuardrails[name]());
+  if (definition.context !== undefined) options.context = compact(definition.context);
   return options;
 }
+
+/** The built-in guardrails a team file names. */
+const builtinGuardrails: Record<NonNullable<TeamFileAgent['guardrails']>[number], () => Guardrail> = {
+  pii: () => redactPii(),
+  secrets: () => redactSecrets(),
+  injection: () => detectInjection(),
+};
 
 /** Instructions that show the agent the payload of the handoff that gave it control. */
 function withPayload(text: string): (context: InstructionContext) => string {

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { ZodType } from 'zod';
 import type { AnyRunnable } from '../core/runnable.js';
-import type { Agent, AgentInput, AnyTool, ModelSpec, Runnable, Store } from '../index.js';
+import type { Agent, AgentInput, AnyTool, ModelChain, ModelSpec, Runnable, Store } from '../index.js';
 import type { Human } from '../patterns/human.js';
 import { loadScript, scriptedModel } from '../testing/index.js';
 import { buildTeam } from './build-team.js';
@@ -214,7 +214,7 @@ async function modelChooser(
   here: string,
   chunkDelayMs: number,
 ): Promise<{
-  modelOf: (agent: TeamFile['agents'][number]) => ModelSpec;
+  modelOf: (agent: TeamFile['agents'][number]) => ModelChain;
   inlineModel: (spec: string) => ModelSpec;
 }> {
   if (plan.kind === 'file') return { modelOf: plan.modelOf, inlineModel: (spec) => spec };

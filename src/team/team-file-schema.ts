@@ -56,6 +56,97 @@ const settingsSchema = z
   })
   .describe('Model settings passed to the provider.');
 
+/** Built-in guardrails an agent of a team file can name. */
+export const teamGuardrails = ['pii', 'secrets', 'injection'] as const;
+
+/** Capabilities a team file can grant an agent. */
+export const teamCapabilities = ['read', 'write', 'network', 'spend'] as const;
+
+/** Context history policies a team file can choose. */
+export const teamHistoryPolicies = ['full', 'window', 'compact'] as const;
+
+const agentModelSchema = z
+  .union(
+    [
+      modelString,
+      z
+        .array(modelString, { error: 'expected a list of "provider:model" strings' })
+        .min(1, { error: 'list at least one model' }),
+    ],
+    { error: 'expected "provider:model" or a list of them (a fallback chain)' },
+  )
+  .describe('"provider:model", or a list of them tried in order when a model keeps failing.');
+
+const retrySchema = z
+  .strictObject(
+    {
+      maxAttempts: wholeNumber()
+        .min(1)
+        .optional()
+        .describe('Attempts in all, including the first. Default 3.'),
+      initialDelayMs: wholeNumber().min(0).optional().describe('First backoff delay in ms. Default 250.'),
+      maxDelayMs: wholeNumber().min(0).optional().describe('Cap on a backoff delay in ms. Default 10000.'),
+    },
+    { error: 'expected a mapping { maxAttempts?, initialDelayMs?, maxDelayMs? }' },
+  )
+  .describe('Retries of transient model failures (429, 5xx, network, timeouts).');
+
+const budgetSchema = z
+  .strictObject(
+    {
+      maxTurns: wholeNumber().min(1).optional().describe('Model calls this agent may make in a run.'),
+      maxTokens: wholeNumber().min(1).optional().describe('Input plus output tokens.'),
+      maxCostUsd: z
+        .number({ error: 'expected a cost in US dollars (a number)' })
+        .positive({ error: 'expected a cost greater than 0' })
+        .optional()
+        .describe('Cost in US dollars, from the model price table.'),
+      maxWallTime: durationSchema
+        .optional()
+        .describe('Time since the agent’s first model call ("30s", "10m", "2h" or ms).'),
+    },
+    { error: 'expected a mapping { maxTurns?, maxTokens?, maxCostUsd?, maxWallTime? }' },
+  )
+  .describe('Limits on this agent in a run; past them the run ends budget-exceeded.');
+
+const permissionsSchema = z
+  .strictObject(
+    {
+      tools: z
+        .array(z.string({ error: 'expected a tool name (a string)' }), {
+          error: 'expected a list of tool names',
+        })
+        .optional()
+        .describe('Tools this agent may call. Omitted: any.'),
+      capabilities: z
+        .array(z.enum(teamCapabilities, { error: `expected one of: ${teamCapabilities.join(', ')}` }), {
+          error: 'expected a list of capabilities',
+        })
+        .optional()
+        .describe(`Capabilities granted (${teamCapabilities.join(', ')}). Omitted: any.`),
+    },
+    { error: 'expected a mapping { tools?, capabilities? }' },
+  )
+  .describe('Allow-list of tools and capabilities; a call outside it is denied and reported to the model.');
+
+const contextSchema = z
+  .strictObject(
+    {
+      history: z
+        .enum(teamHistoryPolicies, { error: `expected one of: ${teamHistoryPolicies.join(', ')}` })
+        .optional()
+        .describe(
+          'full (default), window (most recent messages that fit) or compact (older turns summarized).',
+        ),
+      maxTokens: wholeNumber()
+        .min(1)
+        .optional()
+        .describe('Token limit of a prompt. Default: the model’s window.'),
+    },
+    { error: 'expected a mapping { history?, maxTokens? }' },
+  )
+  .describe('How the conversation is fitted into the model’s window.');
+
 const versionSchema = z.union([z.string(), z.number()], { error: 'expected a version string such as "1"' });
 
 /** The schema of one entry of `agents`. */
@@ -73,7 +164,9 @@ export const teamAgentSchema = z
         .string({ error: 'expected the instructions text (a string; use | for several lines)' })
         .min(1, { error: 'instructions must not be empty' })
         .describe('The system prompt of the agent.'),
-      model: modelString.optional().describe('Overrides the team model for this agent ("provider:model").'),
+      model: agentModelSchema
+        .optional()
+        .describe('Overrides the team model for this agent: "provider:model" or a fallback chain (a list).'),
       tools: z
         .array(z.string({ error: 'expected a tool name (a string)' }))
         .optional()
@@ -97,6 +190,23 @@ export const teamAgentSchema = z
       version: versionSchema
         .optional()
         .describe('The agent definition’s version, recorded on its runs. Default: the team version.'),
+      retry: retrySchema.optional(),
+      timeout: durationSchema
+        .optional()
+        .describe(
+          'Timeout per model call attempt ("30s", "2m" or ms). Default: 300 s or the model’s p95 latency.',
+        ),
+      budget: budgetSchema.optional(),
+      permissions: permissionsSchema.optional(),
+      guardrails: z
+        .array(z.enum(teamGuardrails, { error: `expected one of: ${teamGuardrails.join(', ')}` }), {
+          error: 'expected a list of guardrails',
+        })
+        .optional()
+        .describe(
+          'Built-in guardrails: pii (redact personal data), secrets (redact keys), injection (detect prompt injection).',
+        ),
+      context: contextSchema.optional(),
     },
     { error: 'expected an agent: a mapping with at least name and instructions' },
   )

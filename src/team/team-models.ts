@@ -2,6 +2,7 @@
 
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { ConfigError, type ModelSpec } from '../index.js';
+import type { ModelChain } from '../models/resolve-model.js';
 import type { TeamFileProblem } from './team-file-error.js';
 import type { TeamFile } from './team-file-schema.js';
 import type { DataPath, YamlSource } from './yaml-source.js';
@@ -20,7 +21,7 @@ export type TeamModelOption = 'auto' | 'offline' | (string & {}) | LanguageModel
 
 /** The decision: file models, one model for all, or the offline script. */
 export type ModelPlan =
-  | { kind: 'file'; modelOf: (agent: TeamFile['agents'][number]) => ModelSpec }
+  | { kind: 'file'; modelOf: (agent: TeamFile['agents'][number]) => ModelChain }
   | { kind: 'all'; model: ModelSpec }
   | { kind: 'offline'; script: string; notice: string };
 
@@ -70,18 +71,24 @@ export function planModels(
     return { kind: 'all', model: checkedModel(fromEnv, 'BATON_MODEL') };
   }
 
-  const modelOf = (agent: TeamFile['agents'][number]): string | undefined => agent.model ?? team.model;
+  const modelOf = (agent: TeamFile['agents'][number]): string | readonly string[] | undefined =>
+    agent.model ?? team.model;
   const withoutModel = team.agents.flatMap((agent, index) => (modelOf(agent) === undefined ? [index] : []));
   const missingKeys = new Map<string, DataPath>();
   const need = (model: string | undefined, path: DataPath): void => {
     const key = model === undefined ? undefined : providerCredentials[model.slice(0, model.indexOf(':'))];
     if (key !== undefined && !env[key] && !missingKeys.has(key)) missingKeys.set(key, path);
   };
-  for (const [index, agent] of team.agents.entries())
-    need(modelOf(agent), agent.model === undefined ? ['model'] : ['agents', index, 'model']);
+  for (const [index, agent] of team.agents.entries()) {
+    const chosen = modelOf(agent);
+    if (Array.isArray(chosen))
+      for (const [position, model] of chosen.entries()) need(model, ['agents', index, 'model', position]);
+    else
+      need(chosen as string | undefined, agent.model === undefined ? ['model'] : ['agents', index, 'model']);
+  }
   for (const inline of inlineModels) need(inline.model, inline.path);
   if (withoutModel.length === 0 && missingKeys.size === 0) {
-    return { kind: 'file', modelOf: (agent) => modelOf(agent) as string };
+    return { kind: 'file', modelOf: (agent) => modelOf(agent) as ModelChain };
   }
   const keys = missingKeys.size > 0 ? [...missingKeys.keys()].join(' and ') : 'OPENAI_API_KEY';
   if (team.offline !== undefined) {

@@ -77,6 +77,20 @@ export async function loadTools(
       );
     }
   }
+  // Pattern tools (a supervisor's workers, ...) are named after members, so members count too.
+  const members = [...team.agents, ...(team.teams ?? []), ...(team.humans ?? [])].map(({ name }) => name);
+  const allowable = [...known, ...members];
+  for (const [index, agent] of team.agents.entries()) {
+    for (const [position, name] of (agent.permissions?.tools ?? []).entries()) {
+      if (allowable.includes(name)) continue;
+      problems.push(
+        source.problem(
+          ['agents', index, 'permissions', 'tools', position],
+          `unknown tool "${name}" in permissions: not a tool of the tools module nor a member${exported}.${didYouMean(name, allowable)}`,
+        ),
+      );
+    }
+  }
   if (problems.length > 0) throw new TeamFileError(sortProblems(problems));
   return { tools, toolsModule };
 }
