@@ -2,6 +2,7 @@
 
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
+import { canonicalJson } from './audit.js';
 
 /** What the detector does when it sees a loop. */
 export type LoopResponse = 'stop' | 'warn' | 'escalate';
@@ -76,36 +77,6 @@ export function checkLoopDetection(
   return { maxRepeats, response };
 }
 
-/** JSON with sorted keys, so `{a, b}` and `{b, a}` are the same call. */
-function canonical(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) {
-    let text = '[';
-    for (let index = 0; index < value.length; index++) {
-      if (index > 0) text += ',';
-      // A hole reads as an empty item, as `map` + `join` gave.
-      text += index in value ? canonical(value[index]) : '';
-    }
-    return `${text}]`;
-  }
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record);
-  for (let index = 1; index < keys.length; index++) {
-    if ((keys[index - 1] as string) > (keys[index] as string)) {
-      keys.sort();
-      break;
-    }
-  }
-  let text = '{';
-  for (let index = 0; index < keys.length; index++) {
-    const key = keys[index] as string;
-    if (index > 0) text += ',';
-    text += `${JSON.stringify(key)}:${canonical(record[key])}`;
-  }
-  return `${text}}`;
-}
-
 /**
  * Counts identical tool calls (same tool, same arguments in any key order) in one agent loop.
  *
@@ -129,7 +100,8 @@ export class ToolCallLoopDetector {
   ): { repeated: string; count: number } | undefined {
     let found: { repeated: string; count: number } | undefined;
     for (const call of calls) {
-      const signature = `${call.toolName}(${canonical(call.input)})`;
+      // Keys sorted, so `{a, b}` and `{b, a}` are the same call.
+      const signature = `${call.toolName}(${canonicalJson(call.input)})`;
       const count = (this.#counts.get(signature) ?? 0) + 1;
       this.#counts.set(signature, count);
       if (found === undefined && count % this.#maxRepeats === 0)
