@@ -9,11 +9,11 @@ import {
   type BreakerState,
   breakerFor,
   bulkheadFor,
+  cachedPlan,
   derivedTimeoutMs,
   type LimitOptions,
   type RetryOptions,
   resilienceConfig,
-  resilienceGeneration,
 } from './registry.js';
 import {
   defineLazySignal,
@@ -55,30 +55,24 @@ export type ModelCallEvent =
 
 /** A model's plan for one agent policy: policies, errors and timeouts made once per configuration. */
 interface ModelPlan extends ResilientPlan {
-  generation: number;
   name: string;
   /** The agent's or the model's configured timeout, else undefined (derived or default then). */
   fixedTimeoutMs: number | undefined;
   defaultTimeoutMs: number;
 }
 
-const plans = new WeakMap<ModelCallPolicy, Map<string, ModelPlan>>();
+const plans = new WeakMap<ModelCallPolicy, Map<string, { generation: number; plan: ModelPlan }>>();
 
 function modelPlan(policy: ModelCallPolicy, name: string): ModelPlan {
-  let byModel = plans.get(policy);
-  if (byModel === undefined) {
-    byModel = new Map();
-    plans.set(policy, byModel);
-  }
-  const generation = resilienceGeneration();
-  const cached = byModel.get(name);
-  if (cached !== undefined && cached.generation === generation) return cached;
+  return cachedPlan(plans, policy, name, () => buildModelPlan(policy, name));
+}
+
+function buildModelPlan(policy: ModelCallPolicy, name: string): ModelPlan {
   const provider = name.slice(0, name.indexOf(':'));
   const config = resilienceConfig();
   const retry = { ...config.retry, ...policy.retry };
   const own = policy.classify;
-  const plan: ModelPlan = {
-    generation,
+  return {
     name,
     fixedTimeoutMs: policy.timeoutMs ?? config.models?.[name]?.timeoutMs,
     defaultTimeoutMs: config.modelTimeoutMs ?? 300_000,
@@ -107,8 +101,6 @@ function modelPlan(policy: ModelCallPolicy, name: string): ModelPlan {
         { errorClass: 'transient' as const },
       ),
   };
-  byModel.set(name, plan);
-  return plan;
 }
 
 /** Retry and breaker events of one call, for an observed run. */

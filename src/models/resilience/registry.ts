@@ -134,9 +134,26 @@ export function resetResilience(): void {
   generation++;
 }
 
-/** Changes whenever `configureResilience` or `resetResilience` runs (cached call plans compare it). */
-export function resilienceGeneration(): number {
-  return generation;
+/**
+ * A call plan cached per owner (an agent policy, a tool) and key (a model, a calling agent),
+ * built again after `configureResilience` or `resetResilience`.
+ */
+export function cachedPlan<OWNER extends object, PLAN>(
+  plans: WeakMap<OWNER, Map<string, { generation: number; plan: PLAN }>>,
+  owner: OWNER,
+  key: string,
+  build: () => PLAN,
+): PLAN {
+  let byKey = plans.get(owner);
+  if (byKey === undefined) {
+    byKey = new Map();
+    plans.set(owner, byKey);
+  }
+  const cached = byKey.get(key);
+  if (cached !== undefined && cached.generation === generation) return cached.plan;
+  const plan = build();
+  byKey.set(key, { generation, plan });
+  return plan;
 }
 
 /** The current settings. */

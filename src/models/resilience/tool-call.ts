@@ -9,9 +9,9 @@ import {
   type BreakerState,
   breakerFor,
   bulkheadFor,
+  cachedPlan,
   derivedTimeoutMs,
   resilienceConfig,
-  resilienceGeneration,
 } from './registry.js';
 import {
   type ResilientObserver,
@@ -51,22 +51,17 @@ export function classifyToolError(tool: ToolPolicy, error: unknown): ErrorClass 
 
 /** A tool's plan for one calling agent, made once per configuration. */
 interface ToolPlan extends ResilientPlan {
-  generation: number;
   /** The tool's or the configured timeout, else undefined (derived, or none). */
   fixedTimeoutMs: number | undefined;
 }
 
-const plans = new WeakMap<ToolPolicy, Map<string, ToolPlan>>();
+const plans = new WeakMap<ToolPolicy, Map<string, { generation: number; plan: ToolPlan }>>();
 
 function toolPlan(tool: ToolPolicy, agent: string): ToolPlan {
-  let byAgent = plans.get(tool);
-  if (byAgent === undefined) {
-    byAgent = new Map();
-    plans.set(tool, byAgent);
-  }
-  const generation = resilienceGeneration();
-  const cached = byAgent.get(agent);
-  if (cached !== undefined && cached.generation === generation) return cached;
+  return cachedPlan(plans, tool, agent, () => buildToolPlan(tool, agent));
+}
+
+function buildToolPlan(tool: ToolPolicy, agent: string): ToolPlan {
   const name = tool.name;
   const retry = tool.retry ?? { maxAttempts: tool.idempotent ? 3 : 1 };
   const bulkhead = bulkheadFor(
@@ -74,8 +69,7 @@ function toolPlan(tool: ToolPolicy, agent: string): ToolPlan {
     name,
     tool.maxConcurrent === undefined ? undefined : { maxConcurrent: tool.maxConcurrent },
   );
-  const plan: ToolPlan = {
-    generation,
+  return {
     fixedTimeoutMs: tool.timeoutMs ?? resilienceConfig().tools?.[name]?.timeoutMs,
     maxAttempts: retry.maxAttempts ?? retryDefaults.maxAttempts,
     backoff: retryBackoff(retry),
@@ -91,8 +85,6 @@ function toolPlan(tool: ToolPolicy, agent: string): ToolPlan {
         { tool: name, agent, code: 'CIRCUIT_OPEN', cause },
       ),
   };
-  byAgent.set(agent, plan);
-  return plan;
 }
 
 function toolObserver(name: string, agent: string, emit: (event: ToolCallEvent) => void): ResilientObserver {
