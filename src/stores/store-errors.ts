@@ -1,6 +1,6 @@
 /** The errors every store raises for the same contract violations, shared so all stores word them alike. */
 
-import { BatonError } from '../core/errors.js';
+import { BatonError, ConfigError } from '../core/errors.js';
 
 /** `createRun` with an id that is taken. */
 export function runExistsError(runId: string): BatonError {
@@ -25,5 +25,15 @@ export function storeClosedError(store: string): BatonError {
   return new BatonError(`${store} is closed; create a new store to keep using it.`, {
     code: 'STORE_CLOSED',
     fault: 'user',
+  });
+}
+
+/** The error for a database file that could not be opened: Baton's own errors as they are, anything else wrapped with the file and reason. */
+export function storeOpenError(what: string, path: string, error: unknown): Error {
+  if (BatonError.isInstance(error)) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ConfigError(`Could not open ${what} ${path}: ${reason}`, {
+    code: 'STORE_OPEN_FAILED',
+    cause: error,
   });
 }

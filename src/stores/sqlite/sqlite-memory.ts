@@ -3,9 +3,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { BatonError, ConfigError } from '../../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import type { MemoryHit, MemoryIndex, MemoryItem } from '../../memory/memory-index.js';
-import { storeClosedError } from '../store-errors.js';
+import { storeClosedError, storeOpenError } from '../store-errors.js';
 
 /** Options of `createSqliteMemoryIndex`. */
 export interface SqliteMemoryIndexOptions {
@@ -217,11 +217,6 @@ function open(path: string, busyTimeoutMs: number): Database.Database {
     return db;
   } catch (error) {
     db?.close();
-    if (BatonError.isInstance(error)) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`Could not open the memory index ${path}: ${reason}`, {
-      code: 'STORE_OPEN_FAILED',
-      cause: error,
-    });
+    throw storeOpenError('the memory index', path, error);
   }
 }

@@ -3,9 +3,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { BatonError, ConfigError, RunNotFoundError } from '../../core/errors.js';
+import { ConfigError, RunNotFoundError } from '../../core/errors.js';
 import { checkReadOptions, prepareRecord, type SignalRecord, type Store } from '../store.js';
-import { journalConflictError, runExistsError, storeClosedError } from '../store-errors.js';
+import { journalConflictError, runExistsError, storeClosedError, storeOpenError } from '../store-errors.js';
 import {
   journalParams,
   patchValues,
@@ -299,12 +299,7 @@ function open(path: string, synchronous: 'NORMAL' | 'FULL', busyTimeoutMs: numbe
     return db;
   } catch (error) {
     db?.close();
-    if (BatonError.isInstance(error)) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`Could not open the Baton database ${path}: ${reason}`, {
-      code: 'STORE_OPEN_FAILED',
-      cause: error,
-    });
+    throw storeOpenError('the Baton database', path, error);
   }
 }
 
