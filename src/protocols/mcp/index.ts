@@ -2,6 +2,7 @@
 
 export {
   type McpHttpServer,
+  type McpReconnectOptions,
   type McpServer,
   type McpStdioServer,
   type McpToolFilter,

@@ -164,36 +164,39 @@ describe('mcpTools failures', () => {
     expect(error.message).toContain('missing GITHUB_TOKEN');
   });
 
-  it('turns a server that died mid-run into a clear tool error the model sees', async () => {
+  it('reconnects to a server that died between two calls of an agent', async () => {
     const everything = await mcpTools(stdioServer, { name: 'everything', include: ['echo'] });
-    const pid = everything.pid!;
-    expect(pid).toBeGreaterThan(0);
-    process.kill(pid, 'SIGKILL');
-    await waitUntil(() => !everything.connected);
-    const runtime = setup();
-    const model = callingModel('echo', { message: 'anyone there?' });
-    const echoer = agent({ name: 'echoer', instructions: 'Echo.', model, tools: everything.tools });
-    const handle = await runtime.start(echoer, 'echo');
-    const answer = (await handle.result()) as string;
-    expect(answer).toContain('error-text');
-    expect(answer).toContain('MCP server \\"everything\\" is no longer connected');
-    expect(answer).toContain('Restart the server');
-    const echo = everything.tools[0]!;
-    const context = {
-      runId: 'r',
-      agent: 'a',
-      toolCallId: 'c',
-      idempotencyKey: 'k',
-      signal: new AbortController().signal,
-    };
-    const error = (await Promise.resolve()
-      .then(() => echo.execute({ message: 'x' }, context))
-      .catch((caught: unknown) => caught)) as BatonError;
-    expect(error.code).toBe('MCP_DISCONNECTED');
-    expect(error.fault).toBe('tool');
-    expect((error as { errorClass?: string }).errorClass).toBe('recoverable');
-    await everything.close();
-    await runtime.close();
+    try {
+      const runtime = setup();
+      const pids: number[] = [];
+      const model = scriptedModel(async ({ turn, prompt }) => {
+        pids.push(everything.pid ?? 0);
+        if (turn === 1) {
+          // The server dies after the first call, before the second.
+          process.kill(everything.pid!, 'SIGKILL');
+          await waitUntil(() => !everything.connected);
+        }
+        if (turn < 2) return { toolCalls: [{ tool: 'echo', input: { message: `call ${turn}` } }] };
+        const outputs = prompt.flatMap((message) =>
+          message.role === 'tool'
+            ? message.content.map((part) => (part.type === 'tool-result' ? part.output : undefined))
+            : [],
+        );
+        return { text: JSON.stringify(outputs) };
+      });
+      const echoer = agent({ name: 'echoer', instructions: 'Echo.', model, tools: everything.tools });
+      const handle = await runtime.start(echoer, 'echo twice');
+      expect(await handle.result()).toBe(
+        '[{"type":"text","value":"Echo: call 0"},{"type":"text","value":"Echo: call 1"}]',
+      );
+      expect(everything.connected).toBe(true);
+      expect(everything.pid).not.toBe(pids[0]);
+      const journal = await runtime.journal(handle.runId);
+      expect(journal.filter((entry) => entry.name === 'tool:echo')).toHaveLength(2);
+      await runtime.close();
+    } finally {
+      await everything.close();
+    }
   }, 30_000);
 
   it('rejects a bad server definition when defining', async () => {

@@ -1,35 +1,31 @@
 /** mcpTools(): connect to an MCP server (stdio or Streamable HTTP) and expose its tools as Baton tools. */
 
 import type { JSONSchema7 } from '@ai-sdk/provider';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Tool as McpToolDefinition } from '@modelcontextprotocol/sdk/types.js';
 import { type ZodType, z } from 'zod';
-import { BatonError, ConfigError, type ErrorClass, ToolError } from '../../core/errors.js';
+import { ConfigError, ToolError } from '../../core/errors.js';
 import type { Tool } from '../../tools/tool.js';
-import { type McpCallResult, mcpOutput } from './mcp-output.js';
+import {
+  createMcpConnection,
+  type McpHttpServer,
+  type McpReconnectOptions,
+  type McpServer,
+  type McpStdioServer,
+  reconnectDefaults,
+} from './mcp-connection.js';
+import { classified } from './mcp-errors.js';
+import { mcpOutput } from './mcp-output.js';
 
-/** Spawn an MCP server as a child process and talk to it over stdin/stdout. */
-export interface McpStdioServer {
-  command: string;
-  args?: readonly string[];
-  /** Environment of the server; defaults to a safe subset of this process's (PATH, HOME, ...). Merged over that subset. */
-  env?: Record<string, string>;
-  cwd?: string;
-}
+export type { McpHttpServer, McpReconnectOptions, McpServer, McpStdioServer } from './mcp-connection.js';
 
-/** Talk to a running MCP server over Streamable HTTP. */
-export interface McpHttpServer {
-  url: string | URL;
-  /** Extra HTTP headers sent with every request (for example `Authorization`). */
-  headers?: Record<string, string>;
-}
-
-/** Where an MCP server is: a command to spawn, or a URL. */
-export type McpServer = McpStdioServer | McpHttpServer;
-
-/** Which of a server's tools to keep; names are the server's own tool names. */
+/**
+ * Which of a server's tools to keep; names are the server's own tool names.
+ *
+ * @example
+ * ```ts
+ * const filter: McpToolFilter = { include: ['echo', 'get-sum'] };
+ * ```
+ */
 export interface McpToolFilter {
   /** Keep only these tools. */
   include?: readonly string[];
@@ -37,7 +33,14 @@ export interface McpToolFilter {
   exclude?: readonly string[];
 }
 
-/** Options of `mcpTools()`. */
+/**
+ * Options of `mcpTools()`.
+ *
+ * @example
+ * ```ts
+ * const options: McpToolsOptions = { name: 'github', prefix: 'gh_', timeoutMs: 30_000, reconnect: { maxAttempts: 5 } };
+ * ```
+ */
 export interface McpToolsOptions extends McpToolFilter {
   /** A short name for the server, used in error messages and as the default client name. Defaults to the command or host. */
   name?: string;
@@ -45,37 +48,70 @@ export interface McpToolsOptions extends McpToolFilter {
   prefix?: string;
   /** Per-call timeout in ms (default 60000, the SDK's). */
   timeoutMs?: number;
-  /** Aborts the connection attempt. */
+  /** Aborts the first connection attempt. */
   signal?: AbortSignal;
+  /** How a lost connection is replaced on the next call (default `{ maxAttempts: 3, delayMs: 250, timeoutMs: 10000 }`); `false` leaves it lost. */
+  reconnect?: McpReconnectOptions | false;
 }
 
-/** A live connection to an MCP server and the Baton tools it offers. */
+type McpTool = Tool<Record<string, unknown>, unknown>;
+
+/**
+ * A connection to an MCP server and the Baton tools it offers; reconnects when the connection
+ * drops and follows the server's tool list. An agent keeps the tools it was defined with, so
+ * define agents from `tools` (or `select()`) again after a change to offer new tools.
+ *
+ * @example
+ * ```ts
+ * const github = await mcpTools({ url }, { name: 'github' });
+ * let triager = agent({ name: 'triager', model, instructions: '...', tools: github.tools });
+ * const stop = github.onToolsChange((tools) => {
+ *   triager = agent({ name: 'triager', model, instructions: '...', tools });
+ * });
+ * // ... later
+ * stop();
+ * await github.close();
+ * ```
+ */
 export interface McpToolSet {
   /** The server's name as used in messages. */
   readonly server: string;
-  /** The tools (after the filter of `mcpTools()`), ready for `agent({ tools })`. */
-  readonly tools: readonly Tool<Record<string, unknown>, unknown>[];
+  /**
+   * The tools (after the filter of `mcpTools()`), ready for `agent({ tools })`. Read it again after
+   * the list changed: an agent keeps the array it was defined with.
+   */
+  readonly tools: readonly McpTool[];
   /** A subset for one agent, by the server's tool names. Throws a `ConfigError` naming unknown tools. */
-  select(filter: McpToolFilter): Tool<Record<string, unknown>, unknown>[];
-  /** True until `close()` or until the server goes away. */
+  select(filter: McpToolFilter): McpTool[];
+  /**
+   * Lists the server's tools again and returns the new `tools`. Runs by itself when the server sends
+   * `notifications/tools/list_changed` and after a reconnect; call it for servers that do not notify.
+   */
+  refreshTools(options?: { signal?: AbortSignal }): Promise<readonly McpTool[]>;
+  /** Calls `listener` with the new `tools` whenever the list changed; returns the unsubscribe function. */
+  onToolsChange(listener: (tools: readonly McpTool[]) => void): () => void;
+  /** True while the connection is up; false after `close()` and while it is lost (the next call reconnects). */
   readonly connected: boolean;
   /** The process id of a spawned (stdio) server while it runs; undefined for HTTP servers. */
   readonly pid: number | undefined;
-  /** Closes the connection (and stops a spawned server). Safe to call twice. */
+  /** Closes the connection (and stops a spawned server), and stops reconnecting. Safe to call twice. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;
-const stderrTailLength = 2000;
 
 /**
  * Connects to an MCP server and returns its tools as Baton tools: the server's JSON Schema is
  * what the model sees, arguments are checked against it before the call (and again by the
- * server), and a call runs `tools/call`. Connection failures and a server that went away become
- * `ToolError`s (`fault: 'tool'`, codes `MCP_CONNECT_FAILED`, `MCP_DISCONNECTED`), a tool that
- * reports an error becomes `MCP_TOOL_ERROR`; the model sees the message and the resilience
- * policies can retry them.
+ * server), and a call runs `tools/call`.
+ *
+ * The source survives the server going away: a call after the connection dropped (a stdio server
+ * exited, an HTTP server restarted or forgot the session) first reconnects (one attempt shared by
+ * concurrent calls) and lists the tools again. A call cut off mid-flight fails as a `transient`
+ * `MCP_DISCONNECTED`, which the resilience policies retry for idempotent tools; a server that stays
+ * down fails as `MCP_UNREACHABLE`, naming the server and each attempt. When the server sends
+ * `notifications/tools/list_changed`, `tools` is listed again and `onToolsChange` listeners run.
  *
  * @example
  * ```ts
@@ -90,67 +126,31 @@ const stderrTailLength = 2000;
 export async function mcpTools(server: McpServer, options: McpToolsOptions = {}): Promise<McpToolSet> {
   const label = options.name ?? serverLabel(server);
   const where = `mcpTools(${JSON.stringify(label)})`;
-  checkOptions(server, options, where);
-  let stderrTail = '';
-  let closedByUs = false;
-  let lostReason: string | undefined;
-  const transport = createTransport(server, (chunk) => {
-    stderrTail = (stderrTail + chunk).slice(-stderrTailLength);
-  });
-  const client = new Client({ name: `baton:${label}`, version: '1' });
-  client.onclose = () => {
-    if (!closedByUs && lostReason === undefined)
-      lostReason = `the connection closed${stderrSuffix(stderrTail)}`;
-  };
-  client.onerror = (error) => {
-    if (lostReason === undefined && transport instanceof StdioClientTransport && transport.pid === null)
-      lostReason = `${error.message}${stderrSuffix(stderrTail)}`;
-  };
-  const requestOptions = (signal?: AbortSignal) => ({
-    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
-    ...(signal === undefined ? {} : { signal }),
-  });
-  let listed: Awaited<ReturnType<Client['listTools']>>['tools'];
-  try {
-    await client.connect(transport, requestOptions(options.signal));
-    listed = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(
-        cursor === undefined ? {} : { cursor },
-        requestOptions(options.signal),
-      );
-      listed.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
-  } catch (error) {
-    closedByUs = true;
-    await client.close().catch(() => undefined);
-    throw classified(
-      new ToolError(
-        `${where}: could not connect to the MCP server: ${messageOf(error)}${stderrSuffix(stderrTail)}. Check the command or URL and that the server starts on its own.`,
-        { tool: label, code: 'MCP_CONNECT_FAILED', cause: error },
-      ),
-      'fatal',
-    );
-  }
+  const reconnect = checkOptions(server, options, where);
+  const prefix = options.prefix ?? '';
+  /** Server tool name -> the Baton tool and the definition it was made from (to keep unchanged tools identical). */
+  let byServerName = new Map<string, { tool: McpTool; definition: string }>();
+  let filtered: readonly McpTool[] = [];
+  const listeners = new Set<(tools: readonly McpTool[]) => void>();
+  let refreshing: Promise<readonly McpTool[]> | undefined;
+  let refreshAgain = false;
 
-  // Retrying cannot bring the connection back: the model is told the tool is unavailable.
-  const disconnected = (toolName: string, cause?: unknown) =>
-    classified(
-      new ToolError(
-        `MCP server "${label}" is no longer connected (${lostReason ?? (closedByUs ? 'closed by close()' : messageOf(cause))}); tool ${toolName} cannot run. Restart the server and reconnect with mcpTools().`,
-        { tool: toolName, code: 'MCP_DISCONNECTED', cause },
-      ),
-      'recoverable',
-    );
+  const connection = createMcpConnection({
+    label,
+    server,
+    timeoutMs: options.timeoutMs,
+    reconnect,
+    onToolListChanged: () => {
+      void refresh().catch(() => undefined);
+    },
+    onReconnected: (listed) => update(listed),
+  });
 
-  const byServerName = new Map<string, Tool<Record<string, unknown>, unknown>>();
-  for (const definition of listed) {
-    const name = toolName(options.prefix ?? '', definition.name);
+  const makeTool = (definition: McpToolDefinition): McpTool => {
+    const name = toolName(prefix, definition.name);
     // Model APIs take the schema without `$schema`, like Baton's own tools.
     const { $schema: _dialect, ...jsonSchema } = definition.inputSchema as JSONSchema7;
-    byServerName.set(definition.name, {
+    return {
       kind: 'tool',
       name,
       description: definition.description?.trim() || definition.title || definition.name,
@@ -159,36 +159,81 @@ export async function mcpTools(server: McpServer, options: McpToolsOptions = {})
       idempotent: definition.annotations?.idempotentHint === true,
       timeoutMs: undefined,
       async execute(input, context) {
-        if (closedByUs || lostReason !== undefined) throw disconnected(name);
-        let result: McpCallResult;
-        try {
-          result = (await client.callTool(
-            { name: definition.name, arguments: input },
-            undefined,
-            requestOptions(context.signal),
-          )) as McpCallResult;
-        } catch (error) {
-          if (context.signal.aborted) throw context.signal.reason ?? error;
-          if (closedByUs || lostReason !== undefined || isConnectionClosed(error))
-            throw disconnected(name, error);
-          if (BatonError.isInstance(error)) throw error;
-          const failure = new ToolError(
-            `MCP tool ${definition.name} on "${label}" failed: ${messageOf(error)}`,
-            {
-              tool: name,
-              agent: context.agent,
-              code: 'MCP_CALL_FAILED',
-              runId: context.runId,
-              cause: error,
-            },
-          );
-          // -32001 is the SDK's ErrorCode.RequestTimeout; network errors are classified by their cause.
-          throw (error as { code?: unknown })?.code === -32001 ? classified(failure, 'transient') : failure;
-        }
+        const site = { tool: name, agent: context.agent, runId: context.runId };
+        const result = await connection.callTool(definition.name, input, site, context.signal);
         return mcpOutput(result, () => `MCP tool ${definition.name} on "${label}"`, name, context);
       },
+    };
+  };
+
+  const pick = (filter: McpToolFilter) => {
+    const include = filter.include === undefined ? undefined : new Set(filter.include);
+    const exclude = new Set(filter.exclude ?? []);
+    return [...byServerName.entries()]
+      .filter(
+        ([serverName]) => (include === undefined || include.has(serverName)) && !exclude.has(serverName),
+      )
+      .map(([, entry]) => entry.tool);
+  };
+
+  /** Takes a new listing; unchanged tools keep their identity. Runs listeners when `tools` changed. */
+  const update = (listed: readonly McpToolDefinition[]) => {
+    const next = new Map<string, { tool: McpTool; definition: string }>();
+    for (const definition of listed) {
+      const key = JSON.stringify(definition);
+      const previous = byServerName.get(definition.name);
+      next.set(
+        definition.name,
+        previous?.definition === key ? previous : { tool: makeTool(definition), definition: key },
+      );
+    }
+    byServerName = next;
+    const before = filtered;
+    filtered = pick(options);
+    const changed =
+      before.length !== filtered.length || before.some((tool, index) => tool !== filtered[index]);
+    if (!changed) return;
+    for (const listener of [...listeners]) {
+      try {
+        listener(filtered);
+      } catch {
+        // A listener's failure is its own; the list is updated regardless.
+      }
+    }
+  };
+
+  /** One listing at a time; a change announced during one runs another after it. */
+  const refresh = (signal?: AbortSignal): Promise<readonly McpTool[]> => {
+    if (refreshing !== undefined) {
+      refreshAgain = true;
+      return refreshing;
+    }
+    refreshing = (async () => {
+      do {
+        refreshAgain = false;
+        update(await connection.listTools({ tool: 'tools/list' }, signal));
+      } while (refreshAgain && !connection.closed);
+      return filtered;
+    })().finally(() => {
+      refreshing = undefined;
     });
+    return refreshing;
+  };
+
+  let listed: McpToolDefinition[];
+  try {
+    listed = await connection.open(options.signal);
+  } catch (error) {
+    await connection.close().catch(() => undefined);
+    throw classified(
+      new ToolError(
+        `${where}: could not connect to the MCP server: ${(error as { detail?: string }).detail ?? String(error)}. Check the command or URL and that the server starts on its own.`,
+        { tool: label, code: 'MCP_CONNECT_FAILED', cause: error },
+      ),
+      'fatal',
+    );
   }
+  update(listed);
   const select = (filter: McpToolFilter) => {
     for (const list of [filter.include, filter.exclude]) {
       const unknown = (list ?? []).filter((name) => !byServerName.has(name));
@@ -197,36 +242,49 @@ export async function mcpTools(server: McpServer, options: McpToolsOptions = {})
           `${where}: no tool named ${unknown.map((name) => `"${name}"`).join(', ')}; the server offers: ${[...byServerName.keys()].join(', ')}.`,
         );
     }
-    const include = filter.include === undefined ? undefined : new Set(filter.include);
-    const exclude = new Set(filter.exclude ?? []);
-    return [...byServerName.entries()]
-      .filter(
-        ([serverName]) => (include === undefined || include.has(serverName)) && !exclude.has(serverName),
-      )
-      .map(([, definition]) => definition);
+    return pick(filter);
   };
-  const tools = select(options);
+  // A typo in the filter of mcpTools() fails here, like one in select().
+  try {
+    select(options);
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
   const close = async () => {
-    if (closedByUs) return;
-    closedByUs = true;
-    await client.close();
+    listeners.clear();
+    await connection.close();
   };
   return {
     server: label,
-    tools,
+    get tools() {
+      return filtered;
+    },
     select,
+    refreshTools: (refreshOptions = {}) => refresh(refreshOptions.signal),
+    onToolsChange(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
     get connected() {
-      return !closedByUs && lostReason === undefined;
+      return connection.connected;
     },
     get pid() {
-      return transport instanceof StdioClientTransport ? (transport.pid ?? undefined) : undefined;
+      return connection.pid;
     },
     close,
     [Symbol.asyncDispose]: close,
   };
 }
 
-function checkOptions(server: McpServer, options: McpToolsOptions, where: string): void {
+/** Checks the server and options; returns the reconnect policy with its defaults. */
+function checkOptions(
+  server: McpServer,
+  options: McpToolsOptions,
+  where: string,
+): Required<McpReconnectOptions> | false {
   const isStdio = typeof (server as McpStdioServer)?.command === 'string';
   const isHttp =
     typeof (server as McpHttpServer)?.url === 'string' || (server as McpHttpServer)?.url instanceof URL;
@@ -247,24 +305,13 @@ function checkOptions(server: McpServer, options: McpToolsOptions, where: string
     throw new ConfigError(`${where}: prefix must be up to 32 letters, digits, '_' or '-'.`);
   if (options.timeoutMs !== undefined && !(options.timeoutMs > 0))
     throw new ConfigError(`${where}: timeoutMs must be positive.`);
-}
-
-function createTransport(server: McpServer, onStderr: (chunk: string) => void): Transport {
-  if ('command' in server) {
-    const transport = new StdioClientTransport({
-      command: server.command,
-      args: [...(server.args ?? [])],
-      env: { ...getDefaultEnvironment(), ...server.env },
-      ...(server.cwd === undefined ? {} : { cwd: server.cwd }),
-      stderr: 'pipe',
-    });
-    transport.stderr?.on('data', (chunk: Buffer | string) => onStderr(String(chunk)));
-    return transport;
-  }
-  return new StreamableHTTPClientTransport(
-    new URL(server.url),
-    server.headers === undefined ? {} : { requestInit: { headers: server.headers } },
-  );
+  if (options.reconnect === false) return false;
+  const reconnect = { ...reconnectDefaults, ...options.reconnect } satisfies Required<McpReconnectOptions>;
+  if (!(Number.isInteger(reconnect.maxAttempts) && reconnect.maxAttempts >= 1))
+    throw new ConfigError(`${where}: reconnect.maxAttempts must be a whole number of at least 1.`);
+  if (!(reconnect.delayMs >= 0)) throw new ConfigError(`${where}: reconnect.delayMs must be 0 or more.`);
+  if (!(reconnect.timeoutMs > 0)) throw new ConfigError(`${where}: reconnect.timeoutMs must be positive.`);
+  return reconnect;
 }
 
 function serverLabel(server: McpServer): string {
@@ -292,24 +339,4 @@ function inputValidator(schema: JSONSchema7): ZodType<Record<string, unknown>> {
   } catch {
     return z.record(z.string(), z.unknown());
   }
-}
-
-/** Marks the route the resilience policies take for an error (see `classifyError`). */
-function classified(error: ToolError, errorClass: ErrorClass): ToolError {
-  return Object.assign(error, { errorClass });
-}
-
-function isConnectionClosed(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  // -32000 is the SDK's ErrorCode.ConnectionClosed.
-  return code === -32000 || /connection closed|not connected/i.test(messageOf(error));
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function stderrSuffix(tail: string): string {
-  const trimmed = tail.trim();
-  return trimmed === '' ? '' : ` (server stderr: ${trimmed.slice(-500)})`;
 }
