@@ -80,6 +80,16 @@ export class ShutdownError extends BatonError {
   }
 }
 
+/**
+ * Opens the audit chain of one execution of a run: `startedEmpty` is true when the run's journal
+ * was empty as the execution began (nothing can be audited yet). Returns the function that
+ * audits each journal entry the execution appends.
+ */
+export type AuditOpener = (execution: {
+  readonly runId: string;
+  readonly startedEmpty: boolean;
+}) => (entry: JournalEntry) => Promise<void>;
+
 /** What the runtime provides to an execution. */
 export interface ExecutionHost {
   readonly store: Store;
@@ -87,8 +97,12 @@ export interface ExecutionHost {
   readonly events: EventBus;
   /** Sleeps and wait timeouts at most this long are waited in memory instead of suspending. */
   readonly inlineWaitMs: number;
-  /** Set when the runtime keeps an audit log (`audit: createAuditWriter`): called and awaited after every journal append. */
-  readonly audit?: (entry: JournalEntry, execution: object) => Promise<void>;
+  /**
+   * Set when the runtime keeps an audit log (`audit: createAuditWriter`): opened once per
+   * execution, at its first journal append; the function it returns is called and awaited
+   * after every journal append.
+   */
+  readonly audit?: AuditOpener;
 }
 
 /** Governance state of one run: the budget given to `runtime.start` and its spend (kept by src/governance/budget.ts). */
@@ -96,6 +110,11 @@ export interface RunGovernance {
   readonly budget: Budget | undefined;
   /** When the run was created (the start of its wall-time budget). */
   readonly startedAt: number;
+  /**
+   * The runtime's clock, read directly (not journaled like `ctx.now()`): wall-time budgets use
+   * it, and only while the run is not replaying.
+   */
+  readonly clock: Clock;
   spend?: unknown;
 }
 
@@ -145,6 +164,7 @@ export class RunExecution {
   #waitingFor: Set<string> | undefined;
   #wakeAt: number | undefined;
   #pendingWrites: Set<Promise<void>> | undefined;
+  #auditor: ((entry: JournalEntry) => Promise<void>) | undefined;
   #writeError: unknown;
   #signals: SignalRecord[] | undefined;
   #consumedSignals: Set<number> | undefined;
@@ -154,7 +174,7 @@ export class RunExecution {
   constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[], budget?: Budget) {
     this.#host = host;
     this.record = record;
-    this.governance = { budget, startedAt: record.createdAt };
+    this.governance = { budget, startedAt: record.createdAt, clock: host.clock };
     this.runId = record.id;
     this.#journal = entries.length > 0 ? new Map() : undefined;
     for (const entry of entries) {
@@ -170,6 +190,11 @@ export class RunExecution {
   /** True while recorded entries remain that the code has not reached again. */
   get replaying(): boolean {
     return this.#replayedCount < this.#recordedCount;
+  }
+
+  /** True when the run's journal was empty as this execution began (a fresh start, nothing to replay or catch up on). */
+  get startedEmpty(): boolean {
+    return this.#recordedCount === 0;
   }
 
   get observed(): boolean {
@@ -436,7 +461,13 @@ export class RunExecution {
     } catch (error) {
       this.#appendFailed(error);
     }
-    if (this.#host.audit !== undefined) await this.#host.audit(entry, this);
+    if (this.#host.audit !== undefined) await this.#audited(this.#host.audit, entry);
+  }
+
+  /** Audits an appended entry, opening this execution's audit chain on first use. */
+  #audited(open: AuditOpener, entry: JournalEntry): Promise<void> {
+    this.#auditor ??= open(this);
+    return this.#auditor(entry);
   }
 
   /** Rethrows a failed append; a key another process recorded first means it took the run over. */
@@ -558,7 +589,7 @@ export class RunExecution {
     } catch (error) {
       this.#appendFailed(error);
     }
-    if (this.#host.audit !== undefined) await this.#host.audit(entry, this);
+    if (this.#host.audit !== undefined) await this.#audited(this.#host.audit, entry);
     if (this.#host.events.active) this.#announceStepEnd(entry, startedAt);
     if (failed) throw this.#attachRunId(failure);
     return entry.result as T;
@@ -608,11 +639,15 @@ export class RunExecution {
   async waitFor<T>(key: string, signalName: string, options: WaitOptions | undefined): Promise<T> {
     const name = `waitFor:${signalName}`;
     const recorded = this.#journal?.get(key);
-    if (recorded !== undefined) return (this.#replay(key, recorded, name) as { payload: T }).payload;
+    if (recorded !== undefined) {
+      this.#passTimer(key);
+      return (this.#replay(key, recorded, name) as { payload: T }).payload;
+    }
     this.#checkActive();
     const startedAt = this.#host.clock.now();
     const signal = await this.#nextSignal(signalName);
     if (signal !== undefined) {
+      this.#passTimer(key);
       this.#consume(signal.id);
       const entry = this.#entry(key, name, 'signal', startedAt);
       entry.result = { signalId: signal.id, payload: signal.payload };
@@ -634,6 +669,7 @@ export class RunExecution {
   async sleep(key: string, ms: number): Promise<void> {
     const recorded = this.#journal?.get(key);
     if (recorded !== undefined) {
+      this.#passTimer(key);
       this.#replay(key, recorded, 'sleep');
       return;
     }
@@ -646,6 +682,15 @@ export class RunExecution {
       await this.#waitInMemory(remaining);
     }
     await this.#append(this.#entry(key, 'sleep', 'sleep', startedAt));
+  }
+
+  /**
+   * Counts the timer an earlier execution recorded for the wait at `key` as replayed when the
+   * wait ends without reading it (its own entry is replayed, or a signal answers it): otherwise
+   * the run would count as replaying, and stay silent, for the rest of this execution.
+   */
+  #passTimer(key: string): void {
+    if (this.#journal?.has(`${key}~timer`) === true) this.#replayedCount++;
   }
 
   /** The durable deadline of a timer at `key`: recorded the first time, read back afterwards. */
