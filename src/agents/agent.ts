@@ -68,7 +68,7 @@ export interface AgentOptions<OUTPUT> {
   version?: string;
   /** Explicit allow-list of tools and capabilities; a call outside it is denied, journaled, audited and reported to the model. */
   permissions?: Permissions;
-  /** Approval rules per tool name (`'always'` or a predicate on the input); they win over the tool's own `approval`. */
+  /** Approval rules per tool name (`'always'`, a predicate on the input, or `{ when?, timeout?, onTimeout? }` for a deadline and escalation); they win over the tool's own `approval`. */
   approvals?: Readonly<Record<string, ApprovalRule>>;
   /** Limits on this agent's turns, tokens, cost and wall time in a run; past them the run ends `budget-exceeded`. */
   budget?: Budget;

@@ -5,7 +5,7 @@ import type { ZodType } from 'zod';
 import type { CustomEvent, RunContext, StepContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { guardToolCall, guardToolOutputs } from '../governance/agent-governance.js';
-import { needsApproval, recordDenial, runWithApproval, settleAll } from '../governance/approvals.js';
+import { approvalGate, recordDenial, runWithApproval, settleAll } from '../governance/approvals.js';
 import { permissionDenial } from '../governance/permissions.js';
 import type { ModelToolCall } from '../models/call-model.js';
 import { errorClassOf, withEscalation } from '../models/resilience/escalation.js';
@@ -99,16 +99,17 @@ export async function toolSteps(
           );
         });
       // The approval context is only built when a rule exists (none by default).
-      if (
-        (agent.approvals?.[tool.name] ?? tool.approval) !== undefined &&
-        needsApproval(agent, tool, parsed.value, {
-          runId: ctx.runId,
-          agent: agent.name,
-          tool: tool.name,
-          toolCallId: call.toolCallId,
-        })
-      )
-        return runWithApproval(ctx, agent.name, tool.name, call.toolCallId, parsed.value, run);
+      const gate =
+        (agent.approvals?.[tool.name] ?? tool.approval) === undefined
+          ? undefined
+          : approvalGate(agent, tool, parsed.value, {
+              runId: ctx.runId,
+              agent: agent.name,
+              tool: tool.name,
+              toolCallId: call.toolCallId,
+            });
+      if (gate !== undefined)
+        return runWithApproval(ctx, agent.name, tool.name, call.toolCallId, parsed.value, run, gate);
       return run(ctx);
     },
   );

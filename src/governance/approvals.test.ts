@@ -1,16 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agent } from '../agents/agent.js';
-import type { BatonError } from '../core/errors.js';
+import { type BatonError, ConfigError } from '../core/errors.js';
 import type { BatonEvent } from '../core/events.js';
 import { workflow } from '../core/runnable.js';
 import { createRuntime, type Runtime } from '../core/runtime.js';
 import { human } from '../patterns/human.js';
 import { createMemoryStore } from '../stores/memory/index.js';
+import type { Store } from '../stores/store.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { scriptedModel } from '../testing/scripted-model.js';
 import { tool } from '../tools/tool.js';
-import { approvalSignal, listPending } from './approvals.js';
+import {
+  type ApprovalRequest,
+  type ApprovalRule,
+  approvalSignal,
+  listPending,
+  type PendingRequest,
+} from './approvals.js';
 
 async function suspended(runtime: Runtime, runId: string): Promise<void> {
   for (let polls = 0; (await runtime.get(runId)).status !== 'suspended'; polls++) {
@@ -230,5 +237,341 @@ describe('approvals', () => {
     expect(() =>
       agent({ name: 'a', instructions: 'x', model: scriptedModel([]), approvals: { refund: 5 as never } }),
     ).toThrow(/agent\("a"\): approvals.refund must be/);
+  });
+});
+
+describe('approval deadlines and escalation', () => {
+  const start = Date.UTC(2026, 0, 1);
+  const minute = 60_000;
+
+  function gatedRefund(log: string[], approval: ApprovalRule<{ orderId: string; amount: number }>) {
+    return tool({
+      name: 'refund',
+      description: 'Refunds an amount to the customer',
+      input: z.object({ orderId: z.string(), amount: z.number() }),
+      approval,
+      execute: ({ orderId, amount }) => {
+        log.push(`refund ${orderId} ${amount}`);
+        return { refundId: `RF-${orderId}` };
+      },
+    });
+  }
+
+  function setup(approval: ApprovalRule<{ orderId: string; amount: number }>, agentRule?: ApprovalRule) {
+    const store = createMemoryStore();
+    const clock = createFakeClock(start);
+    const runtime = createRuntime({ store, clock, recover: false });
+    const events: BatonEvent[] = [];
+    runtime.on((event) => events.push(event));
+    const log: string[] = [];
+    const model = scriptedModel([
+      { toolCalls: [{ tool: 'refund', input: { orderId: 'A-1', amount: 500 }, id: 'c1' }] },
+      { text: 'done' },
+    ]);
+    const billing = agent({
+      name: 'billing',
+      instructions: 'Refund.',
+      model,
+      tools: [gatedRefund(log, approval)],
+      ...(agentRule === undefined ? {} : { approvals: { refund: agentRule } }),
+    });
+    const decided = () =>
+      events.flatMap((event) =>
+        event.type === 'custom' && event.name === 'approval-decided' ? [event.data] : [],
+      );
+    /** What the model got back for the call. */
+    const toolResult = () => {
+      const message = model.calls[1]?.prompt.at(-1) as
+        | { content: Array<{ output: { value: unknown } }> }
+        | undefined;
+      return message?.content[0]?.output.value;
+    };
+    return { store, clock, runtime, log, model, billing, decided, toolResult };
+  }
+
+  /** Polls the inbox until `matches` holds (a resumed run journals its next request asynchronously). */
+  async function inboxWhere(store: Store, matches: (pending: PendingRequest[]) => boolean) {
+    for (let polls = 0; ; polls++) {
+      const pending = await listPending(store);
+      if (matches(pending)) return pending;
+      if (polls > 2000) throw new Error(`inbox never matched: ${JSON.stringify(pending)}`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  it('rejects by timeout when nobody answers in time, and the model sees why', async () => {
+    const { store, clock, runtime, log, billing, decided, toolResult } = setup({ timeout: '30m' });
+    const handle = await runtime.start(billing, 'Refund A-1');
+    await suspended(runtime, handle.runId);
+    expect((await store.getRun(handle.runId))?.wakeAt).toBe(start + 30 * minute);
+    expect(await listPending(store)).toEqual([
+      expect.objectContaining({ toolCallId: 'c1', deadline: start + 30 * minute, onTimeout: 'reject' }),
+    ]);
+
+    clock.advance(30 * minute - 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await runtime.get(handle.runId)).status).toBe('suspended');
+    clock.advance(1);
+    expect(await handle.result()).toBe('done');
+    expect(log).toEqual([]);
+    expect(toolResult()).toBe('rejected: no decision within 30m');
+    const journal = await runtime.journal(handle.runId);
+    expect(journal.map((entry) => `${entry.name} ${entry.status}`)).toEqual([
+      'model:billing completed',
+      'approval:refund completed',
+      'timer completed',
+      'waitFor:approval:c1 failed',
+      'approval-timeout:refund completed',
+      'model:billing completed',
+    ]);
+    expect(journal[4]?.result).toMatchObject({
+      kind: 'approval-decision',
+      approved: false,
+      by: 'timeout',
+      reason: 'no decision within 30m',
+    });
+    expect(decided()).toEqual([
+      {
+        agent: 'billing',
+        tool: 'refund',
+        toolCallId: 'c1',
+        approved: false,
+        reason: 'no decision within 30m',
+        by: 'timeout',
+      },
+    ]);
+    expect(await listPending(store)).toEqual([]);
+    await runtime.close();
+  });
+
+  it("runs the tool when the deadline passes and onTimeout is 'approve' (the agent's rule wins over the tool's)", async () => {
+    const { clock, runtime, log, billing, decided, toolResult } = setup('always', {
+      when: (input: { amount: number }) => input.amount > 100,
+      timeout: 90_000,
+      onTimeout: 'approve',
+    });
+    const handle = await runtime.start(billing, 'Refund A-1');
+    await suspended(runtime, handle.runId);
+    expect(log).toEqual([]);
+    clock.advance(90_000);
+    expect(await handle.result()).toBe('done');
+    expect(log).toEqual(['refund A-1 500']);
+    expect(toolResult()).toEqual({ refundId: 'RF-A-1' });
+    expect(decided()).toEqual([
+      expect.objectContaining({ approved: true, by: 'timeout', reason: 'no decision within 90s' }),
+    ]);
+    await runtime.close();
+  });
+
+  it('lets an answer before the deadline win; the deadline passing later changes nothing', async () => {
+    const { store, clock, runtime, log, billing, toolResult } = setup({
+      timeout: '30m',
+      onTimeout: 'approve',
+    });
+    const handle = await runtime.start(billing, 'Refund A-1');
+    await suspended(runtime, handle.runId);
+    clock.advance(10 * minute);
+    await runtime.signal(handle.runId, 'approval:c1', { approved: false, reason: 'not this one', by: 'ana' });
+    expect(await handle.result()).toBe('done');
+    const journal = (await runtime.journal(handle.runId)).map((entry) => entry.name);
+    clock.advance(60 * minute);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(log).toEqual([]);
+    expect(toolResult()).toBe('rejected: not this one');
+    // The decision is journaled with who made it (what the audit log reads).
+    const wait = (await runtime.journal(handle.runId)).find((entry) => entry.name === 'waitFor:approval:c1');
+    expect(wait?.result).toMatchObject({ payload: { approved: false, by: 'ana' } });
+    expect((await runtime.journal(handle.runId)).map((entry) => entry.name)).toEqual(journal);
+    expect(journal).not.toContain('approval-timeout:refund');
+    expect((await store.getRun(handle.runId))?.status).toBe('completed');
+    await runtime.close();
+  });
+
+  it('escalates an unanswered request to a second approver, whose answer decides', async () => {
+    const { store, clock, runtime, log, billing, toolResult } = setup({
+      timeout: '30m',
+      onTimeout: { escalateTo: 'oncall-lead', timeout: '1h' },
+    });
+    const handle = await runtime.start(billing, 'Refund A-1');
+    await suspended(runtime, handle.runId);
+    expect(await listPending(store)).toEqual([
+      expect.objectContaining({ toolCallId: 'c1', onTimeout: { escalateTo: 'oncall-lead' } }),
+    ]);
+    expect((await listPending(store))[0]?.escalatedTo).toBeUndefined();
+
+    clock.advance(30 * minute);
+    const [escalated, ...others] = await inboxWhere(
+      store,
+      (pending) => pending[0]?.escalatedTo !== undefined,
+    );
+    expect(others).toEqual([]);
+    expect(escalated).toMatchObject({
+      kind: 'approval',
+      signal: 'approval:c1',
+      toolCallId: 'c1',
+      tool: 'refund',
+      input: { orderId: 'A-1', amount: 500 },
+      escalatedTo: 'oncall-lead',
+      deadline: start + 90 * minute,
+      onTimeout: 'reject',
+      answered: false,
+    });
+    await suspended(runtime, handle.runId);
+    expect(log).toEqual([]);
+
+    await runtime.signal(handle.runId, escalated?.signal as string, { approved: true, by: 'lead' });
+    expect(await handle.result()).toBe('done');
+    expect(log).toEqual(['refund A-1 500']);
+    expect(toolResult()).toEqual({ refundId: 'RF-A-1' });
+    const journal = await runtime.journal(handle.runId);
+    expect(
+      journal.filter((entry) => entry.name === 'waitFor:approval:c1').map((entry) => entry.status),
+    ).toEqual(['failed', 'completed']);
+    expect(
+      journal.find((entry) => entry.name === 'waitFor:approval:c1' && entry.status === 'completed')?.result,
+    ).toMatchObject({
+      payload: { approved: true, by: 'lead' },
+    });
+    const requests = (await runtime.journal(handle.runId)).filter(
+      (entry) => entry.name === 'approval:refund',
+    );
+    expect(requests.map((entry) => (entry.result as ApprovalRequest).escalatedTo)).toEqual([
+      undefined,
+      'oncall-lead',
+    ]);
+    expect(requests[1]?.meta).toMatchObject({ approval: 'escalated', escalatedTo: 'oncall-lead' });
+    await runtime.close();
+  });
+
+  it('rejects by timeout when the escalated request is not answered either', async () => {
+    const { store, clock, runtime, log, billing, toolResult } = setup({
+      timeout: '30m',
+      onTimeout: { escalateTo: 'oncall-lead', timeout: '1h' },
+    });
+    const handle = await runtime.start(billing, 'Refund A-1');
+    await suspended(runtime, handle.runId);
+    clock.advance(30 * minute);
+    await inboxWhere(store, (pending) => pending[0]?.escalatedTo === 'oncall-lead');
+    await suspended(runtime, handle.runId);
+    clock.advance(60 * minute);
+    expect(await handle.result()).toBe('done');
+    expect(log).toEqual([]);
+    const reason = 'no decision within 30m, nor within 1h of escalation to oncall-lead';
+    expect(toolResult()).toBe(`rejected: ${reason}`);
+    const decision = (await runtime.journal(handle.runId)).find(
+      (entry) => entry.name === 'approval-timeout:refund',
+    );
+    expect(decision?.result).toMatchObject({
+      kind: 'approval-decision',
+      approved: false,
+      by: 'timeout',
+      reason,
+    });
+    expect((await runtime.journal(handle.runId)).map((entry) => `${entry.name} ${entry.status}`)).toEqual([
+      'model:billing completed',
+      'approval:refund completed',
+      'timer completed',
+      'waitFor:approval:c1 failed',
+      'approval:refund completed',
+      'timer completed',
+      'waitFor:approval:c1 failed',
+      'approval-timeout:refund completed',
+      'model:billing completed',
+    ]);
+    await runtime.close();
+  });
+
+  it('takes the timeout path when a new runtime resumes the run after the deadline', async () => {
+    const store = createMemoryStore();
+    const clock = createFakeClock(start);
+    const log: string[] = [];
+    const model = scriptedModel([
+      { toolCalls: [{ tool: 'refund', input: { orderId: 'A-1', amount: 5 }, id: 'c1' }] },
+      { text: 'done' },
+    ]);
+    const billing = agent({
+      name: 'billing',
+      instructions: 'Refund.',
+      model,
+      tools: [gatedRefund(log, { timeout: '2h' })],
+    });
+    const first = createRuntime({ store, clock, recover: false });
+    const handle = await first.start(billing, 'Refund A-1');
+    await suspended(first, handle.runId);
+    await first.close();
+    // Nothing runs while no process is up; the deadline is only in the store.
+    clock.advance(3 * 60 * minute);
+    expect((await store.getRun(handle.runId))?.status).toBe('suspended');
+    const later = createRuntime({ store, clock, recover: false, workflows: [billing] });
+    expect(await (await later.resume(handle.runId)).result()).toBe('done');
+    expect(log).toEqual([]);
+    expect(JSON.stringify(model.calls[1]?.prompt.at(-1))).toContain('rejected: no decision within 2h');
+    await later.close();
+  });
+
+  it('rejects bad deadline options with a ConfigError naming the tool or agent and the option', () => {
+    const define = (rule: unknown) => gatedRefund([], rule as ApprovalRule);
+    const onAgent = (rule: unknown) =>
+      agent({
+        name: 'a',
+        instructions: 'x',
+        model: scriptedModel([]),
+        approvals: { refund: rule as ApprovalRule },
+      });
+    const cases: Array<[() => unknown, RegExp]> = [
+      [() => define({ timeout: -5 }), /tool\("refund"\): approval\.timeout must be a positive whole number/],
+      [() => define({ timeout: 1.5 }), /approval\.timeout must be a positive/],
+      [
+        () => onAgent({ timeout: '30 minutes' }),
+        /agent\("a"\): approvals\.refund\.timeout must be .* got "30 minutes"/,
+      ],
+      [() => onAgent({ timeout: '0s' }), /agent\("a"\): approvals\.refund\.timeout must be/],
+      [() => onAgent({ timeout: '30d' }), /approvals\.refund\.timeout is "30d"; the longest timeout/],
+      [
+        () => define({ timeout: '10m', onTimeout: 'escalate' }),
+        /tool\("refund"\): approval\.onTimeout must be 'reject', 'approve' or \{ escalateTo/,
+      ],
+      [
+        () => onAgent({ onTimeout: 'approve' }),
+        /agent\("a"\): approvals\.refund\.onTimeout needs approvals\.refund\.timeout/,
+      ],
+      [
+        () => define({ timeout: '10m', onTimeout: { escalateTo: '' } }),
+        /approval\.onTimeout\.escalateTo must name who/,
+      ],
+      [
+        () => define({ timeout: '10m', onTimeout: { escalateTo: 'lead', timeout: 0 } }),
+        /approval\.onTimeout\.timeout must be a positive/,
+      ],
+      [
+        () => define({ timeout: '10m', onTimeout: { escalateTo: 'lead', after: '1h' } }),
+        /approval\.onTimeout has an unknown option "after"/,
+      ],
+      [() => onAgent({ timout: '10m' }), /agent\("a"\): approvals\.refund has an unknown option "timout"/],
+      [
+        () => define({ when: 'sometimes' }),
+        /tool\("refund"\): approval\.when must be 'always', 'never' or a function/,
+      ],
+    ];
+    for (const [make, message] of cases) {
+      let caught: unknown;
+      try {
+        make();
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, String(message)).toBeInstanceOf(ConfigError);
+      expect((caught as Error).message).toMatch(message);
+    }
+    // The forms that were valid stay valid; an object is checked and normalized once.
+    expect(define('always').approval).toBe('always');
+    expect(define({ timeout: '1.5h', onTimeout: { escalateTo: 'lead', timeout: 600_000 } }).approval).toEqual(
+      {
+        when: 'always',
+        timeout: 5_400_000,
+        onTimeout: { escalateTo: 'lead', timeout: 600_000 },
+      },
+    );
+    expect(define({ when: 'never' }).approval).toEqual({ when: 'never' });
   });
 });

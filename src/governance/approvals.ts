@@ -4,9 +4,28 @@ import type { LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import type { JournalEntry, Store } from '../stores/store.js';
-import { type ApprovalContext, type ApprovalRule, checkApprovalRule } from '../tools/tool-policy.js';
+import {
+  type ApprovalContext,
+  type ApprovalDuration,
+  type ApprovalEscalation,
+  type ApprovalPolicy,
+  type ApprovalPredicate,
+  type ApprovalRule,
+  type ApprovalTimeoutAction,
+  checkApprovalRule,
+  formatApprovalDuration,
+} from '../tools/tool-policy.js';
 
-export { type ApprovalContext, type ApprovalRule, checkApprovalRule };
+export {
+  type ApprovalContext,
+  type ApprovalDuration,
+  type ApprovalEscalation,
+  type ApprovalPolicy,
+  type ApprovalPredicate,
+  type ApprovalRule,
+  type ApprovalTimeoutAction,
+  checkApprovalRule,
+};
 
 /**
  * What a gated call journals (step `approval:<tool>`) before it waits, and what `baton inbox`
@@ -27,6 +46,12 @@ export interface ApprovalRequest {
   tool: string;
   toolCallId: string;
   input: unknown;
+  /** How long this request waits (ms) before its timeout action applies; absent: no limit. */
+  timeoutMs?: number;
+  /** What decides when `timeoutMs` passes: `'reject'`, `'approve'`, or the approver it escalates to. */
+  onTimeout?: 'reject' | 'approve' | { escalateTo: string };
+  /** Set on the re-issued request of an escalation: who it is for. */
+  escalatedTo?: string;
 }
 
 /**
@@ -42,8 +67,22 @@ export interface ApprovalDecision {
   approved: boolean;
   /** Why; a rejection's reason is what the model sees (`rejected: <reason>`). */
   reason?: string;
-  /** Who decided, for the audit log. */
+  /** Who decided, for the audit log; `'timeout'` when the deadline passed and `onTimeout` decided. */
   by?: string;
+}
+
+/**
+ * How a gated call waits, resolved from its rule: the deadline of the first request and what
+ * happens when it passes. `undefined` fields mean no limit.
+ *
+ * @example
+ * ```ts
+ * const gate: ApprovalGate = { timeoutMs: 1_800_000, onTimeout: { escalateTo: 'oncall-lead', timeoutMs: 3_600_000 } };
+ * ```
+ */
+export interface ApprovalGate {
+  timeoutMs?: number;
+  onTimeout?: 'reject' | 'approve' | { escalateTo: string; timeoutMs?: number };
 }
 
 /**
@@ -96,14 +135,66 @@ export function needsApproval(
   input: unknown,
   context: ApprovalContext,
 ): boolean {
+  return approvalGate(agent, tool, input, context) !== undefined;
+}
+
+/**
+ * How this call must wait for a person, or `undefined` when it needs no approval: the agent's
+ * rule for the tool wins over the tool's own rule; a predicate that throws means approval.
+ *
+ * @example
+ * ```ts
+ * const gate = approvalGate(billing, refund, input, { runId, agent: 'billing', tool: 'refund', toolCallId: 'call_1' });
+ * if (gate !== undefined) return runWithApproval(ctx, 'billing', 'refund', 'call_1', input, run, gate);
+ * ```
+ */
+export function approvalGate(
+  agent: { readonly approvals?: Readonly<Record<string, ApprovalRule>> | undefined },
+  tool: { readonly name: string; readonly approval?: ApprovalRule | undefined },
+  input: unknown,
+  context: ApprovalContext,
+): ApprovalGate | undefined {
   const rule = agent.approvals?.[tool.name] ?? tool.approval;
-  if (rule === undefined || rule === 'never') return false;
-  if (rule === 'always') return true;
+  if (rule === undefined || rule === 'never') return undefined;
+  if (rule === 'always') return noDeadline;
+  if (typeof rule === 'function') return applies(rule, input, context) ? noDeadline : undefined;
+  const when = rule.when ?? 'always';
+  if (when === 'never' || (when !== 'always' && !applies(when, input, context))) return undefined;
+  return gateOf(rule);
+}
+
+const noDeadline: ApprovalGate = Object.freeze({});
+
+function applies(predicate: ApprovalPredicate, input: unknown, context: ApprovalContext): boolean {
   try {
-    return rule(input, context) === true;
+    return predicate(input, context) === true;
   } catch {
     return true;
   }
+}
+
+/** Checked policies (`checkApprovalRule`) and their gates are frozen: the gate is made once per policy. */
+const gates = new WeakMap<ApprovalPolicy, ApprovalGate>();
+
+function gateOf(policy: ApprovalPolicy): ApprovalGate {
+  let gate = gates.get(policy);
+  if (gate !== undefined) return gate;
+  // Unchecked policies (built by hand) get the same checks and defaults as tool() and agent() apply.
+  const checked = checkApprovalRule('approval rule', 'approval', policy) as ApprovalPolicy;
+  gate = {};
+  if (typeof checked.timeout === 'number') {
+    gate.timeoutMs = checked.timeout;
+    const onTimeout = checked.onTimeout ?? 'reject';
+    if (typeof onTimeout === 'string') gate.onTimeout = onTimeout;
+    else {
+      const escalation: { escalateTo: string; timeoutMs?: number } = { escalateTo: onTimeout.escalateTo };
+      if (typeof onTimeout.timeout === 'number') escalation.timeoutMs = onTimeout.timeout;
+      gate.onTimeout = escalation;
+    }
+  }
+  Object.freeze(gate);
+  gates.set(policy, gate);
+  return gate;
 }
 
 /**
@@ -112,12 +203,22 @@ export function needsApproval(
  * (the run suspends with nothing in memory; any later process resumes it), then runs the
  * tool through `run` on approval or returns `rejected: <reason>` to the model.
  *
+ * With a deadline (`gate.timeoutMs`, a durable timer that survives restarts), a wait that
+ * passes it without an answer is decided by `gate.onTimeout`: `'reject'` (the default) and
+ * `'approve'` journal the step `approval-timeout:<tool>` with `by: 'timeout'`; an escalation
+ * journals a second `approval:<tool>` request with `escalatedTo` that waits on the same signal
+ * (for its own timeout, if any) and is rejected by timeout after that. Every decision is
+ * emitted as the custom event `approval-decided`.
+ *
  * The call gets its own scope (one sequence number of `ctx`, taken synchronously), so the
  * keys of the other calls of the turn stay deterministic however long the wait takes.
  *
  * @example
  * ```ts
- * const output = await runWithApproval(ctx, 'billing', 'refund', 'call_1', input, (scoped) => runTool(scoped));
+ * const output = await runWithApproval(ctx, 'billing', 'refund', 'call_1', input, (scoped) => runTool(scoped), {
+ *   timeoutMs: 1_800_000,
+ *   onTimeout: { escalateTo: 'oncall-lead' },
+ * });
  * ```
  */
 export function runWithApproval(
@@ -127,38 +228,143 @@ export function runWithApproval(
   toolCallId: string,
   input: unknown,
   run: (scoped: RunContext) => Promise<LanguageModelV3ToolResultOutput>,
+  gate: ApprovalGate = noDeadline,
 ): Promise<LanguageModelV3ToolResultOutput> {
-  const signal = approvalSignal(toolCallId);
+  const call: GatedCall = { agent, tool, toolCallId, input, signal: approvalSignal(toolCallId) };
   return ctx
     .parallel([
       async (scoped: RunContext): Promise<LanguageModelV3ToolResultOutput> => {
-        await scoped.step(
-          `approval:${tool}`,
-          () => {
-            const request: ApprovalRequest = {
-              kind: 'approval',
-              signal,
-              runId: scoped.runId,
-              agent,
-              tool,
-              toolCallId,
-              input,
-            };
-            // Inside the step: emitted once, when the request is first made, never on replay.
-            scoped.emit({ name: 'approval-requested', data: { agent, tool, toolCallId, input, signal } });
-            return request;
-          },
-          { meta: { agent, tool, toolCallId, approval: 'requested' } },
-        );
-        const decision = approvalDecision(await scoped.waitFor(signal), signal, scoped.runId);
-        if (scoped.observed)
-          scoped.emit({ name: 'approval-decided', data: { agent, tool, toolCallId, ...decision } });
+        const decision = await decide(scoped, call, gate);
         if (!decision.approved)
           return { type: 'error-text', value: `rejected: ${rejectionReason(decision)}` };
         return run(scoped);
       },
     ])
     .then(([output]) => output);
+}
+
+interface GatedCall {
+  agent: string;
+  tool: string;
+  toolCallId: string;
+  input: unknown;
+  signal: string;
+}
+
+/** Requests, waits and, past the deadlines, applies the timeout action: the decision that stands. */
+async function decide(scoped: RunContext, call: GatedCall, gate: ApprovalGate): Promise<ApprovalDecision> {
+  const { timeoutMs, onTimeout = 'reject' } = gate;
+  await request(scoped, call, timeoutMs, timeoutMs === undefined ? undefined : publicAction(onTimeout));
+  const answered = await answer(scoped, call, timeoutMs, undefined);
+  if (answered !== undefined) return answered;
+  const waited = formatApprovalDuration(timeoutMs as number);
+  if (typeof onTimeout === 'string')
+    return decideByTimeout(scoped, call, onTimeout === 'approve', `no decision within ${waited}`);
+  const { escalateTo, timeoutMs: escalationMs } = onTimeout;
+  await request(scoped, call, escalationMs, escalationMs === undefined ? undefined : 'reject', escalateTo);
+  const escalated = await answer(scoped, call, escalationMs, escalateTo);
+  if (escalated !== undefined) return escalated;
+  return decideByTimeout(
+    scoped,
+    call,
+    false,
+    `no decision within ${waited}, nor within ${formatApprovalDuration(escalationMs as number)} of escalation to ${escalateTo}`,
+  );
+}
+
+function publicAction(onTimeout: NonNullable<ApprovalGate['onTimeout']>): ApprovalRequest['onTimeout'] {
+  return typeof onTimeout === 'string' ? onTimeout : { escalateTo: onTimeout.escalateTo };
+}
+
+/** Journals a request step `approval:<tool>` (the first, or the re-issued one of an escalation). */
+function request(
+  scoped: RunContext,
+  call: GatedCall,
+  timeoutMs: number | undefined,
+  onTimeout: ApprovalRequest['onTimeout'],
+  escalatedTo?: string,
+): Promise<ApprovalRequest> {
+  const { agent, tool, toolCallId, input, signal } = call;
+  return scoped.step(
+    `approval:${tool}`,
+    () => {
+      const extra: Pick<ApprovalRequest, 'timeoutMs' | 'onTimeout' | 'escalatedTo'> = {};
+      if (timeoutMs !== undefined) extra.timeoutMs = timeoutMs;
+      if (onTimeout !== undefined) extra.onTimeout = onTimeout;
+      if (escalatedTo !== undefined) extra.escalatedTo = escalatedTo;
+      // Inside the step: emitted once, when the request is first made, never on replay.
+      scoped.emit({ name: 'approval-requested', data: { agent, tool, toolCallId, input, signal, ...extra } });
+      const made: ApprovalRequest = {
+        kind: 'approval',
+        signal,
+        runId: scoped.runId,
+        agent,
+        tool,
+        toolCallId,
+        input,
+      };
+      return Object.assign(made, extra);
+    },
+    {
+      meta:
+        escalatedTo === undefined
+          ? { agent, tool, toolCallId, approval: 'requested' }
+          : { agent, tool, toolCallId, approval: 'escalated', escalatedTo },
+    },
+  );
+}
+
+/** Waits for the signal; `undefined` when the deadline passed first (also when that is replayed). */
+async function answer(
+  scoped: RunContext,
+  call: GatedCall,
+  timeoutMs: number | undefined,
+  escalatedTo: string | undefined,
+): Promise<ApprovalDecision | undefined> {
+  let payload: unknown;
+  try {
+    payload = await (timeoutMs === undefined
+      ? scoped.waitFor(call.signal)
+      : scoped.waitFor(call.signal, { timeoutMs }));
+  } catch (error) {
+    // A replayed timeout comes back as a BatonError with the same code.
+    if (BatonError.isInstance(error) && error.code === 'WAIT_TIMEOUT') return undefined;
+    throw error;
+  }
+  const decision = approvalDecision(payload, call.signal, scoped.runId);
+  if (scoped.observed) {
+    const { agent, tool, toolCallId } = call;
+    scoped.emit({
+      name: 'approval-decided',
+      data: { agent, tool, toolCallId, ...decision, ...(escalatedTo === undefined ? {} : { escalatedTo }) },
+    });
+  }
+  return decision;
+}
+
+/**
+ * Journals the decision the timeout action made (step `approval-timeout:<tool>`, with
+ * `by: 'timeout'`), emitted once as `approval-decided`.
+ */
+function decideByTimeout(
+  scoped: RunContext,
+  call: GatedCall,
+  approved: boolean,
+  reason: string,
+): Promise<ApprovalDecision> {
+  const { agent, tool, toolCallId, signal } = call;
+  const decision: ApprovalDecision = { approved, reason, by: 'timeout' };
+  return scoped
+    .step(
+      `approval-timeout:${tool}`,
+      () => {
+        // Inside the step: emitted once, when the deadline is first found passed, never on replay.
+        scoped.emit({ name: 'approval-decided', data: { agent, tool, toolCallId, ...decision } });
+        return { kind: 'approval-decision', signal, agent, tool, toolCallId, ...decision };
+      },
+      { meta: { agent, tool, toolCallId, approval: approved ? 'approved' : 'rejected', by: 'timeout' } },
+    )
+    .then((recorded) => ({ approved: recorded.approved, reason: recorded.reason ?? reason, by: 'timeout' }));
 }
 
 /**
@@ -251,6 +457,12 @@ export interface PendingRequest {
   toolCallId?: string;
   /** The tool's arguments (approval) or the turn's input (human). */
   input?: unknown;
+  /** When the request's deadline passes (ms since the epoch), if it has one. */
+  deadline?: number;
+  /** What decides at the deadline: `'reject'`, `'approve'`, or who it escalates to. */
+  onTimeout?: 'reject' | 'approve' | { escalateTo: string };
+  /** Set on an escalated approval: who is asked now that the first approver did not answer. */
+  escalatedTo?: string;
   /** A human member's name. */
   member?: string;
   /** The question shown to a human member. */
@@ -287,7 +499,10 @@ export function pendingRequests(
     const hash = entry.key.lastIndexOf('#');
     const sequence = Number(entry.key.slice(hash + 1));
     if (!Number.isInteger(sequence)) continue;
-    if (byKey.has(`${entry.key.slice(0, hash)}#${sequence + 1}`)) continue;
+    const wait = `${entry.key.slice(0, hash)}#${sequence + 1}`;
+    if (byKey.has(wait)) continue;
+    const deadline = byKey.get(`${wait}~timer`)?.result;
+    if (typeof deadline === 'number') request.deadline = deadline;
     request.answered = signals.some((signal) => signal.name === request.signal && !consumed.has(signal.id));
     pending.push(request);
   }
@@ -300,7 +515,7 @@ function requestOf(entry: JournalEntry, run: { id: string; target: string }): Pe
   const base = { runId: run.id, target: run.target, key: entry.key, since: entry.startedAt, answered: false };
   if (entry.name.startsWith('approval:') && result.kind === 'approval') {
     const request = result as unknown as ApprovalRequest;
-    return {
+    const found: PendingRequest = {
       kind: 'approval',
       ...base,
       signal: request.signal,
@@ -309,6 +524,9 @@ function requestOf(entry: JournalEntry, run: { id: string; target: string }): Pe
       toolCallId: request.toolCallId,
       input: request.input,
     };
+    if (request.onTimeout !== undefined) found.onTimeout = request.onTimeout;
+    if (request.escalatedTo !== undefined) found.escalatedTo = request.escalatedTo;
+    return found;
   }
   if (entry.name.startsWith('ask:') && typeof result.signal === 'string') {
     const found: PendingRequest = { kind: 'human', ...base, signal: result.signal, input: result.input };

@@ -1,12 +1,29 @@
 /** A process of the approval restart test: `start` a run that waits for approvals, or `serve` (recover and finish it). */
 
-import { createRuntime } from 'baton';
+import { agent, createRuntime } from 'baton';
 import { createSqliteStore } from 'baton/sqlite';
 // Not exported from the package root yet: the built module, the same code `baton` ships.
 import { createAuditWriter } from '../../dist/governance/audit.js';
-import refunder from './fixtures/refund-agent.js';
+import fixture from './fixtures/refund-agent.js';
 
 const [mode, dbPath, runId] = process.argv.slice(2) as [string, string, string];
+/**
+ * `APPROVAL_RULE` (JSON, e.g. `{"timeout":2000}`): the same agent with this approval rule for
+ * its refunds (an agent rule wins over the tool's 'always'), to test deadlines and escalation.
+ */
+const rule = process.env.APPROVAL_RULE;
+const refunder =
+  rule === undefined || rule === ''
+    ? fixture
+    : agent({
+        name: fixture.name,
+        description: fixture.description,
+        instructions: fixture.instructions,
+        model: fixture.models[0] as (typeof fixture.models)[number],
+        tools: fixture.tools,
+        ...(fixture.permissions === undefined ? {} : { permissions: fixture.permissions }),
+        approvals: { refund: JSON.parse(rule) },
+      });
 const store = createSqliteStore({ path: dbPath });
 const runtime = createRuntime({
   store,

@@ -54,6 +54,13 @@ function entryText(request: PendingRequest, context: CliContext): string {
       `${style.yellow('approval')}  ${style.bold(request.runId)}  ${request.target}`,
       `  ${request.tool} ${preview(request.input, 160)}`,
       `  ${style.dim(`agent ${request.agent} · call ${request.toolCallId} · ${since}`)}`,
+    );
+    if (request.escalatedTo !== undefined)
+      lines.push(
+        `  ${style.yellow(`escalated to ${request.escalatedTo}`)}: the first approver did not answer in time`,
+      );
+    if (request.deadline !== undefined) lines.push(`  ${style.dim(deadlineText(request))}`);
+    lines.push(
       request.answered
         ? `  answered; continue it with ${command(context, `resume ${request.runId}`)}`
         : `  approve: ${command(context, `approve ${request.runId} --call ${shellQuote(request.toolCallId ?? '')}`)}   reject: add --reject "why"`,
@@ -69,4 +76,14 @@ function entryText(request: PendingRequest, context: CliContext): string {
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** When an approval's deadline passes and what happens then: `deadline 2026-01-01 10:30:00 (in 12m 05s), then reject`. */
+function deadlineText(request: PendingRequest): string {
+  const deadline = request.deadline as number;
+  const left = deadline - Date.now();
+  const when = left > 0 ? `in ${formatDuration(left)}` : 'passed; decided when the run resumes';
+  const onTimeout = request.onTimeout ?? 'reject';
+  const then = typeof onTimeout === 'string' ? onTimeout : `escalate to ${onTimeout.escalateTo}`;
+  return `deadline ${formatTime(deadline)} (${when}), then ${then}`;
 }
