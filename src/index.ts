@@ -45,12 +45,17 @@ export { createRuntime } from './core/runtime.js';
 export type {
   ApprovalContext,
   ApprovalDecision,
+  ApprovalDuration,
+  ApprovalEscalation,
+  ApprovalPolicy,
+  ApprovalPredicate,
   ApprovalRequest,
   ApprovalRule,
+  ApprovalTimeoutAction,
   PendingRequest,
 } from './governance/approvals.js';
 export { approvalSignal, listPending, pendingRequests } from './governance/approvals.js';
-export type { AuditEntry, AuditEntryType } from './governance/audit.js';
+export type { AuditEntry, AuditEntryType, AuditedExecution } from './governance/audit.js';
 export {
   auditGenesis,
   auditHash,

@@ -22,7 +22,12 @@ import {
   VersionMismatchError,
 } from './errors.js';
 import { type BatonEvent, EventBus, type EventListener } from './events.js';
-import { type ExecutionHost, type ExecutionOutcome, RunExecution } from './run-execution.js';
+import {
+  type AuditOpener,
+  type ExecutionHost,
+  type ExecutionOutcome,
+  RunExecution,
+} from './run-execution.js';
 import type { Runnable } from './runnable.js';
 
 /** The record stream holding a run's budget (`runtime.start(..., { budget })`), read again on resume. */
@@ -52,7 +57,7 @@ export interface RuntimeOptions {
    * appends model decisions, tool calls, handoffs, approvals and denials to the stream
    * `audit:<runId>` after each journal append (docs/audit.md). Called once per store. Default: none.
    */
-  audit?: (store: Store) => (entry: JournalEntry, execution: object) => Promise<void>;
+  audit?: (store: Store) => AuditOpener;
 }
 
 /** Options of `runtime.start`. */

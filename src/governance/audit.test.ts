@@ -225,8 +225,7 @@ describe('audit log', () => {
 
   it('seals entries whose data is not plain JSON (dates, NaN, undefined, class instances) so they verify after storage', async () => {
     const store = createMemoryStore();
-    const write = createAuditWriter(store);
-    const owner = {};
+    const write = createAuditWriter(store)({ runId: 'run_x', startedEmpty: true });
     class Point {
       constructor(
         readonly x: number,
@@ -242,20 +241,17 @@ describe('audit log', () => {
       null,
     ];
     for (const [index, output] of outputs.entries()) {
-      await write(
-        {
-          runId: 'run_x',
-          key: `r#${index}`,
-          name: 'tool:t',
-          kind: 'tool',
-          status: 'completed',
-          result: output,
-          startedAt: 1,
-          endedAt: 2 + index,
-          meta: index % 2 === 0 ? { agent: 'a', tool: 't' } : { tool: 't' },
-        },
-        owner,
-      );
+      await write({
+        runId: 'run_x',
+        key: `r#${index}`,
+        name: 'tool:t',
+        kind: 'tool',
+        status: 'completed',
+        result: output,
+        startedAt: 1,
+        endedAt: 2 + index,
+        meta: index % 2 === 0 ? { agent: 'a', tool: 't' } : { tool: 't' },
+      });
     }
     const entries = await readAudit(store, 'run_x');
     expect(entries).toHaveLength(outputs.length);

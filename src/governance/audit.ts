@@ -1,7 +1,7 @@
 /** The audit log: an append-only, hash-chained record per run of model decisions, tool calls, handoffs, approvals and denials. */
 
 import { createHash, hash as sha } from 'node:crypto';
-import type { JournalEntry, Store } from '../stores/store.js';
+import { type JournalEntry, RecordJson, type Store } from '../stores/store.js';
 import { approvalDecision } from './approvals.js';
 
 /**
@@ -296,8 +296,25 @@ export function auditBodies(entry: JournalEntry): AuditBody[] {
     case 'step': {
       const result = entry.result as Record<string, unknown> | undefined;
       if (entry.name.startsWith('approval:') && result?.kind === 'approval') {
-        const { tool, toolCallId, input, signal } = result;
-        return [withAgent({ type: 'approval-requested', data: { tool, toolCallId, input, signal } })];
+        const { tool, toolCallId, input, signal, escalatedTo } = result;
+        const data = {
+          tool,
+          toolCallId,
+          input,
+          signal,
+          ...(escalatedTo === undefined ? {} : { escalatedTo }),
+        };
+        return [withAgent({ type: 'approval-requested', data })];
+      }
+      // What a deadline decided (`by: 'timeout'`), after the wait's own `approval-timeout` entry.
+      if (entry.name.startsWith('approval-timeout:') && result?.kind === 'approval-decision') {
+        const { tool, toolCallId, signal, approved, reason, by } = result;
+        return [
+          withAgent({
+            type: approved === true ? 'approved' : 'rejected',
+            data: { signal, tool, toolCallId, approved, reason, by },
+          }),
+        ];
       }
       if (entry.name.startsWith('denied:') && result?.kind === 'denial') {
         const { tool, toolCallId, input, reason } = result;
@@ -323,81 +340,100 @@ export async function readAudit(store: Store, runId: string): Promise<AuditEntry
 }
 
 interface ChainState {
+  readonly runId: string;
+  /** `runId` as JSON, made on first use. */
+  runIdJson?: string;
   index: number;
   hash: string;
-  /** `key` + type of every entry in the chain, so a journal entry is never audited twice. */
-  audited: Set<string>;
-  queue: Promise<void>;
+  /**
+   * `key` + type of every entry in the chain, so a journal entry is never audited twice; only
+   * kept by an execution that catches up on a journal (a fresh one never sees an entry twice).
+   */
+  audited: Set<string> | undefined;
+  /** The last append (or the catch-up); the next one starts after it, so the chain stays in order. */
+  queue: Promise<void> | undefined;
   /** Set once the chain's head is read; nothing is appended before. */
   ready: boolean;
 }
 
-const identity = (entry: { key: string; type: string }) => `${entry.key}\u0000${entry.type}`;
+const identity = (key: string, type: string) => `${key}\u0000${type}`;
 
 /**
- * Makes the function a runtime created with `audit: createAuditWriter` calls after every journal append:
- * it appends the entry's audit records to `audit:<runId>`, chained to the last one.
- *
- * Exactly once per journal entry: replayed steps are never appended to the journal again, so
- * they never reach the writer; and the first time an execution audits (a fresh run, or a run
- * resumed in this or another process) the writer reads the chain and the journal and first
- * appends the entries a crash left unaudited, in journal order. Each execution (`owner`) keeps
- * its own chain state, and only the process holding a run's lease writes its chain.
+ * The execution an audit chain is opened for: its run, and whether the run's journal was
+ * empty as it began (`startedEmpty`: no audit entry can exist yet, so the chain starts at the
+ * genesis without reading the store).
  *
  * @example
  * ```ts
- * const audit = createAuditWriter(store);
- * await audit(journalEntry, execution);
+ * const auditEntry = createAuditWriter(store)({ runId: 'run_1', startedEmpty: true });
  * ```
  */
-export function createAuditWriter(store: Store): (entry: JournalEntry, owner: object) => Promise<void> {
-  const chains = new WeakMap<object, Map<string, ChainState>>();
-  return (entry, owner) => {
-    const bodies = auditBodies(entry);
-    if (bodies.length === 0) return Promise.resolve();
-    let perOwner = chains.get(owner);
-    if (perOwner === undefined) {
-      perOwner = new Map();
-      chains.set(owner, perOwner);
-    }
-    let state = perOwner.get(entry.runId);
-    if (state === undefined) {
-      const fresh: ChainState = {
-        index: 0,
-        hash: auditGenesis,
-        audited: new Set(),
-        queue: Promise.resolve(),
-        ready: false,
-      };
-      const states = perOwner;
-      fresh.queue = load(store, entry.runId, fresh).catch((error: unknown) => {
-        // Read again for the next entry rather than starting a second chain at the genesis.
-        states.delete(entry.runId);
-        throw error;
-      });
-      perOwner.set(entry.runId, fresh);
-      state = fresh;
-    }
-    const chain = state;
-    // A failed append rejects its own entry's promise only; the next one chains to the last written entry.
-    const run = () => append(store, chain, entry, bodies);
-    const next = chain.queue.then(run, run);
-    chain.queue = next;
-    return next;
+export interface AuditedExecution {
+  readonly runId: string;
+  readonly startedEmpty?: boolean;
+}
+
+/**
+ * Makes the audit writer of a runtime created with `audit: createAuditWriter`: the runtime
+ * opens one chain per execution of a run and calls it after every journal append; it appends
+ * the entry's audit records to `audit:<runId>`, chained to the last one.
+ *
+ * Exactly once per journal entry: replayed steps are never appended to the journal again, so
+ * they never reach the writer; and the first time an execution audits a run it resumed (in
+ * this or another process) the chain reads the stream and the journal and first appends the
+ * entries a crash left unaudited, in journal order. An execution that began on an empty journal
+ * skips that read: nothing can be audited yet. Only the process holding a run's lease writes
+ * its chain.
+ *
+ * @example
+ * ```ts
+ * const auditEntry = createAuditWriter(store)({ runId: 'run_1', startedEmpty: false });
+ * await auditEntry(journalEntry);
+ * ```
+ */
+export function createAuditWriter(
+  store: Store,
+): (execution: AuditedExecution) => (entry: JournalEntry) => Promise<void> {
+  return (execution) => {
+    const chain: ChainState = {
+      runId: execution.runId,
+      index: 0,
+      hash: auditGenesis,
+      audited: undefined,
+      queue: undefined,
+      ready: execution.startedEmpty === true,
+    };
+    return (entry) => {
+      const bodies = auditBodies(entry);
+      if (bodies.length === 0) return Promise.resolve();
+      if (!chain.ready && chain.queue === undefined) {
+        chain.audited = new Set();
+        chain.queue = load(store, chain).catch((error: unknown) => {
+          // Read again for the next entry rather than starting a second chain at the genesis.
+          chain.queue = undefined;
+          throw error;
+        });
+      }
+      // A failed append rejects its own entry's promise only; the next one chains to the last written entry.
+      const run = () => append(store, chain, entry, bodies);
+      const next = chain.queue === undefined ? run() : chain.queue.then(run, run);
+      chain.queue = next;
+      return next;
+    };
   };
 }
 
 /** Reads the chain's head, then audits journal entries a crash left out (in journal order). */
-async function load(store: Store, runId: string, state: ChainState): Promise<void> {
-  const existing = await readAudit(store, runId);
-  for (const entry of existing) state.audited.add(identity(entry));
+async function load(store: Store, state: ChainState): Promise<void> {
+  const existing = await readAudit(store, state.runId);
+  for (const entry of existing) state.audited?.add(identity(entry.key, entry.type));
   const last = existing.at(-1);
   if (last !== undefined) {
     state.index = last.index;
     state.hash = last.hash;
   }
   state.ready = true;
-  for (const journaled of await store.loadJournal(runId)) {
+  for (const journaled of await store.loadJournal(state.runId)) {
     await append(store, state, journaled, auditBodies(journaled));
   }
 }
@@ -412,53 +448,45 @@ async function append(
     throw new Error(
       `The audit log of run ${entry.runId} could not be read; ${entry.key} is audited on the next execution.`,
     );
+  const stream = auditStream(state.runId);
   for (const body of bodies) {
-    const id = identity({ key: entry.key, type: body.type });
-    if (state.audited.has(id)) continue;
+    const id = state.audited === undefined ? undefined : identity(entry.key, body.type);
+    if (id !== undefined && state.audited?.has(id)) continue;
     const sealed = seal(state, entry, body);
-    await store.appendRecord(auditStream(entry.runId), sealed, entry.endedAt);
-    state.index = sealed.index;
+    await store.appendRecord(stream, new RecordJson(sealed.json), entry.endedAt);
+    state.index += 1;
     state.hash = sealed.hash;
-    state.audited.add(id);
+    if (id !== undefined) state.audited?.add(id);
   }
 }
 
 /**
- * The next entry of the chain for `body`, with its hash. The data is serialized once: its
- * canonical JSON goes into the hashed text, which is the same text `auditHash` computes over
- * the stored entry (fields in sorted order). Data that would change in a JSON round trip is
- * first made into its JSON form, so the stored entry hashes the same after reading.
+ * The next entry of the chain for `body`: its hash and its stored JSON. The data is serialized
+ * once: its canonical JSON goes into the hashed text, which is the same text `auditHash`
+ * computes over the stored entry (fields in sorted order), and the stored JSON is that text
+ * with the hash added in its sorted place. Data that would change in a JSON round trip is first
+ * made into its JSON form, so the stored entry hashes the same after reading.
  */
-function seal(state: ChainState, entry: JournalEntry, body: AuditBody): AuditEntry {
-  let data = body.data;
-  let dataJson = plainCanonical(data, 0);
-  if (dataJson === undefined) {
-    data = JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
-    dataJson = canonicalJson(data);
-  }
-  const index = state.index + 1;
+function seal(state: ChainState, entry: JournalEntry, body: AuditBody): { hash: string; json: string } {
+  let dataJson = plainCanonical(body.data, 0);
+  if (dataJson === undefined) dataJson = canonicalJson(JSON.parse(JSON.stringify(body.data)));
   const prev = state.hash;
   const at = entry.endedAt;
-  // canonical(sealed, 'hash'): keys in sorted order, undefined ones left out.
-  // (Every field but data is a string or a number, whose canonical JSON is JSON.stringify's.)
-  let text = '{';
-  if (body.agent !== undefined) text += `"agent":${JSON.stringify(body.agent)},`;
-  if (at !== undefined) text += `"at":${JSON.stringify(at)},`;
-  text +=
-    `"data":${dataJson},"index":${index},"key":${JSON.stringify(entry.key)},` +
-    `"prev":${JSON.stringify(prev)},"runId":${JSON.stringify(entry.runId)},` +
-    `"step":${JSON.stringify(entry.name)},"type":${JSON.stringify(body.type)}}`;
-  const sealed: AuditEntry = {
-    index,
-    runId: entry.runId,
-    key: entry.key,
-    step: entry.name,
-    type: body.type,
-    at,
-    ...(body.agent === undefined ? {} : { agent: body.agent }),
-    data,
-    prev,
-    hash: sha('sha256', prev + text, 'hex'),
-  };
-  return sealed;
+  // canonical(entry, 'hash'): keys in sorted order (agent, at, data, [hash], index, key, prev,
+  // runId, step, type), undefined ones left out. Every field but data is a string or a number,
+  // whose canonical JSON is JSON.stringify's.
+  let head = '{';
+  if (body.agent !== undefined) head += `"agent":${JSON.stringify(body.agent)},`;
+  // endedAt comes from the clock: a finite number, whose JSON is its string.
+  if (at !== undefined) head += `"at":${at},`;
+  head += `"data":${dataJson}`;
+  state.runIdJson ??= JSON.stringify(state.runId);
+  // The type is one of AuditEntryType's literals, which need no escaping.
+  const tail =
+    `,"index":${state.index + 1},"key":${JSON.stringify(entry.key)},"prev":"${prev}",` +
+    `"runId":${state.runIdJson},"step":${JSON.stringify(entry.name)},"type":"${body.type}"}`;
+  const hash = sha('sha256', prev + head + tail, 'hex');
+  // join() makes one flat string; a concatenation would keep every piece alive in a store that
+  // holds the text in memory (several times the memory, and the garbage collector's time).
+  return { hash, json: [head, ',"hash":"', hash, '"', tail].join('') };
 }

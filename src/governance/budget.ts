@@ -252,8 +252,9 @@ function fitsUpperBound(
 
 /**
  * Before a model call: stops the run when the call would exceed a run or agent budget
- * (turns, tokens with the estimated prompt size, cost of those tokens, wall time). Reads the
- * clock through `ctx.now()` only when a wall-time limit is set. No-op without budgets.
+ * (turns, tokens with the estimated prompt size, cost of those tokens, wall time). Wall time
+ * is read from the runtime's clock without a journal entry, and not while the run replays
+ * (the call being replayed passed the check). No-op without budgets.
  *
  * @example
  * ```ts
@@ -303,8 +304,10 @@ export async function checkBudgetBeforeCall(
           );
       }
     }
-    if (budget.maxWallTimeMs !== undefined) {
-      now ??= ctx.now();
+    // Wall time is read from the clock, not journaled: a replayed call passed this check when it
+    // was made, so a replay skips it (and a resumed run is measured against the real time).
+    if (budget.maxWallTimeMs !== undefined && !ctx.replaying) {
+      now ??= runGovernance(ctx)?.clock.now() ?? Date.now();
       const startedAt =
         limit.scope === 'run' ? (runGovernance(ctx)?.startedAt ?? now) : limit.spend.startedAt;
       if (limit.scope === 'agent' && startedAt === undefined) limit.spend.startedAt = now;

@@ -336,11 +336,18 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  * which the built-in (pure) guardrails never need, so it is only read when a check asks.
  */
 function lazyContext(ctx: RunContext): { signal: AbortSignal } {
-  return {
-    get signal() {
-      return ctx.signal;
-    },
-  };
+  return new LazyCheckContext(ctx);
+}
+
+/** A class, not an object literal with a getter: V8 makes those far more slowly, on every check. */
+class LazyCheckContext {
+  readonly #ctx: RunContext;
+  constructor(ctx: RunContext) {
+    this.#ctx = ctx;
+  }
+  get signal(): AbortSignal {
+    return this.#ctx.signal;
+  }
 }
 
 /** The rest of `runGuardrails` from guardrail `start`, whose verdict may already be known. */

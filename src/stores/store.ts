@@ -175,7 +175,8 @@ export function assertStreamName(stream: unknown): asserts stream is string {
  * survive a JSON round trip unchanged in meaning: plain objects, arrays, strings, finite
  * numbers, booleans and `null` (object properties that are `undefined` are dropped, as JSON
  * does), else a `ConfigError` coded `INVALID_RECORD` names the path of the first value JSON
- * cannot hold; `now` must be a finite number (default `Date.now()`).
+ * cannot hold; `now` must be a finite number (default `Date.now()`). A `RecordJson` (Baton's
+ * own pre-serialized records) is stored as its text without the value checks.
  *
  * @example
  * ```ts
@@ -185,6 +186,13 @@ export function assertStreamName(stream: unknown): asserts stream is string {
  */
 export function prepareRecord(stream: unknown, data: unknown, now?: number): { json: string; at: number } {
   assertStreamName(stream);
+  const at = now ?? Date.now();
+  if (typeof at !== 'number' || !Number.isFinite(at)) {
+    throw new ConfigError(`appendRecord("${stream}"): now must be a finite number of milliseconds.`, {
+      code: 'INVALID_OPTION',
+    });
+  }
+  if (RecordJson.isInstance(data)) return { json: data.text, at };
   const problem = jsonProblem(data, 'data', new Set());
   if (problem !== undefined) {
     throw new ConfigError(
@@ -193,13 +201,30 @@ export function prepareRecord(stream: unknown, data: unknown, now?: number): { j
       { code: 'INVALID_RECORD' },
     );
   }
-  const at = now ?? Date.now();
-  if (typeof at !== 'number' || !Number.isFinite(at)) {
-    throw new ConfigError(`appendRecord("${stream}"): now must be a finite number of milliseconds.`, {
-      code: 'INVALID_OPTION',
-    });
-  }
   return { json: JSON.stringify(data), at };
+}
+
+const recordJsonMarker = Symbol.for('baton.RecordJson');
+
+/**
+ * A record's JSON text, already serialized by Baton's own writers from a plain value (the
+ * audit log's canonical JSON): `prepareRecord` stores it as it is, without checking the value
+ * again or serializing it a second time. Readers get the parsed value back. Internal to Baton:
+ * it is not exported from the package, so user code always goes through the checks.
+ *
+ * @example
+ * ```ts
+ * await store.appendRecord('audit:run_1', new RecordJson('{"index":1}'), Date.now());
+ * ```
+ */
+export class RecordJson {
+  readonly [recordJsonMarker] = true;
+  constructor(readonly text: string) {}
+
+  /** True for a `RecordJson`, also one made by another copy of Baton (a worker that loads both the built and the source modules). */
+  static isInstance(value: unknown): value is RecordJson {
+    return typeof value === 'object' && value !== null && recordJsonMarker in value;
+  }
 }
 
 function jsonProblem(value: unknown, path: string, ancestors: Set<object>): string | undefined {

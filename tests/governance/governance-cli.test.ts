@@ -106,7 +106,8 @@ describe('baton approve, inbox and audit (built CLI)', () => {
     const show = baton('audit', 'show', runId, '--store', store);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/#1 .* model-decision\s+refunder\s+calls refund/);
-    expect(show.stdout).toMatch(/approval-requested\s+refunder\s+refund \{"orderId":"A-1"/);
+    // Entries are stored in the canonical JSON that is hashed: object keys sorted.
+    expect(show.stdout).toMatch(/approval-requested\s+refunder\s+refund \{"amount":129,"orderId":"A-1"\}/);
     expect(show.stdout).toMatch(/rejected\s+call call_b by ana: over the limit/);
     expect(show.stdout).toMatch(/approved\s+call call_a by ana/);
 

@@ -48,8 +48,10 @@ describe('blackboard', () => {
       idempotent: true,
       execute: async (input, context) => {
         updateAttempts++;
+        // Decided when the call starts: the test lets later calls through while this one stores.
+        const hangs = hang;
         const result = await updateTool.execute(input, context);
-        if (hang) await new Promise(() => undefined);
+        if (hangs) await new Promise(() => undefined);
         return result;
       },
     });

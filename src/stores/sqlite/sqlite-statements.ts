@@ -41,8 +41,13 @@ export interface Statements {
   signal: Database.Transaction<(runId: string, name: string, payload: string | null, now: number) => number>;
   /** The `listRuns` statement for this filter's shape; bind values in status, target, threadId, createdBefore, limit order. */
   listStatement(filter: RunFilter): Database.Statement<unknown[], RunRow>;
-  /** Appends a record at the next `seq` of its stream and returns that `seq`. Run it with `.immediate`. */
-  appendRecord: Database.Transaction<(stream: string, at: number, data: string) => number>;
+  /**
+   * Appends a record at the next `seq` of its stream and returns that `seq` (bind stream, at,
+   * data, stream). One statement, so the write lock is held from the read of the stream's last
+   * seq to the insert, alone or in a batch: another process appending to the stream waits
+   * instead of computing the same seq.
+   */
+  insertRecord: Database.Statement<[string, number, string, string], number>;
   /** A stream's records with `seq > after`, in order, at most `limit` (-1: all). */
   selectRecords: Database.Statement<[string, number, number], RecordRow>;
 }
@@ -137,15 +142,6 @@ export function prepareStatements(db: Database.Database): Statements {
     },
   );
 
-  // In a transaction taken with `.immediate`, so the write lock is held from the read of the
-  // stream's last seq to the insert: another process appending to the stream waits instead of
-  // computing the same seq.
-  const appendRecord = db.transaction((stream: string, at: number, data: string): number => {
-    const seq = insertRecord.get(stream, at, data, stream);
-    if (seq === undefined) throw new Error(`appendRecord("${stream}"): the insert returned no seq.`);
-    return seq;
-  });
-
   function updateStatement(shape: number): Database.Statement<unknown[]> {
     let statement = updateStatements.get(shape);
     if (statement === undefined) {
@@ -215,7 +211,7 @@ export function prepareStatements(db: Database.Database): Statements {
     renew,
     signal,
     listStatement,
-    appendRecord,
+    insertRecord,
     selectRecords,
   };
 }

@@ -38,10 +38,10 @@ export interface SqliteStoreOptions {
 export interface SqliteStoreStats {
   /**
    * Write transactions committed: each batch of queued writes counts once, as does each
-   * `claimRun`, `renewLeases`, `addSignal` and `appendRecord`.
+   * `claimRun`, `renewLeases` and `addSignal`.
    */
   readonly transactions: number;
-  /** Batches of queued writes (`createRun`, `updateRun`, `appendJournal`) committed. */
+  /** Batches of queued writes (`createRun`, `updateRun`, `appendJournal`, `appendRecord`) committed. */
   readonly writeBatches: number;
   /** Queued writes in those batches, the ones that failed on their own included. */
   readonly queuedWrites: number;
@@ -69,7 +69,7 @@ const defaults = {
  * Opens (creating if needed) a SQLite database and returns a Store on it. The file uses WAL
  * mode, so readers never block the writer and other processes can open the same file.
  *
- * The writes a run makes as it goes (`createRun`, `appendJournal`, `updateRun`) are
+ * The writes a run makes as it goes (`createRun`, `appendJournal`, `updateRun`, `appendRecord`) are
  * group-committed: every one issued before the event loop turns is written, in call order,
  * in one transaction, and each promise resolves only when that transaction has committed. A
  * write that fails on its own (`RUN_EXISTS`, `RUN_NOT_FOUND`, `JOURNAL_CONFLICT`) rejects
@@ -105,7 +105,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     renew,
     signal,
     listStatement,
-    appendRecord,
+    insertRecord,
     selectRecords,
   } = prepareStatements(db);
   const queue = createWriteQueue(db, stats);
@@ -248,11 +248,17 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     appendRecord(stream, data, now) {
-      return perform(() => {
+      // Queued like the journal: an audit record joins the transaction of the writes around it.
+      return enqueue(() => {
         const { json, at } = prepareRecord(stream, data, now);
-        const seq = appendRecord.immediate(stream, at, json);
-        stats.transactions++;
-        return seq;
+        return {
+          journal: false,
+          write: () => insertRecord.get(stream as string, at, json, stream as string),
+          settle: (seq) => {
+            if (seq === undefined) throw new Error(`appendRecord("${stream}"): the insert returned no seq.`);
+            return seq;
+          },
+        };
       });
     },
 

@@ -1,0 +1,64 @@
+// Per-policy cost of the baton-policies workload: CPU µs per run of the bare agent and of the agent
+// with one policy (or all) enabled, timed interleaved in one process.
+// Usage: npm run build && node bench/prof-policies.mjs [all|none|audit|retry|...]...
+// CPU time of this process (all its threads), not wall time, so other busy processes on the
+// machine skew it less; still compare figures from one invocation only.
+import { baton, createBatonAgent } from './lib/baton-agent.mjs';
+
+async function cpuPerRun(runOnce, runs) {
+  const started = process.cpuUsage();
+  for (let index = 0; index < runs; index++) await runOnce();
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / runs;
+}
+
+const agentPolicies = {
+  retry: { retry: { maxAttempts: 3, initialDelayMs: 50 } },
+  timeout: { timeoutMs: 30_000 },
+  bulkhead: { maxConcurrent: 256 },
+  context: { context: { history: 'window', maxTokens: 4000 } },
+  guardrails: { guardrails: [baton.redactPii(), baton.redactSecrets(), baton.detectInjection()] },
+  budget: { budget: { maxTurns: 10, maxTokens: 100_000, maxCostUsd: 1, maxWallTimeMs: 60_000 } },
+  loop: { loopDetection: { maxRepeats: 5, response: 'stop' } },
+  permissions: { permissions: { tools: ['add'], capabilities: ['read'] } },
+};
+const tool = { capabilities: ['read'], timeoutMs: 10_000 };
+
+function optionsFor(name) {
+  if (name === 'none') return {};
+  if (name === 'audit') return { runtime: { audit: baton.createAuditWriter } };
+  if (name === 'all')
+    return {
+      agent: Object.assign({}, ...Object.values(agentPolicies)),
+      tool,
+      runtime: { audit: baton.createAuditWriter },
+    };
+  const agent = agentPolicies[name];
+  if (agent === undefined)
+    throw new Error(`unknown policy ${name}: ${Object.keys(agentPolicies).join(', ')}, audit, all, none`);
+  return { agent, ...(name === 'permissions' ? { tool } : {}) };
+}
+
+const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['all'];
+for (const name of names) {
+  const bare = createBatonAgent(baton.createMemoryStore());
+  const subject = createBatonAgent(baton.createMemoryStore(), optionsFor(name));
+  for (let index = 0; index < 3000; index++) {
+    await bare.runOnce();
+    await subject.runOnce();
+  }
+  const bareSamples = [];
+  const subjectSamples = [];
+  for (let round = 0; round < 15; round++) {
+    bareSamples.push(await cpuPerRun(bare.runOnce, 1000));
+    subjectSamples.push(await cpuPerRun(subject.runOnce, 1000));
+  }
+  // The least CPU time of the rounds: contention from other processes only ever adds to it.
+  const bareUs = Math.min(...bareSamples);
+  const subjectUs = Math.min(...subjectSamples);
+  console.log(
+    `${name.padEnd(12)} bare ${bareUs.toFixed(1)} µs  with ${subjectUs.toFixed(1)} µs  +${(subjectUs - bareUs).toFixed(1)} µs  ×${(subjectUs / bareUs).toFixed(2)}`,
+  );
+  await bare.runtime.close();
+  await subject.runtime.close();
+}
