@@ -69,7 +69,7 @@ describe('architecture', () => {
       context: ['core', 'models', 'stores'],
       governance: ['core', 'models', 'tools', 'stores', 'context'],
       memory: ['core', 'tools', 'stores'],
-      patterns: ['core', 'agents', 'models', 'tools'],
+      patterns: ['core', 'agents', 'models', 'tools', 'governance'],
       testing: ['core', 'stores', 'models'],
       team: ['core', 'agents', 'models', 'tools', 'patterns', 'testing', 'stores'],
       protocols: ['core', 'models', 'tools', 'stores'],

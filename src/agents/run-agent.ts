@@ -47,10 +47,15 @@ export interface RunAgentOptions {
   /**
    * Called when control moves, in order, on every execution and replay (so it must be
    * deterministic). May throw to stop the handoff (loop guards), or return a transfer to send
-   * control there instead of to `to` (a fallback agent); the handoff payload goes along.
+   * control there instead of to `to` (a fallback agent); the handoff payload goes along. May
+   * return a promise, to wait durably (`ctx.waitFor`) before deciding.
    */
-  // biome-ignore lint/suspicious/noConfusingVoidType: guards written as `() => void` (they only throw) must stay assignable.
-  onHandoff?: (from: Agent<unknown>, to: Agent<unknown>, payload: unknown) => Transfer | void;
+  onHandoff?: (
+    from: Agent<unknown>,
+    to: Agent<unknown>,
+    payload: unknown,
+    // biome-ignore lint/suspicious/noConfusingVoidType: guards written as `() => void` (they only throw) must stay assignable.
+  ) => Transfer | void | Promise<Transfer | undefined>;
   /** Extra tools per agent, offered after its own (patterns add delegation tools this way). */
   extraTools?: (agent: Agent<unknown>) => readonly AnyTool[];
   /** Checks each tool call before it runs; a returned string denies it and goes to the model as the error. */
@@ -256,7 +261,8 @@ export async function runAgent<OUTPUT>(
     }
     if (outcome.handoff !== undefined) {
       const { transfer: requested, payload: handoffPayload } = outcome.handoff;
-      const transfer = options.onHandoff?.(current, requested.agent, handoffPayload) ?? requested;
+      const redirected = options.onHandoff?.(current, requested.agent, handoffPayload);
+      const transfer = (redirected instanceof Promise ? await redirected : redirected) ?? requested;
       ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: undefined });
       ctx.emitEvent({
         type: 'handoff',

@@ -8,7 +8,7 @@ import { custom, maxRounds } from '../patterns/termination.js';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { scriptedModel } from '../testing/scripted-model.js';
 import { tool } from '../tools/tool.js';
-import { findRepeatedText, ToolCallLoopDetector } from './loop-detection.js';
+import { checkLoopResponse, findRepeatedText, foldText, ToolCallLoopDetector } from './loop-detection.js';
 
 let searches = 0;
 const search = tool({
@@ -151,5 +151,26 @@ describe('loop detection', () => {
     expect(() =>
       agent({ name: 'a', instructions: 'x', model: 'openai:gpt-4o', loopDetection: { maxRepeats: 1 } }),
     ).toThrow(/loopDetection.maxRepeats must be an integer >= 2/);
+    expect(() =>
+      agent({ name: 'a', instructions: 'x', model: 'openai:gpt-4o', loopDetection: 'warn' as never }),
+    ).toThrow(/agent\("a"\): loopDetection must be an object/);
+    expect(() =>
+      agent({
+        name: 'a',
+        instructions: 'x',
+        model: 'openai:gpt-4o',
+        loopDetection: { response: 'halt' as never },
+      }),
+    ).toThrow(/loopDetection.response must be 'stop', 'warn' or 'escalate', got "halt"/);
+  });
+
+  it('shares one response vocabulary and one text folding across the kinds of loop', () => {
+    expect(checkLoopResponse(undefined, 'handoff("h")', 'loopResponse', 'stop')).toBe('stop');
+    expect(checkLoopResponse('escalate', 'handoff("h")', 'loopResponse', 'stop')).toBe('escalate');
+    expect(() => checkLoopResponse('retry', 'handoff("h")', 'loopResponse', 'stop')).toThrow(
+      /handoff\("h"\): loopResponse must be 'stop', 'warn' or 'escalate', got "retry"/,
+    );
+    expect(foldText('  Looks \n GOOD. ')).toBe('looks good.');
+    expect(foldText('Looks good.')).toBe(foldText('LOOKS  GOOD.'));
   });
 });

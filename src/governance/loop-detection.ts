@@ -1,29 +1,72 @@
-/** Loop detection: the same tool call repeated, the same text repeated; respond by stopping, warning the model or asking a human. */
+/** Loop detection: repeated tool calls, handoff cycles and repeated chat messages; respond by stopping, warning the model or asking a human. */
 
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { canonicalJson } from './audit.js';
 
-/** What the detector does when it sees a loop. */
+/**
+ * What a loop detector does when it sees a loop, the same for the three kinds of loop (an
+ * agent's repeated tool calls, a `handoff()` cycle, a `groupChat()` repeating itself):
+ * `stop` ends it, `warn` tells the model and stops if the loop comes back, `escalate` waits
+ * durably for a human on the signal `loop:<agent or pattern name>` (a `LoopEscalationReply`).
+ *
+ * @example
+ * ```ts
+ * const response: LoopResponse = 'escalate';
+ * const chat = groupChat({ name: 'debate', members: [optimist, skeptic], loopDetection: { response } });
+ * ```
+ */
 export type LoopResponse = 'stop' | 'warn' | 'escalate';
 
 /**
- * Options of an agent's `loopDetection`.
+ * Options of an agent's or a group chat's `loopDetection`.
  *
  * @example
  * ```ts
  * const searcher = agent({ name: 'searcher', instructions: '...', model, tools: [search], loopDetection: { maxRepeats: 3, response: 'warn' } });
+ * const debate = groupChat({ name: 'debate', members: [optimist, skeptic], loopDetection: { maxRepeats: 3, response: 'stop' } });
  * ```
  */
 export interface LoopDetectionOptions {
-  /** Identical tool calls (same tool, same arguments) in one agent loop that count as a loop. Default 3. */
+  /**
+   * Repeats that count as a loop: identical tool calls (same tool, same arguments) in one agent
+   * loop, or identical messages (case and whitespace folded) in a group chat. Default 3.
+   */
   maxRepeats?: number;
   /**
-   * `stop`: fail with `LOOP_DETECTED`. `warn` (default): tell the model in a user message; if it
-   * repeats the call `maxRepeats` more times, stop. `escalate`: wait durably for the signal
-   * `loop:<agent>` with `{ action: 'continue' | 'stop', message? }` (a `message` goes to the model).
+   * `stop`: an agent fails with `LOOP_DETECTED`; a group chat ends with `stoppedBy: 'loop: ...'`.
+   * `warn` (default): tell the model (a user message; in a group chat, a message from the chat);
+   * if it repeats `maxRepeats` more times, stop. `escalate`: wait durably for the signal
+   * `loop:<agent>` (`loop:<chat>` in a group chat) with `{ action: 'continue' | 'stop', message? }`
+   * (a `message` goes to the model).
    */
   response?: LoopResponse;
+}
+
+const loopResponses: readonly LoopResponse[] = ['stop', 'warn', 'escalate'];
+
+/**
+ * Checks a loop response option (`loopDetection.response`, a handoff's `loopResponse`) with a
+ * `ConfigError` naming it; the default when absent.
+ *
+ * @example
+ * ```ts
+ * const response = checkLoopResponse(options.loopResponse, 'handoff("support")', 'loopResponse', 'stop');
+ * ```
+ */
+export function checkLoopResponse(
+  value: unknown,
+  where: string,
+  field: string,
+  fallback: LoopResponse,
+): LoopResponse {
+  if (value === undefined) return fallback;
+  if (!loopResponses.includes(value as LoopResponse))
+    throw new ConfigError(
+      `${where}: ${field} must be 'stop', 'warn' or 'escalate', got ${JSON.stringify(value) ?? String(value)}.`,
+      { code: 'INVALID_OPTION' },
+    );
+  return value as LoopResponse;
 }
 
 /**
@@ -60,8 +103,12 @@ export function checkLoopDetection(
   where: string,
 ): Required<LoopDetectionOptions> | undefined {
   if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new ConfigError(`${where}: loopDetection must be an object { maxRepeats?, response? }.`, {
+      code: 'INVALID_OPTION',
+    });
   const value = options as LoopDetectionOptions;
-  const maxRepeats = value?.maxRepeats ?? 3;
+  const maxRepeats = value.maxRepeats ?? 3;
   if (!Number.isInteger(maxRepeats) || maxRepeats < 2)
     throw new ConfigError(
       `${where}: loopDetection.maxRepeats must be an integer >= 2, got ${String(maxRepeats)}.`,
@@ -69,11 +116,7 @@ export function checkLoopDetection(
         code: 'INVALID_OPTION',
       },
     );
-  const response = value?.response ?? 'warn';
-  if (!['stop', 'warn', 'escalate'].includes(response))
-    throw new ConfigError(`${where}: loopDetection.response must be 'stop', 'warn' or 'escalate'.`, {
-      code: 'INVALID_OPTION',
-    });
+  const response = checkLoopResponse(value.response, where, 'loopDetection.response', 'warn');
   return { maxRepeats, response };
 }
 
@@ -131,7 +174,7 @@ export class ToolCallLoopDetector {
 export function findRepeatedText(texts: readonly string[], maxRepeats = 3): string | undefined {
   const counts = new Map<string, { first: string; count: number }>();
   for (const text of texts) {
-    const key = text.trim().replace(/\s+/g, ' ').toLowerCase();
+    const key = foldText(text);
     if (key === '') continue;
     const seen = counts.get(key) ?? { first: text.trim(), count: 0 };
     seen.count++;
@@ -141,11 +184,77 @@ export function findRepeatedText(texts: readonly string[], maxRepeats = 3): stri
   return undefined;
 }
 
-/** What a human answers on `loop:<agent>`. */
+/**
+ * A text as `findRepeatedText` compares it: trimmed, whitespace runs as one space, lower case.
+ *
+ * @example
+ * ```ts
+ * foldText('  Looks   GOOD. '); // 'looks good.'
+ * ```
+ */
+export function foldText(text: string): string {
+  return text.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/**
+ * What a human answers on `loop:<agent>` (an agent's tool calls) or `loop:<pattern>` (a
+ * `handoff()` cycle, a `groupChat()` repeating itself). Anything but `continue` stops.
+ *
+ * @example
+ * ```ts
+ * await runtime.signal(runId, 'loop:support', { action: 'continue', message: 'The refund is approved; tell the customer.' } satisfies LoopEscalationReply);
+ * ```
+ */
 export interface LoopEscalationReply {
   action: 'continue' | 'stop';
-  /** Passed to the model as a user message when continuing. */
+  /** Passed to the model (an agent's user message, a chat message) when continuing. */
   message?: string;
+}
+
+/** What a detector found: a description of what repeated, and how many times. */
+export interface LoopFound {
+  /** `the tool call search({"q":"x"})`, `the handoff cycle a -> b -> a`, `the message "ok"`. */
+  repeated: string;
+  count: number;
+}
+
+/**
+ * Emits `loop-detected` (only when someone listens). `agent` is the agent that looped: the one
+ * repeating a tool call, handing control around a cycle, or saying the repeated chat message.
+ *
+ * @example
+ * ```ts
+ * announceLoop(ctx, 'billing', { repeated: 'the handoff cycle triage -> billing -> triage', count: 2 }, 'warn');
+ * ```
+ */
+export function announceLoop(ctx: RunContext, agent: string, found: LoopFound, response: LoopResponse): void {
+  if (ctx.observed)
+    ctx.emitEvent({
+      type: 'loop-detected',
+      scope: ctx.scope,
+      agent,
+      repeated: found.repeated,
+      count: found.count,
+      response,
+    });
+}
+
+/**
+ * Waits durably (journaled, survives restarts) for a human's answer on `signal` and normalizes
+ * it: anything but `{ action: 'continue' }` is a stop; an empty or non-string message is dropped.
+ *
+ * @example
+ * ```ts
+ * const reply = await waitForLoopDecision(ctx, 'loop:support');
+ * if (reply.action === 'stop') throw new Error('stopped by a human');
+ * ```
+ */
+export async function waitForLoopDecision(ctx: RunContext, signal: string): Promise<LoopEscalationReply> {
+  const reply = await ctx.waitFor<LoopEscalationReply | null>(signal);
+  if (reply?.action !== 'continue') return { action: 'stop' };
+  return typeof reply.message === 'string' && reply.message.trim() !== ''
+    ? { action: 'continue', message: reply.message }
+    : { action: 'continue' };
 }
 
 /**
@@ -163,29 +272,20 @@ export async function respondToLoop(
   ctx: RunContext,
   agent: string,
   options: Required<LoopDetectionOptions>,
-  found: { repeated: string; count: number },
+  found: LoopFound,
   detector?: ToolCallLoopDetector,
 ): Promise<string | undefined> {
   const secondTime = found.count >= options.maxRepeats * 2;
   const response: LoopResponse = options.response === 'warn' && secondTime ? 'stop' : options.response;
-  if (ctx.observed)
-    ctx.emitEvent({
-      type: 'loop-detected',
-      scope: ctx.scope,
-      agent,
-      repeated: found.repeated,
-      count: found.count,
-      response,
-    });
+  announceLoop(ctx, agent, found, response);
   if (response === 'stop') throw new LoopDetectedError(agent, found.repeated, found.count, ctx.runId);
   if (response === 'warn')
     return (
       `Loop warning: you have made ${found.repeated} ${found.count} times with the same arguments and it will not give a different result. ` +
       'Do not call it again with these arguments; use what you have, try something different, or give your final answer.'
     );
-  const reply = await ctx.waitFor<LoopEscalationReply | null>(`loop:${agent}`);
-  if (reply?.action !== 'continue')
-    throw new LoopDetectedError(agent, found.repeated, found.count, ctx.runId);
+  const reply = await waitForLoopDecision(ctx, `loop:${agent}`);
+  if (reply.action !== 'continue') throw new LoopDetectedError(agent, found.repeated, found.count, ctx.runId);
   detector?.reset();
-  return typeof reply.message === 'string' && reply.message.length > 0 ? reply.message : undefined;
+  return reply.message;
 }

@@ -502,3 +502,178 @@ describe('groupChat: options', () => {
     );
   });
 });
+
+describe('groupChat: loop detection', () => {
+  /**
+   * The optimist repeats itself until the chat asks it to move on (a loop warning, or a human's
+   * message mentioning costs); the skeptic varies its replies.
+   */
+  const repetitive: ModelScript = ({ agent: name, turn, prompt }) => {
+    if (name === 'skeptic') return { text: `Objection ${turn}.` };
+    const seen = JSON.stringify(prompt);
+    if (seen.includes('costs') || seen.includes('Loop warning')) return { text: `Cost estimate ${turn}.` };
+    return { text: turn % 2 === 0 ? 'Sounds great!' : 'sounds   GREAT!' };
+  };
+  /** Like `repetitive`, but the optimist never listens. */
+  const stubborn: ModelScript = ({ agent: name, turn }) => ({
+    text: name === 'skeptic' ? `Objection ${turn}.` : 'Sounds great!',
+  });
+
+  const loopsOf = (events: BatonEvent[]) =>
+    events.flatMap((event) =>
+      event.type === 'loop-detected'
+        ? [{ agent: event.agent, repeated: event.repeated, count: event.count, response: event.response }]
+        : [],
+    );
+
+  it('stop: ends the chat cleanly when one text was said maxRepeats times (case and spaces folded)', async () => {
+    const { runtime, events } = setup();
+    const { members } = team(repetitive, 'optimist', 'skeptic');
+    const handle = await runtime.start(
+      groupChat({ name: 'debate', members, maxRounds: 20, loopDetection: { response: 'stop' } }),
+      'Should we ship?',
+    );
+    const result = (await handle.result()) as GroupChatResult;
+    expect(result).toMatchObject({
+      rounds: 5,
+      stoppedBy: 'loop: "Sounds great!" repeated 3 times',
+      final: 'Sounds great!',
+    });
+    expect((await runtime.get(handle.runId)).status).toBe('completed');
+    expect(loopsOf(events)).toEqual([
+      { agent: 'optimist', repeated: 'the message "Sounds great!"', count: 3, response: 'stop' },
+    ]);
+    expect(events.find((event) => event.type === 'pattern-end')).toMatchObject({
+      outcome: 'loop: "Sounds great!" repeated 3 times',
+    });
+    await runtime.close();
+  });
+
+  it('does nothing without loopDetection, and lets terminate end the chat first', async () => {
+    const { runtime } = setup();
+    const { members } = team(stubborn, 'optimist', 'skeptic');
+    const plain = (await play(runtime, { name: 'plain', members, maxRounds: 6 })) as GroupChatResult;
+    expect(plain.stoppedBy).toBe('max rounds (6)');
+    const capped = (await play(runtime, {
+      name: 'capped',
+      members,
+      maxRounds: 5,
+      loopDetection: { response: 'stop' },
+    })) as GroupChatResult;
+    expect(capped.stoppedBy).toBe('max rounds (5)');
+    await runtime.close();
+  });
+
+  it('warn (the default): the chat tells the members to move on, then stops if they loop again', async () => {
+    const { runtime, events } = setup();
+    const { model, members } = team(repetitive, 'optimist', 'skeptic');
+    const result = (await play(runtime, {
+      name: 'debate',
+      members,
+      maxRounds: 8,
+      loopDetection: { maxRepeats: 2 },
+    })) as GroupChatResult;
+    expect(result.stoppedBy).toBe('max rounds (8)');
+    const warning = result.messages[4];
+    expect(warning?.speaker).toBe('debate');
+    expect(warning?.text).toContain('Loop warning: "Sounds great!" has now been said 2 times in this chat.');
+    expect(result.messages.slice(5).map((message) => message.text)).toEqual([
+      'Objection 1.',
+      'Cost estimate 2.',
+      'Objection 2.',
+      'Cost estimate 3.',
+      'Objection 3.',
+    ]);
+    // The optimist saw the warning as a message from the chat.
+    expect(JSON.stringify(callsOf(model, 'optimist')[2]?.prompt)).toContain('[debate]: Loop warning');
+    expect(loopsOf(events).map((event) => event.response)).toEqual(['warn']);
+
+    const { members: deaf } = team(stubborn, 'optimist', 'skeptic');
+    const stopped = (await play(runtime, {
+      name: 'deaf-debate',
+      members: deaf,
+      maxRounds: 20,
+      loopDetection: { maxRepeats: 2, response: 'warn' },
+    })) as GroupChatResult;
+    // Warned at the 2nd "Sounds great!" (round 3), stopped at the 4th (round 7).
+    expect(stopped).toMatchObject({ rounds: 7, stoppedBy: 'loop: "Sounds great!" repeated 4 times' });
+    expect(stopped.messages.filter((message) => message.speaker === 'deaf-debate')).toHaveLength(1);
+    await runtime.close();
+  });
+
+  it('escalate: suspends on loop:<chat>; "continue" passes the message on, "stop" ends the chat', async () => {
+    const { runtime, events } = setup();
+    const { model, members } = team(repetitive, 'optimist', 'skeptic');
+    const chat = groupChat({
+      name: 'debate',
+      members,
+      maxRounds: 20,
+      loopDetection: { maxRepeats: 2, response: 'escalate' },
+    });
+    const handle = await runtime.start(chat, 'Should we ship?');
+    await expect.poll(async () => (await runtime.get(handle.runId)).status).toBe('suspended');
+    expect(callsOf(model, 'optimist')).toHaveLength(2);
+    await runtime.signal(handle.runId, 'loop:debate', { action: 'continue', message: 'Talk about costs.' });
+    // The optimist moves on (the message is in its prompt); nobody repeats, so the chat runs to maxRounds.
+    const result = (await handle.result()) as GroupChatResult;
+    expect(result.stoppedBy).toBe('max rounds (20)');
+    expect(result.messages[4]).toEqual({ speaker: 'debate', text: 'Talk about costs.' });
+    expect(JSON.stringify(callsOf(model, 'optimist')[2]?.prompt)).toContain('[debate]: Talk about costs.');
+    // Emitted when the loop is seen, and again when the run resumes on the signal (a wait is
+    // journaled once answered, so the resumed run reaches the detection afresh).
+    expect(new Set(loopsOf(events).map((event) => event.response))).toEqual(new Set(['escalate']));
+
+    const { members: deaf } = team(stubborn, 'optimist', 'skeptic');
+    const stubbornChat = groupChat({
+      name: 'deaf-debate',
+      members: deaf,
+      maxRounds: 20,
+      loopDetection: { maxRepeats: 2, response: 'escalate' },
+    });
+    const second = await runtime.start(stubbornChat, 'Should we ship?');
+    await expect.poll(async () => (await runtime.get(second.runId)).status).toBe('suspended');
+    await runtime.signal(second.runId, 'loop:deaf-debate', { action: 'continue' });
+    // Counting starts afresh: two more "Sounds great!" (rounds 5 and 7) escalate again.
+    await expect.poll(async () => (await runtime.get(second.runId)).status).toBe('suspended');
+    await runtime.signal(second.runId, 'loop:deaf-debate', { action: 'stop' });
+    const ended = (await second.result()) as GroupChatResult;
+    expect(ended).toMatchObject({ rounds: 7, stoppedBy: 'loop: "Sounds great!" repeated 4 times' });
+    expect((await runtime.get(second.runId)).status).toBe('completed');
+    await runtime.close();
+  });
+
+  it('escalate: the wait survives a restart, and the replay does not call the models again', async () => {
+    const store = createMemoryStore();
+    const { model, members } = team(stubborn, 'optimist', 'skeptic');
+    const chat = groupChat({
+      name: 'durable-debate',
+      members,
+      maxRounds: 20,
+      loopDetection: { response: 'escalate' },
+    });
+    const first = createRuntime({ store, recover: false });
+    const handle = await first.start(chat, 'Should we ship?');
+    await expect.poll(async () => (await first.get(handle.runId)).status).toBe('suspended');
+    expect(model.calls).toHaveLength(5);
+    await first.close();
+    const second = createRuntime({ store, recover: false, workflows: [chat] });
+    await second.signal(handle.runId, 'loop:durable-debate', { action: 'stop' });
+    const result = (await (await second.resume(handle.runId)).result()) as GroupChatResult;
+    expect(result).toMatchObject({ rounds: 5, stoppedBy: 'loop: "Sounds great!" repeated 3 times' });
+    expect(model.calls).toHaveLength(5);
+    await second.close();
+  });
+
+  it('rejects bad loopDetection options, naming the chat and the field', () => {
+    const { members } = team(echo, 'a', 'b');
+    expect(() => groupChat({ name: 'g', members, loopDetection: { maxRepeats: 1 } })).toThrow(
+      /groupChat\("g"\): loopDetection.maxRepeats must be an integer >= 2, got 1/,
+    );
+    expect(() => groupChat({ name: 'g', members, loopDetection: { response: 'ignore' as never } })).toThrow(
+      /groupChat\("g"\): loopDetection.response must be 'stop', 'warn' or 'escalate', got "ignore"/,
+    );
+    expect(() => groupChat({ name: 'g', members, loopDetection: 3 as never })).toThrow(
+      /groupChat\("g"\): loopDetection must be an object/,
+    );
+  });
+});

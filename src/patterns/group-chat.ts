@@ -1,4 +1,4 @@
-/** groupChat(): members take turns on one shared thread; a selector picks each speaker and conditions end the chat. */
+/** groupChat(): members take turns on one shared thread; a selector picks each speaker, conditions and loop detection end the chat. */
 
 import type { Agent } from '../agents/agent.js';
 import type { Message } from '../agents/messages.js';
@@ -6,6 +6,15 @@ import { runAgent } from '../agents/run-agent.js';
 import { ConfigError } from '../core/errors.js';
 import type { RunContext, StepContext, StepOptions } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
+import {
+  announceLoop,
+  checkLoopDetection,
+  findRepeatedText,
+  foldText,
+  type LoopDetectionOptions,
+  type LoopResponse,
+  waitForLoopDecision,
+} from '../governance/loop-detection.js';
 import type { Usage } from '../stores/store.js';
 import { guarded } from './members.js';
 import { announceEnd, announceSpeaker, announceStart, checkCount, checkMembers, textOf } from './shared.js';
@@ -39,16 +48,37 @@ export interface GroupChatOptions {
   maxRounds?: number;
   /** A standing description of the chat's goal, shown to every speaker and to the selector. */
   task?: string;
+  /**
+   * Watches for members repeating themselves, checked after every round (after `terminate`):
+   * when one text (trimmed, case and whitespace folded) has been said `maxRepeats` times
+   * (default 3) by any members, `response` applies (each time emits `loop-detected`):
+   * - `stop`: the chat ends with its result, `stoppedBy: 'loop: "<text>" repeated <n> times'`.
+   * - `warn` (default): a message from the chat (speaker: the chat's name) asks the members to stop
+   *   repeating and move on; counting starts afresh, and the next loop stops the chat.
+   * - `escalate`: the run waits durably for the signal `loop:<chat name>` with a
+   *   `LoopEscalationReply`; `continue` goes on (a `message` joins the thread from the chat) and
+   *   counting starts afresh; `stop` ends the chat as `stop` does.
+   *
+   * Off when absent.
+   */
+  loopDetection?: LoopDetectionOptions;
 }
 
 /** What `groupChat()` returns. */
 export interface GroupChatResult {
-  /** The whole thread: the opening message (speaker `user`), then one message per round. */
+  /**
+   * The whole thread: the opening message (speaker `user`), then one message per round, plus
+   * any messages of the chat itself (speaker: the chat's name): loop warnings, and a human's
+   * message after a loop escalation.
+   */
   messages: ChatMessage[];
   /** The last message's text. */
   final: string;
   rounds: number;
-  /** The reason of the condition that ended the chat (`max rounds (10)`, `approved by reviewer`, ...). */
+  /**
+   * The reason of the condition that ended the chat (`max rounds (10)`, `approved by reviewer`,
+   * ...), or `loop: "<text>" repeated <n> times` when loop detection ended it.
+   */
   stoppedBy: string;
 }
 
@@ -56,7 +86,8 @@ export interface GroupChatResult {
  * A group chat: each round one member is chosen, given the thread so far, and its reply is
  * appended to the thread in its name. Agents see others' messages as user messages
  * `[name]: text` and their own as their replies; humans, workflows and patterns get the
- * thread as text. Stops when `terminate` holds or after `maxRounds`.
+ * thread as text. Stops when `terminate` holds or after `maxRounds`; with `loopDetection`, when
+ * members keep saying the same thing (or warns them, or asks a human on `loop:<name>`).
  *
  * @example
  * ```ts
@@ -67,6 +98,7 @@ export interface GroupChatResult {
  *   terminate: approvedBy('lead').or(textMention('ABANDON')),
  *   maxRounds: 12,
  *   task: 'Agree on the storage design for the audit log.',
+ *   loopDetection: { maxRepeats: 3, response: 'warn' }, // "LGTM" three times: told to move on
  * });
  * const { final, stoppedBy } = await (await runtime.start(review, 'Proposal: one table per tenant.')).result();
  * ```
@@ -100,6 +132,7 @@ export function groupChat(options: GroupChatOptions): Runnable<string, GroupChat
         `${where}: terminate refers to "${unknown}", who is not a member (members: ${names.join(', ')}).`,
       );
   }
+  const loops = checkLoopDetection(options.loopDetection, where);
   const stop =
     options.terminate === undefined ? maxRoundsCondition(cap) : options.terminate.or(maxRoundsCondition(cap));
   const selection = checkSelection(where, chat, options.select, names);
@@ -124,6 +157,8 @@ export function groupChat(options: GroupChatOptions): Runnable<string, GroupChat
       const thread: ChatMessage[] = [{ speaker: 'user', text: textOf(input) }];
       let lastSpeaker: string | undefined;
       let elapsedMs = 0;
+      // Rebuilt in order on every replay from the replayed replies and waits.
+      const repetition: RepetitionState = { notes: new Set(), since: 1, warned: false };
       const stateOf = (round: number): ChatState => ({
         round,
         messages: [...thread],
@@ -155,7 +190,9 @@ export function groupChat(options: GroupChatOptions): Runnable<string, GroupChat
         thread.push({ speaker: speaker.name, text });
         lastSpeaker = speaker.name;
         if (timed) elapsedMs = ctx.now() - startedAt;
-        const reason = stop.check(stateOf(round));
+        let reason = stop.check(stateOf(round));
+        if (reason === undefined && loops !== undefined)
+          reason = await checkRepetition(ctx, chat, loops, thread, repetition, speaker.name);
         if (reason !== undefined) {
           announceEnd(ctx, pattern, chat, reason);
           return { messages: thread, final: text, rounds: round, stoppedBy: reason };
@@ -163,6 +200,64 @@ export function groupChat(options: GroupChatOptions): Runnable<string, GroupChat
       }
     },
   };
+}
+
+/** Per-execution state of a chat's loop detection. */
+interface RepetitionState {
+  /** The chat's own messages (warnings, a human's message), which loop detection does not count. */
+  notes: Set<ChatMessage>;
+  /** Where counting starts: after the opening message, then after each warning or "continue". */
+  since: number;
+  warned: boolean;
+}
+
+/**
+ * After a round: when a text was said `maxRepeats` times since counting started, responds
+ * (warns in the thread, or waits for `loop:<chat>`) and returns the `stoppedBy` reason if the
+ * chat should end.
+ */
+async function checkRepetition(
+  ctx: RunContext,
+  chat: string,
+  loops: Required<LoopDetectionOptions>,
+  thread: ChatMessage[],
+  state: RepetitionState,
+  speaker: string,
+): Promise<string | undefined> {
+  const said = (messages: readonly ChatMessage[]) =>
+    messages.filter((message) => !state.notes.has(message)).map((message) => message.text);
+  const repeated = findRepeatedText(said(thread.slice(state.since)), loops.maxRepeats);
+  if (repeated === undefined) return undefined;
+  const key = foldText(repeated);
+  const count = said(thread.slice(1)).filter((other) => foldText(other) === key).length;
+  const quoted = JSON.stringify(shorten(repeated));
+  const response: LoopResponse = loops.response === 'warn' && state.warned ? 'stop' : loops.response;
+  announceLoop(ctx, speaker, { repeated: `the message ${quoted}`, count }, response);
+  const note = (text: string) => {
+    const message: ChatMessage = { speaker: chat, text };
+    state.notes.add(message);
+    thread.push(message);
+  };
+  let stopping = response === 'stop';
+  if (response === 'warn') {
+    state.warned = true;
+    note(
+      `Loop warning: ${quoted} has now been said ${count} times in this chat. ` +
+        'Repeating it does not move the discussion forward: do not say it again; add something new, take up what is still open, or conclude.',
+    );
+  } else if (response === 'escalate') {
+    const reply = await waitForLoopDecision(ctx, `loop:${chat}`);
+    stopping = reply.action === 'stop';
+    if (reply.message !== undefined) note(reply.message);
+  }
+  state.since = thread.length;
+  return stopping ? `loop: ${quoted} repeated ${count} times` : undefined;
+}
+
+/** A repeated text for a message: whitespace folded, at most 80 characters. */
+function shorten(text: string): string {
+  const folded = text.trim().replace(/\s+/g, ' ');
+  return folded.length > 80 ? `${folded.slice(0, 80)}…` : folded;
 }
 
 function descriptionOf(runnable: Runnable<unknown, unknown>): string {

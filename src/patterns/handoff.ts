@@ -1,13 +1,19 @@
-/** handoff(): triage and transfer of control between agents, with input filters, a loop guard and a fallback agent. */
+/** handoff(): triage and transfer of control between agents, with input filters, a loop guard (stop, warn or escalate) and a fallback agent. */
 
 import type { Agent } from '../agents/agent.js';
 import { type InputFilter, type Transfer, transfer } from '../agents/handoff.js';
-import type { AgentInput } from '../agents/messages.js';
-import { type AgentRunResult, runAgent } from '../agents/run-agent.js';
+import { type AgentInput, userMessage } from '../agents/messages.js';
+import { type AgentRunResult, type RunAgentOptions, runAgent } from '../agents/run-agent.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { assertName, type Runnable } from '../core/runnable.js';
+import {
+  announceLoop,
+  checkLoopResponse,
+  type LoopResponse,
+  waitForLoopDecision,
+} from '../governance/loop-detection.js';
 import { announceEnd, announceStart, checkCount } from './shared.js';
 
 /** Options of `handoff()`. */
@@ -31,6 +37,20 @@ export interface HandoffOptions {
    */
   loopCycles?: number;
   /**
+   * What the loop guard does when it trips (every trip also emits `loop-detected`):
+   * - `stop` (default): control goes to `fallback` if set, else the run fails with `HANDOFF_LOOP`.
+   * - `warn`: the transfer happens, and the agent receiving control gets a user message saying the
+   *   conversation is going around in a cycle (named) and that it should resolve it or answer.
+   *   The guard then counts afresh from that agent; if it trips again, it behaves as `stop`.
+   * - `escalate`: the run waits durably (journaled; survives restarts) for the signal
+   *   `loop:<name>` with a `LoopEscalationReply`. `continue` lets the transfer happen (a
+   *   `message` goes to the receiving agent as a user message) and the guard counts afresh;
+   *   `stop` behaves as `stop`.
+   *
+   * `maxHandoffs` (`HANDOFF_LIMIT`) always behaves as `stop`.
+   */
+  loopResponse?: LoopResponse;
+  /**
    * Takes over, once, when a guard trips (`HANDOFF_LOOP` or `HANDOFF_LIMIT`): control goes to
    * this agent with the conversation instead of the run failing. If a guard trips again after
    * that, the run fails.
@@ -43,6 +63,8 @@ export interface HandoffOptions {
  * `transfer_to_<agent>`. The run's output is the answer of the agent that finishes.
  * A loop guard stops agents passing the conversation around in a cycle (and `maxHandoffs`
  * bounds the transfers); with a `fallback` agent, control goes there instead of failing.
+ * With `loopResponse`, the guard can warn the agent receiving control, or ask a human on the
+ * signal `loop:<name>`, instead of stopping.
  *
  * @example
  * ```ts
@@ -51,6 +73,10 @@ export interface HandoffOptions {
  *   fallback: humanDesk, // takes over if triage and billing bounce the customer back and forth
  * });
  * const handle = await runtime.start(support, 'My card was charged twice');
+ *
+ * // Ask a person instead: the run suspends until someone answers on `loop:support-escalating`.
+ * const escalating = handoff({ name: 'support-escalating', entry: triage, agents: [billing], allowReturn: true, loopResponse: 'escalate' });
+ * await runtime.signal(runId, 'loop:support-escalating', { action: 'continue', message: 'Billing: refund it.' });
  * ```
  */
 export function handoff<OUTPUT = string>(options: HandoffOptions): Runnable<AgentInput, OUTPUT> {
@@ -70,12 +96,16 @@ export function handoff<OUTPUT = string>(options: HandoffOptions): Runnable<Agen
     throw new ConfigError(
       `${where}: loopCycles must be 0 (guard off) or at least 2 (a cycle seen once is not a loop), got 1.`,
     );
+  const loopResponse = checkLoopResponse(options.loopResponse, where, 'loopResponse', 'stop');
   const filter = options.inputFilter === undefined ? {} : { inputFilter: options.inputFilter };
   const fromEntry: Transfer[] = options.agents.map((member) => transfer(member, filter));
   const backToEntry: Transfer[] = options.allowReturn === true ? [transfer(options.entry, filter)] : [];
   const toFallback = options.fallback === undefined ? undefined : transfer(options.fallback, filter);
   const extraHandoffs = (current: Agent<unknown>): readonly Transfer[] =>
     current === options.entry ? fromEntry : options.agents.includes(current) ? backToEntry : [];
+  /** The transfer `from` called to reach `to` (its own first, as the agent loop offers them), for its input filter. */
+  const requestedTransfer = (from: Agent<unknown>, to: Agent<unknown>): Transfer =>
+    [...from.handoffs(), ...extraHandoffs(from)].find((edge) => edge.agent === to) ?? transfer(to, filter);
   const members = [options.entry.name, ...options.agents.map((member) => member.name)];
   if (options.fallback !== undefined) members.push(options.fallback.name);
   return {
@@ -86,8 +116,11 @@ export function handoff<OUTPUT = string>(options: HandoffOptions): Runnable<Agen
       announceStart(ctx, 'handoff', options.name, members);
       // Per execution, rebuilt in order on every replay: onHandoff sees the same handoffs each time.
       const holders: string[] = [options.entry.name];
+      /** Where the loop guard starts looking: after a warning or a human's "continue", it counts afresh. */
+      let since = 0;
       let count = 0;
       let fellBack = false;
+      let warned = false;
       const trip = (
         from: Agent<unknown>,
         code: 'HANDOFF_LOOP' | 'HANDOFF_LIMIT',
@@ -110,40 +143,82 @@ export function handoff<OUTPUT = string>(options: HandoffOptions): Runnable<Agen
         decide(ctx, options.name, `handoff ${reason}`, message, cycle, undefined);
         throw new ModelBehaviorError(message, { agent: from.name, code, runId: ctx.runId });
       };
-      let result: AgentRunResult<unknown>;
-      try {
-        result = await runAgent(ctx, options.entry, input, {
-          extraHandoffs,
-          onHandoff: (from, to) => {
-            count++;
-            let redirect: Transfer | undefined;
-            if (count > maxHandoffs) {
-              redirect = trip(
-                from,
-                'HANDOFF_LIMIT',
-                `${where}: more than ${maxHandoffs} handoffs in one run (last ${from.name} -> ${to.name}); the agents are passing the conversation back and forth.` +
-                  (fellBack ? '' : ' Set fallback to let an agent take over instead of failing.'),
-                undefined,
-              );
-            } else {
-              const cycle = repeatedCycle([...holders, to.name], loopCycles);
-              if (cycle !== undefined) {
-                const path = [...cycle, cycle[0]].join(' -> ');
-                redirect = trip(
-                  from,
-                  'HANDOFF_LOOP',
-                  `${where}: the agents are handing the conversation around in a loop: ${path}, ${loopCycles} times in a row (${[...holders, to.name].join(' -> ')}).` +
-                    (fellBack
-                      ? ''
-                      : ' Tighten their instructions, or set fallback to let an agent take over instead of failing.'),
-                  cycle,
-                );
-              }
-            }
+      const loopMessage = (path: string, to: Agent<unknown>, again: boolean): string =>
+        `${where}: the agents are handing the conversation around in a loop: ${path}, ${loopCycles} times in a row (${[...holders, to.name].join(' -> ')})` +
+        (again ? ', again after a loop warning.' : '.') +
+        (fellBack
+          ? ''
+          : ' Tighten their instructions, or set fallback to let an agent take over instead of failing.');
+      const onLoop = (
+        from: Agent<unknown>,
+        to: Agent<unknown>,
+        cycle: readonly string[],
+      ): Transfer | Promise<Transfer> => {
+        const path = [...cycle, cycle[0]].join(' -> ');
+        const response: LoopResponse = loopResponse === 'warn' && warned ? 'stop' : loopResponse;
+        const message = loopMessage(path, to, response !== loopResponse);
+        announceLoop(
+          ctx,
+          from.name,
+          { repeated: `the handoff cycle ${path}`, count: cycleRepeats([...holders, to.name], cycle) },
+          response,
+        );
+        if (response === 'stop') return trip(from, 'HANDOFF_LOOP', message, cycle);
+        const requested = requestedTransfer(from, to);
+        if (response === 'warn') {
+          warned = true;
+          since = holders.length;
+          decide(ctx, options.name, 'handoff loop warning', message, cycle, undefined);
+          return withNote(requested, loopWarning(options.name, path, loopCycles));
+        }
+        decide(ctx, options.name, 'handoff loop escalated', message, cycle, undefined);
+        return escalate(from, requested, message, cycle);
+      };
+      /** Waits durably for a human on `loop:<name>`: `continue` lets the transfer go (with the human's note), anything else stops. */
+      const escalate = async (
+        from: Agent<unknown>,
+        requested: Transfer,
+        message: string,
+        cycle: readonly string[],
+      ): Promise<Transfer> => {
+        const reply = await waitForLoopDecision(ctx, `loop:${options.name}`);
+        if (reply.action !== 'continue') return trip(from, 'HANDOFF_LOOP', message, cycle);
+        since = holders.length;
+        decide(ctx, options.name, 'handoff loop continued by a human', message, cycle, undefined);
+        return reply.message === undefined ? requested : withNote(requested, reply.message);
+      };
+      const runOptions: RunAgentOptions = {
+        extraHandoffs,
+        // Shared by the agent loops of this execution, so a resumed agent continues its turn numbers.
+        turnCounter: new Map(),
+        onHandoff: (from, to) => {
+          count++;
+          let redirect: Transfer | Promise<Transfer> | undefined;
+          if (count > maxHandoffs) {
+            redirect = trip(
+              from,
+              'HANDOFF_LIMIT',
+              `${where}: more than ${maxHandoffs} handoffs in one run (last ${from.name} -> ${to.name}); the agents are passing the conversation back and forth.` +
+                (fellBack ? '' : ' Set fallback to let an agent take over instead of failing.'),
+              undefined,
+            );
+          } else {
+            const cycle = repeatedCycle([...holders.slice(since), to.name], loopCycles);
+            if (cycle !== undefined) redirect = onLoop(from, to, cycle);
+          }
+          if (!(redirect instanceof Promise)) {
             holders.push(redirect?.agent.name ?? to.name);
             return redirect;
-          },
-        });
+          }
+          return redirect.then((chosen) => {
+            holders.push(chosen.agent.name);
+            return chosen;
+          });
+        },
+      };
+      let result: AgentRunResult<unknown>;
+      try {
+        result = await runAgent(ctx, options.entry, input, runOptions);
       } catch (error) {
         if (!isInterruption(error, ctx)) announceEnd(ctx, 'handoff', options.name, 'failed');
         throw error;
@@ -157,6 +232,34 @@ export function handoff<OUTPUT = string>(options: HandoffOptions): Runnable<Agen
       return result.output as OUTPUT;
     },
   };
+}
+
+/** `edge` with `note` appended, as a user message, to the conversation the next agent sees. */
+function withNote(edge: Transfer, note: string): Transfer {
+  const inputFilter = edge.inputFilter;
+  return {
+    ...edge,
+    inputFilter: (messages) => [...(inputFilter?.(messages) ?? messages), userMessage(note)],
+  };
+}
+
+/** The warning the agent receiving control gets when the loop guard warns. */
+function loopWarning(name: string, path: string, times: number): string {
+  return (
+    `Loop warning from "${name}": the conversation is going around in a cycle (${path}, ${times} times in a row). ` +
+    'Handing it on along this cycle will not resolve it. Resolve the request yourself, or give your final answer.'
+  );
+}
+
+/** How many times in a row `holders` ends with `cycle` (at least the loop guard's count when it trips). */
+function cycleRepeats(holders: readonly string[], cycle: readonly string[]): number {
+  let times = 0;
+  for (let end = holders.length; end - cycle.length >= 0; end -= cycle.length) {
+    const block = holders.slice(end - cycle.length, end);
+    if (block.some((name, index) => name !== cycle[index])) break;
+    times++;
+  }
+  return times;
 }
 
 /**
