@@ -86,6 +86,7 @@ export function buildPattern(
           allowReturn: definition.allowReturn,
           maxHandoffs: definition.maxHandoffs,
           loopCycles: definition.loopCycles,
+          loopResponse: definition.loopResponse,
           fallback: definition.fallback === undefined ? undefined : agent(definition.fallback),
         }),
       });
@@ -149,6 +150,12 @@ export function buildPattern(
             terminate: definition.terminate === undefined ? undefined : condition(definition.terminate),
             maxRounds: definition.maxRounds,
             task: definition.task,
+            loopDetection:
+              definition.loopDetection === undefined || definition.loopDetection === false
+                ? undefined
+                : definition.loopDetection === true
+                  ? {}
+                  : compact(definition.loopDetection),
           }),
         }),
       );

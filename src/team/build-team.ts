@@ -24,6 +24,7 @@ import {
 } from '../index.js';
 import { type Human, human } from '../patterns/human.js';
 import type { Store } from '../stores/store.js';
+import { type AgentOptionParts, agentOptionsOf, sharedResources } from './build-agent-options.js';
 import { compact, milliseconds } from './build-parts.js';
 import { buildPattern, type PatternContext } from './build-pattern.js';
 import type { TeamFileProblem } from './team-file-error.js';
@@ -70,9 +71,14 @@ export function buildTeam(
 ): BuiltTeam | TeamFileProblem[] {
   const agents = new Map<string, Agent<unknown>>();
   const problems: TeamFileProblem[] = [];
+  const optionParts: AgentOptionParts = {
+    exports: parts.exports,
+    inlineModel: parts.inlineModel,
+    ...sharedResources(parts.store),
+  };
   for (const [index, definition] of team.agents.entries()) {
     try {
-      agents.set(definition.name, agent(agentOptions(definition, index, team, parts, agents)));
+      agents.set(definition.name, agent(agentOptions(definition, index, team, parts, agents, optionParts)));
     } catch (error) {
       problems.push(source.problem(['agents', index], messageOf(error)));
     }
@@ -185,12 +191,15 @@ function agentOptions(
   team: TeamFile,
   parts: TeamParts,
   agents: ReadonlyMap<string, Agent<unknown>>,
+  optionParts: AgentOptionParts,
 ): AgentOptions<unknown> {
+  const more = agentOptionsOf(definition, optionParts);
   const options: AgentOptions<unknown> = {
+    ...more.options,
     name: definition.name,
     instructions: withPayload(definition.instructions),
     model: parts.modelOf(definition),
-    tools: (definition.tools ?? []).map((name) => parts.tools.get(name) as AnyTool),
+    tools: [...(definition.tools ?? []).map((name) => parts.tools.get(name) as AnyTool), ...more.tools],
     handoffs: () =>
       (definition.handoffs ?? []).map((entry, position) => handoffTo(entry, `${index}.${position}`)),
     version: String(definition.version ?? team.version ?? '1'),
@@ -201,7 +210,11 @@ function agentOptions(
     const payload = parts.payloads.get(key);
     if (payload !== undefined) transferOptions.payload = payload;
     if (spec.description !== undefined) transferOptions.description = spec.description;
-    if (spec.filter !== undefined) transferOptions.inputFilter = handoffFilters[spec.filter];
+    if (spec.filter !== undefined)
+      transferOptions.inputFilter =
+        typeof spec.filter === 'string'
+          ? handoffFilters[spec.filter]
+          : handoffFilters.lastN(spec.filter.lastN);
     return transfer(agents.get(spec.agent) as Agent<unknown>, transferOptions);
   };
   const output = parts.outputs.get(index);
@@ -233,7 +246,6 @@ function agentOptions(
   if (definition.permissions !== undefined) options.permissions = compact(definition.permissions);
   if (definition.guardrails !== undefined)
     options.guardrails = definition.guardrails.map((name) => builtinGuardrails[name]());
-  if (definition.context !== undefined) options.context = compact(definition.context);
   return options;
 }
 

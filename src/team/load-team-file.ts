@@ -9,6 +9,7 @@ import type { Agent, AgentInput, AnyTool, ModelChain, ModelSpec, Runnable, Store
 import type { Human } from '../patterns/human.js';
 import { loadScript, scriptedModel } from '../testing/index.js';
 import { buildTeam } from './build-team.js';
+import { checkAgentOptions } from './check-agent-options.js';
 import { checkTeam } from './check-team.js';
 import { jsonSchemaToZod } from './json-schema-output.js';
 import { schemaProblems } from './schema-problems.js';
@@ -177,6 +178,8 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
   if (Array.isArray(plan)) return fail(plan);
 
   const { tools, toolsModule } = await loadTools(source, team, here, display);
+  const optionProblems = checkAgentOptions(source, team, tools);
+  if (optionProblems.length > 0) return fail(sortProblems(optionProblems));
   const exports = await loadExports(source, team, here, display);
 
   const models = await modelChooser(source, team, plan, here, options.offlineChunkDelayMs ?? 12);

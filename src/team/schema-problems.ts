@@ -12,6 +12,7 @@ interface SchemaNode {
     type: string;
     shape?: Record<string, SchemaNode>;
     element?: SchemaNode;
+    valueType?: SchemaNode;
     innerType?: SchemaNode;
     options?: SchemaNode[];
   };
@@ -131,7 +132,7 @@ function shapeAt(root: SchemaNode, path: DataPath, data: unknown): Record<string
       node.def.type === 'object' && typeof segment === 'string'
         ? node.def.shape?.[segment]
         : node.def.type === 'array' || node.def.type === 'record'
-          ? (node.def.element ?? undefined)
+          ? (node.def.element ?? node.def.valueType ?? undefined)
           : undefined;
     node = child === undefined ? undefined : unwrap(child, valueAt(data, path.slice(0, index + 1)));
   }

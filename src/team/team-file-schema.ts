@@ -1,6 +1,14 @@
 /** The zod schema of a team file (YAML): the single source for validation, TypeScript types and the editor JSON Schema. */
 
 import { z } from 'zod';
+import {
+  approvalsSchema,
+  cacheSchema,
+  contextSchema,
+  loopDetectionSchema,
+  memorySchema,
+  toolRoutingSchema,
+} from './team-agent-options.js';
 import { patternFieldsShape, teamPatterns } from './team-pattern-schema.js';
 import {
   agentReference,
@@ -11,10 +19,11 @@ import {
   wholeNumber,
 } from './team-schema-parts.js';
 
+export { teamHistoryPolicies } from './team-agent-options.js';
 export { patternFields, type TeamPattern, teamPatterns } from './team-pattern-schema.js';
 
-/** Ready-made handoff input filters a team file can name. */
-export const teamInputFilters = ['removeToolHistory', 'lastUserMessage'] as const;
+/** Ready-made handoff input filters a team file can name (besides `{ lastN: n }`). */
+export const teamInputFilters = ['removeToolHistory', 'lastUserMessage', 'summaryOnly'] as const;
 
 const jsonSchemaObject = z
   .record(z.string(), z.unknown(), { error: 'expected a JSON Schema object (a mapping)' })
@@ -33,10 +42,27 @@ const handoffObject = z
         'JSON Schema of the data the model passes along (an order id, a summary); the next agent sees it in its instructions.',
       ),
     filter: z
-      .enum(teamInputFilters, { error: `expected one of: ${teamInputFilters.join(', ')}` })
+      .union(
+        [
+          z.enum(teamInputFilters, {
+            error: `expected one of: ${teamInputFilters.join(', ')}, or a mapping { lastN: n }`,
+          }),
+          z
+            .strictObject(
+              {
+                lastN: wholeNumber()
+                  .min(1)
+                  .describe('Keep the last n messages (and the tool calls their tool results answer).'),
+              },
+              { error: 'expected a mapping { lastN: n }' },
+            )
+            .describe('Keep the last n messages.'),
+        ],
+        { error: `expected one of: ${teamInputFilters.join(', ')}, or a mapping { lastN: n }` },
+      )
       .optional()
       .describe(
-        'Rewrites the conversation the next agent sees: removeToolHistory or lastUserMessage. Default: the full conversation.',
+        'Rewrites the conversation the next agent sees: removeToolHistory, lastUserMessage, summaryOnly (compaction summaries and the last user message) or { lastN: n }. Default: the full conversation.',
       ),
   })
   .describe('A handoff with options.');
@@ -61,9 +87,6 @@ export const teamGuardrails = ['pii', 'secrets', 'injection'] as const;
 
 /** Capabilities a team file can grant an agent. */
 export const teamCapabilities = ['read', 'write', 'network', 'spend'] as const;
-
-/** Context history policies a team file can choose. */
-export const teamHistoryPolicies = ['full', 'window', 'compact'] as const;
 
 const agentModelSchema = z
   .union(
@@ -129,24 +152,6 @@ const permissionsSchema = z
   )
   .describe('Allow-list of tools and capabilities; a call outside it is denied and reported to the model.');
 
-const contextSchema = z
-  .strictObject(
-    {
-      history: z
-        .enum(teamHistoryPolicies, { error: `expected one of: ${teamHistoryPolicies.join(', ')}` })
-        .optional()
-        .describe(
-          'full (default), window (most recent messages that fit) or compact (older turns summarized).',
-        ),
-      maxTokens: wholeNumber()
-        .min(1)
-        .optional()
-        .describe('Token limit of a prompt. Default: the model’s window.'),
-    },
-    { error: 'expected a mapping { history?, maxTokens? }' },
-  )
-  .describe('How the conversation is fitted into the model’s window.');
-
 const versionSchema = z.union([z.string(), z.number()], { error: 'expected a version string such as "1"' });
 
 /** The schema of one entry of `agents`. */
@@ -207,6 +212,11 @@ export const teamAgentSchema = z
           'Built-in guardrails: pii (redact personal data), secrets (redact keys), injection (detect prompt injection).',
         ),
       context: contextSchema.optional(),
+      approvals: approvalsSchema.optional(),
+      memory: memorySchema.optional(),
+      cache: cacheSchema.optional(),
+      toolRouting: toolRoutingSchema.optional(),
+      loopDetection: loopDetectionSchema.optional(),
     },
     { error: 'expected an agent: a mapping with at least name and instructions' },
   )

@@ -1,6 +1,7 @@
 /** The zod schema of the pattern fields a team (the file or a nested team) sets, and which pattern uses which field. */
 
 import { z } from 'zod';
+import { loopDetectionOf, teamLoopResponses } from './team-agent-options.js';
 import {
   adaptiveChoices,
   agentReference,
@@ -97,6 +98,12 @@ export const patternFieldsShape = {
     .describe(
       'handoff: times the same cycle of agents may repeat before the loop guard trips; 0 turns it off. Default 2.',
     ),
+  loopResponse: z
+    .enum(teamLoopResponses, { error: `expected one of: ${teamLoopResponses.join(', ')}` })
+    .optional()
+    .describe(
+      'handoff: what the loop guard does when it trips: stop (default: fallback, else fail with HANDOFF_LOOP), warn (the transfer happens and the receiving agent is told about the cycle; stop if it trips again) or escalate (wait for the signal loop:<team>).',
+    ),
   fallback: agentReference
     .optional()
     .describe('handoff: the agent that takes over when the loop guard or maxHandoffs trips.'),
@@ -171,6 +178,14 @@ export const patternFieldsShape = {
     .string()
     .optional()
     .describe('groupChat: the chat’s goal, shown to every speaker and to the selector.'),
+  loopDetection: loopDetectionOf({
+    maxRepeats:
+      'Times one text (case and whitespace folded) may be said in the chat before it counts as a loop. Default 3.',
+    response:
+      'stop (the chat ends, stoppedBy "loop: ..."), warn (default: the chat tells the members to move on, stops if it goes on) or escalate (wait for the signal loop:<chat>).',
+    options:
+      'groupChat: detect members repeating the same message and stop, warn them or ask a human. Off by default.',
+  }).optional(),
   maxRounds: wholeNumber()
     .min(1)
     .optional()
@@ -321,11 +336,11 @@ export const patternFieldsShape = {
 /** Which pattern fields each pattern uses (the others are an error, so a mistake never goes unnoticed). */
 export const patternFields: Record<TeamPattern, readonly string[]> = {
   agent: ['entry'],
-  handoff: ['entry', 'allowReturn', 'maxHandoffs', 'loopCycles', 'fallback'],
+  handoff: ['entry', 'allowReturn', 'maxHandoffs', 'loopCycles', 'loopResponse', 'fallback'],
   sequential: ['stages'],
   concurrent: ['units', 'aggregate', 'require', 'consistencyMeasure', 'minConsistency', 'onLowConsistency'],
   supervisor: ['manager', 'workers', 'maxDelegations'],
-  groupChat: ['members', 'select', 'terminate', 'task', 'maxRounds'],
+  groupChat: ['members', 'select', 'terminate', 'task', 'maxRounds', 'loopDetection'],
   makerChecker: ['maker', 'checker', 'criteria', 'maxRounds'],
   loop: ['generator', 'evaluator', 'threshold', 'maxIterations'],
   magentic: ['manager', 'members', 'maxRounds', 'maxStalls', 'maxResets', 'maxParseRetries', 'reviewPlan'],

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryStore, createRuntime, type Store } from '../index.js';
 import { policyStats } from '../patterns/evolving.js';
 import { type ScriptedRequest, type ScriptedTurn, scriptedModel } from '../testing/index.js';
-import { loadTeamFile } from './index.js';
+import { loadTeamFile, TeamFileError } from './index.js';
 
 // Every pattern a team file can name, loaded from YAML and run offline on a scripted model.
 
@@ -364,5 +364,125 @@ agents:
     expect(output).toBe('A person will call you.');
     expect(team.agents.get('human-desk')?.version).toBe('3');
     expect(team.agents.get('triage')?.version).toBe('1');
+  });
+});
+
+describe('team files: pattern loop options', () => {
+  const supportTeam = (extra: string) => `name: support
+pattern: handoff
+entry: triage
+allowReturn: true
+maxHandoffs: 20
+${extra}agents:
+  - name: triage
+    instructions: Route.
+  - name: billing
+    instructions: Bill.
+`;
+
+  /** Triage and billing hand the conversation to each other until billing is told about the loop. */
+  const pingPong = () =>
+    scriptedModel(({ agent: name, prompt }: ScriptedRequest): ScriptedTurn => {
+      if (name === 'billing' && JSON.stringify(prompt).includes('Loop warning'))
+        return { text: 'I cannot change the order; here is how to return it.' };
+      return {
+        toolCalls: [{ tool: name === 'triage' ? 'transfer_to_billing' : 'transfer_to_triage', input: {} }],
+      };
+    });
+  const callsOf = (model: ReturnType<typeof scriptedModel>, name: string) =>
+    model.calls.filter(
+      (call) => (call.providerOptions?.baton as { agent?: string } | undefined)?.agent === name,
+    );
+
+  it('handoff: loopResponse: warn lets the transfer happen and warns the agent receiving control', async () => {
+    const model = pingPong();
+    const { output, team } = await run(teamFile(supportTeam('loopResponse: warn\n')), model, 'refund A-7');
+    expect(output).toBe('I cannot change the order; here is how to return it.');
+    expect(team.runnable.kind).toBe('pattern');
+    const warned = callsOf(model, 'billing').at(-1);
+    expect(JSON.stringify(warned?.prompt.at(-1))).toContain(
+      'Loop warning from \\"support\\": the conversation is going around in a cycle (triage -> billing -> triage, 2 times in a row)',
+    );
+    expect(callsOf(model, 'billing')).toHaveLength(2);
+
+    // Without loopResponse the guard stops the run, as before.
+    const stopped = await run(teamFile(supportTeam('')), pingPong(), 'refund A-7').then(
+      () => expect.unreachable('the run should fail'),
+      (error: unknown) => error as { code?: string },
+    );
+    expect(stopped.code).toBe('HANDOFF_LOOP');
+  });
+
+  it('groupChat: loopDetection { response: stop, maxRepeats: 2 } ends the chat on a repeated message', async () => {
+    const chat = (extra: string) => `name: review
+pattern: groupChat
+members: [writer, critic]
+maxRounds: 6
+${extra}agents:
+  - name: writer
+    instructions: Write.
+  - name: critic
+    instructions: Criticize.
+`;
+    const agreeable = () =>
+      scriptedModel(
+        ({ agent: name }: ScriptedRequest): ScriptedTurn => ({
+          text: name === 'writer' ? 'Looks good to me.' : 'looks   GOOD to me.',
+        }),
+      );
+    const { output } = await run(
+      teamFile(chat('loopDetection: { response: stop, maxRepeats: 2 }\n')),
+      agreeable(),
+      'Review the plan',
+    );
+    expect(output).toMatchObject({ rounds: 2 });
+    expect(String(output.stoppedBy)).toMatch(/^loop:/);
+    expect(output.stoppedBy).toBe('loop: "Looks good to me." repeated 2 times');
+
+    // Off by default (and with false): the chat runs to maxRounds.
+    for (const extra of ['', 'loopDetection: false\n']) {
+      const plain = await run(teamFile(chat(extra)), agreeable(), 'Review the plan');
+      expect(plain.output).toMatchObject({ rounds: 6 });
+      expect(String(plain.output.stoppedBy)).not.toMatch(/^loop:/);
+    }
+  });
+
+  async function loadError(yaml: string): Promise<string> {
+    const error = await loadTeamFile(teamFile(yaml), { model: scriptedModel([]) }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(TeamFileError);
+    return (error as TeamFileError).message;
+  }
+
+  it('reports loop options on the wrong pattern, and bad values, at line:column', async () => {
+    const chat = (extra: string) => `name: review
+pattern: groupChat
+members: [writer, critic]
+${extra}agents:
+  - name: writer
+    instructions: Write.
+  - name: critic
+    instructions: Criticize.
+`;
+    expect(await loadError(chat('loopResponse: warn\n'))).toMatch(
+      /:4:1: loopResponse: "loopResponse" is used by pattern handoff, but this team uses pattern groupChat/,
+    );
+    expect(await loadError(supportTeam('loopDetection: true\n'))).toMatch(
+      /:6:1: loopDetection: "loopDetection" is used by pattern groupChat, but this team uses pattern handoff/,
+    );
+    expect(await loadError(supportTeam('loopResponse: ignore\n'))).toMatch(
+      /:6:15: loopResponse: unknown value "ignore" \(known: stop, warn, escalate\)/,
+    );
+    expect(await loadError(chat('loopDetection: { maxRepeats: 1 }\n'))).toMatch(
+      /:4:30: loopDetection\.maxRepeats: must be at least 2; got number 1/,
+    );
+    expect(await loadError(chat('loopDetection: { respons: stop }\n'))).toMatch(
+      /:4:18: loopDetection\.respons: unknown key "respons" \(allowed: maxRepeats, response\)\..*Did you mean "response"\?/,
+    );
+    expect(await loadError(chat('loopDetection: always\n'))).toMatch(
+      /:4:16: loopDetection: expected true, false or a mapping \{ maxRepeats\?, response\? \}; got "always"/,
+    );
   });
 });

@@ -4,7 +4,7 @@ import type { TeamDefinition, TeamFile } from './team-file-schema.js';
 import { definitionsOf, isModelString } from './team-names.js';
 import type { DataPath } from './yaml-source.js';
 
-/** "provider:model" strings used as a selector, manager or planner (they need keys like agents' models). */
+/** "provider:model" strings used as a selector, manager, planner or summarizer (they need keys like agents' models). */
 export function inlineModels(team: TeamFile): { path: DataPath; model: string }[] {
   const found: { path: DataPath; model: string }[] = [];
   for (const { definition, path } of definitionsOf(team)) {
@@ -17,13 +17,18 @@ export function inlineModels(team: TeamFile): { path: DataPath; model: string }[
     if (definition.pattern === 'groupChat' && typeof definition.select === 'object')
       add(definition.select.selector, 'select', 'selector');
   }
+  for (const [index, agent] of team.agents.entries()) {
+    const model = agent.context?.compaction?.model;
+    if (model !== undefined) found.push({ path: ['agents', index, 'context', 'compaction', 'model'], model });
+  }
   return found;
 }
 
 /**
  * Names of the agents patterns make themselves (a group chat's `<chat>-selector`, magentic's
- * `manager`, adaptive's `<team>-planner` and `<team>-manager`), which an offline script may
- * give turns to.
+ * `manager`, adaptive's `<team>-planner` and `<team>-manager`) and of the summarizers of
+ * agents with `history: compact` (`<agent>/compaction`), which an offline script may give
+ * turns to.
  */
 export function internalAgents(team: TeamFile): string[] {
   const names: string[] = [];
@@ -41,10 +46,13 @@ export function internalAgents(team: TeamFile): string[] {
       if (definition.manager === undefined) names.push(`${definition.name}-manager`);
     }
   }
+  // The summarizer of history: compact calls the model as "<agent>/compaction".
+  for (const agent of team.agents)
+    if (agent.context?.history === 'compact') names.push(`${agent.name}/compaction`);
   return names;
 }
 
-/** The "./file.ts#export" references of the file (adaptive policy, evolving score and taskType). */
+/** The "./file.ts#export" references of the file (adaptive policy, evolving score and taskType, approval rules). */
 export function moduleReferences(team: TeamFile): { path: DataPath; reference: string }[] {
   const found: { path: DataPath; reference: string }[] = [];
   for (const { definition, path } of definitionsOf(team)) {
@@ -56,6 +64,14 @@ export function moduleReferences(team: TeamFile): { path: DataPath; reference: s
     if (definition.pattern === 'evolving') {
       add(definition.score, 'score');
       add(definition.taskType, 'taskType');
+    }
+  }
+  for (const [index, agent] of team.agents.entries()) {
+    for (const [tool, rule] of Object.entries(agent.approvals ?? {})) {
+      const path: DataPath = ['agents', index, 'approvals', tool];
+      if (typeof rule === 'string') {
+        if (rule.includes('#')) found.push({ path, reference: rule });
+      } else if (rule.when?.includes('#')) found.push({ path: [...path, 'when'], reference: rule.when });
     }
   }
   return found;
