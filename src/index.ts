@@ -109,6 +109,7 @@ export type { MemoryHit, MemoryIndex, MemoryItem, MemoryScope, MemorySearch } fr
 export { cosineSimilarity, scopeKey } from './memory/memory-index.js';
 export type { MemoryToolScope, MemoryTools, MemoryToolsOptions } from './memory/memory-tools.js';
 export { memoryTools } from './memory/memory-tools.js';
+export { createStoreMemoryIndex, defaultMemoryStream } from './memory/store-memory-index.js';
 export type { ThreadRunResult } from './memory/threads.js';
 export {
   appendThread,

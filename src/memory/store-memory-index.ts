@@ -1,0 +1,87 @@
+/** A memory index kept in a record stream of any store, so processes that share the store share memories. */
+
+import type { Store } from '../stores/store.js';
+import { createInMemoryIndex } from './in-memory-index.js';
+import type { MemoryIndex, MemoryItem } from './memory-index.js';
+
+/**
+ * The record stream `createStoreMemoryIndex` uses by default.
+ *
+ * @example
+ * ```ts
+ * const items = await store.readRecords(defaultMemoryStream); // { item } and { deleted } records
+ * ```
+ */
+export const defaultMemoryStream = 'baton:memory';
+
+/**
+ * A memory index kept in a store's record stream, so processes that share the store (a SQLite
+ * file, Postgres) share memories: each search first tails the stream into an in-memory BM25
+ * index; `put` appends the item and `delete` a tombstone.
+ *
+ * @example
+ * ```ts
+ * const memory = createMemory({ index: createStoreMemoryIndex(createSqliteStore({ path: '.baton/baton.db' })) });
+ * ```
+ */
+export function createStoreMemoryIndex(
+  store: Pick<Store, 'appendRecord' | 'readRecords'>,
+  options: { stream?: string } = {},
+): MemoryIndex {
+  const stream = options.stream ?? defaultMemoryStream;
+  const index = createInMemoryIndex();
+  const ids = new Set<string>();
+  let seen = 0;
+  let catchingUp: Promise<void> | undefined;
+  const catchUp = async () => {
+    for (;;) {
+      const records = await store.readRecords(stream, { after: seen, limit: 500 });
+      for (const record of records) {
+        seen = record.seq;
+        const data = record.data as { item?: MemoryItem; deleted?: string };
+        if (typeof data?.deleted === 'string') {
+          ids.delete(data.deleted);
+          await index.delete(data.deleted);
+        } else if (typeof data?.item?.id === 'string') {
+          ids.add(data.item.id);
+          await index.put(data.item);
+        }
+      }
+      if (records.length < 500) return;
+    }
+  };
+  const sync = () => {
+    catchingUp ??= catchUp().finally(() => {
+      catchingUp = undefined;
+    });
+    return catchingUp;
+  };
+  return {
+    async put(item) {
+      await store.appendRecord(stream, { item });
+      ids.add(item.id);
+      await index.put(item);
+    },
+    async searchText(query, search) {
+      await sync();
+      return index.searchText(query, search);
+    },
+    async searchVector(embedding, search) {
+      await sync();
+      return index.searchVector(embedding, search);
+    },
+    async list(scope) {
+      await sync();
+      return index.list(scope);
+    },
+    async delete(id) {
+      await sync();
+      if (!ids.has(id)) return false;
+      await store.appendRecord(stream, { deleted: id });
+      ids.delete(id);
+      await index.delete(id);
+      return true;
+    },
+    close: () => index.close(),
+  };
+}
