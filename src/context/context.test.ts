@@ -1,4 +1,4 @@
-import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import type { LanguageModelV3CallOptions, LanguageModelV3Message } from '@ai-sdk/provider';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agent } from '../agents/agent.js';
@@ -13,8 +13,16 @@ import { tool } from '../tools/tool.js';
 import { isSummaryMessage, SUMMARY_PREFIX } from './compaction.js';
 import { describeContext } from './context-text.js';
 import { contextWindowOf, registerContextWindow } from './context-windows.js';
+import { messageBytes, promptBytes } from './prompt-size.js';
 import { pickScope } from './scoped-context.js';
-import { countPromptTokens, countTokens, tokenizerFor } from './tokens.js';
+import {
+  countPromptTokens,
+  countTokens,
+  MESSAGE_OVERHEAD_TOKENS,
+  messageText,
+  messageTokens,
+  tokenizerFor,
+} from './tokens.js';
 
 /** Tokens of what the model actually received on a call: system, messages and tool definitions. */
 function sentTokens(call: LanguageModelV3CallOptions): number {
@@ -437,5 +445,44 @@ describe('handoff input filters', () => {
     expect(handoffFilters.lastN(10)(messages)).toEqual(messages);
     expect(handoffFilters.summaryOnly(messages)).toEqual([summary, userMessage('b')]);
     expect(() => handoffFilters.lastN(0)).toThrow(/count must be an integer >= 1/);
+  });
+});
+
+describe('message byte bounds', () => {
+  const messages: LanguageModelV3Message[] = [
+    { role: 'system', content: 'Héllo — système' },
+    { role: 'user', content: [{ type: 'text', text: 'Prix: 12 €, 日本語 ok' }] },
+    {
+      role: 'assistant',
+      content: [
+        { type: 'reasoning', text: 'think' },
+        { type: 'text', text: 'calling' },
+        { type: 'tool-call', toolCallId: 'c1', toolName: 'add', input: { a: 1, b: 'ü' } },
+        { type: 'tool-call', toolCallId: 'c2', toolName: 'add', input: '{"a":2}' },
+      ],
+    },
+    {
+      role: 'tool',
+      content: [
+        {
+          type: 'tool-result',
+          toolCallId: 'c1',
+          toolName: 'add',
+          output: { type: 'json', value: { sum: 3 } },
+        },
+        { type: 'tool-result', toolCallId: 'c2', toolName: 'add', output: { type: 'text', value: 'née' } },
+      ],
+    },
+    { role: 'user', content: [{ type: 'text', text: 'x'.repeat(3000) }] },
+  ];
+
+  it('counts the UTF-8 bytes of each message text plus the overhead, without building the text', () => {
+    for (const message of messages) {
+      const expected = Buffer.byteLength(messageText(message)) + MESSAGE_OVERHEAD_TOKENS;
+      expect(messageBytes(message)).toBe(expected);
+      expect(messageBytes(message)).toBe(expected); // cached or not, the same
+      expect(messageBytes(message)).toBeGreaterThanOrEqual(messageTokens(message, 'o200k_base'));
+    }
+    expect(promptBytes(messages)).toBe(messages.reduce((sum, message) => sum + messageBytes(message), 0));
   });
 });

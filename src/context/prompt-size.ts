@@ -1,7 +1,7 @@
 /** Prompt sizes for the guard: cached token counts of system prompts and tool lists, and cheap byte bounds. */
 
 import type { LanguageModelV3FunctionTool, LanguageModelV3Message } from '@ai-sdk/provider';
-import { MESSAGE_OVERHEAD_TOKENS, messageText, messageTokens, type TokenEncoding } from './tokens.js';
+import { MESSAGE_OVERHEAD_TOKENS, messageTokens, type TokenEncoding, toolOutputText } from './tokens.js';
 
 /** Tokens of system texts per encoding (system messages are rebuilt each turn; their text repeats). */
 const systemCounts = new Map<string, number>();
@@ -20,13 +20,59 @@ export function systemTokens(message: LanguageModelV3Message, encoding: TokenEnc
 
 const byteCounts = new WeakMap<object, number>();
 
-/** An upper bound of a message's tokens in any byte-level BPE (every token is at least one byte). */
+/** Messages at least this long (in UTF-16 units) keep their byte count; shorter ones are counted again, which is cheaper than a cache entry. */
+const CACHED_MESSAGE_LENGTH = 2048;
+
+/**
+ * An upper bound of a message's tokens in any byte-level BPE (every token is at least one
+ * byte): the UTF-8 bytes of `messageText(message)` plus the per-message overhead, counted part
+ * by part without building the text. Long messages keep their count (history is measured
+ * again every turn).
+ */
 export function messageBytes(message: LanguageModelV3Message): number {
+  if (message.role === 'system') return Buffer.byteLength(message.content) + MESSAGE_OVERHEAD_TOKENS;
   let bytes = byteCounts.get(message);
-  if (bytes === undefined) {
-    bytes = Buffer.byteLength(messageText(message)) + MESSAGE_OVERHEAD_TOKENS;
-    byteCounts.set(message, bytes);
+  if (bytes !== undefined) return bytes;
+  let length = 0;
+  bytes = MESSAGE_OVERHEAD_TOKENS;
+  for (const part of message.content) {
+    // Each part is `<text>\n` in messageText; see there.
+    let text: string;
+    switch (part.type) {
+      case 'text':
+      case 'reasoning':
+        text = part.text;
+        break;
+      case 'tool-call':
+        text = `${part.toolName} ${typeof part.input === 'string' ? part.input : JSON.stringify(part.input)}`;
+        break;
+      case 'tool-result':
+        text = `${part.toolName} ${toolOutputText(part.output)}`;
+        break;
+      case 'file':
+        text = `[file ${part.mediaType}]`;
+        break;
+      default:
+        text = JSON.stringify(part);
+    }
+    length += text.length;
+    bytes += Buffer.byteLength(text) + 1;
   }
+  if (length >= CACHED_MESSAGE_LENGTH) byteCounts.set(message, bytes);
+  return bytes;
+}
+
+/**
+ * An upper bound of a whole prompt's tokens in any byte-level BPE, from `messageBytes`.
+ *
+ * @example
+ * ```ts
+ * const bound = promptBytes(prompt); // >= the tokens of every message, per-message overhead included
+ * ```
+ */
+export function promptBytes(prompt: readonly LanguageModelV3Message[]): number {
+  let bytes = 0;
+  for (const message of prompt) bytes += messageBytes(message);
   return bytes;
 }
 

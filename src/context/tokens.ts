@@ -192,7 +192,8 @@ export function messageText(message: LanguageModelV3Message): string {
   return text;
 }
 
-function toolOutputText(output: { type: string; value?: unknown; reason?: string }): string {
+/** The text of a tool result's output as `messageText` writes it. */
+export function toolOutputText(output: { type: string; value?: unknown; reason?: string }): string {
   if (output.type === 'text' || output.type === 'error-text') return String(output.value);
   if (output.type === 'execution-denied') return output.reason ?? 'denied';
   return JSON.stringify(output.value) ?? '';

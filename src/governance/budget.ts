@@ -1,7 +1,8 @@
 /** Budgets: limits on turns, tokens, cost (USD) and wall time per run and per agent, checked around every model call. */
 
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
-import { countPromptTokens } from '../context/tokens.js';
+import { promptBytes } from '../context/prompt-size.js';
+import { countPromptTokens, PROMPT_OVERHEAD_TOKENS } from '../context/tokens.js';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { runGovernance } from '../core/run-execution.js';
@@ -226,12 +227,12 @@ function limitsOf(ctx: RunContext, call: BudgetCall): Limits[] {
 }
 
 /**
- * A bound no tokenizer's count exceeds: every BPE token covers at least one UTF-8 byte, the JSON
- * text of the prompt has more bytes than its text parts plus the per-message overhead, and 1.5
- * covers the largest family margin (1.3). Far cheaper than tokenizing.
+ * A bound no estimate exceeds: every BPE token covers at least one UTF-8 byte, so the bytes of
+ * each message's text plus the overheads bound its tokens, and 1.5 covers the largest family
+ * margin (1.3). Far cheaper than tokenizing (the context guard counts the same bytes).
  */
 function promptTokenUpperBound(prompt: LanguageModelV3Prompt): number {
-  return Math.ceil(Buffer.byteLength(JSON.stringify(prompt)) * 1.5);
+  return Math.ceil((PROMPT_OVERHEAD_TOKENS + promptBytes(prompt)) * 1.5);
 }
 
 /** True when even `upper` tokens stay within the limit's token and cost budgets (so no exact count is needed). */

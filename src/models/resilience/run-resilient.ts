@@ -211,7 +211,9 @@ function guarded<T>(
   if (bulkhead !== undefined)
     return bulkhead.execute(
       () => guarded<T>(plan, timeoutMs, parent, fn, index + 1),
-      parent.signal,
+      // A bulkhead with a free slot runs the call at once and never looks at the signal; only a
+      // call that must queue needs it (to leave the queue when the run is cancelled).
+      bulkhead.executionSlots > 0 ? undefined : parent.signal,
     ) as Promise<T>;
   if (timeoutMs === undefined) return timed(plan, parent, fn);
   return new TimedAttempt<T>(plan, timeoutMs, parent).run(fn);
