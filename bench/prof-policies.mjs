@@ -27,8 +27,7 @@ const tool = { capabilities: ['read'], timeoutMs: 10_000 };
 function optionsFor(name) {
   if (name === 'none') return {};
   if (name === 'audit') return { runtime: { audit: baton.createAuditWriter } };
-  if (name === 'turn')
-    return { agent: Object.assign({}, ...Object.values(agentPolicies)), tool };
+  if (name === 'turn') return { agent: Object.assign({}, ...Object.values(agentPolicies)), tool };
   if (name === 'all')
     return {
       agent: Object.assign({}, ...Object.values(agentPolicies)),
@@ -37,7 +36,9 @@ function optionsFor(name) {
     };
   const agent = agentPolicies[name];
   if (agent === undefined)
-    throw new Error(`unknown policy ${name}: ${Object.keys(agentPolicies).join(', ')}, audit, turn (all but audit), all, none`);
+    throw new Error(
+      `unknown policy ${name}: ${Object.keys(agentPolicies).join(', ')}, audit, turn (all but audit), all, none`,
+    );
   return { agent, ...(name === 'permissions' ? { tool } : {}) };
 }
 
