@@ -1,5 +1,6 @@
 /** A memory index kept in a record stream of any store, so processes that share the store share memories. */
 
+import { recordTail } from '../stores/record-tail.js';
 import type { Store } from '../stores/store.js';
 import { createInMemoryIndex } from './in-memory-index.js';
 import type { MemoryIndex, MemoryItem } from './memory-index.js';
@@ -31,31 +32,16 @@ export function createStoreMemoryIndex(
   const stream = options.stream ?? defaultMemoryStream;
   const index = createInMemoryIndex();
   const ids = new Set<string>();
-  let seen = 0;
-  let catchingUp: Promise<void> | undefined;
-  const catchUp = async () => {
-    for (;;) {
-      const records = await store.readRecords(stream, { after: seen, limit: 500 });
-      for (const record of records) {
-        seen = record.seq;
-        const data = record.data as { item?: MemoryItem; deleted?: string };
-        if (typeof data?.deleted === 'string') {
-          ids.delete(data.deleted);
-          await index.delete(data.deleted);
-        } else if (typeof data?.item?.id === 'string') {
-          ids.add(data.item.id);
-          await index.put(data.item);
-        }
-      }
-      if (records.length < 500) return;
+  const sync = recordTail(store, stream, async (record) => {
+    const data = record as { item?: MemoryItem; deleted?: string };
+    if (typeof data?.deleted === 'string') {
+      ids.delete(data.deleted);
+      await index.delete(data.deleted);
+    } else if (typeof data?.item?.id === 'string') {
+      ids.add(data.item.id);
+      await index.put(data.item);
     }
-  };
-  const sync = () => {
-    catchingUp ??= catchUp().finally(() => {
-      catchingUp = undefined;
-    });
-    return catchingUp;
-  };
+  });
   return {
     async put(item) {
       await store.appendRecord(stream, { item });

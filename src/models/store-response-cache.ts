@@ -1,5 +1,6 @@
 /** A response cache kept in a Baton store's record stream, shared by the processes that share the store. */
 
+import { recordTail } from '../stores/record-tail.js';
 import type { Store } from '../stores/store.js';
 import type { CachedModelResponse, ResponseCacheStore } from './response-cache.js';
 
@@ -28,27 +29,12 @@ export function createStoreResponseCache(
 ): ResponseCacheStore {
   const stream = options.stream ?? 'baton:response-cache';
   const index = new Map<string, CachedModelResponse>();
-  let seen = 0;
-  let catchingUp: Promise<void> | undefined;
-  const catchUp = async () => {
-    for (;;) {
-      const records = await store.readRecords(stream, { after: seen, limit: 500 });
-      for (const record of records) {
-        seen = record.seq;
-        const data = record.data as { key?: unknown; entry?: CachedModelResponse; deleted?: boolean };
-        if (typeof data?.key !== 'string') continue;
-        if (data.deleted === true || data.entry === undefined) index.delete(data.key);
-        else index.set(data.key, data.entry);
-      }
-      if (records.length < 500) return;
-    }
-  };
-  const sync = () => {
-    catchingUp ??= catchUp().finally(() => {
-      catchingUp = undefined;
-    });
-    return catchingUp;
-  };
+  const sync = recordTail(store, stream, (record) => {
+    const data = record as { key?: unknown; entry?: CachedModelResponse; deleted?: boolean };
+    if (typeof data?.key !== 'string') return;
+    if (data.deleted === true || data.entry === undefined) index.delete(data.key);
+    else index.set(data.key, data.entry);
+  });
   return {
     async get(key) {
       await sync();
