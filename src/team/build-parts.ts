@@ -1,6 +1,7 @@
 /** Small conversions the team builder shares: terminate conditions, durations, stage inputs, optional options. */
 
 import type { AgentInput } from '../agents/messages.js';
+import { parseDuration } from '../core/duration.js';
 import {
   allOf,
   anyOf,
@@ -11,7 +12,6 @@ import {
   timeout,
   tokenBudget,
 } from '../patterns/termination.js';
-import { parseDuration } from './duration.js';
 import type { TerminateCondition } from './team-schema-parts.js';
 
 /** A termination condition from its YAML mapping (checked: exactly one kind is set). */

@@ -1,7 +1,7 @@
 /** Schemas of the agent options a team file maps 1:1 onto `agent()`: context, approvals, memory, cache, tool routing, loop detection. */
 
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../core/duration.js';
 import { durationSchema, modelString, wholeNumber } from './team-schema-parts.js';
 
 /** Context history policies a team file can choose. */

@@ -1,7 +1,7 @@
 /** Building blocks of the team file schema: names, references, models, module exports, durations and terminate conditions. */
 
 import { z } from 'zod';
-import { durationHint, durationPattern, parseDuration } from './duration.js';
+import { durationHint, durationPattern, parseDuration } from '../core/duration.js';
 
 /** A definition name (agents, teams, humans, the file). */
 export const definitionName = z

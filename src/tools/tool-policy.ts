@@ -1,5 +1,6 @@
 /** What a tool declares for governance: the capabilities it needs and when a call needs a person's approval. */
 
+import { durationUnits, parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 
 /**
@@ -233,19 +234,11 @@ function checkKeys(
 /** The longest timeout: timers are `setTimeout`s, which cannot wait longer than 2^31 - 1 ms (about 24.8 days). */
 const maxTimeoutMs = 2_147_483_647;
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const durationPattern = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
-
 /** Milliseconds of a positive duration (a whole number of ms, or a number with a unit), or a `ConfigError`. */
 function checkDuration(where: string, option: string, value: unknown): number {
-  let milliseconds: number | undefined;
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0) milliseconds = value;
-  else if (typeof value === 'string') {
-    const match = durationPattern.exec(value.trim());
-    if (match !== null)
-      milliseconds = Math.round(Number(match[1]) * (durationUnits[match[2] as string] as number));
-  }
-  if (milliseconds === undefined || milliseconds <= 0)
+  const milliseconds =
+    typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
+  if (milliseconds === undefined)
     throw new ConfigError(
       `${where}: ${option} must be a positive whole number of milliseconds or a duration such as '30s', '15m', '2h' or '1d', got ${describe(value)}.`,
     );
