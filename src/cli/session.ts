@@ -44,8 +44,14 @@ export async function openSession(
     );
   }
   const store = createSqliteStore({ path: context.storePath });
-  // Runs started or continued from the CLI keep a hash-chained audit log (`baton audit verify`).
-  const runtime = createRuntime({ store, recover: false, audit: createAuditWriter });
+  // Runs started or continued from the CLI keep a hash-chained audit log (`baton audit verify`),
+  // keyed (HMAC) when BATON_AUDIT_KEY is set.
+  const key = auditKey(context);
+  const runtime = createRuntime({
+    store,
+    recover: false,
+    audit: (auditStore) => createAuditWriter(auditStore, key === undefined ? {} : { key }),
+  });
   return {
     runtime,
     store,
@@ -54,6 +60,19 @@ export async function openSession(
       await store.close();
     },
   };
+}
+
+/**
+ * The audit key of the CLI: the environment variable `BATON_AUDIT_KEY`, if set.
+ *
+ * @example
+ * ```ts
+ * const report = await verifyAudit(store, runId, { key: auditKey(context) });
+ * ```
+ */
+export function auditKey(context: CliContext): string | undefined {
+  const key = context.env.BATON_AUDIT_KEY;
+  return key === undefined || key === '' ? undefined : key;
 }
 
 /** How a command prints a run: live progress, only the answer, or only the JSON record. */

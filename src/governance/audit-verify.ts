@@ -1,7 +1,14 @@
 /** verifyAudit(): recomputes a run's audit chain and finds the first edited, inserted or deleted entry. */
 
 import type { Store } from '../stores/store.js';
-import { type AuditEntry, auditBodies, auditGenesis, auditHash, auditStream } from './audit.js';
+import {
+  type AuditEntry,
+  type AuditKey,
+  auditBodies,
+  auditGenesis,
+  auditHash,
+  auditStream,
+} from './audit.js';
 
 /**
  * What is wrong with a chain: an entry whose content no longer matches its hash (`edited`),
@@ -36,12 +43,16 @@ export interface AuditReport {
   entries: number;
   /** The last entry's hash: keep it elsewhere to anchor the chain. */
   head: string;
+  /** True when the entries are HMACs under a key (checked with the key given). */
+  keyed: boolean;
   problem?: AuditProblem;
 }
 
 /**
  * Recomputes every hash of `audit:<runId>` and checks each link, each position and, against
  * the run's journal, that no entry is missing at the end. Returns the first problem found.
+ * With `key`, every entry must be an HMAC under it; a keyed log checked without its key throws
+ * a `ConfigError` coded `AUDIT_KEY_REQUIRED`.
  * A run with no audit entries but auditable journal steps fails too (audit was off, or the
  * whole stream was deleted).
  *
@@ -51,7 +62,12 @@ export interface AuditReport {
  * console.log(report.ok ? `intact, ${report.entries} entries` : report.problem?.message);
  * ```
  */
-export async function verifyAudit(store: Store, runId: string): Promise<AuditReport> {
+export async function verifyAudit(
+  store: Store,
+  runId: string,
+  options: { key?: AuditKey } = {},
+): Promise<AuditReport> {
+  const key = options.key;
   const [records, journal] = await Promise.all([
     store.readRecords(auditStream(runId)),
     store.loadJournal(runId),
@@ -65,6 +81,7 @@ export async function verifyAudit(store: Store, runId: string): Promise<AuditRep
     ok: problem === undefined,
     entries: records.length,
     head: prev,
+    keyed: key !== undefined,
     ...(problem === undefined ? {} : { problem }),
   });
   const audited = new Set<string>();
@@ -94,11 +111,20 @@ export async function verifyAudit(store: Store, runId: string): Promise<AuditRep
         message: `An entry was inserted at position ${position}: it claims index ${entry.index}.`,
       });
     }
-    if (auditHash(entry) !== entry.hash) {
+    // With a key, every entry must be keyed: otherwise one could edit an entry and re-chain the
+    // rest with plain sha256, which needs no secret.
+    if (key !== undefined && entry.mac !== 'hmac-sha256') {
       return report({
         kind: 'edited',
         index: position,
-        message: `${label(position)} was edited: its content no longer matches its hash.`,
+        message: `${label(position)} is not keyed: it was rewritten without the audit key (or the run was audited without one).`,
+      });
+    }
+    if (auditHash(entry, key) !== entry.hash) {
+      return report({
+        kind: 'edited',
+        index: position,
+        message: `${label(position)} was edited: its content no longer matches its hash${key === undefined ? '' : ' (or the key is not the one the log was written with)'}.`,
       });
     }
     if (entry.prev !== prev) {

@@ -11,6 +11,7 @@ import { createSqliteStore } from '../stores/sqlite/index.js';
 import { scriptedModel } from '../testing/scripted-model.js';
 import { tool } from '../tools/tool.js';
 import {
+  type AuditEntry,
   auditGenesis,
   auditHash,
   auditStream,
@@ -221,6 +222,81 @@ describe('audit log', () => {
     };
     expect(auditHash(entry)).toBe(auditHash(JSON.parse(JSON.stringify({ ...entry, data: { a: 2, z: 1 } }))));
     expect(auditHash(entry)).not.toBe(auditHash({ ...entry, data: { z: 1, a: 3 } }));
+  });
+
+  it('with a key, catches an edit whose whole chain was re-hashed, which a plain chain cannot', async () => {
+    const key = 'k'.repeat(32);
+    const rechain = async (
+      store: ReturnType<typeof createMemoryStore>,
+      runId: string,
+      edit: (entry: AuditEntry) => void,
+    ) => {
+      // What someone with write access to the store does: edit an entry, then recompute every
+      // hash and link after it with plain sha256 (no key needed), into a fresh stream.
+      const forged = createMemoryStore();
+      await forged.createRun((await store.getRun(runId))!);
+      for (const entry of await store.loadJournal(runId)) await forged.appendJournal(entry);
+      let prev = auditGenesis;
+      for (const entry of await readAudit(store, runId)) {
+        const copy: AuditEntry = { ...entry, prev };
+        delete copy.mac;
+        edit(copy);
+        copy.hash = auditHash(copy);
+        prev = copy.hash;
+        await forged.appendRecord(auditStream(runId), copy, copy.at);
+      }
+      return forged;
+    };
+    const steal = (entry: AuditEntry) => {
+      if (entry.type === 'approved') entry.data = { ...entry.data, by: 'mallory' };
+    };
+
+    const plainStore = createMemoryStore();
+    const plain = createRuntime({ store: plainStore, recover: false, audit: createAuditWriter });
+    const first = await plain.start(team(), 'Refund A-1');
+    await suspended(plain, first.runId);
+    await plain.signal(first.runId, 'approval:call_refund', { approved: true, by: 'ana' });
+    await first.result();
+    // The plain chain is fooled: every hash and link is consistent again.
+    expect((await verifyAudit(await rechain(plainStore, first.runId, steal), first.runId)).ok).toBe(true);
+    await plain.close();
+
+    const keyedStore = createMemoryStore();
+    const keyed = createRuntime({
+      store: keyedStore,
+      recover: false,
+      audit: (store) => createAuditWriter(store, { key }),
+    });
+    const second = await keyed.start(team(), 'Refund A-1');
+    await suspended(keyed, second.runId);
+    await keyed.signal(second.runId, 'approval:call_refund', { approved: true, by: 'ana' });
+    await second.result();
+    const entries = await readAudit(keyedStore, second.runId);
+    expect(entries.every((entry) => entry.mac === 'hmac-sha256')).toBe(true);
+    expect(entries.every((entry) => entry.hash === auditHash(entry, key))).toBe(true);
+    expect(await verifyAudit(keyedStore, second.runId, { key })).toMatchObject({
+      ok: true,
+      keyed: true,
+      entries: 9,
+    });
+    // Without the key a keyed log cannot be checked; with another key nothing matches.
+    await expect(verifyAudit(keyedStore, second.runId)).rejects.toMatchObject({ code: 'AUDIT_KEY_REQUIRED' });
+    const wrong = await verifyAudit(keyedStore, second.runId, { key: 'x'.repeat(32) });
+    expect(wrong).toMatchObject({ ok: false, problem: { kind: 'edited', index: 1 } });
+    expect(wrong.problem?.message).toContain('or the key is not the one');
+    // The re-chained forgery is caught at its first entry: it is not keyed.
+    const forged = await verifyAudit(await rechain(keyedStore, second.runId, steal), second.runId, { key });
+    expect(forged).toMatchObject({ ok: false, problem: { kind: 'edited', index: 1 } });
+    expect(forged.problem?.message).toMatch(/is not keyed/);
+    await keyed.close();
+  });
+
+  it('refuses a short or missing key with an error that says what to use', () => {
+    const store = createMemoryStore();
+    expect(() => createAuditWriter(store, { key: 'short' })).toThrow(
+      /at least 16 characters\/bytes \(got 5\)/,
+    );
+    expect(() => createAuditWriter(store, { key: 42 as unknown as string })).toThrow(/openssl rand -hex 32/);
   });
 
   it('seals entries whose data is not plain JSON (dates, NaN, undefined, class instances) so they verify after storage', async () => {

@@ -1,6 +1,7 @@
 /** The audit log: an append-only, hash-chained record per run of model decisions, tool calls, handoffs, approvals and denials. */
 
-import { createHash, hash as sha } from 'node:crypto';
+import { createHash, createHmac, hash as sha } from 'node:crypto';
+import { ConfigError } from '../core/errors.js';
 import { type JournalEntry, RecordJson, type Store } from '../stores/store.js';
 import { approvalDecision } from './approvals.js';
 
@@ -42,7 +43,8 @@ export type AuditEntryType =
 
 /**
  * One entry of the stream `audit:<runId>`. `hash` is sha256 over `prev` followed by the
- * canonical JSON (keys sorted, no spaces) of every other field.
+ * canonical JSON (keys sorted, no spaces) of every other field; for an entry written with a
+ * key (`mac: 'hmac-sha256'`), the HMAC-SHA256 of the same text under that key.
  *
  * @example
  * ```ts
@@ -66,7 +68,23 @@ export interface AuditEntry {
   data: Record<string, unknown>;
   /** The previous entry's hash (`auditGenesis` for the first). */
   prev: string;
+  /** Set when `hash` is an HMAC under the writer's key (`createAuditWriter(store, { key })`). */
+  mac?: 'hmac-sha256';
   hash: string;
+}
+
+/** A secret for keyed audit logs: text (at least 16 characters) or bytes (at least 16). */
+export type AuditKey = string | Uint8Array;
+
+/** Checks an audit key; `where` names the option in the error. */
+function checkAuditKey(key: unknown, where: string): AuditKey {
+  const length = typeof key === 'string' || key instanceof Uint8Array ? key.length : -1;
+  if (length < 16)
+    throw new ConfigError(
+      `${where}: the audit key must be a secret string or byte array of at least 16 characters/bytes${length >= 0 ? ` (got ${length})` : ''}; generate one with \`openssl rand -hex 32\`.`,
+      { code: 'INVALID_OPTION' },
+    );
+  return key as AuditKey;
 }
 
 /**
@@ -174,15 +192,28 @@ function plainCanonical(value: unknown, depth: number): string | undefined {
 }
 
 /**
- * The hash of an audit entry: sha256 (hex) of `prev` + the canonical JSON of the entry without `hash`.
+ * The hash of an audit entry: sha256 (hex) of `prev` + the canonical JSON of the entry without
+ * `hash`; for a keyed entry (`mac: 'hmac-sha256'`), the HMAC-SHA256 of that text under `key`,
+ * which must then be given.
  *
  * @example
  * ```ts
- * const ok = auditHash(entry) === entry.hash;
+ * const ok = auditHash(entry, process.env.BATON_AUDIT_KEY) === entry.hash;
  * ```
  */
-export function auditHash(entry: Omit<AuditEntry, 'hash'> & { hash?: string }): string {
-  return createHash('sha256').update(entry.prev).update(canonical(entry, 'hash')).digest('hex');
+export function auditHash(entry: Omit<AuditEntry, 'hash'> & { hash?: string }, key?: AuditKey): string {
+  const text = canonical(entry, 'hash');
+  if (entry.mac === undefined) return createHash('sha256').update(entry.prev).update(text).digest('hex');
+  if (entry.mac !== 'hmac-sha256')
+    throw new ConfigError(
+      `Audit entry #${entry.index} of run ${entry.runId} uses an unknown mac "${String(entry.mac)}".`,
+    );
+  if (key === undefined)
+    throw new ConfigError(
+      `The audit log of run ${entry.runId} is keyed (HMAC-SHA256): its key is needed to check it (BATON_AUDIT_KEY for the CLI).`,
+      { code: 'AUDIT_KEY_REQUIRED' },
+    );
+  return createHmac('sha256', key).update(entry.prev).update(text).digest('hex');
 }
 
 type AuditBody = Pick<AuditEntry, 'type' | 'data'> & { agent?: string };
@@ -340,6 +371,8 @@ export async function readAudit(store: Store, runId: string): Promise<AuditEntry
 }
 
 interface ChainState {
+  /** Set for a keyed log: hashes are HMACs under it. */
+  readonly key: AuditKey | undefined;
   readonly runId: string;
   /** `runId` as JSON, made on first use. */
   runIdJson?: string;
@@ -357,6 +390,21 @@ interface ChainState {
 }
 
 const identity = (key: string, type: string) => `${key}\u0000${type}`;
+
+/**
+ * Options of `createAuditWriter`. With `key`, every hash is an HMAC-SHA256 under it (entries
+ * carry `mac: 'hmac-sha256'`): someone who can edit the store but does not hold the key cannot
+ * rewrite the chain after changing an entry, which a plain hash chain allows.
+ *
+ * @example
+ * ```ts
+ * const runtime = createRuntime({ audit: (store) => createAuditWriter(store, { key: process.env.BATON_AUDIT_KEY }) });
+ * ```
+ */
+export interface AuditWriterOptions {
+  /** A secret of at least 16 characters or bytes; keep it out of the store (an environment variable, a secret manager). */
+  key?: AuditKey;
+}
 
 /**
  * The execution an audit chain is opened for: its run, and whether the run's journal was
@@ -393,9 +441,12 @@ export interface AuditedExecution {
  */
 export function createAuditWriter(
   store: Store,
+  options: AuditWriterOptions = {},
 ): (execution: AuditedExecution) => (entry: JournalEntry) => Promise<void> {
+  const key = options.key === undefined ? undefined : checkAuditKey(options.key, 'createAuditWriter()');
   return (execution) => {
     const chain: ChainState = {
+      key,
       runId: execution.runId,
       index: 0,
       hash: auditGenesis,
@@ -472,8 +523,8 @@ function seal(state: ChainState, entry: JournalEntry, body: AuditBody): { hash: 
   if (dataJson === undefined) dataJson = canonicalJson(JSON.parse(JSON.stringify(body.data)));
   const prev = state.hash;
   const at = entry.endedAt;
-  // canonical(entry, 'hash'): keys in sorted order (agent, at, data, [hash], index, key, prev,
-  // runId, step, type), undefined ones left out. Every field but data is a string or a number,
+  // canonical(entry, 'hash'): keys in sorted order (agent, at, data, [hash], index, key, mac,
+  // prev, runId, step, type), undefined ones left out. Every field but data is a string or a number,
   // whose canonical JSON is JSON.stringify's.
   let head = '{';
   if (body.agent !== undefined) head += `"agent":${JSON.stringify(body.agent)},`;
@@ -483,9 +534,15 @@ function seal(state: ChainState, entry: JournalEntry, body: AuditBody): { hash: 
   state.runIdJson ??= JSON.stringify(state.runId);
   // The type is one of AuditEntryType's literals, which need no escaping.
   const tail =
-    `,"index":${state.index + 1},"key":${JSON.stringify(entry.key)},"prev":"${prev}",` +
+    `,"index":${state.index + 1},"key":${JSON.stringify(entry.key)},` +
+    `${state.key === undefined ? '' : '"mac":"hmac-sha256",'}"prev":"${prev}",` +
     `"runId":${state.runIdJson},"step":${JSON.stringify(entry.name)},"type":"${body.type}"}`;
-  const hash = sha('sha256', prev + head + tail, 'hex');
+  const hash =
+    state.key === undefined
+      ? sha('sha256', prev + head + tail, 'hex')
+      : createHmac('sha256', state.key)
+          .update(prev + head + tail)
+          .digest('hex');
   // join() makes one flat string; a concatenation would keep every piece alive in a store that
   // holds the text in memory (several times the memory, and the garbage collector's time).
   return { hash, json: [head, ',"hash":"', hash, '"', tail].join('') };

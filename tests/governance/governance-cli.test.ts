@@ -10,7 +10,14 @@ const main = join(repo, 'dist', 'cli', 'main.js');
 const scratch = mkdtempSync(join(tmpdir(), 'baton-governance-cli-'));
 const store = join(scratch, 'runs.db');
 const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', USER: 'ana' };
-for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'BATON_MODEL', 'FORCE_COLOR', 'REFUND_LOG'])
+for (const key of [
+  'OPENAI_API_KEY',
+  'ANTHROPIC_API_KEY',
+  'BATON_MODEL',
+  'FORCE_COLOR',
+  'REFUND_LOG',
+  'BATON_AUDIT_KEY',
+])
   delete env[key];
 
 function baton(...args: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -116,6 +123,16 @@ describe('baton approve, inbox and audit (built CLI)', () => {
     expect(verify.stdout).toMatch(
       new RegExp(`✓ Audit log of run ${runId} is intact: 7 entries, head [0-9a-f]{64}`),
     );
+
+    // With BATON_AUDIT_KEY, verify insists on a keyed log: this one was written without a key.
+    env.BATON_AUDIT_KEY = 'k'.repeat(32);
+    try {
+      const keyed = baton('audit', 'verify', runId, '--store', store);
+      expect(keyed.code).toBe(1);
+      expect(keyed.stdout).toMatch(/entry #1 \(model-decision at step .*\) is not keyed/);
+    } finally {
+      delete env.BATON_AUDIT_KEY;
+    }
 
     const stream = `audit:${runId}`;
     const edited = join(scratch, 'edited.db');

@@ -4,7 +4,7 @@ import { type AuditEntry, readAudit } from '../../governance/audit.js';
 import { verifyAudit } from '../../governance/audit-verify.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { formatTime, preview } from '../format.js';
-import { openSession } from '../session.js';
+import { auditKey, openSession } from '../session.js';
 
 /** The `audit` command. */
 export const auditCommand: Command = {
@@ -15,7 +15,9 @@ export const auditCommand: Command = {
     'Every model decision, tool call, handoff, approval, rejection and denial of a run is appended to\n' +
     'its audit log (record stream audit:<runId>), each entry holding the sha256 of the previous one.\n' +
     '`verify` recomputes the chain and checks it against the journal; it names the first edited,\n' +
-    'inserted or deleted entry and exits with 1. `show` prints the entries.',
+    'inserted or deleted entry and exits with 1. `show` prints the entries.\n' +
+    'With BATON_AUDIT_KEY set, runs are audited with HMAC-SHA256 under that key, and `verify`\n' +
+    'requires every entry to be keyed with it (an edit re-chained without the key is caught).',
   arguments: [
     { name: 'action', description: 'verify or show', required: true },
     { name: 'runId', description: 'the run whose audit log to read', required: true },
@@ -45,7 +47,8 @@ export const auditCommand: Command = {
         else context.stdout.write(showText(entries, runId, context));
         return 0;
       }
-      const report = await verifyAudit(session.store, runId);
+      const key = auditKey(context);
+      const report = await verifyAudit(session.store, runId, key === undefined ? {} : { key });
       if (values.json === true) {
         context.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return report.ok ? 0 : 1;
