@@ -42,6 +42,8 @@ export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/ru
 export { workflow } from './core/runnable.js';
 export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';
 export { createRuntime } from './core/runtime.js';
+export type { PendingRequest } from './governance/approval-inbox.js';
+export { listPending, pendingRequests } from './governance/approval-inbox.js';
 export type {
   ApprovalContext,
   ApprovalDecision,
@@ -52,9 +54,8 @@ export type {
   ApprovalRequest,
   ApprovalRule,
   ApprovalTimeoutAction,
-  PendingRequest,
 } from './governance/approvals.js';
-export { approvalSignal, listPending, pendingRequests } from './governance/approvals.js';
+export { approvalSignal } from './governance/approvals.js';
 export type { AuditEntry, AuditEntryType, AuditedExecution } from './governance/audit.js';
 export {
   auditGenesis,

@@ -11,13 +11,8 @@ import type { Store } from '../stores/store.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { scriptedModel } from '../testing/scripted-model.js';
 import { tool } from '../tools/tool.js';
-import {
-  type ApprovalRequest,
-  type ApprovalRule,
-  approvalSignal,
-  listPending,
-  type PendingRequest,
-} from './approvals.js';
+import { listPending, type PendingRequest } from './approval-inbox.js';
+import { type ApprovalRequest, type ApprovalRule, approvalSignal } from './approvals.js';
 
 async function suspended(runtime: Runtime, runId: string): Promise<void> {
   for (let polls = 0; (await runtime.get(runId)).status !== 'suspended'; polls++) {

@@ -1,9 +1,8 @@
-/** Human-in-the-loop approvals of tool calls: rules, the durable wait before a gated call, and the inbox of pending requests. */
+/** Human-in-the-loop approvals of tool calls: rules, deadlines, and the durable wait before a gated call (the inbox is in approval-inbox.ts). */
 
 import type { LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
-import type { JournalEntry, Store } from '../stores/store.js';
 import {
   type ApprovalContext,
   type ApprovalDuration,
@@ -431,132 +430,6 @@ export function approvalDecision(payload: unknown, signal: string, runId?: strin
 function rejectionReason(decision: ApprovalDecision): string {
   const reason = decision.reason?.trim();
   return reason === undefined || reason === '' ? 'no reason given' : reason;
-}
-
-/**
- * One request a suspended run waits on: a tool call's approval or a human member's answer.
- *
- * @example
- * ```ts
- * for (const request of await listPending(store)) console.log(request.runId, request.signal, request.tool);
- * ```
- */
-export interface PendingRequest {
-  kind: 'approval' | 'human';
-  runId: string;
-  /** The run's target (workflow, agent or pattern name). */
-  target: string;
-  /** The signal that answers: `approval:<toolCallId>` or `human:<member>`. */
-  signal: string;
-  /** The journal key of the request step. */
-  key: string;
-  /** Since when it waits (ms since the epoch). */
-  since: number;
-  agent?: string;
-  tool?: string;
-  toolCallId?: string;
-  /** The tool's arguments (approval) or the turn's input (human). */
-  input?: unknown;
-  /** When the request's deadline passes (ms since the epoch), if it has one. */
-  deadline?: number;
-  /** What decides at the deadline: `'reject'`, `'approve'`, or who it escalates to. */
-  onTimeout?: 'reject' | 'approve' | { escalateTo: string };
-  /** Set on an escalated approval: who is asked now that the first approver did not answer. */
-  escalatedTo?: string;
-  /** A human member's name. */
-  member?: string;
-  /** The question shown to a human member. */
-  prompt?: string;
-  /** True when the answer is already stored and the run only needs resuming. */
-  answered: boolean;
-}
-
-/**
- * The approvals and human answers pending in a run's journal, in journal order. A request
- * step at `scope#n` is pending while no completed wait is recorded at `scope#(n+1)`.
- *
- * @example
- * ```ts
- * const pending = pendingRequests(await runtime.journal(runId), run, await store.listSignals(runId));
- * ```
- */
-export function pendingRequests(
-  journal: readonly JournalEntry[],
-  run: { id: string; target: string },
-  signals: readonly { id: number; name: string }[] = [],
-): PendingRequest[] {
-  const byKey = new Map(journal.map((entry) => [entry.key, entry]));
-  const consumed = new Set<number>();
-  for (const entry of journal) {
-    const signalId = (entry.result as { signalId?: unknown } | undefined)?.signalId;
-    if (entry.kind === 'signal' && typeof signalId === 'number') consumed.add(signalId);
-  }
-  const pending: PendingRequest[] = [];
-  for (const entry of journal) {
-    if (entry.status !== 'completed' || entry.kind !== 'step') continue;
-    const request = requestOf(entry, run);
-    if (request === undefined) continue;
-    const hash = entry.key.lastIndexOf('#');
-    const sequence = Number(entry.key.slice(hash + 1));
-    if (!Number.isInteger(sequence)) continue;
-    const wait = `${entry.key.slice(0, hash)}#${sequence + 1}`;
-    if (byKey.has(wait)) continue;
-    const deadline = byKey.get(`${wait}~timer`)?.result;
-    if (typeof deadline === 'number') request.deadline = deadline;
-    request.answered = signals.some((signal) => signal.name === request.signal && !consumed.has(signal.id));
-    pending.push(request);
-  }
-  return pending;
-}
-
-function requestOf(entry: JournalEntry, run: { id: string; target: string }): PendingRequest | undefined {
-  const result = entry.result as Record<string, unknown> | undefined;
-  if (result === undefined || result === null || typeof result !== 'object') return undefined;
-  const base = { runId: run.id, target: run.target, key: entry.key, since: entry.startedAt, answered: false };
-  if (entry.name.startsWith('approval:') && result.kind === 'approval') {
-    const request = result as unknown as ApprovalRequest;
-    const found: PendingRequest = {
-      kind: 'approval',
-      ...base,
-      signal: request.signal,
-      agent: request.agent,
-      tool: request.tool,
-      toolCallId: request.toolCallId,
-      input: request.input,
-    };
-    if (request.onTimeout !== undefined) found.onTimeout = request.onTimeout;
-    if (request.escalatedTo !== undefined) found.escalatedTo = request.escalatedTo;
-    return found;
-  }
-  if (entry.name.startsWith('ask:') && typeof result.signal === 'string') {
-    const found: PendingRequest = { kind: 'human', ...base, signal: result.signal, input: result.input };
-    if (typeof result.member === 'string') found.member = result.member;
-    if (typeof result.prompt === 'string') found.prompt = result.prompt;
-    return found;
-  }
-  return undefined;
-}
-
-/**
- * Every pending approval and human answer across the suspended runs of a store, oldest first.
- *
- * @example
- * ```ts
- * const inbox = await listPending(createSqliteStore({ path: '.baton/baton.db' }));
- * ```
- */
-export async function listPending(store: Store, options: { runId?: string } = {}): Promise<PendingRequest[]> {
-  const runs =
-    options.runId === undefined
-      ? await store.listRuns({ status: 'suspended' })
-      : [await store.getRun(options.runId)].filter((run) => run !== undefined);
-  const all: PendingRequest[] = [];
-  for (const run of runs) {
-    if (run.status !== 'suspended') continue;
-    const [journal, signals] = await Promise.all([store.loadJournal(run.id), store.listSignals(run.id)]);
-    all.push(...pendingRequests(journal, run, signals));
-  }
-  return all.sort((left, right) => left.since - right.since);
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '../../src/core/runtime.js';
-import { listPending, type PendingRequest } from '../../src/governance/approvals.js';
+import { listPending, type PendingRequest } from '../../src/governance/approval-inbox.js';
 import { readAudit } from '../../src/governance/audit.js';
 import { verifyAudit } from '../../src/governance/audit-verify.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';

@@ -1,7 +1,8 @@
 /** `baton approve <runId> [--reject "why"]`: answer a run's pending tool-call approvals, then continue it here. */
 
 import { ConfigError } from '../../core/errors.js';
-import { type ApprovalDecision, listPending, type PendingRequest } from '../../governance/approvals.js';
+import { listPending, type PendingRequest } from '../../governance/approval-inbox.js';
+import type { ApprovalDecision } from '../../governance/approvals.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { formatDuration, preview } from '../format.js';
 import { command, openSession } from '../session.js';

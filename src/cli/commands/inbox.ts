@@ -1,6 +1,6 @@
 /** `baton inbox`: every run waiting for a person (tool-call approvals, human members' answers), with what is asked. */
 
-import { listPending, type PendingRequest } from '../../governance/approvals.js';
+import { listPending, type PendingRequest } from '../../governance/approval-inbox.js';
 import type { CliContext, Command } from '../command.js';
 import { formatDuration, formatTime, preview } from '../format.js';
 import { command, openSession, shellQuote } from '../session.js';
