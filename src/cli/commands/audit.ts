@@ -56,7 +56,7 @@ export const auditCommand: Command = {
       const { style } = context;
       if (report.ok) {
         context.stdout.write(
-          `${style.green('✓')} Audit log of run ${runId} is intact: ${report.entries} entries, head ${report.head}.\n`,
+          `${style.green('✓')} Audit log of run ${runId} is intact: ${report.entries} entries, head ${report.head}${report.keyed ? ' (HMAC-keyed, checked with BATON_AUDIT_KEY)' : ''}.\n`,
         );
         return 0;
       }
