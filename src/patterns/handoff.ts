@@ -189,8 +189,6 @@ export function handoff<OUTPUT = string>(options: HandoffOptions): Runnable<Agen
       };
       const runOptions: RunAgentOptions = {
         extraHandoffs,
-        // Shared by the agent loops of this execution, so a resumed agent continues its turn numbers.
-        turnCounter: new Map(),
         onHandoff: (from, to) => {
           count++;
           let redirect: Transfer | Promise<Transfer> | undefined;
