@@ -20,6 +20,7 @@ import {
   resetResilience,
 } from '../src/models/resilience/index.js';
 import { createStubServer, type StubServer } from '../src/testing/index.js';
+import { waitForStatus } from '../src/testing/wait-until.js';
 
 // Every test drives the real AI SDK OpenAI-compatible client over HTTP against Baton's stub server.
 let stub: StubServer;
@@ -62,11 +63,6 @@ const failure = async (promise: Promise<unknown>) =>
 
 async function modelEntries(runtime: Runtime, runId: string) {
   return (await runtime.journal(runId)).filter((entry) => entry.kind === 'model');
-}
-
-async function suspended(runtime: Runtime, runId: string): Promise<void> {
-  while ((await runtime.get(runId)).status !== 'suspended')
-    await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 describe('model call retries inside the model step', () => {
@@ -535,7 +531,7 @@ describe('tools', () => {
       agent({ name: 'accountant', instructions: 'x', model: model(), tools: [ledger] }),
       'post it',
     );
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect(events.find((event) => event.type === 'escalation')).toMatchObject({
       agent: 'accountant',
       tool: 'post_ledger',
@@ -576,7 +572,7 @@ describe('tools', () => {
       }),
       'hi',
     );
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect(events.find((event) => event.type === 'escalation')).toMatchObject({
       agent: 'quota',
       signal: 'escalation:quota',
@@ -604,7 +600,7 @@ describe('tools', () => {
       agent({ name: 'clerk', instructions: 'x', model: model(), tools: [ledger] }),
       'go',
     );
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     await runtime.signal(handle.runId, 'escalation:clerk', { action: 'fail', note: 'not today' });
     const error = await failure(handle.result());
     expect(error.code).toBe('ESCALATION_FAILED');

@@ -4,22 +4,15 @@ import { agent } from '../agents/agent.js';
 import { type BatonError, ConfigError } from '../core/errors.js';
 import type { BatonEvent } from '../core/events.js';
 import { workflow } from '../core/runnable.js';
-import { createRuntime, type Runtime } from '../core/runtime.js';
+import { createRuntime } from '../core/runtime.js';
 import { human } from '../patterns/human.js';
 import { createMemoryStore } from '../stores/memory/index.js';
-import type { Store } from '../stores/store.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { scriptedModel } from '../testing/scripted-model.js';
+import { waitForStatus, waitUntil } from '../testing/wait-until.js';
 import { tool } from '../tools/tool.js';
-import { listPending, type PendingRequest } from './approval-inbox.js';
+import { listPending } from './approval-inbox.js';
 import { type ApprovalRequest, type ApprovalRule, approvalSignal } from './approvals.js';
-
-async function suspended(runtime: Runtime, runId: string): Promise<void> {
-  for (let polls = 0; (await runtime.get(runId)).status !== 'suspended'; polls++) {
-    if (polls > 2000) throw new Error(`run ${runId} did not suspend: ${(await runtime.get(runId)).status}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 function refundTool(log: string[], approval: 'always' | ((input: { amount: number }) => boolean) = 'always') {
   return tool({
@@ -48,7 +41,7 @@ describe('approvals', () => {
     ]);
     const billing = agent({ name: 'billing', instructions: 'Refund.', model, tools: [refundTool(log)] });
     const handle = await runtime.start(billing, 'Refund A-1001');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect(log).toEqual([]);
     expect(events.find((event) => event.type === 'run-suspended')).toMatchObject({
       waitingFor: ['approval:call_refund'],
@@ -99,7 +92,7 @@ describe('approvals', () => {
     ]);
     const billing = agent({ name: 'billing', instructions: 'Refund.', model, tools: [refundTool(log)] });
     const handle = await runtime.start(billing, 'Refund A-1');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     await runtime.signal(handle.runId, 'approval:call_big', { approved: false, reason: 'over the limit' });
     expect(await handle.result()).toBe('The refund was not approved.');
     expect(log).toEqual([]);
@@ -135,14 +128,14 @@ describe('approvals', () => {
       approvals: { refund: (input: { amount: number }) => input.amount > 100 },
     });
     const handle = await runtime.start(billing, 'Refund three orders');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     // The small refund ran while the two large ones wait; both requests are pending at once.
     expect(log).toEqual(['refund small 20']);
     const pending = await listPending(runtime.store, { runId: handle.runId });
     expect(pending.map((request) => request.toolCallId)).toEqual(['c2', 'c3']);
 
     await runtime.signal(handle.runId, 'approval:c3', false);
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect((await listPending(runtime.store)).map((request) => request.toolCallId)).toEqual(['c2']);
     await runtime.signal(handle.runId, 'approval:c2', true);
     expect(await handle.result()).toBe('done');
@@ -165,7 +158,7 @@ describe('approvals', () => {
     ]);
     const billing = agent({ name: 'billing', instructions: 'Refund.', model, tools: [refundTool([])] });
     const handle = await runtime.start(billing, 'Refund A');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     await runtime.signal(handle.runId, 'approval:c9', { approve: 'yes' });
     const error = (await handle.result().then(
       () => undefined,
@@ -187,7 +180,7 @@ describe('approvals', () => {
     const billing = agent({ name: 'billing', instructions: 'Refund.', model, tools: [refundTool(log)] });
     const first = createRuntime({ store, clock, recover: false });
     const handle = await first.start(billing, 'Refund A-7');
-    await suspended(first, handle.runId);
+    await waitForStatus(first, handle.runId);
     await first.close();
     expect((await store.getRun(handle.runId))?.wakeAt).toBeUndefined();
     clock.advance(3 * 24 * 3_600_000);
@@ -206,7 +199,7 @@ describe('approvals', () => {
     const lead = human({ name: 'lead', prompt: 'Publish this?' });
     const flow = workflow({ name: 'review' }, async (ctx, draft: string) => ctx.run(lead, draft));
     const handle = await runtime.start(flow, 'Draft v1');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect(await listPending(store)).toEqual([
       expect.objectContaining({
         kind: 'human',
@@ -285,19 +278,10 @@ describe('approval deadlines and escalation', () => {
   }
 
   /** Polls the inbox until `matches` holds (a resumed run journals its next request asynchronously). */
-  async function inboxWhere(store: Store, matches: (pending: PendingRequest[]) => boolean) {
-    for (let polls = 0; ; polls++) {
-      const pending = await listPending(store);
-      if (matches(pending)) return pending;
-      if (polls > 2000) throw new Error(`inbox never matched: ${JSON.stringify(pending)}`);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  }
-
   it('rejects by timeout when nobody answers in time, and the model sees why', async () => {
     const { store, clock, runtime, log, billing, decided, toolResult } = setup({ timeout: '30m' });
     const handle = await runtime.start(billing, 'Refund A-1');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect((await store.getRun(handle.runId))?.wakeAt).toBe(start + 30 * minute);
     expect(await listPending(store)).toEqual([
       expect.objectContaining({ toolCallId: 'c1', deadline: start + 30 * minute, onTimeout: 'reject' }),
@@ -346,7 +330,7 @@ describe('approval deadlines and escalation', () => {
       onTimeout: 'approve',
     });
     const handle = await runtime.start(billing, 'Refund A-1');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect(log).toEqual([]);
     clock.advance(90_000);
     expect(await handle.result()).toBe('done');
@@ -364,7 +348,7 @@ describe('approval deadlines and escalation', () => {
       onTimeout: 'approve',
     });
     const handle = await runtime.start(billing, 'Refund A-1');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     clock.advance(10 * minute);
     await runtime.signal(handle.runId, 'approval:c1', { approved: false, reason: 'not this one', by: 'ana' });
     expect(await handle.result()).toBe('done');
@@ -388,15 +372,15 @@ describe('approval deadlines and escalation', () => {
       onTimeout: { escalateTo: 'oncall-lead', timeout: '1h' },
     });
     const handle = await runtime.start(billing, 'Refund A-1');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect(await listPending(store)).toEqual([
       expect.objectContaining({ toolCallId: 'c1', onTimeout: { escalateTo: 'oncall-lead' } }),
     ]);
     expect((await listPending(store))[0]?.escalatedTo).toBeUndefined();
 
     clock.advance(30 * minute);
-    const [escalated, ...others] = await inboxWhere(
-      store,
+    const [escalated, ...others] = await waitUntil(
+      () => listPending(store),
       (pending) => pending[0]?.escalatedTo !== undefined,
     );
     expect(others).toEqual([]);
@@ -411,7 +395,7 @@ describe('approval deadlines and escalation', () => {
       onTimeout: 'reject',
       answered: false,
     });
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect(log).toEqual([]);
 
     await runtime.signal(handle.runId, escalated?.signal as string, { approved: true, by: 'lead' });
@@ -444,10 +428,13 @@ describe('approval deadlines and escalation', () => {
       onTimeout: { escalateTo: 'oncall-lead', timeout: '1h' },
     });
     const handle = await runtime.start(billing, 'Refund A-1');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     clock.advance(30 * minute);
-    await inboxWhere(store, (pending) => pending[0]?.escalatedTo === 'oncall-lead');
-    await suspended(runtime, handle.runId);
+    await waitUntil(
+      () => listPending(store),
+      (pending) => pending[0]?.escalatedTo === 'oncall-lead',
+    );
+    await waitForStatus(runtime, handle.runId);
     clock.advance(60 * minute);
     expect(await handle.result()).toBe('done');
     expect(log).toEqual([]);
@@ -492,7 +479,7 @@ describe('approval deadlines and escalation', () => {
     });
     const first = createRuntime({ store, clock, recover: false });
     const handle = await first.start(billing, 'Refund A-1');
-    await suspended(first, handle.runId);
+    await waitForStatus(first, handle.runId);
     await first.close();
     // Nothing runs while no process is up; the deadline is only in the store.
     clock.advance(3 * 60 * minute);

@@ -5,10 +5,11 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agent } from '../agents/agent.js';
-import { createRuntime, type Runtime } from '../core/runtime.js';
+import { createRuntime } from '../core/runtime.js';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
 import { scriptedModel } from '../testing/scripted-model.js';
+import { waitForStatus } from '../testing/wait-until.js';
 import { tool } from '../tools/tool.js';
 import {
   type AuditEntry,
@@ -23,13 +24,6 @@ import { verifyAudit } from './audit-verify.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'baton-audit-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-async function suspended(runtime: Runtime, runId: string): Promise<void> {
-  for (let polls = 0; (await runtime.get(runId)).status !== 'suspended'; polls++) {
-    if (polls > 2000) throw new Error(`run ${runId} did not suspend`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 /** A triage agent that hands off to billing, which looks up the order and refunds it after approval. */
 function team() {
@@ -75,7 +69,7 @@ describe('audit log', () => {
     const store = createMemoryStore();
     const runtime = createRuntime({ store, recover: false, audit: createAuditWriter });
     const handle = await runtime.start(team(), 'Refund A-1');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     await runtime.signal(handle.runId, 'approval:call_refund', { approved: true, by: 'ana' });
     expect(await handle.result()).toBe('Refunded A-1.');
     const entries = await readAudit(store, handle.runId);
@@ -98,7 +92,7 @@ describe('audit log', () => {
     const store = createMemoryStore();
     const plain = createRuntime({ store, recover: false });
     const handle = await plain.start(team(), 'Refund A-1');
-    await suspended(plain, handle.runId);
+    await waitForStatus(plain, handle.runId);
     expect(await readAudit(store, handle.runId)).toEqual([]);
     expect((await verifyAudit(store, handle.runId)).problem?.message).toContain('has no audit entries');
     await plain.close();
@@ -116,7 +110,7 @@ describe('audit log', () => {
     const store = createSqliteStore({ path });
     const runtime = createRuntime({ store, recover: false, audit: createAuditWriter });
     const handle = await runtime.start(team(), 'Refund A-1');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     await runtime.signal(handle.runId, 'approval:call_refund', true);
     await handle.result();
     const runId = handle.runId;
@@ -254,7 +248,7 @@ describe('audit log', () => {
     const plainStore = createMemoryStore();
     const plain = createRuntime({ store: plainStore, recover: false, audit: createAuditWriter });
     const first = await plain.start(team(), 'Refund A-1');
-    await suspended(plain, first.runId);
+    await waitForStatus(plain, first.runId);
     await plain.signal(first.runId, 'approval:call_refund', { approved: true, by: 'ana' });
     await first.result();
     // The plain chain is fooled: every hash and link is consistent again.
@@ -268,7 +262,7 @@ describe('audit log', () => {
       audit: (store) => createAuditWriter(store, { key }),
     });
     const second = await keyed.start(team(), 'Refund A-1');
-    await suspended(keyed, second.runId);
+    await waitForStatus(keyed, second.runId);
     await keyed.signal(second.runId, 'approval:call_refund', { approved: true, by: 'ana' });
     await second.result();
     const entries = await readAudit(keyedStore, second.runId);

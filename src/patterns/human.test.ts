@@ -3,9 +3,10 @@ import { agent } from '../agents/agent.js';
 import type { BatonError } from '../core/errors.js';
 import type { BatonEvent } from '../core/events.js';
 import { workflow } from '../core/runnable.js';
-import { createRuntime, type Runtime } from '../core/runtime.js';
+import { createRuntime } from '../core/runtime.js';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { scriptedModel } from '../testing/scripted-model.js';
+import { waitForStatus } from '../testing/wait-until.js';
 import { runnableTool } from '../tools/tool.js';
 import { human } from './human.js';
 
@@ -14,11 +15,6 @@ function setup() {
   const events: BatonEvent[] = [];
   runtime.on((event) => events.push(event));
   return { runtime, events };
-}
-
-async function suspended(runtime: Runtime, runId: string): Promise<void> {
-  while ((await runtime.get(runId)).status !== 'suspended')
-    await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 const failure = async (promise: Promise<unknown>) =>
@@ -41,7 +37,7 @@ describe('human', () => {
       return `${first} / ${second}`;
     });
     const handle = await runtime.start(flow, 'refund A-1001');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     const requests = events.filter(
       (event) => event.type === 'custom' && event.name === 'human-input-requested',
     );
@@ -107,7 +103,7 @@ describe('human', () => {
     const { runtime } = setup();
     const dave = human({ name: 'dave' });
     const handle = await runtime.start(dave, 'Ready?');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     await runtime.signal(handle.runId, 'human:dave', { answer: 'yes' });
     const error = await failure(handle.result());
     expect(error.code).toBe('INVALID_SIGNAL_PAYLOAD');
@@ -131,7 +127,7 @@ describe('human', () => {
       tools: [runnableTool(erin, { name: 'ask_erin', description: 'Asks the account owner' })],
     });
     const handle = await runtime.start(assistant, 'Refund A-1001');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     expect(model.calls).toHaveLength(1);
     await runtime.signal(handle.runId, 'human:erin', 'Yes, refund it.');
     expect(await handle.result()).toBe('Refund approved by Erin.');

@@ -2,15 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createMemoryStore,
-  createRuntime,
-  listPending,
-  type PendingRequest,
-  type Runtime,
-  type Store,
-} from '../index.js';
+import { createMemoryStore, createRuntime, listPending, type Runtime, type Store } from '../index.js';
 import { createFakeClock, type ScriptedModel, scriptedModel } from '../testing/index.js';
+import { waitForStatus, waitUntil } from '../testing/wait-until.js';
 import { type LoadTeamFileOptions, loadTeamFile, TeamFileError } from './index.js';
 
 // The agent options team files map 1:1 onto agent(): context (pruning, compaction, scope),
@@ -79,13 +73,6 @@ async function withRuntime<T>(store: Store, body: (runtime: Runtime) => Promise<
     return await body(runtime);
   } finally {
     await runtime.close();
-  }
-}
-
-async function suspended(runtime: Runtime, runId: string): Promise<void> {
-  for (let polls = 0; (await runtime.get(runId)).status !== 'suspended'; polls++) {
-    if (polls > 2000) throw new Error(`run ${runId} did not suspend: ${(await runtime.get(runId)).status}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 
@@ -281,7 +268,7 @@ describe('team files: approvals', () => {
     expect(team.agents.get('clerk')?.approvals).toEqual({ refund_order: 'always', delete_order: 'never' });
     await withRuntime(store, async (runtime) => {
       const handle = await runtime.start(team.runnable, 'Refund order 7.');
-      await suspended(runtime, handle.runId);
+      await waitForStatus(runtime, handle.runId);
       expect((await runtime.journal(handle.runId)).map((entry) => entry.name)).toContain(
         'approval:refund_order',
       );
@@ -304,7 +291,7 @@ describe('team files: approvals', () => {
     const team7 = await loadTeamFile(predicate, { model: seven });
     await withRuntime(createMemoryStore(), async (runtime) => {
       const handle = await runtime.start(team7.runnable, 'Refund order 7.');
-      await suspended(runtime, handle.runId);
+      await waitForStatus(runtime, handle.runId);
     });
   });
 
@@ -322,22 +309,13 @@ describe('team files: approvals', () => {
     const team = await loadTeamFile(file, { model, store });
     const runtime = createRuntime({ store, clock, recover: false });
     const handle = await runtime.start(team.runnable, 'Refund order 7.');
-    await suspended(runtime, handle.runId);
+    await waitForStatus(runtime, handle.runId);
     /** What the model got back for the refund call. */
     const toolResult = () => JSON.stringify(toolMessages(model.calls[1]));
     return { store, clock, model, team, runtime, handle, toolResult };
   }
 
   /** Polls the inbox until `matches` holds (a resumed run journals its next request asynchronously). */
-  async function inboxWhere(store: Store, matches: (pending: PendingRequest[]) => boolean) {
-    for (let polls = 0; ; polls++) {
-      const pending = await listPending(store);
-      if (matches(pending)) return pending;
-      if (polls > 2000) throw new Error(`inbox never matched: ${JSON.stringify(pending)}`);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  }
-
   it('rejects a call by timeout when nobody answers a rule with a deadline, resolving its when predicate', async () => {
     const file = yaml(
       '      refund_order: { when: ../rules.ts#notOrderOne, timeout: 30m, onTimeout: reject }\n',
@@ -392,8 +370,8 @@ describe('team files: approvals', () => {
         expect.objectContaining({ toolCallId: 'c1', onTimeout: { escalateTo: 'oncall-lead' } }),
       ]);
       clock.advance(30 * minute);
-      const [escalated, ...others] = await inboxWhere(
-        store,
+      const [escalated, ...others] = await waitUntil(
+        () => listPending(store),
         (pending) => pending[0]?.escalatedTo !== undefined,
       );
       expect(others).toEqual([]);
@@ -406,7 +384,7 @@ describe('team files: approvals', () => {
         onTimeout: 'reject',
         answered: false,
       });
-      await suspended(runtime, handle.runId);
+      await waitForStatus(runtime, handle.runId);
       await runtime.signal(handle.runId, escalated?.signal as string, { approved: true, by: 'lead' });
       expect(await handle.result()).toBe('Done.');
       expect(toolResult()).toContain('refunded 7');

@@ -1,4 +1,4 @@
-/** `baton/testing`: the public test kit — scripted model, stub OpenAI-compatible server, fake clock. */
+/** `baton/testing`: the public test kit — scripted model, stub OpenAI-compatible server, fake clock, polling helpers. */
 
 export { createFakeClock, type FakeClock } from './fake-clock.js';
 export { loadScript } from './load-script.js';
@@ -24,4 +24,5 @@ export {
   type StubServerOptions,
   type StubToolCall,
 } from './stub-server.js';
+export { type WaitUntilOptions, waitForStatus, waitUntil } from './wait-until.js';
 // The Store conformance suite (`describeStoreConformance`) will be exported from here too.
