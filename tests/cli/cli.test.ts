@@ -1,35 +1,18 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertCliBuilt, offlineEnv, repo, runBaton } from '../baton-cli.js';
 
-const repo = join(import.meta.dirname, '..', '..');
-const main = join(repo, 'dist', 'cli', 'main.js');
 const scratch = mkdtempSync(join(tmpdir(), 'baton-cli-e2e-'));
 const store = join(scratch, 'runs.db');
 const demoQuestion = 'I was charged twice for my order A-1001, please refund the duplicate.';
 
 /** The environment without model credentials, so teams run offline and deterministically. */
-const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-for (const key of [
-  'OPENAI_API_KEY',
-  'ANTHROPIC_API_KEY',
-  'GOOGLE_GENERATIVE_AI_API_KEY',
-  'BATON_MODEL',
-  'FORCE_COLOR',
-]) {
-  delete env[key];
-}
+const env = offlineEnv();
 
-function baton(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [main, ...args], {
-    cwd: repo,
-    env,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+function baton(...args: string[]) {
+  return runBaton(env, args);
 }
 
 function runIdIn(output: string): string {
@@ -40,11 +23,7 @@ function runIdIn(output: string): string {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-beforeAll(() => {
-  if (!existsSync(main)) {
-    throw new Error(`${main} is missing: build first with \`npm run build\` (npm test does it for you).`);
-  }
-});
+beforeAll(assertCliBuilt);
 
 describe('baton CLI (built)', () => {
   let demoRunId = '';

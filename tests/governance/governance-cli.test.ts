@@ -1,38 +1,19 @@
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertCliBuilt, offlineEnv, runBaton } from '../baton-cli.js';
 
-const repo = join(import.meta.dirname, '..', '..');
-const main = join(repo, 'dist', 'cli', 'main.js');
 const scratch = mkdtempSync(join(tmpdir(), 'baton-governance-cli-'));
 const store = join(scratch, 'runs.db');
-const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', USER: 'ana' };
-for (const key of [
-  'OPENAI_API_KEY',
-  'ANTHROPIC_API_KEY',
-  'BATON_MODEL',
-  'FORCE_COLOR',
-  'REFUND_LOG',
-  'BATON_AUDIT_KEY',
-])
-  delete env[key];
+const env = offlineEnv({ USER: 'ana' }, ['REFUND_LOG']);
 
-function baton(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [main, ...args], {
-    cwd: repo,
-    env,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+function baton(...args: string[]) {
+  return runBaton(env, args);
 }
 
-beforeAll(() => {
-  if (!existsSync(main)) throw new Error(`${main} is missing: build first with \`npm run build\`.`);
-});
+beforeAll(assertCliBuilt);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('baton approve, inbox and audit (built CLI)', () => {
