@@ -2,6 +2,7 @@
 
 import type { LanguageModelV3ToolResultOutput, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
 import type { ZodType } from 'zod';
+import { errorMessage } from '../core/errors.js';
 import type { CustomEvent, RunContext, StepContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { guardToolCall, guardToolOutputs } from '../governance/agent-governance.js';
@@ -93,10 +94,7 @@ export async function toolSteps(
         runTool(scoped, agent, tool, call, parsed.value).catch((error: unknown) => {
           if (isInterruption(error, scoped)) throw error;
           if (tool.runnable === undefined && errorClassOf(error) === 'fatal') throw error;
-          return failure(
-            errors,
-            `Tool ${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          return failure(errors, `Tool ${tool.name} failed: ${errorMessage(error)}`);
         });
       // The approval context is only built when a rule exists (none by default).
       const gate =

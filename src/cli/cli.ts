@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../core/errors.js';
 import { BatonError } from '../index.js';
 import { closestName } from '../team/index.js';
 import {
@@ -230,7 +231,7 @@ function report(
     stderr.write(`${style.red('error:')} ${error.message}\n${style.dim(`See ${help}.`)}\n`);
     return exitCodes.usage;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   stderr.write(`${style.red('error:')} ${message}\n`);
   if (BatonError.isInstance(error) && error.runId !== undefined && !message.includes(error.runId)) {
     stderr.write(style.dim(`Run ${error.runId}: inspect it with baton show ${error.runId}\n`));

@@ -369,3 +369,15 @@ function safeString(value: unknown): string {
     return String(value);
   }
 }
+
+/**
+ * The message of whatever was thrown: an error's `message`, anything else as a string.
+ *
+ * @example
+ * ```ts
+ * try { await tool.execute(input); } catch (error) { console.log(errorMessage(error)); }
+ * ```
+ */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -6,7 +6,7 @@ import {
   type LanguageModelV3CallOptions,
   type LanguageModelV3Usage,
 } from '@ai-sdk/provider';
-import { BatonError, ModelCallError } from '../core/errors.js';
+import { BatonError, errorMessage, ModelCallError } from '../core/errors.js';
 import type { Usage } from '../stores/store.js';
 import { classifyError } from './resilience/classify.js';
 import { modelName } from './resolve-model.js';
@@ -133,7 +133,7 @@ function asModelError(model: string, error: unknown, signal: AbortSignal | undef
       },
     );
   } else {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     wrapped = new ModelCallError(`Model ${model} failed: ${message}`, { model, cause: error });
   }
   return Object.assign(wrapped, { errorClass: classifyError(error, 'model') });

@@ -4,13 +4,13 @@ import { z } from 'zod';
 import type { Agent, AnyTool } from '../agents/agent.js';
 import type { AgentInput } from '../agents/messages.js';
 import { runAgent } from '../agents/run-agent.js';
-import { BatonError, ConfigError } from '../core/errors.js';
+import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 import type { JournalEntry } from '../stores/store.js';
 import { tool } from '../tools/tool.js';
-import { announceEnd, announceStart, checkCount, checkRunnable, messageOf, textOf } from './shared.js';
+import { announceEnd, announceStart, checkCount, checkRunnable, textOf } from './shared.js';
 
 /** One event on a topic. */
 export interface TopicEvent {
@@ -368,7 +368,7 @@ export function eventDriven<OUTPUT = unknown>(
           const member = targets[index]!.member.name;
           announceEnd(ctx, 'eventDriven', options.name, 'failed');
           throw new BatonError(
-            `${where}: subscriber "${member}" failed on event ${event.offset} of "${event.topic}": ${messageOf(error)}`,
+            `${where}: subscriber "${member}" failed on event ${event.offset} of "${event.topic}": ${errorMessage(error)}`,
             {
               code: 'SUBSCRIBER_FAILED',
               fault: BatonError.isInstance(error) ? error.fault : 'system',

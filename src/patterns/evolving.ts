@@ -1,18 +1,11 @@
 /** evolving(): an epsilon-greedy policy that learns which candidate (pattern or team version) works best per task type. */
 
-import { BatonError, ConfigError } from '../core/errors.js';
+import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 import type { JournalEntry, Store } from '../stores/store.js';
-import {
-  announceEnd,
-  announceStart,
-  checkCount,
-  checkRunnable,
-  messageOf,
-  recordDecision,
-} from './shared.js';
+import { announceEnd, announceStart, checkCount, checkRunnable, recordDecision } from './shared.js';
 
 /** What `score` receives besides the output: what the chosen candidate's run cost. */
 export interface OutcomeInfo {
@@ -334,7 +327,7 @@ export function evolving<OUTPUT = unknown>(options: EvolvingOptions<OUTPUT>): Ru
             durationMs: usage.durationMs,
             usageKnown: usage.known,
             mode,
-            ...(failure === undefined ? {} : { error: messageOf(failure) }),
+            ...(failure === undefined ? {} : { error: errorMessage(failure) }),
           };
           await store.appendRecord(stream, record, at);
           return record;
@@ -343,7 +336,7 @@ export function evolving<OUTPUT = unknown>(options: EvolvingOptions<OUTPUT>): Ru
       );
       if (failure !== undefined) {
         announceEnd(ctx, 'evolving', options.name, `${chosen.key} failed`);
-        throw new BatonError(`${where}: candidate "${chosen.key}" failed: ${messageOf(failure)}`, {
+        throw new BatonError(`${where}: candidate "${chosen.key}" failed: ${errorMessage(failure)}`, {
           code: 'CANDIDATE_FAILED',
           fault: BatonError.isInstance(failure) ? failure.fault : 'system',
           runId: ctx.runId,

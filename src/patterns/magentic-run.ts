@@ -3,7 +3,7 @@
 import type { Agent } from '../agents/agent.js';
 import { type Message, userMessage } from '../agents/messages.js';
 import { runAgent } from '../agents/run-agent.js';
-import { BatonError, ModelBehaviorError } from '../core/errors.js';
+import { BatonError, errorMessage, ModelBehaviorError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import type { AnyRunnable } from '../core/runnable.js';
@@ -26,7 +26,7 @@ import {
   taskLedgerPrompt,
 } from './magentic-prompts.js';
 import { type PlanReviewSettings, reviewPlan } from './magentic-review.js';
-import { announceSpeaker, messageOf, recordDecision, recordLedger, textOf } from './shared.js';
+import { announceSpeaker, recordDecision, recordLedger, textOf } from './shared.js';
 
 /** The pattern name in events and journal metadata. */
 export const PATTERN = 'magentic';
@@ -246,7 +246,7 @@ export class MagenticRun {
         BatonError.isInstance(error) &&
         ((error.fault === 'user' && error.code !== 'WAIT_TIMEOUT') || error.code === 'JOURNAL_CONFLICT');
       if (fatal) throw error;
-      return { reply: messageOf(error), failed: true };
+      return { reply: errorMessage(error), failed: true };
     }
   }
 

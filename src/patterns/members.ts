@@ -2,11 +2,11 @@
 
 import type { Agent } from '../agents/agent.js';
 import { runAgent } from '../agents/run-agent.js';
-import { BatonError } from '../core/errors.js';
+import { BatonError, errorMessage } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import type { Runnable } from '../core/runnable.js';
-import { messageOf, textOf } from './shared.js';
+import { textOf } from './shared.js';
 
 /** What a member's turn produced: its output, and that output as text. */
 export interface MemberTurn {
@@ -44,7 +44,7 @@ export async function guarded<T>(
     return await body();
   } catch (error) {
     if (isInterruption(error, ctx)) throw error;
-    throw new BatonError(`${where} failed at ${what}: ${messageOf(error)}`, {
+    throw new BatonError(`${where} failed at ${what}: ${errorMessage(error)}`, {
       code: BatonError.isInstance(error) ? error.code : 'MEMBER_FAILED',
       fault: BatonError.isInstance(error) ? error.fault : 'system',
       runId: ctx.runId,

@@ -1,6 +1,6 @@
 /** sequential(): a pipeline of agents, workflows or patterns; each stage gets the previous output (or a mapping of it). */
 
-import { BatonError, ConfigError } from '../core/errors.js';
+import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
@@ -66,7 +66,7 @@ export function sequential<INPUT = unknown, OUTPUT = unknown>(
           );
         } catch (error) {
           if (isInterruption(error, ctx)) throw error;
-          const message = error instanceof Error ? error.message : String(error);
+          const message = errorMessage(error);
           throw new BatonError(
             `sequential("${options.name}") stopped at stage ${index + 1} "${stage.runnable.name}": ${message}`,
             {

@@ -55,11 +55,6 @@ export function textOf(value: unknown): string {
   }
 }
 
-/** An error's message, whatever was thrown. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Emits `pattern-start` (only when someone listens). */
 export function announceStart(
   ctx: RunContext,

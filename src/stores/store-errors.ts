@@ -1,6 +1,6 @@
 /** The errors every store raises for the same contract violations, shared so all stores word them alike. */
 
-import { BatonError, ConfigError } from '../core/errors.js';
+import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 
 /** `createRun` with an id that is taken. */
 export function runExistsError(runId: string): BatonError {
@@ -31,7 +31,7 @@ export function storeClosedError(store: string): BatonError {
 /** The error for a database file that could not be opened: Baton's own errors as they are, anything else wrapped with the file and reason. */
 export function storeOpenError(what: string, path: string, error: unknown): Error {
   if (BatonError.isInstance(error)) return error;
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = errorMessage(error);
   return new ConfigError(`Could not open ${what} ${path}: ${reason}`, {
     code: 'STORE_OPEN_FAILED',
     cause: error,

@@ -1,6 +1,7 @@
 /** Builds the agents and the pattern of a checked team file with Baton's public API. */
 
 import type { ZodType } from 'zod';
+import { errorMessage } from '../core/errors.js';
 import type { AnyRunnable } from '../core/runnable.js';
 import {
   type Agent,
@@ -270,6 +271,6 @@ function withPayload(text: string): (context: InstructionContext) => string {
 }
 
 function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return BatonError.isInstance(error) ? message.replace(/^agent\("[^"]*"\): /, '') : message;
 }

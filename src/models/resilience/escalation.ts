@@ -1,6 +1,6 @@
 /** The `escalate` route: a durable wait for a human who answers `retry` or `fail`. */
 
-import { BatonError, type ErrorClass } from '../../core/errors.js';
+import { BatonError, type ErrorClass, errorMessage } from '../../core/errors.js';
 import type { RunContext } from '../../core/run-context.js';
 import { isInterruption } from '../../core/run-execution.js';
 
@@ -57,7 +57,7 @@ async function escalated<T>(
     } catch (error) {
       if (isInterruption(error, ctx) || errorClassOf(error) !== 'escalate') throw error;
       const signal = `escalation:${agent}`;
-      const text = error instanceof Error ? error.message : String(error);
+      const text = errorMessage(error);
       if (ctx.observed)
         ctx.emitEvent({
           type: 'escalation',

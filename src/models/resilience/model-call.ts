@@ -1,7 +1,7 @@
 /** A model call with retries, timeout, breaker, bulkheads and a fallback chain, inside one journaled model step. */
 
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
-import { ConfigError, type ErrorClass, ModelCallError } from '../../core/errors.js';
+import { ConfigError, type ErrorClass, errorMessage, ModelCallError } from '../../core/errors.js';
 import { callModel, type DeltaListener, type ModelResponse } from '../call-model.js';
 import { type ModelChain, type ModelSpec, modelName, resolveModel } from '../resolve-model.js';
 import { classifyError } from './classify.js';
@@ -112,7 +112,15 @@ function modelObserver(
   const name = plan.name;
   return {
     onRetry: (attempt, delayMs, error) =>
-      emit({ type: 'call-retry', agent, target: 'model', name, attempt, delayMs, error: message(error) }),
+      emit({
+        type: 'call-retry',
+        agent,
+        target: 'model',
+        name,
+        attempt,
+        delayMs,
+        error: errorMessage(error),
+      }),
     onBreakerState: (state) =>
       emit({ type: 'breaker-state', breaker: 'provider', name: name.slice(0, name.indexOf(':')), state }),
   };
@@ -178,13 +186,9 @@ export async function callModelResilient(
         agent: policy.agent,
         from: name,
         to: typeof next === 'string' ? next : modelName(await resolveModel(next)),
-        error: message(error),
+        error: errorMessage(error),
       });
     }
   }
   throw new ConfigError(`Agent "${policy.agent}" has an empty model chain.`);
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

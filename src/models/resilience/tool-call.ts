@@ -1,6 +1,6 @@
 /** A tool execution with timeout, retries (idempotent tools), breaker and bulkhead, inside its journaled step. */
 
-import { BatonError, type ErrorClass, ToolError } from '../../core/errors.js';
+import { BatonError, type ErrorClass, errorMessage, ToolError } from '../../core/errors.js';
 import type { RunContext } from '../../core/run-context.js';
 import type { StepMeta } from '../../stores/store.js';
 import type { Tool } from '../../tools/tool.js';
@@ -97,7 +97,7 @@ function toolObserver(name: string, agent: string, emit: (event: ToolCallEvent) 
         name,
         attempt,
         delayMs,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       }),
     onBreakerState: (state) => emit({ type: 'breaker-state', breaker: 'tool', name, state }),
   };

@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Tool as McpToolDefinition } from '@modelcontextprotocol/sdk/types.js';
+import { errorMessage } from '../../core/errors.js';
 import {
   callFailedError,
   closedError,
@@ -18,7 +19,6 @@ import {
   isUndelivered,
   type McpCallSite,
   McpReconnectFailure,
-  messageOf,
   notReconnectingError,
   unreachableError,
 } from './mcp-errors.js';
@@ -266,13 +266,13 @@ export function createMcpConnection(options: McpConnectionOptions): McpConnectio
         if (signal?.aborted) throw signal.reason ?? error;
         if (closed) throw closedError(label, site);
         if (!resent && isUndelivered(error)) {
-          lose(live, messageOf(error));
+          lose(live, errorMessage(error));
           live = await acquire(site, signal);
           continue;
         }
         if (live.lost !== undefined || isConnectionLost(error)) {
-          lose(live, messageOf(error));
-          throw disconnectedError(label, site, live.lost ?? messageOf(error), error);
+          lose(live, errorMessage(error));
+          throw disconnectedError(label, site, live.lost ?? errorMessage(error), error);
         }
         throw callFailedError(label, describe(), site, error);
       }

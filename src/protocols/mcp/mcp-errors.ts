@@ -2,7 +2,7 @@
 
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { type ErrorClass, ToolError } from '../../core/errors.js';
+import { type ErrorClass, errorMessage, ToolError } from '../../core/errors.js';
 
 /** Where a failing call was made: the Baton tool, and the agent and run when known. */
 export interface McpCallSite {
@@ -93,7 +93,7 @@ export function callFailedError(
   site: McpCallSite,
   cause: unknown,
 ): ToolError {
-  const failure = new ToolError(`MCP tool ${serverTool} on "${label}" failed: ${messageOf(cause)}`, {
+  const failure = new ToolError(`MCP tool ${serverTool} on "${label}" failed: ${errorMessage(cause)}`, {
     ...toolErrorFields(site),
     code: 'MCP_CALL_FAILED',
     cause,
@@ -120,20 +120,15 @@ export function isConnectionLost(error: unknown): boolean {
   if ((error as { code?: unknown })?.code === ErrorCode.ConnectionClosed) return true;
   const code = causeCode(error);
   if (code !== undefined && /^(ECONNRESET|EPIPE|ECONNABORTED|UND_ERR_SOCKET)$/.test(code)) return true;
-  return /connection closed|not connected|fetch failed|terminated|socket hang up/i.test(messageOf(error));
-}
-
-/** The message of an error, or the value as a string. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return /connection closed|not connected|fetch failed|terminated|socket hang up/i.test(errorMessage(error));
 }
 
 /** The message with those of its causes (`fetch failed: connect ECONNREFUSED 127.0.0.1:3000`). */
 export function describeError(error: unknown): string {
-  const parts = [messageOf(error)];
+  const parts = [errorMessage(error)];
   let current = (error as { cause?: unknown })?.cause;
   for (let depth = 0; depth < 3 && current !== undefined && current !== null; depth += 1) {
-    const message = messageOf(current);
+    const message = errorMessage(current);
     if (message !== '' && !parts.includes(message)) parts.push(message);
     current = (current as { cause?: unknown }).cause;
   }
