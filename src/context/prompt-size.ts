@@ -36,7 +36,7 @@ export function messageBytes(message: LanguageModelV3Message): number {
   let length = 0;
   bytes = MESSAGE_OVERHEAD_TOKENS;
   for (const part of message.content) {
-    // Each part is `<text>\n` in messageText; see there.
+    // Each part is `<text>\n` in messageText, tool parts `<toolName> <text>\n`; see there.
     let text: string;
     switch (part.type) {
       case 'text':
@@ -44,10 +44,12 @@ export function messageBytes(message: LanguageModelV3Message): number {
         text = part.text;
         break;
       case 'tool-call':
-        text = `${part.toolName} ${typeof part.input === 'string' ? part.input : JSON.stringify(part.input)}`;
+        bytes += Buffer.byteLength(part.toolName) + 1;
+        text = typeof part.input === 'string' ? part.input : JSON.stringify(part.input);
         break;
       case 'tool-result':
-        text = `${part.toolName} ${toolOutputText(part.output)}`;
+        bytes += Buffer.byteLength(part.toolName) + 1;
+        text = toolOutputText(part.output);
         break;
       case 'file':
         text = `[file ${part.mediaType}]`;
