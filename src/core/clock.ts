@@ -27,8 +27,30 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(callback, ms) {
-    const handle = setTimeout(callback, Math.max(0, ms));
-    handle.unref?.();
+    if (!(ms > longestTimeout)) {
+      const handle = setTimeout(callback, Math.max(0, ms));
+      handle.unref?.();
+      return () => clearTimeout(handle);
+    }
+    const dueAt = Date.now() + ms;
+    let handle: ReturnType<typeof setTimeout>;
+    // setTimeout takes at most 2^31 - 1 ms (about 24.8 days) and fires at once for anything
+    // longer; a longer timer is armed in steps, each checking how long is still left.
+    const arm = (delay: number) => {
+      handle = setTimeout(
+        () => {
+          const left = dueAt - Date.now();
+          if (left > 0) arm(left);
+          else callback();
+        },
+        Math.min(Math.max(0, delay), longestTimeout),
+      );
+      handle.unref?.();
+    };
+    arm(ms);
     return () => clearTimeout(handle);
   },
 };
+
+/** The longest delay `setTimeout` honours. */
+const longestTimeout = 2 ** 31 - 1;

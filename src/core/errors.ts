@@ -159,6 +159,97 @@ export class RunLeasedError extends BatonError {
 }
 
 /**
+ * This process no longer holds the run's lease: it stalled past the lease (a GC pause, a frozen
+ * machine) or another process took the run over. The execution stops at once; whichever
+ * process holds the lease carries the run on. Nothing was lost: the write that found out was
+ * refused, so the journal holds only what the lease holder recorded.
+ *
+ * @example
+ * ```ts
+ * await handle.result().catch((error) => error.code); // 'LEASE_LOST' if this process stalled
+ * ```
+ */
+export class LeaseLostError extends BatonError {
+  constructor(runId: string, owner: string, detail = 'another process took it over') {
+    super(
+      `This process (${owner}) no longer holds the lease of run ${runId}: ${detail}. ` +
+        'It stopped executing the run; the process that holds the lease continues it, or any runtime ' +
+        'that knows the workflow recovers it once the lease expires.',
+      { code: 'LEASE_LOST', fault: 'system', runId },
+    );
+    this.name = 'LeaseLostError';
+  }
+}
+
+/**
+ * The store failed for a reason of its own (locked past its busy timeout, disk full, an I/O
+ * error, a lost connection) while a run was executing. The run was released as a crash would
+ * release it: nothing is recorded as its failure, it stays resumable, and a runtime that knows
+ * its workflow picks it up again once the store answers. `cause` holds the store's error.
+ *
+ * @example
+ * ```ts
+ * try { await handle.result(); } catch (error) {
+ *   if (BatonError.isInstance(error) && error.code === 'STORE_UNAVAILABLE') await retryLater(error.runId);
+ * }
+ * ```
+ */
+export class StoreUnavailableError extends BatonError {
+  constructor(cause: unknown, runId?: string) {
+    const reason = errorMessage(cause);
+    const code = (cause as { code?: unknown } | null)?.code;
+    super(
+      `The store is unavailable (${typeof code === 'string' && code !== '' ? `${code}: ` : ''}${reason}).` +
+        (runId === undefined
+          ? ' Nothing was written; try again when the store answers.'
+          : ` Run ${runId} was released, not failed: it resumes from its journal when the store answers ` +
+            `(a runtime that knows its workflow picks it up, or run \`baton resume ${runId}\`).`),
+      { code: 'STORE_UNAVAILABLE', fault: 'system', runId, cause },
+    );
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * The store's own failure as a `StoreUnavailableError`; Baton errors (a journal conflict, a lost
+ * lease, an unknown run) are contract answers and come back unchanged.
+ *
+ * @example
+ * ```ts
+ * await store.appendJournal(entry).catch((error) => { throw asStoreError(error, entry.runId); });
+ * ```
+ */
+export function asStoreError(error: unknown, runId?: string): BatonError {
+  if (BatonError.isInstance(error)) return error;
+  return new StoreUnavailableError(error, runId);
+}
+
+/**
+ * A step returned a value the journal cannot hold as it is (a `Date`, a `Map`, a `BigInt`, a
+ * class instance, a cycle): after a resume it would come back as something else. The step is
+ * recorded as failed with this error (so a replay fails the same way); return plain JSON
+ * values from steps.
+ *
+ * @example
+ * ```ts
+ * await ctx.step('load', async () => (await db.get(id)).createdAt.toISOString()); // not the Date itself
+ * ```
+ */
+export class InvalidStepResultError extends BatonError {
+  readonly step: string;
+  constructor(step: string, key: string, problem: string, runId?: string) {
+    super(
+      `Step "${step}" (${key}) returned a value the journal cannot hold: ${problem}. A step's result must be plain ` +
+        'JSON (objects, arrays, strings, finite numbers, booleans, null) so that it replays as the same value; the ' +
+        'step ran but is recorded as failed with this error.',
+      { code: 'INVALID_STEP_RESULT', fault: 'user', runId },
+    );
+    this.name = 'InvalidStepResultError';
+    this.step = step;
+  }
+}
+
+/**
  * The run was cancelled.
  *
  * @example

@@ -5,6 +5,7 @@ import type { Budget } from '../governance/budget.js';
 import type {
   JournalEntry,
   JournalEntryKind,
+  LeaseFence,
   RunPatch,
   RunRecord,
   RunStatus,
@@ -16,13 +17,17 @@ import type { Clock } from './clock.js';
 import {
   BatonError,
   deserializeError,
+  InvalidStepResultError,
+  LeaseLostError,
   NonDeterminismError,
   RunCancelledError,
   type SerializedError,
+  StoreUnavailableError,
   serializeError,
   WaitTimeoutError,
 } from './errors.js';
 import type { BatonEvent, EventBus } from './events.js';
+import { jsonProblem } from './json-value.js';
 import type {
   CustomEvent,
   DistributiveOmit,
@@ -94,6 +99,10 @@ export type AuditOpener = (execution: {
 export interface ExecutionHost {
   readonly store: Store;
   readonly clock: Clock;
+  /** This process's lease owner id: every journal append and run update is fenced on it. */
+  readonly owner: string;
+  /** How long a lease lasts; a lease this execution finds expired is renewed for this long. */
+  readonly leaseMs: number;
   readonly events: EventBus;
   /** Sleeps and wait timeouts at most this long are waited in memory instead of suspending. */
   readonly inlineWaitMs: number;
@@ -123,11 +132,16 @@ export function runGovernance(ctx: RunContext): RunGovernance | undefined {
   return ScopeContext.governanceOf(ctx);
 }
 
-/** How an execution ended. `released` means it stopped without a final status (shutdown, lost lease). */
+/**
+ * How an execution ended. `released` means it stopped without a final status (shutdown, lost
+ * lease, a failing store); a release by a failing store carries the `STORE_UNAVAILABLE` error.
+ */
 export interface ExecutionOutcome {
   status: RunStatus | 'released';
   output?: unknown;
   error?: SerializedError;
+  /** Set on a release whose lease could not be cleared (the store failed): the runtime clears it later. */
+  leaseHeld?: boolean;
   wakeAt?: number;
   /** A signal it waits for is already there: resume at once. */
   wakeNow?: boolean;
@@ -138,6 +152,9 @@ function failedOutcome(error: SerializedError): ExecutionOutcome {
   if (error.code !== 'BUDGET_EXCEEDED') return { status: 'failed', error };
   return { status: 'budget-exceeded', error, output: error.data?.partial ?? null };
 }
+
+/** Why an execution stopped before its code ended. */
+type StopReason = 'cancelled' | 'shutdown' | 'lost-lease' | 'store-failed';
 
 const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
 
@@ -168,7 +185,9 @@ export class RunExecution {
   #writeError: unknown;
   #signals: SignalRecord[] | undefined;
   #consumedSignals: Set<number> | undefined;
-  #stopReason: 'cancelled' | 'shutdown' | 'lost-lease' | undefined;
+  #stopReason: StopReason | undefined;
+  /** Until when this execution knows it holds the lease; a step that starts later checks the store first. */
+  #leaseUntil: number;
   readonly governance: RunGovernance;
 
   constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[], budget?: Budget) {
@@ -176,6 +195,7 @@ export class RunExecution {
     this.record = record;
     this.governance = { budget, startedAt: record.createdAt, clock: host.clock };
     this.runId = record.id;
+    this.#leaseUntil = record.leaseExpiresAt ?? 0;
     this.#journal = entries.length > 0 ? new Map() : undefined;
     for (const entry of entries) {
       this.#journal?.set(entry.key, entry);
@@ -211,16 +231,9 @@ export class RunExecution {
     this.#stop('shutdown', new ShutdownError(this.runId));
   }
 
-  /** Stops the run because another process took it over. */
-  loseLease(): void {
-    this.#stop(
-      'lost-lease',
-      new BatonError('Another process took over this run.', {
-        code: 'LEASE_LOST',
-        fault: 'system',
-        runId: this.runId,
-      }),
-    );
+  /** Stops the run because another process took it over (or this one stalled past its lease). */
+  loseLease(error?: BatonError): void {
+    this.#stop('lost-lease', error ?? new LeaseLostError(this.runId, this.#host.owner));
   }
 
   /** Aborted when the run is cancelled, shut down or taken over. */
@@ -239,7 +252,7 @@ export class RunExecution {
     return this.#host.store;
   }
 
-  #stop(reason: 'cancelled' | 'shutdown' | 'lost-lease', error: Error): void {
+  #stop(reason: StopReason, error: Error): void {
     if (this.#stopReason !== undefined) return;
     this.#stopReason = reason;
     this.#stopError = error;
@@ -273,7 +286,31 @@ export class RunExecution {
   #stoppedOutcome(): ExecutionOutcome {
     if (this.#stopReason === 'cancelled')
       return { status: 'cancelled', error: serializeError(new RunCancelledError(this.runId)) };
+    if (this.#stopReason === 'store-failed')
+      return { status: 'released', error: serializeError(this.#stopError) };
     return { status: 'released' };
+  }
+
+  /** The fence every write of this execution carries: this process's lease, as of now. */
+  #fence(): LeaseFence {
+    return { owner: this.#host.owner, now: this.#host.clock.now() };
+  }
+
+  /**
+   * What a failed store call means for the run, as an error to throw: a lost lease stops the
+   * execution, a journal conflict means another process recorded the key (it took the run
+   * over), and any other store failure (locked, full, I/O, connection) releases the run as a
+   * crash would, never as the workflow's own failure.
+   */
+  #storeFailure(error: unknown): Error {
+    if (BatonError.isInstance(error)) {
+      if (error.code === 'LEASE_LOST' || error.code === 'JOURNAL_CONFLICT') this.loseLease(error);
+      else if (error.code === 'STORE_CLOSED')
+        this.#stop('store-failed', new StoreUnavailableError(error, this.runId));
+      return this.#stopError ?? error;
+    }
+    this.#stop('store-failed', new StoreUnavailableError(error, this.runId));
+    return this.#stopError as Error;
   }
 
   #suspendedOutcome(): ExecutionOutcome {
@@ -308,12 +345,51 @@ export class RunExecution {
             leaseOwner: null,
             leaseExpiresAt: null,
           };
-    return this.#host.store.updateRun(this.runId, patch, now).then(() => this.#ended(outcome, now));
+    return this.#host.store.updateRun(this.runId, patch, now, this.#fence()).then(
+      () => this.#ended(outcome, now),
+      (error: unknown) => this.#persistFailed(error),
+    );
+  }
+
+  /** The run's end could not be stored: it is released (another process holds it, or the store failed) and replays to the same end later. */
+  async #persistFailed(error: unknown): Promise<ExecutionOutcome> {
+    this.#storeFailure(error);
+    return this.#release(this.#stoppedOutcome());
+  }
+
+  /**
+   * Gives the run back without a final status: clears the lease when this process still holds
+   * it (a failing store may refuse that too; the outcome then says the lease is still held).
+   */
+  async #release(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
+    if (this.#stopReason === 'lost-lease') return outcome;
+    const now = this.#host.clock.now();
+    try {
+      await this.#host.store.updateRun(
+        this.runId,
+        { leaseOwner: null, leaseExpiresAt: null },
+        now,
+        this.#fence(),
+      );
+    } catch (error) {
+      if (!(BatonError.isInstance(error) && error.code === 'LEASE_LOST')) outcome.leaseHeld = true;
+    }
+    return outcome;
   }
 
   async #persistOther(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
+    if (outcome.status === 'released') return this.#release(outcome);
+    try {
+      return await this.#persistEnd(outcome);
+    } catch (error) {
+      return this.#persistFailed(error);
+    }
+  }
+
+  async #persistEnd(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
     const { store, clock } = this.#host;
     const now = clock.now();
+    const fence = this.#fence();
     switch (outcome.status) {
       case 'suspended': {
         await store.updateRun(
@@ -327,6 +403,7 @@ export class RunExecution {
             leaseExpiresAt: null,
           },
           now,
+          fence,
         );
         // A signal may have arrived while the run was still marked running: look once more.
         if (this.#waitingFor !== undefined) {
@@ -362,6 +439,7 @@ export class RunExecution {
             leaseExpiresAt: null,
           },
           now,
+          fence,
         );
         break;
       case 'cancelled':
@@ -370,13 +448,9 @@ export class RunExecution {
           this.runId,
           { usage: this.usage, costUsd: this.costUsd, leaseOwner: null, leaseExpiresAt: null },
           now,
+          fence,
         );
         break;
-      case 'released':
-        if (this.#stopReason === 'shutdown') {
-          await store.updateRun(this.runId, { leaseOwner: null, leaseExpiresAt: null }, now);
-        }
-        return outcome;
     }
     return this.#ended(outcome, now);
   }
@@ -456,11 +530,7 @@ export class RunExecution {
   async #append(entry: JournalEntry): Promise<void> {
     if (this.#writeError !== undefined) throw this.#writeError;
     this.#account(entry);
-    try {
-      await this.#host.store.appendJournal(entry);
-    } catch (error) {
-      this.#appendFailed(error);
-    }
+    await this.#appendFenced(entry);
     if (this.#host.audit !== undefined) await this.#audited(this.#host.audit, entry);
   }
 
@@ -470,15 +540,9 @@ export class RunExecution {
     return this.#auditor(entry);
   }
 
-  /** Rethrows a failed append; a key another process recorded first means it took the run over. */
-  #appendFailed(error: unknown): never {
-    if (BatonError.isInstance(error) && error.code === 'JOURNAL_CONFLICT') this.loseLease();
-    throw error;
-  }
-
   /** Appends without waiting; later awaits and the end of the run wait for it, in order. */
   #appendDeferred(entry: JournalEntry): void {
-    const write = this.#host.store.appendJournal(entry).then(
+    const write = this.#appendFenced(entry).then(
       () => {
         this.#pendingWrites?.delete(write);
       },
@@ -554,7 +618,79 @@ export class RunExecution {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.#host.clock.now() >= this.#leaseUntil) {
+      return this.#confirmLease().then(() =>
+        this.#runStep(key, name, fn, options?.kind ?? 'step', options?.meta),
+      );
+    }
     return this.#runStep(key, name, fn, options?.kind ?? 'step', options?.meta);
+  }
+
+  /** Before a step starts past the lease this execution knows of: goes on only while this process holds the lease. */
+  async #confirmLease(): Promise<void> {
+    const holder = await this.#holdLease();
+    this.#checkActive();
+    if (holder !== this.#host.owner) {
+      this.loseLease(
+        new LeaseLostError(
+          this.runId,
+          this.#host.owner,
+          holder === undefined
+            ? 'the run no longer has a lease'
+            : `it stalled past its lease and ${holder} holds it now`,
+        ),
+      );
+      this.#checkActive();
+    }
+  }
+
+  /**
+   * Reads who holds the run's lease now and returns that owner (`undefined`: nobody, or the
+   * run is no longer running). A lease of this process that expired without anyone taking it
+   * over (the process stalled, but nobody else recorded anything) is renewed first, so a slow
+   * process is not stopped for nothing.
+   */
+  async #holdLease(): Promise<string | undefined> {
+    const { store, clock, owner, leaseMs } = this.#host;
+    try {
+      let record = await store.getRun(this.runId);
+      if (record?.leaseOwner === owner && (record.leaseExpiresAt ?? 0) <= clock.now()) {
+        await store.renewLeases(owner, clock.now() + leaseMs);
+        record = await store.getRun(this.runId);
+      }
+      if (record === undefined || record.status !== 'running' || record.leaseOwner === undefined)
+        return undefined;
+      if (record.leaseOwner === owner) {
+        if ((record.leaseExpiresAt ?? 0) <= clock.now()) return undefined;
+        this.#leaseUntil = record.leaseExpiresAt ?? 0;
+      }
+      return record.leaseOwner;
+    } catch (error) {
+      throw this.#storeFailure(error);
+    }
+  }
+
+  /**
+   * Appends an entry fenced on this process's lease. A write refused only because the lease
+   * expired while still this process's (nobody took the run over) renews it and is tried once more.
+   */
+  async #appendFenced(entry: JournalEntry): Promise<void> {
+    try {
+      await this.#host.store.appendJournal(entry, this.#fence());
+    } catch (error) {
+      await this.#appendRefused(entry, error);
+    }
+  }
+
+  /** After a refused append: tries once more if the lease is still this process's, else stops the execution and throws why. */
+  async #appendRefused(entry: JournalEntry, error: unknown): Promise<void> {
+    if (!(BatonError.isInstance(error) && error.code === 'LEASE_LOST')) throw this.#storeFailure(error);
+    if ((await this.#holdLease()) !== this.#host.owner) throw this.#storeFailure(error);
+    try {
+      await this.#host.store.appendJournal(entry, this.#fence());
+    } catch (retryError) {
+      throw this.#storeFailure(retryError);
+    }
   }
 
   async #runStep<T>(
@@ -571,6 +707,10 @@ export class RunExecution {
     let failed = false;
     try {
       const result = await fn(new Step(this, key));
+      // A value JSON cannot hold would come back as something else on replay (a Date as a
+      // string, a Map as {}): the step fails here instead, the same way on every replay.
+      const problem = result === undefined ? undefined : jsonProblem(result, 'its result');
+      if (problem !== undefined) throw new InvalidStepResultError(name, key, problem, this.runId);
       entry = this.#entry(key, name, kind, startedAt);
       entry.result = result;
       if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
@@ -585,9 +725,9 @@ export class RunExecution {
     if (this.#writeError !== undefined) throw this.#writeError;
     this.#account(entry);
     try {
-      await this.#host.store.appendJournal(entry);
+      await this.#host.store.appendJournal(entry, this.#fence());
     } catch (error) {
-      this.#appendFailed(error);
+      await this.#appendRefused(entry, error);
     }
     if (this.#host.audit !== undefined) await this.#audited(this.#host.audit, entry);
     if (this.#host.events.active) this.#announceStepEnd(entry, startedAt);
@@ -728,7 +868,11 @@ export class RunExecution {
       this.#signals?.find((signal) => signal.name === name && this.#consumedSignals?.has(signal.id) !== true);
     let found = find();
     if (found === undefined) {
-      this.#signals = await this.#host.store.listSignals(this.runId);
+      try {
+        this.#signals = await this.#host.store.listSignals(this.runId);
+      } catch (error) {
+        throw this.#storeFailure(error);
+      }
       found = find();
     }
     return found;

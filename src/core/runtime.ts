@@ -14,6 +14,7 @@ import {
 } from '../stores/store.js';
 import { type Clock, systemClock } from './clock.js';
 import {
+  asStoreError,
   BatonError,
   ConfigError,
   deserializeError,
@@ -164,6 +165,10 @@ class BatonRuntime implements Runtime {
   readonly #active = new Map<string, ActiveRun>();
   readonly #ended = new Map<string, Set<() => void>>();
   readonly #timers = new Map<string, () => void>();
+  /** Runs released after a store failure whose lease could not be cleared then; the poller clears them. */
+  readonly #leasesToClear = new Set<string>();
+  /** Runs the poller found due but left for a runtime with their version; each is reported once. */
+  readonly #otherVersions = new Set<string>();
   #startScheduled = false;
   #host: ExecutionHost | undefined;
   #store: Store | undefined;
@@ -214,7 +219,14 @@ class BatonRuntime implements Runtime {
   /** What executions need from this runtime: one object per store, shared by every run. */
   #hostFor(store: Store): ExecutionHost {
     if (this.#host?.store !== store) {
-      this.#host = { store, clock: this.clock, events: this.events, inlineWaitMs: this.inlineWaitMs };
+      this.#host = {
+        store,
+        clock: this.clock,
+        events: this.events,
+        inlineWaitMs: this.inlineWaitMs,
+        owner: this.#owner,
+        leaseMs: this.#leaseMs,
+      };
       if (this.#audit !== undefined) this.#host = { ...this.#host, audit: this.#audit(store) };
     }
     return this.#host;
@@ -308,8 +320,12 @@ class BatonRuntime implements Runtime {
 
   async #create(definition: Runnable, record: RunRecord, budget?: Budget): Promise<RunHandle<unknown>> {
     const store = this.#store ?? (await this.#getStore());
-    if (budget !== undefined) await store.appendRecord(budgetStream(record.id), budget, record.createdAt);
-    await store.createRun(record);
+    try {
+      if (budget !== undefined) await store.appendRecord(budgetStream(record.id), budget, record.createdAt);
+      await store.createRun(record);
+    } catch (error) {
+      throw asStoreError(error);
+    }
     this.#launch(definition, record, [], store, true, budget);
     return new Handle(this, record.id);
   }
@@ -318,33 +334,49 @@ class BatonRuntime implements Runtime {
     this.#assertOpen();
     if (this.#active.has(runId)) return this.#handle(runId);
     const store = await this.#getStore();
-    const record = await this.#claim(store, runId, options.force ?? false);
-    if (record === undefined) return this.#handle(runId);
+    let entries: JournalEntry[];
+    let budget: Budget | undefined;
     let definition: Runnable;
+    let record: RunRecord | undefined;
     try {
-      definition = this.#resolve(record.target);
-      if (!loadableSchemaVersions.includes(record.schemaVersion)) {
-        throw new ConfigError(
-          `Run ${runId} was stored with schema version ${record.schemaVersion}; this Baton loads ${loadableSchemaVersions.join(', ')}.`,
-          { runId },
-        );
-      }
-      if (
-        record.targetVersion !== definition.version &&
-        !definition.compatibleVersions?.includes(record.targetVersion)
-      ) {
-        throw new VersionMismatchError(record.target, record.targetVersion, definition.version, runId);
-      }
+      // Everything that can refuse the run is checked before it is claimed: a refused run is
+      // left exactly as it was (a suspended run stays suspended and in the inbox).
+      const stored = await store.getRun(runId);
+      if (stored === undefined) throw new RunNotFoundError(runId);
+      if (terminalStatuses.has(stored.status)) return this.#handle(runId);
+      definition = this.#definitionFor(stored);
+      record = await this.#claim(store, runId, options.force ?? false);
+      if (record === undefined) return this.#handle(runId);
+      entries = await store.loadJournal(runId);
+      budget = (await store.readRecords(budgetStream(runId), { limit: 1 }))[0]?.data as Budget | undefined;
     } catch (error) {
-      await store.updateRun(runId, { leaseOwner: null, leaseExpiresAt: null }, this.clock.now());
-      throw error;
+      throw asStoreError(error, runId);
     }
-    const entries = await store.loadJournal(runId);
-    const budget = (await store.readRecords(budgetStream(runId), { limit: 1 }))[0]?.data as
-      | Budget
-      | undefined;
     this.#launch(definition, record, entries, store, false, budget);
     return this.#handle(runId);
+  }
+
+  /** The definition that resumes a stored run; throws, changing nothing, when this runtime cannot resume it. */
+  #definitionFor(record: RunRecord): Runnable {
+    const definition = this.#resolve(record.target);
+    if (!loadableSchemaVersions.includes(record.schemaVersion)) {
+      throw new ConfigError(
+        `Run ${record.id} was stored with schema version ${record.schemaVersion}; this Baton loads ${loadableSchemaVersions.join(', ')}.`,
+        { runId: record.id },
+      );
+    }
+    if (!this.#canResume(definition, record)) {
+      throw new VersionMismatchError(record.target, record.targetVersion, definition.version, record.id);
+    }
+    return definition;
+  }
+
+  /** The definition's version (or one it lists as compatible) is the one the run started with. */
+  #canResume(definition: Runnable, record: RunRecord): boolean {
+    return (
+      record.targetVersion === definition.version ||
+      definition.compatibleVersions?.includes(record.targetVersion) === true
+    );
   }
 
   /** Claims a run for this process; `undefined` when it is terminal. Throws when another process holds it. */
@@ -414,6 +446,7 @@ class BatonRuntime implements Runtime {
     if (storeError !== undefined) {
       process.stderr.write(`baton: run ${runId} stopped because its store failed: ${String(storeError)}\n`);
     }
+    if (outcome.leaseHeld === true) this.#leasesToClear.add(runId);
     if (outcome.status === 'suspended' && !this.#closed) {
       if (outcome.wakeNow === true) this.#wake(runId, 0);
       else if (outcome.wakeAt !== undefined) this.#wake(runId, outcome.wakeAt - this.clock.now());
@@ -457,6 +490,9 @@ class BatonRuntime implements Runtime {
 
   #outcomeValue(runId: string, outcome: ExecutionOutcome): unknown {
     if (outcome.status === 'completed') return outcome.output;
+    // Released by a failing store: say so now rather than poll a store that does not answer.
+    if (outcome.status === 'released' && outcome.error !== undefined)
+      throw deserializeError(outcome.error, runId);
     if (
       (outcome.status === 'failed' ||
         outcome.status === 'cancelled' ||
@@ -562,7 +598,14 @@ class BatonRuntime implements Runtime {
       );
     }
     await store.addSignal(runId, name, payload ?? null, this.clock.now());
-    if (record.status === 'suspended' && !this.#active.has(runId) && this.#registry.has(record.target)) {
+    const definition = this.#registry.get(record.target);
+    // A run of another version is left suspended for a runtime that has its version (a rolling deploy).
+    if (
+      record.status === 'suspended' &&
+      !this.#active.has(runId) &&
+      definition !== undefined &&
+      this.#canResume(definition, record)
+    ) {
       await this.resume(runId).catch((error: unknown) => {
         if (!(BatonError.isInstance(error) && error.code === 'RUN_LEASED')) throw error;
       });
@@ -665,21 +708,55 @@ class BatonRuntime implements Runtime {
   async #poll(): Promise<void> {
     try {
       const store = await this.#getStore();
+      await this.#clearLeases(store);
       const due = await store.findRecoverable(this.clock.now(), 50);
       for (const record of due) {
         if (this.#closed) return;
-        if (this.#active.has(record.id) || !this.#registry.has(record.target)) continue;
+        const definition = this.#registry.get(record.target);
+        if (this.#active.has(record.id) || definition === undefined) continue;
+        if (!this.#canResume(definition, record)) {
+          this.#reportOtherVersion(record, definition);
+          continue;
+        }
         await this.resume(record.id).catch((error: unknown) => {
-          if (
-            BatonError.isInstance(error) &&
-            (error.code === 'RUN_LEASED' || error.code === 'VERSION_MISMATCH')
-          )
-            return;
+          if (BatonError.isInstance(error) && error.code === 'RUN_LEASED') return;
           process.stderr.write(`baton: could not recover run ${record.id}: ${String(error)}\n`);
         });
       }
     } catch (error) {
       if (!this.#closed) process.stderr.write(`baton: recovery poll failed: ${String(error)}\n`);
+    }
+  }
+
+  /** Says once per run that a due run is left for a runtime with its version. */
+  #reportOtherVersion(record: RunRecord, definition: Runnable): void {
+    if (this.#otherVersions.has(record.id)) return;
+    this.#otherVersions.add(record.id);
+    process.stderr.write(
+      `baton: run ${record.id} of "${record.target}" started with version ${record.targetVersion}; this runtime has ` +
+        `version ${definition.version}, so it leaves the run for a runtime with version ${record.targetVersion} ` +
+        `(or list "${record.targetVersion}" in compatibleVersions).\n`,
+    );
+  }
+
+  /** Clears the leases a failing store kept this process from clearing, so the runs are recovered. */
+  async #clearLeases(store: Store): Promise<void> {
+    for (const runId of this.#leasesToClear) {
+      if (this.#active.has(runId)) {
+        this.#leasesToClear.delete(runId);
+        continue;
+      }
+      const now = this.clock.now();
+      await store
+        .updateRun(runId, { leaseOwner: null, leaseExpiresAt: null }, now, { owner: this.#owner, now })
+        .then(
+          () => this.#leasesToClear.delete(runId),
+          (error: unknown) => {
+            // Another process holds it (or it expired and was taken): nothing of ours to clear.
+            if (BatonError.isInstance(error)) this.#leasesToClear.delete(runId);
+            else throw error;
+          },
+        );
     }
   }
 

@@ -1,6 +1,7 @@
 /** The errors every store raises for the same contract violations, shared so all stores word them alike. */
 
-import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
+import { BatonError, ConfigError, errorMessage, LeaseLostError } from '../core/errors.js';
+import type { LeaseFence } from './store.js';
 
 /** `createRun` with an id that is taken. */
 export function runExistsError(runId: string): BatonError {
@@ -18,6 +19,11 @@ export function journalConflictError(runId: string, key: string): BatonError {
       'check its lease before resuming it.',
     { code: 'JOURNAL_CONFLICT', fault: 'system', runId },
   );
+}
+
+/** A fenced write whose owner no longer holds the run's lease at the fence's time. */
+export function leaseLostError(runId: string, fence: LeaseFence): BatonError {
+  return new LeaseLostError(runId, fence.owner, 'its lease expired or another process took the run over');
 }
 
 /** Any call after `close()`; `store` names it (for example "The SQLite store on .baton/baton.db"). */

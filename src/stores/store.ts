@@ -1,6 +1,7 @@
 /** The Store contract: where runs, their journals, their signals and named record streams live. Every store passes one conformance suite. */
 
 import { ConfigError, type SerializedError } from '../core/errors.js';
+import { jsonProblem } from '../core/json-value.js';
 
 /**
  * Where a run is in its life. `suspended` runs hold no memory and wait for a signal or a timer.
@@ -65,6 +66,18 @@ export interface RunPatch {
   wakeAt?: number | null;
   leaseOwner?: string | null;
   leaseExpiresAt?: number | null;
+}
+
+/**
+ * The lease a write is fenced on: the write happens only while `owner` holds the run's lease at
+ * `now` (`leaseOwner === owner` and `now < leaseExpiresAt`); otherwise nothing is written and
+ * the call rejects with a `BatonError` coded `LEASE_LOST`. A runtime fences every journal
+ * append and every run update it makes while executing a run, so a process that stalled past
+ * its lease (or lost it to another process) cannot record anything after it.
+ */
+export interface LeaseFence {
+  readonly owner: string;
+  readonly now: number;
 }
 
 /** One recorded outcome in a run's append-only journal. */
@@ -193,7 +206,7 @@ export function prepareRecord(stream: unknown, data: unknown, now?: number): { j
     });
   }
   if (RecordJson.isInstance(data)) return { json: data.text, at };
-  const problem = jsonProblem(data, 'data', new Set());
+  const problem = jsonProblem(data, 'data');
   if (problem !== undefined) {
     throw new ConfigError(
       `appendRecord("${stream}"): ${problem}. Records must be JSON values (plain objects, arrays, strings, ` +
@@ -224,47 +237,6 @@ export class RecordJson {
   /** True for a `RecordJson`, also one made by another copy of Baton (a worker that loads both the built and the source modules). */
   static isInstance(value: unknown): value is RecordJson {
     return typeof value === 'object' && value !== null && recordJsonMarker in value;
-  }
-}
-
-function jsonProblem(value: unknown, path: string, ancestors: Set<object>): string | undefined {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return undefined;
-    case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot hold`;
-    case 'object': {
-      if (value === null) return undefined;
-      if (ancestors.has(value)) return `${path} refers back to one of its parents (a cycle)`;
-      const prototype = Object.getPrototypeOf(value) as unknown;
-      const isArray = Array.isArray(value);
-      if (!isArray && prototype !== Object.prototype && prototype !== null) {
-        const kind = (value as object).constructor?.name ?? 'object';
-        return `${path} is a ${kind}; convert it to a plain value first (a Date with toISOString(), a Map with Object.fromEntries())`;
-      }
-      ancestors.add(value);
-      try {
-        if (isArray) {
-          for (const [index, item] of (value as unknown[]).entries()) {
-            if (item === undefined) return `${path}[${index}] is undefined, which JSON turns into null`;
-            const found = jsonProblem(item, `${path}[${index}]`, ancestors);
-            if (found !== undefined) return found;
-          }
-          return undefined;
-        }
-        for (const [key, item] of Object.entries(value)) {
-          if (item === undefined) continue;
-          const found = jsonProblem(item, `${path}.${key}`, ancestors);
-          if (found !== undefined) return found;
-        }
-        return undefined;
-      } finally {
-        ancestors.delete(value);
-      }
-    }
-    default:
-      return `${path} is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON cannot hold`;
   }
 }
 
@@ -322,9 +294,11 @@ export interface Store {
   getRun(runId: string): Promise<RunRecord | undefined>;
   /**
    * Applies a patch and sets `updatedAt`; resolves once it is durable, with nothing (read the
-   * run with `getRun` if you need it). Rejects with `RUN_NOT_FOUND` for an unknown id.
+   * run with `getRun` if you need it). Rejects with `RUN_NOT_FOUND` for an unknown id. With a
+   * `fence`, the patch applies only while the fence's owner holds the lease (else `LEASE_LOST`,
+   * nothing changed).
    */
-  updateRun(runId: string, patch: RunPatch, now: number): Promise<void>;
+  updateRun(runId: string, patch: RunPatch, now: number, fence?: LeaseFence): Promise<void>;
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
 
   /**
@@ -357,10 +331,12 @@ export interface Store {
 
   /**
    * Appends one entry; rejects with `JOURNAL_CONFLICT` if the key is already recorded for the
-   * run (the first entry stays). Does not check that the run exists. Entries appended without
+   * run (the first entry stays). Without a fence it does not check that the run exists; with a
+   * `fence` it appends only while the fence's owner holds the run's lease, else rejects with
+   * `LEASE_LOST` (a lost lease is reported before a conflicting key). Entries appended without
    * awaiting are still kept in call order, and any later call on the store observes them.
    */
-  appendJournal(entry: JournalEntry): Promise<void>;
+  appendJournal(entry: JournalEntry, fence?: LeaseFence): Promise<void>;
   /** The run's entries in append order. */
   loadJournal(runId: string): Promise<JournalEntry[]>;
 

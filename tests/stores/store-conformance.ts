@@ -788,6 +788,100 @@ export function describeStoreConformance(
       });
     });
 
+    describe('lease fences', () => {
+      const held = { leaseOwner: 'worker-a', leaseExpiresAt: T + 100 };
+
+      check('appends a fenced entry while its owner holds the lease', async () => {
+        await store.createRun(sampleRun({ id: 'run', ...held }));
+        await store.appendJournal(sampleEntry('run', 'r#0'), { owner: 'worker-a', now: T + 99 });
+        expect((await store.loadJournal('run')).map((entry) => entry.key)).toEqual(['r#0']);
+      });
+
+      check('refuses a fenced append from an owner that lost the lease, writing nothing', async () => {
+        await store.createRun(sampleRun({ id: 'run', ...held }));
+        await store.claimRun('run', 'worker-b', T + 150, 1000);
+        const error = await expectBatonError(
+          store.appendJournal(sampleEntry('run', 'r#0'), { owner: 'worker-a', now: T + 50 }),
+          'LEASE_LOST',
+          { fault: 'system', runId: 'run' },
+        );
+        expect(error.message).toContain('worker-a');
+        expect(await store.loadJournal('run')).toEqual([]);
+      });
+
+      check('refuses a fenced append at or past the lease expiry, even with no new owner', async () => {
+        await store.createRun(sampleRun({ id: 'run', ...held }));
+        await expectBatonError(
+          store.appendJournal(sampleEntry('run', 'r#0'), { owner: 'worker-a', now: T + 100 }),
+          'LEASE_LOST',
+        );
+        await expectBatonError(
+          store.appendJournal(sampleEntry('run', 'r#0'), { owner: 'worker-a', now: T + 5000 }),
+          'LEASE_LOST',
+        );
+        expect(await store.loadJournal('run')).toEqual([]);
+      });
+
+      check('refuses a fenced append to a run without a lease or an unknown run', async () => {
+        await store.createRun(sampleRun({ id: 'free' }));
+        await expectBatonError(
+          store.appendJournal(sampleEntry('free', 'r#0'), { owner: 'worker-a', now: T }),
+          'LEASE_LOST',
+        );
+        await expectBatonError(
+          store.appendJournal(sampleEntry('missing', 'r#0'), { owner: 'worker-a', now: T }),
+          'LEASE_LOST',
+        );
+      });
+
+      check('reports a taken key under a held lease as JOURNAL_CONFLICT', async () => {
+        await store.createRun(sampleRun({ id: 'run', ...held }));
+        const fence = { owner: 'worker-a', now: T + 1 };
+        await store.appendJournal(sampleEntry('run', 'r#0', { result: 'first' }), fence);
+        await expectBatonError(
+          store.appendJournal(sampleEntry('run', 'r#0', { result: 'second' }), fence),
+          'JOURNAL_CONFLICT',
+        );
+        expect((await store.loadJournal('run')).map((entry) => entry.result)).toEqual(['first']);
+      });
+
+      check('keeps fenced appends in a batch independent: a refused one rejects alone', async () => {
+        await store.createRun(sampleRun({ id: 'mine', ...held }));
+        await store.createRun(sampleRun({ id: 'theirs', leaseOwner: 'worker-b', leaseExpiresAt: T + 100 }));
+        const fence = { owner: 'worker-a', now: T + 1 };
+        const outcomes = await Promise.allSettled([
+          store.appendJournal(sampleEntry('mine', 'r#0'), fence),
+          store.appendJournal(sampleEntry('theirs', 'r#0'), fence),
+          store.appendJournal(sampleEntry('mine', 'r#1'), fence),
+        ]);
+        expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect((await store.loadJournal('mine')).map((entry) => entry.key)).toEqual(['r#0', 'r#1']);
+        expect(await store.loadJournal('theirs')).toEqual([]);
+      });
+
+      check('applies a fenced update only while its owner holds the lease', async () => {
+        await store.createRun(sampleRun({ id: 'run', ...held }));
+        await store.updateRun('run', { costUsd: 1 }, T + 10, { owner: 'worker-a', now: T + 10 });
+        expect((await store.getRun('run'))?.costUsd).toBe(1);
+        await store.claimRun('run', 'worker-b', T + 200, 1000);
+        await expectBatonError(
+          store.updateRun('run', { status: 'completed', output: 'stale' }, T + 20, {
+            owner: 'worker-a',
+            now: T + 20,
+          }),
+          'LEASE_LOST',
+        );
+        const after = await store.getRun('run');
+        expect(after?.status).toBe('running');
+        expect(after?.output).toBeUndefined();
+        expect(after?.leaseOwner).toBe('worker-b');
+        await expectBatonError(
+          store.updateRun('missing', { costUsd: 1 }, T, { owner: 'worker-a', now: T }),
+          'RUN_NOT_FOUND',
+        );
+      });
+    });
+
     describe('signals', () => {
       check('addSignal returns the stored signal and listSignals returns them in id order', async () => {
         await store.createRun(sampleRun({ id: 'run' }));

@@ -4,6 +4,7 @@ import type { SerializedError } from '../../core/errors.js';
 import { RunNotFoundError } from '../../core/errors.js';
 import type {
   JournalEntry,
+  LeaseFence,
   RunPatch,
   RunRecord,
   RunStatus,
@@ -12,7 +13,7 @@ import type {
   StoredRecord,
 } from '../store.js';
 import { checkReadOptions, prepareRecord, terminalStatuses } from '../store.js';
-import { journalConflictError, runExistsError, storeClosedError } from '../store-errors.js';
+import { journalConflictError, leaseLostError, runExistsError, storeClosedError } from '../store-errors.js';
 
 /**
  * A run's journal in append order. Duplicate keys are found by a scan while the journal is
@@ -98,10 +99,12 @@ export function createMemoryStore(): Store {
       return Promise.resolve(record === undefined ? undefined : { ...record });
     },
 
-    updateRun(runId, patch, now) {
+    updateRun(runId, patch, now, fence) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const current = runs.get(runId);
       if (current === undefined) return Promise.reject(new RunNotFoundError(runId));
+      if (fence !== undefined && !holdsLease(current, fence))
+        return Promise.reject(leaseLostError(runId, fence));
       put(applyPatch(current, patch, now));
       return resolvedVoid;
     },
@@ -163,8 +166,13 @@ export function createMemoryStore(): Store {
       return Promise.resolve(due.slice(0, normalizeLimit(limit)).map(({ record }) => ({ ...record })));
     },
 
-    appendJournal(entry) {
+    appendJournal(entry, fence) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
+      if (fence !== undefined) {
+        const run = runs.get(entry.runId);
+        if (run === undefined || !holdsLease(run, fence))
+          return Promise.reject(leaseLostError(entry.runId, fence));
+      }
       let journal = journals.get(entry.runId);
       if (journal === undefined) {
         journal = { entries: [], keys: undefined };
@@ -328,6 +336,15 @@ function leaseHeldByOther(record: RunRecord, owner: string, now: number): boolea
     record.leaseOwner !== owner &&
     record.leaseExpiresAt !== undefined &&
     now < record.leaseExpiresAt
+  );
+}
+
+/** The fence's owner holds the run's lease at the fence's time. */
+function holdsLease(record: RunRecord, fence: LeaseFence): boolean {
+  return (
+    record.leaseOwner === fence.owner &&
+    record.leaseExpiresAt !== undefined &&
+    fence.now < record.leaseExpiresAt
   );
 }
 

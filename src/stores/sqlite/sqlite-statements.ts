@@ -26,13 +26,23 @@ export interface Statements {
   /**
    * The `updateRun` statement for a patch shape (see `patchValues`): it sets only the shape's
    * columns and `updated_at` (no read-back: the caller only needs to know it is durable). Bind the patch values, then `now`,
-   * then the run id, spread as its arguments.
+   * then the run id, spread as its arguments. With `fenced`, the statement also takes the owner
+   * and `now` after the run id and updates only while that owner holds the unexpired lease.
    */
-  updateStatement(shape: number): Database.Statement<unknown[]>;
+  updateStatement(shape: number, fenced?: boolean): Database.Statement<unknown[]>;
   claimRun: Database.Statement<ClaimParams, RunRow>;
   selectRecoverable: Database.Statement<{ now: number; limit: number }, RunRow>;
   /** Takes the `JournalParams` values spread as its arguments. */
   insertJournal: Database.Statement<JournalParams>;
+  /**
+   * `insertJournal` fenced on a lease: takes the `JournalParams` values, then the run id, the
+   * owner and `now`; inserts only while that owner holds the run's unexpired lease.
+   */
+  insertJournalFenced: Database.Statement<unknown[]>;
+  /** 1 when the owner holds the run's lease at `now` (bind run id, owner, now), else undefined. */
+  selectLeaseHeld: Database.Statement<[string, string, number], number>;
+  /** 1 when the run exists (bind run id), else undefined. */
+  selectRunExists: Database.Statement<[string], number>;
   selectJournal: Database.Statement<[string], JournalRow>;
   selectSignals: Database.Statement<[string], SignalRow>;
   /** Extends `owner`'s leases on running runs to `until`; returns ids of its runs no longer running. */
@@ -103,6 +113,13 @@ export function prepareStatements(db: Database.Database): Statements {
     `INSERT INTO journal (run_id, key, name, kind, status, result, error, started_at, ended_at, meta)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO NOTHING`,
   );
+  const leaseHeld = 'SELECT 1 FROM runs WHERE id = ? AND lease_owner = ? AND lease_expires_at > ?';
+  const insertJournalFenced = db.prepare<unknown[]>(
+    `INSERT INTO journal (run_id, key, name, kind, status, result, error, started_at, ended_at, meta)
+     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (${leaseHeld}) ON CONFLICT (run_id, key) DO NOTHING`,
+  );
+  const selectLeaseHeld = db.prepare<[string, string, number], number>(leaseHeld).pluck();
+  const selectRunExists = db.prepare<[string], number>('SELECT 1 FROM runs WHERE id = ?').pluck();
   const selectJournal = db.prepare<[string], JournalRow>(
     `SELECT run_id, key, name, kind, status, result, error, started_at, ended_at, meta
      FROM journal WHERE run_id = ? ORDER BY seq`,
@@ -142,15 +159,18 @@ export function prepareStatements(db: Database.Database): Statements {
     },
   );
 
-  function updateStatement(shape: number): Database.Statement<unknown[]> {
-    let statement = updateStatements.get(shape);
+  function updateStatement(shape: number, fenced = false): Database.Statement<unknown[]> {
+    // Negative keys hold the fenced variants (shapes are non-negative bit sets).
+    const cacheKey = fenced ? -1 - shape : shape;
+    let statement = updateStatements.get(cacheKey);
     if (statement === undefined) {
       let assignments = '';
       for (const [bit, column] of patchColumns.entries()) {
         if ((shape & (1 << bit)) !== 0) assignments += `${column} = ?, `;
       }
-      statement = db.prepare<unknown[]>(`UPDATE runs SET ${assignments}updated_at = ? WHERE id = ?`);
-      updateStatements.set(shape, statement);
+      const fence = fenced ? ' AND lease_owner = ? AND lease_expires_at > ?' : '';
+      statement = db.prepare<unknown[]>(`UPDATE runs SET ${assignments}updated_at = ? WHERE id = ?${fence}`);
+      updateStatements.set(cacheKey, statement);
     }
     return statement;
   }
@@ -206,6 +226,9 @@ export function prepareStatements(db: Database.Database): Statements {
     claimRun,
     selectRecoverable,
     insertJournal,
+    insertJournalFenced,
+    selectLeaseHeld,
+    selectRunExists,
     selectJournal,
     selectSignals,
     renew,

@@ -5,7 +5,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, RunNotFoundError } from '../../core/errors.js';
 import { checkReadOptions, prepareRecord, type SignalRecord, type Store } from '../store.js';
-import { journalConflictError, runExistsError, storeClosedError, storeOpenError } from '../store-errors.js';
+import {
+  journalConflictError,
+  leaseLostError,
+  runExistsError,
+  storeClosedError,
+  storeOpenError,
+} from '../store-errors.js';
 import {
   journalParams,
   patchValues,
@@ -100,6 +106,9 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     claimRun,
     selectRecoverable,
     insertJournal,
+    insertJournalFenced,
+    selectLeaseHeld,
+    selectRunExists,
     selectJournal,
     selectSignals,
     renew,
@@ -166,16 +175,29 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
       });
     },
 
-    updateRun(runId, patch, now) {
+    updateRun(runId, patch, now, fence) {
       return enqueue(() => {
         const values: unknown[] = [];
-        const statement = updateStatement(patchValues(patch, values));
+        const statement = updateStatement(patchValues(patch, values), fence !== undefined);
         values.push(now, runId);
+        if (fence === undefined) {
+          return {
+            journal: false,
+            write: () => statement.run(...values).changes,
+            settle: (changes) => {
+              if (changes === 0) throw new RunNotFoundError(runId);
+            },
+          };
+        }
+        values.push(fence.owner, fence.now);
         return {
           journal: false,
-          write: () => statement.run(...values).changes,
-          settle: (changes) => {
-            if (changes === 0) throw new RunNotFoundError(runId);
+          // 1: updated; 0: the run is unknown; -1: the fence's owner does not hold the lease.
+          write: () =>
+            statement.run(...values).changes > 0 ? 1 : selectRunExists.get(runId) === undefined ? 0 : -1,
+          settle: (outcome) => {
+            if (outcome === 0) throw new RunNotFoundError(runId);
+            if (outcome < 0) throw leaseLostError(runId, fence);
           },
         };
       });
@@ -217,15 +239,32 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
       return perform(() => selectRecoverable.all({ now, limit: normalizeLimit(limit) }).map(toRunRecord));
     },
 
-    appendJournal(entry) {
+    appendJournal(entry, fence) {
       return enqueue(() => {
         const params = journalParams(entry);
         const { runId, key } = entry;
+        if (fence === undefined) {
+          return {
+            journal: true,
+            write: () => insertJournal.run(...params).changes,
+            settle: (changes) => {
+              if (changes === 0) throw journalConflictError(runId, key);
+            },
+          };
+        }
+        const { owner, now } = fence;
         return {
           journal: true,
-          write: () => insertJournal.run(...params).changes,
-          settle: (changes) => {
-            if (changes === 0) throw journalConflictError(runId, key);
+          // 1: appended; 0: the key is taken; -1: the fence's owner does not hold the lease.
+          write: () =>
+            insertJournalFenced.run(...params, runId, owner, now).changes > 0
+              ? 1
+              : selectLeaseHeld.get(runId, owner, now) === undefined
+                ? -1
+                : 0,
+          settle: (outcome) => {
+            if (outcome < 0) throw leaseLostError(runId, fence);
+            if (outcome === 0) throw journalConflictError(runId, key);
           },
         };
       });

@@ -1,0 +1,100 @@
+/** jsonProblem: whether a value survives a JSON round trip as itself, and if not, where and why. */
+
+/**
+ * Why `value` is not a JSON value that reads back as itself, as a sentence about `path` (for
+ * example `result.at is a Date; convert it ...`), or `undefined` when it is: plain objects,
+ * arrays, strings, finite numbers, booleans and `null`; object properties that are
+ * `undefined` are allowed (JSON drops them, as `undefined` reads back). Paths are built only
+ * for a value that fails, so checking a good value allocates next to nothing.
+ *
+ * @example
+ * ```ts
+ * jsonProblem({ at: new Date() }, 'result'); // 'result.at is a Date; convert it to a plain value first (...)'
+ * jsonProblem({ total: 3 }, 'result'); // undefined
+ * ```
+ */
+export function jsonProblem(value: unknown, path: string): string | undefined {
+  const fault = nonJson(value, []);
+  if (fault === undefined) return undefined;
+  let at = path;
+  for (let index = fault.trail.length - 1; index >= 0; index--) {
+    const part = fault.trail[index]!;
+    at +=
+      typeof part === 'number'
+        ? `[${part}]`
+        : /^[A-Za-z_$][\w$]*$/.test(part)
+          ? `.${part}`
+          : `[${JSON.stringify(part)}]`;
+  }
+  return `${at} ${fault.problem}`;
+}
+
+/** Where a value stops being JSON: the problem and the way to it, innermost part first. */
+interface JsonFault {
+  readonly trail: Array<string | number>;
+  readonly problem: string;
+}
+
+function nonJson(value: unknown, ancestors: object[]): JsonFault | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value)
+        ? undefined
+        : { trail: [], problem: `is ${value}, which JSON cannot hold` };
+    case 'object': {
+      if (value === null) return undefined;
+      if (ancestors.includes(value))
+        return { trail: [], problem: 'refers back to one of its parents (a cycle)' };
+      const isArray = Array.isArray(value);
+      if (!isArray) {
+        const prototype = Object.getPrototypeOf(value) as unknown;
+        if (prototype !== Object.prototype && prototype !== null) {
+          const kind = (value as object).constructor?.name ?? 'object';
+          return {
+            trail: [],
+            problem: `is a ${kind}; convert it to a plain value first (a Date with toISOString(), a Map with Object.fromEntries())`,
+          };
+        }
+      }
+      ancestors.push(value);
+      try {
+        if (isArray) {
+          const items = value as unknown[];
+          for (let index = 0; index < items.length; index++) {
+            const item = items[index];
+            const fault =
+              item === undefined
+                ? { trail: [], problem: 'is undefined, which JSON turns into null' }
+                : nonJson(item, ancestors);
+            if (fault !== undefined) {
+              fault.trail.push(index);
+              return fault;
+            }
+          }
+          return undefined;
+        }
+        const record = value as Record<string, unknown>;
+        for (const key of Object.keys(record)) {
+          const item = record[key];
+          if (item === undefined) continue;
+          const fault = nonJson(item, ancestors);
+          if (fault !== undefined) {
+            fault.trail.push(key);
+            return fault;
+          }
+        }
+        return undefined;
+      } finally {
+        ancestors.pop();
+      }
+    }
+    default:
+      return {
+        trail: [],
+        problem: `is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON cannot hold`,
+      };
+  }
+}
