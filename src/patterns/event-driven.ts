@@ -292,6 +292,8 @@ export function eventDriven<OUTPUT = unknown>(
     }),
     execute: ({ topic }) => `Queued for topic "${topic}"; delivered when you finish.`,
     idempotent: true,
+    // Publishing on the pattern's own bus needs no capability.
+    capabilities: [],
   });
   const extraTools = (): readonly AnyTool[] => [publishTool];
   const memberNames = subscribers.map((subscriber) => subscriber.member.name);
