@@ -9,6 +9,7 @@ import type { BatonError } from '../core/errors.js';
 import { workflow } from '../core/runnable.js';
 import { createRuntime } from '../core/runtime.js';
 import { registerPrices } from '../models/pricing.js';
+import { concurrent } from '../patterns/concurrent.js';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
 import { createFakeClock } from '../testing/fake-clock.js';
@@ -197,6 +198,48 @@ describe('budgets', () => {
       code: 'BUDGET_EXCEEDED',
     });
     await secondRuntime.close();
+  });
+
+  it('on SQLite: counts the model calls of a parallel unit that finished before a restart, so the resumed run stops at the same total', async () => {
+    const file = path.join(directory, 'budget-parallel.db');
+    const model = scriptedModel(({ agent: name, turn }) =>
+      name === 'quick'
+        ? { text: 'quick answer' }
+        : { toolCalls: [{ tool: 'lookup', input: { query: `slow ${turn}` } }] },
+    );
+    const quick = agent({ name: 'quick', instructions: 'Answer.', model });
+    const slow = agent({ name: 'slow', instructions: 'Dig.', model, tools: [lookup] });
+    const later = workflow({ name: 'later' }, async (ctx, input: string) => {
+      await ctx.waitFor('go');
+      return (await runAgent(ctx, slow, input)).text;
+    });
+    const fan = concurrent({ name: 'fan', units: [quick, later] });
+    const first = createRuntime({
+      store: createSqliteStore({ path: file }),
+      workflows: [fan],
+      recover: false,
+    });
+    const handle = await first.start(fan, 'go', { budget: { maxTurns: 3 } });
+    await expect.poll(async () => (await first.get(handle.runId)).status).toBe('suspended');
+    await first.close();
+    expect(model.calls).toHaveLength(1);
+
+    // The unit "quick" is a recorded child run: the replay returns its output without running it,
+    // and its model call still counts, so "slow" gets the 2 turns that remain (not 3).
+    const second = createRuntime({
+      store: createSqliteStore({ path: file }),
+      workflows: [fan],
+      recover: false,
+    });
+    await second.signal(handle.runId, 'go');
+    const error = await failure((await second.resume(handle.runId)).result());
+    expect(error.code).toBe('BUDGET_EXCEEDED');
+    expect(error.limit).toBe('turns');
+    expect(model.calls.filter((call) => call.providerOptions?.baton?.agent === 'slow')).toHaveLength(2);
+    const record = await second.get(handle.runId);
+    expect(record.status).toBe('budget-exceeded');
+    expect((record.output as BudgetPartialResult).spend.turns).toBe(3);
+    await second.close();
   });
 
   it('checks budgets when defined', () => {
