@@ -242,6 +242,28 @@ describe('budgets', () => {
     await second.close();
   });
 
+  it('gives back the turn a failed model call held, so the calls after it still fit the budget', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const model = scriptedModel(({ agent: name }) =>
+      name === 'flaky' ? { error: 'provider rejected the request' } : { text: `${name} done` },
+    );
+    const flaky = agent({ name: 'flaky', instructions: 'Try.', model });
+    const steady = agent({ name: 'steady', instructions: 'Answer.', model });
+    const flow = workflow({ name: 'recovering' }, async (ctx, input: string) => {
+      const failed = await runAgent(ctx, flaky, input).then(
+        () => false,
+        () => true,
+      );
+      const first = await runAgent(ctx, steady, input);
+      const second = await runAgent(ctx, steady, first.text, { turnCounter: new Map([['steady', 1]]) });
+      return `${failed ? 'recovered' : 'no failure'}: ${second.text}`;
+    });
+    const handle = await runtime.start(flow, 'go', { budget: { maxTurns: 2 } });
+    expect(await handle.result()).toBe('recovered: steady done');
+    expect((await runtime.get(handle.runId)).status).toBe('completed');
+    await runtime.close();
+  });
+
   it('checks budgets when defined', () => {
     expect(() =>
       agent({ name: 'a', instructions: 'x', model: 'openai:gpt-4o', budget: { maxTokens: 0 } }),
