@@ -18,6 +18,7 @@ import { type LoopDetectionOptions, respondToLoop, ToolCallLoopDetector } from '
 export interface GovernedAgent {
   name: string;
   model: BudgetCall['agent']['model'];
+  models?: BudgetCall['agent']['models'];
   budget: Budget | undefined;
   guardrails: readonly Guardrail[];
   loopDetection: Required<LoopDetectionOptions> | undefined;

@@ -264,6 +264,68 @@ describe('budgets', () => {
     await runtime.close();
   });
 
+  it('counts the cost of a model the old price table missed (gpt-5) and stops the run at maxCostUsd', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const model = Object.assign(
+      scriptedModel(({ turn }) => ({
+        toolCalls: [{ tool: 'lookup', input: { query: `q${turn}` } }],
+        usage: { inputTokens: 100_000, outputTokens: 0 },
+      })),
+      { provider: 'openai.responses', modelId: 'gpt-5' },
+    );
+    const researcher = agent({ name: 'researcher', instructions: 'Research.', model, tools: [lookup] });
+    // gpt-5 input costs $1.25 per million tokens: $0.125 a call, so a $0.3 budget allows two or three calls.
+    const handle = await runtime.start(researcher, 'Dig', { budget: { maxCostUsd: 0.3 } });
+    const error = await failure(handle.result());
+    expect(error.code).toBe('BUDGET_EXCEEDED');
+    expect(error.limit).toBe('cost');
+    expect(model.calls.length).toBeLessThanOrEqual(3);
+    expect((await runtime.get(handle.runId)).costUsd).toBeGreaterThan(0.2);
+    await runtime.close();
+  });
+
+  it('fails a run with UNPRICED_MODEL before calling a model without a price under maxCostUsd, unless allowUnpricedModels', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const model = Object.assign(
+      scriptedModel(() => ({ text: 'local answer' })),
+      {
+        provider: 'ollama',
+        modelId: 'llama3',
+      },
+    );
+    const local = agent({ name: 'local', instructions: 'Answer.', model });
+    const refused = await runtime.start(local, 'hi', { budget: { maxCostUsd: 1 } });
+    const error = await failure(refused.result());
+    expect(error.code).toBe('UNPRICED_MODEL');
+    expect(error.message).toContain('"ollama:llama3"');
+    expect(error.message).toContain('registerPrices');
+    expect(error.message).toContain('allowUnpricedModels');
+    expect(model.calls).toHaveLength(0);
+    expect((await runtime.get(refused.runId)).status).toBe('failed');
+
+    const allowed = await runtime.start(local, 'hi', {
+      budget: { maxCostUsd: 1, allowUnpricedModels: true },
+    });
+    expect(await allowed.result()).toBe('local answer');
+    registerPrices({ 'ollama:llama3': { input: 0, output: 0 } });
+    const priced = await runtime.start(local, 'hi', { budget: { maxCostUsd: 1 } });
+    expect(await priced.result()).toBe('local answer');
+    await runtime.close();
+
+    // An agent's own cost budget is checked when the agent is defined.
+    expect(() =>
+      agent({ name: 'edge', instructions: 'x', model: 'lmstudio:qwen2.5', budget: { maxCostUsd: 1 } }),
+    ).toThrow(/model "lmstudio:qwen2.5" has no price.*registerPrices.*allowUnpricedModels/s);
+    expect(() =>
+      agent({
+        name: 'edge',
+        instructions: 'x',
+        model: 'lmstudio:qwen2.5',
+        budget: { maxCostUsd: 1, allowUnpricedModels: true },
+      }),
+    ).not.toThrow();
+  });
+
   it('checks budgets when defined', () => {
     expect(() =>
       agent({ name: 'a', instructions: 'x', model: 'openai:gpt-4o', budget: { maxTokens: 0 } }),

@@ -7,7 +7,7 @@ import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { type RunGovernance, runGovernance } from '../core/run-execution.js';
 import type { ModelResponse } from '../models/call-model.js';
-import { costOf } from '../models/pricing.js';
+import { costOf, priceOf } from '../models/pricing.js';
 import type { ModelSpec } from '../models/resolve-model.js';
 import type { JournalEntry } from '../stores/store.js';
 
@@ -26,10 +26,19 @@ export interface Budget {
   maxTurns?: number;
   /** Input plus output tokens, as providers report them. */
   maxTokens?: number;
-  /** Cost in US dollars, from the model price table (models without a price count 0). */
+  /**
+   * Cost in US dollars, from registered prices (`registerPrices`) or the maintained price
+   * catalogue. A model without a price would count $0 and never be stopped, so under a cost
+   * limit it is an error (`UNPRICED_MODEL`) unless `allowUnpricedModels` is set.
+   */
   maxCostUsd?: number;
   /** Milliseconds since the run started (run budget) or since the agent's first model call (agent budget). */
   maxWallTimeMs?: number;
+  /**
+   * With `maxCostUsd`: let models without a price run, counted at $0 (for example a local model
+   * you do not want to price). Default false: such a model is refused before its first call.
+   */
+  allowUnpricedModels?: boolean;
 }
 
 /** Which limit of a budget stopped the run. */
@@ -98,7 +107,7 @@ export class BudgetExceededError extends BatonError {
   }
 }
 
-const budgetFields = ['maxTurns', 'maxTokens', 'maxCostUsd', 'maxWallTimeMs'] as const;
+const budgetFields = ['maxTurns', 'maxTokens', 'maxCostUsd', 'maxWallTimeMs', 'allowUnpricedModels'] as const;
 
 /**
  * Checks a budget when it is defined; throws a `ConfigError` naming the bad field.
@@ -121,12 +130,52 @@ export function checkBudget(budget: unknown, where: string): Budget | undefined 
         code: 'INVALID_OPTION',
       });
     const value = (budget as Record<string, unknown>)[key];
+    if (key === 'allowUnpricedModels') {
+      if (value !== undefined && typeof value !== 'boolean')
+        throw new ConfigError(
+          `${where}: budget.allowUnpricedModels must be true or false, got ${String(value)}.`,
+          {
+            code: 'INVALID_OPTION',
+          },
+        );
+      continue;
+    }
     if (value !== undefined && (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)))
       throw new ConfigError(`${where}: budget.${key} must be a finite number > 0, got ${String(value)}.`, {
         code: 'INVALID_OPTION',
       });
   }
   return budget as Budget;
+}
+
+/**
+ * Under a cost limit, throws a `ConfigError` (code `UNPRICED_MODEL`) naming the first model of
+ * `model` (one or a fallback chain) that has no price, and how to fix it; nothing without
+ * `maxCostUsd` or with `allowUnpricedModels`.
+ *
+ * @example
+ * ```ts
+ * checkPricedModels({ maxCostUsd: 1 }, 'ollama:llama3', 'agent("local")'); // throws: model "ollama:llama3" has no price ...
+ * ```
+ */
+export function checkPricedModels(
+  budget: Budget | undefined,
+  model: ModelSpec | readonly ModelSpec[],
+  where: string,
+  runId?: string,
+): void {
+  if (budget?.maxCostUsd === undefined || budget.allowUnpricedModels === true) return;
+  const models = Array.isArray(model) ? (model as readonly ModelSpec[]) : [model as ModelSpec];
+  for (const candidate of models) {
+    const name = modelId(candidate);
+    if (priceOf(name) !== undefined) continue;
+    throw new ConfigError(
+      `${where}: model "${name}" has no price, so under budget.maxCostUsd ($${budget.maxCostUsd}) its calls would count $0 and the cost limit could never stop them. ` +
+        `Give it a price with registerPrices({ '${name}': { input: <USD per million input tokens>, output: <USD per million output tokens> } }) (0 and 0 for a free local model), ` +
+        'or set allowUnpricedModels: true in the budget to let unpriced models run uncounted.',
+      { code: 'UNPRICED_MODEL', ...(runId === undefined ? {} : { runId }) },
+    );
+  }
 }
 
 /** What one budget (the run's, or an agent's) has spent, and what model calls in flight hold of it. */
@@ -272,7 +321,13 @@ export function estimatePromptTokens(
 /** What the agent loop tells the budget about one model call. */
 export interface BudgetCall {
   /** `model` may be a fallback chain; the first model prices the estimate. */
-  agent: { name: string; model: ModelSpec | readonly ModelSpec[]; budget?: Budget | undefined };
+  agent: {
+    name: string;
+    model: ModelSpec | readonly ModelSpec[];
+    /** The whole fallback chain, when there is one: every model in it must have a price under a cost limit. */
+    models?: readonly ModelSpec[] | undefined;
+    budget?: Budget | undefined;
+  };
   /** Builds the partial result if the budget stops the run. */
   partial: () => Omit<BudgetPartialResult, 'spend'>;
 }
@@ -376,6 +431,15 @@ export function reserveBudget(
   for (const limit of limits) {
     const { budget, account } = limit;
     const { spent, reserved } = account;
+    if (budget.maxCostUsd !== undefined)
+      checkPricedModels(
+        budget,
+        call.agent.models ?? call.agent.model,
+        limit.scope === 'run'
+          ? `The run's budget (agent "${call.agent.name}")`
+          : `agent("${call.agent.name}")`,
+        ctx.runId,
+      );
     if (budget.maxTurns !== undefined && spent.turns + reserved.turns + 1 > budget.maxTurns)
       exceed(
         ctx,
