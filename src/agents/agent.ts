@@ -7,7 +7,7 @@ import type { RetryOptions } from '../core/retry-options.js';
 import type { RunContext } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
 import { type ApprovalRule, checkApprovals } from '../governance/approvals.js';
-import { type Budget, checkBudget } from '../governance/budget.js';
+import { type Budget, checkBudget, checkPricedModels } from '../governance/budget.js';
 import { checkGuardrails, type Guardrail } from '../governance/guardrails.js';
 import { checkLoopDetection, type LoopDetectionOptions } from '../governance/loop-detection.js';
 import { checkPermissions, type Permissions } from '../governance/permissions.js';
@@ -172,6 +172,9 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     seen.add(candidate.name);
   }
   if (options.output !== undefined) toJsonSchema(options.output, `${where} output`);
+  const budget = checkBudget(options.budget, where);
+  // A cost budget over a model without a price could never stop it: refuse it now.
+  checkPricedModels(budget, options.model, where);
   let resolvedHandoffs: readonly Transfer[] | undefined;
   const definition: Agent<OUTPUT> = {
     kind: 'agent',
@@ -190,7 +193,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     settings: options.settings ?? {},
     permissions: checkPermissions(where, options.permissions),
     approvals: checkApprovals(where, options.approvals),
-    budget: checkBudget(options.budget, where),
+    budget,
     guardrails: checkGuardrails(options.guardrails, where),
     loopDetection: checkLoopDetection(options.loopDetection, where),
     cache: resolveResponseCache(options.cache, where),

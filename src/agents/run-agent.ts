@@ -12,6 +12,7 @@ import {
   guardOutput,
   type ToolLoopState,
 } from '../governance/agent-governance.js';
+import { type BudgetReservation, releaseBudget } from '../governance/budget.js';
 import { toJsonSchema } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
@@ -186,16 +187,17 @@ export async function runAgent<OUTPUT>(
     const prepared = preparePrompt(current, history, ctx.runId, payload);
     const applied = applyContext(ctx, current, history, prepared, offer.tools, contextState);
     const prompt = applied instanceof Promise ? await applied : applied;
-    const budgeting = budgetBeforeModel(ctx, current, prompt, history, turnCount);
-    if (budgeting !== undefined) await budgeting;
+    // Throws when a budget would be passed; else holds this call's share until it returns.
+    const reservation = budgetBeforeModel(ctx, current, prompt, history, turnCount);
     const turn = agentTurns.get(current.name) ?? 0;
     agentTurns.set(current.name, turn + 1);
-    const response = await modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn);
+    const calling = modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn);
+    const response = reservation === undefined ? await calling : await calling.catch(releasing(reservation));
     turnsOfAgent++;
     turns++;
     const inputs = parseToolInputs(response);
     history.push(assistantMessage(response, inputs));
-    budgetAfterModel(ctx, current, response, history, turnCount);
+    budgetAfterModel(ctx, current, response, history, turnCount, reservation);
 
     if (response.toolCalls.length === 0) {
       const guarded = guardOutput(ctx, current, response.text, history);
@@ -281,6 +283,14 @@ export async function runAgent<OUTPUT>(
       if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
     }
   }
+}
+
+/** A rejection handler that gives a failed model call's budget reservation back, then rethrows. */
+function releasing(reservation: BudgetReservation): (error: unknown) => never {
+  return (error) => {
+    releaseBudget(reservation);
+    throw error;
+  };
 }
 
 /** With `toolRouting`, this turn's tools: the best matches for the latest messages, plus `search_tools`. */

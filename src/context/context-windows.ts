@@ -1,6 +1,7 @@
-/** Context-window sizes (in tokens) of known models, in a small table users can extend. */
+/** Context-window sizes (in tokens) of known models: a small table users can extend, then the price catalogue. */
 
 import { ConfigError } from '../core/errors.js';
+import { catalogueContextWindow } from '../models/price-catalogue.js';
 import { modelIdOf, type TokenModel } from './tokens.js';
 
 interface WindowRule {
@@ -55,7 +56,9 @@ function matches(rule: RegExp | string, id: string): boolean {
 
 /**
  * The context window of a model in tokens, or undefined when Baton does not know it (then the
- * guard only enforces an agent's own `context.contextWindow` or `maxTokens`).
+ * guard only enforces an agent's own `context.contextWindow` or `maxTokens`): from
+ * `registerContextWindow`, then Baton's table of model families, then the price catalogue
+ * (`@pydantic/genai-prices`, loaded on first need).
  *
  * @example
  * ```ts
@@ -65,18 +68,29 @@ function matches(rule: RegExp | string, id: string): boolean {
 export function contextWindowOf(model: TokenModel): number | undefined {
   if (typeof model === 'object' && model !== null) {
     if (modelWindows.has(model)) return modelWindows.get(model);
-    const tokens = windowOfId(modelIdOf(model));
+    const tokens = windowOfId(modelIdOf(model), `${model.provider.split('.')[0]}:${model.modelId}`);
     modelWindows.set(model, tokens);
     return tokens;
   }
-  return windowOfId(modelIdOf(model));
+  return windowOfId(modelIdOf(model), model);
 }
 
-function windowOfId(id: string): number | undefined {
-  if (windowCache.has(id)) return windowCache.get(id);
+/** From the user's rules, then the built-in table, then the price catalogue (`provider:model` as `name`). */
+function windowOfId(id: string, name: string): number | undefined {
+  if (windowCache.has(name)) return windowCache.get(name);
   const tokens =
     userWindows.find((rule) => matches(rule.match, id))?.tokens ??
-    builtInWindows.find((rule) => matches(rule.match, id))?.tokens;
-  windowCache.set(id, tokens);
+    builtInWindows.find((rule) => matches(rule.match, id))?.tokens ??
+    catalogueWindow(name);
+  windowCache.set(name, tokens);
   return tokens;
+}
+
+/**
+ * A window from the price catalogue, for `provider:model` names the tables do not list. Skipped
+ * for Baton's scripted models and bare ids, so the catalogue is loaded only for real unknown models.
+ */
+function catalogueWindow(name: string): number | undefined {
+  if (!name.includes(':') || name.startsWith('scripted:')) return undefined;
+  return catalogueContextWindow(name);
 }

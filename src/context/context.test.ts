@@ -81,6 +81,14 @@ describe('token counting', () => {
     expect(contextWindowOf('local:tiny-model-v2')).toBe(2_048);
     expect(() => registerContextWindow('x', 0)).toThrow(/tokens must be a positive integer/);
   });
+
+  it('takes the window of a model its own table does not list from the price catalogue', () => {
+    expect(contextWindowOf('deepseek:deepseek-chat')).toBe(64_000);
+    expect(contextWindowOf('xai:grok-4')).toBe(256_000);
+    // The built-in table still decides what it lists, and local models stay unknown.
+    expect(contextWindowOf('openai:gpt-4o')).toBe(128_000);
+    expect(contextWindowOf('ollama:qwen2.5-coder')).toBeUndefined();
+  });
 });
 
 describe('context policies', () => {

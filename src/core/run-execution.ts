@@ -125,6 +125,11 @@ export interface RunGovernance {
    */
   readonly clock: Clock;
   spend?: unknown;
+  /**
+   * Model steps inside recorded child runs that a replay returned without running them again,
+   * in replay order: budgets count their spend when they next look (and empty the list).
+   */
+  readonly skippedModelEntries: JournalEntry[];
 }
 
 /** The governance state of the run behind `ctx`; `undefined` for contexts not made by a runtime. */
@@ -193,7 +198,7 @@ export class RunExecution {
   constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[], budget?: Budget) {
     this.#host = host;
     this.record = record;
-    this.governance = { budget, startedAt: record.createdAt, clock: host.clock };
+    this.governance = { budget, startedAt: record.createdAt, clock: host.clock, skippedModelEntries: [] };
     this.runId = record.id;
     this.#leaseUntil = record.leaseExpiresAt ?? 0;
     this.#journal = entries.length > 0 ? new Map() : undefined;
@@ -492,11 +497,15 @@ export class RunExecution {
     const hash = key.lastIndexOf('#');
     const scope = `${key.slice(0, hash)}/${key.slice(hash + 1)}`;
     let count = 0;
-    for (const recordedKey of this.#journal?.keys() ?? []) {
+    for (const [recordedKey, entry] of this.#journal ?? []) {
       if (!recordedKey.startsWith(scope)) continue;
       const next = recordedKey.charCodeAt(scope.length);
       // '#' (a step of the child), '/' (a grandchild), '.' (a parallel branch of the child)
-      if (next === 35 || next === 47 || next === 46) count++;
+      if (next === 35 || next === 47 || next === 46) {
+        count++;
+        // Skipped model calls still count against budgets.
+        if (entry.kind === 'model') this.governance.skippedModelEntries.push(entry);
+      }
     }
     return count;
   }

@@ -2,9 +2,15 @@
 
 import type { LanguageModelV3Prompt, LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
 import type { RunContext } from '../core/run-context.js';
-import { runGovernance } from '../core/run-execution.js';
 import type { ModelResponse, ModelToolCall } from '../models/call-model.js';
-import { type Budget, type BudgetCall, checkBudgetBeforeCall, recordBudgetSpend } from './budget.js';
+import {
+  type Budget,
+  type BudgetCall,
+  type BudgetReservation,
+  hasRunBudget,
+  recordBudgetSpend,
+  reserveBudget,
+} from './budget.js';
 import { type Guardrail, type GuardrailStage, guardNow, runGuardrailsNow } from './guardrails.js';
 import { type LoopDetectionOptions, respondToLoop, ToolCallLoopDetector } from './loop-detection.js';
 
@@ -12,6 +18,7 @@ import { type LoopDetectionOptions, respondToLoop, ToolCallLoopDetector } from '
 export interface GovernedAgent {
   name: string;
   model: BudgetCall['agent']['model'];
+  models?: BudgetCall['agent']['models'];
   budget: Budget | undefined;
   guardrails: readonly Guardrail[];
   loopDetection: Required<LoopDetectionOptions> | undefined;
@@ -233,7 +240,7 @@ function rewrittenOutput(
  *
  * @example
  * ```ts
- * await checkBudgetBeforeCall(ctx, prompt, budgetCall(agent, history, () => turns));
+ * const reservation = reserveBudget(ctx, prompt, budgetCall(agent, history, () => turns));
  * ```
  */
 export function budgetCall(
@@ -248,11 +255,13 @@ export function budgetCall(
 }
 
 /**
- * Before a model call: the budget check with the prompt about to be sent.
+ * Before a model call: the budget check with the prompt about to be sent; throws
+ * `BudgetExceededError`, or reserves the call's share until `budgetAfterModel` (or
+ * `releaseBudget` when the call fails). Undefined when no budget applies.
  *
  * @example
  * ```ts
- * await budgetBeforeModel(ctx, agent, prompt, history, () => turns);
+ * const reservation = budgetBeforeModel(ctx, agent, prompt, history, () => turns);
  * ```
  */
 export function budgetBeforeModel(
@@ -261,9 +270,9 @@ export function budgetBeforeModel(
   prompt: LanguageModelV3Prompt,
   history: readonly AnyMessage[],
   turns: () => number,
-): Promise<void> | undefined {
-  if (agent.budget === undefined && runGovernance(ctx)?.budget === undefined) return undefined;
-  return checkBudgetBeforeCall(ctx, prompt, budgetCall(agent, history, turns));
+): BudgetReservation | undefined {
+  if (agent.budget === undefined && !hasRunBudget(ctx)) return undefined;
+  return reserveBudget(ctx, prompt, budgetCall(agent, history, turns));
 }
 
 /**
@@ -272,7 +281,7 @@ export function budgetBeforeModel(
  *
  * @example
  * ```ts
- * budgetAfterModel(ctx, agent, response, history, () => turns);
+ * budgetAfterModel(ctx, agent, response, history, () => turns, reservation);
  * ```
  */
 export function budgetAfterModel(
@@ -281,9 +290,16 @@ export function budgetAfterModel(
   response: ModelResponse,
   history: readonly AnyMessage[],
   turns: () => number,
+  reservation: BudgetReservation | undefined,
 ): void {
-  if (agent.budget === undefined && runGovernance(ctx)?.budget === undefined) return;
-  recordBudgetSpend(ctx, response, budgetCall(agent, history, turns), response.toolCalls.length > 0);
+  if (agent.budget === undefined && reservation === undefined && !hasRunBudget(ctx)) return;
+  recordBudgetSpend(
+    ctx,
+    response,
+    budgetCall(agent, history, turns),
+    response.toolCalls.length > 0,
+    reservation,
+  );
 }
 
 /** Per-`runAgent` state of the loop detector, one detector per agent. */

@@ -9,6 +9,7 @@ import type { BatonError } from '../core/errors.js';
 import { workflow } from '../core/runnable.js';
 import { createRuntime } from '../core/runtime.js';
 import { registerPrices } from '../models/pricing.js';
+import { concurrent } from '../patterns/concurrent.js';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
 import { createFakeClock } from '../testing/fake-clock.js';
@@ -197,6 +198,132 @@ describe('budgets', () => {
       code: 'BUDGET_EXCEEDED',
     });
     await secondRuntime.close();
+  });
+
+  it('on SQLite: counts the model calls of a parallel unit that finished before a restart, so the resumed run stops at the same total', async () => {
+    const file = path.join(directory, 'budget-parallel.db');
+    const model = scriptedModel(({ agent: name, turn }) =>
+      name === 'quick'
+        ? { text: 'quick answer' }
+        : { toolCalls: [{ tool: 'lookup', input: { query: `slow ${turn}` } }] },
+    );
+    const quick = agent({ name: 'quick', instructions: 'Answer.', model });
+    const slow = agent({ name: 'slow', instructions: 'Dig.', model, tools: [lookup] });
+    const later = workflow({ name: 'later' }, async (ctx, input: string) => {
+      await ctx.waitFor('go');
+      return (await runAgent(ctx, slow, input)).text;
+    });
+    const fan = concurrent({ name: 'fan', units: [quick, later] });
+    const first = createRuntime({
+      store: createSqliteStore({ path: file }),
+      workflows: [fan],
+      recover: false,
+    });
+    const handle = await first.start(fan, 'go', { budget: { maxTurns: 3 } });
+    await expect.poll(async () => (await first.get(handle.runId)).status).toBe('suspended');
+    await first.close();
+    expect(model.calls).toHaveLength(1);
+
+    // The unit "quick" is a recorded child run: the replay returns its output without running it,
+    // and its model call still counts, so "slow" gets the 2 turns that remain (not 3).
+    const second = createRuntime({
+      store: createSqliteStore({ path: file }),
+      workflows: [fan],
+      recover: false,
+    });
+    await second.signal(handle.runId, 'go');
+    const error = await failure((await second.resume(handle.runId)).result());
+    expect(error.code).toBe('BUDGET_EXCEEDED');
+    expect(error.limit).toBe('turns');
+    expect(model.calls.filter((call) => call.providerOptions?.baton?.agent === 'slow')).toHaveLength(2);
+    const record = await second.get(handle.runId);
+    expect(record.status).toBe('budget-exceeded');
+    expect((record.output as BudgetPartialResult).spend.turns).toBe(3);
+    await second.close();
+  });
+
+  it('gives back the turn a failed model call held, so the calls after it still fit the budget', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const model = scriptedModel(({ agent: name }) =>
+      name === 'flaky' ? { error: 'provider rejected the request' } : { text: `${name} done` },
+    );
+    const flaky = agent({ name: 'flaky', instructions: 'Try.', model });
+    const steady = agent({ name: 'steady', instructions: 'Answer.', model });
+    const flow = workflow({ name: 'recovering' }, async (ctx, input: string) => {
+      const failed = await runAgent(ctx, flaky, input).then(
+        () => false,
+        () => true,
+      );
+      const first = await runAgent(ctx, steady, input);
+      const second = await runAgent(ctx, steady, first.text, { turnCounter: new Map([['steady', 1]]) });
+      return `${failed ? 'recovered' : 'no failure'}: ${second.text}`;
+    });
+    const handle = await runtime.start(flow, 'go', { budget: { maxTurns: 2 } });
+    expect(await handle.result()).toBe('recovered: steady done');
+    expect((await runtime.get(handle.runId)).status).toBe('completed');
+    await runtime.close();
+  });
+
+  it('counts the cost of a model the old price table missed (gpt-5) and stops the run at maxCostUsd', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const model = Object.assign(
+      scriptedModel(({ turn }) => ({
+        toolCalls: [{ tool: 'lookup', input: { query: `q${turn}` } }],
+        usage: { inputTokens: 100_000, outputTokens: 0 },
+      })),
+      { provider: 'openai.responses', modelId: 'gpt-5' },
+    );
+    const researcher = agent({ name: 'researcher', instructions: 'Research.', model, tools: [lookup] });
+    // gpt-5 input costs $1.25 per million tokens: $0.125 a call, so a $0.3 budget allows two or three calls.
+    const handle = await runtime.start(researcher, 'Dig', { budget: { maxCostUsd: 0.3 } });
+    const error = await failure(handle.result());
+    expect(error.code).toBe('BUDGET_EXCEEDED');
+    expect(error.limit).toBe('cost');
+    expect(model.calls.length).toBeLessThanOrEqual(3);
+    expect((await runtime.get(handle.runId)).costUsd).toBeGreaterThan(0.2);
+    await runtime.close();
+  });
+
+  it('fails a run with UNPRICED_MODEL before calling a model without a price under maxCostUsd, unless allowUnpricedModels', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const model = Object.assign(
+      scriptedModel(() => ({ text: 'local answer' })),
+      {
+        provider: 'ollama',
+        modelId: 'llama3',
+      },
+    );
+    const local = agent({ name: 'local', instructions: 'Answer.', model });
+    const refused = await runtime.start(local, 'hi', { budget: { maxCostUsd: 1 } });
+    const error = await failure(refused.result());
+    expect(error.code).toBe('UNPRICED_MODEL');
+    expect(error.message).toContain('"ollama:llama3"');
+    expect(error.message).toContain('registerPrices');
+    expect(error.message).toContain('allowUnpricedModels');
+    expect(model.calls).toHaveLength(0);
+    expect((await runtime.get(refused.runId)).status).toBe('failed');
+
+    const allowed = await runtime.start(local, 'hi', {
+      budget: { maxCostUsd: 1, allowUnpricedModels: true },
+    });
+    expect(await allowed.result()).toBe('local answer');
+    registerPrices({ 'ollama:llama3': { input: 0, output: 0 } });
+    const priced = await runtime.start(local, 'hi', { budget: { maxCostUsd: 1 } });
+    expect(await priced.result()).toBe('local answer');
+    await runtime.close();
+
+    // An agent's own cost budget is checked when the agent is defined.
+    expect(() =>
+      agent({ name: 'edge', instructions: 'x', model: 'lmstudio:qwen2.5', budget: { maxCostUsd: 1 } }),
+    ).toThrow(/model "lmstudio:qwen2.5" has no price.*registerPrices.*allowUnpricedModels/s);
+    expect(() =>
+      agent({
+        name: 'edge',
+        instructions: 'x',
+        model: 'lmstudio:qwen2.5',
+        budget: { maxCostUsd: 1, allowUnpricedModels: true },
+      }),
+    ).not.toThrow();
   });
 
   it('checks budgets when defined', () => {

@@ -5,10 +5,11 @@ import { promptBytes } from '../context/prompt-size.js';
 import { countPromptTokens, PROMPT_OVERHEAD_TOKENS } from '../context/tokens.js';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
-import { runGovernance } from '../core/run-execution.js';
+import { type RunGovernance, runGovernance } from '../core/run-execution.js';
 import type { ModelResponse } from '../models/call-model.js';
-import { costOf } from '../models/pricing.js';
+import { costOf, priceOf } from '../models/pricing.js';
 import type { ModelSpec } from '../models/resolve-model.js';
+import type { JournalEntry } from '../stores/store.js';
 
 /**
  * Limits on what a run (`runtime.start(target, input, { budget })`) or an agent
@@ -25,10 +26,19 @@ export interface Budget {
   maxTurns?: number;
   /** Input plus output tokens, as providers report them. */
   maxTokens?: number;
-  /** Cost in US dollars, from the model price table (models without a price count 0). */
+  /**
+   * Cost in US dollars, from registered prices (`registerPrices`) or the maintained price
+   * catalogue. A model without a price would count $0 and never be stopped, so under a cost
+   * limit it is an error (`UNPRICED_MODEL`) unless `allowUnpricedModels` is set.
+   */
   maxCostUsd?: number;
   /** Milliseconds since the run started (run budget) or since the agent's first model call (agent budget). */
   maxWallTimeMs?: number;
+  /**
+   * With `maxCostUsd`: let models without a price run, counted at $0 (for example a local model
+   * you do not want to price). Default false: such a model is refused before its first call.
+   */
+  allowUnpricedModels?: boolean;
 }
 
 /** Which limit of a budget stopped the run. */
@@ -97,7 +107,7 @@ export class BudgetExceededError extends BatonError {
   }
 }
 
-const budgetFields = ['maxTurns', 'maxTokens', 'maxCostUsd', 'maxWallTimeMs'] as const;
+const budgetFields = ['maxTurns', 'maxTokens', 'maxCostUsd', 'maxWallTimeMs', 'allowUnpricedModels'] as const;
 
 /**
  * Checks a budget when it is defined; throws a `ConfigError` naming the bad field.
@@ -120,6 +130,16 @@ export function checkBudget(budget: unknown, where: string): Budget | undefined 
         code: 'INVALID_OPTION',
       });
     const value = (budget as Record<string, unknown>)[key];
+    if (key === 'allowUnpricedModels') {
+      if (value !== undefined && typeof value !== 'boolean')
+        throw new ConfigError(
+          `${where}: budget.allowUnpricedModels must be true or false, got ${String(value)}.`,
+          {
+            code: 'INVALID_OPTION',
+          },
+        );
+      continue;
+    }
     if (value !== undefined && (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)))
       throw new ConfigError(`${where}: budget.${key} must be a finite number > 0, got ${String(value)}.`, {
         code: 'INVALID_OPTION',
@@ -128,31 +148,143 @@ export function checkBudget(budget: unknown, where: string): Budget | undefined 
   return budget as Budget;
 }
 
-/** Spend of one run: the whole run and each agent. Rebuilt on replay from the journaled model responses. */
+/**
+ * Under a cost limit, throws a `ConfigError` (code `UNPRICED_MODEL`) naming the first model of
+ * `model` (one or a fallback chain) that has no price, and how to fix it; nothing without
+ * `maxCostUsd` or with `allowUnpricedModels`.
+ *
+ * @example
+ * ```ts
+ * checkPricedModels({ maxCostUsd: 1 }, 'ollama:llama3', 'agent("local")'); // throws: model "ollama:llama3" has no price ...
+ * ```
+ */
+export function checkPricedModels(
+  budget: Budget | undefined,
+  model: ModelSpec | readonly ModelSpec[],
+  where: string,
+  runId?: string,
+): void {
+  if (budget?.maxCostUsd === undefined || budget.allowUnpricedModels === true) return;
+  const models = Array.isArray(model) ? (model as readonly ModelSpec[]) : [model as ModelSpec];
+  for (const candidate of models) {
+    const name = modelId(candidate);
+    if (priceOf(name) !== undefined) continue;
+    throw new ConfigError(
+      `${where}: model "${name}" has no price, so under budget.maxCostUsd ($${budget.maxCostUsd}) its calls would count $0 and the cost limit could never stop them. ` +
+        `Give it a price with registerPrices({ '${name}': { input: <USD per million input tokens>, output: <USD per million output tokens> } }) (0 and 0 for a free local model), ` +
+        'or set allowUnpricedModels: true in the budget to let unpriced models run uncounted.',
+      { code: 'UNPRICED_MODEL', ...(runId === undefined ? {} : { runId }) },
+    );
+  }
+}
+
+/** What one budget (the run's, or an agent's) has spent, and what model calls in flight hold of it. */
+interface Account {
+  /** Settled: the usage and cost of the model responses counted so far. */
+  spent: Spend;
+  /** Held by calls that passed the check and have not returned yet (parallel branches). */
+  reserved: Spend;
+  /** An agent budget's wall-time start: its first live model call in this execution. */
+  startedAt?: number;
+}
+
+/**
+ * Spend of one run: the whole run and each agent. Rebuilt on replay from the journaled model
+ * responses (and, for a recorded child run a replay skips, from its journal entries).
+ */
 interface RunSpend {
-  run: Spend;
-  agents: Map<string, Spend & { startedAt?: number }>;
+  run: Account;
+  agents: Map<string, Account>;
 }
 
 /** Spend kept for contexts outside a runtime execution (tests that build their own context). */
 const detached = new WeakMap<RunContext, RunSpend>();
 
+/** Views of a runtime's context (a pattern's wrapper) and the context they wrap. */
+const views = new WeakMap<RunContext, RunContext>();
+
+/**
+ * Lets the budget see through a pattern's own view of `ctx` (an object that delegates to it,
+ * such as groupChat's usage meter): model calls made through `view` count against the run's
+ * budget exactly as calls made through `ctx`. Returns `view`.
+ *
+ * @example
+ * ```ts
+ * const metered = shareRunBudget({ ...delegatingMethods }, ctx);
+ * await runAgent(metered, member, input); // checked against the run budget of ctx
+ * ```
+ */
+export function shareRunBudget(view: RunContext, ctx: RunContext): RunContext {
+  views.set(view, views.get(ctx) ?? ctx);
+  return view;
+}
+
+function governanceOf(ctx: RunContext): RunGovernance | undefined {
+  return runGovernance(views.get(ctx) ?? ctx);
+}
+
+/**
+ * True when the run behind `ctx` (or behind the pattern view `ctx` is) was started with a budget.
+ *
+ * @example
+ * ```ts
+ * if (agent.budget !== undefined || hasRunBudget(ctx)) reserveBudget(ctx, prompt, call);
+ * ```
+ */
+export function hasRunBudget(ctx: RunContext): boolean {
+  return governanceOf(ctx)?.budget !== undefined;
+}
+
 function spendOf(ctx: RunContext): RunSpend {
-  const governance = runGovernance(ctx);
+  const inner = views.get(ctx) ?? ctx;
+  const governance = runGovernance(inner);
   if (governance === undefined) {
-    let spend = detached.get(ctx);
+    let spend = detached.get(inner);
     if (spend === undefined) {
-      spend = { run: emptySpend(), agents: new Map() };
-      detached.set(ctx, spend);
+      spend = { run: emptyAccount(), agents: new Map() };
+      detached.set(inner, spend);
     }
     return spend;
   }
-  governance.spend ??= { run: emptySpend(), agents: new Map() } satisfies RunSpend;
-  return governance.spend as RunSpend;
+  governance.spend ??= { run: emptyAccount(), agents: new Map() } satisfies RunSpend;
+  const spend = governance.spend as RunSpend;
+  const skipped = governance.skippedModelEntries;
+  if (skipped.length > 0) for (const entry of skipped.splice(0)) countSkipped(spend, entry);
+  return spend;
+}
+
+/**
+ * Counts an agent model call inside a recorded child run that a replay returned without running
+ * it again: the same turn, usage and cost its response added when it was made.
+ */
+function countSkipped(spend: RunSpend, entry: JournalEntry): void {
+  const meta = entry.meta;
+  if (entry.status !== 'completed' || meta?.usage === undefined || meta.compaction !== undefined) return;
+  if (!entry.name.startsWith('model:')) return;
+  const accounts = [spend.run];
+  if (meta.agent !== undefined) accounts.push(accountOf(spend, meta.agent));
+  for (const account of accounts) {
+    account.spent.turns++;
+    account.spent.tokens += meta.usage.totalTokens;
+    account.spent.costUsd += meta.costUsd ?? 0;
+  }
+}
+
+function accountOf(spend: RunSpend, agent: string): Account {
+  let account = spend.agents.get(agent);
+  if (account === undefined) {
+    account = emptyAccount();
+    spend.agents.set(agent, account);
+  }
+  return account;
 }
 
 function emptySpend(): Spend {
   return { turns: 0, tokens: 0, costUsd: 0 };
+}
+
+function emptyAccount(): Account {
+  return { spent: emptySpend(), reserved: emptySpend() };
 }
 
 /**
@@ -189,7 +321,13 @@ export function estimatePromptTokens(
 /** What the agent loop tells the budget about one model call. */
 export interface BudgetCall {
   /** `model` may be a fallback chain; the first model prices the estimate. */
-  agent: { name: string; model: ModelSpec | readonly ModelSpec[]; budget?: Budget | undefined };
+  agent: {
+    name: string;
+    model: ModelSpec | readonly ModelSpec[];
+    /** The whole fallback chain, when there is one: every model in it must have a price under a cost limit. */
+    models?: readonly ModelSpec[] | undefined;
+    budget?: Budget | undefined;
+  };
   /** Builds the partial result if the budget stops the run. */
   partial: () => Omit<BudgetPartialResult, 'spend'>;
 }
@@ -205,24 +343,18 @@ function modelId(spec: ModelSpec | readonly ModelSpec[]): string {
 interface Limits {
   scope: 'run' | 'agent';
   budget: Budget;
-  spend: Spend & { startedAt?: number };
+  account: Account;
 }
 
 function limitsOf(ctx: RunContext, call: BudgetCall): Limits[] {
-  const runBudget = checkBudget(runGovernance(ctx)?.budget, 'runtime.start()');
+  const runBudget = checkBudget(governanceOf(ctx)?.budget, 'runtime.start()');
   const agentBudget = call.agent.budget;
   if (runBudget === undefined && agentBudget === undefined) return [];
   const spend = spendOf(ctx);
   const limits: Limits[] = [];
-  if (runBudget !== undefined) limits.push({ scope: 'run', budget: runBudget, spend: spend.run });
-  if (agentBudget !== undefined) {
-    let agentSpend = spend.agents.get(call.agent.name);
-    if (agentSpend === undefined) {
-      agentSpend = emptySpend();
-      spend.agents.set(call.agent.name, agentSpend);
-    }
-    limits.push({ scope: 'agent', budget: agentBudget, spend: agentSpend });
-  }
+  if (runBudget !== undefined) limits.push({ scope: 'run', budget: runBudget, account: spend.run });
+  if (agentBudget !== undefined)
+    limits.push({ scope: 'agent', budget: agentBudget, account: accountOf(spend, call.agent.name) });
   return limits;
 }
 
@@ -235,83 +367,118 @@ function promptTokenUpperBound(prompt: LanguageModelV3Prompt): number {
   return Math.ceil((PROMPT_OVERHEAD_TOKENS + promptBytes(prompt)) * 1.5);
 }
 
-/** True when even `upper` tokens stay within the limit's token and cost budgets (so no exact count is needed). */
-function fitsUpperBound(
-  limit: { budget: Budget; spend: Spend },
-  upper: number,
-  model: ModelSpec | readonly ModelSpec[],
-): boolean {
-  const { budget, spend } = limit;
-  if (budget.maxTokens !== undefined && spend.tokens + upper > budget.maxTokens) return false;
-  if (budget.maxCostUsd !== undefined) {
-    // An unpriced model costs nothing here, as in the exact check.
-    const cost = costOf(modelId(model), { inputTokens: upper, outputTokens: 0, totalTokens: upper }) ?? 0;
-    if (spend.costUsd + cost > budget.maxCostUsd) return false;
-  }
+/** The price of `tokens` prompt tokens of the call's (first) model; 0 when it has no price. */
+function promptCost(model: ModelSpec | readonly ModelSpec[], tokens: number): number {
+  return costOf(modelId(model), { inputTokens: tokens, outputTokens: 0, totalTokens: tokens }) ?? 0;
+}
+
+/** True when even `upper` more tokens stay within the limit's token and cost budgets (so no exact count is needed). */
+function fitsUpperBound(limit: Limits, upper: number, model: ModelSpec | readonly ModelSpec[]): boolean {
+  const { budget, account } = limit;
+  const { spent, reserved } = account;
+  if (budget.maxTokens !== undefined && spent.tokens + reserved.tokens + upper > budget.maxTokens)
+    return false;
+  if (
+    budget.maxCostUsd !== undefined &&
+    spent.costUsd + reserved.costUsd + promptCost(model, upper) > budget.maxCostUsd
+  )
+    return false;
   return true;
 }
 
 /**
+ * What a model call holds of the budgets it passed, from the check before the call until
+ * `recordBudgetSpend` settles it with the real usage (or `releaseBudget` gives it back when the
+ * call failed). Parallel branches see each other's holds, so they cannot all pass at once.
+ */
+export interface BudgetReservation {
+  readonly turns: number;
+  readonly tokens: number;
+  readonly costUsd: number;
+}
+
+/** The budgets each reservation still holds; a settled or released one is gone. */
+const holds = new WeakMap<BudgetReservation, readonly Account[]>();
+
+/** " (and 2 more in calls still running)" when calls in flight hold some of the limit. */
+function inFlight(reserved: number, unit: string): string {
+  return reserved > 0 ? ` (and ${reserved}${unit} held by calls still running)` : '';
+}
+
+/**
  * Before a model call: stops the run when the call would exceed a run or agent budget
- * (turns, tokens with the estimated prompt size, cost of those tokens, wall time). Wall time
- * is read from the runtime's clock without a journal entry, and not while the run replays
- * (the call being replayed passed the check). No-op without budgets.
+ * (turns, tokens with the estimated prompt size, cost of those tokens, wall time), counting what
+ * calls still in flight hold; otherwise reserves the turn, the prompt's tokens and their price
+ * until `recordBudgetSpend` (or `releaseBudget`). Synchronous, so parallel branches pass it one
+ * at a time. Wall time is read from the runtime's clock without a journal entry, and not while
+ * the run replays (the call being replayed passed the check). Undefined without budgets.
  *
  * @example
  * ```ts
- * await checkBudgetBeforeCall(ctx, prompt, { agent, partial: () => ({ agent: agent.name, text: '', turns }) });
+ * const reservation = reserveBudget(ctx, prompt, { agent, partial: () => ({ agent: agent.name, text: '', turns }) });
  * ```
  */
-export async function checkBudgetBeforeCall(
+export function reserveBudget(
   ctx: RunContext,
   prompt: LanguageModelV3Prompt,
   call: BudgetCall,
-): Promise<void> {
+): BudgetReservation | undefined {
   const limits = limitsOf(ctx, call);
-  if (limits.length === 0) return;
+  if (limits.length === 0) return undefined;
   let estimate: number | undefined;
   let upper: number | undefined;
   let now: number | undefined;
   for (const limit of limits) {
-    const { budget, spend } = limit;
-    if (budget.maxTurns !== undefined && spend.turns + 1 > budget.maxTurns)
-      exceed(ctx, call, limit, 'turns', `it has taken ${spend.turns} of ${budget.maxTurns} turns`);
+    const { budget, account } = limit;
+    const { spent, reserved } = account;
+    if (budget.maxCostUsd !== undefined)
+      checkPricedModels(
+        budget,
+        call.agent.models ?? call.agent.model,
+        limit.scope === 'run'
+          ? `The run's budget (agent "${call.agent.name}")`
+          : `agent("${call.agent.name}")`,
+        ctx.runId,
+      );
+    if (budget.maxTurns !== undefined && spent.turns + reserved.turns + 1 > budget.maxTurns)
+      exceed(
+        ctx,
+        call,
+        limit,
+        'turns',
+        `it has taken ${spent.turns} of ${budget.maxTurns} turns${inFlight(reserved.turns, '')}`,
+      );
     const tokenLimited = budget.maxTokens !== undefined || budget.maxCostUsd !== undefined;
     if (tokenLimited) upper ??= promptTokenUpperBound(prompt);
     if (tokenLimited && !fitsUpperBound(limit, upper as number, call.agent.model)) {
       estimate ??= estimatePromptTokens(prompt, call.agent.model);
-      if (budget.maxTokens !== undefined && spend.tokens + estimate > budget.maxTokens)
+      if (budget.maxTokens !== undefined && spent.tokens + reserved.tokens + estimate > budget.maxTokens)
         exceed(
           ctx,
           call,
           limit,
           'tokens',
-          `${spend.tokens} tokens spent + about ${estimate} for the next prompt would pass ${budget.maxTokens}`,
+          `${spent.tokens} tokens spent${inFlight(reserved.tokens, ' tokens')} + about ${estimate} for the next prompt would pass ${budget.maxTokens}`,
         );
       if (budget.maxCostUsd !== undefined) {
-        const next =
-          costOf(modelId(call.agent.model), {
-            inputTokens: estimate,
-            outputTokens: 0,
-            totalTokens: estimate,
-          }) ?? 0;
-        if (spend.costUsd + next > budget.maxCostUsd)
+        const next = promptCost(call.agent.model, estimate);
+        if (spent.costUsd + reserved.costUsd + next > budget.maxCostUsd)
           exceed(
             ctx,
             call,
             limit,
             'cost',
-            `$${spend.costUsd.toFixed(6)} spent + about $${next.toFixed(6)} for the next prompt would pass $${budget.maxCostUsd}`,
+            `$${spent.costUsd.toFixed(6)} spent${reserved.costUsd > 0 ? ` (and $${reserved.costUsd.toFixed(6)} held by calls still running)` : ''} + about $${next.toFixed(6)} for the next prompt would pass $${budget.maxCostUsd}`,
           );
       }
     }
     // Wall time is read from the clock, not journaled: a replayed call passed this check when it
     // was made, so a replay skips it (and a resumed run is measured against the real time).
     if (budget.maxWallTimeMs !== undefined && !ctx.replaying) {
-      now ??= runGovernance(ctx)?.clock.now() ?? Date.now();
-      const startedAt =
-        limit.scope === 'run' ? (runGovernance(ctx)?.startedAt ?? now) : limit.spend.startedAt;
-      if (limit.scope === 'agent' && startedAt === undefined) limit.spend.startedAt = now;
+      const governance = governanceOf(ctx);
+      now ??= governance?.clock.now() ?? Date.now();
+      const startedAt = limit.scope === 'run' ? (governance?.startedAt ?? now) : account.startedAt;
+      if (limit.scope === 'agent' && startedAt === undefined) account.startedAt = now;
       else if (startedAt !== undefined && now - startedAt > budget.maxWallTimeMs)
         exceed(
           ctx,
@@ -322,16 +489,51 @@ export async function checkBudgetBeforeCall(
         );
     }
   }
+  // Every limit passed: hold the turn and the prompt's tokens (the exact estimate when one was
+  // needed, else the cheap upper bound) and their price, once per budget.
+  const tokens = estimate ?? upper ?? 0;
+  const costUsd = tokens > 0 ? promptCost(call.agent.model, tokens) : 0;
+  const accounts = [...new Set(limits.map((limit) => limit.account))];
+  for (const account of accounts) {
+    account.reserved.turns++;
+    account.reserved.tokens += tokens;
+    account.reserved.costUsd += costUsd;
+  }
+  const reservation: BudgetReservation = { turns: 1, tokens, costUsd };
+  holds.set(reservation, accounts);
+  return reservation;
 }
 
 /**
- * After a model call: adds its actual usage and cost (from the journaled response, so a replay
- * counts the same) to the run and agent spend. When `continuing` (the model asked for tools), a
- * spend past a limit stops the run before the tools run; a final answer is kept.
+ * Gives back what a model call held when the call failed (nothing was spent that the budget
+ * can count). Safe to call twice, and after `recordBudgetSpend`.
  *
  * @example
  * ```ts
- * recordBudgetSpend(ctx, response, { agent, partial }, response.toolCalls.length > 0);
+ * const response = await modelStep(...).catch((error) => { releaseBudget(reservation); throw error; });
+ * ```
+ */
+export function releaseBudget(reservation: BudgetReservation | undefined): void {
+  if (reservation === undefined) return;
+  const accounts = holds.get(reservation);
+  if (accounts === undefined) return;
+  holds.delete(reservation);
+  for (const account of accounts) {
+    account.reserved.turns -= reservation.turns;
+    account.reserved.tokens -= reservation.tokens;
+    account.reserved.costUsd -= reservation.costUsd;
+  }
+}
+
+/**
+ * After a model call: replaces what it held by its actual usage and cost (from the journaled
+ * response, so a replay counts the same) in the run and agent spend. When `continuing` (the
+ * model asked for tools), a spend past a limit stops the run before the tools run; a final
+ * answer is kept.
+ *
+ * @example
+ * ```ts
+ * recordBudgetSpend(ctx, response, { agent, partial }, response.toolCalls.length > 0, reservation);
  * ```
  */
 export function recordBudgetSpend(
@@ -339,33 +541,50 @@ export function recordBudgetSpend(
   response: ModelResponse,
   call: BudgetCall,
   continuing: boolean,
+  reservation?: BudgetReservation,
 ): void {
+  releaseBudget(reservation);
   const limits = limitsOf(ctx, call);
   if (limits.length === 0) return;
   const cost = costOf(response.model, response.usage, response.cachedInputTokens) ?? 0;
   const tokens = response.usage.totalTokens;
-  const seen = new Set<Spend>();
-  for (const limit of limits) {
-    if (seen.has(limit.spend)) continue;
-    seen.add(limit.spend);
-    limit.spend.turns++;
-    limit.spend.tokens += tokens;
-    limit.spend.costUsd += cost;
+  const seen = new Set<Account>();
+  for (const { account } of limits) {
+    if (seen.has(account)) continue;
+    seen.add(account);
+    account.spent.turns++;
+    account.spent.tokens += tokens;
+    account.spent.costUsd += cost;
   }
   if (!continuing) return;
   for (const limit of limits) {
-    const { budget, spend } = limit;
-    if (budget.maxTokens !== undefined && spend.tokens > budget.maxTokens)
-      exceed(ctx, call, limit, 'tokens', `${spend.tokens} tokens spent of ${budget.maxTokens}`);
-    if (budget.maxCostUsd !== undefined && spend.costUsd > budget.maxCostUsd)
-      exceed(ctx, call, limit, 'cost', `$${spend.costUsd.toFixed(6)} spent of $${budget.maxCostUsd}`);
+    const { budget, account } = limit;
+    if (budget.maxTokens !== undefined && account.spent.tokens > budget.maxTokens)
+      exceed(ctx, call, limit, 'tokens', `${account.spent.tokens} tokens spent of ${budget.maxTokens}`);
+    if (budget.maxCostUsd !== undefined && account.spent.costUsd > budget.maxCostUsd)
+      exceed(ctx, call, limit, 'cost', `$${account.spent.costUsd.toFixed(6)} spent of $${budget.maxCostUsd}`);
   }
 }
 
+/**
+ * True when `error` is a budget stop (a `BudgetExceededError`, or one rebuilt from the journal
+ * with code `BUDGET_EXCEEDED`). Patterns let it through unchanged, so the run ends
+ * `budget-exceeded` with its partial result instead of a pattern's own failure.
+ *
+ * @example
+ * ```ts
+ * catch (error) { if (isBudgetStop(error)) throw error; ... }
+ * ```
+ */
+export function isBudgetStop(error: unknown): boolean {
+  return BatonError.isInstance(error) && error.code === 'BUDGET_EXCEEDED';
+}
+
 function exceed(ctx: RunContext, call: BudgetCall, limit: Limits, which: BudgetLimit, detail: string): never {
+  const { spent } = limit.account;
   const partial: BudgetPartialResult = {
     ...call.partial(),
-    spend: { turns: limit.spend.turns, tokens: limit.spend.tokens, costUsd: limit.spend.costUsd },
+    spend: { turns: spent.turns, tokens: spent.tokens, costUsd: spent.costUsd },
   };
   const owner = limit.scope === 'run' ? `The run's budget` : `Agent "${call.agent.name}"'s budget`;
   throw new BudgetExceededError(

@@ -120,6 +120,58 @@ describe('permissions', () => {
     await runtime.close();
   });
 
+  it('denies by default under a capability allow-list: a tool that declares no capabilities is refused, naming what to declare', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const log: string[] = [];
+    const { fetchPage } = tools(log);
+    const undeclared = tool({
+      name: 'delete_account',
+      description: 'Deletes a user account',
+      input: z.object({ userId: z.string() }),
+      execute: ({ userId }) => {
+        log.push(`DELETED ${userId}`);
+        return 'deleted';
+      },
+    });
+    const reader = agent({
+      name: 'reader',
+      instructions: 'x',
+      model: scriptedModel(gullible),
+      tools: [fetchPage, undeclared],
+      permissions: { capabilities: ['read', 'network'] },
+    });
+    const answer = await (await runtime.start(reader, 'go')).result();
+    expect(log).toEqual(['fetch https://shop.example']);
+    expect(answer).toContain('Permission denied: agent \\"reader\\" may not call \\"delete_account\\"');
+    expect(answer).toContain('declares no capabilities');
+    expect(answer).toContain('tool({ capabilities');
+    await runtime.close();
+  });
+
+  it("lets Baton's own tools (an agent as a tool, which declares no capability need) through a capability allow-list", async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const helper = agent({
+      name: 'helper',
+      description: 'Helps',
+      instructions: 'Help.',
+      model: scriptedModel([{ text: 'helped' }]),
+    });
+    const lead = agent({
+      name: 'lead',
+      instructions: 'Delegate.',
+      model: scriptedModel([
+        { toolCalls: [{ tool: 'helper', input: { input: 'please' } }] },
+        { text: 'done' },
+      ]),
+      tools: [helper.asTool()],
+      permissions: { capabilities: ['read'] },
+    });
+    const handle = await runtime.start(lead, 'go');
+    expect(await handle.result()).toBe('done');
+    expect((await runtime.journal(handle.runId)).map((entry) => entry.name)).not.toContain('denied:helper');
+    await runtime.close();
+  });
+
   it('allows everything without permissions, and the same call runs (so the tests above can fail)', async () => {
     const runtime = createRuntime({ store: createMemoryStore(), recover: false });
     const log: string[] = [];

@@ -7,8 +7,8 @@ export { type Capability, capabilityNames, checkCapabilities };
 
 /**
  * An agent's explicit allow-list (`agent({ permissions })`). A tool call is allowed only when
- * the tool is in `tools` (if given) and every capability the tool declares is in
- * `capabilities` (if given). Anything else is denied before it runs, journaled as a
+ * the tool is in `tools` (if given) and, if `capabilities` is given, the tool declares its
+ * capabilities and every one of them is in `capabilities` (a tool that declares none is denied). Anything else is denied before it runs, journaled as a
  * `denied:<tool>` step, audited, and returned to the model as the tool's error.
  *
  * @example
@@ -21,7 +21,11 @@ export { type Capability, capabilityNames, checkCapabilities };
 export interface Permissions {
   /** Names of the tools this agent may call (its own, extra tools from patterns, MCP tools). Omitted: any. */
   tools?: readonly string[];
-  /** Capabilities this agent is granted. Omitted: any. A tool that declares none needs none. */
+  /**
+   * Capabilities this agent is granted. Omitted: any. With a list, a tool is allowed only when it
+   * declares its capabilities (`tool({ capabilities })`, `[]` for none) and all of them are granted:
+   * a tool that declares nothing is denied.
+   */
   capabilities?: readonly Capability[];
 }
 
@@ -80,6 +84,10 @@ export function permissionDenial(
     'The call was not run. Do not try again or work around it; continue without it, or tell the user a person with the right permissions must do it.';
   if (permissions.tools !== undefined && !permissions.tools.includes(tool.name)) {
     return `Permission denied: agent "${agent.name}" may not call "${tool.name}" (it is not in the agent's tool allow-list: ${permissions.tools.join(', ') || 'none'}). ${advice}`;
+  }
+  if (permissions.capabilities !== undefined && tool.capabilities === undefined) {
+    // Deny by default: a tool that says nothing about what it does is not let through an allow-list.
+    return `Permission denied: agent "${agent.name}" may not call "${tool.name}": the tool declares no capabilities, and the agent may only use tools that declare capabilities within ${permissions.capabilities.join(', ') || 'none'}. Whoever defines the tool must declare what it does with tool({ capabilities: [...] }) (read, write, network, spend; [] for none); an MCP tool gets them from its server's annotations. ${advice}`;
   }
   if (permissions.capabilities !== undefined && tool.capabilities !== undefined) {
     const missing = tool.capabilities.filter((needed) => !permissions.capabilities?.includes(needed));

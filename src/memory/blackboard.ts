@@ -221,6 +221,8 @@ export function blackboard<T>(options: BlackboardOptions<T>): Blackboard<T> {
     description: `Reads the shared blackboard "${name}" (its current value and version).${about}`,
     input: z.object({}) as unknown as ZodType<Record<string, never>>,
     idempotent: true,
+    // The blackboard is the run's own state: its tools need no capability.
+    capabilities: [],
     execute: (_input, context): Promise<BlackboardSnapshot<T>> =>
       current(storeOf(context.store), context.runId),
   });
@@ -229,6 +231,7 @@ export function blackboard<T>(options: BlackboardOptions<T>): Blackboard<T> {
     description: `Updates the shared blackboard "${name}" with "set" (top-level fields) and/or "patch" (JSON Patch); returns the new value. The value must match this JSON Schema: ${shape}.${about}`,
     input: changeSchema,
     idempotent: true,
+    capabilities: [],
     execute: (change, context) =>
       apply(
         storeOf(context.store),

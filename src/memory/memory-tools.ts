@@ -74,6 +74,8 @@ export function memoryTools(memory: Memory, options: MemoryToolsOptions = {}): M
         'Stores a fact worth keeping for later conversations (a preference, a decision, a detail about the user). One fact per call, stated so it makes sense on its own.',
       input: z.object({ text: z.string().min(1).describe('The fact to remember, as a full sentence') }),
       idempotent: true,
+      // The agent's own long-term memory: no capability needed.
+      capabilities: [],
       execute: async ({ text }, context) => {
         const item = await memory.remember(text, {
           scope: resolveScope(scope, context),
@@ -90,6 +92,7 @@ export function memoryTools(memory: Memory, options: MemoryToolsOptions = {}): M
         'Searches long-term memory for facts stored in earlier conversations. Returns the best matches first.',
       input: z.object({ query: z.string().min(1).describe('What to look for, in a few words') }),
       idempotent: true,
+      capabilities: [],
       execute: async ({ query }, context) => {
         const hits = await memory.recall(query, {
           scope: resolveScope(scope, context),

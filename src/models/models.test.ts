@@ -64,6 +64,29 @@ describe('pricing', () => {
     expect(costOf('acme:secret', { inputTokens: 1, outputTokens: 1, totalTokens: 2 })).toBeUndefined();
   });
 
+  it('prices models the old 11-entry table missed from the maintained catalogue (gpt-5, o3, newer Claudes), and leaves local models unpriced', () => {
+    const call = { inputTokens: 1000, outputTokens: 100, totalTokens: 1100 };
+    // List prices (USD per 1M tokens): gpt-5 1.25/10, o3 2/8, claude-opus-4-5 5/25.
+    expect(costOf('openai:gpt-5', call)).toBeCloseTo((1000 * 1.25 + 100 * 10) / 1_000_000, 12);
+    expect(costOf('openai:o3', call)).toBeCloseTo((1000 * 2 + 100 * 8) / 1_000_000, 12);
+    expect(costOf('anthropic:claude-opus-4-5', call)).toBeCloseTo((1000 * 5 + 100 * 25) / 1_000_000, 12);
+    expect(costOf('anthropic:claude-sonnet-4-5-20250929', call)).toBeGreaterThan(0);
+    expect(priceOf('openai:gpt-5')).toMatchObject({ input: 1.25, output: 10, cachedInput: 0.125 });
+    // A long prompt is priced at the provider's higher tier.
+    const long = { inputTokens: 300_000, outputTokens: 0, totalTokens: 300_000 };
+    expect(costOf('anthropic:claude-sonnet-4-5', long)).toBeCloseTo((300_000 * 6) / 1_000_000, 9);
+    expect(costOf('ollama:llama3', call)).toBeUndefined();
+    expect(priceOf('ollama:llama3')).toBeUndefined();
+  });
+
+  it("prefers the user's registered prices over the catalogue", () => {
+    registerPrices({ 'openai:o3-pro': { input: 1, output: 1 } });
+    expect(costOf('openai:o3-pro', { inputTokens: 1_000_000, outputTokens: 0, totalTokens: 1_000_000 })).toBe(
+      1,
+    );
+    expect(priceOf('openai:o3-pro')).toEqual({ input: 1, output: 1 });
+  });
+
   it('lets users add and override prices, and rejects bad ones', () => {
     registerPrices({ 'acme:large': { input: 1, output: 3 } });
     expect(

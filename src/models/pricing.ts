@@ -1,7 +1,8 @@
-/** The price table: USD per million tokens by `provider:model`, extendable by users. */
+/** Model prices: USD per million tokens by `provider:model`, from the user's table, else the maintained catalogue. */
 
 import { ConfigError } from '../core/errors.js';
 import type { Usage } from '../stores/store.js';
+import { catalogueCost, catalogueRates } from './price-catalogue.js';
 
 /** Prices in USD per million tokens. */
 export interface ModelPrice {
@@ -11,25 +12,14 @@ export interface ModelPrice {
   cachedInput?: number;
 }
 
-// List prices published by the providers (USD per 1M tokens), checked 2026-11; extend or
-// override with registerPrices() for your contract.
-const table = new Map<string, ModelPrice>(
-  Object.entries({
-    'openai:gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
-    'openai:gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
-    'openai:gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
-    'openai:gpt-4.1-mini': { input: 0.4, output: 1.6, cachedInput: 0.1 },
-    'openai:gpt-4.1-nano': { input: 0.1, output: 0.4, cachedInput: 0.025 },
-    'openai:o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
-    'anthropic:claude-sonnet-4-5': { input: 3, output: 15, cachedInput: 0.3 },
-    'anthropic:claude-haiku-4-5': { input: 1, output: 5, cachedInput: 0.1 },
-    'anthropic:claude-opus-4-1': { input: 15, output: 75, cachedInput: 1.5 },
-    'google:gemini-2.5-pro': { input: 1.25, output: 10, cachedInput: 0.31 },
-    'google:gemini-2.5-flash': { input: 0.3, output: 2.5, cachedInput: 0.075 },
-    // Baton's own offline models cost nothing but are listed so demos show a cost line.
-    'scripted:scripted': { input: 0, output: 0 },
-  }),
-);
+/**
+ * Prices users registered (`registerPrices`), which win over the catalogue. Every other model is
+ * priced from the maintained catalogue (`@pydantic/genai-prices`, see price-catalogue.ts).
+ */
+const table = new Map<string, ModelPrice>();
+
+/** Baton's own offline models (`scriptedModel`) cost nothing unless a price is registered. */
+const free: ModelPrice = Object.freeze({ input: 0, output: 0 });
 
 /**
  * Adds or overrides prices (USD per million tokens).
@@ -58,22 +48,35 @@ export function registerPrices(prices: Record<string, ModelPrice>): void {
 const resolved = new Map<string, ModelPrice | undefined>();
 
 /**
- * The price of a model, if known. Dated model ids fall back to their undated family (`gpt-4o-2024-08-06` → `gpt-4o`).
+ * The price of a model, if known: a registered price (dated ids fall back to their undated
+ * family, `gpt-4o-2024-08-06` → `gpt-4o`), else the catalogue's list price (the first tier of a
+ * tiered price), else undefined. A model of `scriptedModel` (`scripted:*`) costs 0.
  *
  * @example
  * ```ts
  * priceOf('openai:gpt-4o-mini'); // { input: 0.15, output: 0.6, cachedInput: 0.075 }
+ * priceOf('ollama:llama3'); // undefined: give it one with registerPrices
  * ```
  */
 export function priceOf(model: string): ModelPrice | undefined {
   if (resolved.has(model)) return resolved.get(model);
-  const price = table.get(model) ?? table.get(model.replace(/-\d{4}-?\d{2}-?\d{2}$|-\d{8}$|-latest$/, ''));
+  const price = registeredPrice(model) ?? catalogueRates(model);
   resolved.set(model, price);
   return price;
 }
 
+/** A price from the user's table (exact, then the undated family), or 0 for Baton's scripted models. */
+function registeredPrice(model: string): ModelPrice | undefined {
+  return (
+    table.get(model) ??
+    table.get(model.replace(/-\d{4}-?\d{2}-?\d{2}$|-\d{8}$|-latest$/, '')) ??
+    (model.startsWith('scripted:') ? free : undefined)
+  );
+}
+
 /**
- * Cost in USD of one call, or `undefined` when the model has no price.
+ * Cost in USD of one call, or `undefined` when the model has no price. A registered price is
+ * applied per token; a catalogue price also applies the provider's tiers (long prompts).
  *
  * @example
  * ```ts
@@ -81,8 +84,8 @@ export function priceOf(model: string): ModelPrice | undefined {
  * ```
  */
 export function costOf(model: string, usage: Usage, cachedInputTokens = 0): number | undefined {
-  const price = priceOf(model);
-  if (price === undefined) return undefined;
+  const price = registeredPrice(model);
+  if (price === undefined) return catalogueCost(model, usage, cachedInputTokens);
   const cached = Math.min(cachedInputTokens, usage.inputTokens);
   const cachedPrice = price.cachedInput ?? price.input;
   return (

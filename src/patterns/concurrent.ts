@@ -4,6 +4,7 @@ import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
+import { isBudgetStop } from '../governance/budget.js';
 import {
   type AggregateInfo,
   type ConsistencyMeasure,
@@ -141,6 +142,14 @@ export function concurrent<INPUT, OUTPUT, LOW>(
           (unit) => (branch: RunContext) => branch.run(unit as Runnable<unknown, unknown>, input),
         ),
       );
+      // A unit stopped by a budget stops the run (the first in unit order, so a replay picks the same).
+      const stopped = settled.find(
+        (outcome) => outcome.status === 'rejected' && isBudgetStop(outcome.reason),
+      ) as PromiseRejectedResult | undefined;
+      if (stopped !== undefined) {
+        announceEnd(ctx, 'concurrent', options.name, 'budget exceeded');
+        throw stopped.reason;
+      }
       const results: UnitResult[] = settled.map((outcome, index) =>
         outcome.status === 'fulfilled'
           ? { unit: names[index]!, ok: true, output: outcome.value }

@@ -8,6 +8,7 @@ import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
+import { isBudgetStop } from '../governance/budget.js';
 import type { JournalEntry } from '../stores/store.js';
 import { tool } from '../tools/tool.js';
 import { announceEnd, announceStart, checkCount, checkRunnable, textOf } from './shared.js';
@@ -292,6 +293,8 @@ export function eventDriven<OUTPUT = unknown>(
     }),
     execute: ({ topic }) => `Queued for topic "${topic}"; delivered when you finish.`,
     idempotent: true,
+    // Publishing on the pattern's own bus needs no capability.
+    capabilities: [],
   });
   const extraTools = (): readonly AnyTool[] => [publishTool];
   const memberNames = subscribers.map((subscriber) => subscriber.member.name);
@@ -364,7 +367,7 @@ export function eventDriven<OUTPUT = unknown>(
         for (const [index, outcome] of settled.entries()) {
           if (outcome.status === 'fulfilled') continue;
           const error: unknown = outcome.reason;
-          if (isInterruption(error, ctx)) throw error;
+          if (isInterruption(error, ctx) || isBudgetStop(error)) throw error;
           const member = targets[index]!.member.name;
           announceEnd(ctx, 'eventDriven', options.name, 'failed');
           throw new BatonError(

@@ -4,6 +4,7 @@ import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
+import { isBudgetStop } from '../governance/budget.js';
 import type { JournalEntry, Store } from '../stores/store.js';
 import { announceEnd, announceStart, checkCount, checkRunnable, recordDecision } from './shared.js';
 
@@ -336,6 +337,8 @@ export function evolving<OUTPUT = unknown>(options: EvolvingOptions<OUTPUT>): Ru
       );
       if (failure !== undefined) {
         announceEnd(ctx, 'evolving', options.name, `${chosen.key} failed`);
+        // The outcome is recorded; a budget stop still ends the run as budget-exceeded.
+        if (isBudgetStop(failure)) throw failure;
         throw new BatonError(`${where}: candidate "${chosen.key}" failed: ${errorMessage(failure)}`, {
           code: 'CANDIDATE_FAILED',
           fault: BatonError.isInstance(failure) ? failure.fault : 'system',

@@ -6,6 +6,7 @@ import { runAgent } from '../agents/run-agent.js';
 import { ConfigError } from '../core/errors.js';
 import type { RunContext, StepContext, StepOptions } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
+import { shareRunBudget } from '../governance/budget.js';
 import {
   announceLoop,
   checkLoopDetection,
@@ -320,6 +321,11 @@ function transcript(
  * comes from the model responses the steps return, which replays read from the journal.
  */
 function meteredContext(ctx: RunContext, usage: Usage): RunContext {
+  // Members' model calls through this view count against the run's budget like any other.
+  return shareRunBudget(meteredView(ctx, usage), ctx);
+}
+
+function meteredView(ctx: RunContext, usage: Usage): RunContext {
   return {
     get runId() {
       return ctx.runId;

@@ -6,6 +6,7 @@ import { BatonError, errorMessage } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import type { Runnable } from '../core/runnable.js';
+import { isBudgetStop } from '../governance/budget.js';
 import { textOf } from './shared.js';
 
 /** What a member's turn produced: its output, and that output as text. */
@@ -43,7 +44,8 @@ export async function guarded<T>(
   try {
     return await body();
   } catch (error) {
-    if (isInterruption(error, ctx)) throw error;
+    // A budget stop passes unchanged: the run ends budget-exceeded with its partial result.
+    if (isInterruption(error, ctx) || isBudgetStop(error)) throw error;
     throw new BatonError(`${where} failed at ${what}: ${errorMessage(error)}`, {
       code: BatonError.isInstance(error) ? error.code : 'MEMBER_FAILED',
       fault: BatonError.isInstance(error) ? error.fault : 'system',

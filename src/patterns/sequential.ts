@@ -4,6 +4,7 @@ import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
+import { isBudgetStop } from '../governance/budget.js';
 import { announceEnd, announceStart } from './shared.js';
 
 /** A stage: a runnable, or a runnable with a function that builds its input. */
@@ -65,7 +66,8 @@ export function sequential<INPUT = unknown, OUTPUT = unknown>(
             stage.input === undefined ? value : stage.input(value, { input, outputs }),
           );
         } catch (error) {
-          if (isInterruption(error, ctx)) throw error;
+          // A budget stop ends the run as budget-exceeded with its partial result, not as a failed stage.
+          if (isInterruption(error, ctx) || isBudgetStop(error)) throw error;
           const message = errorMessage(error);
           throw new BatonError(
             `sequential("${options.name}") stopped at stage ${index + 1} "${stage.runnable.name}": ${message}`,

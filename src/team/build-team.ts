@@ -236,12 +236,13 @@ function agentOptions(
   if (definition.retry !== undefined) options.retry = compact(definition.retry);
   if (definition.timeout !== undefined) options.timeoutMs = milliseconds(definition.timeout);
   if (definition.budget !== undefined) {
-    const { maxTurns, maxTokens, maxCostUsd, maxWallTime } = definition.budget;
+    const { maxTurns, maxTokens, maxCostUsd, maxWallTime, allowUnpricedModels } = definition.budget;
     options.budget = compact({
       maxTurns,
       maxTokens,
       maxCostUsd,
       maxWallTimeMs: maxWallTime === undefined ? undefined : milliseconds(maxWallTime),
+      allowUnpricedModels,
     });
   }
   if (definition.permissions !== undefined) options.permissions = compact(definition.permissions);

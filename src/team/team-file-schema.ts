@@ -123,12 +123,20 @@ const budgetSchema = z
         .number({ error: 'expected a cost in US dollars (a number)' })
         .positive({ error: 'expected a cost greater than 0' })
         .optional()
-        .describe('Cost in US dollars, from the model price table.'),
+        .describe('Cost in US dollars, from registered prices or the maintained price catalogue.'),
       maxWallTime: durationSchema
         .optional()
         .describe('Time since the agent’s first model call ("30s", "10m", "2h" or ms).'),
+      allowUnpricedModels: z
+        .boolean({ error: 'expected true or false' })
+        .optional()
+        .describe(
+          'With maxCostUsd: let models without a price run, counted at $0 (default false: an error).',
+        ),
     },
-    { error: 'expected a mapping { maxTurns?, maxTokens?, maxCostUsd?, maxWallTime? }' },
+    {
+      error: 'expected a mapping { maxTurns?, maxTokens?, maxCostUsd?, maxWallTime?, allowUnpricedModels? }',
+    },
   )
   .describe('Limits on this agent in a run; past them the run ends budget-exceeded.');
 

@@ -153,6 +153,8 @@ export function createToolRouter(
     input: z.object({ query: z.string().describe('What the tool should do, in a few words') }),
     execute: ({ query }, context) => searchWith(query, context.signal),
     idempotent: true,
+    // Searching the tool registry acts on nothing outside the run: allowed under any capability allow-list.
+    capabilities: [],
   });
   const own = [...registry, searchTool];
   const searchFunction: LanguageModelV3FunctionTool = {

@@ -44,7 +44,10 @@ export interface Tool<INPUT = unknown, OUTPUT = unknown> {
   readonly retry?: RetryOptions | undefined;
   /** Cap on concurrent executions of this tool across the process. */
   readonly maxConcurrent?: number | undefined;
-  /** What the tool does to the world; an agent's `permissions.capabilities` must grant all of them. */
+  /**
+   * What the tool does to the world; an agent's `permissions.capabilities` must grant all of them.
+   * Undefined (nothing declared) is denied under a capability allow-list; `[]` needs none.
+   */
   readonly capabilities?: readonly Capability[] | undefined;
   /** When a call waits for a person's approval before it runs (see `ApprovalRule`). */
   readonly approval?: ApprovalRule<INPUT> | undefined;
@@ -71,7 +74,11 @@ export interface ToolOptions<INPUT, OUTPUT> {
   retry?: RetryOptions;
   /** Cap on concurrent executions of this tool across all runs in the process (others queue). */
   maxConcurrent?: number;
-  /** What the tool does to the world (`read`, `write`, `network`, `spend`), checked against each agent's permissions. */
+  /**
+   * What the tool does to the world (`read`, `write`, `network`, `spend`), checked against each
+   * agent's permissions. Leave it out and an agent with a capability allow-list may not call the
+   * tool; `[]` declares a tool that needs none.
+   */
   capabilities?: readonly Capability[];
   /** `'always'` or a predicate on the input: the call waits durably for `approval:<toolCallId>` before it runs. */
   approval?: ApprovalRule<INPUT>;
@@ -191,6 +198,8 @@ export function runnableTool<OUTPUT>(
     jsonSchema: toJsonSchema(inputSchema, where),
     idempotent: false,
     timeoutMs: undefined,
+    // A child run needs no capability itself: its own agents' permissions govern what it does.
+    capabilities: Object.freeze([]),
     runnable: target as Runnable<string, unknown>,
     execute: () => {
       throw new ConfigError(`${where} runs as a child run; call it through an agent.`);

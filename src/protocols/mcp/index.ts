@@ -1,5 +1,6 @@
 /** `baton/mcp`: MCP servers as tool sources for agents (needs the optional peer `@modelcontextprotocol/sdk`). */
 
+export { type McpToolAnnotations, mcpCapabilities } from './mcp-capabilities.js';
 export {
   type McpHttpServer,
   type McpReconnectOptions,

@@ -133,6 +133,47 @@ describe('mcpTools over stdio', () => {
     expect(error.message).toMatch(/MCP tool echo on "everything" reported an error: .*message/s);
   });
 
+  it('gives MCP tools capabilities from their annotations, so a capability allow-list denies a writing, networked tool', async () => {
+    const echo = everything.tools.find((candidate) => candidate.name === 'echo')!;
+    const gzip = everything.tools.find((candidate) => candidate.name === 'gzip-file-as-resource')!;
+    // echo: readOnlyHint true, openWorldHint false; gzip: readOnlyHint false, openWorldHint true.
+    expect(echo.capabilities).toEqual(['read']);
+    expect(gzip.capabilities).toEqual(['write', 'network']);
+
+    const runtime = setup();
+    const model = callingModel('gzip-file-as-resource', { name: 'a.gz', data: 'data:text/plain,hi' });
+    const reader = agent({
+      name: 'reader',
+      instructions: 'Use your tools.',
+      model,
+      tools: [echo, gzip],
+      permissions: { capabilities: ['read'] },
+    });
+    const handle = await runtime.start(reader, 'compress hi');
+    expect(await handle.result()).toContain('it needs the capabilities write, network');
+    const journal = await runtime.journal(handle.runId);
+    expect(journal.map((entry) => entry.name)).toContain('denied:gzip-file-as-resource');
+    await runtime.close();
+  });
+
+  it('lets mcpTools({ capabilities }) replace what the annotations say, and rejects unknown tool names there', async () => {
+    const declared = await mcpTools(stdioServer, {
+      include: ['echo'],
+      capabilities: { echo: ['read', 'spend'] },
+    });
+    try {
+      expect(declared.tools[0]!.capabilities).toEqual(['read', 'spend']);
+    } finally {
+      await declared.close();
+    }
+    await expect(mcpTools(stdioServer, { capabilities: { ehco: ['read'] } })).rejects.toThrow(
+      /no tool named "ehco"/,
+    );
+    await expect(mcpTools(stdioServer, { capabilities: { echo: ['root' as never] } })).rejects.toThrow(
+      /capabilities\["echo"\]\[0\] is "root"/,
+    );
+  }, 30_000);
+
   it('prefixes tool names to keep servers apart', async () => {
     const prefixed = await mcpTools(stdioServer, { prefix: 'ev_', include: ['echo'] });
     try {

@@ -5,6 +5,8 @@ import type { Tool as McpToolDefinition } from '@modelcontextprotocol/sdk/types.
 import { type ZodType, z } from 'zod';
 import { ConfigError, ToolError } from '../../core/errors.js';
 import type { Tool } from '../../tools/tool.js';
+import { type Capability, checkCapabilities } from '../../tools/tool-policy.js';
+import { mcpCapabilities } from './mcp-capabilities.js';
 import {
   createMcpConnection,
   type McpHttpServer,
@@ -52,6 +54,11 @@ export interface McpToolsOptions extends McpToolFilter {
   signal?: AbortSignal;
   /** How a lost connection is replaced on the next call (default `{ maxAttempts: 3, delayMs: 250, timeoutMs: 10000 }`); `false` leaves it lost. */
   reconnect?: McpReconnectOptions | false;
+  /**
+   * Capabilities by the server's tool name, replacing those read from the tool's annotations
+   * (see `mcpCapabilities`): for servers whose hints are missing or wrong, and to add `spend`.
+   */
+  capabilities?: Readonly<Record<string, readonly Capability[]>>;
 }
 
 type McpTool = Tool<Record<string, unknown>, unknown>;
@@ -128,6 +135,7 @@ export async function mcpTools(server: McpServer, options: McpToolsOptions = {})
   const where = `mcpTools(${JSON.stringify(label)})`;
   const reconnect = checkOptions(server, options, where);
   const prefix = options.prefix ?? '';
+  const declared = checkDeclaredCapabilities(where, options.capabilities);
   /** Server tool name -> the Baton tool and the definition it was made from (to keep unchanged tools identical). */
   let byServerName = new Map<string, { tool: McpTool; definition: string }>();
   let filtered: readonly McpTool[] = [];
@@ -157,6 +165,7 @@ export async function mcpTools(server: McpServer, options: McpToolsOptions = {})
       inputSchema: inputValidator(jsonSchema),
       jsonSchema,
       idempotent: definition.annotations?.idempotentHint === true,
+      capabilities: declared.get(definition.name) ?? mcpCapabilities(definition.annotations),
       timeoutMs: undefined,
       async execute(input, context) {
         const site = { tool: name, agent: context.agent, runId: context.runId };
@@ -244,9 +253,10 @@ export async function mcpTools(server: McpServer, options: McpToolsOptions = {})
     }
     return pick(filter);
   };
-  // A typo in the filter of mcpTools() fails here, like one in select().
+  // A typo in the filter or the capabilities of mcpTools() fails here, like one in select().
   try {
     select(options);
+    select({ include: [...declared.keys()] });
   } catch (error) {
     await connection.close();
     throw error;
@@ -339,4 +349,22 @@ function inputValidator(schema: JSONSchema7): ZodType<Record<string, unknown>> {
   } catch {
     return z.record(z.string(), z.unknown());
   }
+}
+
+/** Checks the `capabilities` option of `mcpTools()`: an object of tool name to capability list. */
+function checkDeclaredCapabilities(
+  where: string,
+  value: McpToolsOptions['capabilities'],
+): Map<string, readonly Capability[]> {
+  const declared = new Map<string, readonly Capability[]>();
+  if (value === undefined) return declared;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError(
+      `${where}: capabilities must be an object of the server's tool names to capabilities, like { delete_file: ['write'] }.`,
+    );
+  for (const [name, capabilities] of Object.entries(value)) {
+    const checked = checkCapabilities(where, `capabilities[${JSON.stringify(name)}]`, capabilities);
+    if (checked !== undefined) declared.set(name, checked);
+  }
+  return declared;
 }
