@@ -233,6 +233,8 @@ function report(
   }
   const message = errorMessage(error);
   stderr.write(`${style.red('error:')} ${message}\n`);
+  // A payload the run's wait refuses is bad input to this command: nothing was stored, the run waits on.
+  const badInput = BatonError.isInstance(error) && error.code === 'INVALID_SIGNAL_PAYLOAD';
   if (BatonError.isInstance(error) && error.runId !== undefined && !message.includes(error.runId)) {
     stderr.write(style.dim(`Run ${error.runId}: inspect it with baton show ${error.runId}\n`));
   }
@@ -246,7 +248,7 @@ function report(
   } else if (!BatonError.isInstance(error)) {
     stderr.write(style.dim('Run again with --verbose for the stack trace.\n'));
   }
-  return exitCodes.failure;
+  return badInput ? exitCodes.usage : exitCodes.failure;
 }
 
 function version(): string {

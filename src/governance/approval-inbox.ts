@@ -27,6 +27,8 @@ export interface PendingRequest {
   toolCallId?: string;
   /** The tool's arguments (approval) or the turn's input (human). */
   input?: unknown;
+  /** An approval's `argumentsHash` of `input`: send it back in the answer so only these arguments run. */
+  inputHash?: string;
   /** When the request's deadline passes (ms since the epoch), if it has one. */
   deadline?: number;
   /** What decides at the deadline: `'reject'`, `'approve'`, or who it escalates to. */
@@ -94,6 +96,7 @@ function requestOf(entry: JournalEntry, run: { id: string; target: string }): Pe
       toolCallId: request.toolCallId,
       input: request.input,
     };
+    if (typeof request.inputHash === 'string') found.inputHash = request.inputHash;
     if (request.onTimeout !== undefined) found.onTimeout = request.onTimeout;
     if (request.escalatedTo !== undefined) found.escalatedTo = request.escalatedTo;
     return found;

@@ -124,6 +124,14 @@ describe('baton CLI (built)', () => {
     expect(badPayload.stderr).toContain('The payload of signal "approval" is not valid JSON');
     expect(badPayload.stderr).toContain(`'{"approved": true}'`);
 
+    // A typo is refused before it is stored, naming the run and the wait; the run keeps waiting.
+    const typo = baton('signal', runId, 'approval', '{"approve": true}', '--store', store);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(`Run ${runId} waits for "approval"`);
+    expect(typo.stderr).toContain('approved: Invalid input: expected boolean, received undefined');
+    expect(typo.stdout).not.toContain('sent to run');
+    expect(baton('runs', '--status', 'suspended', '--store', store).stdout).toContain(runId);
+
     const signal = baton('signal', runId, 'approval', '{"approved": true}', '--store', store);
     expect(signal.stderr).toBe('');
     expect(signal.code).toBe(0);

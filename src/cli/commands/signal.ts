@@ -1,5 +1,6 @@
 /** `baton signal <runId> <name> [json]`: deliver a signal, then continue the run here with live progress. */
 
+import { checkSignalPayload } from '../../core/wait-payload.js';
 import { BatonError, ConfigError } from '../../index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { command, followRun, openSession, printOutcome } from '../session.js';
@@ -84,6 +85,8 @@ export async function deliverSignal(
       // Completed, failed or cancelled: the runtime refuses with a message that says so.
       await runtime.signal(runId, name, payload);
     }
+    // Refused before saying it was sent: the run's wait recorded what it expects.
+    await checkSignalPayload(session.store, runId, name, payload);
     const loaded = await loadRecordedSource(record, context, session.store);
     runtime.register(loaded.runnable);
     if (loaded.notice !== undefined) say(context.style.yellow(loaded.notice));
