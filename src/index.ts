@@ -62,6 +62,7 @@ export type { AuditEntry, AuditEntryType, AuditedExecution } from './governance/
 export {
   auditGenesis,
   auditHash,
+  auditKeyStream,
   auditStream,
   canonicalJson,
   createAuditWriter,

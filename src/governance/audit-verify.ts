@@ -1,5 +1,6 @@
 /** verifyAudit(): recomputes a run's audit chain and finds the first edited, inserted or deleted entry. */
 
+import { ConfigError } from '../core/errors.js';
 import type { JournalEntry, Store } from '../stores/store.js';
 import {
   type AuditEntry,
@@ -7,6 +8,7 @@ import {
   auditBodies,
   auditGenesis,
   auditHash,
+  auditKeyStream,
   auditStream,
 } from './audit.js';
 import { canonicalJson } from './canonical-json.js';
@@ -55,8 +57,9 @@ export interface AuditReport {
  * Recomputes every hash of `audit:<runId>` and checks each link, each position and, against
  * the run's journal, that each entry says what the journal step it records says (agent,
  * step, time and data) and that no entry is missing at the end. Returns the first problem found.
- * With `key`, every entry must be an HMAC under it; a keyed log checked without its key throws
- * a `ConfigError` coded `AUDIT_KEY_REQUIRED`.
+ * With `key`, every entry must be an HMAC under it; a keyed log (one whose writer recorded so
+ * in `audit-key:<runId>`, or with keyed entries) checked without its key throws a
+ * `ConfigError` coded `AUDIT_KEY_REQUIRED`, even when its entries were stripped of their MACs.
  * A run with no audit entries but auditable journal steps fails too (audit was off, or the
  * whole stream was deleted).
  *
@@ -72,10 +75,17 @@ export async function verifyAudit(
   options: { key?: AuditKey } = {},
 ): Promise<AuditReport> {
   const key = options.key;
-  const [records, journal] = await Promise.all([
+  const [records, journal, keyMarkers] = await Promise.all([
     store.readRecords(auditStream(runId)),
     store.loadJournal(runId),
+    store.readRecords(auditKeyStream(runId), { limit: 1 }),
   ]);
+  if (key === undefined && keyMarkers.length > 0)
+    throw new ConfigError(
+      `The audit log of run ${runId} was written with a key (HMAC-SHA256, recorded in ${auditKeyStream(runId)}): ` +
+        'verify it with that key (BATON_AUDIT_KEY for the CLI). Without the key, a log stripped of its MACs and re-chained with plain sha256 would look intact.',
+      { code: 'AUDIT_KEY_REQUIRED', runId },
+    );
   const expected = new Set(
     journal.flatMap((entry) => auditBodies(entry).map((body) => `${entry.key}\u0000${body.type}`)),
   );

@@ -304,6 +304,51 @@ describe('audit log', () => {
     await keyed.close();
   });
 
+  it('refuses to call a keyed log intact without its key after it was downgraded in place (MACs stripped, re-chained with sha256)', async () => {
+    const key = 'k'.repeat(32);
+    const path = join(scratch, 'downgraded.db');
+    const store = createSqliteStore({ path });
+    const runtime = createRuntime({
+      store,
+      recover: false,
+      audit: (auditStore) => createAuditWriter(auditStore, { key }),
+    });
+    const handle = await runtime.start(team(), 'Refund A-1');
+    await waitForStatus(runtime, handle.runId);
+    await runtime.signal(handle.runId, 'approval:call_refund', true);
+    await handle.result();
+    await runtime.close();
+    await store.close();
+    const db = new Database(path);
+    const rows = db
+      .prepare('SELECT seq, data FROM records WHERE stream = ? ORDER BY seq')
+      .all(auditStream(handle.runId)) as Array<{ seq: number; data: string }>;
+    let prev = auditGenesis;
+    for (const row of rows) {
+      const entry = JSON.parse(row.data) as AuditEntry;
+      delete entry.mac;
+      entry.prev = prev;
+      entry.hash = auditHash(entry);
+      prev = entry.hash;
+      db.prepare('UPDATE records SET data = ? WHERE stream = ? AND seq = ?').run(
+        JSON.stringify(entry),
+        auditStream(handle.runId),
+        row.seq,
+      );
+    }
+    db.close();
+    const reopened = createSqliteStore({ path });
+    await expect(verifyAudit(reopened, handle.runId)).rejects.toMatchObject({
+      code: 'AUDIT_KEY_REQUIRED',
+      message: expect.stringContaining(`The audit log of run ${handle.runId} was written with a key`),
+    });
+    expect(await verifyAudit(reopened, handle.runId, { key })).toMatchObject({
+      ok: false,
+      problem: { kind: 'edited', index: 1 },
+    });
+    await reopened.close();
+  });
+
   it('refuses a short or missing key with an error that says what to use', () => {
     const store = createMemoryStore();
     expect(() => createAuditWriter(store, { key: 'short' })).toThrow(

@@ -103,6 +103,21 @@ export function auditStream(runId: string): string {
 }
 
 /**
+ * The record stream that says, outside the chain, that a run's audit log is keyed: a keyed
+ * writer appends `{ mac: 'hmac-sha256' }` to it before the chain's first entry, and
+ * `verifyAudit` refuses to check such a log without the key (a log stripped of its MACs and
+ * re-chained with plain sha256 would otherwise verify).
+ *
+ * @example
+ * ```ts
+ * const keyed = (await store.readRecords(auditKeyStream(runId))).length > 0;
+ * ```
+ */
+export function auditKeyStream(runId: string): string {
+  return `audit-key:${runId}`;
+}
+
+/**
  * The canonical JSON of a value that survives a JSON round trip unchanged (plain objects and
  * arrays, strings, finite numbers, booleans, null; `undefined` only as an object property), or
  * undefined for anything else (a `toJSON`, a class instance, a function, `NaN`, an `undefined`
@@ -457,6 +472,9 @@ async function append(
       `The audit log of run ${entry.runId} could not be read; ${entry.key} is audited on the next execution.`,
     );
   const stream = auditStream(state.runId);
+  // A keyed chain says so outside itself before its first entry, so it cannot be downgraded unseen.
+  if (state.key !== undefined && state.index === 0)
+    await store.appendRecord(auditKeyStream(state.runId), { mac: 'hmac-sha256' }, entry.endedAt);
   for (const body of bodies) {
     const id = state.audited === undefined ? undefined : identity(entry.key, body.type);
     if (id !== undefined && state.audited?.has(id)) continue;
