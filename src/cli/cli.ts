@@ -63,7 +63,8 @@ export interface CliIo {
 
 /**
  * Runs the `baton` CLI with `argv` (without the node and script paths) and returns the exit
- * code: 0 on success, 1 when the command or the run failed, 2 for bad usage.
+ * code: 0 on success, 1 when the command or the run failed, 2 for bad usage (or an answer
+ * the run's wait refuses), 3 when the run it followed is suspended (waits for a signal or a timer).
  *
  * @example
  * ```ts

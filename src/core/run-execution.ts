@@ -659,6 +659,12 @@ export class RunExecution {
       this.#passTimer(key);
       return (this.#replay(key, recorded, name) as { payload: T }).payload;
     }
+    // A wait reached after another one suspended the run (a parallel branch) is open too: it is
+    // recorded with the others, so the inbox lists it and signal() checks its payload.
+    if (this.#suspended && this.#stopReason === undefined) {
+      this.#noteWaitSchema(signalName, options);
+      this.#suspend(signalName, undefined);
+    }
     this.#checkActive();
     const startedAt = this.#host.clock.now();
     const signal = await this.#nextSignal(signalName, options?.schema);
@@ -670,13 +676,7 @@ export class RunExecution {
       await this.#append(entry);
       return signal.payload as T;
     }
-    if (options?.schema !== undefined && this.#waitSchemas?.has(signalName) !== true) {
-      const schema = waitSchemaJson(options.schema);
-      if (schema !== undefined) {
-        if (this.#waitSchemas === undefined) this.#waitSchemas = new Map();
-        this.#waitSchemas.set(signalName, schema);
-      }
-    }
+    this.#noteWaitSchema(signalName, options);
     const timeoutMs = options?.timeoutMs;
     if (timeoutMs === undefined) this.#suspend(signalName, undefined);
     const deadline = await this.#timer(key, timeoutMs);
@@ -687,6 +687,15 @@ export class RunExecution {
     entry.error = serializeError(error);
     await this.#append(entry);
     throw error;
+  }
+
+  /** Keeps what a suspending wait expects (its schema as JSON Schema), recorded with the run's waits. */
+  #noteWaitSchema(signalName: string, options: WaitOptions | undefined): void {
+    if (options?.schema === undefined || this.#waitSchemas?.has(signalName) === true) return;
+    const schema = waitSchemaJson(options.schema);
+    if (schema === undefined) return;
+    if (this.#waitSchemas === undefined) this.#waitSchemas = new Map();
+    this.#waitSchemas.set(signalName, schema);
   }
 
   async sleep(key: string, ms: number): Promise<void> {

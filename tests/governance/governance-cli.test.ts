@@ -28,11 +28,18 @@ describe('baton approve, inbox and audit (built CLI)', () => {
       store,
     );
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(3);
     runId = /^\s+run\s+(run_[0-9a-f]+)$/m.exec(run.stdout)?.[1] ?? '';
     expect(runId).not.toBe('');
-    expect(run.stdout).toContain('⏸ Suspended: waiting for approval');
+    expect(run.stdout).toContain(
+      '⏸ Suspended: waiting for approval of 2 tool calls ("approval:call_a", "approval:call_b").',
+    );
     expect(run.stdout).toContain(`baton approve ${runId} --list --store ${store}`);
+    // Two calls wait: the message suggests what works with two (a bare `baton approve <id>` exits 2).
+    expect(run.stdout).toContain(
+      `Approve all with baton approve ${runId} --all --store ${store}, or one with --call <toolCallId>`,
+    );
+    expect(run.stdout).not.toContain(`Approve with baton approve ${runId} --store`);
 
     const inbox = baton('inbox', '--store', store);
     expect(inbox.code).toBe(0);
@@ -46,6 +53,15 @@ describe('baton approve, inbox and audit (built CLI)', () => {
       toolCallId: string;
     }>;
     expect(json.map((request) => request.toolCallId)).toEqual(['call_a', 'call_b']);
+  });
+
+  it('refuses a malformed answer to either pending call with exit 2, storing nothing', () => {
+    for (const call of ['call_a', 'call_b']) {
+      const typo = baton('signal', runId, `approval:${call}`, '{"approve": true}', '--store', store);
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toContain(`Run ${runId} waits for "approval:${call}"`);
+    }
+    expect(baton('inbox', '--store', store).stdout).not.toContain('answered;');
   });
 
   it('asks which call when several wait, rejects one with a reason and approves the other, then finishes', () => {
