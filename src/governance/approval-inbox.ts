@@ -1,7 +1,7 @@
 /** The inbox: every wait of a suspended run a person can answer (approvals, human answers, plain waitFor signals), read from its journal and its recorded waits. */
 
 import { RunNotFoundError } from '../core/errors.js';
-import { type OpenWait, waitsStream } from '../core/wait-payload.js';
+import { type OpenWait, payloadProblem, waitsStream } from '../core/wait-payload.js';
 import type { JournalEntry, RunRecord, Store } from '../stores/store.js';
 import type { ApprovalRequest } from './approvals.js';
 
@@ -131,16 +131,21 @@ export async function listPending(store: Store, options: { runId?: string } = {}
   const all: PendingRequest[] = [];
   for (const run of runs) {
     if (run.status !== 'suspended') continue;
-    const [journal, signals, waits] = await Promise.all([
+    const [journal, stored, waits] = await Promise.all([
       store.loadJournal(run.id),
       store.listSignals(run.id),
       store.readRecords(waitsStream(run.id)),
     ]);
+    const newest = waits.at(-1);
+    const open = (newest?.data as { waits?: OpenWait[] } | undefined)?.waits ?? [];
+    // A stored answer its wait refuses (it got past signal() somehow) answers nothing: the run skips it.
+    const signals = stored.filter((signal) => {
+      const schema = open.find((wait) => wait.signal === signal.name)?.schema;
+      return schema === undefined || payloadProblem(schema, signal.payload) === undefined;
+    });
     const requests = pendingRequests(journal, run, signals);
     const consumed = consumedSignals(journal);
     all.push(...requests);
-    const newest = waits.at(-1);
-    const open = (newest?.data as { waits?: OpenWait[] } | undefined)?.waits ?? [];
     for (const wait of open) {
       if (requests.some((request) => request.signal === wait.signal)) continue;
       const found: PendingRequest = {

@@ -206,6 +206,7 @@ describe('approvals', () => {
     await first.close();
     // Written past runtime.signal (an older version, a hand-edited store): a later process must not fail the run.
     await store.addSignal(handle.runId, 'approval:c9', { approve: true }, Date.now());
+    expect(await listPending(store)).toMatchObject([{ signal: 'approval:c9', answered: false }]);
     const second = createRuntime({ store, recover: false });
     second.register(billing);
     const resumed = await second.resume(handle.runId);
