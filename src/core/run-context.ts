@@ -36,7 +36,9 @@ export interface WaitOptions {
    * What the payload must be. Recorded as JSON Schema when the run suspends, so
    * `runtime.signal` (in any process, the CLI included) refuses a payload that does not match,
    * before storing it, and the run keeps waiting. A stored signal that does not match is
-   * skipped, never returned. Example: `{ schema: z.object({ approved: z.boolean() }) }`.
+   * skipped, never returned. The payload is returned as sent (not the schema's parsed output);
+   * refinements (`.refine`) cannot be written as JSON Schema, so only the process running the
+   * wait checks them. Example: `{ schema: z.object({ approved: z.boolean() }) }`.
    */
   schema?: ZodType;
 }

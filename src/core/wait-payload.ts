@@ -32,6 +32,27 @@ export function waitsStream(runId: string): string {
 }
 
 /**
+ * The open waits of the newest record of `waits:<runId>` (`[]` when there is none, or when
+ * the record is not one: the store is read as untrusted).
+ *
+ * @example
+ * ```ts
+ * const open = newestWaits(await store.readRecords(waitsStream(runId)));
+ * ```
+ */
+export function newestWaits(records: readonly { data: unknown }[]): OpenWait[] {
+  const waits = (records.at(-1)?.data as { waits?: unknown } | null | undefined)?.waits;
+  if (!Array.isArray(waits)) return [];
+  return waits.filter(
+    (wait): wait is OpenWait =>
+      typeof wait === 'object' &&
+      wait !== null &&
+      typeof wait.signal === 'string' &&
+      (wait.schema === undefined || (typeof wait.schema === 'object' && wait.schema !== null)),
+  );
+}
+
+/**
  * The JSON Schema of what a wait accepts (the schema's input side), or `undefined` when zod
  * cannot express it in JSON Schema (then only the process running the workflow checks it).
  *
@@ -122,9 +143,9 @@ export async function checkSignalPayload(
   signal: string,
   payload: unknown,
 ): Promise<void> {
-  const records = await store.readRecords(waitsStream(runId));
-  const newest = records.at(-1)?.data as { waits?: OpenWait[] } | undefined;
-  const wait = newest?.waits?.find((open) => open.signal === signal);
+  const wait = newestWaits(await store.readRecords(waitsStream(runId))).find(
+    (open) => open.signal === signal,
+  );
   if (wait?.schema === undefined) return;
   const problem = payloadProblem(wait.schema, payload);
   if (problem === undefined) return;

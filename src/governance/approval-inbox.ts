@@ -1,7 +1,7 @@
 /** The inbox: every wait of a suspended run a person can answer (approvals, human answers, plain waitFor signals), read from its journal and its recorded waits. */
 
 import { RunNotFoundError } from '../core/errors.js';
-import { type OpenWait, payloadProblem, waitsStream } from '../core/wait-payload.js';
+import { newestWaits, payloadProblem, waitsStream } from '../core/wait-payload.js';
 import type { JournalEntry, RunRecord, Store } from '../stores/store.js';
 import type { ApprovalRequest } from './approvals.js';
 
@@ -137,7 +137,7 @@ export async function listPending(store: Store, options: { runId?: string } = {}
       store.readRecords(waitsStream(run.id)),
     ]);
     const newest = waits.at(-1);
-    const open = (newest?.data as { waits?: OpenWait[] } | undefined)?.waits ?? [];
+    const open = newestWaits(waits);
     // A stored answer its wait refuses (it got past signal() somehow) answers nothing: the run skips it.
     const signals = stored.filter((signal) => {
       const schema = open.find((wait) => wait.signal === signal.name)?.schema;
