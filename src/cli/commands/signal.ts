@@ -15,7 +15,9 @@ export const signalCommand: Command = {
   description:
     'Delivers a signal (an approval, a human answer, an event) to a run that waits for it with\n' +
     "ctx.waitFor(name). The payload is JSON. Then, unless --no-resume, loads the run's recorded\n" +
-    'source and continues it in this process with live progress until it ends or suspends again.',
+    'source and continues it in this process with live progress until it ends or suspends again\n' +
+    '(exit 3 when it suspends again). A payload the wait refuses (its declared schema) is not\n' +
+    'stored: the command says what is wrong and exits 2, and the run keeps waiting.',
   arguments: [
     { name: 'runId', description: 'the run to signal', required: true },
     { name: 'name', description: 'the signal name the run waits for', required: true },
