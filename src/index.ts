@@ -42,6 +42,8 @@ export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/ru
 export { workflow } from './core/runnable.js';
 export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';
 export { createRuntime } from './core/runtime.js';
+export type { OpenWait } from './core/wait-payload.js';
+export { checkSignalPayload, waitsStream } from './core/wait-payload.js';
 export type { PendingRequest } from './governance/approval-inbox.js';
 export { listPending, pendingRequests } from './governance/approval-inbox.js';
 export type {
@@ -55,11 +57,12 @@ export type {
   ApprovalRule,
   ApprovalTimeoutAction,
 } from './governance/approvals.js';
-export { approvalSignal } from './governance/approvals.js';
+export { approvalAnswerSchema, approvalSignal, argumentsHash } from './governance/approvals.js';
 export type { AuditEntry, AuditEntryType, AuditedExecution } from './governance/audit.js';
 export {
   auditGenesis,
   auditHash,
+  auditKeyStream,
   auditStream,
   canonicalJson,
   createAuditWriter,
@@ -206,7 +209,7 @@ export { groupChat } from './patterns/group-chat.js';
 export type { HandoffOptions } from './patterns/handoff.js';
 export { handoff } from './patterns/handoff.js';
 export type { Human, HumanOptions, HumanRequest } from './patterns/human.js';
-export { human, isHuman } from './patterns/human.js';
+export { human, humanAnswerSchema, isHuman } from './patterns/human.js';
 export type { Evaluation, Evaluator, LoopIteration, LoopOptions, LoopResult } from './patterns/loop.js';
 export { loop } from './patterns/loop.js';
 export type {

@@ -63,7 +63,8 @@ export interface CliIo {
 
 /**
  * Runs the `baton` CLI with `argv` (without the node and script paths) and returns the exit
- * code: 0 on success, 1 when the command or the run failed, 2 for bad usage.
+ * code: 0 on success, 1 when the command or the run failed, 2 for bad usage (or an answer
+ * the run's wait refuses), 3 when the run it followed is suspended (waits for a signal or a timer).
  *
  * @example
  * ```ts
@@ -233,6 +234,8 @@ function report(
   }
   const message = errorMessage(error);
   stderr.write(`${style.red('error:')} ${message}\n`);
+  // A payload the run's wait refuses is bad input to this command: nothing was stored, the run waits on.
+  const badInput = BatonError.isInstance(error) && error.code === 'INVALID_SIGNAL_PAYLOAD';
   if (BatonError.isInstance(error) && error.runId !== undefined && !message.includes(error.runId)) {
     stderr.write(style.dim(`Run ${error.runId}: inspect it with baton show ${error.runId}\n`));
   }
@@ -246,7 +249,7 @@ function report(
   } else if (!BatonError.isInstance(error)) {
     stderr.write(style.dim('Run again with --verbose for the stack trace.\n'));
   }
-  return exitCodes.failure;
+  return badInput ? exitCodes.usage : exitCodes.failure;
 }
 
 function version(): string {

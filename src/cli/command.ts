@@ -49,8 +49,11 @@ export interface Command {
   run(args: CommandArguments, context: CliContext): Promise<number>;
 }
 
-/** Exit codes: success, failure, bad usage. */
-export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+/**
+ * Exit codes: success, failure (of the command or the run), bad usage (a bad argument, or an
+ * answer the run's wait refuses), and suspended (the run followed waits for a signal or a timer).
+ */
+export const exitCodes = { ok: 0, failure: 1, usage: 2, suspended: 3 } as const;
 
 /** A mistake in how the CLI was called (unknown command or flag, bad argument); exits with code 2. */
 export class UsageError extends Error {
@@ -122,6 +125,7 @@ export function mainHelp(commands: readonly Command[], style: Style, version: st
     ]),
     '',
     'Run `baton <command> --help` for its arguments and options.',
+    'Exit codes: 0 done, 1 failed, 2 bad usage or a refused answer, 3 the run is suspended (waits for a signal or a timer).',
     'Try it: baton run examples/customer-support/team.yaml "I was charged twice for my order A-1001"',
   ];
   return `${lines.join('\n')}\n`;

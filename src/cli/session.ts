@@ -12,7 +12,7 @@ import {
   type Store,
 } from '../index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
-import type { CliContext } from './command.js';
+import { type CliContext, exitCodes } from './command.js';
 import { display, formatCost, formatDuration, formatTime, formatUsage, indent, wrap } from './format.js';
 import { ProgressPrinter, type ProgressState } from './progress.js';
 
@@ -137,7 +137,10 @@ export async function followRun(
   }
 }
 
-/** Prints how a run ended (answer, run id, tokens, cost, time; or what it waits for) and returns the exit code. */
+/**
+ * Prints how a run ended (answer, run id, tokens, cost, time; or what it waits for) and returns
+ * the exit code: 0 completed, 1 failed, cancelled or over budget, 3 suspended (`exitCodes`).
+ */
 export function printOutcome(
   record: RunRecord,
   state: ProgressState,
@@ -149,13 +152,13 @@ export function printOutcome(
     record.status === 'failed' || record.status === 'cancelled' || record.status === 'budget-exceeded';
   if (mode.json) {
     stdout.write(`${JSON.stringify(record, null, 2)}\n`);
-    return failed ? 1 : 0;
+    return exitCodeOf(record.status);
   }
   if (mode.quiet) {
     if (record.status === 'completed') stdout.write(`${display(record.output)}\n`);
     else if (failed) stderr.write(`${record.error?.message ?? `Run ${record.status}.`}\n`);
     else stderr.write(`${suspendedLines(record, state, context).join('\n')}\n`);
-    return failed ? 1 : 0;
+    return exitCodeOf(record.status);
   }
   const took = formatDuration((record.endedAt ?? Date.now()) - record.createdAt);
   const lines: string[] = [''];
@@ -196,7 +199,13 @@ export function printOutcome(
     style.dim(`Inspect the steps: ${command(context, `show ${record.id}`)}`),
   );
   stdout.write(`${lines.join('\n')}\n`);
-  return failed ? 1 : 0;
+  return exitCodeOf(record.status);
+}
+
+/** The exit code of a command that followed a run until it ended or suspended. */
+function exitCodeOf(status: RunRecord['status']): number {
+  if (status === 'failed' || status === 'cancelled' || status === 'budget-exceeded') return exitCodes.failure;
+  return status === 'suspended' ? exitCodes.suspended : exitCodes.ok;
 }
 
 /** Columns for the answer on a terminal (minus its indent); unlimited when piped. */
@@ -224,11 +233,14 @@ function suspendedLines(record: RunRecord, state: ProgressState, context: CliCon
       `    ${style.bold(command(context, `reply ${record.id} ${shellQuote(member)} <answer>`))}`,
     );
   } else if (signal?.startsWith('approval:') === true) {
+    const calls = state.waitingFor.filter((name) => name.startsWith('approval:')).length;
     lines.push(
-      `${style.yellow('⏸ Suspended')}: waiting for approval of ${state.waitingFor.length === 1 ? 'a tool call' : `${state.waitingFor.length} tool calls`} (${state.waitingFor.map((name) => `"${name}"`).join(', ')}).`,
+      `${style.yellow('⏸ Suspended')}: waiting for approval of ${calls === 1 ? 'a tool call' : `${calls} tool calls`} (${state.waitingFor.map((name) => `"${name}"`).join(', ')}).`,
       '  See what is asked with:',
       `    ${style.bold(command(context, `approve ${record.id} --list`))}`,
-      `  Approve with ${style.bold(command(context, `approve ${record.id}`))}, or reject with --reject "why".`,
+      calls === 1
+        ? `  Approve with ${style.bold(command(context, `approve ${record.id}`))}, or reject with --reject "why".`
+        : `  Approve all with ${style.bold(command(context, `approve ${record.id} --all`))}, or one with --call <toolCallId>; reject with --reject "why".`,
     );
   } else if (signal !== undefined) {
     lines.push(
@@ -241,10 +253,16 @@ function suspendedLines(record: RunRecord, state: ProgressState, context: CliCon
     );
   }
   const wakeAt = state.wakeAt ?? record.wakeAt;
-  if (wakeAt !== undefined) {
+  if (wakeAt !== undefined && signal === undefined) {
     lines.push(
       `${style.yellow('⏸ Suspended')} until ${formatTime(wakeAt)} (in ${formatDuration(wakeAt - Date.now())}).`,
       `  Continue it then with:  ${style.bold(command(context, `resume ${record.id}`))}`,
+    );
+  } else if (wakeAt !== undefined && signal !== undefined) {
+    // Resuming at the deadline does not answer the wait: it times it out.
+    lines.push(
+      `  The wait times out at ${formatTime(wakeAt)} (in ${formatDuration(wakeAt - Date.now())}); answer before then.`,
+      `  After it, ${style.bold(command(context, `resume ${record.id}`))} applies the timeout: ${timeoutOutcome(signal)}.`,
     );
   }
   if (lines.length === 0) {
@@ -254,6 +272,15 @@ function suspendedLines(record: RunRecord, state: ProgressState, context: CliCon
     );
   }
   return lines;
+}
+
+/** What a wait's timeout does, by the kind of wait. */
+function timeoutOutcome(signal: string): string {
+  if (signal.startsWith('approval:'))
+    return "the approval rule's onTimeout decides (reject by default, approve, or escalate)";
+  if (signal.startsWith('human:'))
+    return "the member's fallback answers, or without one the run fails with WAIT_TIMEOUT";
+  return 'the workflow gets a WaitTimeoutError, and the run fails unless the workflow catches it';
 }
 
 /** A `baton …` command line for the user to copy, with `--store` when it is not the default. */

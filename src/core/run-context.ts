@@ -1,5 +1,6 @@
 /** The context durable code receives: journaled steps, child runs, parallel branches, signals and timers. */
 
+import type { ZodType } from 'zod';
 import type { JournalEntryKind, StepMeta, Store } from '../stores/store.js';
 import type { BatonEvent } from './events.js';
 import type { Runnable } from './runnable.js';
@@ -31,6 +32,15 @@ export interface StepOptions<T> {
 export interface WaitOptions {
   /** Give up after this long (durable: survives restarts) with a `WaitTimeoutError`. */
   timeoutMs?: number;
+  /**
+   * What the payload must be. Recorded as JSON Schema when the run suspends, so
+   * `runtime.signal` (in any process, the CLI included) refuses a payload that does not match,
+   * before storing it, and the run keeps waiting. A stored signal that does not match is
+   * skipped, never returned. The payload is returned as sent (not the schema's parsed output);
+   * refinements (`.refine`) cannot be written as JSON Schema, so only the process running the
+   * wait checks them. Example: `{ schema: z.object({ approved: z.boolean() }) }`.
+   */
+  schema?: ZodType;
 }
 
 /** An event a pattern or user code emits through `ctx.emit`. */

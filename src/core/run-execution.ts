@@ -37,6 +37,7 @@ import type {
   WaitOptions,
 } from './run-context.js';
 import type { Runnable } from './runnable.js';
+import { type OpenWait, payloadProblem, waitSchemaJson, waitsStream } from './wait-payload.js';
 
 const suspensionMarker = Symbol.for('baton.suspension');
 
@@ -184,6 +185,10 @@ export class RunExecution {
   #suspended = false;
   /** Signal names the run waits for; allocated on first suspension (most runs never wait). */
   #waitingFor: Set<string> | undefined;
+  /** What the waits with a `schema` expect (JSON Schema), recorded when the run suspends. */
+  #waitSchemas: Map<string, Record<string, unknown>> | undefined;
+  /** Stored signals whose payload a wait's schema refused: skipped, never consumed, never a reason to wake. */
+  #refusedSignals: Set<number> | undefined;
   #wakeAt: number | undefined;
   #pendingWrites: Set<Promise<void>> | undefined;
   #auditor: ((entry: JournalEntry) => Promise<void>) | undefined;
@@ -397,6 +402,14 @@ export class RunExecution {
     const fence = this.#fence();
     switch (outcome.status) {
       case 'suspended': {
+        // Before the status says suspended: a signal() that sees it finds what the waits expect.
+        if (this.#waitingFor !== undefined) {
+          const waits = [...this.#waitingFor].map((signal): OpenWait => {
+            const schema = this.#waitSchemas?.get(signal);
+            return schema === undefined ? { signal } : { signal, schema };
+          });
+          await store.appendRecord(waitsStream(this.runId), { waits }, now);
+        }
         await store.updateRun(
           this.runId,
           {
@@ -415,7 +428,10 @@ export class RunExecution {
           const waitingFor = this.#waitingFor;
           const signals = await store.listSignals(this.runId);
           outcome.wakeNow = signals.some(
-            (signal) => waitingFor.has(signal.name) && this.#consumedSignals?.has(signal.id) !== true,
+            (signal) =>
+              waitingFor.has(signal.name) &&
+              this.#consumedSignals?.has(signal.id) !== true &&
+              this.#refusedSignals?.has(signal.id) !== true,
           );
         }
         if (this.#host.events.active)
@@ -792,9 +808,15 @@ export class RunExecution {
       this.#passTimer(key);
       return (this.#replay(key, recorded, name) as { payload: T }).payload;
     }
+    // A wait reached after another one suspended the run (a parallel branch) is open too: it is
+    // recorded with the others, so the inbox lists it and signal() checks its payload.
+    if (this.#suspended && this.#stopReason === undefined) {
+      this.#noteWaitSchema(signalName, options);
+      this.#suspend(signalName, undefined);
+    }
     this.#checkActive();
     const startedAt = this.#host.clock.now();
-    const signal = await this.#nextSignal(signalName);
+    const signal = await this.#nextSignal(signalName, options?.schema);
     if (signal !== undefined) {
       this.#passTimer(key);
       this.#consume(signal.id);
@@ -803,6 +825,7 @@ export class RunExecution {
       await this.#append(entry);
       return signal.payload as T;
     }
+    this.#noteWaitSchema(signalName, options);
     const timeoutMs = options?.timeoutMs;
     if (timeoutMs === undefined) this.#suspend(signalName, undefined);
     const deadline = await this.#timer(key, timeoutMs);
@@ -813,6 +836,15 @@ export class RunExecution {
     entry.error = serializeError(error);
     await this.#append(entry);
     throw error;
+  }
+
+  /** Keeps what a suspending wait expects (its schema as JSON Schema), recorded with the run's waits. */
+  #noteWaitSchema(signalName: string, options: WaitOptions | undefined): void {
+    if (options?.schema === undefined || this.#waitSchemas?.has(signalName) === true) return;
+    const schema = waitSchemaJson(options.schema);
+    if (schema === undefined) return;
+    if (this.#waitSchemas === undefined) this.#waitSchemas = new Map();
+    this.#waitSchemas.set(signalName, schema);
   }
 
   async sleep(key: string, ms: number): Promise<void> {
@@ -872,9 +904,16 @@ export class RunExecution {
     });
   }
 
-  async #nextSignal(name: string): Promise<SignalRecord | undefined> {
+  /** The oldest unconsumed signal `name` whose payload `schema` accepts; refused ones are skipped (and remembered). */
+  async #nextSignal(name: string, schema: WaitOptions['schema']): Promise<SignalRecord | undefined> {
     const find = () =>
-      this.#signals?.find((signal) => signal.name === name && this.#consumedSignals?.has(signal.id) !== true);
+      this.#signals?.find((signal) => {
+        if (signal.name !== name || this.#consumedSignals?.has(signal.id) === true) return false;
+        if (schema === undefined || payloadProblem(schema, signal.payload) === undefined) return true;
+        if (this.#refusedSignals === undefined) this.#refusedSignals = new Set();
+        this.#refusedSignals.add(signal.id);
+        return false;
+      });
     let found = find();
     if (found === undefined) {
       try {

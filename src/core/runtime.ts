@@ -30,6 +30,7 @@ import {
   RunExecution,
 } from './run-execution.js';
 import type { Runnable } from './runnable.js';
+import { checkSignalPayload } from './wait-payload.js';
 
 /** The record stream holding a run's budget (`runtime.start(..., { budget })`), read again on resume. */
 function budgetStream(runId: string): string {
@@ -110,7 +111,10 @@ export interface Runtime {
   start(target: string, input: unknown, options?: StartOptions): Promise<RunHandle<unknown>>;
   /** Continues a run that is running (dead owner) or suspended; a terminal run's handle just reports it. */
   resume(runId: string, options?: { force?: boolean }): Promise<RunHandle<unknown>>;
-  /** Delivers a signal; a suspended run waiting for it is resumed (here if this runtime knows it). */
+  /**
+   * Delivers a signal; a suspended run waiting for it is resumed (here if this runtime knows it).
+   * A payload that the open wait's `schema` refuses throws `INVALID_SIGNAL_PAYLOAD` and is not stored.
+   */
   signal(runId: string, name: string, payload?: unknown): Promise<void>;
   get(runId: string): Promise<RunRecord>;
   list(filter?: RunFilter): Promise<RunRecord[]>;
@@ -597,6 +601,8 @@ class BatonRuntime implements Runtime {
         { runId, code: 'RUN_ENDED' },
       );
     }
+    // A payload the open wait's recorded schema refuses is never stored: the run keeps waiting.
+    await checkSignalPayload(store, runId, name, payload ?? null);
     await store.addSignal(runId, name, payload ?? null, this.clock.now());
     const definition = this.#registry.get(record.target);
     // A run of another version is left suspended for a runtime that has its version (a rolling deploy).

@@ -1,10 +1,14 @@
-/** The inbox: approvals and human answers that suspended runs wait on, read from their journals. */
+/** The inbox: every wait of a suspended run a person can answer (approvals, human answers, plain waitFor signals), read from its journal and its recorded waits. */
 
-import type { JournalEntry, Store } from '../stores/store.js';
+import { RunNotFoundError } from '../core/errors.js';
+import { newestWaits, payloadProblem, waitsStream } from '../core/wait-payload.js';
+import type { JournalEntry, RunRecord, Store } from '../stores/store.js';
 import type { ApprovalRequest } from './approvals.js';
 
 /**
- * One request a suspended run waits on: a tool call's approval or a human member's answer.
+ * One request a suspended run waits on: a tool call's approval, a human member's answer, or
+ * the signal of a plain `ctx.waitFor(name)` (`kind: 'signal'`, answered with `runtime.signal`
+ * or `baton signal`).
  *
  * @example
  * ```ts
@@ -12,14 +16,16 @@ import type { ApprovalRequest } from './approvals.js';
  * ```
  */
 export interface PendingRequest {
-  kind: 'approval' | 'human';
+  kind: 'approval' | 'human' | 'signal';
   runId: string;
   /** The run's target (workflow, agent or pattern name). */
   target: string;
-  /** The signal that answers: `approval:<toolCallId>` or `human:<member>`. */
+  /** The signal that answers: `approval:<toolCallId>`, `human:<member>`, or a `waitFor`'s name. */
   signal: string;
-  /** The journal key of the request step. */
-  key: string;
+  /** The journal key of the request step; absent for a plain `waitFor` (it journals nothing until answered). */
+  key?: string;
+  /** What the payload must be (JSON Schema), when the wait declared a `schema`. */
+  schema?: Record<string, unknown>;
   /** Since when it waits (ms since the epoch). */
   since: number;
   agent?: string;
@@ -27,6 +33,8 @@ export interface PendingRequest {
   toolCallId?: string;
   /** The tool's arguments (approval) or the turn's input (human). */
   input?: unknown;
+  /** An approval's `argumentsHash` of `input`: send it back in the answer so only these arguments run. */
+  inputHash?: string;
   /** When the request's deadline passes (ms since the epoch), if it has one. */
   deadline?: number;
   /** What decides at the deadline: `'reject'`, `'approve'`, or who it escalates to. */
@@ -56,11 +64,7 @@ export function pendingRequests(
   signals: readonly { id: number; name: string }[] = [],
 ): PendingRequest[] {
   const byKey = new Map(journal.map((entry) => [entry.key, entry]));
-  const consumed = new Set<number>();
-  for (const entry of journal) {
-    const signalId = (entry.result as { signalId?: unknown } | undefined)?.signalId;
-    if (entry.kind === 'signal' && typeof signalId === 'number') consumed.add(signalId);
-  }
+  const consumed = consumedSignals(journal);
   const pending: PendingRequest[] = [];
   for (const entry of journal) {
     if (entry.status !== 'completed' || entry.kind !== 'step') continue;
@@ -94,6 +98,7 @@ function requestOf(entry: JournalEntry, run: { id: string; target: string }): Pe
       toolCallId: request.toolCallId,
       input: request.input,
     };
+    if (typeof request.inputHash === 'string') found.inputHash = request.inputHash;
     if (request.onTimeout !== undefined) found.onTimeout = request.onTimeout;
     if (request.escalatedTo !== undefined) found.escalatedTo = request.escalatedTo;
     return found;
@@ -108,7 +113,10 @@ function requestOf(entry: JournalEntry, run: { id: string; target: string }): Pe
 }
 
 /**
- * Every pending approval and human answer across the suspended runs of a store, oldest first.
+ * Every wait a person can answer across the suspended runs of a store, oldest first: pending
+ * approvals and human answers (from the journals), then the other signals each run recorded
+ * it waits for when it suspended (plain `ctx.waitFor`). With `runId`, only that run; an
+ * unknown id is a `RunNotFoundError`.
  *
  * @example
  * ```ts
@@ -119,12 +127,54 @@ export async function listPending(store: Store, options: { runId?: string } = {}
   const runs =
     options.runId === undefined
       ? await store.listRuns({ status: 'suspended' })
-      : [await store.getRun(options.runId)].filter((run) => run !== undefined);
+      : [await runOf(store, options.runId)];
   const all: PendingRequest[] = [];
   for (const run of runs) {
     if (run.status !== 'suspended') continue;
-    const [journal, signals] = await Promise.all([store.loadJournal(run.id), store.listSignals(run.id)]);
-    all.push(...pendingRequests(journal, run, signals));
+    const [journal, stored, waits] = await Promise.all([
+      store.loadJournal(run.id),
+      store.listSignals(run.id),
+      store.readRecords(waitsStream(run.id)),
+    ]);
+    const newest = waits.at(-1);
+    const open = newestWaits(waits);
+    // A stored answer its wait refuses (it got past signal() somehow) answers nothing: the run skips it.
+    const signals = stored.filter((signal) => {
+      const schema = open.find((wait) => wait.signal === signal.name)?.schema;
+      return schema === undefined || payloadProblem(schema, signal.payload) === undefined;
+    });
+    const requests = pendingRequests(journal, run, signals);
+    const consumed = consumedSignals(journal);
+    all.push(...requests);
+    for (const wait of open) {
+      if (requests.some((request) => request.signal === wait.signal)) continue;
+      const found: PendingRequest = {
+        kind: 'signal',
+        runId: run.id,
+        target: run.target,
+        signal: wait.signal,
+        since: newest?.at ?? run.updatedAt,
+        answered: signals.some((signal) => signal.name === wait.signal && !consumed.has(signal.id)),
+      };
+      if (wait.schema !== undefined) found.schema = wait.schema;
+      all.push(found);
+    }
   }
   return all.sort((left, right) => left.since - right.since);
+}
+
+/** The ids of the signals a run's journal records as taken by a `waitFor`. */
+function consumedSignals(journal: readonly JournalEntry[]): Set<number> {
+  const consumed = new Set<number>();
+  for (const entry of journal) {
+    const signalId = (entry.result as { signalId?: unknown } | undefined)?.signalId;
+    if (entry.kind === 'signal' && typeof signalId === 'number') consumed.add(signalId);
+  }
+  return consumed;
+}
+
+async function runOf(store: Store, runId: string): Promise<RunRecord> {
+  const run = await store.getRun(runId);
+  if (run === undefined) throw new RunNotFoundError(runId);
+  return run;
 }

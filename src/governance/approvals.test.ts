@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agent } from '../agents/agent.js';
 import { type BatonError, ConfigError } from '../core/errors.js';
@@ -7,6 +11,7 @@ import { workflow } from '../core/runnable.js';
 import { createRuntime } from '../core/runtime.js';
 import { human } from '../patterns/human.js';
 import { createMemoryStore } from '../stores/memory/index.js';
+import { createSqliteStore } from '../stores/sqlite/index.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { scriptedModel } from '../testing/scripted-model.js';
 import { waitForStatus, waitUntil } from '../testing/wait-until.js';
@@ -150,23 +155,68 @@ describe('approvals', () => {
     await runtime.close();
   });
 
-  it('fails the run with a message saying how to answer when the payload is not a decision', async () => {
-    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+  it('refuses a malformed approval at signal() naming the run, the wait and the problem; the run keeps waiting', async () => {
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store, recover: false });
+    const log: string[] = [];
     const model = scriptedModel([
       { toolCalls: [{ tool: 'refund', input: { orderId: 'A', amount: 1 }, id: 'c9' }] },
-      { text: 'x' },
+      { text: 'Refunded.' },
     ]);
-    const billing = agent({ name: 'billing', instructions: 'Refund.', model, tools: [refundTool([])] });
+    const billing = agent({ name: 'billing', instructions: 'Refund.', model, tools: [refundTool(log)] });
     const handle = await runtime.start(billing, 'Refund A');
     await waitForStatus(runtime, handle.runId);
-    await runtime.signal(handle.runId, 'approval:c9', { approve: 'yes' });
-    const error = (await handle.result().then(
+    const refused = (await runtime.signal(handle.runId, 'approval:c9', { approve: true }).then(
       () => undefined,
       (caught: unknown) => caught,
     )) as BatonError;
-    expect(error.code).toBe('INVALID_SIGNAL_PAYLOAD');
-    expect(error.message).toContain('baton approve');
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect(refused.code).toBe('INVALID_SIGNAL_PAYLOAD');
+    expect(refused.message).toContain(`Run ${handle.runId} waits for "approval:c9"`);
+    expect(refused.message).toContain('approved');
+    expect(refused.message).toContain('the run keeps waiting');
+    // A typo in an optional field and a prototype key are refused too.
+    await expect(
+      runtime.signal(handle.runId, 'approval:c9', { approved: true, reasn: 'ok' }),
+    ).rejects.toThrow(/reasn/);
+    await expect(
+      runtime.signal(handle.runId, 'approval:c9', JSON.parse('{"approved": true, "__proto__": {"x": 1}}')),
+    ).rejects.toThrow(/__proto__/);
+    expect(await store.listSignals(handle.runId)).toEqual([]);
+    expect((await runtime.get(handle.runId)).status).toBe('suspended');
+    expect((await listPending(store)).map((request) => request.signal)).toEqual(['approval:c9']);
+
+    await runtime.signal(handle.runId, 'approval:c9', { approved: true });
+    expect(await handle.result()).toBe('Refunded.');
+    expect(log).toEqual(['refund A 1']);
     await runtime.close();
+  });
+
+  it('keeps waiting when a malformed answer got into the store anyway, and runs on the next valid one', async () => {
+    const store = createMemoryStore();
+    const log: string[] = [];
+    const model = scriptedModel([
+      { toolCalls: [{ tool: 'refund', input: { orderId: 'A', amount: 1 }, id: 'c9' }] },
+      { text: 'Refunded.' },
+    ]);
+    const billing = agent({ name: 'billing', instructions: 'Refund.', model, tools: [refundTool(log)] });
+    const first = createRuntime({ store, recover: false });
+    const handle = await first.start(billing, 'Refund A');
+    await waitForStatus(first, handle.runId);
+    await first.close();
+    // Written past runtime.signal (an older version, a hand-edited store): a later process must not fail the run.
+    await store.addSignal(handle.runId, 'approval:c9', { approve: true }, Date.now());
+    expect(await listPending(store)).toMatchObject([{ signal: 'approval:c9', answered: false }]);
+    const second = createRuntime({ store, recover: false });
+    second.register(billing);
+    const resumed = await second.resume(handle.runId);
+    await waitForStatus(second, handle.runId);
+    expect((await second.get(handle.runId)).status).toBe('suspended');
+    expect(log).toEqual([]);
+    await second.signal(handle.runId, 'approval:c9', { approved: true });
+    expect(await resumed.result()).toBe('Refunded.');
+    expect(log).toEqual(['refund A 1']);
+    await second.close();
   });
 
   it('waits for days with no timer and nothing in memory, then runs on the approval', async () => {
@@ -555,5 +605,77 @@ describe('approval deadlines and escalation', () => {
       },
     );
     expect(define({ when: 'never' }).approval).toEqual({ when: 'never' });
+  });
+});
+
+describe('approved arguments are the executed ones', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'baton-approval-binding-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** Suspends a gated refund of A-1 in a SQLite file, applies `edit` to the file, then approves what the inbox shows. */
+  async function approveAfterEdit(name: string, edit: (db: Database.Database) => void) {
+    const path = join(scratch, `${name}.db`);
+    const log: string[] = [];
+    // One scripted model for both processes: the second continues its script.
+    const model = scriptedModel([
+      { toolCalls: [{ tool: 'refund', input: { orderId: 'A-1', amount: 129 }, id: 'call_1' }] },
+      { text: 'Refunded.' },
+    ]);
+    const billing = () =>
+      agent({ name: 'billing', instructions: 'Refund.', model, tools: [refundTool(log)] });
+    const firstStore = createSqliteStore({ path });
+    const first = createRuntime({ store: firstStore, recover: false });
+    const { runId } = await first.start(billing(), 'Refund A-1');
+    await waitForStatus(first, runId);
+    await first.close();
+    await firstStore.close();
+    const db = new Database(path);
+    edit(db);
+    db.close();
+    const store = createSqliteStore({ path });
+    const runtime = createRuntime({ store, recover: false });
+    const [shown] = await listPending(store, { runId });
+    await runtime.signal(runId, 'approval:call_1', { approved: true, inputHash: shown?.inputHash });
+    runtime.register(billing());
+    const outcome = await (await runtime.resume(runId)).result().then(
+      (output) => ({ output, error: undefined }),
+      (error: BatonError) => ({ output: undefined, error }),
+    );
+    await runtime.close();
+    await store.close();
+    return { shown, log, ...outcome };
+  }
+
+  it('runs the approved call once and unchanged', async () => {
+    const { shown, log, output } = await approveAfterEdit('intact', () => undefined);
+    expect(shown?.input).toEqual({ orderId: 'A-1', amount: 129 });
+    expect(output).toBe('Refunded.');
+    expect(log).toEqual(['refund A-1 129']);
+  });
+
+  it('does not run a call whose request was edited in the store while it waited: the approver saw other arguments', async () => {
+    const { shown, log, error } = await approveAfterEdit('request-edited', (db) =>
+      db
+        .prepare("UPDATE journal SET result = json_set(result, '$.input.orderId', 'A-2') WHERE name = ?")
+        .run('approval:refund'),
+    );
+    expect(shown?.input).toEqual({ orderId: 'A-2', amount: 129 });
+    expect(log).toEqual([]);
+    expect(error?.code).toBe('APPROVAL_MISMATCH');
+    expect(error?.message).toContain('refund (call call_1) was not run');
+  });
+
+  it('does not run a call whose model-step arguments were edited after the request: they are not what was approved', async () => {
+    const { shown, log, error } = await approveAfterEdit('arguments-edited', (db) => {
+      const row = db.prepare("SELECT result FROM journal WHERE name = 'model:billing'").get() as {
+        result: string;
+      };
+      db.prepare("UPDATE journal SET result = ? WHERE name = 'model:billing'").run(
+        row.result.replace('A-1', 'A-2'),
+      );
+    });
+    expect(shown?.input).toEqual({ orderId: 'A-1', amount: 129 });
+    expect(log).toEqual([]);
+    expect(error?.code).toBe('APPROVAL_MISMATCH');
   });
 });

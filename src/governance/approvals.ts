@@ -1,6 +1,8 @@
 /** Human-in-the-loop approvals of tool calls: rules, deadlines, and the durable wait before a gated call (the inbox is in approval-inbox.ts). */
 
+import { hash } from 'node:crypto';
 import type { LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
+import { z } from 'zod';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import {
@@ -14,6 +16,7 @@ import {
   checkApprovalRule,
   formatApprovalDuration,
 } from '../tools/tool-policy.js';
+import { canonicalJson } from './canonical-json.js';
 
 export {
   type ApprovalContext,
@@ -45,6 +48,8 @@ export interface ApprovalRequest {
   tool: string;
   toolCallId: string;
   input: unknown;
+  /** sha256 (hex) of the canonical JSON of `input` (`argumentsHash`): the call runs only with arguments of this hash. */
+  inputHash?: string;
   /** How long this request waits (ms) before its timeout action applies; absent: no limit. */
   timeoutMs?: number;
   /** What decides when `timeoutMs` passes: `'reject'`, `'approve'`, or the approver it escalates to. */
@@ -68,6 +73,43 @@ export interface ApprovalDecision {
   reason?: string;
   /** Who decided, for the audit log; `'timeout'` when the deadline passed and `onTimeout` decided. */
   by?: string;
+  /**
+   * The `inputHash` of the request the approver saw (`baton approve` sends it): the call runs
+   * only if its arguments still have this hash.
+   */
+  inputHash?: string;
+}
+
+/**
+ * What the signal `approval:<toolCallId>` must carry; the wait declares it, so `runtime.signal`
+ * refuses anything else (a typo like `{ "approve": true }`) before storing it.
+ *
+ * @example
+ * ```ts
+ * approvalAnswerSchema.safeParse({ approved: true, by: 'ana' }).success; // true
+ * ```
+ */
+export const approvalAnswerSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    approved: z.boolean(),
+    reason: z.string().optional(),
+    by: z.string().optional(),
+    inputHash: z.string().optional(),
+  }),
+]);
+
+/**
+ * The hash an approval binds a tool call's arguments with: sha256 (hex) of their canonical
+ * JSON (keys sorted), so the same arguments always give the same hash.
+ *
+ * @example
+ * ```ts
+ * argumentsHash({ amount: 129, orderId: 'A-1' }) === argumentsHash({ orderId: 'A-1', amount: 129 }); // true
+ * ```
+ */
+export function argumentsHash(input: unknown): string {
+  return hash('sha256', canonicalJson(input ?? null), 'hex');
 }
 
 /**
@@ -233,9 +275,10 @@ export function runWithApproval(
   return ctx
     .parallel([
       async (scoped: RunContext): Promise<LanguageModelV3ToolResultOutput> => {
-        const decision = await decide(scoped, call, gate);
+        const { decision, request: asked } = await decide(scoped, call, gate);
         if (!decision.approved)
           return { type: 'error-text', value: `rejected: ${rejectionReason(decision)}` };
+        checkApprovedArguments(scoped.runId, call, asked, decision);
         return run(scoped);
       },
     ])
@@ -250,25 +293,78 @@ interface GatedCall {
   signal: string;
 }
 
-/** Requests, waits and, past the deadlines, applies the timeout action: the decision that stands. */
-async function decide(scoped: RunContext, call: GatedCall, gate: ApprovalGate): Promise<ApprovalDecision> {
+/**
+ * Refuses to run a call whose arguments are not the ones approved: their hash must be the one
+ * the journaled request recorded and, when the answer carries one, the one the approver saw.
+ * A difference means the journal was edited while the call waited.
+ */
+function checkApprovedArguments(
+  runId: string,
+  call: GatedCall,
+  asked: ApprovalRequest,
+  decision: ApprovalDecision,
+): void {
+  const actual = argumentsHash(call.input);
+  const requested = asked.inputHash ?? actual;
+  const approved = decision.inputHash ?? requested;
+  const shown = argumentsHash(asked.input);
+  if (
+    actual === requested &&
+    approved === requested &&
+    (asked.inputHash === undefined || shown === requested)
+  )
+    return;
+  throw new BatonError(
+    `Run ${runId}: ${call.tool} (call ${call.toolCallId}) was not run: its arguments ${JSON.stringify(call.input)} ` +
+      `are not the ones approved (arguments hash ${actual}; the request recorded ${requested}, ` +
+      `showed arguments hashing to ${shown}${decision.inputHash === undefined ? '' : `, the approver answered for ${decision.inputHash}`}). ` +
+      "The run's journal was changed after the approval was asked; inspect it with baton show and baton audit verify.",
+    { code: 'APPROVAL_MISMATCH', fault: 'system', runId },
+  );
+}
+
+/** Requests, waits and, past the deadlines, applies the timeout action: the decision that stands and the request it answers. */
+async function decide(
+  scoped: RunContext,
+  call: GatedCall,
+  gate: ApprovalGate,
+): Promise<{ decision: ApprovalDecision; request: ApprovalRequest }> {
   const { timeoutMs, onTimeout = 'reject' } = gate;
-  await request(scoped, call, timeoutMs, timeoutMs === undefined ? undefined : publicAction(onTimeout));
+  const first = await request(
+    scoped,
+    call,
+    timeoutMs,
+    timeoutMs === undefined ? undefined : publicAction(onTimeout),
+  );
   const answered = await answer(scoped, call, timeoutMs, undefined);
-  if (answered !== undefined) return answered;
+  if (answered !== undefined) return { decision: answered, request: first };
   const waited = formatApprovalDuration(timeoutMs as number);
-  if (typeof onTimeout === 'string')
-    return decideByTimeout(scoped, call, onTimeout === 'approve', `no decision within ${waited}`);
+  if (typeof onTimeout === 'string') {
+    const decision = await decideByTimeout(
+      scoped,
+      call,
+      onTimeout === 'approve',
+      `no decision within ${waited}`,
+    );
+    return { decision, request: first };
+  }
   const { escalateTo, timeoutMs: escalationMs } = onTimeout;
-  await request(scoped, call, escalationMs, escalationMs === undefined ? undefined : 'reject', escalateTo);
+  const second = await request(
+    scoped,
+    call,
+    escalationMs,
+    escalationMs === undefined ? undefined : 'reject',
+    escalateTo,
+  );
   const escalated = await answer(scoped, call, escalationMs, escalateTo);
-  if (escalated !== undefined) return escalated;
-  return decideByTimeout(
+  if (escalated !== undefined) return { decision: escalated, request: second };
+  const decision = await decideByTimeout(
     scoped,
     call,
     false,
     `no decision within ${waited}, nor within ${formatApprovalDuration(escalationMs as number)} of escalation to ${escalateTo}`,
   );
+  return { decision, request: second };
 }
 
 function publicAction(onTimeout: NonNullable<ApprovalGate['onTimeout']>): ApprovalRequest['onTimeout'] {
@@ -301,6 +397,7 @@ function request(
         tool,
         toolCallId,
         input,
+        inputHash: argumentsHash(input),
       };
       return Object.assign(made, extra);
     },
@@ -323,8 +420,8 @@ async function answer(
   let payload: unknown;
   try {
     payload = await (timeoutMs === undefined
-      ? scoped.waitFor(call.signal)
-      : scoped.waitFor(call.signal, { timeoutMs }));
+      ? scoped.waitFor(call.signal, { schema: approvalAnswerSchema })
+      : scoped.waitFor(call.signal, { timeoutMs, schema: approvalAnswerSchema }));
   } catch (error) {
     // A replayed timeout comes back as a BatonError with the same code.
     if (BatonError.isInstance(error) && error.code === 'WAIT_TIMEOUT') return undefined;
@@ -408,15 +505,17 @@ export function recordDenial(
 export function approvalDecision(payload: unknown, signal: string, runId?: string): ApprovalDecision {
   if (payload === true || payload === false) return { approved: payload };
   if (typeof payload === 'object' && payload !== null) {
-    const { approved, reason, by } = payload as Record<string, unknown>;
+    const { approved, reason, by, inputHash } = payload as Record<string, unknown>;
     if (
       typeof approved === 'boolean' &&
       (reason === undefined || typeof reason === 'string') &&
-      (by === undefined || typeof by === 'string')
+      (by === undefined || typeof by === 'string') &&
+      (inputHash === undefined || typeof inputHash === 'string')
     ) {
       const decision: ApprovalDecision = { approved };
       if (reason !== undefined) decision.reason = reason;
       if (by !== undefined) decision.by = by;
+      if (inputHash !== undefined) decision.inputHash = inputHash;
       return decision;
     }
   }

@@ -1,19 +1,24 @@
 /** verifyAudit(): recomputes a run's audit chain and finds the first edited, inserted or deleted entry. */
 
-import type { Store } from '../stores/store.js';
+import { ConfigError } from '../core/errors.js';
+import type { JournalEntry, Store } from '../stores/store.js';
 import {
   type AuditEntry,
   type AuditKey,
   auditBodies,
   auditGenesis,
   auditHash,
+  auditKeyStream,
   auditStream,
 } from './audit.js';
+import { canonicalJson } from './canonical-json.js';
 
 /**
  * What is wrong with a chain: an entry whose content no longer matches its hash (`edited`),
- * an entry that does not belong where it is (`inserted`), or entries that are gone
- * (`deleted`, including from the end: journal steps whose audit entries are missing).
+ * an entry that does not belong where it is (`inserted`), entries that are gone
+ * (`deleted`, including from the end: journal steps whose audit entries are missing), or an
+ * entry that no longer says what the journal step it records says (`diverged`: the journal,
+ * or the entry and its chain, changed after the step was audited).
  *
  * @example
  * ```ts
@@ -21,7 +26,7 @@ import {
  * ```
  */
 export interface AuditProblem {
-  kind: 'edited' | 'inserted' | 'deleted';
+  kind: 'edited' | 'inserted' | 'deleted' | 'diverged';
   /** The chain position (from 1) of the first bad or missing entry. */
   index: number;
   message: string;
@@ -50,9 +55,11 @@ export interface AuditReport {
 
 /**
  * Recomputes every hash of `audit:<runId>` and checks each link, each position and, against
- * the run's journal, that no entry is missing at the end. Returns the first problem found.
- * With `key`, every entry must be an HMAC under it; a keyed log checked without its key throws
- * a `ConfigError` coded `AUDIT_KEY_REQUIRED`.
+ * the run's journal, that each entry says what the journal step it records says (agent,
+ * step, time and data) and that no entry is missing at the end. Returns the first problem found.
+ * With `key`, every entry must be an HMAC under it; a keyed log (one whose writer recorded so
+ * in `audit-key:<runId>`, or with keyed entries) checked without its key throws a
+ * `ConfigError` coded `AUDIT_KEY_REQUIRED`, even when its entries were stripped of their MACs.
  * A run with no audit entries but auditable journal steps fails too (audit was off, or the
  * whole stream was deleted).
  *
@@ -68,13 +75,21 @@ export async function verifyAudit(
   options: { key?: AuditKey } = {},
 ): Promise<AuditReport> {
   const key = options.key;
-  const [records, journal] = await Promise.all([
+  const [records, journal, keyMarkers] = await Promise.all([
     store.readRecords(auditStream(runId)),
     store.loadJournal(runId),
+    store.readRecords(auditKeyStream(runId), { limit: 1 }),
   ]);
+  if (key === undefined && keyMarkers.length > 0)
+    throw new ConfigError(
+      `The audit log of run ${runId} was written with a key (HMAC-SHA256, recorded in ${auditKeyStream(runId)}): ` +
+        'verify it with that key (BATON_AUDIT_KEY for the CLI). Without the key, a log stripped of its MACs and re-chained with plain sha256 would look intact.',
+      { code: 'AUDIT_KEY_REQUIRED', runId },
+    );
   const expected = new Set(
     journal.flatMap((entry) => auditBodies(entry).map((body) => `${entry.key}\u0000${body.type}`)),
   );
+  const journalByKey = new Map(journal.map((entry) => [entry.key, entry]));
   let prev = auditGenesis;
   const report = (problem?: AuditProblem): AuditReport => ({
     runId,
@@ -150,6 +165,14 @@ export async function verifyAudit(
         message: `${label(position)} was inserted: the run's journal has no ${audited.has(identity) ? 'second ' : ''}${entry.type} at step ${entry.key}.`,
       });
     }
+    const divergence = divergenceFrom(entry, journalByKey.get(entry.key));
+    if (divergence !== undefined) {
+      return report({
+        kind: 'diverged',
+        index: position,
+        message: `${label(position)} does not match the journal: ${divergence}. The journal (or this entry, re-chained) was changed after the step was audited.`,
+      });
+    }
     audited.add(identity);
     prev = entry.hash;
   }
@@ -169,4 +192,28 @@ export async function verifyAudit(
     }
   }
   return report();
+}
+
+/**
+ * How an audit entry differs from what its journal step gives now, or `undefined` when they
+ * agree. Both sides are compared as canonical JSON, as the entry was sealed.
+ */
+function divergenceFrom(entry: AuditEntry, journaled: JournalEntry | undefined): string | undefined {
+  if (journaled === undefined) return `the journal has no step ${entry.key}`;
+  if (journaled.name !== entry.step)
+    return `step ${entry.key} is ${journaled.name} in the journal, ${entry.step} here`;
+  if (journaled.endedAt !== entry.at)
+    return `step ${entry.key} ended at ${journaled.endedAt} in the journal, ${entry.at} here`;
+  const body = auditBodies(journaled).find((candidate) => candidate.type === entry.type);
+  if (body === undefined) return `step ${entry.key} gives no ${entry.type} entry`;
+  if ((body.agent ?? null) !== (entry.agent ?? null))
+    return `step ${entry.key} was taken by agent ${String(body.agent)} in the journal, ${String(entry.agent)} here`;
+  const now = canonicalJson(JSON.parse(JSON.stringify(body.data)));
+  const recorded = canonicalJson(entry.data);
+  if (now === recorded) return undefined;
+  return `the journal's step ${entry.key} (${journaled.name}) now gives ${clip(now)}, the entry recorded ${clip(recorded)}`;
+}
+
+function clip(text: string): string {
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }

@@ -105,7 +105,7 @@ describe('audit log', () => {
     await audited.close();
   });
 
-  it('catches an entry edited, deleted or inserted by hand in the SQLite file', async () => {
+  it('catches an entry edited, deleted or inserted by hand in the SQLite file, and a journal step edited after it was audited', async () => {
     const path = join(scratch, 'audited.db');
     const store = createSqliteStore({ path });
     const runtime = createRuntime({ store, recover: false, audit: createAuditWriter });
@@ -155,14 +155,28 @@ describe('audit log', () => {
     expect(edited).toMatchObject({ ok: false, problem: { kind: 'edited', index: 8 } });
     expect(edited.problem?.message).toMatch(/entry #8 \(tool-call at step .*\) was edited/);
 
-    // Edited with a recomputed hash: the next entry's link gives it away.
+    // Edited with a recomputed hash: the journal step it records (and the next entry's link) gives it away.
     const forged = await tampered('forged', (db) => {
       const entry = dataAt(db, 7);
       entry.data.by = 'mallory';
       entry.hash = auditHash(entry);
       setData(db, 7, entry);
     });
-    expect(forged).toMatchObject({ ok: false, problem: { kind: 'edited', index: 7 } });
+    expect(forged).toMatchObject({ ok: false, problem: { kind: 'diverged', index: 7 } });
+    expect(forged.problem?.message).toMatch(
+      /now gives \{"approved":true,.*the entry recorded .*"by":"mallory"/,
+    );
+
+    // The journal edited after the step was audited: the approved refund's arguments now differ.
+    const journalEdited = await tampered('journal-edited', (db) => {
+      db.prepare(
+        "UPDATE journal SET result = json_set(result, '$.input.orderId', 'A-2') WHERE name = 'approval:refund'",
+      ).run();
+    });
+    expect(journalEdited).toMatchObject({ ok: false, problem: { kind: 'diverged', index: 6 } });
+    expect(journalEdited.problem?.message).toMatch(
+      /entry #6 \(approval-requested at step .*\) does not match the journal: .*"orderId":"A-2".*"orderId":"A-1"/,
+    );
 
     // Deleted from the middle: the approval decision (entry 7).
     const deleted = await tampered('deleted', (db) => {
@@ -229,7 +243,12 @@ describe('audit log', () => {
       // hash and link after it with plain sha256 (no key needed), into a fresh stream.
       const forged = createMemoryStore();
       await forged.createRun((await store.getRun(runId))!);
-      for (const entry of await store.loadJournal(runId)) await forged.appendJournal(entry);
+      // The journal step the edited entry records is edited the same way, so the two agree.
+      for (const entry of await store.loadJournal(runId)) {
+        const payload = (entry.result as { payload?: { by?: string } } | undefined)?.payload;
+        if (entry.name === 'waitFor:approval:call_refund' && payload !== undefined) payload.by = 'mallory';
+        await forged.appendJournal(entry);
+      }
       let prev = auditGenesis;
       for (const entry of await readAudit(store, runId)) {
         const copy: AuditEntry = { ...entry, prev };
@@ -283,6 +302,51 @@ describe('audit log', () => {
     expect(forged).toMatchObject({ ok: false, problem: { kind: 'edited', index: 1 } });
     expect(forged.problem?.message).toMatch(/is not keyed/);
     await keyed.close();
+  });
+
+  it('refuses to call a keyed log intact without its key after it was downgraded in place (MACs stripped, re-chained with sha256)', async () => {
+    const key = 'k'.repeat(32);
+    const path = join(scratch, 'downgraded.db');
+    const store = createSqliteStore({ path });
+    const runtime = createRuntime({
+      store,
+      recover: false,
+      audit: (auditStore) => createAuditWriter(auditStore, { key }),
+    });
+    const handle = await runtime.start(team(), 'Refund A-1');
+    await waitForStatus(runtime, handle.runId);
+    await runtime.signal(handle.runId, 'approval:call_refund', true);
+    await handle.result();
+    await runtime.close();
+    await store.close();
+    const db = new Database(path);
+    const rows = db
+      .prepare('SELECT seq, data FROM records WHERE stream = ? ORDER BY seq')
+      .all(auditStream(handle.runId)) as Array<{ seq: number; data: string }>;
+    let prev = auditGenesis;
+    for (const row of rows) {
+      const entry = JSON.parse(row.data) as AuditEntry;
+      delete entry.mac;
+      entry.prev = prev;
+      entry.hash = auditHash(entry);
+      prev = entry.hash;
+      db.prepare('UPDATE records SET data = ? WHERE stream = ? AND seq = ?').run(
+        JSON.stringify(entry),
+        auditStream(handle.runId),
+        row.seq,
+      );
+    }
+    db.close();
+    const reopened = createSqliteStore({ path });
+    await expect(verifyAudit(reopened, handle.runId)).rejects.toMatchObject({
+      code: 'AUDIT_KEY_REQUIRED',
+      message: expect.stringContaining(`The audit log of run ${handle.runId} was written with a key`),
+    });
+    expect(await verifyAudit(reopened, handle.runId, { key })).toMatchObject({
+      ok: false,
+      problem: { kind: 'edited', index: 1 },
+    });
+    await reopened.close();
   });
 
   it('refuses a short or missing key with an error that says what to use', () => {

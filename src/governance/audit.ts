@@ -4,6 +4,9 @@ import { createHash, createHmac, hash as sha } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
 import { type JournalEntry, RecordJson, type Store } from '../stores/store.js';
 import { approvalDecision } from './approvals.js';
+import { canonical, canonicalJson, sortedKeys } from './canonical-json.js';
+
+export { canonicalJson };
 
 /**
  * The `prev` of a run's first audit entry: 64 zeros.
@@ -100,49 +103,18 @@ export function auditStream(runId: string): string {
 }
 
 /**
- * JSON with object keys sorted at every level and `undefined` properties dropped: the same
- * value always gives the same text, before and after a JSON round trip.
+ * The record stream that says, outside the chain, that a run's audit log is keyed: a keyed
+ * writer appends `{ mac: 'hmac-sha256' }` to it before the chain's first entry, and
+ * `verifyAudit` refuses to check such a log without the key (a log stripped of its MACs and
+ * re-chained with plain sha256 would otherwise verify).
  *
  * @example
  * ```ts
- * canonicalJson({ b: 1, a: [true, null] }); // '{"a":[true,null],"b":1}'
+ * const keyed = (await store.readRecords(auditKeyStream(runId))).length > 0;
  * ```
  */
-export function canonicalJson(value: unknown): string {
-  return canonical(value, undefined);
-}
-
-/** `canonicalJson`, leaving out the top-level key `skip` (the hash of an entry is over everything but `hash`). */
-function canonical(value: unknown, skip: string | undefined): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) {
-    let text = '[';
-    for (let index = 0; index < value.length; index++) {
-      if (index > 0) text += ',';
-      text += canonical(value[index] ?? null, undefined);
-    }
-    return `${text}]`;
-  }
-  const record = value as Record<string, unknown>;
-  const keys = sortedKeys(record);
-  let text = '{';
-  for (const key of keys) {
-    const item = record[key];
-    if (item === undefined || key === skip) continue;
-    if (text.length > 1) text += ',';
-    text += `${JSON.stringify(key)}:${canonical(item, undefined)}`;
-  }
-  return `${text}}`;
-}
-
-/** Own enumerable keys in default sort order, without sorting when they already are (the usual case after a canonical round trip). */
-function sortedKeys(record: object): string[] {
-  const keys = Object.keys(record);
-  for (let index = 1; index < keys.length; index++) {
-    if ((keys[index - 1] as string) > (keys[index] as string)) return keys.sort();
-  }
-  return keys;
+export function auditKeyStream(runId: string): string {
+  return `audit-key:${runId}`;
 }
 
 /**
@@ -500,6 +472,9 @@ async function append(
       `The audit log of run ${entry.runId} could not be read; ${entry.key} is audited on the next execution.`,
     );
   const stream = auditStream(state.runId);
+  // A keyed chain says so outside itself before its first entry, so it cannot be downgraded unseen.
+  if (state.key !== undefined && state.index === 0)
+    await store.appendRecord(auditKeyStream(state.runId), { mac: 'hmac-sha256' }, entry.endedAt);
   for (const body of bodies) {
     const id = state.audited === undefined ? undefined : identity(entry.key, body.type);
     if (id !== undefined && state.audited?.has(id)) continue;

@@ -99,15 +99,18 @@ describe('human', () => {
     await runtime.close();
   });
 
-  it('fails with a clear error when the signal payload has the wrong shape', async () => {
+  it('refuses an answer of the wrong shape at signal(); the person can answer again', async () => {
     const { runtime } = setup();
     const dave = human({ name: 'dave' });
     const handle = await runtime.start(dave, 'Ready?');
     await waitForStatus(runtime, handle.runId);
-    await runtime.signal(handle.runId, 'human:dave', { answer: 'yes' });
-    const error = await failure(handle.result());
-    expect(error.code).toBe('INVALID_SIGNAL_PAYLOAD');
-    expect(error.message).toContain('must carry a string or { text: string }, got {"answer":"yes"}');
+    const refused = await failure(runtime.signal(handle.runId, 'human:dave', { answer: 'yes' }));
+    expect(refused.code).toBe('INVALID_SIGNAL_PAYLOAD');
+    expect(refused.message).toContain(`Run ${handle.runId} waits for "human:dave"`);
+    expect(refused.message).toContain('got {"answer":"yes"}');
+    expect((await runtime.get(handle.runId)).status).toBe('suspended');
+    await runtime.signal(handle.runId, 'human:dave', { text: 'yes' });
+    expect(await handle.result()).toBe('yes');
     await runtime.close();
   });
 

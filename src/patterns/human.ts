@@ -1,5 +1,6 @@
 /** human(): a person as a team member; each turn is a durable wait for the signal `human:<name>`. */
 
+import { z } from 'zod';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
@@ -40,6 +41,17 @@ export interface HumanRequest {
   input: string;
   timeoutMs?: number;
 }
+
+/**
+ * What the signal `human:<name>` must carry: the answer as a string or `{ text: string }`. The
+ * wait declares it, so `runtime.signal` refuses anything else before storing it.
+ *
+ * @example
+ * ```ts
+ * humanAnswerSchema.safeParse({ text: 'APPROVED' }).success; // true
+ * ```
+ */
+export const humanAnswerSchema = z.union([z.string(), z.object({ text: z.string() })]);
 
 /** A human member: a workflow whose output is the person's answer as text. */
 export interface Human extends Workflow<unknown, string> {
@@ -115,7 +127,10 @@ export function human(options: HumanOptions): Human {
       );
       let payload: unknown;
       try {
-        payload = await ctx.waitFor(signal, timeoutMs === undefined ? undefined : { timeoutMs });
+        payload = await ctx.waitFor(
+          signal,
+          timeoutMs === undefined ? { schema: humanAnswerSchema } : { timeoutMs, schema: humanAnswerSchema },
+        );
       } catch (error) {
         if (isInterruption(error, ctx)) throw error;
         if (!(BatonError.isInstance(error) && error.code === 'WAIT_TIMEOUT')) throw error;

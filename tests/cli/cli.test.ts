@@ -112,7 +112,7 @@ describe('baton CLI (built)', () => {
       '--store',
       store,
     );
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(3);
     const runId = runIdIn(run.stdout);
     expect(run.stdout).toContain('✓ quote');
     expect(run.stdout).toContain('⏸ Suspended: waiting for signal "approval".');
@@ -123,6 +123,14 @@ describe('baton CLI (built)', () => {
     expect(badPayload.code).toBe(2);
     expect(badPayload.stderr).toContain('The payload of signal "approval" is not valid JSON');
     expect(badPayload.stderr).toContain(`'{"approved": true}'`);
+
+    // A typo is refused before it is stored, naming the run and the wait; the run keeps waiting.
+    const typo = baton('signal', runId, 'approval', '{"approve": true}', '--store', store);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(`Run ${runId} waits for "approval"`);
+    expect(typo.stderr).toContain('approved: Invalid input: expected boolean, received undefined');
+    expect(typo.stdout).not.toContain('sent to run');
+    expect(baton('runs', '--status', 'suspended', '--store', store).stdout).toContain(runId);
 
     const signal = baton('signal', runId, 'approval', '{"approved": true}', '--store', store);
     expect(signal.stderr).toBe('');
@@ -141,7 +149,7 @@ describe('baton CLI (built)', () => {
 
   it('waits for a human member and continues with baton reply', () => {
     const run = baton('run', 'tests/cli/fixtures/human-review.ts', 'durable agents', '--store', store);
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(3);
     const runId = runIdIn(run.stdout);
     expect(run.stdout).toContain('waiting for lead (signal "human:lead")');
     expect(run.stdout).toContain(`baton reply ${runId} lead <answer> --store ${store}`);
@@ -155,6 +163,50 @@ describe('baton CLI (built)', () => {
     expect(reply.code).toBe(0);
     expect(reply.stdout).toContain(`Signal "human:lead" sent to run ${runId}; continuing it here.`);
     expect(reply.stdout).toContain('Published after review: Looks good');
+  });
+
+  it('says what a deadline does, exits 3 while suspended, and lists a plain waitFor in baton inbox', () => {
+    const own = join(scratch, 'deadline.db');
+    const run = baton(
+      'run',
+      'tests/cli/fixtures/deadline-flow.ts',
+      '--input-json',
+      '{"amount": 7}',
+      '--store',
+      own,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(3);
+    const runId = runIdIn(run.stdout);
+    expect(run.stdout).toContain('⏸ Suspended: waiting for signal "approval".');
+    expect(run.stdout).toMatch(/The wait times out at .+ \(in .+\); answer before then\./);
+    expect(run.stdout).toContain(
+      `After it, baton resume ${runId} --store ${own} applies the timeout: the workflow gets a WaitTimeoutError, and the run fails unless the workflow catches it.`,
+    );
+    expect(run.stdout).not.toContain('Continue it then with');
+
+    const inbox = baton('inbox', '--store', own);
+    expect(inbox.code).toBe(0);
+    expect(inbox.stdout).toContain('1 waiting:');
+    expect(inbox.stdout).toContain(`signal    ${runId}  deadline-approval`);
+    expect(inbox.stdout).toContain('waits for the signal "approval" with a payload of {"type":"object"');
+    expect(inbox.stdout).toContain(`answer: baton signal ${runId} approval '<json>' --store ${own}`);
+    const listed = JSON.parse(baton('inbox', '--json', '--store', own).stdout) as Array<{
+      kind: string;
+      signal: string;
+    }>;
+    expect(listed).toMatchObject([{ kind: 'signal', signal: 'approval', runId }]);
+
+    const unknown = baton('inbox', '--run', 'run_nope', '--store', own);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No run with id "run_nope" in the store.');
+
+    const signal = baton('signal', runId, 'approval', '{"approved": true}', '--store', own);
+    expect(signal.code).toBe(0);
+    expect(signal.stdout).toContain('Answer\n  Paid 7 USD');
+    expect(baton('inbox', '--run', runId, '--store', own).stdout).toContain(
+      `Run ${runId} is completed; it waits for no approval, answer or signal.`,
+    );
   });
 
   it('runs an evolving team that learns in the CLI store across runs', () => {

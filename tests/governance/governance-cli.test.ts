@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -28,11 +28,18 @@ describe('baton approve, inbox and audit (built CLI)', () => {
       store,
     );
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(3);
     runId = /^\s+run\s+(run_[0-9a-f]+)$/m.exec(run.stdout)?.[1] ?? '';
     expect(runId).not.toBe('');
-    expect(run.stdout).toContain('⏸ Suspended: waiting for approval');
+    expect(run.stdout).toContain(
+      '⏸ Suspended: waiting for approval of 2 tool calls ("approval:call_a", "approval:call_b").',
+    );
     expect(run.stdout).toContain(`baton approve ${runId} --list --store ${store}`);
+    // Two calls wait: the message suggests what works with two (a bare `baton approve <id>` exits 2).
+    expect(run.stdout).toContain(
+      `Approve all with baton approve ${runId} --all --store ${store}, or one with --call <toolCallId>`,
+    );
+    expect(run.stdout).not.toContain(`Approve with baton approve ${runId} --store`);
 
     const inbox = baton('inbox', '--store', store);
     expect(inbox.code).toBe(0);
@@ -46,6 +53,15 @@ describe('baton approve, inbox and audit (built CLI)', () => {
       toolCallId: string;
     }>;
     expect(json.map((request) => request.toolCallId)).toEqual(['call_a', 'call_b']);
+  });
+
+  it('refuses a malformed answer to either pending call with exit 2, storing nothing', () => {
+    for (const call of ['call_a', 'call_b']) {
+      const typo = baton('signal', runId, `approval:${call}`, '{"approve": true}', '--store', store);
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toContain(`Run ${runId} waits for "approval:${call}"`);
+    }
+    expect(baton('inbox', '--store', store).stdout).not.toContain('answered;');
   });
 
   it('asks which call when several wait, rejects one with a reason and approves the other, then finishes', () => {
@@ -145,5 +161,48 @@ describe('baton approve, inbox and audit (built CLI)', () => {
     });
 
     expect(baton('audit', 'check', runId, '--store', store).code).toBe(2);
+  });
+
+  it('does not run a call whose arguments were edited in the store while it waited, and audit verify says so', () => {
+    const own = join(scratch, 'edited-arguments.db');
+    const effects = join(scratch, 'edited-arguments.log');
+    const withLog = offlineEnv({ USER: 'ana', REFUND_LOG: effects });
+    const run = runBaton(withLog, [
+      'run',
+      'tests/governance/fixtures/refund-agent.ts',
+      'Refund A-1 and B-2',
+      '--store',
+      own,
+    ]);
+    expect(run.code).toBe(3);
+    const id = /^\s+run\s+(run_[0-9a-f]+)$/m.exec(run.stdout)?.[1] ?? '';
+    // Someone with write access to the store changes what call_a's approval request shows.
+    const db = new Database(own);
+    db.prepare(
+      "UPDATE journal SET result = json_set(result, '$.input.orderId', 'A-9') WHERE run_id = ? AND name = 'approval:refund' AND json_extract(result, '$.toolCallId') = 'call_a'",
+    ).run(id);
+    db.close();
+    expect(runBaton(withLog, ['inbox', '--store', own]).stdout).toContain(
+      'refund {"orderId":"A-9","amount":129}',
+    );
+
+    const approve = runBaton(withLog, ['approve', id, '--all', '--store', own]);
+    expect(approve.code).toBe(1);
+    expect(approve.stdout).toContain(
+      '✓ Approved refund {"orderId":"A-9","amount":129} (call call_a, agent refunder)',
+    );
+    expect(approve.stdout).toContain('refund (call call_a) was not run');
+    // Only call_b, approved as shown, ran; neither A-1 nor A-9 was refunded.
+    expect(
+      readFileSync(effects, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).orderId),
+    ).toEqual(['B-2']);
+
+    const verify = runBaton(withLog, ['audit', 'verify', id, '--store', own]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/fails verification \(diverged entry #\d+\)/);
+    expect(verify.stdout).toMatch(/approval-requested at step .*\) does not match the journal/);
   });
 });

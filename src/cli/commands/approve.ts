@@ -73,14 +73,19 @@ export const approveCommand: Command = {
       const session = await openSession(context, { mustExist: true });
       try {
         for (const request of chosen.slice(0, -1))
-          await session.runtime.signal(runId, request.signal, decision);
+          await session.runtime.signal(runId, request.signal, bound(decision, request));
       } finally {
         await session.close();
       }
     }
-    return deliverSignal(context, runId, last.signal, decision, values);
+    return deliverSignal(context, runId, last.signal, bound(decision, last), values);
   },
 };
+
+/** The decision for one request, bound to the arguments shown (the call runs only if they still hash the same). */
+function bound(decision: ApprovalDecision, request: PendingRequest): ApprovalDecision {
+  return request.inputHash === undefined ? decision : { ...decision, inputHash: request.inputHash };
+}
 
 async function pendingApprovals(context: CliContext, runId: string): Promise<PendingRequest[]> {
   const session = await openSession(context, { mustExist: true });

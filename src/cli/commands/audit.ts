@@ -17,7 +17,8 @@ export const auditCommand: Command = {
     '`verify` recomputes the chain and checks it against the journal; it names the first edited,\n' +
     'inserted or deleted entry and exits with 1. `show` prints the entries.\n' +
     'With BATON_AUDIT_KEY set, runs are audited with HMAC-SHA256 under that key, and `verify`\n' +
-    'requires every entry to be keyed with it (an edit re-chained without the key is caught).',
+    'requires every entry to be keyed with it (an edit re-chained without the key is caught).\n' +
+    'A log written with a key is refused without it (exit 1), even if its MACs were stripped.',
   arguments: [
     { name: 'action', description: 'verify or show', required: true },
     { name: 'runId', description: 'the run whose audit log to read', required: true },

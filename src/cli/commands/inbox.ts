@@ -1,4 +1,4 @@
-/** `baton inbox`: every run waiting for a person (tool-call approvals, human members' answers), with what is asked. */
+/** `baton inbox`: every run waiting for a person (tool-call approvals, human members' answers, plain waitFor signals), with what is asked. */
 
 import { listPending, type PendingRequest } from '../../governance/approval-inbox.js';
 import type { CliContext, Command } from '../command.js';
@@ -8,12 +8,13 @@ import { command, openSession, shellQuote } from '../session.js';
 /** The `inbox` command. */
 export const inboxCommand: Command = {
   name: 'inbox',
-  summary: 'List runs waiting for an approval or a human answer',
+  summary: 'List runs waiting for an approval, a human answer or another signal',
   usage: '',
   description:
     'Lists what suspended runs in the store wait for from a person, oldest first: tool calls that\n' +
-    'need approval (tool, arguments, agent, since when) and human members asked for an answer,\n' +
-    'each with the command that answers it.',
+    'need approval (tool, arguments, agent, since when), human members asked for an answer, and\n' +
+    'the signals of plain ctx.waitFor(name) waits (with the payload they expect, if declared),\n' +
+    'each with the command that answers it. An unknown --run id is an error (exit 1).',
   arguments: [],
   options: {
     run: { type: 'string', value: '<runId>', description: 'only this run' },
@@ -32,7 +33,16 @@ export const inboxCommand: Command = {
         return 0;
       }
       if (pending.length === 0) {
-        context.stdout.write('Nothing waits for you: no suspended run asks for an approval or an answer.\n');
+        if (typeof values.run === 'string') {
+          const record = await session.runtime.get(values.run);
+          context.stdout.write(
+            `Run ${values.run} is ${record.status}; it waits for no approval, answer or signal.\n`,
+          );
+          return 0;
+        }
+        context.stdout.write(
+          'Nothing waits for you: no suspended run asks for an approval, an answer or a signal.\n',
+        );
         return 0;
       }
       context.stdout.write(
@@ -64,6 +74,15 @@ function entryText(request: PendingRequest, context: CliContext): string {
       request.answered
         ? `  answered; continue it with ${command(context, `resume ${request.runId}`)}`
         : `  approve: ${command(context, `approve ${request.runId} --call ${shellQuote(request.toolCallId ?? '')}`)}   reject: add --reject "why"`,
+    );
+  } else if (request.kind === 'signal') {
+    lines.push(
+      `${style.yellow('signal  ')}  ${style.bold(request.runId)}  ${request.target}`,
+      `  waits for the signal "${request.signal}"${request.schema === undefined ? '' : ` with a payload of ${preview(request.schema, 160)}`}`,
+      `  ${style.dim(since)}`,
+      request.answered
+        ? `  answered; continue it with ${command(context, `resume ${request.runId}`)}`
+        : `  answer: ${command(context, `signal ${request.runId} ${shellQuote(request.signal)} '<json>'`)}`,
     );
   } else {
     lines.push(

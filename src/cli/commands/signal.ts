@@ -1,5 +1,6 @@
 /** `baton signal <runId> <name> [json]`: deliver a signal, then continue the run here with live progress. */
 
+import { checkSignalPayload } from '../../core/wait-payload.js';
 import { BatonError, ConfigError } from '../../index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { command, followRun, openSession, printOutcome } from '../session.js';
@@ -14,7 +15,9 @@ export const signalCommand: Command = {
   description:
     'Delivers a signal (an approval, a human answer, an event) to a run that waits for it with\n' +
     "ctx.waitFor(name). The payload is JSON. Then, unless --no-resume, loads the run's recorded\n" +
-    'source and continues it in this process with live progress until it ends or suspends again.',
+    'source and continues it in this process with live progress until it ends or suspends again\n' +
+    '(exit 3 when it suspends again). A payload the wait refuses (its declared schema) is not\n' +
+    'stored: the command says what is wrong and exits 2, and the run keeps waiting.',
   arguments: [
     { name: 'runId', description: 'the run to signal', required: true },
     { name: 'name', description: 'the signal name the run waits for', required: true },
@@ -84,6 +87,8 @@ export async function deliverSignal(
       // Completed, failed or cancelled: the runtime refuses with a message that says so.
       await runtime.signal(runId, name, payload);
     }
+    // Refused before saying it was sent: the run's wait recorded what it expects.
+    await checkSignalPayload(session.store, runId, name, payload);
     const loaded = await loadRecordedSource(record, context, session.store);
     runtime.register(loaded.runnable);
     if (loaded.notice !== undefined) say(context.style.yellow(loaded.notice));
