@@ -1,6 +1,7 @@
 /** Conversation messages in the AI SDK's model prompt format, and helpers to build them. */
 
 import type { LanguageModelV3Message, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
+import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { ModelResponse } from '../models/call-model.js';
 
 /** One message of a conversation, as models receive it (AI SDK `LanguageModelV3Message`, without `system`). */
@@ -29,14 +30,22 @@ export function userMessage(text: string): Message {
 /** A tool call's arguments parsed as JSON once, for both the recorded message and validation. */
 export type ParsedToolInput = { ok: true; value: unknown } | { ok: false; error: string };
 
-/** Parses each tool call's raw JSON arguments. */
+/**
+ * Parses each tool call's raw JSON arguments. Arguments holding `__proto__`, `constructor` or
+ * `prototype` as a key are refused here, before any tool (or code it calls) can merge them.
+ */
 export function parseToolInputs(response: ModelResponse): ParsedToolInput[] {
   return response.toolCalls.map((call): ParsedToolInput => {
+    let value: unknown;
     try {
-      return { ok: true, value: JSON.parse(call.input) };
+      value = JSON.parse(call.input);
     } catch (error) {
-      return { ok: false, error: (error as Error).message };
+      return { ok: false, error: `arguments are not valid JSON (${(error as Error).message})` };
     }
+    const forbidden = findForbiddenKey(value);
+    if (forbidden !== undefined)
+      return { ok: false, error: `arguments refused, ${forbiddenKeyMessage(forbidden)}` };
+    return { ok: true, value };
   });
 }
 

@@ -3,6 +3,7 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
 import { applyContext, createContextState } from '../context/context-guard.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
+import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { RunContext } from '../core/run-context.js';
 import {
   budgetAfterModel,
@@ -304,6 +305,8 @@ function finish(agent: Agent<unknown>, text: string): Final {
   } catch {
     return { ok: false, error: 'it is not valid JSON' };
   }
+  const forbidden = findForbiddenKey(value);
+  if (forbidden !== undefined) return { ok: false, error: forbiddenKeyMessage(forbidden) };
   const parsed = agent.output.safeParse(value);
   if (parsed.success) return { ok: true, value: parsed.data };
   return {

@@ -22,6 +22,7 @@ import {
   VersionMismatchError,
 } from './errors.js';
 import { type BatonEvent, EventBus, type EventListener } from './events.js';
+import { assertNoForbiddenKeys } from './forbidden-keys.js';
 import {
   type AuditOpener,
   type ExecutionHost,
@@ -552,6 +553,7 @@ class BatonRuntime implements Runtime {
     this.#assertOpen();
     if (typeof name !== 'string' || name.length === 0)
       throw new ConfigError('signal(): the signal name must be a non-empty string.', { runId });
+    assertNoForbiddenKeys(payload, `signal(): the payload of "${name}"`, { runId });
     const store = await this.#getStore();
     const record = await store.getRun(runId);
     if (record === undefined) throw new RunNotFoundError(runId);

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { ZodType } from 'zod';
+import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { AnyRunnable } from '../core/runnable.js';
 import type { Agent, AgentInput, AnyTool, ModelChain, ModelSpec, Runnable, Store } from '../index.js';
 import type { Human } from '../patterns/human.js';
@@ -135,6 +136,11 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
   const source = parsed;
   if (source.data === null || source.data === undefined) {
     return fail([located('the file is empty; a team file needs at least name, pattern and agents.')]);
+  }
+  const forbidden = findForbiddenKey(source.data);
+  if (forbidden !== undefined) {
+    const mapPath = forbidden.slice(0, -1);
+    return fail([source.keyProblem(mapPath, String(forbidden.at(-1)), forbiddenKeyMessage(forbidden))]);
   }
   const validated = teamFileSchema.safeParse(source.data);
   if (!validated.success)
