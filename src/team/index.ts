@@ -1,6 +1,7 @@
 /** Declarative team files: load a YAML team definition into a runnable agent or pattern. */
 
 export { parseDuration } from '../core/duration.js';
+export { allowedFoldersFromEnv, allowModulesVariable, isInsideFolders } from './allowed-folders.js';
 export { importModule, moduleExtensions } from './import-module.js';
 export { type LoadedTeam, type LoadTeamFileOptions, loadTeamFile } from './load-team-file.js';
 export { closestName, didYouMean } from './suggest.js';

@@ -9,6 +9,7 @@ import type { AnyRunnable } from '../core/runnable.js';
 import type { Agent, AgentInput, AnyTool, ModelChain, ModelSpec, Runnable, Store } from '../index.js';
 import type { Human } from '../patterns/human.js';
 import { loadScript, scriptedModel } from '../testing/index.js';
+import { allowedFoldersFromEnv } from './allowed-folders.js';
 import { buildTeam } from './build-team.js';
 import { checkAgentOptions } from './check-agent-options.js';
 import { checkTeam } from './check-team.js';
@@ -44,6 +45,13 @@ export interface LoadTeamFileOptions {
    * the team (the policy reads each run's cost from its journal there). Needed only by them.
    */
   store?: Store;
+  /**
+   * More folders the team file may load code from (`tools:`, `./file.ts#export` fields), relative
+   * to `cwd`. By default only the team file's own folder (and folders below it) is allowed, so a
+   * team file you did not write cannot run `../` or absolute-path modules. The variable
+   * `BATON_ALLOW_MODULES_FROM` in `env` adds folders too (how the `baton` CLI is told).
+   */
+  allowModulesFrom?: readonly string[];
 }
 
 /**
@@ -183,10 +191,15 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
   );
   if (Array.isArray(plan)) return fail(plan);
 
-  const { tools, toolsModule } = await loadTools(source, team, here, display);
+  const allowed = [
+    here,
+    ...(options.allowModulesFrom ?? []).map((folder) => resolve(cwd, folder)),
+    ...allowedFoldersFromEnv(options.env ?? process.env, cwd),
+  ];
+  const { tools, toolsModule } = await loadTools(source, team, here, display, allowed);
   const optionProblems = checkAgentOptions(source, team, tools);
   if (optionProblems.length > 0) return fail(sortProblems(optionProblems));
-  const exports = await loadExports(source, team, here, display);
+  const exports = await loadExports(source, team, here, display, allowed);
 
   const models = await modelChooser(source, team, plan, here, options.offlineChunkDelayMs ?? 12);
   const built = buildTeam(source, team, {
