@@ -21,6 +21,7 @@ import {
 } from '../models/response-cache.js';
 import { runnableTool, type Tool, toJsonSchema } from '../tools/tool.js';
 import { createToolRouter, type ToolRouter, type ToolRoutingOptions } from '../tools/tool-router.js';
+import { agentInputSchema, toPromptInput } from './agent-input.js';
 import { type Transfer, transfer } from './handoff.js';
 import type { AgentInput } from './messages.js';
 import { runAgent } from './run-agent.js';
@@ -177,6 +178,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     kind: 'agent',
     name: options.name,
     version: options.version ?? '1',
+    inputSchema: agentInputSchema,
     description: options.description ?? options.name,
     instructions: options.instructions,
     model: firstModel(options.model),
@@ -215,7 +217,8 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
       return resolvedHandoffs;
     },
     async execute(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
-      return (await withThread(ctx, input, (messages) => runAgent(ctx, definition, messages))).output;
+      const prepared = typeof input === 'string' ? input : await toPromptInput(input);
+      return (await withThread(ctx, prepared, (messages) => runAgent(ctx, definition, messages))).output;
     },
     asTool(toolOptions = {}) {
       return runnableTool(definition as unknown as Runnable<string, OUTPUT>, {

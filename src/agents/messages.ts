@@ -1,6 +1,7 @@
 /** Conversation messages in the AI SDK's model prompt format, and helpers to build them. */
 
 import type { LanguageModelV3Message, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
+import type { ModelMessage, UIMessage } from 'ai';
 import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { ModelResponse } from '../models/call-model.js';
 
@@ -8,10 +9,24 @@ import type { ModelResponse } from '../models/call-model.js';
 export type Message = Exclude<LanguageModelV3Message, { role: 'system' }>;
 
 /**
- * What an agent accepts: a user message, or a conversation so far, optionally with a structured
- * context object of which each agent sees the fields its `context.scope` declares.
+ * One message of an agent's input: a prompt-format {@link Message}, an AI SDK `ModelMessage`
+ * (`{ role: 'user', content: 'hi' }`) or a `useChat` `UIMessage` (`{ id, role, parts }`). The
+ * agent converts the last two with the AI SDK's own functions.
+ */
+export type InputMessage = Message | ModelMessage | UIMessage;
+
+/**
+ * What an agent accepts: a user message, or a conversation so far (an array of messages, or
+ * `{ messages }` optionally with a structured context object of which each agent sees the fields
+ * its `context.scope` declares). Checked when a run starts (`INVALID_INPUT`).
  */
 export type AgentInput =
+  | string
+  | readonly InputMessage[]
+  | { messages: readonly InputMessage[]; context?: Readonly<Record<string, unknown>> };
+
+/** An agent input after conversion: a string, or prompt-format messages (what the agent loop works in). */
+export type PromptInput =
   | string
   | { messages: readonly Message[]; context?: Readonly<Record<string, unknown>> };
 
@@ -71,7 +86,7 @@ export function toolMessage(results: LanguageModelV3ToolResultPart[]): Message {
 }
 
 /** The messages an agent input stands for. */
-export function inputMessages(input: AgentInput): Message[] {
+export function inputMessages(input: PromptInput): Message[] {
   if (typeof input === 'string') return [userMessage(input)];
   if (input !== null && typeof input === 'object' && Array.isArray(input.messages))
     return [...input.messages];

@@ -15,6 +15,7 @@ import {
 } from '../governance/agent-governance.js';
 import { toJsonSchema } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
+import { toPromptInput } from './agent-input.js';
 import type { Transfer } from './handoff.js';
 import {
   type AgentInput,
@@ -153,8 +154,10 @@ export async function runAgent<OUTPUT>(
   options: RunAgentOptions = noOptions,
 ): Promise<AgentRunResult<OUTPUT>> {
   let current = start as Agent<unknown>;
-  const history = inputMessages(input);
-  const contextState = createContextState(input);
+  // Converted once per agent run (not per turn); a string or prompt-format messages cost nothing.
+  const prepared = typeof input === 'string' ? input : await toPromptInput(input);
+  const history = inputMessages(prepared);
+  const contextState = createContextState(prepared);
   let turnsOfAgent = 0;
   let turns = 0;
   let failingTurns = 0;
