@@ -23,6 +23,7 @@ import {
 } from './errors.js';
 import { type BatonEvent, EventBus, type EventListener } from './events.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
+import { checkOptionNames, optionNames } from './option-names.js';
 import {
   type AuditOpener,
   type ExecutionHost,
@@ -142,8 +143,21 @@ interface ActiveRun {
  * ```
  */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  checkOptionNames('createRuntime()', options, runtimeOptionNames);
   return new BatonRuntime(options);
 }
+
+const runtimeOptionNames = optionNames<RuntimeOptions>({
+  store: true,
+  workflows: true,
+  clock: true,
+  leaseMs: true,
+  recover: true,
+  pollIntervalMs: true,
+  inlineWaitMs: true,
+  owner: true,
+  audit: true,
+});
 
 const defaults = {
   leaseMs: 30_000,

@@ -2,10 +2,10 @@
 
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { didYouMean } from '../core/suggest.js';
 import type { AnyTool } from '../index.js';
 import { allowModulesVariable, isInsideFolders } from './allowed-folders.js';
 import { importModule, moduleExtensions } from './import-module.js';
-import { didYouMean } from './suggest.js';
 import { sortProblems, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 import type { TeamFile } from './team-file-schema.js';
 import { moduleReferences } from './team-references.js';
