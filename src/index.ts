@@ -4,7 +4,7 @@ export type { Agent, AgentOptions, AnyTool, InstructionContext, ModelSettings } 
 export { agent } from './agents/agent.js';
 export type { InputFilter, Transfer, TransferOptions } from './agents/handoff.js';
 export { handoffFilters, transfer } from './agents/handoff.js';
-export type { AgentInput, Message } from './agents/messages.js';
+export type { AgentInput, InputMessage, Message } from './agents/messages.js';
 export { userMessage } from './agents/messages.js';
 export type { AgentRunResult, RunAgentOptions } from './agents/run-agent.js';
 export { runAgent } from './agents/run-agent.js';

@@ -1,4 +1,5 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import type { ModelMessage, UIMessage } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -61,6 +62,34 @@ describe('agents over HTTP against the stub server', () => {
     const second = stub.requests[1]?.body;
     expect(JSON.stringify(second?.messages)).toContain('"role":"tool"');
     expect(second?.tools?.[0]).toMatchObject({ type: 'function', function: { name: 'lookup_order' } });
+    await runtime.close();
+  });
+
+  it('takes AI SDK ModelMessages and useChat UIMessages as input, end to end over the real client', async () => {
+    stub.reset();
+    stub.enqueue({ text: 'Answer one.' }, { text: 'Answer two.' });
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const support = agent({ name: 'support', instructions: 'Help.', model: model() });
+    const modelMessages: ModelMessage[] = [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'Hello, how can I help?' },
+      { role: 'user', content: 'Where is A-1?' },
+    ];
+    expect(await (await runtime.start(support, modelMessages)).result()).toBe('Answer one.');
+    const uiMessages: UIMessage[] = [
+      { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Refund A-1' }] },
+    ];
+    expect(await (await runtime.start(support, { messages: uiMessages })).result()).toBe('Answer two.');
+    expect(stub.requests[0]?.body?.messages).toEqual([
+      { role: 'system', content: 'Help.' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'Hello, how can I help?' },
+      { role: 'user', content: 'Where is A-1?' },
+    ]);
+    expect(stub.requests[1]?.body?.messages).toEqual([
+      { role: 'system', content: 'Help.' },
+      { role: 'user', content: 'Refund A-1' },
+    ]);
     await runtime.close();
   });
 

@@ -3,6 +3,7 @@
 import type { ZodType } from 'zod';
 import { type ContextOptions, type ContextPolicy, resolveContextPolicy } from '../context/context-policy.js';
 import { ConfigError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RetryOptions } from '../core/retry-options.js';
 import type { RunContext } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
@@ -21,6 +22,7 @@ import {
 } from '../models/response-cache.js';
 import { runnableTool, type Tool, toJsonSchema } from '../tools/tool.js';
 import { createToolRouter, type ToolRouter, type ToolRoutingOptions } from '../tools/tool-router.js';
+import { agentInputSchema, toPromptInput } from './agent-input.js';
 import { type Transfer, transfer } from './handoff.js';
 import type { AgentInput } from './messages.js';
 import { runAgent } from './run-agent.js';
@@ -53,7 +55,11 @@ export interface AgentOptions<OUTPUT> {
   instructions: string | ((context: InstructionContext) => string);
   /** A model, or a fallback chain tried in order when a model keeps failing (`['openai:gpt-4o', 'anthropic:...']`). */
   model: ModelChain;
-  tools?: readonly AnyTool[];
+  /**
+   * Its tools: a list, or a record of them as AI SDK users write it (`{ lookup_order: lookupOrder }`;
+   * each key must be its tool's name). Tools are made with Baton's `tool()`.
+   */
+  tools?: readonly AnyTool[] | Readonly<Record<string, AnyTool>>;
   /** Agents (or `transfer()`s) this agent can hand the conversation to. A function allows cycles. */
   handoffs?: readonly (Agent<unknown> | Transfer)[] | (() => readonly (Agent<unknown> | Transfer)[]);
   /** Schema of the final answer; the model is asked for JSON and the result is validated and typed. */
@@ -139,6 +145,77 @@ function count(
   return value;
 }
 
+const agentOptionNames = optionNames<AgentOptions<unknown>>(
+  {
+    name: true,
+    description: true,
+    instructions: true,
+    model: true,
+    tools: true,
+    handoffs: true,
+    output: true,
+    maxTurns: true,
+    maxToolErrors: true,
+    maxRepairs: true,
+    settings: true,
+    version: true,
+    permissions: true,
+    approvals: true,
+    budget: true,
+    guardrails: true,
+    loopDetection: true,
+    cache: true,
+    toolRouting: true,
+    retry: true,
+    timeoutMs: true,
+    maxConcurrent: true,
+    classifyError: true,
+    context: true,
+  },
+  {
+    outputType: 'output',
+    outputSchema: 'output',
+    structuredOutput: 'output',
+    schema: 'output',
+    system: 'instructions',
+    systemPrompt: 'instructions',
+    maxSteps: 'maxTurns',
+    stopWhen: 'maxTurns',
+    modelSettings: 'settings',
+    inputGuardrails: 'guardrails',
+    outputGuardrails: 'guardrails',
+    handoffDescription: 'description',
+  },
+);
+
+/** The agent's tools as a list: from a list or a record keyed by tool name, each a `tool()`, names unique. */
+function toolList(where: string, given: AgentOptions<unknown>['tools']): AnyTool[] {
+  if (given === undefined) return [];
+  let entries: [string, unknown][];
+  if (Array.isArray(given)) entries = given.map((candidate, index) => [`tools[${index}]`, candidate]);
+  else if (typeof given === 'object' && given !== null) {
+    entries = Object.entries(given).map(([key, candidate]) => [`tools.${key}`, candidate]);
+    for (const [key, candidate] of Object.entries(given))
+      if ((candidate as AnyTool | undefined)?.kind === 'tool' && candidate.name !== key)
+        throw new ConfigError(
+          `${where}: tools.${key} is the tool named "${candidate.name}"; in a tools record each key must be its tool's name (the name the model calls). Use "${candidate.name}" as the key, or pass a list.`,
+        );
+  } else throw new ConfigError(`${where}: tools must be a list of tools or a record of them by name.`);
+  const tools: AnyTool[] = [];
+  const seen = new Set<string>();
+  for (const [label, candidate] of entries) {
+    if ((candidate as AnyTool | undefined)?.kind !== 'tool')
+      throw new ConfigError(
+        `${where}: ${label} is not a tool (create it with tool() from baton; AI SDK tools from 'ai' are not Baton tools).`,
+      );
+    const found = candidate as AnyTool;
+    if (seen.has(found.name)) throw new ConfigError(`${where}: two tools are named "${found.name}".`);
+    seen.add(found.name);
+    tools.push(found);
+  }
+  return tools;
+}
+
 /**
  * Defines an agent.
  *
@@ -163,14 +240,8 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
   if (options.model === undefined || options.model === null || options.model === '') {
     throw new ConfigError(`${where}: model is required ("provider:model" or an AI SDK model).`);
   }
-  const tools = [...(options.tools ?? [])];
-  const seen = new Set<string>();
-  for (const [index, candidate] of tools.entries()) {
-    if (candidate?.kind !== 'tool')
-      throw new ConfigError(`${where}: tools[${index}] is not a tool (create it with tool()).`);
-    if (seen.has(candidate.name)) throw new ConfigError(`${where}: two tools are named "${candidate.name}".`);
-    seen.add(candidate.name);
-  }
+  checkOptionNames(where, options, agentOptionNames);
+  const tools = toolList(where, options.tools);
   if (options.output !== undefined) toJsonSchema(options.output, `${where} output`);
   const budget = checkBudget(options.budget, where);
   // A cost budget over a model without a price could never stop it: refuse it now.
@@ -180,6 +251,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     kind: 'agent',
     name: options.name,
     version: options.version ?? '1',
+    inputSchema: agentInputSchema,
     description: options.description ?? options.name,
     instructions: options.instructions,
     model: firstModel(options.model),
@@ -209,7 +281,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
           throw new ConfigError(`${where}: handoffs[${index}] must be an agent or transfer(agent).`);
         });
         for (const handoff of resolvedHandoffs) {
-          if (seen.has(handoff.toolName))
+          if (tools.some((entry) => entry.name === handoff.toolName))
             throw new ConfigError(
               `${where}: handoff tool "${handoff.toolName}" clashes with a tool of the same name.`,
             );
@@ -218,7 +290,8 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
       return resolvedHandoffs;
     },
     async execute(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
-      return (await withThread(ctx, input, (messages) => runAgent(ctx, definition, messages))).output;
+      const prepared = typeof input === 'string' ? input : await toPromptInput(input);
+      return (await withThread(ctx, prepared, (messages) => runAgent(ctx, definition, messages))).output;
     },
     asTool(toolOptions = {}) {
       return runnableTool(definition as unknown as Runnable<string, OUTPUT>, {

@@ -1,16 +1,32 @@
 /** Conversation messages in the AI SDK's model prompt format, and helpers to build them. */
 
 import type { LanguageModelV3Message, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
+import type { ModelMessage, UIMessage } from 'ai';
+import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { ModelResponse } from '../models/call-model.js';
 
 /** One message of a conversation, as models receive it (AI SDK `LanguageModelV3Message`, without `system`). */
 export type Message = Exclude<LanguageModelV3Message, { role: 'system' }>;
 
 /**
- * What an agent accepts: a user message, or a conversation so far, optionally with a structured
- * context object of which each agent sees the fields its `context.scope` declares.
+ * One message of an agent's input: a prompt-format {@link Message}, an AI SDK `ModelMessage`
+ * (`{ role: 'user', content: 'hi' }`) or a `useChat` `UIMessage` (`{ id, role, parts }`). The
+ * agent converts the last two with the AI SDK's own functions.
+ */
+export type InputMessage = Message | ModelMessage | UIMessage;
+
+/**
+ * What an agent accepts: a user message, or a conversation so far (an array of messages, or
+ * `{ messages }` optionally with a structured context object of which each agent sees the fields
+ * its `context.scope` declares). Checked when a run starts (`INVALID_INPUT`).
  */
 export type AgentInput =
+  | string
+  | readonly InputMessage[]
+  | { messages: readonly InputMessage[]; context?: Readonly<Record<string, unknown>> };
+
+/** An agent input after conversion: a string, or prompt-format messages (what the agent loop works in). */
+export type PromptInput =
   | string
   | { messages: readonly Message[]; context?: Readonly<Record<string, unknown>> };
 
@@ -29,14 +45,22 @@ export function userMessage(text: string): Message {
 /** A tool call's arguments parsed as JSON once, for both the recorded message and validation. */
 export type ParsedToolInput = { ok: true; value: unknown } | { ok: false; error: string };
 
-/** Parses each tool call's raw JSON arguments. */
+/**
+ * Parses each tool call's raw JSON arguments. Arguments holding `__proto__`, `constructor` or
+ * `prototype` as a key are refused here, before any tool (or code it calls) can merge them.
+ */
 export function parseToolInputs(response: ModelResponse): ParsedToolInput[] {
   return response.toolCalls.map((call): ParsedToolInput => {
+    let value: unknown;
     try {
-      return { ok: true, value: JSON.parse(call.input) };
+      value = JSON.parse(call.input);
     } catch (error) {
-      return { ok: false, error: (error as Error).message };
+      return { ok: false, error: `arguments are not valid JSON (${(error as Error).message})` };
     }
+    const forbidden = findForbiddenKey(value);
+    if (forbidden !== undefined)
+      return { ok: false, error: `arguments refused, ${forbiddenKeyMessage(forbidden)}` };
+    return { ok: true, value };
   });
 }
 
@@ -62,7 +86,7 @@ export function toolMessage(results: LanguageModelV3ToolResultPart[]): Message {
 }
 
 /** The messages an agent input stands for. */
-export function inputMessages(input: AgentInput): Message[] {
+export function inputMessages(input: PromptInput): Message[] {
   if (typeof input === 'string') return [userMessage(input)];
   if (input !== null && typeof input === 'object' && Array.isArray(input.messages))
     return [...input.messages];

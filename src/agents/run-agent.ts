@@ -3,6 +3,7 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
 import { applyContext, createContextState } from '../context/context-guard.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
+import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { RunContext } from '../core/run-context.js';
 import {
   budgetAfterModel,
@@ -15,6 +16,7 @@ import {
 import { type BudgetReservation, releaseBudget } from '../governance/budget.js';
 import { toJsonSchema } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
+import { toPromptInput } from './agent-input.js';
 import type { Transfer } from './handoff.js';
 import {
   type AgentInput,
@@ -153,8 +155,10 @@ export async function runAgent<OUTPUT>(
   options: RunAgentOptions = noOptions,
 ): Promise<AgentRunResult<OUTPUT>> {
   let current = start as Agent<unknown>;
-  const history = inputMessages(input);
-  const contextState = createContextState(input);
+  // Converted once per agent run (not per turn); a string or prompt-format messages cost nothing.
+  const prepared = typeof input === 'string' ? input : await toPromptInput(input);
+  const history = inputMessages(prepared);
+  const contextState = createContextState(prepared);
   let turnsOfAgent = 0;
   let turns = 0;
   let failingTurns = 0;
@@ -314,6 +318,8 @@ function finish(agent: Agent<unknown>, text: string): Final {
   } catch {
     return { ok: false, error: 'it is not valid JSON' };
   }
+  const forbidden = findForbiddenKey(value);
+  if (forbidden !== undefined) return { ok: false, error: forbiddenKeyMessage(forbidden) };
   const parsed = agent.output.safeParse(value);
   if (parsed.success) return { ok: true, value: parsed.data };
   return {

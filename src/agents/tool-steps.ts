@@ -175,7 +175,7 @@ function validateInput(
   let value: unknown;
   if (raw.trim() === '') value = {};
   else if (parsedJson?.ok === true) value = parsedJson.value;
-  else return { ok: false, error: `arguments are not valid JSON (${parsedJson?.error ?? 'missing'})` };
+  else return { ok: false, error: parsedJson?.error ?? 'arguments are missing' };
   if (schema === undefined) return { ok: true, value };
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, value: result.data };

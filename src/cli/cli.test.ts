@@ -26,6 +26,15 @@ describe('baton argument handling', () => {
     expect((await cli('help', 'signal')).stdout).toContain('Usage: baton signal <runId> <name> [json]');
   });
 
+  it('refuses JSON from the command line whose keys reach a prototype, with exit code 2', async () => {
+    const run = await cli('run', 'flow.ts', '--input-json', '{"settings":{"__proto__":{"polluted":true}}}');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      '--input-json: the key "__proto__" at /settings/__proto__ is not allowed (__proto__, constructor and prototype are refused to prevent prototype pollution); rename it.',
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('prints the version', async () => {
     expect((await cli('--version')).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });

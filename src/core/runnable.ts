@@ -2,6 +2,7 @@
 
 import type { ZodType } from 'zod';
 import { ConfigError } from './errors.js';
+import { checkOptionNames, optionNames } from './option-names.js';
 import type { RunContext } from './run-context.js';
 
 /**
@@ -57,6 +58,11 @@ export function assertName(kind: string, name: unknown): asserts name is string 
   }
 }
 
+const workflowOptionNames = optionNames<WorkflowOptions<unknown>>(
+  { name: true, version: true, compatibleVersions: true, input: true },
+  { inputSchema: 'input', schema: 'input' },
+);
+
 /**
  * Defines durable code. Everything non-deterministic inside goes through `ctx`.
  *
@@ -74,7 +80,8 @@ export function workflow<INPUT, OUTPUT>(
   options: WorkflowOptions<INPUT>,
   body: (ctx: RunContext, input: INPUT) => Promise<OUTPUT>,
 ): Workflow<INPUT, OUTPUT> {
-  assertName('workflow', options.name);
+  assertName('workflow', options?.name);
+  checkOptionNames(`workflow "${options.name}"`, options, workflowOptionNames);
   if (typeof body !== 'function') {
     throw new ConfigError(
       `workflow "${options.name}": the second argument must be an async function (ctx, input) => output.`,

@@ -23,6 +23,8 @@ import {
   VersionMismatchError,
 } from './errors.js';
 import { type BatonEvent, EventBus, type EventListener } from './events.js';
+import { assertNoForbiddenKeys } from './forbidden-keys.js';
+import { checkOptionNames, optionNames } from './option-names.js';
 import {
   type AuditOpener,
   type ExecutionHost,
@@ -146,8 +148,21 @@ interface ActiveRun {
  * ```
  */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  checkOptionNames('createRuntime()', options, runtimeOptionNames);
   return new BatonRuntime(options);
 }
+
+const runtimeOptionNames = optionNames<RuntimeOptions>({
+  store: true,
+  workflows: true,
+  clock: true,
+  leaseMs: true,
+  recover: true,
+  pollIntervalMs: true,
+  inlineWaitMs: true,
+  owner: true,
+  audit: true,
+});
 
 const defaults = {
   leaseMs: 30_000,
@@ -592,6 +607,7 @@ class BatonRuntime implements Runtime {
     this.#assertOpen();
     if (typeof name !== 'string' || name.length === 0)
       throw new ConfigError('signal(): the signal name must be a non-empty string.', { runId });
+    assertNoForbiddenKeys(payload, `signal(): the payload of "${name}"`, { runId });
     const store = await this.#getStore();
     const record = await store.getRun(runId);
     if (record === undefined) throw new RunNotFoundError(runId);

@@ -34,4 +34,20 @@ describe('applyJsonPatch', () => {
     expect(setFields({ a: 1, b: 2 }, { b: 3, c: null })).toEqual({ a: 1, b: 3, c: null });
     expect(() => setFields([1], { a: 1 })).toThrow(/use "patch"/);
   });
+
+  it('refuses __proto__, constructor and prototype in paths and values, leaving Object.prototype clean', () => {
+    expect(() => applyJsonPatch({}, [{ op: 'add', path: '/__proto__/polluted', value: true }])).toThrow(
+      'patch[0] (add /__proto__/polluted): the key "__proto__" at /__proto__ is not allowed',
+    );
+    expect(() =>
+      applyJsonPatch({}, [{ op: 'add', path: '/constructor/prototype/polluted', value: true }]),
+    ).toThrow('the key "constructor" at /constructor is not allowed');
+    expect(() =>
+      applyJsonPatch({ a: {} }, [{ op: 'add', path: '/a/b', value: JSON.parse('{"x":{"prototype":1}}') }]),
+    ).toThrow('the key "prototype" at /a/b/x/prototype is not allowed');
+    expect(() => setFields({}, JSON.parse('{"__proto__":{"polluted":true}}'))).toThrow(
+      'the key "__proto__" at /__proto__ is not allowed',
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });

@@ -1,5 +1,7 @@
 /** A small JSON Patch (RFC 6902: add, remove, replace) and field-set applier for blackboard changes. */
 
+import { findForbiddenKey, forbiddenKeyMessage, isForbiddenKey } from '../core/forbidden-keys.js';
+
 /** One JSON Patch operation; `path` is a JSON Pointer (`/plan/steps/0`, `-` appends to an array). */
 export interface JsonPatchOperation {
   op: 'add' | 'remove' | 'replace';
@@ -10,10 +12,19 @@ export interface JsonPatchOperation {
 function parsePointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw new Error(`path "${path}" must be "" or start with "/"`);
-  return path
+  const parts = path
     .slice(1)
     .split('/')
     .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const forbidden = parts.findIndex(isForbiddenKey);
+  if (forbidden !== -1) throw new Error(forbiddenKeyMessage(parts.slice(0, forbidden + 1)));
+  return parts;
+}
+
+/** Throws when a value to store holds a forbidden key; `at` is where it goes. */
+function assertSafeValue(value: unknown, at: readonly string[]): void {
+  const found = findForbiddenKey(value);
+  if (found !== undefined) throw new Error(forbiddenKeyMessage([...at, ...found]));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -22,7 +33,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Applies JSON Patch operations to a copy of `document` and returns the copy. Throws an `Error`
- * naming the operation when a path does not exist (or, for `add`, its parent does not).
+ * naming the operation when a path does not exist (or, for `add`, its parent does not), or when a
+ * path or value uses a forbidden key (`__proto__`, `constructor`, `prototype`).
  *
  * @example
  * ```ts
@@ -41,6 +53,8 @@ export function applyJsonPatch(document: unknown, operations: readonly JsonPatch
     }
     if (operation.op !== 'remove' && !('value' in operation))
       throw new Error(`${where}: "value" is required`);
+    const unsafe = findForbiddenKey(operation.value);
+    if (unsafe !== undefined) throw new Error(`${where}: ${forbiddenKeyMessage([...parts, ...unsafe])}`);
     const value = structuredClone(operation.value);
     if (parts.length === 0) {
       if (operation.op === 'remove') throw new Error(`${where}: cannot remove the whole document`);
@@ -76,6 +90,7 @@ export function applyJsonPatch(document: unknown, operations: readonly JsonPatch
 
 /**
  * Sets top-level fields of an object document (a shallow merge) on a copy; `null` is stored as is.
+ * Throws when a field (at any depth) uses a forbidden key (`__proto__`, `constructor`, `prototype`).
  *
  * @example
  * ```ts
@@ -84,5 +99,6 @@ export function applyJsonPatch(document: unknown, operations: readonly JsonPatch
  */
 export function setFields(document: unknown, fields: Record<string, unknown>): unknown {
   if (!isObject(document)) throw new Error('"set" needs the blackboard value to be an object; use "patch"');
+  assertSafeValue(fields, []);
   return { ...structuredClone(document), ...structuredClone(fields) };
 }

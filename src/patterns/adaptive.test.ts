@@ -365,6 +365,20 @@ describe('task graphs', () => {
     });
   });
 
+  it('refuses task ids that would reach a prototype (outputs are kept by task id)', () => {
+    expect(
+      parseTaskGraph(
+        '{"tasks":[{"id":"__proto__","description":"A"},{"id":"constructor","description":"B"},{"id":"c","description":"C"}]}',
+      ),
+    ).toEqual({
+      ok: false,
+      problems: [
+        'tasks[0]: the id "__proto__" is not allowed (__proto__, constructor and prototype are refused); rename it',
+        'tasks[1]: the id "constructor" is not allowed (__proto__, constructor and prototype are refused); rename it',
+      ],
+    });
+  });
+
   it('reports every problem of an invalid plan', () => {
     expect(parseTaskGraph('no plan here')).toEqual({
       ok: false,

@@ -4,6 +4,7 @@ import { type Agent, agent } from '../agents/agent.js';
 import { type AgentInput, userMessage } from '../agents/messages.js';
 import { type AgentRunResult, runAgent } from '../agents/run-agent.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
@@ -123,6 +124,21 @@ const managerInstructions =
   'You coordinate workers. Follow the plan you are given: delegate each task to a suitable worker, passing it ' +
   'the results of the tasks it depends on, then write the final answer from their results.';
 
+const adaptiveOptionNames = optionNames<AdaptiveOptions>(
+  {
+    name: true,
+    version: true,
+    planner: true,
+    agents: true,
+    policy: true,
+    override: true,
+    maxPlanAttempts: true,
+    maxTasks: true,
+    manager: true,
+  },
+  { members: 'agents' },
+);
+
 /**
  * A self-organizing team. The planner decomposes the input into a task graph
  * (`{ tasks: [{ id, description, dependsOn, agent? }] }`, parsed robustly, validated and
@@ -147,6 +163,7 @@ const managerInstructions =
  */
 export function adaptive<OUTPUT = unknown>(options: AdaptiveOptions): Runnable<unknown, OUTPUT> {
   assertName('pattern', options?.name);
+  checkOptionNames(`adaptive("${options.name}")`, options, adaptiveOptionNames);
   const where = `adaptive("${options.name}")`;
   const planner = plannerAgent(where, options);
   const pool = typeof options.agents === 'function' ? undefined : checkPool(where, options.agents);

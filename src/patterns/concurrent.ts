@@ -1,6 +1,7 @@
 /** concurrent(): fan the same input out to several units, then fan in through an aggregator or a vote, with a consistency score. */
 
 import { BatonError, ConfigError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
@@ -72,6 +73,20 @@ export interface ConcurrentOptions<OUTPUT, LOW = never> {
   onLowConsistency?: Runnable<string, LOW> | Runnable<LowConsistencyReport, LOW>;
 }
 
+const concurrentOptionNames = optionNames<ConcurrentOptions<unknown, unknown>>(
+  {
+    name: true,
+    version: true,
+    units: true,
+    aggregate: true,
+    require: true,
+    consistencyMeasure: true,
+    minConsistency: true,
+    onLowConsistency: true,
+  },
+  { agents: 'units', stages: 'units' },
+);
+
 /**
  * Fan-out/fan-in. Units run in parallel branches (each its own journal scope) on the same
  * input; the successful outputs are scored for consistency and combined by the aggregator.
@@ -95,6 +110,7 @@ export function concurrent<INPUT, OUTPUT, LOW>(
   options: ConcurrentOptions<OUTPUT, LOW>,
 ): Runnable<INPUT, OUTPUT | LOW> {
   assertName('pattern', options?.name);
+  checkOptionNames(`concurrent("${options.name}")`, options, concurrentOptionNames);
   const where = `concurrent("${options.name}")`;
   if (!Array.isArray(options.units) || options.units.length === 0)
     throw new ConfigError(`${where}: units must be a non-empty array.`);

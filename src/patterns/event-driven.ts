@@ -5,6 +5,7 @@ import type { Agent, AnyTool } from '../agents/agent.js';
 import type { AgentInput } from '../agents/messages.js';
 import { runAgent } from '../agents/run-agent.js';
 import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
@@ -204,6 +205,16 @@ interface Delivery {
   published: Array<{ topic: string; data: unknown }>;
 }
 
+const eventDrivenOptionNames = optionNames<EventDrivenOptions>({
+  name: true,
+  version: true,
+  subscribers: true,
+  start: true,
+  until: true,
+  maxEvents: true,
+  bus: true,
+});
+
 /**
  * An event-driven team. The run input is published to the `start` topic; each event is
  * delivered to every subscriber of its topic, and a subscriber's output is published to its
@@ -236,6 +247,7 @@ export function eventDriven<OUTPUT = unknown>(
   options: EventDrivenOptions,
 ): Runnable<unknown, OUTPUT | EventDrivenResult> {
   assertName('pattern', options?.name);
+  checkOptionNames(`eventDriven("${options.name}")`, options, eventDrivenOptionNames);
   const where = `eventDriven("${options.name}")`;
   if (!Array.isArray(options.subscribers) || options.subscribers.length === 0)
     throw new ConfigError(

@@ -1,6 +1,7 @@
 /** evolving(): an epsilon-greedy policy that learns which candidate (pattern or team version) works best per task type. */
 
 import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
@@ -174,6 +175,20 @@ export async function policyStats(
   );
 }
 
+const evolvingOptionNames = optionNames<EvolvingOptions<unknown>>({
+  name: true,
+  version: true,
+  candidates: true,
+  store: true,
+  taskType: true,
+  score: true,
+  costPenalty: true,
+  exploration: true,
+  minTrials: true,
+  exclude: true,
+  failureScore: true,
+});
+
 /**
  * A self-improving choice among candidates. Each run: the task type of the input is computed
  * and the policy's stats for it are read inside a journaled step (`policy:read`), so a replay
@@ -202,6 +217,7 @@ export async function policyStats(
  */
 export function evolving<OUTPUT = unknown>(options: EvolvingOptions<OUTPUT>): Runnable<unknown, OUTPUT> {
   assertName('pattern', options?.name);
+  checkOptionNames(`evolving("${options.name}")`, options, evolvingOptionNames);
   const where = `evolving("${options.name}")`;
   if (!Array.isArray(options.candidates) || options.candidates.length === 0)
     throw new ConfigError(`${where}: candidates must be a non-empty array of agents, workflows or patterns.`);

@@ -4,6 +4,7 @@ import type { Agent } from '../agents/agent.js';
 import type { Message } from '../agents/messages.js';
 import { runAgent } from '../agents/run-agent.js';
 import { ConfigError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext, StepContext, StepOptions } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
 import { shareRunBudget } from '../governance/budget.js';
@@ -83,6 +84,20 @@ export interface GroupChatResult {
   stoppedBy: string;
 }
 
+const groupChatOptionNames = optionNames<GroupChatOptions>(
+  {
+    name: true,
+    version: true,
+    members: true,
+    select: true,
+    terminate: true,
+    maxRounds: true,
+    task: true,
+    loopDetection: true,
+  },
+  { agents: 'members', selector: 'select' },
+);
+
 /**
  * A group chat: each round one member is chosen, given the thread so far, and its reply is
  * appended to the thread in its name. Agents see others' messages as user messages
@@ -106,6 +121,7 @@ export interface GroupChatResult {
  */
 export function groupChat(options: GroupChatOptions): Runnable<string, GroupChatResult> {
   assertName('pattern', options?.name);
+  checkOptionNames(`groupChat("${options.name}")`, options, groupChatOptionNames);
   const chat = options.name;
   const where = `groupChat("${chat}")`;
   const members: ChatMember[] = checkMembers(where, 'members', options.members).map((runnable) => ({

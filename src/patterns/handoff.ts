@@ -5,6 +5,7 @@ import { type InputFilter, type Transfer, transfer } from '../agents/handoff.js'
 import { type AgentInput, userMessage } from '../agents/messages.js';
 import { type AgentRunResult, type RunAgentOptions, runAgent } from '../agents/run-agent.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { assertName, type Runnable } from '../core/runnable.js';
@@ -58,6 +59,22 @@ export interface HandoffOptions {
   fallback?: Agent<unknown>;
 }
 
+const handoffOptionNames = optionNames<HandoffOptions>(
+  {
+    name: true,
+    version: true,
+    entry: true,
+    agents: true,
+    allowReturn: true,
+    inputFilter: true,
+    maxHandoffs: true,
+    loopCycles: true,
+    loopResponse: true,
+    fallback: true,
+  },
+  { start: 'entry', members: 'agents' },
+);
+
 /**
  * A team where the entry agent routes the conversation to a specialist by calling
  * `transfer_to_<agent>`. The run's output is the answer of the agent that finishes.
@@ -81,6 +98,7 @@ export interface HandoffOptions {
  */
 export function handoff<OUTPUT = string>(options: HandoffOptions): Runnable<AgentInput, OUTPUT> {
   assertName('pattern', options?.name);
+  checkOptionNames(`handoff("${options.name}")`, options, handoffOptionNames);
   const where = `handoff("${options.name}")`;
   if (options.entry?.kind !== 'agent') throw new ConfigError(`${where}: entry must be an agent.`);
   if (!Array.isArray(options.agents) || options.agents.length === 0)

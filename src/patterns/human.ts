@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { BatonError, ConfigError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable, type Workflow } from '../core/runnable.js';
@@ -61,6 +62,11 @@ export interface Human extends Workflow<unknown, string> {
   readonly signal: string;
 }
 
+const humanOptionNames = optionNames<HumanOptions>(
+  { name: true, description: true, prompt: true, timeoutMs: true, fallback: true, version: true },
+  { timeout: 'timeoutMs' },
+);
+
 /**
  * A person as a member of any pattern, or as a tool (`runnableTool(person, { description })`).
  * Each turn journals the request, emits `human-input-requested`, and waits durably for the signal
@@ -78,6 +84,7 @@ export interface Human extends Workflow<unknown, string> {
  */
 export function human(options: HumanOptions): Human {
   assertName('human', options?.name);
+  checkOptionNames(`human("${options.name}")`, options, humanOptionNames);
   const name = options.name;
   const where = `human("${name}")`;
   if (options.description !== undefined && typeof options.description !== 'string')

@@ -1,6 +1,7 @@
 /** loop(): evaluator-optimizer; a generator refines its output with an evaluator's score and feedback until a threshold or a cap. */
 
 import { BatonError, ConfigError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
 import { guarded, jsonObjectIn, runMember } from './members.js';
@@ -66,6 +67,11 @@ export interface LoopResult<OUTPUT = unknown> {
   history: LoopIteration<OUTPUT>[];
 }
 
+const loopOptionNames = optionNames<LoopOptions<unknown>>(
+  { name: true, version: true, generator: true, evaluator: true, threshold: true, maxIterations: true },
+  { maxRounds: 'maxIterations' },
+);
+
 /**
  * Evaluator-optimizer: the generator produces an output, the evaluator scores it (0..1) with
  * feedback, and the generator refines its last output with that feedback until the score
@@ -86,6 +92,7 @@ export interface LoopResult<OUTPUT = unknown> {
  */
 export function loop<OUTPUT = string>(options: LoopOptions<OUTPUT>): Runnable<string, LoopResult<OUTPUT>> {
   assertName('pattern', options?.name);
+  checkOptionNames(`loop("${options.name}")`, options, loopOptionNames);
   const where = `loop("${options.name}")`;
   const generator = checkRunnable(where, 'generator', options.generator);
   const evaluator = options.evaluator;

@@ -3,6 +3,7 @@
 import { type Agent, agent } from '../agents/agent.js';
 import type { AgentInput, Message } from '../agents/messages.js';
 import { ConfigError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 import type { ModelSpec } from '../models/resolve-model.js';
@@ -59,6 +60,21 @@ export interface MagenticResult {
 /** Why a task ledger was journaled: `initial`, `replan` (after a stall), `revised` (reviewer feedback), `edited` (by the reviewer). */
 export type TaskLedgerReason = 'initial' | 'replan' | 'revised' | 'edited';
 
+const magenticOptionNames = optionNames<MagenticOptions>(
+  {
+    name: true,
+    version: true,
+    manager: true,
+    members: true,
+    maxRounds: true,
+    maxStalls: true,
+    maxResets: true,
+    maxParseRetries: true,
+    reviewPlan: true,
+  },
+  { agents: 'members' },
+);
+
 /**
  * A team led by a manager, after Microsoft's Magentic-One. The manager writes a task ledger
  * (facts and a plan), then every round a progress ledger that says whether the task is done,
@@ -95,6 +111,7 @@ export function magentic<INPUT = AgentInput>(options: MagenticOptions): Runnable
 
 function checkOptions(options: MagenticOptions): MagenticConfig {
   assertName('pattern', options?.name);
+  checkOptionNames(`magentic("${options.name}")`, options, magenticOptionNames);
   const where = `magentic("${options.name}")`;
   const manager = managerAgent(where, options.manager);
   const members = new Map<string, AnyRunnable>();

@@ -1,6 +1,7 @@
 /** makerChecker(): a maker proposes, a checker judges against criteria, the maker revises until approved or a cap. */
 
 import { ConfigError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
 import { guarded, jsonObjectIn, runMember } from './members.js';
@@ -54,6 +55,15 @@ export interface MakerCheckerResult<OUTPUT = string> {
   stoppedBy: 'approved' | 'max rounds';
 }
 
+const makerCheckerOptionNames = optionNames<MakerCheckerOptions<unknown>>({
+  name: true,
+  version: true,
+  maker: true,
+  checker: true,
+  criteria: true,
+  maxRounds: true,
+});
+
 /**
  * A maker/checker loop: the maker proposes, the checker judges the proposal against the
  * criteria, and the maker revises with the feedback until the checker approves or
@@ -76,6 +86,7 @@ export function makerChecker<OUTPUT = string>(
   options: MakerCheckerOptions<OUTPUT>,
 ): Runnable<string, MakerCheckerResult<OUTPUT>> {
   assertName('pattern', options?.name);
+  checkOptionNames(`makerChecker("${options.name}")`, options, makerCheckerOptionNames);
   const where = `makerChecker("${options.name}")`;
   const maker = checkRunnable(where, 'maker', options.maker);
   const checker = checkRunnable(where, 'checker', options.checker);

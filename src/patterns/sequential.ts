@@ -1,6 +1,7 @@
 /** sequential(): a pipeline of agents, workflows or patterns; each stage gets the previous output (or a mapping of it). */
 
 import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
@@ -23,6 +24,11 @@ export interface SequentialOptions {
   stages: readonly Stage[];
 }
 
+const sequentialOptionNames = optionNames<SequentialOptions>(
+  { name: true, version: true, stages: true },
+  { steps: 'stages', agents: 'stages' },
+);
+
 /**
  * A pipeline. A failing stage stops it with an error naming the stage.
  *
@@ -36,6 +42,7 @@ export function sequential<INPUT = unknown, OUTPUT = unknown>(
   options: SequentialOptions,
 ): Runnable<INPUT, OUTPUT> {
   assertName('pattern', options?.name);
+  checkOptionNames(`sequential("${options.name}")`, options, sequentialOptionNames);
   if (!Array.isArray(options.stages) || options.stages.length === 0) {
     throw new ConfigError(`sequential("${options.name}"): stages must be a non-empty array.`);
   }

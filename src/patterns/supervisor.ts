@@ -4,6 +4,7 @@ import type { Agent, AnyTool } from '../agents/agent.js';
 import type { AgentInput } from '../agents/messages.js';
 import { type AgentRunResult, runAgent } from '../agents/run-agent.js';
 import { ConfigError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
@@ -36,6 +37,11 @@ export interface SupervisorOptions<OUTPUT> {
   instructions?: string;
 }
 
+const supervisorOptionNames = optionNames<SupervisorOptions<unknown>>(
+  { name: true, version: true, manager: true, workers: true, maxDelegations: true, instructions: true },
+  { agents: 'workers', members: 'workers' },
+);
+
 /**
  * Hierarchical delegation. The manager agent gets one tool per worker; calling it runs the
  * worker as a child run (journaled, resumable) with the manager's request, and the worker's
@@ -58,6 +64,7 @@ export function supervisor<OUTPUT = string>(
   options: SupervisorOptions<OUTPUT>,
 ): Runnable<AgentInput, OUTPUT> {
   assertName('pattern', options?.name);
+  checkOptionNames(`supervisor("${options.name}")`, options, supervisorOptionNames);
   const where = `supervisor("${options.name}")`;
   if (options.manager?.kind !== 'agent')
     throw new ConfigError(`${where}: manager must be an agent (it plans, delegates and answers).`);

@@ -1,5 +1,6 @@
 /** Task graphs a planner proposes: robust parsing, validation (ids, dependencies, cycles) and shape features. */
 
+import { isForbiddenKey } from '../core/forbidden-keys.js';
 import { balancedEnd } from './shared.js';
 
 /** One task of a plan. */
@@ -91,6 +92,13 @@ export function parseTaskGraph(answer: unknown, options: ParseTaskGraphOptions =
     const id = typeof task.id === 'number' ? String(task.id) : task.id;
     if (typeof id !== 'string' || id.trim() === '') {
       problems.push(`${where} has no string "id"`);
+      continue;
+    }
+    if (isForbiddenKey(id)) {
+      // Outputs are kept in objects keyed by task id, so such an id would reach a prototype.
+      problems.push(
+        `${where}: the id "${id}" is not allowed (__proto__, constructor and prototype are refused); rename it`,
+      );
       continue;
     }
     if (ids.has(id)) problems.push(`task id "${id}" is used twice`);

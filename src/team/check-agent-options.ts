@@ -1,8 +1,8 @@
 /** Checks the tool names an agent's approvals, memory and toolRouting refer to, once the tools module is loaded. */
 
+import { didYouMean } from '../core/suggest.js';
 import type { AnyTool } from '../index.js';
 import { memoryToolNames } from './build-agent-options.js';
-import { didYouMean } from './suggest.js';
 import type { TeamFileProblem } from './team-file-error.js';
 import type { TeamFile } from './team-file-schema.js';
 import type { YamlSource } from './yaml-source.js';

@@ -1,9 +1,10 @@
 /** Declarative team files: load a YAML team definition into a runnable agent or pattern. */
 
 export { parseDuration } from '../core/duration.js';
+export { closestName, didYouMean } from '../core/suggest.js';
+export { allowedFoldersFromEnv, allowModulesVariable, isInsideFolders } from './allowed-folders.js';
 export { importModule, moduleExtensions } from './import-module.js';
 export { type LoadedTeam, type LoadTeamFileOptions, loadTeamFile } from './load-team-file.js';
-export { closestName, didYouMean } from './suggest.js';
 export { formatProblem, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 export {
   type TeamDefinition,

@@ -1,7 +1,7 @@
 /** JSON Schemas written in a team file (agent outputs, handoff payloads): checked for typos, then converted to zod. */
 
 import { type ZodType, z } from 'zod';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../core/suggest.js';
 import type { TeamFileProblem } from './team-file-error.js';
 import type { DataPath, YamlSource } from './yaml-source.js';
 

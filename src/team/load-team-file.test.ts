@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BatonError, createMemoryStore, createRuntime } from '../index.js';
@@ -19,6 +19,8 @@ export const notATool = 42;
 `,
 );
 let counter = 0;
+/** The test modules live in the workspace, above each case's team folder. */
+const allowModulesFrom = [workspace];
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 /** Writes a team file (and optionally a script) into the workspace; returns its path. */
@@ -37,7 +39,7 @@ async function loadError(
   file: string,
   env: Record<string, string> = { OPENAI_API_KEY: 'test' },
 ): Promise<TeamFileError> {
-  const error = await loadTeamFile(file, { env }).then(
+  const error = await loadTeamFile(file, { allowModulesFrom, env }).then(
     () => undefined,
     (caught: unknown) => caught,
   );
@@ -225,6 +227,7 @@ describe('loadTeamFile models', () => {
 
   it('uses BATON_MODEL for every agent when set', async () => {
     const team = await loadTeamFile(teamFile(yaml, script), {
+      allowModulesFrom,
       env: { BATON_MODEL: 'google:gemini-2.5-flash' },
     });
     expect([...team.agents.values()].map((agent) => agent.model)).toEqual([
@@ -236,6 +239,7 @@ describe('loadTeamFile models', () => {
 
   it("uses the file's models when their providers' keys are set, else runs offline with a notice", async () => {
     const live = await loadTeamFile(teamFile(yaml, script), {
+      allowModulesFrom,
       env: { OPENAI_API_KEY: 'k', ANTHROPIC_API_KEY: 'k' },
     });
     expect([...live.agents.values()].map((agent) => agent.model)).toEqual([
@@ -244,7 +248,7 @@ describe('loadTeamFile models', () => {
     ]);
 
     const file = teamFile(yaml, script);
-    const offline = await loadTeamFile(file, { env: { OPENAI_API_KEY: 'k' } });
+    const offline = await loadTeamFile(file, { allowModulesFrom, env: { OPENAI_API_KEY: 'k' } });
     expect(offline.offline).toBe(true);
     expect(offline.notice).toBe(
       `No model configured (set ANTHROPIC_API_KEY, or BATON_MODEL=provider:model with that provider's key); running offline on scripted responses from ${shown(file).replace('team.yaml', 'script.yaml')}.`,
@@ -257,15 +261,16 @@ describe('loadTeamFile models', () => {
 
   it('accepts an AI SDK model or a model string as an override, and "offline" to force the script', async () => {
     const model = scriptedModel([{ text: 'scripted' }]);
-    const team = await loadTeamFile(teamFile(yaml, script), { model, env: {} });
+    const team = await loadTeamFile(teamFile(yaml, script), { allowModulesFrom, model, env: {} });
     expect(team.agents.get('b')?.model).toBe(model);
     const forced = await loadTeamFile(teamFile(yaml, script), {
+      allowModulesFrom,
       model: 'offline',
       env: { OPENAI_API_KEY: 'k', ANTHROPIC_API_KEY: 'k' },
     });
     expect(forced.offline).toBe(true);
     expect(forced.notice).toMatch(/^Running offline on scripted responses from /);
-    await expect(loadTeamFile(teamFile(yaml, script), { model: 'gpt4' })).rejects.toThrow(
+    await expect(loadTeamFile(teamFile(yaml, script), { allowModulesFrom, model: 'gpt4' })).rejects.toThrow(
       /not "provider:model"/,
     );
   });
@@ -308,7 +313,7 @@ agents:
         { text: 'Refunded A-1.' },
       ],
     });
-    const team = await loadTeamFile(file, { model });
+    const team = await loadTeamFile(file, { allowModulesFrom, model });
     expect(team.runnable.name).toBe('desk');
     expect(team.pattern).toBe('handoff');
     const runtime = createRuntime({ store: createMemoryStore(), recover: false });
@@ -343,7 +348,7 @@ agents:
       drafter: [{ text: '{"title": "Hello", "words": 3}' }],
       reviewer: [{ text: 'Approved' }],
     });
-    const pipeline = await loadTeamFile(sequentialFile, { model });
+    const pipeline = await loadTeamFile(sequentialFile, { allowModulesFrom, model });
     const runtime = createRuntime({ store: createMemoryStore(), recover: false });
     expect(await (await runtime.start(pipeline.runnable, 'Write a title')).result()).toBe('Approved');
     expect(JSON.stringify(model.calls[1]?.prompt)).toContain('\\"title\\": \\"Hello\\"');
@@ -360,6 +365,7 @@ agents:
     instructions: Be gloomy.
 `);
     const panel = await loadTeamFile(concurrentFile, {
+      allowModulesFrom,
       model: scriptedModel({ optimist: [{ text: 'great' }], pessimist: [{ text: 'awful' }] }),
     });
     expect(await (await runtime.start(panel.runnable, 'The weather?')).result()).toEqual({
@@ -373,3 +379,81 @@ agents:
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('team files load code only from their own folder unless allowed', () => {
+  // A module outside the team's folder that records it ran: loading must never import it.
+  const outside = join(workspace, 'outside-evil.mjs');
+  writeFileSync(
+    outside,
+    'globalThis.batonOutsideModuleRan = true;\nexport const rule = () => true;\nexport const lookup = { kind: "tool" };\n',
+  );
+  const ran = (): unknown => (globalThis as Record<string, unknown>).batonOutsideModuleRan;
+  const refusal = async (file: string): Promise<TeamFileError> => {
+    const error = await loadTeamFile(file, { env: { OPENAI_API_KEY: 'k' } }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(TeamFileError);
+    return error as TeamFileError;
+  };
+
+  it('refuses a ../ or absolute tools module, and a ../ module reference, naming file:line:column', async () => {
+    const relativeTools = teamFile(
+      'name: t\npattern: agent\nmodel: openai:gpt-4o-mini\ntools: ../outside-evil.mjs\nagents:\n  - name: a\n    instructions: x\n',
+    );
+    expect((await refusal(relativeTools)).message).toBe(
+      `${shown(relativeTools)}:4:8: tools: refused to load ../outside-evil.mjs: it resolves to ${outside}, outside the team's folder (${join(relativeTools, '..')}). A team file loads code only from its own folder; move the module there, or allow its folder explicitly with loadTeamFile(file, { allowModulesFrom: ['<folder>'] }) or BATON_ALLOW_MODULES_FROM=<folder> for the baton CLI.`,
+    );
+    const absoluteTools = teamFile(
+      `name: t\npattern: agent\nmodel: openai:gpt-4o-mini\ntools: ${outside}\nagents:\n  - name: a\n    instructions: x\n`,
+    );
+    expect((await refusal(absoluteTools)).message).toContain(`:4:8: tools: refused to load ${outside}`);
+    // An approval rule (a module reference) in a team whose own tools module is in its folder.
+    const approvalRule = teamFile(`name: t
+pattern: agent
+model: openai:gpt-4o-mini
+tools: ./tools.ts
+agents:
+  - name: a
+    instructions: x
+    tools: [refund_order]
+    approvals:
+      refund_order: ../outside-evil.mjs#rule
+`);
+    writeFileSync(
+      join(approvalRule, '..', 'tools.ts'),
+      readFileSync(toolsFile, 'utf8').replace('../../src/', '../../../src/'),
+    );
+    const error = await refusal(approvalRule);
+    expect(error.problems[0]).toMatchObject({
+      line: 10,
+      column: 21,
+      path: 'agents[0].approvals.refund_order',
+    });
+    expect(error.message).toContain(`refused to load ../outside-evil.mjs: it resolves to ${outside}`);
+    expect(ran()).toBeUndefined();
+  });
+
+  it('refuses a link inside the folder that points outside it', async () => {
+    const file = teamFile(
+      'name: t\npattern: agent\nmodel: openai:gpt-4o-mini\ntools: ./linked.mjs\nagents:\n  - name: a\n    instructions: x\n',
+    );
+    symlinkSync(outside, join(file, '..', 'linked.mjs'));
+    expect((await refusal(file)).message).toContain('tools: refused to load ./linked.mjs');
+    expect(ran()).toBeUndefined();
+  });
+
+  it('loads from a folder the user allows, by option or by BATON_ALLOW_MODULES_FROM', async () => {
+    const file = teamFile(
+      'name: t\npattern: agent\nmodel: openai:gpt-4o-mini\ntools: ../tools.ts\nagents:\n  - name: a\n    instructions: x\n    tools: [lookup_order]\n',
+    );
+    const byOption = await loadTeamFile(file, {
+      env: { OPENAI_API_KEY: 'k' },
+      allowModulesFrom: [workspace],
+    });
+    expect([...byOption.tools.keys()]).toEqual(['lookup_order', 'refund_order']);
+    const byEnvironment = await loadTeamFile(file, {
+      env: { OPENAI_API_KEY: 'k', BATON_ALLOW_MODULES_FROM: relative(process.cwd(), workspace) },
+    });
+    expect([...byEnvironment.tools.keys()]).toEqual(['lookup_order', 'refund_order']);
+  });
+});

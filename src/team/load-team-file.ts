@@ -4,16 +4,18 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { ZodType } from 'zod';
+import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { AnyRunnable } from '../core/runnable.js';
+import { didYouMean } from '../core/suggest.js';
 import type { Agent, AgentInput, AnyTool, ModelChain, ModelSpec, Runnable, Store } from '../index.js';
 import type { Human } from '../patterns/human.js';
 import { loadScript, scriptedModel } from '../testing/index.js';
+import { allowedFoldersFromEnv } from './allowed-folders.js';
 import { buildTeam } from './build-team.js';
 import { checkAgentOptions } from './check-agent-options.js';
 import { checkTeam } from './check-team.js';
 import { jsonSchemaToZod } from './json-schema-output.js';
 import { schemaProblems } from './schema-problems.js';
-import { didYouMean } from './suggest.js';
 import { sortProblems, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 import { type TeamFile, type TeamPattern, teamFileSchema } from './team-file-schema.js';
 import { type ModelPlan, planModels, type TeamModelOption } from './team-models.js';
@@ -43,6 +45,13 @@ export interface LoadTeamFileOptions {
    * the team (the policy reads each run's cost from its journal there). Needed only by them.
    */
   store?: Store;
+  /**
+   * More folders the team file may load code from (`tools:`, `./file.ts#export` fields), relative
+   * to `cwd`. By default only the team file's own folder (and folders below it) is allowed, so a
+   * team file you did not write cannot run `../` or absolute-path modules. The variable
+   * `BATON_ALLOW_MODULES_FROM` in `env` adds folders too (how the `baton` CLI is told).
+   */
+  allowModulesFrom?: readonly string[];
 }
 
 /**
@@ -136,6 +145,11 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
   if (source.data === null || source.data === undefined) {
     return fail([located('the file is empty; a team file needs at least name, pattern and agents.')]);
   }
+  const forbidden = findForbiddenKey(source.data);
+  if (forbidden !== undefined) {
+    const mapPath = forbidden.slice(0, -1);
+    return fail([source.keyProblem(mapPath, String(forbidden.at(-1)), forbiddenKeyMessage(forbidden))]);
+  }
   const validated = teamFileSchema.safeParse(source.data);
   if (!validated.success)
     return fail(sortProblems(schemaProblems(source, teamFileSchema, validated.error.issues)));
@@ -177,10 +191,15 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
   );
   if (Array.isArray(plan)) return fail(plan);
 
-  const { tools, toolsModule } = await loadTools(source, team, here, display);
+  const allowed = [
+    here,
+    ...(options.allowModulesFrom ?? []).map((folder) => resolve(cwd, folder)),
+    ...allowedFoldersFromEnv(options.env ?? process.env, cwd),
+  ];
+  const { tools, toolsModule } = await loadTools(source, team, here, display, allowed);
   const optionProblems = checkAgentOptions(source, team, tools);
   if (optionProblems.length > 0) return fail(sortProblems(optionProblems));
-  const exports = await loadExports(source, team, here, display);
+  const exports = await loadExports(source, team, here, display, allowed);
 
   const models = await modelChooser(source, team, plan, here, options.offlineChunkDelayMs ?? 12);
   const built = buildTeam(source, team, {

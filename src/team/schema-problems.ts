@@ -1,7 +1,7 @@
 /** Turns zod issues about a team file into located, actionable problems ("unknown key … (allowed: …)"). */
 
 import type { z } from 'zod';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../core/suggest.js';
 import type { TeamFileProblem } from './team-file-error.js';
 import { type DataPath, valueAt, type YamlSource } from './yaml-source.js';
 

@@ -37,6 +37,8 @@ writeFileSync(
   `export const notOrderOne = (input: { orderId: string }) => input.orderId !== '1';\n`,
 );
 let counter = 0;
+/** The test modules live in the workspace, above each case's team folder. */
+const allowModulesFrom = [workspace];
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 function teamFile(yaml: string): string {
@@ -48,7 +50,11 @@ function teamFile(yaml: string): string {
 }
 
 async function loadError(yaml: string, options: LoadTeamFileOptions = {}): Promise<string> {
-  const error = await loadTeamFile(teamFile(yaml), { env: { OPENAI_API_KEY: 'k' }, ...options }).then(
+  const error = await loadTeamFile(teamFile(yaml), {
+    allowModulesFrom,
+    env: { OPENAI_API_KEY: 'k' },
+    ...options,
+  }).then(
     () => undefined,
     (caught: unknown) => caught,
   );
@@ -85,7 +91,7 @@ const lookups = (...orders: string[]) =>
   orders.map((orderId) => ({ toolCalls: [{ tool: 'lookup_order', input: { orderId } }] }));
 
 async function run(file: string, model: ScriptedModel, input: unknown, store: Store = createMemoryStore()) {
-  const team = await loadTeamFile(file, { model, store });
+  const team = await loadTeamFile(file, { allowModulesFrom, model, store });
   return withRuntime(store, async (runtime) => {
     const handle = await runtime.start(team.runnable, input as string);
     return { team, runtime, handle, result: await handle.result() };
@@ -119,7 +125,9 @@ describe('team files: context options', () => {
         '    context: { history: window, contextWindow: 8000, reserveOutputTokens: 500, prune: true, scope: [] }\n',
       ),
     );
-    const clerk = (await loadTeamFile(file, { model: scriptedModel([]) })).agents.get('clerk');
+    const clerk = (await loadTeamFile(file, { allowModulesFrom, model: scriptedModel([]) })).agents.get(
+      'clerk',
+    );
     expect(clerk?.context).toMatchObject({
       history: 'window',
       contextWindow: 8000,
@@ -172,7 +180,7 @@ describe('team files: context options', () => {
       join(directory, 'script.yaml'),
       'clerk:\n  - text: Done.\nclerk/compaction:\n  - text: "- nothing yet"\n',
     );
-    const team = await loadTeamFile(join(directory, 'team.yaml'), { env: {} });
+    const team = await loadTeamFile(join(directory, 'team.yaml'), { allowModulesFrom, env: {} });
     expect(team.offline).toBe(true);
   });
 
@@ -264,7 +272,7 @@ describe('team files: approvals', () => {
       { text: 'Refunded.' },
     ]);
     const store = createMemoryStore();
-    const team = await loadTeamFile(file, { model: refund });
+    const team = await loadTeamFile(file, { allowModulesFrom, model: refund });
     expect(team.agents.get('clerk')?.approvals).toEqual({ refund_order: 'always', delete_order: 'never' });
     await withRuntime(store, async (runtime) => {
       const handle = await runtime.start(team.runnable, 'Refund order 7.');
@@ -288,7 +296,7 @@ describe('team files: approvals', () => {
     ]);
     expect((await run(predicate, one, 'Refund order 1.')).result).toBe('Refunded 1.');
     const seven = scriptedModel([{ toolCalls: [{ tool: 'refund_order', input: { orderId: '7' } }] }]);
-    const team7 = await loadTeamFile(predicate, { model: seven });
+    const team7 = await loadTeamFile(predicate, { allowModulesFrom, model: seven });
     await withRuntime(createMemoryStore(), async (runtime) => {
       const handle = await runtime.start(team7.runnable, 'Refund order 7.');
       await waitForStatus(runtime, handle.runId);
@@ -306,7 +314,7 @@ describe('team files: approvals', () => {
       { toolCalls: [{ tool: 'refund_order', input: { orderId: '7' }, id: 'c1' }] },
       { text: 'Done.' },
     ]);
-    const team = await loadTeamFile(file, { model, store });
+    const team = await loadTeamFile(file, { allowModulesFrom, model, store });
     const runtime = createRuntime({ store, clock, recover: false });
     const handle = await runtime.start(team.runnable, 'Refund order 7.');
     await waitForStatus(runtime, handle.runId);
@@ -503,7 +511,7 @@ describe('team files: memory, cache, tool routing, loop detection', () => {
   it('stops a looping agent with LOOP_DETECTED', async () => {
     const file = teamFile(solo('    loopDetection: { maxRepeats: 2, response: stop }\n'));
     const model = scriptedModel([...lookups('7', '7', '7', '7'), { text: 'never' }]);
-    const team = await loadTeamFile(file, { model });
+    const team = await loadTeamFile(file, { allowModulesFrom, model });
     await withRuntime(createMemoryStore(), async (runtime) => {
       const handle = await runtime.start(team.runnable, 'Order 7?');
       await expect(handle.result()).rejects.toMatchObject({ code: 'LOOP_DETECTED' });

@@ -2,9 +2,10 @@
 
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { didYouMean } from '../core/suggest.js';
 import type { AnyTool } from '../index.js';
+import { allowModulesVariable, isInsideFolders } from './allowed-folders.js';
 import { importModule, moduleExtensions } from './import-module.js';
-import { didYouMean } from './suggest.js';
 import { sortProblems, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 import type { TeamFile } from './team-file-schema.js';
 import { moduleReferences } from './team-references.js';
@@ -17,12 +18,17 @@ export async function loadTools(
   team: TeamFile,
   here: string,
   display: (target: string) => string,
+  allowed: readonly string[] = [here],
 ): Promise<{ tools: Map<string, AnyTool>; toolsModule: Record<string, unknown> | undefined }> {
   let tools = new Map<string, AnyTool>();
   let toolsModule: Record<string, unknown> | undefined;
   const problems: TeamFileProblem[] = [];
   if (team.tools !== undefined) {
     const modulePath = resolve(here, team.tools);
+    if (!isInsideFolders(modulePath, allowed))
+      throw new TeamFileError([
+        source.problem(['tools'], outsideMessage(team.tools, modulePath, allowed, display)),
+      ]);
     if (!moduleExtensions.includes(extname(modulePath))) {
       throw new TeamFileError([
         source.problem(
@@ -101,6 +107,7 @@ export async function loadExports(
   team: TeamFile,
   here: string,
   display: (target: string) => string,
+  allowed: readonly string[] = [here],
 ): Promise<Map<string, unknown>> {
   const exports = new Map<string, unknown>();
   const modules = new Map<string, Record<string, unknown>>();
@@ -112,6 +119,10 @@ export async function loadExports(
     const modulePath = resolve(here, relativePath);
     let module = modules.get(modulePath);
     if (module === undefined) {
+      if (!isInsideFolders(modulePath, allowed)) {
+        problems.push(source.problem(path, outsideMessage(relativePath, modulePath, allowed, display)));
+        continue;
+      }
       if (!existsSync(modulePath)) {
         problems.push(source.problem(path, `module not found: ${relativePath} (looked for ${modulePath}).`));
         continue;
@@ -146,4 +157,16 @@ export async function loadExports(
   }
   if (problems.length > 0) throw new TeamFileError(sortProblems(problems));
   return exports;
+}
+
+/** Why a module path was refused, and the two ways to allow it. */
+function outsideMessage(
+  written: string,
+  modulePath: string,
+  allowed: readonly string[],
+  display: (target: string) => string,
+): string {
+  const [teamFolder, ...extra] = allowed;
+  const folders = extra.length === 0 ? '' : ` or the allowed folders (${extra.map(display).join(', ')})`;
+  return `refused to load ${written}: it resolves to ${modulePath}, outside the team's folder (${teamFolder})${folders}. A team file loads code only from its own folder; move the module there, or allow its folder explicitly with loadTeamFile(file, { allowModulesFrom: ['<folder>'] }) or ${allowModulesVariable}=<folder> for the baton CLI.`;
 }

@@ -1,6 +1,6 @@
 /** The names a team file defines (agents, nested teams, humans) and located checks of references to them. */
 
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../core/suggest.js';
 import type { TeamFileProblem } from './team-file-error.js';
 import type { TeamDefinition, TeamFile } from './team-file-schema.js';
 import type { DataPath, YamlSource } from './yaml-source.js';

@@ -20,6 +20,8 @@ export const refundOrder = tool({ name: 'refund_order', description: 'Refund', i
 `,
 );
 let counter = 0;
+/** The test modules live in the workspace, above each case's team folder. */
+const allowModulesFrom = [workspace];
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 function teamFile(yaml: string, script?: string): string {
@@ -32,7 +34,7 @@ function teamFile(yaml: string, script?: string): string {
 }
 
 async function loadError(yaml: string): Promise<string> {
-  const error = await loadTeamFile(teamFile(yaml), { env: { OPENAI_API_KEY: 'k' } }).then(
+  const error = await loadTeamFile(teamFile(yaml), { allowModulesFrom, env: { OPENAI_API_KEY: 'k' } }).then(
     () => undefined,
     (caught: unknown) => caught,
   );
@@ -62,7 +64,7 @@ agents:
 describe('team files: agent production options', () => {
   it('loads every option and runs offline on the script', async () => {
     const file = teamFile(everything, 'clerk:\n  - text: Order 7 costs 20.\n');
-    const team = await loadTeamFile(file, { env: {} });
+    const team = await loadTeamFile(file, { allowModulesFrom, env: {} });
     expect(team.offline).toBe(true);
     const clerk = team.agents.get('clerk');
     expect(clerk?.budget).toEqual({ maxTurns: 5, maxTokens: 10000, maxCostUsd: 0.5, maxWallTimeMs: 120_000 });
@@ -86,11 +88,13 @@ describe('team files: agent production options', () => {
 
   it('keeps a model list as the agent’s fallback chain when the providers are configured', async () => {
     const team = await loadTeamFile(teamFile(everything, 'clerk:\n  - text: x\n'), {
+      allowModulesFrom,
       env: { OPENAI_API_KEY: 'k', ANTHROPIC_API_KEY: 'k' },
     });
     expect(team.offline).toBe(false);
     expect(team.agents.get('clerk')?.models).toEqual(['openai:gpt-4o-mini', 'anthropic:claude-haiku-4-5']);
     const partly = await loadTeamFile(teamFile(everything, 'clerk:\n  - text: x\n'), {
+      allowModulesFrom,
       env: { OPENAI_API_KEY: 'k' },
     });
     expect(partly.offline).toBe(true);
@@ -102,7 +106,7 @@ describe('team files: agent production options', () => {
       { toolCalls: [{ tool: 'refund_order', input: { orderId: '7' } }] },
       { text: 'I may not refund it.' },
     ]);
-    const team = await loadTeamFile(teamFile(everything), { model });
+    const team = await loadTeamFile(teamFile(everything), { allowModulesFrom, model });
     const runtime = createRuntime({ store: createMemoryStore(), recover: false });
     try {
       const handle = await runtime.start(team.runnable, 'Refund order 7.');
@@ -133,7 +137,7 @@ agents:
     tools: [lookup_order]
     budget: { maxTokens: 100 }
 `),
-      { model },
+      { allowModulesFrom, model },
     );
     const runtime = createRuntime({ store: createMemoryStore(), recover: false });
     try {

@@ -18,6 +18,7 @@ import {
   splitArguments,
   splitIntoDeltas,
 } from './playback-helpers.js';
+import { assertProviderPrompt } from './prompt-shape.js';
 
 /**
  * One tool call in a scripted turn.
@@ -159,6 +160,8 @@ export function scriptedModel(script: ModelScript, options: ScriptedModelOptions
 
   const nextTurn = async (callOptions: LanguageModelV3CallOptions): Promise<PlannedTurn> => {
     calls.push(callOptions);
+    // Refuse what a real provider cannot take (string content, UIMessages), so tests fail where production would.
+    assertProviderPrompt(callOptions.prompt);
     callCount += 1;
     const agent = agentOf(callOptions);
     // Baton's agent loop numbers each agent's turns in the run, the same on every replay, so a

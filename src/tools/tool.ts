@@ -3,6 +3,7 @@
 import type { JSONSchema7 } from '@ai-sdk/provider';
 import { type ZodType, z } from 'zod';
 import { ConfigError, type ErrorClass } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { checkRetry, type RetryOptions } from '../core/retry-options.js';
 import type { CustomEvent } from '../core/run-context.js';
 import type { Runnable } from '../core/runnable.js';
@@ -86,6 +87,30 @@ export interface ToolOptions<INPUT, OUTPUT> {
 
 const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;
 
+const toolOptionNames = optionNames<ToolOptions<unknown, unknown>>(
+  {
+    name: true,
+    description: true,
+    input: true,
+    execute: true,
+    idempotent: true,
+    timeoutMs: true,
+    classify: true,
+    retry: true,
+    maxConcurrent: true,
+    capabilities: true,
+    approval: true,
+  },
+  {
+    inputSchema: 'input',
+    parameters: 'input',
+    schema: 'input',
+    handler: 'execute',
+    run: 'execute',
+    needsApproval: 'approval',
+  },
+);
+
 /**
  * Defines a tool. Arguments from the model are validated against `input`; a bad call goes
  * back to the model as an error it can correct.
@@ -108,6 +133,7 @@ export function tool<INPUT, OUTPUT>(options: ToolOptions<INPUT, OUTPUT>): Tool<I
       `${where}: name must be 1-64 letters, digits, '_' or '-' (model APIs reject other names).`,
     );
   }
+  checkOptionNames(where, options, toolOptionNames);
   if (typeof options.description !== 'string' || options.description.trim() === '') {
     throw new ConfigError(`${where}: description is required; the model chooses tools by it.`);
   }

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, offlineEnv, repo, runBaton } from '../baton-cli.js';
 
@@ -145,6 +146,49 @@ describe('baton CLI (built)', () => {
     expect(show.stdout).toContain(
       `source  ${join(repo, 'tests', 'cli', 'fixtures', 'approval-flow.ts')}#default`,
     );
+  });
+
+  it('never loads code from a source edited in the store unless it is inside the project folder or allowed', () => {
+    const run = baton(
+      'run',
+      'tests/cli/fixtures/approval-flow.ts',
+      '--input-json',
+      '{"amount": 7}',
+      '--store',
+      store,
+    );
+    const runId = runIdIn(run.stdout);
+    // Someone with write access to the store points the run at a file outside the project.
+    const marker = join(scratch, 'evil-ran.txt');
+    const evil = join(scratch, 'evil.mjs');
+    writeFileSync(
+      evil,
+      `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\n`,
+    );
+    const database = new Database(store);
+    database.prepare('UPDATE runs SET source = ? WHERE id = ?').run(`${evil}#default`, runId);
+    database.close();
+
+    const refusal = `Run ${runId} names its source as ${evil}, which is outside this folder (${repo}); refused to load it.`;
+    for (const attempt of [
+      baton('resume', runId, '--store', store),
+      baton('signal', runId, 'approval', '{"approved": true}', '--store', store),
+    ]) {
+      expect(attempt.code).not.toBe(0);
+      expect(attempt.stderr).toContain(refusal);
+      expect(attempt.stderr).toContain('allow its folder with BATON_ALLOW_MODULES_FROM=<folder>');
+    }
+    expect(existsSync(marker)).toBe(false);
+
+    // Allowed explicitly, the file is loaded (and found not to export the workflow).
+    const allowed = runBaton(offlineEnv({ BATON_ALLOW_MODULES_FROM: scratch }), [
+      'resume',
+      runId,
+      '--store',
+      store,
+    ]);
+    expect(allowed.stderr).toContain(`${evil} has no export "default"`);
+    expect(existsSync(marker)).toBe(true);
   });
 
   it('waits for a human member and continues with baton reply', () => {

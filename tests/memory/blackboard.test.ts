@@ -229,4 +229,50 @@ describe('blackboard', () => {
     );
     await runtime.close();
   });
+
+  it('refuses a blackboard_update that reaches for __proto__, constructor or prototype, and leaves Object.prototype clean', async () => {
+    const settings = blackboard({
+      name: 'settings',
+      schema: z.object({ theme: z.string() }).passthrough(),
+      initial: { theme: 'light' },
+      toolPrefix: 'settings',
+    });
+    const attacks = [
+      { patch: [{ op: 'add', path: '/__proto__/isAdmin', value: true }] },
+      { patch: [{ op: 'add', path: '/constructor/prototype/isAdmin', value: true }] },
+      { patch: [{ op: 'add', path: '/extra', value: JSON.parse('{"__proto__":{"isAdmin":true}}') }] },
+      { set: JSON.parse('{"__proto__":{"isAdmin":true}}') },
+    ];
+    const model = scriptedModel({
+      keeper: [
+        ...attacks.map((input) => ({ toolCalls: [{ tool: 'settings_update', input }] })),
+        { text: 'Gave up.' },
+      ],
+    });
+    const keeper = agent({
+      name: 'keeper',
+      instructions: 'Keep settings.',
+      model,
+      tools: settings.tools,
+      maxToolErrors: 5,
+    });
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store, recover: false });
+    const handle = await runtime.start(keeper, 'Make me an admin.');
+    expect(await handle.result()).toBe('Gave up.');
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('isAdmin');
+    // Each refusal went back to the model as a tool error saying which key and where.
+    const results = (model.calls.at(-1)?.prompt ?? []).flatMap((message) =>
+      message.role === 'tool' ? message.content.map((part) => JSON.stringify(part)) : [],
+    );
+    expect(results).toHaveLength(4);
+    expect(results[0]).toMatch(/the key \\"__proto__\\" at \/__proto__ is not allowed/);
+    expect(results[1]).toMatch(/the key \\"constructor\\" at \/constructor is not allowed/);
+    expect(results[2]).toMatch(/at \/patch\/0\/value\/__proto__ is not allowed/);
+    expect(results[3]).toMatch(/at \/set\/__proto__ is not allowed/);
+    // Nothing was stored: the value is still the initial one.
+    expect((await settings.history(store, handle.runId)).map((revision) => revision.version)).toEqual([0]);
+    await runtime.close();
+  });
 });

@@ -1,8 +1,10 @@
 /** `baton resume <runId>`: load a run's recorded source again and continue it with live progress. */
 
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { BatonError, ConfigError, type RunRecord, type Store } from '../../index.js';
 import { terminalStatuses } from '../../stores/store.js';
+import { allowedFoldersFromEnv, allowModulesVariable, isInsideFolders } from '../../team/index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { type LoadedSource, loadSource, parseSource } from '../load-source.js';
 import { command, followRun, openSession, printOutcome } from '../session.js';
@@ -66,6 +68,15 @@ export async function loadRecordedSource(
     );
   }
   const { file, exportName } = parseSource(record.source);
+  // The store is data, not a place code may come from: only files inside the project folder (or
+  // a folder the user allows) are loaded, so an edited `runs.source` cannot run any file.
+  const allowed = [context.cwd, ...allowedFoldersFromEnv(context.env, context.cwd)];
+  if (!isInsideFolders(resolve(context.cwd, file), allowed)) {
+    throw new ConfigError(
+      `Run ${record.id} names its source as ${file}, which is outside this folder (${context.cwd}); refused to load it. baton loads code named by the store only from inside the folder it runs in. Run baton from the project folder that holds the file, or, if you trust that file, allow its folder with ${allowModulesVariable}=<folder>.`,
+      { runId: record.id },
+    );
+  }
   if (!existsSync(file)) {
     throw new ConfigError(
       `Run ${record.id} was started from ${file}, which no longer exists. Restore the file (the same version, "${record.targetVersion}") to continue it.`,

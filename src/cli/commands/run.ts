@@ -1,5 +1,6 @@
 /** `baton run <file> [input]`: run a team file or a module's workflow, agent or pattern with live progress. */
 
+import { findForbiddenKey, forbiddenKeyMessage } from '../../core/forbidden-keys.js';
 import { type Command, UsageError } from '../command.js';
 import { loadSource } from '../load-source.js';
 import { followRun, openSession, printOutcome } from '../session.js';
@@ -97,8 +98,9 @@ export const runCommand: Command = {
 
 /** Parses JSON given on the command line, with an error that says which argument and how to quote it. */
 export function parseJson(text: string, what: string, command: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new UsageError(
       `${what} is not valid JSON (${(error as Error).message}): ${text}\n` +
@@ -106,4 +108,8 @@ export function parseJson(text: string, what: string, command: string): unknown 
       command,
     );
   }
+  // JSON from the command line meets workflow code: refuse keys that reach a prototype.
+  const forbidden = findForbiddenKey(value);
+  if (forbidden !== undefined) throw new UsageError(`${what}: ${forbiddenKeyMessage(forbidden)}.`, command);
+  return value;
 }
