@@ -6,6 +6,13 @@ import type { TeamFileProblem } from './team-file-error.js';
 /** A path into the parsed data: keys and array indexes. */
 export type DataPath = readonly (string | number)[];
 
+/**
+ * What a problem says: text, or a function that writes it when it is first read. Messages that
+ * search every name of a big file (known names, "did you mean") are written lazily, so finding
+ * many problems costs no more than finding one each.
+ */
+export type ProblemMessage = string | (() => string);
+
 /** A position in the file (1-based). */
 export interface Position {
   line: number;
@@ -81,17 +88,26 @@ export class YamlSource {
   }
 
   /** A problem located at the node of `path`. */
-  problem(path: DataPath, message: string): TeamFileProblem {
+  problem(path: DataPath, message: ProblemMessage): TeamFileProblem {
     return this.#problem(this.positionOf(path), formatPath(path), message);
   }
 
   /** A problem located at the key `key` of the mapping at `mapPath`. */
-  keyProblem(mapPath: DataPath, key: string, message: string): TeamFileProblem {
+  keyProblem(mapPath: DataPath, key: string, message: ProblemMessage): TeamFileProblem {
     return this.#problem(this.keyPositionOf(mapPath, key), formatPath([...mapPath, key]), message);
   }
 
-  #problem(position: Position | undefined, path: string, message: string): TeamFileProblem {
-    return { file: this.file, line: position?.line, column: position?.column, path, message };
+  #problem(position: Position | undefined, path: string, message: ProblemMessage): TeamFileProblem {
+    const located = { file: this.file, line: position?.line, column: position?.column, path };
+    if (typeof message === 'string') return { ...located, message };
+    let written: string | undefined;
+    return {
+      ...located,
+      get message() {
+        written ??= message();
+        return written;
+      },
+    };
   }
 
   #at(offset: number): Position {
