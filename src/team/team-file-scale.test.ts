@@ -17,10 +17,22 @@ afterAll(() => rmSync(workspace, { recursive: true, force: true }));
  * A team of `count` agents on `pattern`, each handing off to the next, allowed to call it as a
  * tool and asking for approval before it; with `typo`, every handoff names an agent that does not exist.
  */
-function bigTeam(count: number, pattern: 'sequential' | 'supervisor' | 'groupChat', typo = false): string {
+function bigTeam(
+  count: number,
+  pattern: 'sequential' | 'supervisor' | 'groupChat',
+  typo = false,
+  offline = false,
+): string {
   const names = Array.from({ length: count }, (_, index) => `agent-${index}`);
   const list = (key: string, items: string[]) => [`${key}:`, ...items.map((name) => `  - ${name}`)];
   const lines = ['name: big', 'model: openai:gpt-4o-mini', `pattern: ${pattern}`];
+  const base = `${pattern}-${count}${typo ? '-typo' : ''}${offline ? '-offline' : ''}`;
+  if (offline) {
+    // A script with one turn for every agent.
+    const script = names.flatMap((name) => [`${name}:`, `  - text: ${name} is done.`]);
+    writeFileSync(join(workspace, `${base}.script.yaml`), `${script.join('\n')}\n`);
+    lines.push('offline:', `  script: ./${base}.script.yaml`);
+  }
   if (pattern === 'sequential') lines.push(...list('stages', names));
   if (pattern === 'supervisor') lines.push(`manager: ${names[0]}`, ...list('workers', names.slice(1)));
   if (pattern === 'groupChat')
@@ -42,7 +54,7 @@ function bigTeam(count: number, pattern: 'sequential' | 'supervisor' | 'groupCha
       `    approvals: { ${next}: always }`,
     );
   }
-  const file = join(workspace, `${pattern}-${count}${typo ? '-typo' : ''}.yaml`);
+  const file = join(workspace, `${base}.yaml`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
@@ -92,6 +104,8 @@ async function elementsVisited(work: () => Promise<unknown>): Promise<number> {
 }
 
 const load = (file: string) => () => loadTeamFile(file, { model: 'openai:gpt-4o-mini', cwd: workspace });
+const loadOffline = (file: string) => () =>
+  loadTeamFile(file, { model: 'offline', cwd: workspace, offlineChunkDelayMs: 0 });
 
 const failure = (file: string) => async () => {
   const error = await load(file)().then(
@@ -117,10 +131,27 @@ describe('checking a big team file', () => {
     },
   );
 
+  it('a valid team run offline on a script with turns for every agent twice as big costs about twice as much to load', async () => {
+    const small = await elementsVisited(loadOffline(bigTeam(400, 'sequential', false, true)));
+    const large = await elementsVisited(loadOffline(bigTeam(800, 'sequential', false, true)));
+    expect(large / small).toBeLessThan(2.3);
+  });
+
   it('a team with a typo in every handoff twice as big costs about twice as much to check and report', async () => {
     const small = await elementsVisited(failure(bigTeam(400, 'sequential', true)));
     const large = await elementsVisited(failure(bigTeam(800, 'sequential', true)));
     expect(large / small).toBeLessThan(2.3);
+  });
+
+  it('still reports a key written twice in one mapping, at the second one', async () => {
+    const file = join(workspace, 'twice.yaml');
+    writeFileSync(
+      file,
+      'name: t\npattern: agent\nmodel: openai:gpt-4o-mini\nagents:\n  - name: a\n    instructions: x\n    name: b\n',
+    );
+    const error = (await failure(file)()) as TeamFileError;
+    expect(error).toMatchObject({ line: 7, column: 5 });
+    expect(error.message).toContain('invalid YAML: this key appears twice in the same mapping.');
   });
 
   it('still reports every problem of a big file, with its suggestion, and shows the first ones', async () => {

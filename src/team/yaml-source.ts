@@ -1,6 +1,7 @@
 /** A parsed YAML file that remembers where every node is, so problems can name a line and column. */
 
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, type parseDocument } from 'yaml';
+import { parseYaml } from '../testing/parse-yaml.js';
 import type { TeamFileProblem } from './team-file-error.js';
 
 /** A path into the parsed data: keys and array indexes. */
@@ -39,7 +40,7 @@ export class YamlSource {
   /** Parses `text`; returns the source, or the problem describing the first YAML syntax error. */
   static parse(file: string, text: string): YamlSource | TeamFileProblem {
     const lines = new LineCounter();
-    const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const document = parseYaml(text, lines);
     const error = document.errors[0];
     if (error !== undefined) {
       const position = lines.linePos(error.pos[0]);
