@@ -38,7 +38,8 @@ export type DeltaListener = (text: string) => void;
 
 /**
  * Calls a model once: `doStream` when `onDelta` is given (text arrives live), else `doGenerate`.
- * Provider failures become `ModelCallError`s (fault `provider`) with the HTTP status.
+ * Provider failures become `ModelCallError`s (fault `provider`) with the HTTP status; a stream's
+ * `error` part becomes one with code `MODEL_STREAM_ERROR`.
  *
  * @example
  * ```ts
@@ -88,7 +89,7 @@ export async function callModel(
           usage = part.usage;
           break;
         case 'error':
-          throw part.error;
+          throw streamError(name, part.error);
         default:
           break;
       }
@@ -116,6 +117,28 @@ function response(
     cachedInputTokens: usage?.inputTokens.cacheRead ?? 0,
     model,
   };
+}
+
+/**
+ * A stream's `error` part: the provider answered 200, then failed (an error event, a body the
+ * client could not read, a stream that ended without a finish reason). Code `MODEL_STREAM_ERROR`;
+ * the part's error is the cause.
+ */
+function streamError(model: string, error: unknown): ModelCallError {
+  const wrapped = new ModelCallError(`Model ${model} failed mid-stream: ${providerMessage(error)}`, {
+    model,
+    code: 'MODEL_STREAM_ERROR',
+    cause: error,
+  });
+  return Object.assign(wrapped, { errorClass: classifyError(wrapped, 'model') });
+}
+
+/** The message of an error, or of an error object a provider sent (`{ message, type, code }`). */
+function providerMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message === 'string') return message;
+  return typeof error === 'object' && error !== null ? JSON.stringify(error) : String(error);
 }
 
 /** Wraps a provider failure in a `ModelCallError` carrying its class (`errorClass`) and the provider's `retry-after`. */

@@ -280,19 +280,20 @@ function scoreOf(
 
 /** The agents a nested handoff team can reach from its entry agent through declared handoffs. */
 function reachable(file: TeamFile, entry: string): string[] {
-  const found: string[] = [];
+  const byName = new Map(file.agents.map((agent) => [agent.name, agent]));
+  const found = new Set<string>();
   const queue = [entry];
-  while (queue.length > 0) {
-    const current = queue.shift() as string;
-    const definition = file.agents.find((candidate) => candidate.name === current);
+  // The queue only grows; `next` walks it (shift() would copy it on every step).
+  for (let next = 0; next < queue.length; next++) {
+    const definition = byName.get(queue[next] as string);
     for (const handoff of definition?.handoffs ?? []) {
       const target = typeof handoff === 'string' ? handoff : handoff.agent;
-      if (target === entry || found.includes(target)) continue;
-      found.push(target);
+      if (target === entry || found.has(target)) continue;
+      found.add(target);
       queue.push(target);
     }
   }
-  return found;
+  return [...found];
 }
 
 function selection(

@@ -18,7 +18,9 @@ export function checkAgentOptions(
   tools: ReadonlyMap<string, AnyTool>,
 ): TeamFileProblem[] {
   const problems: TeamFileProblem[] = [];
-  const members = [...team.agents, ...(team.teams ?? []), ...(team.humans ?? [])].map(({ name }) => name);
+  const members = new Set(
+    [...team.agents, ...(team.teams ?? []), ...(team.humans ?? [])].map(({ name }) => name),
+  );
   for (const [index, agent] of team.agents.entries()) {
     const path = ['agents', index];
     const own = [...(agent.tools ?? [])];
@@ -63,16 +65,18 @@ export function checkAgentOptions(
         ),
       );
     }
-    const allowable = [
-      ...new Set([...tools.keys(), ...members, ...own, ...(searchName ? [searchName] : [])]),
-    ];
     for (const name of Object.keys(agent.approvals ?? {})) {
-      if (allowable.includes(name)) continue;
+      if (tools.has(name) || members.has(name) || own.includes(name) || name === searchName) continue;
+      // Written when read: the suggestion searches every name.
+      const allowable = () => [
+        ...new Set([...tools.keys(), ...members, ...own, ...(searchName ? [searchName] : [])]),
+      ];
       problems.push(
         source.keyProblem(
           [...path, 'approvals'],
           name,
-          `unknown tool "${name}" in approvals: not a tool of the tools module, a memory or search tool, nor a member.${didYouMean(name, allowable)}`,
+          () =>
+            `unknown tool "${name}" in approvals: not a tool of the tools module, a memory or search tool, nor a member.${didYouMean(name, allowable())}`,
         ),
       );
     }

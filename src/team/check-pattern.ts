@@ -8,6 +8,7 @@ import {
   isModelString,
   type LocatedDefinition,
   type MemberKind,
+  nameList,
   type TeamNames,
 } from './team-names.js';
 import { patternFields, requiredPatternFields, teamPatterns } from './team-pattern-schema.js';
@@ -140,13 +141,14 @@ export function checkPattern(
       if (typeof aggregate === 'string')
         ref(['aggregate'], aggregate, anyMember, 'aggregate', ['collect', 'vote']);
       else if (aggregate !== undefined) {
+        const unitNames = new Set(units);
         for (const unit of Object.keys(aggregate.weighted)) {
-          if (units.includes(unit)) continue;
+          if (unitNames.has(unit)) continue;
           problems.push(
             source.keyProblem(
               at('aggregate', 'weighted'),
               unit,
-              `"${unit}" is not a unit of this team (units: ${units.join(', ')}); weights name units.`,
+              () => `"${unit}" is not a unit of this team (units: ${nameList(units)}); weights name units.`,
             ),
           );
         }
@@ -193,8 +195,8 @@ export function checkPattern(
       break;
     case 'groupChat': {
       refList('members', team.members);
-      const members = team.members ?? [];
-      if (members.length === 1)
+      const members = new Set(team.members);
+      if (members.size === 1)
         problems.push(source.problem(at('members'), 'a group chat needs at least two members.'));
       const select = team.select;
       if (typeof select === 'object') {
@@ -283,20 +285,23 @@ export function checkPattern(
     case 'evolving': {
       refList('candidates', team.candidates);
       const candidates = team.candidates ?? [];
+      const candidateNames = new Set(candidates);
+      const excluded = new Set(team.exclude);
       for (const [index, entry] of (team.exclude ?? []).entries()) {
         const candidate = entry.split('@')[0] as string;
-        if (!candidates.includes(candidate))
+        if (!candidateNames.has(candidate))
           problems.push(
             source.problem(
               at('exclude', index),
-              `"${entry}" is not a candidate (candidates: ${candidates.join(', ')}); exclude names candidates, optionally with @version.`,
+              () =>
+                `"${entry}" is not a candidate (candidates: ${nameList(candidates)}); exclude names candidates, optionally with @version.`,
             ),
           );
       }
       if (
         candidates.length > 0 &&
-        (team.exclude ?? []).length > 0 &&
-        candidates.every((candidate) => team.exclude?.includes(candidate))
+        excluded.size > 0 &&
+        candidates.every((candidate) => excluded.has(candidate))
       )
         problems.push(
           source.problem(at('exclude'), 'exclude leaves no candidate to choose; remove one entry.'),
@@ -321,15 +326,16 @@ export function checkPattern(
   function memberOf(
     path: DataPath,
     name: string,
-    members: readonly string[],
+    members: ReadonlySet<string>,
     what: string,
     extras: readonly string[] = [],
   ): void {
-    if (members.includes(name)) return;
+    if (members.has(name)) return;
     problems.push(
       source.problem(
         path,
-        `${what} must be a member of this group chat; "${name}" is not (members: ${[...members, ...extras].join(', ')}).`,
+        () =>
+          `${what} must be a member of this group chat; "${name}" is not (members: ${nameList([...members, ...extras])}).`,
       ),
     );
   }

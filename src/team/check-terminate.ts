@@ -1,7 +1,7 @@
 /** Checks a groupChat `terminate` condition: exactly one kind per mapping, and members it names. */
 
 import type { TeamFileProblem } from './team-file-error.js';
-import { andList } from './team-names.js';
+import { andList, nameList } from './team-names.js';
 import { type TerminateCondition, terminateKinds } from './team-schema-parts.js';
 import type { DataPath, YamlSource } from './yaml-source.js';
 
@@ -13,15 +13,16 @@ export function checkTerminate(
   source: YamlSource,
   path: DataPath,
   condition: TerminateCondition,
-  members: readonly string[],
+  members: ReadonlySet<string>,
 ): TeamFileProblem[] {
   const problems: TeamFileProblem[] = [];
   const memberOf = (at: DataPath, name: string, field: string): void => {
-    if (!members.includes(name))
+    if (!members.has(name))
       problems.push(
         source.problem(
           at,
-          `${field} must be a member of this group chat; "${name}" is not (members: ${members.join(', ')}).`,
+          () =>
+            `${field} must be a member of this group chat; "${name}" is not (members: ${nameList(members)}).`,
         ),
       );
   };

@@ -20,6 +20,7 @@ import { sortProblems, TeamFileError, type TeamFileProblem } from './team-file-e
 import { type TeamFile, type TeamPattern, teamFileSchema } from './team-file-schema.js';
 import { type ModelPlan, planModels, type TeamModelOption } from './team-models.js';
 import { loadExports, loadTools } from './team-modules.js';
+import { nameList } from './team-names.js';
 import { inlineModels, internalAgents } from './team-references.js';
 import { YamlSource } from './yaml-source.js';
 
@@ -252,12 +253,13 @@ async function modelChooser(
   }
   const script = await loadScript(scriptPath);
   const names = [...team.agents.map((agent) => agent.name), ...internalAgents(team)];
-  const strangers = Object.keys(script).filter((name) => !names.includes(name));
+  const known = new Set(names);
+  const strangers = Object.keys(script).filter((name) => !known.has(name));
   if (strangers.length > 0) {
     throw new TeamFileError([
       source.problem(
         ['offline', 'script'],
-        `${plan.script} has turns for ${strangers.map((name) => `"${name}"`).join(', ')}, which ${strangers.length === 1 ? 'is not an agent' : 'are not agents'} of this team (agents: ${names.join(', ')}).${didYouMean(strangers[0] as string, names)}`,
+        `${plan.script} has turns for ${nameList(strangers.map((name) => `"${name}"`))}, which ${strangers.length === 1 ? 'is not an agent' : 'are not agents'} of this team (agents: ${nameList(names)}).${didYouMean(strangers[0] as string, names)}`,
       ),
     ]);
   }

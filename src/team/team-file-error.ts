@@ -40,9 +40,13 @@ export function formatProblem(problem: TeamFileProblem): string {
     : `${where}: ${problem.path}: ${problem.message}`;
 }
 
+/** Problems the message of a {@link TeamFileError} spells out; `problems` has them all. */
+const shownProblems = 50;
+
 /**
  * A team file is invalid: bad YAML, a schema violation, an unknown agent or tool, a missing
- * model. `file`, `line` and `column` locate the first problem; `problems` lists them all.
+ * model. `file`, `line` and `column` locate the first problem; `problems` lists them all (the
+ * message spells out the first 50).
  * The message reads `team.yaml:12:5: agents[1].handoffs[0]: unknown agent "biling" ...`.
  *
  * @example
@@ -65,10 +69,12 @@ export class TeamFileError extends ConfigError {
   constructor(problems: readonly TeamFileProblem[], options: { cause?: unknown } = {}) {
     const [first, ...rest] = problems;
     if (first === undefined) throw new TypeError('TeamFileError needs at least one problem.');
+    const shown = rest.slice(0, shownProblems - 1);
+    const hidden = rest.length - shown.length;
     const more =
       rest.length === 0
         ? ''
-        : `\n${rest.length} more problem${rest.length === 1 ? '' : 's'}:\n${rest.map((problem) => `  ${formatProblem(problem)}`).join('\n')}`;
+        : `\n${rest.length} more problem${rest.length === 1 ? '' : 's'}:\n${shown.map((problem) => `  ${formatProblem(problem)}`).join('\n')}${hidden === 0 ? '' : `\n  ... and ${hidden} more problems; error.problems lists them all.`}`;
     super(`${formatProblem(first)}${more}`, { code: 'TEAM_FILE_INVALID', cause: options.cause });
     this.name = 'TeamFileError';
     this.file = first.file;

@@ -84,15 +84,18 @@ export async function loadTools(
     }
   }
   // Pattern tools (a supervisor's workers, ...) are named after members, so members count too.
-  const members = [...team.agents, ...(team.teams ?? []), ...(team.humans ?? [])].map(({ name }) => name);
-  const allowable = [...known, ...members];
+  const members = new Set(
+    [...team.agents, ...(team.teams ?? []), ...(team.humans ?? [])].map(({ name }) => name),
+  );
   for (const [index, agent] of team.agents.entries()) {
     for (const [position, name] of (agent.permissions?.tools ?? []).entries()) {
-      if (allowable.includes(name)) continue;
+      if (tools.has(name) || members.has(name)) continue;
+      // Written when read: the suggestion searches every name.
       problems.push(
         source.problem(
           ['agents', index, 'permissions', 'tools', position],
-          `unknown tool "${name}" in permissions: not a tool of the tools module nor a member${exported}.${didYouMean(name, allowable)}`,
+          () =>
+            `unknown tool "${name}" in permissions: not a tool of the tools module nor a member${exported}.${didYouMean(name, [...known, ...members])}`,
         ),
       );
     }

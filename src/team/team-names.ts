@@ -108,22 +108,22 @@ export class TeamNames {
       );
       return undefined;
     }
+    // Written when read: it lists and searches every name, which a file with many problems must not pay for each.
+    this.problems.push(this.#source.problem(path, () => this.#unknownMessage(name, allowed, extras)));
+    return undefined;
+  }
+
+  #unknownMessage(name: string, allowed: readonly MemberKind[], extras: readonly string[]): string {
     const present = allowed.filter((candidate) => this.#names[candidate].length > 0);
     const candidates = [...allowed.flatMap((candidate) => this.#names[candidate]), ...extras];
     const known =
       present.length <= 1
-        ? `known: ${[...(present[0] === undefined ? [] : this.#names[present[0]]), ...extras].join(', ') || 'none'}`
+        ? `known: ${nameList([...(present[0] === undefined ? [] : this.#names[present[0]]), ...extras]) || 'none'}`
         : [
-            ...present.map((candidate) => `${plural[candidate]}: ${this.#names[candidate].join(', ')}`),
+            ...present.map((candidate) => `${plural[candidate]}: ${nameList(this.#names[candidate])}`),
             ...(extras.length === 0 ? [] : [`or: ${extras.join(', ')}`]),
           ].join('; ');
-    this.problems.push(
-      this.#source.problem(
-        path,
-        `unknown ${nounList(present.length === 0 ? allowed.slice(0, 1) : present)} "${name}" (${known}).${didYouMean(name, candidates)}`,
-      ),
-    );
-    return undefined;
+    return `unknown ${nounList(present.length === 0 ? allowed.slice(0, 1) : present)} "${name}" (${known}).${didYouMean(name, candidates)}`;
   }
 }
 
@@ -135,6 +135,28 @@ export function nounList(kinds: readonly MemberKind[], article?: 'a'): string {
   return words.length <= 1
     ? (words[0] ?? '')
     : `${words.slice(0, -1).join(', ')} or ${words.at(-1) as string}`;
+}
+
+/** Names a message lists before it says how many more there are. */
+const listedNames = 20;
+
+/**
+ * Names for a message, comma-separated: all of them, or the first 20 and how many more (a
+ * team of thousands of agents would otherwise print them all in every message).
+ *
+ * @example
+ * ```ts
+ * nameList(['triage', 'billing']); // 'triage, billing'
+ * ```
+ */
+export function nameList(names: Iterable<string>): string {
+  const listed: string[] = [];
+  let more = 0;
+  for (const name of names) {
+    if (listed.length < listedNames) listed.push(name);
+    else more += 1;
+  }
+  return more === 0 ? listed.join(', ') : `${listed.join(', ')} and ${more} more`;
 }
 
 /** `a`, `a and b`, `a, b and c`. */

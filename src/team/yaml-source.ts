@@ -1,10 +1,18 @@
 /** A parsed YAML file that remembers where every node is, so problems can name a line and column. */
 
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, type parseDocument } from 'yaml';
+import { parseYaml } from '../testing/parse-yaml.js';
 import type { TeamFileProblem } from './team-file-error.js';
 
 /** A path into the parsed data: keys and array indexes. */
 export type DataPath = readonly (string | number)[];
+
+/**
+ * What a problem says: text, or a function that writes it when it is first read. Messages that
+ * search every name of a big file (known names, "did you mean") are written lazily, so finding
+ * many problems costs no more than finding one each.
+ */
+export type ProblemMessage = string | (() => string);
 
 /** A position in the file (1-based). */
 export interface Position {
@@ -32,7 +40,7 @@ export class YamlSource {
   /** Parses `text`; returns the source, or the problem describing the first YAML syntax error. */
   static parse(file: string, text: string): YamlSource | TeamFileProblem {
     const lines = new LineCounter();
-    const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const document = parseYaml(text, lines);
     const error = document.errors[0];
     if (error !== undefined) {
       const position = lines.linePos(error.pos[0]);
@@ -81,17 +89,26 @@ export class YamlSource {
   }
 
   /** A problem located at the node of `path`. */
-  problem(path: DataPath, message: string): TeamFileProblem {
+  problem(path: DataPath, message: ProblemMessage): TeamFileProblem {
     return this.#problem(this.positionOf(path), formatPath(path), message);
   }
 
   /** A problem located at the key `key` of the mapping at `mapPath`. */
-  keyProblem(mapPath: DataPath, key: string, message: string): TeamFileProblem {
+  keyProblem(mapPath: DataPath, key: string, message: ProblemMessage): TeamFileProblem {
     return this.#problem(this.keyPositionOf(mapPath, key), formatPath([...mapPath, key]), message);
   }
 
-  #problem(position: Position | undefined, path: string, message: string): TeamFileProblem {
-    return { file: this.file, line: position?.line, column: position?.column, path, message };
+  #problem(position: Position | undefined, path: string, message: ProblemMessage): TeamFileProblem {
+    const located = { file: this.file, line: position?.line, column: position?.column, path };
+    if (typeof message === 'string') return { ...located, message };
+    let written: string | undefined;
+    return {
+      ...located,
+      get message() {
+        written ??= message();
+        return written;
+      },
+    };
   }
 
   #at(offset: number): Position {

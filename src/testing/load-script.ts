@@ -2,9 +2,10 @@
 
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, type parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { parseYaml } from './parse-yaml.js';
 import type { ScriptedToolCall, ScriptedTurn } from './scripted-model.js';
 
 const toolCallSchema = z.strictObject({
@@ -63,7 +64,7 @@ export async function loadScript(path: string | URL): Promise<Record<string, Scr
   }
 
   const lineCounter = new LineCounter();
-  const document = parseDocument(source, { lineCounter, prettyErrors: false });
+  const document = parseYaml(source, lineCounter);
   const syntaxError = document.errors[0];
   if (syntaxError !== undefined) {
     const position = lineCounter.linePos(syntaxError.pos[0]);

@@ -1,6 +1,7 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import {
   APICallError,
+  InvalidResponseDataError,
   type LanguageModelV3CallOptions,
   type LanguageModelV3StreamPart,
 } from '@ai-sdk/provider';
@@ -363,6 +364,41 @@ describe('createStubServer: faults', () => {
     const parts = await collect((await chatModel().doStream(ask('Hi'))).stream);
     expect(parts.some((part) => part.type === 'error')).toBe(true);
     expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: { unified: 'error' } });
+  });
+
+  it('unfinished: a stream that ends cleanly without a finish reason yields an error part', async () => {
+    stub.enqueue({ fault: 'unfinished', text: 'Partial' });
+    const parts = await collect((await chatModel().doStream(ask('Hi'))).stream);
+    expect(parts.flatMap((part) => (part.type === 'text-delta' ? [part.delta] : []))).toEqual(['Partial']);
+    const error = parts.find((part) => part.type === 'error');
+    expect(error).toMatchObject({ error: { message: 'Response stream ended without a finish reason.' } });
+    expect(InvalidResponseDataError.isInstance(error?.type === 'error' ? error.error : undefined)).toBe(true);
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: { unified: 'error' } });
+  });
+
+  it('unfinished: a plain body cut short fails the call', async () => {
+    stub.enqueue({ fault: 'unfinished' });
+    const error = (await rejection(chatModel().doGenerate(ask('Hi')))) as APICallError;
+    expect(APICallError.isInstance(error)).toBe(true);
+    expect(error.statusCode).toBe(200);
+  });
+
+  it('error-event: a stream reports the error object in an error part', async () => {
+    stub.enqueue({ fault: 'error-event', message: 'Overloaded, try again', text: 'Hel' });
+    const parts = await collect((await chatModel().doStream(ask('Hi'))).stream);
+    expect(parts.flatMap((part) => (part.type === 'text-delta' ? [part.delta] : []))).toEqual(['Hel']);
+    expect(parts.find((part) => part.type === 'error')).toEqual({
+      type: 'error',
+      error: { message: 'Overloaded, try again', type: 'server_error', param: null, code: null },
+    });
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: { unified: 'error' } });
+  });
+
+  it('error-event: a plain 200 whose body is an error object fails the call', async () => {
+    stub.enqueue({ fault: 'error-event' });
+    const error = (await rejection(chatModel().doGenerate(ask('Hi')))) as APICallError;
+    expect(APICallError.isInstance(error)).toBe(true);
+    expect(error.statusCode).toBe(200);
   });
 
   it('delay: answers after roughly the given time', async () => {

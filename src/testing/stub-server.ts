@@ -29,6 +29,12 @@ export type {
  * - `malformed`: answer 200 with a body that is not valid JSON (for streams: an SSE event whose data is not JSON).
  * - `disconnect`: drop the connection mid-response; a stream sends its first chunk (with
  *   `text`, if given) before dropping.
+ * - `unfinished`: answer 200 and end the body early but cleanly, as a proxy that cuts a
+ *   response short does: a stream sends its first chunk (with `text`, if given) and ends with
+ *   no finish reason and no `[DONE]`; a plain body ends mid-JSON.
+ * - `error-event`: answer 200, then report an error in the body, as providers do when they
+ *   fail after starting an answer: a stream sends its first chunk (with `text`, if given) then
+ *   an event `{"error": {...}}` with `message`; a plain body is that error object.
  *
  * @example
  * ```ts
@@ -43,7 +49,9 @@ export type StubFault =
   | { fault: 'delay'; ms: number; reply: StubReply }
   | { fault: 'hang' }
   | { fault: 'malformed' }
-  | { fault: 'disconnect'; text?: string };
+  | { fault: 'disconnect'; text?: string }
+  | { fault: 'unfinished'; text?: string }
+  | { fault: 'error-event'; message?: string; text?: string };
 
 /**
  * What the stub answers to one chat completion request: a completion or a fault.
@@ -306,9 +314,8 @@ async function answer(reply: StubReply, context: AnswerContext): Promise<void> {
       }
       return;
     case 'disconnect': {
-      const model = typeof body.model === 'string' ? body.model : 'stub-model';
       const text = streaming
-        ? `data: ${JSON.stringify(openingChunk(`chatcmpl-stub-${requestNumber}`, model, reply.text ?? ''))}\n\n`
+        ? `data: ${JSON.stringify(firstChunk(context, reply.text))}\n\n`
         : '{"id": "chatcmpl-stub", "object": "chat.completion", "choices": [';
       if (streaming) openStream(response);
       // Promise a longer body than will come, so the client sees a truncated response.
@@ -323,12 +330,41 @@ async function answer(reply: StubReply, context: AnswerContext): Promise<void> {
       response.socket?.destroy();
       return;
     }
+    case 'unfinished':
+      if (streaming) {
+        openStream(response);
+        response.end(`data: ${JSON.stringify(firstChunk(context, reply.text))}\n\n`);
+      } else {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('{"id": "chatcmpl-stub", "object": "chat.completion", "choices": [{"message": ');
+      }
+      return;
+    case 'error-event': {
+      const error = errorBody(
+        reply.message ?? 'The server had an error while processing your request.',
+        'server_error',
+      );
+      if (streaming) {
+        openStream(response);
+        response.write(`data: ${JSON.stringify(firstChunk(context, reply.text))}\n\n`);
+        response.end(`data: ${JSON.stringify(error)}\n\n`);
+      } else {
+        sendJson(response, 200, error);
+      }
+      return;
+    }
     default: {
       const unknown: unknown = reply;
       const message = `Baton stub server: unknown reply ${JSON.stringify(unknown)}.`;
       sendJson(response, 500, errorBody(message, 'stub_error'));
     }
   }
+}
+
+/** The opening chunk of a stream that a fault cuts short, carrying `text` if given. */
+function firstChunk(context: AnswerContext, text: string | undefined): Record<string, unknown> {
+  const model = typeof context.body.model === 'string' ? context.body.model : 'stub-model';
+  return openingChunk(`chatcmpl-stub-${context.requestNumber}`, model, text ?? '');
 }
 
 /** Waits `ms`; false if the client went away meanwhile. */

@@ -1,4 +1,4 @@
-import { APICallError } from '@ai-sdk/provider';
+import { APICallError, InvalidResponseDataError, JSONParseError } from '@ai-sdk/provider';
 import { BrokenCircuitError } from 'cockatiel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -43,6 +43,30 @@ describe('classifyError', () => {
     );
     expect(classifyError(new BrokenCircuitError(), 'model')).toBe('transient');
     expect(classifyError(new ConfigError('bad'), 'model')).toBe('fatal');
+  });
+
+  it('treats a response the client could not use as transient: malformed, without choices or finish reason, an error mid-stream', () => {
+    const noChoices = new InvalidResponseDataError({
+      data: {},
+      message: 'Response did not contain any choices.',
+    });
+    expect(classifyError(noChoices, 'model')).toBe('transient');
+    const unfinished = new InvalidResponseDataError({
+      data: undefined,
+      message: 'Response stream ended without a finish reason.',
+    });
+    expect(classifyError(new ModelCallError('x', { model: 'm:m', cause: unfinished }), 'model')).toBe(
+      'transient',
+    );
+    expect(classifyError(new JSONParseError({ text: '{', cause: new Error('bad') }), 'model')).toBe(
+      'transient',
+    );
+    const streamed = new ModelCallError('x', {
+      model: 'm:m',
+      code: 'MODEL_STREAM_ERROR',
+      cause: { message: 'Overloaded', type: 'server_error' },
+    });
+    expect(classifyError(streamed, 'model')).toBe('transient');
   });
 
   it('defaults unknown errors to fatal for models and recoverable for tools; a declared class wins', () => {

@@ -1,6 +1,11 @@
 /** Error classification: which route (retry, back to the model, human, fail fast) a failure takes. */
 
-import { APICallError, JSONParseError, TypeValidationError } from '@ai-sdk/provider';
+import {
+  APICallError,
+  InvalidResponseDataError,
+  JSONParseError,
+  TypeValidationError,
+} from '@ai-sdk/provider';
 import { BatonError, type ErrorClass } from '../../core/errors.js';
 import { isPolicyError } from './cockatiel.js';
 
@@ -17,6 +22,9 @@ const classes: readonly ErrorClass[] = ['transient', 'recoverable', 'escalate', 
 export function isErrorClass(value: unknown): value is ErrorClass {
   return typeof value === 'string' && (classes as readonly string[]).includes(value);
 }
+
+/** Baton error codes of failures that a later attempt can get past. */
+const transientCodes = new Set(['TOOL_TIMEOUT', 'MODEL_TIMEOUT', 'MODEL_STREAM_ERROR', 'CIRCUIT_OPEN']);
 
 const networkCodes = new Set([
   'ECONNRESET',
@@ -44,7 +52,8 @@ export function statusClass(status: number): ErrorClass {
 /**
  * Classifies a failure of a model call (`kind: 'model'`) or a tool (`kind: 'tool'`):
  * an `errorClass` property on the error (or its causes) wins; then breaker/bulkhead/timeout
- * errors, HTTP statuses, malformed bodies and network errors are `transient`; configuration
+ * errors, HTTP statuses, malformed or incomplete responses, a stream's error part
+ * (`MODEL_STREAM_ERROR`) and network errors are `transient`; configuration
  * errors and other 4xx are `fatal`; anything else is `fatal` for models and `recoverable` for tools.
  *
  * @example
@@ -58,8 +67,7 @@ export function classifyError(error: unknown, kind: 'model' | 'tool'): ErrorClas
   if (isPolicyError(error)) return 'transient';
   if (BatonError.isInstance(error)) {
     if (error.name === 'ConfigError' || error.code === 'CONFIG') return 'fatal';
-    if (error.code === 'TOOL_TIMEOUT' || error.code === 'MODEL_TIMEOUT' || error.code === 'CIRCUIT_OPEN')
-      return 'transient';
+    if (transientCodes.has(error.code)) return 'transient';
     const status = (error as { statusCode?: unknown }).statusCode;
     if (typeof status === 'number') return statusClass(status);
   }
@@ -71,7 +79,10 @@ export function classifyError(error: unknown, kind: 'model' | 'tool'): ErrorClas
   if (
     findCause(
       error,
-      (candidate) => JSONParseError.isInstance(candidate) || TypeValidationError.isInstance(candidate),
+      (candidate) =>
+        JSONParseError.isInstance(candidate) ||
+        TypeValidationError.isInstance(candidate) ||
+        InvalidResponseDataError.isInstance(candidate),
     )
   )
     return 'transient';
