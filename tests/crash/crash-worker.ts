@@ -3,6 +3,7 @@
 import { createRuntime } from '../../src/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
 import { crashFlow } from './crash-flow.js';
+import { exitWhenEnded } from './exit-when-ended.js';
 
 const [mode, dbPath, logPath, runId] = process.argv.slice(2) as [string, string, string, string];
 const killAt = process.env.KILL_AT === '' ? undefined : process.env.KILL_AT;
@@ -20,12 +21,4 @@ if (mode === 'start') {
   await runtime.signal(runId, 'approve', { approvedBy: 'ops' });
 }
 // In every mode the runtime recovers the run (expired lease, due signal) by itself; wait for the end.
-for (;;) {
-  const run = await store.getRun(runId);
-  if (run?.status === 'completed' || run?.status === 'failed') {
-    process.stdout.write(`ENDED ${run.status} ${JSON.stringify(run.output ?? run.error)}\n`);
-    await runtime.close();
-    process.exit(0);
-  }
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
+await exitWhenEnded(store, runtime, runId);

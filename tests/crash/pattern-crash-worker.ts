@@ -2,6 +2,7 @@
 
 import { createRuntime } from '../../src/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
+import { exitWhenEnded } from './exit-when-ended.js';
 import { patternCrashTeam, teamTask } from './pattern-crash-flow.js';
 
 const [mode, dbPath, logPath, runId] = process.argv.slice(2) as [string, string, string, string];
@@ -15,12 +16,4 @@ if (mode === 'start') {
   process.stdout.write(`STARTED ${handle.runId}\n`);
 }
 // In every mode the runtime recovers the run (expired lease) by itself; wait for the end.
-for (;;) {
-  const run = await store.getRun(runId);
-  if (run?.status === 'completed' || run?.status === 'failed') {
-    process.stdout.write(`ENDED ${run.status} ${JSON.stringify(run.output ?? run.error)}\n`);
-    await runtime.close();
-    process.exit(0);
-  }
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
+await exitWhenEnded(store, runtime, runId);

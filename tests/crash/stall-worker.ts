@@ -3,6 +3,7 @@
 import { appendFileSync } from 'node:fs';
 import { createRuntime, workflow } from '../../src/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
+import { exitWhenEnded } from './exit-when-ended.js';
 
 const [mode, dbPath, logPath, runId] = process.argv.slice(2) as [string, string, string, string];
 const steps = ['step-1', 'step-2', 'step-3', 'step-4', 'step-5', 'step-6'];
@@ -30,12 +31,4 @@ if (mode === 'start') {
   await runtime.start(flow, {}, { runId });
   process.stdout.write(`STARTED ${runId}\n`);
 }
-for (;;) {
-  const run = await store.getRun(runId);
-  if (run?.status === 'completed' || run?.status === 'failed') {
-    process.stdout.write(`ENDED ${run.status} ${JSON.stringify(run.output ?? run.error)}\n`);
-    await runtime.close();
-    process.exit(0);
-  }
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
+await exitWhenEnded(store, runtime, runId);

@@ -4,6 +4,7 @@ import { agent, createRuntime } from 'baton';
 import { createSqliteStore } from 'baton/sqlite';
 // Not exported from the package root yet: the built module, the same code `baton` ships.
 import { createAuditWriter } from '../../dist/governance/audit.js';
+import { exitWhenEnded } from '../crash/exit-when-ended.js';
 import fixture from './fixtures/refund-agent.js';
 
 const [mode, dbPath, runId] = process.argv.slice(2) as [string, string, string];
@@ -39,12 +40,4 @@ runtime.on((event) => {
 if (mode === 'start') await runtime.start(refunder, 'Refund A-1 and B-2', { runId });
 process.stdout.write(`READY ${process.pid}\n`);
 // The process stays up (as a server would) until it is killed or the run ends.
-for (;;) {
-  const run = await store.getRun(runId);
-  if (run?.status === 'completed' || run?.status === 'failed') {
-    process.stdout.write(`ENDED ${run.status} ${JSON.stringify(run.output ?? run.error)}\n`);
-    await runtime.close();
-    process.exit(0);
-  }
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
+await exitWhenEnded(store, runtime, runId);
