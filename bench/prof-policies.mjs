@@ -5,6 +5,9 @@
 // machine skew it less; still compare figures from one invocation only.
 import { baton, createBatonAgent } from './lib/baton-agent.mjs';
 
+// A price for the fake model, so the cost budget counts dollars (an unpriced model under maxCostUsd is refused).
+baton.registerPrices({ 'fake:fake': { input: 0.15, output: 0.6 } });
+
 async function cpuPerRun(runOnce, runs) {
   const started = process.cpuUsage();
   for (let index = 0; index < runs; index++) await runOnce();

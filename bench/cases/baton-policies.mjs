@@ -23,6 +23,9 @@ const policies = {
 };
 
 export async function setup() {
+  // The fake model gets a price (gpt-4o-mini's) so the cost budget counts real dollars: an
+  // unpriced model under maxCostUsd is refused at definition.
+  baton.registerPrices({ 'fake:fake': { input: 0.15, output: 0.6 } });
   const governed = createBatonAgent(baton.createMemoryStore(), {
     agent: policies,
     tool: { capabilities: ['read'], timeoutMs: 10_000 },
