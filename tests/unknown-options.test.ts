@@ -5,6 +5,9 @@ import { type AnyTool, agent } from '../src/agents/agent.js';
 import type { BatonError } from '../src/core/errors.js';
 import { workflow } from '../src/core/runnable.js';
 import { createRuntime } from '../src/core/runtime.js';
+import { blackboard } from '../src/memory/blackboard.js';
+import { createMemory } from '../src/memory/memory.js';
+import { memoryTools } from '../src/memory/memory-tools.js';
 import { groupChat } from '../src/patterns/group-chat.js';
 import { human } from '../src/patterns/human.js';
 import { sequential } from '../src/patterns/sequential.js';
@@ -123,5 +126,42 @@ describe('agent tools as a record, the way AI SDK users write them', () => {
     expect(
       thrown(() => agent({ name: 'a', instructions: 'x', model, tools: 'lookup_order' as never })).message,
     ).toBe('agent("a"): tools must be a list of tools or a record of them by name.');
+  });
+});
+
+describe('unknown options of runtime.start, memoryTools and blackboard', () => {
+  it('runtime.start() refuses a typo in its options before storing a run', async () => {
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store, recover: false });
+    const flow = workflow({ name: 'typo-start', version: '1' }, async () => 'done');
+    const error = await runtime.start(flow, {}, { threadID: 'thread-1' } as never).then(
+      () => undefined,
+      (caught: BatonError) => caught,
+    );
+    expect(error?.code).toBe('UNKNOWN_OPTION');
+    expect(error?.message).toContain(
+      'runtime.start("typo-start"): unknown option "threadID". Did you mean "threadId"?',
+    );
+    expect(await store.listRuns()).toEqual([]);
+    await runtime.close();
+  });
+
+  it('memoryTools() and blackboard() refuse typos with the option meant', () => {
+    const memory = createMemory();
+    const memoryError = thrown(() => memoryTools(memory, { limt: 3 } as never));
+    expect(memoryError.code).toBe('UNKNOWN_OPTION');
+    expect(memoryError.message).toContain('memoryTools(): unknown option "limt". Did you mean "limit"?');
+    const boardError = thrown(() =>
+      blackboard({
+        name: 'plan',
+        schema: z.object({ steps: z.array(z.string()) }),
+        initial: { steps: [] },
+        prefix: 'plan',
+      } as never),
+    );
+    expect(boardError.code).toBe('UNKNOWN_OPTION');
+    expect(boardError.message).toContain(
+      'blackboard("plan"): unknown option "prefix". Did you mean "toolPrefix"?',
+    );
   });
 });

@@ -79,6 +79,13 @@ export interface StartOptions {
   budget?: Budget;
 }
 
+const startOptionNames = optionNames<StartOptions>({
+  runId: true,
+  threadId: true,
+  source: true,
+  budget: true,
+});
+
 /**
  * A started (or resumed) run.
  *
@@ -299,6 +306,8 @@ class BatonRuntime implements Runtime {
     try {
       this.#assertOpen();
       const definition = this.#resolve(target);
+      if (options !== undefined)
+        checkOptionNames(`runtime.start("${definition.name}")`, options, startOptionNames);
       const record = this.#newRecord(definition, this.#checkInput(definition, input), options);
       return this.#create(definition, record, options?.budget);
     } catch (error) {

@@ -3,6 +3,7 @@
 import type { ZodType } from 'zod';
 import { z } from 'zod';
 import { BatonError, type ErrorClass } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { CustomEvent, RunContext } from '../core/run-context.js';
 import { assertName } from '../core/runnable.js';
 import type { Store } from '../stores/store.js';
@@ -46,6 +47,17 @@ export interface BlackboardOptions<T> {
   /** What the blackboard is for, told to the model in the tool descriptions. */
   description?: string;
 }
+
+const blackboardOptionNames = optionNames<BlackboardOptions<unknown>>(
+  {
+    name: true,
+    schema: true,
+    initial: true,
+    toolPrefix: true,
+    description: true,
+  },
+  { prefix: 'toolPrefix' },
+);
 
 /** A blackboard definition; its value lives per run. */
 export interface Blackboard<T> {
@@ -118,6 +130,7 @@ export function blackboard<T>(options: BlackboardOptions<T>): Blackboard<T> {
   assertName('blackboard', options?.name);
   const { name, schema, initial } = options;
   const where = `blackboard("${name}")`;
+  checkOptionNames(where, options, blackboardOptionNames);
   if (schema === undefined || typeof (schema as { safeParse?: unknown }).safeParse !== 'function')
     throw new BatonError(`${where}: schema must be a zod schema.`, { code: 'INVALID_OPTION', fault: 'user' });
   const initialCheck = schema.safeParse(initial);

@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { type Tool, type ToolContext, tool } from '../tools/tool.js';
 import type { Memory } from './memory.js';
 import { type MemoryScope, scopeKey } from './memory-index.js';
@@ -19,6 +20,8 @@ export interface MemoryToolsOptions {
   /** Memories `recall` returns. Default 5. */
   limit?: number;
 }
+
+const memoryToolsOptionNames = optionNames<MemoryToolsOptions>({ scope: true, limit: true });
 
 /** The two memory tools. */
 export interface MemoryTools {
@@ -52,6 +55,7 @@ function resolveScope(scope: MemoryToolScope, context: ToolContext): MemoryScope
  * ```
  */
 export function memoryTools(memory: Memory, options: MemoryToolsOptions = {}): MemoryTools {
+  checkOptionNames('memoryTools()', options, memoryToolsOptionNames);
   const scope = options.scope ?? 'agent';
   const limit = options.limit ?? 5;
   // A fixed scope is checked when defining, not on the first call.
