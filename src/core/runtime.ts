@@ -306,8 +306,13 @@ class BatonRuntime implements Runtime {
     try {
       this.#assertOpen();
       const definition = this.#resolve(target);
-      if (options !== undefined)
-        checkOptionNames(`runtime.start("${definition.name}")`, options, startOptionNames);
+      if (options !== undefined) {
+        // The message (and its string) is built only for an unknown key: this runs once per run.
+        for (const key in options) {
+          if (!startOptionNames.known.has(key))
+            checkOptionNames(`runtime.start("${definition.name}")`, options, startOptionNames);
+        }
+      }
       const record = this.#newRecord(definition, this.#checkInput(definition, input), options);
       return this.#create(definition, record, options?.budget);
     } catch (error) {
