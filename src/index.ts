@@ -20,7 +20,8 @@ export type { TokenEncoding, TokenizerInfo } from './context/tokens.js';
 export { countPromptTokens, countTokens, registerTokenizer, tokenizerFor } from './context/tokens.js';
 export type { Clock } from './core/clock.js';
 export { systemClock } from './core/clock.js';
-export type { BatonErrorOptions, ErrorClass, Fault, SerializedError } from './core/errors.js';
+export type { BatonErrorCode } from './core/error-codes.js';
+export type { BatonErrorOptions, ErrorClass, ErrorCode, Fault, SerializedError } from './core/errors.js';
 export {
   BatonError,
   ConfigError,

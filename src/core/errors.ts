@@ -1,5 +1,7 @@
 /** Baton's error hierarchy: one base with a stable code, who is at fault, and the run id. */
 
+import type { BatonErrorCode } from './error-codes.js';
+
 const marker = Symbol.for('baton.error');
 
 /** Who is at fault when something fails; drives how a caller should react. */
@@ -17,9 +19,12 @@ export type Fault = 'user' | 'model' | 'tool' | 'provider' | 'system';
  */
 export type ErrorClass = 'transient' | 'recoverable' | 'escalate' | 'fatal';
 
+/** A code of Baton's own, or one a tool gave its `ToolError`. */
+export type ErrorCode = BatonErrorCode | (string & Record<never, never>);
+
 /** Options shared by every Baton error. */
 export interface BatonErrorOptions {
-  code: string;
+  code: ErrorCode;
   fault: Fault;
   runId?: string | undefined;
   cause?: unknown;
@@ -38,7 +43,7 @@ export interface BatonErrorOptions {
  */
 export class BatonError extends Error {
   readonly [marker] = true;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly fault: Fault;
   runId: string | undefined;
 

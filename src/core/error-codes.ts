@@ -1,0 +1,87 @@
+/** BatonErrorCode: every code Baton's own errors carry, one union; docs/errors.md has the table. */
+
+/**
+ * The stable codes of the errors Baton raises. `BatonError.code` is one of these, or a code of
+ * your own that a tool gave its `ToolError`. Each is explained in docs/errors.md; a test keeps
+ * this list, the codes raised in the source and that table the same.
+ *
+ * @example
+ * ```ts
+ * function retryable(code: BatonErrorCode): boolean {
+ *   return code === 'STORE_UNAVAILABLE' || code === 'MODEL_TIMEOUT';
+ * }
+ * ```
+ */
+export type BatonErrorCode =
+  | 'APPROVAL_MISMATCH'
+  | 'AUDIT_KEY_REQUIRED'
+  | 'BLACKBOARD_INVALID'
+  | 'BUDGET_EXCEEDED'
+  | 'CANDIDATE_FAILED'
+  | 'CIRCUIT_OPEN'
+  | 'CONFIG'
+  | 'CONTEXT_OVERFLOW'
+  | 'ESCALATION_FAILED'
+  | 'FORBIDDEN_KEY'
+  | 'GUARDRAIL_TRIPPED'
+  | 'HANDOFF_LOOP'
+  | 'INVALID_CANDIDATES'
+  | 'INVALID_EVALUATION'
+  | 'INVALID_INPUT'
+  | 'INVALID_MEMORY'
+  | 'INVALID_MEMORY_SCOPE'
+  | 'INVALID_OPTION'
+  | 'INVALID_PLAN'
+  | 'INVALID_RECORD'
+  | 'INVALID_SCRIPT'
+  | 'INVALID_SIGNAL_PAYLOAD'
+  | 'INVALID_STEP_RESULT'
+  | 'INVALID_STREAM'
+  | 'INVALID_THREAD'
+  | 'JOURNAL_CONFLICT'
+  | 'LEASE_LOST'
+  | 'LEDGER_UNPARSEABLE'
+  | 'LOOP_DETECTED'
+  | 'LOW_CONSISTENCY'
+  | 'MAX_EVENTS'
+  | 'MAX_TURNS'
+  | 'MCP_CALL_FAILED'
+  | 'MCP_CLOSED'
+  | 'MCP_CONNECT_FAILED'
+  | 'MCP_DISCONNECTED'
+  | 'MCP_TOOL_ERROR'
+  | 'MCP_UNREACHABLE'
+  | 'MODEL_BEHAVIOR'
+  | 'MODEL_CALL_FAILED'
+  | 'MODEL_STREAM_ERROR'
+  | 'MODEL_TIMEOUT'
+  | 'NON_DETERMINISM'
+  | 'NO_STORE'
+  | 'NO_THREAD'
+  | 'OUTPUT_INVALID'
+  | 'PLAN_REJECTED'
+  | 'PROVIDER_MISSING'
+  | 'RUNTIME_SHUTDOWN'
+  | 'RUN_CANCELLED'
+  | 'RUN_ENDED'
+  | 'RUN_EXISTS'
+  | 'RUN_LEASED'
+  | 'RUN_NOT_FOUND'
+  | 'SCRIPT_EXHAUSTED'
+  | 'SCRIPT_NO_AGENT'
+  | 'STAGE_FAILED'
+  | 'STORE_CLOSED'
+  | 'STORE_OPEN_FAILED'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_VERSION_UNSUPPORTED'
+  | 'SUBSCRIBER_FAILED'
+  | 'TEAM_FILE_INVALID'
+  | 'TOOL_CALLS_FAILING'
+  | 'TOOL_FAILED'
+  | 'TOOL_TIMEOUT'
+  | 'UNITS_FAILED'
+  | 'UNKNOWN_OPTION'
+  | 'UNKNOWN_SPEAKER'
+  | 'UNPRICED_MODEL'
+  | 'VERSION_MISMATCH'
+  | 'WAIT_TIMEOUT';
