@@ -110,7 +110,7 @@ export type { JsonPatchOperation } from './memory/json-patch.js';
 export type { Memory, MemoryOptions, RecallMode, RecallOptions, RememberOptions } from './memory/memory.js';
 export { createMemory } from './memory/memory.js';
 export type { MemoryHit, MemoryIndex, MemoryItem, MemoryScope, MemorySearch } from './memory/memory-index.js';
-export { cosineSimilarity, scopeKey } from './memory/memory-index.js';
+export { scopeKey } from './memory/memory-index.js';
 export type { MemoryToolScope, MemoryTools, MemoryToolsOptions } from './memory/memory-tools.js';
 export { memoryTools } from './memory/memory-tools.js';
 export { createStoreMemoryIndex, defaultMemoryStream } from './memory/store-memory-index.js';
