@@ -150,7 +150,7 @@ export {
   resetResilience,
   retryAfterMs,
 } from './models/resilience/index.js';
-export type { ModelChain, ModelFactory, ModelSpec } from './models/resolve-model.js';
+export type { LanguageModelSource, ModelChain, ModelFactory, ModelSpec } from './models/resolve-model.js';
 export { registerModelProvider, resolveModel } from './models/resolve-model.js';
 export type {
   CachedModelResponse,
@@ -263,6 +263,8 @@ export type {
   StoredRecord,
   Usage,
 } from './stores/store.js';
+export type { AiSdkToolOptions } from './tools/ai-sdk-tool.js';
+export { fromAiSdkTool } from './tools/ai-sdk-tool.js';
 export type { RunnableToolOptions, Tool, ToolContext, ToolOptions } from './tools/tool.js';
 export { runnableTool, tool } from './tools/tool.js';
 export type { ToolEmbeddingOptions } from './tools/tool-embeddings.js';
