@@ -112,15 +112,15 @@ export function bm25Scores(
   if (weights.length === 0) return hits;
   corpus.documents.forEach((document, position) => {
     let score = 0;
-    let matched = false;
-    const norm = k1 * (1 - b + (b * document.length) / corpus.averageLength);
+    // The length normalisation, computed only for documents that hold a query term.
+    let norm = -1;
     for (const [term, idf] of weights) {
       const frequency = document.terms.get(term);
       if (frequency === undefined || frequency === 0) continue;
-      matched = true;
+      if (norm < 0) norm = k1 * (1 - b + (b * document.length) / corpus.averageLength);
       score += (idf * (frequency * (k1 + 1))) / (frequency + norm);
     }
-    if (matched) hits.push({ position, score });
+    if (norm >= 0) hits.push({ position, score });
   });
   return hits;
 }
