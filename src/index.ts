@@ -111,7 +111,7 @@ export type { JsonPatchOperation } from './memory/json-patch.js';
 export type { Memory, MemoryOptions, RecallMode, RecallOptions, RememberOptions } from './memory/memory.js';
 export { createMemory } from './memory/memory.js';
 export type { MemoryHit, MemoryIndex, MemoryItem, MemoryScope, MemorySearch } from './memory/memory-index.js';
-export { cosineSimilarity, scopeKey } from './memory/memory-index.js';
+export { scopeKey } from './memory/memory-index.js';
 export type { MemoryToolScope, MemoryTools, MemoryToolsOptions } from './memory/memory-tools.js';
 export { memoryTools } from './memory/memory-tools.js';
 export { createStoreMemoryIndex, defaultMemoryStream } from './memory/store-memory-index.js';
@@ -151,7 +151,7 @@ export {
   resetResilience,
   retryAfterMs,
 } from './models/resilience/index.js';
-export type { ModelChain, ModelFactory, ModelSpec } from './models/resolve-model.js';
+export type { LanguageModelSource, ModelChain, ModelFactory, ModelSpec } from './models/resolve-model.js';
 export { registerModelProvider, resolveModel } from './models/resolve-model.js';
 export type {
   CachedModelResponse,
@@ -264,6 +264,8 @@ export type {
   StoredRecord,
   Usage,
 } from './stores/store.js';
+export type { AiSdkToolOptions } from './tools/ai-sdk-tool.js';
+export { fromAiSdkTool } from './tools/ai-sdk-tool.js';
 export type { RunnableToolOptions, Tool, ToolContext, ToolOptions } from './tools/tool.js';
 export { runnableTool, tool } from './tools/tool.js';
 export type { ToolEmbeddingOptions } from './tools/tool-embeddings.js';

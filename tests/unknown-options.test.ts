@@ -110,19 +110,19 @@ describe('agent tools as a record, the way AI SDK users write them', () => {
     ).toBe(
       'agent("a"): tools.lookup is the tool named "lookup_order"; in a tools record each key must be its tool\'s name (the name the model calls). Use "lookup_order" as the key, or pass a list.',
     );
-    const sdkTool = aiTool({ description: 'd', inputSchema: schema, execute: async () => 1 });
+    // AI SDK tools are accepted in a record (tests/ai-sdk-interop.test.ts); other objects are not tools.
     expect(
       thrown(() =>
-        agent({
-          name: 'a',
-          instructions: 'x',
-          model,
-          tools: { lookup_order: sdkTool as unknown as AnyTool },
-        }),
+        agent({ name: 'a', instructions: 'x', model, tools: { lookup_order: { run: () => 1 } as never } }),
       ).message,
     ).toBe(
-      'agent("a"): tools.lookup_order is not a tool (create it with tool() from baton; AI SDK tools from \'ai\' are not Baton tools).',
+      'agent("a"): tools.lookup_order is not a tool (create it with tool() from baton, or with tool() from \'ai\' in a tools record).',
     );
+    const sdkTool = aiTool({ description: 'd', inputSchema: schema, execute: async () => 1 });
+    expect(
+      thrown(() => agent({ name: 'a', instructions: 'x', model, tools: [sdkTool as unknown as AnyTool] }))
+        .message,
+    ).toContain('agent("a"): tools[0] is an AI SDK tool, which has no name of its own');
     expect(
       thrown(() => agent({ name: 'a', instructions: 'x', model, tools: 'lookup_order' as never })).message,
     ).toBe('agent("a"): tools must be a list of tools or a record of them by name.');

@@ -1,5 +1,6 @@
 /** agent(): an LLM agent definition (instructions, model, tools, handoffs, typed output) usable as a run, a child or a tool. */
 
+import type { Tool as AiSdkTool } from 'ai';
 import type { ZodType } from 'zod';
 import { type ContextOptions, type ContextPolicy, resolveContextPolicy } from '../context/context-policy.js';
 import { ConfigError } from '../core/errors.js';
@@ -14,12 +15,13 @@ import { checkLoopDetection, type LoopDetectionOptions } from '../governance/loo
 import { checkPermissions, type Permissions } from '../governance/permissions.js';
 import { withThread } from '../memory/threads.js';
 import { type AgentResilience, checkAgentResilience, firstModel } from '../models/resilience/agent-model.js';
-import type { ModelChain, ModelSpec } from '../models/resolve-model.js';
+import { canonicalModelSpec, type ModelChain, type ModelSpec } from '../models/resolve-model.js';
 import {
   type ResolvedResponseCache,
   type ResponseCacheOptions,
   resolveResponseCache,
 } from '../models/response-cache.js';
+import { fromAiSdkTool, isAiSdkTool } from '../tools/ai-sdk-tool.js';
 import { runnableTool, type Tool, toJsonSchema } from '../tools/tool.js';
 import { createToolRouter, type ToolRouter, type ToolRoutingOptions } from '../tools/tool-router.js';
 import { agentInputSchema, toPromptInput } from './agent-input.js';
@@ -57,9 +59,11 @@ export interface AgentOptions<OUTPUT> {
   model: ModelChain;
   /**
    * Its tools: a list, or a record of them as AI SDK users write it (`{ lookup_order: lookupOrder }`;
-   * each key must be its tool's name). Tools are made with Baton's `tool()`.
+   * each key must be its tool's name). Tools made with Baton's `tool()` go in either; AI SDK tools
+   * (`tool()` from 'ai') go in a record, whose key names them, and are converted once, here (see
+   * `fromAiSdkTool`).
    */
-  tools?: readonly AnyTool[] | Readonly<Record<string, AnyTool>>;
+  tools?: readonly AnyTool[] | Readonly<Record<string, AnyTool | AiSdkTool>>;
   /** Agents (or `transfer()`s) this agent can hand the conversation to. A function allows cycles. */
   handoffs?: readonly (Agent<unknown> | Transfer)[] | (() => readonly (Agent<unknown> | Transfer)[]);
   /** Schema of the final answer; the model is asked for JSON and the result is validated and typed. */
@@ -188,27 +192,41 @@ const agentOptionNames = optionNames<AgentOptions<unknown>>(
   },
 );
 
-/** The agent's tools as a list: from a list or a record keyed by tool name, each a `tool()`, names unique. */
+/**
+ * The agent's tools as a list: from a list or a record keyed by tool name, names unique. Baton
+ * `tool()`s pass as they are; AI SDK tools (`tool()` from 'ai', in a record, whose key names
+ * them) are converted here, once per agent definition.
+ */
 function toolList(where: string, given: AgentOptions<unknown>['tools']): AnyTool[] {
   if (given === undefined) return [];
   let entries: [string, unknown][];
-  if (Array.isArray(given)) entries = given.map((candidate, index) => [`tools[${index}]`, candidate]);
+  const isList = Array.isArray(given);
+  if (isList) entries = given.map((candidate, index) => [`tools[${index}]`, candidate]);
   else if (typeof given === 'object' && given !== null) {
     entries = Object.entries(given).map(([key, candidate]) => [`tools.${key}`, candidate]);
-    for (const [key, candidate] of Object.entries(given))
-      if ((candidate as AnyTool | undefined)?.kind === 'tool' && candidate.name !== key)
+    for (const [key, candidate] of Object.entries(given)) {
+      const named = candidate as AnyTool | undefined;
+      if (named?.kind === 'tool' && named.name !== key)
         throw new ConfigError(
-          `${where}: tools.${key} is the tool named "${candidate.name}"; in a tools record each key must be its tool's name (the name the model calls). Use "${candidate.name}" as the key, or pass a list.`,
+          `${where}: tools.${key} is the tool named "${named.name}"; in a tools record each key must be its tool's name (the name the model calls). Use "${named.name}" as the key, or pass a list.`,
         );
+    }
   } else throw new ConfigError(`${where}: tools must be a list of tools or a record of them by name.`);
   const tools: AnyTool[] = [];
   const seen = new Set<string>();
   for (const [label, candidate] of entries) {
-    if ((candidate as AnyTool | undefined)?.kind !== 'tool')
+    let found: AnyTool;
+    if ((candidate as AnyTool | undefined)?.kind === 'tool') found = candidate as AnyTool;
+    else if (isAiSdkTool(candidate)) {
+      if (isList)
+        throw new ConfigError(
+          `${where}: ${label} is an AI SDK tool, which has no name of its own: pass tools as a record keyed by name ({ get_weather: tool({...}) }), or convert it with fromAiSdkTool(name, tool).`,
+        );
+      found = fromAiSdkTool(label.slice('tools.'.length), candidate, {}, `${where}: ${label}`);
+    } else
       throw new ConfigError(
-        `${where}: ${label} is not a tool (create it with tool() from baton; AI SDK tools from 'ai' are not Baton tools).`,
+        `${where}: ${label} is not a tool (create it with tool() from baton, or with tool() from 'ai' in a tools record).`,
       );
-    const found = candidate as AnyTool;
     if (seen.has(found.name)) throw new ConfigError(`${where}: two tools are named "${found.name}".`);
     seen.add(found.name);
     tools.push(found);
@@ -241,11 +259,15 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     throw new ConfigError(`${where}: model is required ("provider:model" or an AI SDK model).`);
   }
   checkOptionNames(where, options, agentOptionNames);
+  // `provider/model` strings become `provider:model` once, here: pricing, windows and traces read that spelling.
+  const chain: ModelChain = Array.isArray(options.model)
+    ? options.model.map(canonicalModelSpec)
+    : canonicalModelSpec(options.model as ModelSpec);
   const tools = toolList(where, options.tools);
   if (options.output !== undefined) toJsonSchema(options.output, `${where} output`);
   const budget = checkBudget(options.budget, where);
   // A cost budget over a model without a price could never stop it: refuse it now.
-  checkPricedModels(budget, options.model, where);
+  checkPricedModels(budget, chain, where);
   let resolvedHandoffs: readonly Transfer[] | undefined;
   const definition: Agent<OUTPUT> = {
     kind: 'agent',
@@ -254,9 +276,9 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     inputSchema: agentInputSchema,
     description: options.description ?? options.name,
     instructions: options.instructions,
-    model: firstModel(options.model),
-    models: Array.isArray(options.model) ? [...options.model] : [options.model],
-    resilience: checkAgentResilience(where, options.model, options),
+    model: firstModel(chain),
+    models: Array.isArray(chain) ? [...chain] : [chain],
+    resilience: checkAgentResilience(where, chain, options),
     tools,
     output: options.output,
     maxTurns: count(where, 'maxTurns', options.maxTurns, 10, 1),
@@ -271,7 +293,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     cache: resolveResponseCache(options.cache, where),
     toolRouter:
       options.toolRouting === undefined ? undefined : createToolRouter(tools, options.toolRouting, where),
-    context: resolveContextPolicy(where, options.context, firstModel(options.model)),
+    context: resolveContextPolicy(where, options.context, firstModel(chain)),
     handoffs() {
       if (resolvedHandoffs === undefined) {
         const list = typeof options.handoffs === 'function' ? options.handoffs() : (options.handoffs ?? []);

@@ -14,7 +14,6 @@ import {
   type ToolLoopState,
 } from '../governance/agent-governance.js';
 import { type BudgetReservation, releaseBudget } from '../governance/budget.js';
-import { toJsonSchema } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
 import { toPromptInput } from './agent-input.js';
 import type { Transfer } from './handoff.js';
@@ -29,6 +28,7 @@ import {
 } from './messages.js';
 import { modelStep } from './model-step.js';
 import { modelTools, preparePrompt } from './prepare-context.js';
+import { responseFormat } from './response-format.js';
 import { type BeforeToolCall, toolSteps } from './tool-steps.js';
 
 /** Everything an agent run produced, for patterns that need more than the output. */
@@ -123,14 +123,7 @@ function offerOf(agent: Agent<unknown>, options: RunAgentOptions): Offer {
     transfers,
     own: offered,
     tools: modelTools(agent, transfers, offered),
-    responseFormat:
-      agent.output === undefined
-        ? undefined
-        : {
-            type: 'json',
-            name: `${agent.name}_output`,
-            schema: toJsonSchema(agent.output, `agent("${agent.name}") output`),
-          },
+    responseFormat: responseFormat(agent),
   };
   cache.set(agent, offer);
   return offer;
@@ -251,6 +244,7 @@ export async function runAgent<OUTPUT>(
       offer.transfers,
       offer.own,
       options.beforeToolCall,
+      history,
     );
     history.push(toolMessage(outcome.results));
     if (loopNote !== undefined) history.push(userMessage(loopNote));

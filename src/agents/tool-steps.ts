@@ -16,7 +16,7 @@ import type { StepMeta } from '../stores/store.js';
 import type { ToolContext } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
-import type { ParsedToolInput } from './messages.js';
+import type { Message, ParsedToolInput } from './messages.js';
 import { stepName } from './model-step.js';
 
 /** A handoff the model asked for. */
@@ -49,6 +49,7 @@ export async function toolSteps(
   transfers: readonly Transfer[],
   tools: readonly AnyTool[] = agent.tools,
   beforeToolCall?: BeforeToolCall,
+  messages?: readonly Message[],
 ): Promise<ToolStepsResult> {
   let handoff: HandoffRequest | undefined;
   const errors: string[] = [];
@@ -91,7 +92,7 @@ export async function toolSteps(
       const tripped = guardToolCall(ctx, agent, tool.name, parsed);
       if (tripped !== undefined) return tripped;
       const run = (scoped: RunContext) =>
-        runTool(scoped, agent, tool, call, parsed.value).catch((error: unknown) => {
+        runTool(scoped, agent, tool, call, parsed.value, messages).catch((error: unknown) => {
           if (isInterruption(error, scoped)) throw error;
           if (tool.runnable === undefined && errorClassOf(error) === 'fatal') throw error;
           return failure(errors, `Tool ${tool.name} failed: ${errorMessage(error)}`);
@@ -193,6 +194,7 @@ async function runTool(
   tool: AnyTool,
   call: ModelToolCall,
   input: unknown,
+  messages: readonly Message[] | undefined,
 ): Promise<LanguageModelV3ToolResultOutput> {
   const scope = ctx.scope;
   if (ctx.observed)
@@ -216,7 +218,7 @@ async function runTool(
             };
             return ctx.step(
               stepName('tool:', tool.name),
-              (step) => execute(tool, input, agent.name, call.toolCallId, step, ctx, counted),
+              (step) => execute(tool, input, agent.name, call.toolCallId, step, ctx, counted, messages),
               { kind: 'tool', meta: () => toolStepMeta(toolMeta(agent.name, tool.name), attempts) },
             );
           });
@@ -238,6 +240,7 @@ async function execute(
   step: StepContext,
   ctx: RunContext,
   onAttempts: (attempts: number) => void,
+  messages: readonly Message[] | undefined,
 ): Promise<unknown> {
   const runId = step.runId;
   const emit = (event: CustomEvent) => ctx.emit(event);
@@ -254,7 +257,16 @@ async function execute(
       tool.execute(
         input,
         defineLazySignal(
-          { runId, agent: agentName, toolCallId, idempotencyKey, store, threadId, emit } as ToolContext,
+          {
+            runId,
+            agent: agentName,
+            toolCallId,
+            idempotencyKey,
+            store,
+            threadId,
+            emit,
+            messages,
+          } as ToolContext,
           'signal',
           source,
         ),

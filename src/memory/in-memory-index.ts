@@ -1,6 +1,8 @@
 /** createInMemoryIndex(): a MemoryIndex in process memory with Okapi BM25 ranking, for tests and the memory store. */
 
-import { type MemoryHit, type MemoryIndex, type MemoryItem, rankByVector, tokenize } from './memory-index.js';
+import { words } from '../core/words.js';
+import { type Bm25Document, bm25Corpus, bm25Document, bm25Scores, termCounts } from '../tools/bm25.js';
+import { type MemoryHit, type MemoryIndex, type MemoryItem, rankByVector } from './memory-index.js';
 
 /** Options of `createInMemoryIndex`. */
 export interface InMemoryIndexOptions {
@@ -12,8 +14,7 @@ export interface InMemoryIndexOptions {
 
 interface Entry {
   item: MemoryItem;
-  terms: Map<string, number>;
-  length: number;
+  document: Bm25Document;
 }
 
 /**
@@ -34,38 +35,17 @@ export function createInMemoryIndex(options: InMemoryIndexOptions = {}): MemoryI
   const copy = (item: MemoryItem): MemoryItem => structuredClone(item);
   return {
     async put(item) {
-      const terms = new Map<string, number>();
-      const tokens = tokenize(item.text);
-      for (const token of tokens) terms.set(token, (terms.get(token) ?? 0) + 1);
       entries.delete(item.id);
-      entries.set(item.id, { item: copy(item), terms, length: tokens.length });
+      entries.set(item.id, { item: copy(item), document: bm25Document(termCounts(words(item.text))) });
     },
     async searchText(query, { scope, limit }) {
       // Term statistics over the whole index, as SQLite FTS5 computes them; results from the scope only.
       const all = [...entries.values()];
-      const queryTerms = [...new Set(tokenize(query))];
-      if (all.length === 0 || queryTerms.length === 0) return [];
-      const candidates = all.filter((entry) => entry.item.scope === scope);
-      const averageLength = all.reduce((sum, entry) => sum + entry.length, 0) / all.length || 1;
-      const idf = new Map<string, number>();
-      for (const term of queryTerms) {
-        const containing = all.filter((entry) => entry.terms.has(term)).length;
-        const value = Math.log((all.length - containing + 0.5) / (containing + 0.5));
-        idf.set(term, value > 0 ? value : 1e-6);
-      }
+      const corpus = bm25Corpus(all.map((entry) => entry.document));
       const hits: MemoryHit[] = [];
-      for (const entry of candidates) {
-        let score = 0;
-        let matched = false;
-        for (const term of queryTerms) {
-          const frequency = entry.terms.get(term) ?? 0;
-          if (frequency === 0) continue;
-          matched = true;
-          score +=
-            (idf.get(term)! * (frequency * (k1 + 1))) /
-            (frequency + k1 * (1 - b + (b * entry.length) / averageLength));
-        }
-        if (matched) hits.push({ ...copy(entry.item), score, via: 'lexical' });
+      for (const { position, score } of bm25Scores(corpus, words(query), { k1, b, idf: 'fts5' })) {
+        const { item } = all[position]!;
+        if (item.scope === scope) hits.push({ ...copy(item), score, via: 'lexical' });
       }
       hits.sort((x, y) => y.score - x.score || x.createdAt - y.createdAt);
       return hits.slice(0, limit);

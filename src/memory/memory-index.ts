@@ -86,44 +86,28 @@ export function scopeKey(scope: MemoryScope): string {
 }
 
 /**
- * Cosine similarity of two vectors (0 when either is all zeros or their lengths differ).
+ * Ranks items by cosine similarity to a query vector (the AI SDK's `cosineSimilarity`, loaded
+ * with `ai` on first use; an item whose vector has another length scores 0); shared by the
+ * in-memory indexes.
  *
  * @example
  * ```ts
- * cosineSimilarity([1, 0], [1, 1]); // 0.7071...
+ * const hits = await rankByVector(items, embedding, 5);
  * ```
  */
-export function cosineSimilarity(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) return 0;
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let index = 0; index < a.length; index++) {
-    const x = a[index]!;
-    const y = b[index]!;
-    dot += x * y;
-    normA += x * x;
-    normB += y * y;
-  }
-  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
-}
-
-/** Ranks items by cosine similarity to a query vector; shared by the indexes. */
-export function rankByVector(
+export async function rankByVector(
   items: readonly MemoryItem[],
   embedding: readonly number[],
   limit: number,
-): MemoryHit[] {
+): Promise<MemoryHit[]> {
+  const { cosineSimilarity } = await import('ai');
+  const query = embedding as number[];
   const hits: MemoryHit[] = [];
   for (const item of items) {
     if (item.embedding === undefined) continue;
-    hits.push({ ...item, score: cosineSimilarity(item.embedding, embedding), via: 'vector' });
+    const score = item.embedding.length === query.length ? cosineSimilarity(item.embedding, query) : 0;
+    hits.push({ ...item, score, via: 'vector' });
   }
   hits.sort((a, b) => b.score - a.score || a.createdAt - b.createdAt);
   return hits.slice(0, limit);
-}
-
-/** Lower-cased word tokens (letters and digits of any script), as both indexes split text. */
-export function tokenize(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }

@@ -34,6 +34,11 @@ export interface StubChatRequest {
   tool_choice?: unknown;
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
+  /** `{ type: 'json_object' }`, or `{ type: 'json_schema', json_schema: { name, schema, strict } }` from clients that send schemas. */
+  response_format?: {
+    type: string;
+    json_schema?: { name?: string; description?: string; schema?: unknown; strict?: boolean };
+  };
   [key: string]: unknown;
 }
 

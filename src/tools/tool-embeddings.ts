@@ -54,9 +54,10 @@ export function createToolEmbedder(
   return {
     async rank(query, lexical, limit, signal) {
       if (query.trim() === '') return lexical.slice(0, limit);
-      const [all, { embedding }] = await Promise.all([
+      const [all, { embedding }, { cosineSimilarity }] = await Promise.all([
         toolVectors(signal),
         aiSdk().then(({ embed }) => embed({ model: options.model, value: query, abortSignal: signal })),
+        aiSdk(),
       ]);
       const byVector = all
         .map((vector, position) => ({ position, score: cosineSimilarity(embedding, vector) }))
@@ -72,19 +73,4 @@ export function createToolEmbedder(
         .map(([position]) => position);
     },
   };
-}
-
-/** Cosine similarity of two vectors of the same length (0 when either is all zeros). */
-function cosineSimilarity(left: readonly number[], right: readonly number[]): number {
-  let dot = 0;
-  let leftNorm = 0;
-  let rightNorm = 0;
-  for (let index = 0; index < left.length; index++) {
-    const a = left[index] ?? 0;
-    const b = right[index] ?? 0;
-    dot += a * b;
-    leftNorm += a * a;
-    rightNorm += b * b;
-  }
-  return leftNorm === 0 || rightNorm === 0 ? 0 : dot / Math.sqrt(leftNorm * rightNorm);
 }

@@ -1,23 +1,16 @@
-/** BM25 index over tools: names, descriptions and JSON Schema property names and descriptions. */
+/** Tool search: a BM25 index over names, descriptions and JSON Schema property names and descriptions. */
 
+import { words } from '../core/words.js';
+import { type Bm25Corpus, bm25Corpus, bm25Document, bm25Scores, termCounts } from './bm25.js';
 import type { Tool } from './tool.js';
 
-const k1 = 1.2;
-const b = 0.75;
 /** Field weights: a word in the name counts more than one in a parameter description. */
 const nameWeight = 3;
 const descriptionWeight = 2;
 const schemaWeight = 1;
 
 /** A BM25 index of a tool registry. */
-export interface ToolIndex {
-  /** Per tool: term -> weighted frequency. */
-  documents: Map<string, number>[];
-  lengths: number[];
-  averageLength: number;
-  /** Term -> inverse document frequency. */
-  idf: Map<string, number>;
-}
+export type ToolIndex = Bm25Corpus;
 
 /**
  * Indexes tools for BM25 search, weighting name over description over schema text.
@@ -31,25 +24,14 @@ export interface ToolIndex {
 export function buildIndex(
   registry: readonly Pick<Tool, 'name' | 'description' | 'jsonSchema'>[],
 ): ToolIndex {
-  const documents = registry.map((entry) => {
-    const terms = new Map<string, number>();
-    const add = (text: string, weight: number) => {
-      for (const term of tokenize(text)) terms.set(term, (terms.get(term) ?? 0) + weight);
-    };
-    add(entry.name, nameWeight);
-    add(entry.description, descriptionWeight);
-    add(schemaText(entry.jsonSchema), schemaWeight);
-    return terms;
-  });
-  const lengths = documents.map((terms) => [...terms.values()].reduce((sum, count) => sum + count, 0));
-  const averageLength = lengths.reduce((sum, length) => sum + length, 0) / Math.max(1, lengths.length);
-  const frequency = new Map<string, number>();
-  for (const terms of documents)
-    for (const term of terms.keys()) frequency.set(term, (frequency.get(term) ?? 0) + 1);
-  const idf = new Map<string, number>();
-  const total = documents.length;
-  for (const [term, count] of frequency) idf.set(term, Math.log(1 + (total - count + 0.5) / (count + 0.5)));
-  return { documents, lengths, averageLength, idf };
+  return bm25Corpus(
+    registry.map((entry) => {
+      const terms = termCounts(tokenize(entry.name), nameWeight);
+      termCounts(tokenize(entry.description), descriptionWeight, terms);
+      termCounts(tokenize(schemaText(entry.jsonSchema)), schemaWeight, terms);
+      return bm25Document(terms);
+    }),
+  );
 }
 
 /**
@@ -61,22 +43,9 @@ export function buildIndex(
  * ```
  */
 export function rank(index: ToolIndex, query: readonly string[]): { position: number; score: number }[] {
-  const terms = [...new Set(query)].filter((term) => index.idf.has(term));
-  if (terms.length === 0) return [];
-  const scored: { position: number; score: number }[] = [];
-  index.documents.forEach((document, position) => {
-    let score = 0;
-    const length = index.lengths[position]!;
-    for (const term of terms) {
-      const frequency = document.get(term);
-      if (frequency === undefined) continue;
-      score +=
-        (index.idf.get(term)! * (frequency * (k1 + 1))) /
-        (frequency + k1 * (1 - b + (b * length) / (index.averageLength || 1)));
-    }
-    if (score > 0) scored.push({ position, score });
-  });
-  return scored.sort((left, right) => right.score - left.score || left.position - right.position);
+  return bm25Scores(index, query).sort(
+    (left, right) => right.score - left.score || left.position - right.position,
+  );
 }
 
 const stopWords = new Set(
@@ -85,23 +54,24 @@ const stopWords = new Set(
   ),
 );
 
+const camelCase = /(\p{Ll}|\p{N})(\p{Lu})/gu;
+const singleLatin = /^[a-z0-9]$/;
+
 /**
- * Lower-case words of a text, splitting camelCase, snake_case and kebab-case; drops stop words
- * and strips a plural `s`.
+ * The search terms of a text: its words in any script (`words()`, the tokenizer memory search
+ * uses too), with camelCase, snake_case and kebab-case split, stop words and single Latin
+ * letters dropped, and a plural `s` stripped.
  *
  * @example
  * ```ts
  * tokenize('getSum of the api_keys'); // ['get', 'sum', 'api', 'key']
+ * tokenize('Возврат платежа'); // ['возврат', 'платежа']
  * ```
  */
 export function tokenize(text: string): string[] {
-  const words = text
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/);
   const terms: string[] = [];
-  for (const word of words) {
-    if (word.length < 2 || stopWords.has(word)) continue;
+  for (const word of words(text.replace(camelCase, '$1 $2'))) {
+    if (singleLatin.test(word) || stopWords.has(word)) continue;
     terms.push(word.length > 3 && word.endsWith('s') && !word.endsWith('ss') ? word.slice(0, -1) : word);
   }
   return terms;

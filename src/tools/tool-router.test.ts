@@ -136,6 +136,24 @@ describe('createToolRouter', () => {
     ]);
   });
 
+  it('finds tools described in any script, not only ASCII', () => {
+    const write = (name: string, description: string) =>
+      tool({ name, description, input: z.object({ id: z.string() }), execute: () => 'ok' });
+    const international = createToolRouter([
+      ...tools,
+      write('refund_ru', 'Оформляет возврат платежа клиенту.'),
+      write('refund_de', 'Erstellt eine Rückerstattung für die Bestellung.'),
+      write('invoice_el', 'Εκδίδει τιμολόγιο για τον πελάτη.'),
+      write('invoice_hi', 'ग्राहक के लिए चालान बनाता है।'),
+    ]);
+    expect(international.search('возврат платежа', 1)[0]?.name).toBe('refund_ru');
+    expect(international.search('Rückerstattung', 1)[0]?.name).toBe('refund_de');
+    expect(international.search('τιμολόγιο', 1)[0]?.name).toBe('invoice_el');
+    // Devanagari vowel signs are combining marks: a word must not fall apart at them.
+    expect(international.search('चालान', 1)[0]?.name).toBe('invoice_hi');
+    expect(tokenize('Возврат ПЛАТЕЖА')).toEqual(['возврат', 'платежа']);
+  });
+
   it('rejects bad options naming the option', () => {
     expect(() => createToolRouter(tools, { maxTools: 0 }, 'agent("a")')).toThrow(
       /agent\("a"\): toolRouting.maxTools must be an integer >= 1/,

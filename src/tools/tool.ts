@@ -1,6 +1,6 @@
 /** tool(): a typed function an agent can call, with a zod input schema, a timeout and an idempotency flag. */
 
-import type { JSONSchema7 } from '@ai-sdk/provider';
+import type { JSONSchema7, LanguageModelV3Message } from '@ai-sdk/provider';
 import { type ZodType, z } from 'zod';
 import { ConfigError, type ErrorClass } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
@@ -26,6 +26,11 @@ export interface ToolContext {
   readonly threadId?: string | undefined;
   /** Emits a custom event for the run (as `ctx.emit`). Set by agents. */
   readonly emit?: (event: CustomEvent) => void;
+  /**
+   * The conversation when the model asked for this call, without the system prompt; it ends with
+   * the assistant message holding the call. Set by agents (AI SDK tools get it as `messages`).
+   */
+  readonly messages?: readonly LanguageModelV3Message[];
 }
 
 /** A tool definition. */

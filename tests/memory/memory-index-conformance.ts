@@ -89,6 +89,19 @@ export function memoryIndexConformance(name: string, make: () => MemoryIndex): v
       expect(hits.map((hit) => hit.id)).toEqual(['m']);
     });
 
+    it('keeps words whole in any script, combining marks included', async () => {
+      const index = open();
+      // Devanagari vowel signs are combining marks: "चालान" (invoice) must not match the letters
+      // it shares with "नया लेख" (a new article).
+      await index.put({ id: 'invoice', text: 'ग्राहक के लिए चालान', scope: 'user:a', createdAt: 1 });
+      await index.put({ id: 'article', text: 'नया लेख', scope: 'user:a', createdAt: 2 });
+      await index.put({ id: 'refund', text: 'Возврат платежа', scope: 'user:a', createdAt: 3 });
+      const hindi = await index.searchText('चालान', { scope: 'user:a', limit: 5 });
+      expect(hindi.map((hit) => hit.id)).toEqual(['invoice']);
+      const russian = await index.searchText('ВОЗВРАТ', { scope: 'user:a', limit: 5 });
+      expect(russian.map((hit) => hit.id)).toEqual(['refund']);
+    });
+
     it('replaces an item put again with the same id, and deletes by id', async () => {
       const index = open();
       await index.put({ id: 'm1', text: 'likes tea', scope: 'user:a', createdAt: 1, metadata: { v: 1 } });

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../core/errors.js';
+import { words } from '../../core/words.js';
 import type { MemoryHit, MemoryIndex, MemoryItem } from '../../memory/memory-index.js';
 import { storeClosedError, storeOpenError } from '../store-errors.js';
 
@@ -76,22 +77,9 @@ function toItem(row: Row): MemoryItem {
 
 /** The query's words as an FTS5 expression matching any of them (each quoted, so no operator syntax leaks in). */
 function matchExpression(query: string): string | undefined {
-  const words = query.toLowerCase().match(/[\p{L}\p{N}]+/gu);
-  if (words === null) return undefined;
-  return [...new Set(words)].map((word) => `"${word}"`).join(' OR ');
-}
-
-function cosine(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) return 0;
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let index = 0; index < a.length; index++) {
-    dot += a[index]! * b[index]!;
-    normA += a[index]! * a[index]!;
-    normB += b[index]! * b[index]!;
-  }
-  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+  const terms = words(query);
+  if (terms.length === 0) return undefined;
+  return [...new Set(terms)].map((term) => `"${term}"`).join(' OR ');
 }
 
 /**
@@ -163,13 +151,18 @@ export function createSqliteMemoryIndex(options: SqliteMemoryIndexOptions = {}):
         );
       });
     },
-    searchVector(embedding, { scope, limit }) {
+    async searchVector(embedding, { scope, limit }) {
+      const { cosineSimilarity } = await import('ai');
+      const query = embedding as number[];
       return perform(() => {
         const hits: MemoryHit[] = [];
         for (const row of inScope.all(scope) as Row[]) {
           if (row.embedding === null) continue;
           const item = toItem(row);
-          hits.push({ ...item, score: cosine(item.embedding!, embedding), via: 'vector' });
+          // A vector of another length (another embedding model) scores 0 rather than failing the search.
+          const vector = item.embedding!;
+          const score = vector.length === query.length ? cosineSimilarity(vector, query) : 0;
+          hits.push({ ...item, score, via: 'vector' });
         }
         hits.sort((a, b) => b.score - a.score || a.createdAt - b.createdAt);
         return hits.slice(0, limit);
