@@ -37,7 +37,16 @@ export {
 } from './core/errors.js';
 export type { BatonEvent, BatonEventType, EventListener } from './core/events.js';
 export type { RetryOptions } from './core/retry-options.js';
-export type { CustomEvent, RunContext, StepContext, StepOptions, WaitOptions } from './core/run-context.js';
+export type {
+  CustomEvent,
+  RunContext,
+  RunGovernance,
+  RunServices,
+  StepContext,
+  StepOptions,
+  Tenant,
+  WaitOptions,
+} from './core/run-context.js';
 export { isInterruption } from './core/run-execution.js';
 export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/runnable.js';
 export { workflow } from './core/runnable.js';
@@ -86,6 +95,7 @@ export {
 } from './governance/builtin-guardrails.js';
 export type {
   Guardrail,
+  GuardrailContext,
   GuardrailOptions,
   GuardrailStage,
   GuardrailSubject,
@@ -128,8 +138,10 @@ export {
 } from './memory/threads.js';
 export type { DeltaListener, ModelResponse, ModelToolCall } from './models/call-model.js';
 export { callModel } from './models/call-model.js';
-export type { ModelPrice } from './models/pricing.js';
-export { costOf, priceOf, registerPrices } from './models/pricing.js';
+export type { ModelProviders } from './models/model-providers.js';
+export { createModelProviders } from './models/model-providers.js';
+export type { ModelPrice, PriceTable } from './models/pricing.js';
+export { costOf, createPriceTable, priceOf, registerPrices } from './models/pricing.js';
 export type {
   AdaptiveTimeoutOptions,
   AgentResilience,
@@ -139,6 +151,7 @@ export type {
   LatencyStats,
   LimitOptions,
   ProviderResilience,
+  Resilience,
   ResilienceConfig,
   ToolResilience,
 } from './models/resilience/index.js';
@@ -146,6 +159,7 @@ export {
   breakerState,
   classifyError,
   configureResilience,
+  createResilience,
   isErrorClass,
   latencyStats,
   resetResilience,

@@ -8,11 +8,12 @@ import type {
 import { contextMeta } from '../context/context-guard.js';
 import type { RunContext, StepContext } from '../core/run-context.js';
 import type { ModelResponse } from '../models/call-model.js';
-import { costOf } from '../models/pricing.js';
+import { resolveRunModel } from '../models/model-providers.js';
+import { pricesOf } from '../models/pricing.js';
 import { agentModelCall, resilienceMeta } from '../models/resilience/agent-model.js';
 import { withEscalation } from '../models/resilience/escalation.js';
-import { modelName, resolveModel } from '../models/resolve-model.js';
-import { cacheMeta, withResponseCache } from '../models/response-cache.js';
+import { modelName } from '../models/resolve-model.js';
+import { cacheMeta, runtimeResponseCache, withResponseCache } from '../models/response-cache.js';
 import type { StepMeta } from '../stores/store.js';
 import type { Agent } from './agent.js';
 
@@ -64,7 +65,7 @@ function modelStepOnce(
       if (cache === undefined) return agentModelCall(ctx, agent, options, step, onDelta);
       return cachedModelCall(cache, ctx, agent, options, step, onDelta);
     },
-    { kind: 'model', meta: (response) => contextMeta(prompt, modelMeta(agent, response, tools)) },
+    { kind: 'model', meta: (response) => contextMeta(prompt, modelMeta(ctx, agent, response, tools)) },
   );
 }
 
@@ -77,9 +78,14 @@ async function cachedModelCall(
   step: StepContext,
   onDelta: ((text: string) => void) | undefined,
 ): Promise<ModelResponse> {
-  const model = await resolveModel(agent.model);
-  return withResponseCache(cache, modelName(model), options, onDelta, () =>
-    agentModelCall(ctx, agent, options, step, onDelta),
+  const model = await resolveRunModel(ctx, agent.model);
+  return withResponseCache(
+    cache,
+    modelName(model),
+    options,
+    onDelta,
+    () => agentModelCall(ctx, agent, options, step, onDelta),
+    cache.store ?? runtimeResponseCache(ctx),
   );
 }
 
@@ -87,7 +93,12 @@ const autoToolChoice: NonNullable<LanguageModelV3CallOptions['toolChoice']> = Ob
   type: 'auto' as const,
 });
 
+/**
+ * Interned step names: a string is its own value, so no runtime's state is in here. Bounded
+ * (cleared when full), so a process hosting many tenants' agents does not grow it forever.
+ */
 const stepNames = new Map<string, string>();
+const maxStepNames = 4096;
 
 /** `prefix + name`, interned: every journal entry of an agent shares one string instead of a copy each. */
 export function stepName(prefix: 'model:' | 'tool:', name: string): string {
@@ -95,6 +106,7 @@ export function stepName(prefix: 'model:' | 'tool:', name: string): string {
   let interned = stepNames.get(key);
   if (interned === undefined) {
     interned = key;
+    if (stepNames.size >= maxStepNames) stepNames.clear();
     stepNames.set(key, interned);
   }
   return interned;
@@ -102,6 +114,7 @@ export function stepName(prefix: 'model:' | 'tool:', name: string): string {
 
 /** Display data of a model step; the agent's version lets cost and outcomes be compared across versions. */
 function modelMeta(
+  ctx: RunContext,
   agent: Agent<unknown>,
   response: ModelResponse,
   tools: readonly LanguageModelV3FunctionTool[],
@@ -112,7 +125,7 @@ function modelMeta(
     model: response.model,
     usage: response.usage,
   };
-  const cost = costOf(response.model, response.usage, response.cachedInputTokens);
+  const cost = pricesOf(ctx).costOf(response.model, response.usage, response.cachedInputTokens);
   if (cost !== undefined) meta.costUsd = cost;
   if (agent.toolRouter !== undefined) meta.offeredTools = tools.map((offered) => offered.name);
   return cacheMeta(response, resilienceMeta(response, meta));

@@ -10,6 +10,7 @@ import { approvalGate, recordDenial, runWithApproval, settleAll } from '../gover
 import { permissionDenial } from '../governance/permissions.js';
 import type { ModelToolCall } from '../models/call-model.js';
 import { errorClassOf, withEscalation } from '../models/resilience/escalation.js';
+import { resilienceOf } from '../models/resilience/registry.js';
 import { defineLazySignal } from '../models/resilience/run-resilient.js';
 import { executeToolResilient, toolCallEmitter, toolStepMeta } from '../models/resilience/tool-call.js';
 import type { StepMeta } from '../stores/store.js';
@@ -147,7 +148,12 @@ function announceResult(
   });
 }
 
+/**
+ * Frozen `{ agent, tool }` objects: a pure function of the names, so no runtime's state is in
+ * here. Bounded (cleared when full), so many tenants' agents do not grow it forever.
+ */
 const toolMetas = new Map<string, StepMeta>();
+const maxToolMetas = 4096;
 
 /** The display data of a tool step, one shared object per agent and tool (not one per call). */
 function toolMeta(agent: string, tool: string): StepMeta {
@@ -155,6 +161,7 @@ function toolMeta(agent: string, tool: string): StepMeta {
   let meta = toolMetas.get(key);
   if (meta === undefined) {
     meta = Object.freeze({ agent, tool });
+    if (toolMetas.size >= maxToolMetas) toolMetas.clear();
     toolMetas.set(key, meta);
   }
   return meta;
@@ -250,6 +257,7 @@ async function execute(
   // Timeout, retries, breaker and bulkhead (src/models/resilience). `signal` aborts on timeout or
   // cancellation; it is a lazy own property, so AbortControllers are only made if the tool reads it.
   return executeToolResilient(
+    resilienceOf(ctx),
     tool,
     agentName,
     step,

@@ -4,8 +4,9 @@ import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import type { Message } from '../agents/messages.js';
 import type { RunContext } from '../core/run-context.js';
 import { callModel } from '../models/call-model.js';
-import { costOf } from '../models/pricing.js';
-import { type ModelSpec, resolveModel } from '../models/resolve-model.js';
+import { resolveRunModel } from '../models/model-providers.js';
+import { pricesOf } from '../models/pricing.js';
+import type { ModelSpec } from '../models/resolve-model.js';
 import type { StepMeta, Usage } from '../stores/store.js';
 import type { ContextPolicy } from './context-policy.js';
 import { messageText } from './tokens.js';
@@ -71,7 +72,7 @@ export async function compactHistory(
   const record = await ctx.step(
     `compact:${agentName}`,
     async (step): Promise<CompactionRecord> => {
-      const model = await resolveModel(policy.compaction.model ?? agentModel);
+      const model = await resolveRunModel(ctx, policy.compaction.model ?? agentModel);
       const options: LanguageModelV3CallOptions = {
         prompt: [
           { role: 'system', content: policy.compaction.instructions },
@@ -91,7 +92,7 @@ export async function compactHistory(
         usage: response.usage,
       };
     },
-    { kind: 'model', meta: (result) => compactionMeta(agentName, result) },
+    { kind: 'model', meta: (result) => compactionMeta(ctx, agentName, result) },
   );
   const text = `${SUMMARY_PREFIX} (${record.messages} messages)\n${record.summary}`;
   const summary: Message = { role: 'user', content: [{ type: 'text', text }] };
@@ -100,14 +101,14 @@ export async function compactHistory(
   return record;
 }
 
-function compactionMeta(agent: string, record: CompactionRecord): StepMeta {
+function compactionMeta(ctx: RunContext, agent: string, record: CompactionRecord): StepMeta {
   const meta: StepMeta = {
     agent,
     model: record.model,
     usage: record.usage,
     compaction: { messages: record.messages, tokens: record.tokens },
   };
-  const cost = costOf(record.model, record.usage, 0);
+  const cost = pricesOf(ctx).costOf(record.model, record.usage, 0);
   if (cost !== undefined) meta.costUsd = cost;
   return meta;
 }

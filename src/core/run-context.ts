@@ -1,7 +1,12 @@
 /** The context durable code receives: journaled steps, child runs, parallel branches, signals and timers. */
 
 import type { ZodType } from 'zod';
-import type { JournalEntryKind, StepMeta, Store } from '../stores/store.js';
+import type { Budget } from '../governance/budget.js';
+import type { ModelProviders } from '../models/model-providers.js';
+import type { PriceTable } from '../models/pricing.js';
+import type { Resilience } from '../models/resilience/registry.js';
+import type { JournalEntry, JournalEntryKind, StepMeta, Store } from '../stores/store.js';
+import type { Clock } from './clock.js';
 import type { BatonEvent } from './events.js';
 import type { Runnable } from './runnable.js';
 
@@ -47,6 +52,56 @@ export interface WaitOptions {
 export interface CustomEvent {
   name: string;
   data?: unknown;
+}
+
+/** Governance state of one run: the budget given to `runtime.start` and its spend (kept by src/governance/budget.ts). */
+export interface RunGovernance {
+  readonly budget: Budget | undefined;
+  /** When the run was created (the start of its wall-time budget). */
+  readonly startedAt: number;
+  /**
+   * The runtime's clock, read directly (not journaled like `ctx.now()`): wall-time budgets use
+   * it, and only while the run is not replaying.
+   */
+  readonly clock: Clock;
+  spend?: unknown;
+  /**
+   * Model steps inside recorded child runs that a replay returned without running them again,
+   * in replay order: budgets count their spend when they next look (and empty the list).
+   */
+  readonly skippedModelEntries: JournalEntry[];
+}
+
+/**
+ * A runtime's own state for the layers above the kernel: what `createRuntime` was given, shared
+ * by the runs of that runtime and by no other. `undefined` means the process default
+ * (`registerModelProvider`, `registerPrices`, `configureResilience`).
+ */
+export interface Tenant {
+  /** Model provider prefixes of this runtime (`createRuntime({ models: createModelProviders(...) })`). */
+  readonly models: ModelProviders | undefined;
+  /** Prices of this runtime (`createRuntime({ prices: createPriceTable(...) })`). */
+  readonly prices: PriceTable | undefined;
+  /** Breakers, bulkheads, latency windows and settings of this runtime (`createRuntime({ resilience: createResilience(...) })`). */
+  readonly resilience: Resilience | undefined;
+}
+
+/**
+ * The per-run slot: made once when a run starts executing and carried by every context of the
+ * run. It is a required property of `RunContext`, so an object that wraps `ctx` (a pattern's
+ * metering view) must pass it on, `services: ctx.services`, or it does not compile; code never
+ * looks for it with `instanceof`.
+ *
+ * @example
+ * ```ts
+ * const view: RunContext = { ...delegatingMethods, services: ctx.services };
+ * ```
+ */
+export interface RunServices {
+  /** The run's budget and spend. */
+  readonly governance: RunGovernance;
+  /** The state of the runtime executing the run (model providers, prices, resilience). */
+  readonly tenant: Tenant;
 }
 
 /**
@@ -102,6 +157,8 @@ export interface RunContext {
   emitEvent(event: DistributiveOmit<BatonEvent, 'runId' | 'at'>): void;
   /** True when someone listens to this runtime's events (so work like streaming can be skipped otherwise). */
   readonly observed: boolean;
+  /** The run's slot (governance, tenant state): a wrapper of `ctx` must pass it on as it is. */
+  readonly services: RunServices;
 }
 
 /** `Omit` that keeps a union a union. */

@@ -32,8 +32,11 @@ import type {
   CustomEvent,
   DistributiveOmit,
   RunContext,
+  RunGovernance,
+  RunServices,
   StepContext,
   StepOptions,
+  Tenant,
   WaitOptions,
 } from './run-context.js';
 import type { Runnable } from './runnable.js';
@@ -113,29 +116,8 @@ export interface ExecutionHost {
    * after every journal append.
    */
   readonly audit?: AuditOpener;
-}
-
-/** Governance state of one run: the budget given to `runtime.start` and its spend (kept by src/governance/budget.ts). */
-export interface RunGovernance {
-  readonly budget: Budget | undefined;
-  /** When the run was created (the start of its wall-time budget). */
-  readonly startedAt: number;
-  /**
-   * The runtime's clock, read directly (not journaled like `ctx.now()`): wall-time budgets use
-   * it, and only while the run is not replaying.
-   */
-  readonly clock: Clock;
-  spend?: unknown;
-  /**
-   * Model steps inside recorded child runs that a replay returned without running them again,
-   * in replay order: budgets count their spend when they next look (and empty the list).
-   */
-  readonly skippedModelEntries: JournalEntry[];
-}
-
-/** The governance state of the run behind `ctx`; `undefined` for contexts not made by a runtime. */
-export function runGovernance(ctx: RunContext): RunGovernance | undefined {
-  return ScopeContext.governanceOf(ctx);
+  /** The runtime's own state, carried to every run in `ctx.services.tenant`. */
+  readonly tenant: Tenant;
 }
 
 /**
@@ -199,11 +181,14 @@ export class RunExecution {
   /** Until when this execution knows it holds the lease; a step that starts later checks the store first. */
   #leaseUntil: number;
   readonly governance: RunGovernance;
+  /** The slot every context of this run carries (made once per execution, read by each scope). */
+  readonly services: RunServices;
 
   constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[], budget?: Budget) {
     this.#host = host;
     this.record = record;
     this.governance = { budget, startedAt: record.createdAt, clock: host.clock, skippedModelEntries: [] };
+    this.services = { governance: this.governance, tenant: host.tenant };
     this.runId = record.id;
     this.#leaseUntil = record.leaseExpiresAt ?? 0;
     this.#journal = entries.length > 0 ? new Map() : undefined;
@@ -971,16 +956,13 @@ class Step implements StepContext {
 class ScopeContext implements RunContext {
   readonly #execution: RunExecution;
   readonly scope: string;
+  readonly services: RunServices;
   #sequence = 0;
 
   constructor(execution: RunExecution, scope: string) {
     this.#execution = execution;
     this.scope = scope;
-  }
-
-  /** The governance state of the run behind a context this class made. */
-  static governanceOf(ctx: RunContext): RunGovernance | undefined {
-    return ctx instanceof ScopeContext ? ctx.#execution.governance : undefined;
+    this.services = execution.services;
   }
 
   get runId(): string {

@@ -3,6 +3,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Budget } from '../governance/budget.js';
+import type { ModelProviders } from '../models/model-providers.js';
+import type { PriceTable } from '../models/pricing.js';
+import type { Resilience } from '../models/resilience/registry.js';
 import {
   type JournalEntry,
   loadableSchemaVersions,
@@ -25,6 +28,7 @@ import {
 import { type BatonEvent, EventBus, type EventListener } from './events.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
 import { checkOptionNames, optionNames } from './option-names.js';
+import type { Tenant } from './run-context.js';
 import {
   type AuditOpener,
   type ExecutionHost,
@@ -62,6 +66,24 @@ export interface RuntimeOptions {
    * `audit:<runId>` after each journal append (docs/audit.md). Called once per store. Default: none.
    */
   audit?: (store: Store) => AuditOpener;
+  /**
+   * This runtime's model provider prefixes, made with `createModelProviders` (a tenant's own API
+   * keys, say): seen by its runs only. Other model strings resolve as `resolveModel` does.
+   * Default: none of its own (the built-in providers and `registerModelProvider`'s).
+   */
+  models?: ModelProviders;
+  /**
+   * This runtime's prices, made with `createPriceTable`: its runs are priced from this table (then
+   * the catalogue) and never see `registerPrices` or another runtime's table. Default: the
+   * process table that `registerPrices` fills.
+   */
+  prices?: PriceTable;
+  /**
+   * This runtime's resilience settings and state (breakers, bulkheads, latency windows), made with
+   * `createResilience`: shared with no other runtime. Default: the process state that
+   * `configureResilience` sets and `breakerState`/`latencyStats` read.
+   */
+  resilience?: Resilience;
 }
 
 /** Options of `runtime.start`. */
@@ -169,6 +191,9 @@ const runtimeOptionNames = optionNames<RuntimeOptions>({
   inlineWaitMs: true,
   owner: true,
   audit: true,
+  models: true,
+  prices: true,
+  resilience: true,
 });
 
 const defaults = {
@@ -187,6 +212,8 @@ class BatonRuntime implements Runtime {
   readonly #pollIntervalMs: number;
   readonly #recover: boolean;
   readonly #audit: RuntimeOptions['audit'];
+  /** What every run of this runtime carries in `ctx.services.tenant`. */
+  readonly #tenant: Tenant;
   readonly #registry = new Map<string, Runnable>();
   readonly #active = new Map<string, ActiveRun>();
   readonly #ended = new Map<string, Set<() => void>>();
@@ -213,6 +240,7 @@ class BatonRuntime implements Runtime {
     this.#recover = settings.recover;
     this.#owner = settings.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#audit = options.audit;
+    this.#tenant = { models: options.models, prices: options.prices, resilience: options.resilience };
     this.#store = options.store;
     this.#ownsStore = options.store === undefined;
     for (const definition of options.workflows ?? []) this.register(definition);
@@ -252,6 +280,7 @@ class BatonRuntime implements Runtime {
         inlineWaitMs: this.inlineWaitMs,
         owner: this.#owner,
         leaseMs: this.#leaseMs,
+        tenant: this.#tenant,
       };
       if (this.#audit !== undefined) this.#host = { ...this.#host, audit: this.#audit(store) };
     }

@@ -5,9 +5,8 @@ import { promptBytes } from '../context/prompt-size.js';
 import { countPromptTokens, PROMPT_OVERHEAD_TOKENS } from '../context/tokens.js';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
-import { type RunGovernance, runGovernance } from '../core/run-execution.js';
 import type { ModelResponse } from '../models/call-model.js';
-import { costOf, priceOf } from '../models/pricing.js';
+import { type PriceTable, priceOf, pricesOf } from '../models/pricing.js';
 import type { ModelSpec } from '../models/resolve-model.js';
 import type { JournalEntry } from '../stores/store.js';
 
@@ -151,7 +150,8 @@ export function checkBudget(budget: unknown, where: string): Budget | undefined 
 /**
  * Under a cost limit, throws a `ConfigError` (code `UNPRICED_MODEL`) naming the first model of
  * `model` (one or a fallback chain) that has no price, and how to fix it; nothing without
- * `maxCostUsd` or with `allowUnpricedModels`.
+ * `maxCostUsd` or with `allowUnpricedModels`. Prices come from `prices` (a run's runtime table)
+ * or, without it, the process table (`registerPrices`).
  *
  * @example
  * ```ts
@@ -163,12 +163,13 @@ export function checkPricedModels(
   model: ModelSpec | readonly ModelSpec[],
   where: string,
   runId?: string,
+  prices?: PriceTable,
 ): void {
   if (budget?.maxCostUsd === undefined || budget.allowUnpricedModels === true) return;
   const models = Array.isArray(model) ? (model as readonly ModelSpec[]) : [model as ModelSpec];
   for (const candidate of models) {
     const name = modelId(candidate);
-    if (priceOf(name) !== undefined) continue;
+    if ((prices === undefined ? priceOf(name) : prices.priceOf(name)) !== undefined) continue;
     throw new ConfigError(
       `${where}: model "${name}" has no price, so under budget.maxCostUsd ($${budget.maxCostUsd}) its calls would count $0 and the cost limit could never stop them. ` +
         `Give it a price with registerPrices({ '${name}': { input: <USD per million input tokens>, output: <USD per million output tokens> } }) (0 and 0 for a free local model), ` +
@@ -197,34 +198,8 @@ interface RunSpend {
   agents: Map<string, Account>;
 }
 
-/** Spend kept for contexts outside a runtime execution (tests that build their own context). */
-const detached = new WeakMap<RunContext, RunSpend>();
-
-/** Views of a runtime's context (a pattern's wrapper) and the context they wrap. */
-const views = new WeakMap<RunContext, RunContext>();
-
 /**
- * Lets the budget see through a pattern's own view of `ctx` (an object that delegates to it,
- * such as groupChat's usage meter): model calls made through `view` count against the run's
- * budget exactly as calls made through `ctx`. Returns `view`.
- *
- * @example
- * ```ts
- * const metered = shareRunBudget({ ...delegatingMethods }, ctx);
- * await runAgent(metered, member, input); // checked against the run budget of ctx
- * ```
- */
-export function shareRunBudget(view: RunContext, ctx: RunContext): RunContext {
-  views.set(view, views.get(ctx) ?? ctx);
-  return view;
-}
-
-function governanceOf(ctx: RunContext): RunGovernance | undefined {
-  return runGovernance(views.get(ctx) ?? ctx);
-}
-
-/**
- * True when the run behind `ctx` (or behind the pattern view `ctx` is) was started with a budget.
+ * True when the run behind `ctx` (read from `ctx.services`, which a pattern's view of `ctx` passes on) was started with a budget.
  *
  * @example
  * ```ts
@@ -232,20 +207,11 @@ function governanceOf(ctx: RunContext): RunGovernance | undefined {
  * ```
  */
 export function hasRunBudget(ctx: RunContext): boolean {
-  return governanceOf(ctx)?.budget !== undefined;
+  return ctx.services.governance.budget !== undefined;
 }
 
 function spendOf(ctx: RunContext): RunSpend {
-  const inner = views.get(ctx) ?? ctx;
-  const governance = runGovernance(inner);
-  if (governance === undefined) {
-    let spend = detached.get(inner);
-    if (spend === undefined) {
-      spend = { run: emptyAccount(), agents: new Map() };
-      detached.set(inner, spend);
-    }
-    return spend;
-  }
+  const governance = ctx.services.governance;
   governance.spend ??= { run: emptyAccount(), agents: new Map() } satisfies RunSpend;
   const spend = governance.spend as RunSpend;
   const skipped = governance.skippedModelEntries;
@@ -347,7 +313,7 @@ interface Limits {
 }
 
 function limitsOf(ctx: RunContext, call: BudgetCall): Limits[] {
-  const runBudget = checkBudget(governanceOf(ctx)?.budget, 'runtime.start()');
+  const runBudget = checkBudget(ctx.services.governance.budget, 'runtime.start()');
   const agentBudget = call.agent.budget;
   if (runBudget === undefined && agentBudget === undefined) return [];
   const spend = spendOf(ctx);
@@ -368,19 +334,24 @@ function promptTokenUpperBound(prompt: LanguageModelV3Prompt): number {
 }
 
 /** The price of `tokens` prompt tokens of the call's (first) model; 0 when it has no price. */
-function promptCost(model: ModelSpec | readonly ModelSpec[], tokens: number): number {
-  return costOf(modelId(model), { inputTokens: tokens, outputTokens: 0, totalTokens: tokens }) ?? 0;
+function promptCost(prices: PriceTable, model: ModelSpec | readonly ModelSpec[], tokens: number): number {
+  return prices.costOf(modelId(model), { inputTokens: tokens, outputTokens: 0, totalTokens: tokens }) ?? 0;
 }
 
 /** True when even `upper` more tokens stay within the limit's token and cost budgets (so no exact count is needed). */
-function fitsUpperBound(limit: Limits, upper: number, model: ModelSpec | readonly ModelSpec[]): boolean {
+function fitsUpperBound(
+  limit: Limits,
+  upper: number,
+  model: ModelSpec | readonly ModelSpec[],
+  prices: PriceTable,
+): boolean {
   const { budget, account } = limit;
   const { spent, reserved } = account;
   if (budget.maxTokens !== undefined && spent.tokens + reserved.tokens + upper > budget.maxTokens)
     return false;
   if (
     budget.maxCostUsd !== undefined &&
-    spent.costUsd + reserved.costUsd + promptCost(model, upper) > budget.maxCostUsd
+    spent.costUsd + reserved.costUsd + promptCost(prices, model, upper) > budget.maxCostUsd
   )
     return false;
   return true;
@@ -439,6 +410,7 @@ export function reserveBudget(
           ? `The run's budget (agent "${call.agent.name}")`
           : `agent("${call.agent.name}")`,
         ctx.runId,
+        pricesOf(ctx),
       );
     if (budget.maxTurns !== undefined && spent.turns + reserved.turns + 1 > budget.maxTurns)
       exceed(
@@ -450,7 +422,7 @@ export function reserveBudget(
       );
     const tokenLimited = budget.maxTokens !== undefined || budget.maxCostUsd !== undefined;
     if (tokenLimited) upper ??= promptTokenUpperBound(prompt);
-    if (tokenLimited && !fitsUpperBound(limit, upper as number, call.agent.model)) {
+    if (tokenLimited && !fitsUpperBound(limit, upper as number, call.agent.model, pricesOf(ctx))) {
       estimate ??= estimatePromptTokens(prompt, call.agent.model);
       if (budget.maxTokens !== undefined && spent.tokens + reserved.tokens + estimate > budget.maxTokens)
         exceed(
@@ -461,7 +433,7 @@ export function reserveBudget(
           `${spent.tokens} tokens spent${inFlight(reserved.tokens, ' tokens')} + about ${estimate} for the next prompt would pass ${budget.maxTokens}`,
         );
       if (budget.maxCostUsd !== undefined) {
-        const next = promptCost(call.agent.model, estimate);
+        const next = promptCost(pricesOf(ctx), call.agent.model, estimate);
         if (spent.costUsd + reserved.costUsd + next > budget.maxCostUsd)
           exceed(
             ctx,
@@ -475,9 +447,9 @@ export function reserveBudget(
     // Wall time is read from the clock, not journaled: a replayed call passed this check when it
     // was made, so a replay skips it (and a resumed run is measured against the real time).
     if (budget.maxWallTimeMs !== undefined && !ctx.replaying) {
-      const governance = governanceOf(ctx);
-      now ??= governance?.clock.now() ?? Date.now();
-      const startedAt = limit.scope === 'run' ? (governance?.startedAt ?? now) : account.startedAt;
+      const governance = ctx.services.governance;
+      now ??= governance.clock.now();
+      const startedAt = limit.scope === 'run' ? governance.startedAt : account.startedAt;
       if (limit.scope === 'agent' && startedAt === undefined) account.startedAt = now;
       else if (startedAt !== undefined && now - startedAt > budget.maxWallTimeMs)
         exceed(
@@ -492,7 +464,7 @@ export function reserveBudget(
   // Every limit passed: hold the turn and the prompt's tokens (the exact estimate when one was
   // needed, else the cheap upper bound) and their price, once per budget.
   const tokens = estimate ?? upper ?? 0;
-  const costUsd = tokens > 0 ? promptCost(call.agent.model, tokens) : 0;
+  const costUsd = tokens > 0 ? promptCost(pricesOf(ctx), call.agent.model, tokens) : 0;
   const accounts = [...new Set(limits.map((limit) => limit.account))];
   for (const account of accounts) {
     account.reserved.turns++;
@@ -546,7 +518,7 @@ export function recordBudgetSpend(
   releaseBudget(reservation);
   const limits = limitsOf(ctx, call);
   if (limits.length === 0) return;
-  const cost = costOf(response.model, response.usage, response.cachedInputTokens) ?? 0;
+  const cost = pricesOf(ctx).costOf(response.model, response.usage, response.cachedInputTokens) ?? 0;
   const tokens = response.usage.totalTokens;
   const seen = new Set<Account>();
   for (const { account } of limits) {

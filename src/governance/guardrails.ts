@@ -2,9 +2,10 @@
 
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { BatonError, ConfigError } from '../core/errors.js';
-import type { RunContext } from '../core/run-context.js';
-import { callModel } from '../models/call-model.js';
-import { costOf } from '../models/pricing.js';
+import type { RunContext, RunServices } from '../core/run-context.js';
+import { callModel, type ModelResponse } from '../models/call-model.js';
+import { resolveTenantModel } from '../models/model-providers.js';
+import { pricesOf } from '../models/pricing.js';
 import { type ModelSpec, resolveModel } from '../models/resolve-model.js';
 import type { StepMeta } from '../stores/store.js';
 
@@ -44,6 +45,14 @@ export type GuardrailVerdict =
   | { action: 'trip'; reason: string }
   | { action: 'rewrite'; text: string; reason: string };
 
+/** What a guardrail's check receives besides the subject. */
+export interface GuardrailContext {
+  /** Aborted when the run is cancelled or the runtime shuts down. */
+  readonly signal: AbortSignal;
+  /** The run's slot (`ctx.services`): its runtime's model providers and prices, for checks that call a model. */
+  readonly services?: RunServices;
+}
+
 /** Options of `guardrail()`. */
 export interface GuardrailOptions {
   name: string;
@@ -57,7 +66,7 @@ export interface GuardrailOptions {
    */
   check: (
     subject: GuardrailSubject,
-    context: { signal: AbortSignal },
+    context: GuardrailContext,
   ) => GuardrailVerdict | Promise<GuardrailVerdict>;
   /** Run the check as its own journaled step `guardrail:<name>` (model judges, remote classifiers): a replay reuses its verdict. */
   journaled?: boolean;
@@ -193,8 +202,11 @@ export function modelJudge(options: ModelJudgeOptions): Guardrail {
     on: options.on,
     ...(options.tools === undefined ? {} : { tools: options.tools }),
     journaled: true,
-    async check(subject, { signal }) {
-      const model = await resolveModel(options.model);
+    async check(subject, { signal, services }) {
+      // The run's runtime's providers when run by one (a tenant's prefix, its credentials).
+      const model = await (services === undefined
+        ? resolveModel(options.model)
+        : resolveTenantModel(services.tenant, options.model));
       const call: LanguageModelV3CallOptions = {
         prompt: [
           { role: 'system', content: system },
@@ -206,17 +218,17 @@ export function modelJudge(options: ModelJudgeOptions): Guardrail {
       };
       const response = await callModel(model, call);
       const verdict = parseVerdict(response.text);
-      const meta: StepMeta = { model: response.model, usage: response.usage };
-      const cost = costOf(response.model, response.usage, response.cachedInputTokens);
-      if (cost !== undefined) meta.costUsd = cost;
-      judgeUsage.set(verdict, meta);
+      judgeUsage.set(verdict, response);
       return verdict;
     },
   });
 }
 
-/** Usage of the judge call behind a verdict, put on the step's meta. */
-const judgeUsage = new WeakMap<GuardrailVerdict, StepMeta>();
+/**
+ * The judge call behind a verdict (model, usage), put on the step's meta and priced by the run's
+ * runtime there. Keyed by the verdict object a call made, so nothing outlives it or crosses runs.
+ */
+const judgeUsage = new WeakMap<GuardrailVerdict, ModelResponse>();
 
 function parseVerdict(text: string): GuardrailVerdict {
   let value: { verdict?: unknown; reason?: unknown; text?: unknown };
@@ -259,14 +271,25 @@ function announce(
   });
 }
 
-function decisionMeta(guard: Guardrail, subject: GuardrailSubject, verdict: GuardrailVerdict): StepMeta {
+function decisionMeta(
+  ctx: RunContext,
+  guard: Guardrail,
+  subject: GuardrailSubject,
+  verdict: GuardrailVerdict,
+): StepMeta {
   const meta: StepMeta = {
     agent: subject.agent,
     guardrail: guard.name,
     stage: subject.stage,
     action: verdict.action,
-    ...(judgeUsage.get(verdict) ?? {}),
   };
+  const judged = judgeUsage.get(verdict);
+  if (judged !== undefined) {
+    meta.model = judged.model;
+    meta.usage = judged.usage;
+    const cost = pricesOf(ctx).costOf(judged.model, judged.usage, judged.cachedInputTokens);
+    if (cost !== undefined) meta.costUsd = cost;
+  }
   if (verdict.action !== 'pass') meta.reason = verdict.reason;
   if (subject.tool !== undefined) meta.tool = subject.tool;
   return meta;
@@ -308,7 +331,7 @@ export function guardNow(
   guardrails: readonly Guardrail[],
   subject: GuardrailSubject,
 ): string | Promise<string> {
-  let context: { signal: AbortSignal } | undefined;
+  let context: GuardrailContext | undefined;
   for (let index = 0; index < guardrails.length; index++) {
     const guard = guardrails[index] as Guardrail;
     if (!applies(guard, subject)) continue;
@@ -335,18 +358,21 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  * The check context: reading `signal` creates the run's AbortController, which is costly and
  * which the built-in (pure) guardrails never need, so it is only read when a check asks.
  */
-function lazyContext(ctx: RunContext): { signal: AbortSignal } {
+function lazyContext(ctx: RunContext): GuardrailContext {
   return new LazyCheckContext(ctx);
 }
 
 /** A class, not an object literal with a getter: V8 makes those far more slowly, on every check. */
-class LazyCheckContext {
+class LazyCheckContext implements GuardrailContext {
   readonly #ctx: RunContext;
   constructor(ctx: RunContext) {
     this.#ctx = ctx;
   }
   get signal(): AbortSignal {
     return this.#ctx.signal;
+  }
+  get services(): RunServices {
+    return this.#ctx.services;
   }
 }
 
@@ -359,7 +385,7 @@ async function continueGuardrails(
   known: GuardrailVerdict | PromiseLike<GuardrailVerdict> | undefined,
 ): Promise<string> {
   let current = subject;
-  let context: { signal: AbortSignal } | undefined;
+  let context: GuardrailContext | undefined;
   for (let index = start; index < guardrails.length; index++) {
     const guard = guardrails[index] as Guardrail;
     if (!applies(guard, current)) continue;
@@ -368,9 +394,9 @@ async function continueGuardrails(
     if (guard.journaled) {
       verdict = await ctx.step(
         `guardrail:${guard.name}`,
-        (step) => guard.check(checked, { signal: step.signal }),
+        (step) => guard.check(checked, { signal: step.signal, services: ctx.services }),
         {
-          meta: (result) => decisionMeta(guard, checked, result),
+          meta: (result) => decisionMeta(ctx, guard, checked, result),
         },
       );
     } else {
@@ -382,7 +408,7 @@ async function continueGuardrails(
       if (verdict.action !== 'pass') {
         const decided = verdict;
         await ctx.step(`guardrail:${guard.name}`, () => decided, {
-          meta: decisionMeta(guard, checked, decided),
+          meta: decisionMeta(ctx, guard, checked, decided),
         });
       }
     }
@@ -409,7 +435,7 @@ export function runGuardrailsNow(
   subject: GuardrailSubject,
 ): string {
   let current = subject;
-  let context: { signal: AbortSignal } | undefined;
+  let context: GuardrailContext | undefined;
   for (const guard of guardrails) {
     if (!applies(guard, current)) continue;
     context ??= lazyContext(ctx);

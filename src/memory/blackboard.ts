@@ -90,10 +90,16 @@ export interface Blackboard<T> {
  */
 export const blackboardEventName = 'blackboard-update';
 
-/** Serializes changes to one run's blackboard within this process, so concurrent tool calls never lose one. */
-const locks = new Map<string, Promise<unknown>>();
+/**
+ * Serializes changes to one run's blackboard within this process, so concurrent tool calls never
+ * lose one. Kept per store: runtimes on different stores (tenants) never wait on each other, even
+ * for runs with the same id.
+ */
+const locksByStore = new WeakMap<Store, Map<string, Promise<unknown>>>();
 
-function locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+function locked<T>(store: Store, key: string, fn: () => Promise<T>): Promise<T> {
+  const locks = locksByStore.get(store) ?? new Map<string, Promise<unknown>>();
+  locksByStore.set(store, locks);
   const previous = locks.get(key) ?? Promise.resolve();
   const next = previous.then(fn, fn);
   const tail = next.catch(() => undefined);
@@ -166,7 +172,7 @@ export function blackboard<T>(options: BlackboardOptions<T>): Blackboard<T> {
     by: string,
     emit: ((event: CustomEvent) => void) | undefined,
   ): Promise<BlackboardSnapshot<T>> {
-    return locked(streamOf(runId), async () => {
+    return locked(store, streamOf(runId), async () => {
       const all = await revisions(store, runId);
       const done = all.find((revision) => revision.key === key);
       if (done !== undefined) return { blackboard: name, version: done.version, value: done.value };

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { scriptedModel } from '../testing/scripted-model.js';
-import { costOf, priceOf, registerPrices } from './pricing.js';
+import { createModelProviders } from './model-providers.js';
+import { costOf, createPriceTable, priceOf, registerPrices } from './pricing.js';
 import { modelName, registerModelProvider, resolveModel } from './resolve-model.js';
 
 describe('resolveModel', () => {
@@ -97,6 +98,45 @@ describe('pricing', () => {
     expect(() => registerPrices({ large: { input: 1, output: 1 } })).toThrow(/must be "provider:model"/);
     expect(() => registerPrices({ 'acme:x': { input: -1, output: 1 } })).toThrow(
       /acme:x.input must be a non-negative number/,
+    );
+  });
+
+  it('keeps a runtime table apart from the process table, both ways', () => {
+    registerPrices({ 'acme:shared': { input: 5, output: 5 } });
+    const table = createPriceTable({ 'acme:own': { input: 1, output: 2 } });
+    const usage = { inputTokens: 1_000_000, outputTokens: 1_000_000, totalTokens: 2_000_000 };
+    expect(table.costOf('acme:own', usage)).toBe(3);
+    expect(table.priceOf('acme:shared')).toBeUndefined();
+    expect(costOf('acme:own', usage)).toBeUndefined();
+    table.register({ 'acme:own-2025-01-01': { input: 0, output: 0 } });
+    expect(table.priceOf('acme:own-2025-01-01')).toEqual({ input: 0, output: 0 });
+    expect(priceOf('acme:own-2025-01-01')).toBeUndefined();
+    expect(() => createPriceTable({ own: { input: 1, output: 1 } })).toThrow(
+      /^createPriceTable\(\): "own" must be "provider:model"/,
+    );
+  });
+});
+
+describe('runtime model providers', () => {
+  it('make a prefix of their own and leave other models to the process', async () => {
+    const own = scriptedModel([{ text: 'own' }]);
+    let made = 0;
+    const providers = createModelProviders({
+      tenant: () => {
+        made += 1;
+        return own;
+      },
+    });
+    expect(await providers.resolve('tenant:x')).toBe(own);
+    expect(await providers.resolve('tenant:x')).toBe(own);
+    expect(made).toBe(1);
+    expect(() => resolveModel('tenant:x')).toThrow(/Unknown model provider "tenant"/);
+    const shared = scriptedModel([{ text: 'shared' }]);
+    registerModelProvider('process-wide', () => shared);
+    expect(await providers.resolve('process-wide:y')).toBe(shared);
+    expect(providers.resolve(own)).toBe(own);
+    expect(() => createModelProviders({ 'a:b': () => own })).toThrow(
+      /a provider prefix is a non-empty string without ':'/,
     );
   });
 });

@@ -1,6 +1,7 @@
 /** Model prices: USD per million tokens by `provider:model`, from the user's table, else the maintained catalogue. */
 
 import { ConfigError } from '../core/errors.js';
+import type { RunContext } from '../core/run-context.js';
 import type { Usage } from '../stores/store.js';
 import { catalogueCost, catalogueRates } from './price-catalogue.js';
 
@@ -12,17 +13,107 @@ export interface ModelPrice {
   cachedInput?: number;
 }
 
-/**
- * Prices users registered (`registerPrices`), which win over the catalogue. Every other model is
- * priced from the maintained catalogue (`@pydantic/genai-prices`, see price-catalogue.ts).
- */
-const table = new Map<string, ModelPrice>();
-
 /** Baton's own offline models (`scriptedModel`) cost nothing unless a price is registered. */
 const free: ModelPrice = Object.freeze({ input: 0, output: 0 });
 
 /**
- * Adds or overrides prices (USD per million tokens).
+ * A table of prices (USD per million tokens by `provider:model`) that wins over the catalogue;
+ * every other model is priced from the maintained catalogue (`@pydantic/genai-prices`, see
+ * price-catalogue.ts). A runtime given one (`createRuntime({ prices })`) prices its runs from it
+ * alone; the others share the process table that `registerPrices` fills.
+ *
+ * @example
+ * ```ts
+ * const prices = createPriceTable({ 'ollama:llama3': { input: 0, output: 0 } });
+ * prices.costOf('ollama:llama3', { inputTokens: 100, outputTokens: 20, totalTokens: 120 }); // 0
+ * ```
+ */
+export class PriceTable {
+  readonly #table = new Map<string, ModelPrice>();
+  /** Lookups by model name, including misses and dated-name fallbacks; cleared when prices change. */
+  readonly #resolved = new Map<string, ModelPrice | undefined>();
+
+  /** Adds or overrides prices; see `registerPrices`. */
+  register(prices: Readonly<Record<string, ModelPrice>>, where = 'registerPrices()'): void {
+    for (const [model, price] of Object.entries(prices)) {
+      if (!model.includes(':')) throw new ConfigError(`${where}: "${model}" must be "provider:model".`);
+      for (const field of ['input', 'output'] as const) {
+        if (typeof price[field] !== 'number' || !(price[field] >= 0)) {
+          throw new ConfigError(
+            `${where}: ${model}.${field} must be a non-negative number of USD per million tokens.`,
+          );
+        }
+      }
+      this.#table.set(model, price);
+    }
+    this.#resolved.clear();
+  }
+
+  /** The price of a model, if known; see `priceOf`. */
+  priceOf(model: string): ModelPrice | undefined {
+    if (this.#resolved.has(model)) return this.#resolved.get(model);
+    const price = this.#registered(model) ?? catalogueRates(model);
+    this.#resolved.set(model, price);
+    return price;
+  }
+
+  /** Cost in USD of one call, or `undefined` when the model has no price; see `costOf`. */
+  costOf(model: string, usage: Usage, cachedInputTokens = 0): number | undefined {
+    const price = this.#registered(model);
+    if (price === undefined) return catalogueCost(model, usage, cachedInputTokens);
+    const cached = Math.min(cachedInputTokens, usage.inputTokens);
+    const cachedPrice = price.cachedInput ?? price.input;
+    return (
+      ((usage.inputTokens - cached) * price.input +
+        cached * cachedPrice +
+        usage.outputTokens * price.output) /
+      1_000_000
+    );
+  }
+
+  /** A price from this table (exact, then the undated family), or 0 for Baton's scripted models. */
+  #registered(model: string): ModelPrice | undefined {
+    return (
+      this.#table.get(model) ??
+      this.#table.get(model.replace(/-\d{4}-?\d{2}-?\d{2}$|-\d{8}$|-latest$/, '')) ??
+      (model.startsWith('scripted:') ? free : undefined)
+    );
+  }
+}
+
+/**
+ * A runtime's own price table: pass it as `createRuntime({ prices })`. Its runs are priced from
+ * these prices, then the catalogue; `registerPrices` does not reach them.
+ *
+ * @example
+ * ```ts
+ * const runtime = createRuntime({ prices: createPriceTable({ 'ollama:llama3': { input: 0, output: 0 } }) });
+ * ```
+ */
+export function createPriceTable(prices: Readonly<Record<string, ModelPrice>> = {}): PriceTable {
+  const table = new PriceTable();
+  table.register(prices, 'createPriceTable()');
+  return table;
+}
+
+/** The process table: prices of runtimes created without their own `prices`. */
+const processPrices = new PriceTable();
+
+/**
+ * The prices that apply to the run behind `ctx`: its runtime's table, else the process table.
+ *
+ * @example
+ * ```ts
+ * const cost = pricesOf(ctx).costOf(response.model, response.usage);
+ * ```
+ */
+export function pricesOf(ctx: RunContext): PriceTable {
+  return ctx.services.tenant.prices ?? processPrices;
+}
+
+/**
+ * Adds or overrides prices (USD per million tokens) in the process table, used by every
+ * runtime created without its own `prices` (`createPriceTable`).
  *
  * @example
  * ```ts
@@ -30,27 +121,13 @@ const free: ModelPrice = Object.freeze({ input: 0, output: 0 });
  * ```
  */
 export function registerPrices(prices: Record<string, ModelPrice>): void {
-  for (const [model, price] of Object.entries(prices)) {
-    if (!model.includes(':')) throw new ConfigError(`registerPrices(): "${model}" must be "provider:model".`);
-    for (const field of ['input', 'output'] as const) {
-      if (typeof price[field] !== 'number' || !(price[field] >= 0)) {
-        throw new ConfigError(
-          `registerPrices(): ${model}.${field} must be a non-negative number of USD per million tokens.`,
-        );
-      }
-    }
-    table.set(model, price);
-  }
-  resolved.clear();
+  processPrices.register(prices);
 }
 
-/** Lookups by model name, including misses and dated-name fallbacks; cleared when prices change. */
-const resolved = new Map<string, ModelPrice | undefined>();
-
 /**
- * The price of a model, if known: a registered price (dated ids fall back to their undated
- * family, `gpt-4o-2024-08-06` → `gpt-4o`), else the catalogue's list price (the first tier of a
- * tiered price), else undefined. A model of `scriptedModel` (`scripted:*`) costs 0.
+ * The price of a model in the process table, if known: a registered price (dated ids fall back
+ * to their undated family, `gpt-4o-2024-08-06` → `gpt-4o`), else the catalogue's list price (the
+ * first tier of a tiered price), else undefined. A model of `scriptedModel` (`scripted:*`) costs 0.
  *
  * @example
  * ```ts
@@ -59,24 +136,13 @@ const resolved = new Map<string, ModelPrice | undefined>();
  * ```
  */
 export function priceOf(model: string): ModelPrice | undefined {
-  if (resolved.has(model)) return resolved.get(model);
-  const price = registeredPrice(model) ?? catalogueRates(model);
-  resolved.set(model, price);
-  return price;
-}
-
-/** A price from the user's table (exact, then the undated family), or 0 for Baton's scripted models. */
-function registeredPrice(model: string): ModelPrice | undefined {
-  return (
-    table.get(model) ??
-    table.get(model.replace(/-\d{4}-?\d{2}-?\d{2}$|-\d{8}$|-latest$/, '')) ??
-    (model.startsWith('scripted:') ? free : undefined)
-  );
+  return processPrices.priceOf(model);
 }
 
 /**
- * Cost in USD of one call, or `undefined` when the model has no price. A registered price is
- * applied per token; a catalogue price also applies the provider's tiers (long prompts).
+ * Cost in USD of one call by the process table, or `undefined` when the model has no price. A
+ * registered price is applied per token; a catalogue price also applies the provider's tiers
+ * (long prompts).
  *
  * @example
  * ```ts
@@ -84,12 +150,5 @@ function registeredPrice(model: string): ModelPrice | undefined {
  * ```
  */
 export function costOf(model: string, usage: Usage, cachedInputTokens = 0): number | undefined {
-  const price = registeredPrice(model);
-  if (price === undefined) return catalogueCost(model, usage, cachedInputTokens);
-  const cached = Math.min(cachedInputTokens, usage.inputTokens);
-  const cachedPrice = price.cachedInput ?? price.input;
-  return (
-    ((usage.inputTokens - cached) * price.input + cached * cachedPrice + usage.outputTokens * price.output) /
-    1_000_000
-  );
+  return processPrices.costOf(model, usage, cachedInputTokens);
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
+import type { RunContext, Tenant } from '../core/run-context.js';
 import type { StepMeta, Usage } from '../stores/store.js';
 import type { DeltaListener, ModelResponse } from './call-model.js';
 
@@ -39,7 +40,7 @@ export interface ResponseCacheStore {
 export interface ResponseCacheOptions {
   /** How long an answer stays fresh. Default one hour. */
   ttlMs?: number;
-  /** Where answers live. Default: the process-wide in-memory LRU. */
+  /** Where answers live. Default: an in-memory LRU of the runtime running the agent (one per runtime). */
   store?: ResponseCacheStore;
   /** The clock that dates entries (tests pass the fake clock). Default the system clock. */
   clock?: Clock;
@@ -48,7 +49,8 @@ export interface ResponseCacheOptions {
 /** An agent's cache settings, checked and filled in. */
 export interface ResolvedResponseCache {
   readonly ttlMs: number;
-  readonly store: ResponseCacheStore;
+  /** The agent's own store; `undefined` for the runtime's LRU (one per runtime, never shared). */
+  readonly store: ResponseCacheStore | undefined;
   readonly clock: Clock;
 }
 
@@ -104,12 +106,29 @@ export function createMemoryResponseCache(options: MemoryResponseCacheOptions = 
   };
 }
 
-let processCache: ResponseCacheStore | undefined;
+/**
+ * The cache of each runtime, for agents given no `store`: keyed by the runtime's tenant object,
+ * so one runtime never serves another's answers, and dropped with the runtime.
+ */
+const tenantCaches = new WeakMap<Tenant, ResponseCacheStore>();
 
-/** The process-wide cache agents use unless given a `store`. */
-function defaultStore(): ResponseCacheStore {
-  processCache ??= createMemoryResponseCache();
-  return processCache;
+/**
+ * The response cache agents without their own `store` use in the run behind `ctx`: an in-memory
+ * LRU of its runtime, made on first use.
+ *
+ * @example
+ * ```ts
+ * const store = agent.cache?.store ?? runtimeResponseCache(ctx);
+ * ```
+ */
+export function runtimeResponseCache(ctx: RunContext): ResponseCacheStore {
+  const tenant = ctx.services.tenant;
+  let store = tenantCaches.get(tenant);
+  if (store === undefined) {
+    store = createMemoryResponseCache();
+    tenantCaches.set(tenant, store);
+  }
+  return store;
 }
 
 const defaultTtlMs = 3_600_000;
@@ -119,7 +138,7 @@ const defaultTtlMs = 3_600_000;
  *
  * @example
  * ```ts
- * resolveResponseCache({ ttlMs: 60_000 }, 'agent("faq")'); // { ttlMs: 60000, store: <process LRU>, clock }
+ * resolveResponseCache({ ttlMs: 60_000 }, 'agent("faq")'); // { ttlMs: 60000, store: undefined (the runtime's LRU), clock }
  * ```
  */
 export function resolveResponseCache(
@@ -131,9 +150,9 @@ export function resolveResponseCache(
     throw new ConfigError(`${where}: cache must be { ttlMs?, store?, clock? } or false.`);
   const ttlMs = option.ttlMs ?? defaultTtlMs;
   if (!(ttlMs > 0)) throw new ConfigError(`${where}: cache.ttlMs must be positive, got ${option.ttlMs}.`);
-  const store = option.store ?? defaultStore();
+  const store = option.store;
   for (const method of ['get', 'set', 'delete'] as const) {
-    if (typeof store[method] !== 'function')
+    if (store !== undefined && typeof store[method] !== 'function')
       throw new ConfigError(
         `${where}: cache.store must have get, set and delete methods (missing ${method}).`,
       );
@@ -186,7 +205,8 @@ const noUsage: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, totalTok
 /**
  * Runs `call` through the cache: a fresh entry is returned without calling the model (its text
  * goes to `onDelta` in one piece, usage zero, marked `cached`), else the model is called and a
- * complete answer is stored. Without a cache it just calls.
+ * complete answer is stored in `store` (default: the cache's own store). Without a cache or a
+ * store it just calls.
  *
  * @example
  * ```ts
@@ -199,21 +219,23 @@ export function withResponseCache(
   options: LanguageModelV3CallOptions,
   onDelta: DeltaListener | undefined,
   call: () => Promise<ModelResponse>,
+  store: ResponseCacheStore | undefined = cache?.store,
 ): Promise<ModelResponse> {
   // Off (the default): the call itself, no extra promise.
-  if (cache === undefined) return call();
-  return cachedCall(cache, model, options, onDelta, call);
+  if (cache === undefined || store === undefined) return call();
+  return cachedCall(cache, store, model, options, onDelta, call);
 }
 
 async function cachedCall(
   cache: ResolvedResponseCache,
+  store: ResponseCacheStore,
   model: string,
   options: LanguageModelV3CallOptions,
   onDelta: DeltaListener | undefined,
   call: () => Promise<ModelResponse>,
 ): Promise<ModelResponse> {
   const key = responseCacheKey(model, options);
-  const entry = await cache.store.get(key);
+  const entry = await store.get(key);
   if (entry !== undefined) {
     if (entry.expiresAt > cache.clock.now()) {
       const served: ServedResponse = {
@@ -225,11 +247,11 @@ async function cachedCall(
       if (onDelta !== undefined && served.text.length > 0) onDelta(served.text);
       return served;
     }
-    await cache.store.delete(key);
+    await store.delete(key);
   }
   const response = await call();
   if (response.finishReason !== 'error' && response.finishReason !== 'other')
-    await cache.store.set(key, { response, expiresAt: cache.clock.now() + cache.ttlMs });
+    await store.set(key, { response, expiresAt: cache.clock.now() + cache.ttlMs });
   return response;
 }
 

@@ -7,7 +7,6 @@ import { ConfigError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext, StepContext, StepOptions } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
-import { shareRunBudget } from '../governance/budget.js';
 import {
   announceLoop,
   checkLoopDetection,
@@ -334,15 +333,13 @@ function transcript(
 
 /**
  * A view of `ctx` that adds the usage of every model step run through it to `usage`. The usage
- * comes from the model responses the steps return, which replays read from the journal.
+ * comes from the model responses the steps return, which replays read from the journal. It
+ * passes on `ctx.services`, so members' model calls count against the run's budget and are
+ * priced by the run's runtime like any other.
  */
 function meteredContext(ctx: RunContext, usage: Usage): RunContext {
-  // Members' model calls through this view count against the run's budget like any other.
-  return shareRunBudget(meteredView(ctx, usage), ctx);
-}
-
-function meteredView(ctx: RunContext, usage: Usage): RunContext {
   return {
+    services: ctx.services,
     get runId() {
       return ctx.runId;
     },

@@ -96,7 +96,15 @@ export function agentModelCall(
     const scope = ctx.scope;
     emit = (event) => ctx.emitEvent({ ...event, scope });
   }
-  return callModelResilient(agent.models, policyOf(agent), options, signal, onDelta, emit);
+  return callModelResilient(
+    ctx.services.tenant,
+    agent.models,
+    policyOf(agent),
+    options,
+    signal,
+    onDelta,
+    emit,
+  );
 }
 
 /** Adds `attempts` and `fallbackFrom` (when present) to a model step's meta. */

@@ -7,7 +7,7 @@ import { ConfigError, ModelCallError, ToolError } from '../../core/errors.js';
 import { scriptedModel } from '../../testing/scripted-model.js';
 import { tool } from '../../tools/tool.js';
 import { classifyError, isErrorClass, retryAfterMs } from './classify.js';
-import { configureResilience, latencyStats, recordLatency, resetResilience } from './registry.js';
+import { configureResilience, createResilience, latencyStats, resetResilience } from './registry.js';
 
 function apiError(statusCode: number | undefined, headers?: Record<string, string>, isRetryable?: boolean) {
   return new APICallError({
@@ -98,13 +98,17 @@ describe('retryAfterMs', () => {
 
 describe('latency-derived timeouts', () => {
   it('applies p95 x multiplier, clamped, once minSamples calls are recorded', () => {
-    configureResilience({ adaptiveTimeout: { minSamples: 5, multiplier: 3, minMs: 10, maxMs: 1000 } });
-    for (const ms of [10, 20, 30, 40]) recordLatency('tool:t', ms);
-    expect(latencyStats('tool:t')).toEqual({ count: 4, p95Ms: 40, timeoutMs: undefined });
-    recordLatency('tool:t', 100);
-    expect(latencyStats('tool:t')).toEqual({ count: 5, p95Ms: 100, timeoutMs: 300 });
-    for (let index = 0; index < 5; index += 1) recordLatency('tool:t', 900);
-    expect(latencyStats('tool:t').timeoutMs).toBe(1000);
+    const resilience = createResilience({
+      adaptiveTimeout: { minSamples: 5, multiplier: 3, minMs: 10, maxMs: 1000 },
+    });
+    for (const ms of [10, 20, 30, 40]) resilience.recordLatency('tool:t', ms);
+    expect(resilience.latencyStats('tool:t')).toEqual({ count: 4, p95Ms: 40, timeoutMs: undefined });
+    resilience.recordLatency('tool:t', 100);
+    expect(resilience.latencyStats('tool:t')).toEqual({ count: 5, p95Ms: 100, timeoutMs: 300 });
+    for (let index = 0; index < 5; index += 1) resilience.recordLatency('tool:t', 900);
+    expect(resilience.latencyStats('tool:t').timeoutMs).toBe(1000);
+    // The process state (configureResilience, latencyStats) saw none of it.
+    expect(latencyStats('tool:t')).toEqual({ count: 0, p95Ms: undefined, timeoutMs: undefined });
   });
 });
 
@@ -115,6 +119,9 @@ describe('definition checks', () => {
     );
     expect(() => configureResilience({ retry: { maxAttempts: 0 } })).toThrow(
       /retry\.maxAttempts must be an integer >= 1/,
+    );
+    expect(() => createResilience({ tools: { search: { timeoutMs: 0 } } })).toThrow(
+      /^createResilience: tools\.search\.timeoutMs must be a number >= 1/,
     );
     const model = scriptedModel([]);
     expect(() => agent({ name: 'a', instructions: 'x', model: [] })).toThrow(

@@ -2,18 +2,17 @@
 
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { ConfigError, type ErrorClass, errorMessage, ModelCallError } from '../../core/errors.js';
+import type { Tenant } from '../../core/run-context.js';
 import { callModel, type DeltaListener, type ModelResponse } from '../call-model.js';
-import { type ModelChain, type ModelSpec, modelName, resolveModel } from '../resolve-model.js';
+import { resolveTenantModel } from '../model-providers.js';
+import { type ModelChain, type ModelSpec, modelName } from '../resolve-model.js';
 import { classifyError } from './classify.js';
 import {
   type BreakerState,
-  breakerFor,
-  bulkheadFor,
-  cachedPlan,
-  derivedTimeoutMs,
   type LimitOptions,
+  type Resilience,
   type RetryOptions,
-  resilienceConfig,
+  tenantResilience,
 } from './registry.js';
 import {
   defineLazySignal,
@@ -61,27 +60,32 @@ interface ModelPlan extends ResilientPlan {
   defaultTimeoutMs: number;
 }
 
-const plans = new WeakMap<ModelCallPolicy, Map<string, { generation: number; plan: ModelPlan }>>();
-
-function modelPlan(policy: ModelCallPolicy, name: string): ModelPlan {
-  return cachedPlan(plans, policy, name, () => buildModelPlan(policy, name));
+/** The plan of `policy` calling model `name`, cached in `resilience` (so a runtime's breakers stay its own). */
+function modelPlan(resilience: Resilience, policy: ModelCallPolicy, name: string): ModelPlan {
+  return resilience.plan(policy, name, () => buildModelPlan(resilience, policy, name));
 }
 
-function buildModelPlan(policy: ModelCallPolicy, name: string): ModelPlan {
+function buildModelPlan(resilience: Resilience, policy: ModelCallPolicy, name: string): ModelPlan {
   const provider = name.slice(0, name.indexOf(':'));
-  const config = resilienceConfig();
+  const config = resilience.config;
   const retry = { ...config.retry, ...policy.retry };
   const own = policy.classify;
   return {
+    resilience,
     name,
     fixedTimeoutMs: policy.timeoutMs ?? config.models?.[name]?.timeoutMs,
     defaultTimeoutMs: config.modelTimeoutMs ?? 300_000,
     maxAttempts: retry.maxAttempts ?? retryDefaults.maxAttempts,
     backoff: retryBackoff(retry),
-    breaker: breakerFor('provider', provider, (error) => classifyError(error, 'model') === 'transient'),
-    bulkheads: [bulkheadFor('agent', policy.agent, policy.limit), bulkheadFor('provider', provider)].filter(
-      (entry) => entry !== undefined,
+    breaker: resilience.breakerFor(
+      'provider',
+      provider,
+      (error) => classifyError(error, 'model') === 'transient',
     ),
+    bulkheads: [
+      resilience.bulkheadFor('agent', policy.agent, policy.limit),
+      resilience.bulkheadFor('provider', provider),
+    ].filter((entry) => entry !== undefined),
     latencyKey: `model:${name}`,
     classify:
       own === undefined
@@ -135,6 +139,7 @@ function modelObserver(
  * `options` (the caller's own object, made for this call) gets an `abortSignal` that is read lazily too.
  */
 export async function callModelResilient(
+  tenant: Tenant,
   chain: ModelChain,
   policy: ModelCallPolicy,
   options: Omit<LanguageModelV3CallOptions, 'abortSignal'>,
@@ -142,6 +147,7 @@ export async function callModelResilient(
   onDelta: DeltaListener | undefined,
   emit: ((event: ModelCallEvent) => void) | undefined,
 ): Promise<ModelResponse> {
+  const resilience = tenantResilience(tenant);
   const specs = Array.isArray(chain) ? chain : [chain];
   let failed: string[] | undefined;
   let attempts = 0;
@@ -149,11 +155,12 @@ export async function callModelResilient(
   const callOptions = defineLazySignal(options as LanguageModelV3CallOptions, 'abortSignal', signal);
   for (let index = 0; index < specs.length; index++) {
     const spec = specs[index] as ModelSpec;
-    const resolved = resolveModel(spec);
+    const resolved = resolveTenantModel(tenant, spec);
     const model = resolved instanceof Promise ? await resolved : resolved;
     const name = modelName(model);
-    const plan = modelPlan(policy, name);
-    const timeoutMs = plan.fixedTimeoutMs ?? derivedTimeoutMs(plan.latencyKey) ?? plan.defaultTimeoutMs;
+    const plan = modelPlan(resilience, policy, name);
+    const timeoutMs =
+      plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey) ?? plan.defaultTimeoutMs;
     try {
       const { value, attempts: made } = await runResilient(
         plan,
@@ -185,7 +192,7 @@ export async function callModelResilient(
         type: 'model-fallback',
         agent: policy.agent,
         from: name,
-        to: typeof next === 'string' ? next : modelName(await resolveModel(next)),
+        to: typeof next === 'string' ? next : modelName(await resolveTenantModel(tenant, next)),
         error: errorMessage(error),
       });
     }

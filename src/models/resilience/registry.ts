@@ -1,8 +1,9 @@
-/** Process-wide resilience state: configuration, circuit breakers, bulkheads and observed latencies. */
+/** Resilience state of a runtime (or of the process, by default): configuration, circuit breakers, bulkheads and observed latencies. */
 
 import type { BulkheadPolicy, CircuitBreakerPolicy, CircuitState } from 'cockatiel';
 import { ConfigError } from '../../core/errors.js';
 import { checkRetry, type RetryOptions } from '../../core/retry-options.js';
+import type { RunContext, Tenant } from '../../core/run-context.js';
 import { cockatiel } from './cockatiel.js';
 
 export type { RetryOptions };
@@ -49,7 +50,7 @@ export interface AdaptiveTimeoutOptions {
   window?: number;
 }
 
-/** Process-wide resilience settings; see `configureResilience`. */
+/** Resilience settings of a runtime or of the process; see `createResilience` and `configureResilience`. */
 export interface ResilienceConfig {
   /** By provider name (`openai`, `anthropic`, `stub`, ...). */
   providers?: Record<string, ProviderResilience>;
@@ -69,13 +70,212 @@ export interface ResilienceConfig {
   modelTimeoutMs?: number;
 }
 
-let config: ResilienceConfig = {};
-/** Bumped whenever settings, breakers or bulkheads are dropped: per-agent and per-tool plans made before are stale. */
-let generation = 0;
-const breakers = new Map<string, CircuitBreakerPolicy>();
-const bulkheads = new Map<string, BulkheadPolicy | null>();
-/** Per key: samples in arrival order (for eviction) and the same samples kept sorted (for p95 in O(1)). */
-const latencies = new Map<string, { arrival: number[]; sorted: number[] }>();
+/** A cached plan and the generation of settings it was built under. */
+interface CachedPlan {
+  generation: number;
+  plan: unknown;
+}
+
+/**
+ * Resilience settings and the state they govern: circuit breakers, bulkheads, observed
+ * latencies and the call plans built from them. A runtime given one
+ * (`createRuntime({ resilience: createResilience(settings) })`) keeps its own; the other
+ * runtimes share the process state that `configureResilience` sets.
+ *
+ * @example
+ * ```ts
+ * const resilience = createResilience({ tools: { search_web: { timeoutMs: 10_000 } } });
+ * resilience.latencyStats('tool:search_web'); // { count: 0, ... } until this runtime calls it
+ * ```
+ */
+export class Resilience {
+  #config: ResilienceConfig = {};
+  /** Bumped whenever settings, breakers or bulkheads are dropped: per-agent and per-tool plans made before are stale. */
+  #generation = 0;
+  readonly #breakers = new Map<string, CircuitBreakerPolicy>();
+  readonly #bulkheads = new Map<string, BulkheadPolicy | null>();
+  /** Per key: samples in arrival order (for eviction) and the same samples kept sorted (for p95 in O(1)). */
+  readonly #latencies = new Map<string, { arrival: number[]; sorted: number[] }>();
+  /** Plans per owner (an agent's model policy, a tool) and key (a model, a calling agent). */
+  readonly #plans = new WeakMap<object, Map<string, CachedPlan>>();
+
+  /** Merges `settings` into the current ones (maps merge by key) and drops breakers and bulkheads; see `configureResilience`. */
+  configure(settings: ResilienceConfig, where = 'configureResilience'): void {
+    checkConfig(settings, where);
+    const config = this.#config;
+    this.#config = {
+      ...config,
+      ...settings,
+      providers: { ...config.providers, ...settings.providers },
+      models: { ...config.models, ...settings.models },
+      tools: { ...config.tools, ...settings.tools },
+      agents: { ...config.agents, ...settings.agents },
+    };
+    this.#breakers.clear();
+    this.#bulkheads.clear();
+    this.#generation++;
+  }
+
+  /** Forgets all settings, breaker states, bulkheads and latency statistics. */
+  reset(): void {
+    this.#config = {};
+    this.#breakers.clear();
+    this.#bulkheads.clear();
+    this.#latencies.clear();
+    this.#generation++;
+  }
+
+  /** The current settings. */
+  get config(): Readonly<ResilienceConfig> {
+    return this.#config;
+  }
+
+  /** A call plan cached per owner and key, built again after `configure` or `reset`. */
+  plan<PLAN>(owner: object, key: string, build: () => PLAN): PLAN {
+    let byKey = this.#plans.get(owner);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#plans.set(owner, byKey);
+    }
+    const cached = byKey.get(key);
+    if (cached !== undefined && cached.generation === this.#generation) return cached.plan as PLAN;
+    const plan = build();
+    byKey.set(key, { generation: this.#generation, plan });
+    return plan;
+  }
+
+  /** The state of the breaker of a provider or tool (`closed` when none was made yet). */
+  breakerState(kind: 'provider' | 'tool', name: string): BreakerState {
+    const breaker = this.#breakers.get(`${kind}:${name}`);
+    return breaker === undefined ? 'closed' : stateName(breaker.state);
+  }
+
+  /** The breaker of a provider or tool, or undefined when turned off; `counts` decides which failures count. */
+  breakerFor(
+    kind: 'provider' | 'tool',
+    name: string,
+    counts: (error: Error) => boolean,
+  ): CircuitBreakerPolicy | undefined {
+    const key = `${kind}:${name}`;
+    let breaker = this.#breakers.get(key);
+    if (breaker === undefined) {
+      const config = this.#config;
+      const own = kind === 'provider' ? config.providers?.[name]?.breaker : config.tools?.[name]?.breaker;
+      if (own === false) return undefined;
+      const options = { ...config.breaker, ...own };
+      const { circuitBreaker, handleWhen, ConsecutiveBreaker } = cockatiel();
+      breaker = circuitBreaker(handleWhen(counts), {
+        halfOpenAfter: options.halfOpenAfterMs ?? 30_000,
+        breaker: new ConsecutiveBreaker(options.threshold ?? 10),
+      });
+      this.#breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  /** The bulkhead of a provider, tool or agent; `fallback` is the definition's own limit. */
+  bulkheadFor(
+    kind: 'provider' | 'tool' | 'agent',
+    name: string,
+    fallback?: LimitOptions,
+  ): BulkheadPolicy | undefined {
+    const key = `${kind}:${name}`;
+    let policy = this.#bulkheads.get(key);
+    if (policy === undefined) {
+      const config = this.#config;
+      const configured =
+        kind === 'provider'
+          ? config.providers?.[name]
+          : kind === 'tool'
+            ? config.tools?.[name]
+            : config.agents?.[name];
+      const limit = configured?.maxConcurrent ?? fallback?.maxConcurrent;
+      policy =
+        limit === undefined
+          ? null
+          : cockatiel().bulkhead(
+              limit,
+              configured?.maxQueue ?? fallback?.maxQueue ?? Number.POSITIVE_INFINITY,
+            );
+      this.#bulkheads.set(key, policy);
+    }
+    return policy ?? undefined;
+  }
+
+  /** Records the duration of a successful model or tool call (`model:<provider:model>` or `tool:<name>`). */
+  recordLatency(key: string, ms: number): void {
+    const adaptive = this.#config.adaptiveTimeout;
+    const window = (adaptive === false ? undefined : adaptive?.window) ?? 200;
+    let samples = this.#latencies.get(key);
+    if (samples === undefined) {
+      samples = { arrival: [], sorted: [] };
+      this.#latencies.set(key, samples);
+    }
+    samples.arrival.push(ms);
+    samples.sorted.splice(insertionIndex(samples.sorted, ms), 0, ms);
+    while (samples.arrival.length > window) {
+      const oldest = samples.arrival.shift()!;
+      samples.sorted.splice(insertionIndex(samples.sorted, oldest) - 1, 1);
+    }
+  }
+
+  /** Observed latency of a model (`model:<provider:model>`) or tool (`tool:<name>`) and the timeout derived from it. */
+  latencyStats(key: string): LatencyStats {
+    const sorted = this.#latencies.get(key)?.sorted ?? [];
+    if (sorted.length === 0) return { count: 0, p95Ms: undefined, timeoutMs: undefined };
+    return { count: sorted.length, p95Ms: p95Of(sorted), timeoutMs: this.derivedTimeoutMs(key) };
+  }
+
+  /** The timeout derived from the observed latency of `key`, as `latencyStats(key).timeoutMs`, without allocating (called per call). */
+  derivedTimeoutMs(key: string): number | undefined {
+    const adaptive = this.#config.adaptiveTimeout;
+    if (adaptive === false) return undefined;
+    const sorted = this.#latencies.get(key)?.sorted;
+    if (sorted === undefined || sorted.length === 0 || sorted.length < (adaptive?.minSamples ?? 20))
+      return undefined;
+    const derived = p95Of(sorted) * (adaptive?.multiplier ?? 3);
+    const floor = adaptive?.minMs ?? (key.startsWith('model:') ? 30_000 : 1000);
+    return Math.round(Math.min(adaptive?.maxMs ?? 300_000, Math.max(floor, derived)));
+  }
+}
+
+/**
+ * A runtime's own resilience settings and state: pass it as `createRuntime({ resilience })`.
+ * Its breakers, bulkheads and latency windows are shared with no other runtime, and
+ * `configureResilience` does not reach it (call `resilience.configure(settings)` instead).
+ *
+ * @example
+ * ```ts
+ * const resilience = createResilience({ providers: { openai: { maxConcurrent: 8 } } });
+ * const runtime = createRuntime({ resilience });
+ * resilience.breakerState('provider', 'openai'); // 'closed'
+ * ```
+ */
+export function createResilience(settings: ResilienceConfig = {}): Resilience {
+  const resilience = new Resilience();
+  resilience.configure(settings, 'createResilience');
+  return resilience;
+}
+
+/** The process state: resilience of runtimes created without their own `resilience`. */
+const processResilience = new Resilience();
+
+/**
+ * The resilience that applies to the run behind `ctx`: its runtime's, else the process state.
+ *
+ * @example
+ * ```ts
+ * const breaker = resilienceOf(ctx).breakerState('provider', 'openai');
+ * ```
+ */
+export function resilienceOf(ctx: RunContext): Resilience {
+  return ctx.services.tenant.resilience ?? processResilience;
+}
+
+/** The resilience of a runtime (its tenant state), else the process state. */
+export function tenantResilience(tenant: Tenant): Resilience {
+  return tenant.resilience ?? processResilience;
+}
 
 /** The index where `value` goes in an ascending array (after equal values). */
 function insertionIndex(sorted: readonly number[], value: number): number {
@@ -90,9 +290,9 @@ function insertionIndex(sorted: readonly number[], value: number): number {
 }
 
 /**
- * Sets process-wide resilience settings, shared by every run of every runtime in the process.
- * Each call merges into the current settings (maps merge by key) and drops existing breakers and
- * bulkheads so the new limits apply; call it at startup.
+ * Sets the process resilience settings, shared by every run of every runtime created without its
+ * own `resilience` (`createResilience`). Each call merges into the current settings (maps merge
+ * by key) and drops existing breakers and bulkheads so the new limits apply; call it at startup.
  *
  * @example
  * ```ts
@@ -104,22 +304,12 @@ function insertionIndex(sorted: readonly number[], value: number): number {
  * ```
  */
 export function configureResilience(settings: ResilienceConfig): void {
-  checkConfig(settings);
-  config = {
-    ...config,
-    ...settings,
-    providers: { ...config.providers, ...settings.providers },
-    models: { ...config.models, ...settings.models },
-    tools: { ...config.tools, ...settings.tools },
-    agents: { ...config.agents, ...settings.agents },
-  };
-  breakers.clear();
-  bulkheads.clear();
-  generation++;
+  processResilience.configure(settings);
 }
 
 /**
- * Forgets all resilience settings, breaker states, bulkheads and latency statistics (for tests).
+ * Forgets the process resilience settings, breaker states, bulkheads and latency statistics
+ * (for tests; a runtime's own `Resilience` has `reset()`).
  *
  * @example
  * ```ts
@@ -127,45 +317,15 @@ export function configureResilience(settings: ResilienceConfig): void {
  * ```
  */
 export function resetResilience(): void {
-  config = {};
-  breakers.clear();
-  bulkheads.clear();
-  latencies.clear();
-  generation++;
-}
-
-/**
- * A call plan cached per owner (an agent policy, a tool) and key (a model, a calling agent),
- * built again after `configureResilience` or `resetResilience`.
- */
-export function cachedPlan<OWNER extends object, PLAN>(
-  plans: WeakMap<OWNER, Map<string, { generation: number; plan: PLAN }>>,
-  owner: OWNER,
-  key: string,
-  build: () => PLAN,
-): PLAN {
-  let byKey = plans.get(owner);
-  if (byKey === undefined) {
-    byKey = new Map();
-    plans.set(owner, byKey);
-  }
-  const cached = byKey.get(key);
-  if (cached !== undefined && cached.generation === generation) return cached.plan;
-  const plan = build();
-  byKey.set(key, { generation, plan });
-  return plan;
-}
-
-/** The current settings. */
-export function resilienceConfig(): Readonly<ResilienceConfig> {
-  return config;
+  processResilience.reset();
 }
 
 /** State of a breaker as Baton reports it. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /**
- * The state of the process-wide breaker of a provider or tool (`closed` when none was made yet).
+ * The state of the process breaker of a provider or tool (`closed` when none was made yet); a
+ * runtime's own breakers are read with `resilience.breakerState`.
  *
  * @example
  * ```ts
@@ -173,8 +333,7 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
  * ```
  */
 export function breakerState(kind: 'provider' | 'tool', name: string): BreakerState {
-  const breaker = breakers.get(`${kind}:${name}`);
-  return breaker === undefined ? 'closed' : stateName(breaker.state);
+  return processResilience.breakerState(kind, name);
 }
 
 export function stateName(state: CircuitState): BreakerState {
@@ -184,71 +343,7 @@ export function stateName(state: CircuitState): BreakerState {
   return 'closed';
 }
 
-/** The shared breaker of a provider or tool, or undefined when turned off; `counts` decides which failures count. */
-export function breakerFor(
-  kind: 'provider' | 'tool',
-  name: string,
-  counts: (error: Error) => boolean,
-): CircuitBreakerPolicy | undefined {
-  const key = `${kind}:${name}`;
-  let breaker = breakers.get(key);
-  if (breaker === undefined) {
-    const own = kind === 'provider' ? config.providers?.[name]?.breaker : config.tools?.[name]?.breaker;
-    if (own === false) return undefined;
-    const options = { ...config.breaker, ...own };
-    const { circuitBreaker, handleWhen, ConsecutiveBreaker } = cockatiel();
-    breaker = circuitBreaker(handleWhen(counts), {
-      halfOpenAfter: options.halfOpenAfterMs ?? 30_000,
-      breaker: new ConsecutiveBreaker(options.threshold ?? 10),
-    });
-    breakers.set(key, breaker);
-  }
-  return breaker;
-}
-
-/** The shared bulkhead of a provider, tool or agent; `fallback` is the definition's own limit. */
-export function bulkheadFor(
-  kind: 'provider' | 'tool' | 'agent',
-  name: string,
-  fallback?: LimitOptions,
-): BulkheadPolicy | undefined {
-  const key = `${kind}:${name}`;
-  let policy = bulkheads.get(key);
-  if (policy === undefined) {
-    const configured =
-      kind === 'provider'
-        ? config.providers?.[name]
-        : kind === 'tool'
-          ? config.tools?.[name]
-          : config.agents?.[name];
-    const limit = configured?.maxConcurrent ?? fallback?.maxConcurrent;
-    policy =
-      limit === undefined
-        ? null
-        : cockatiel().bulkhead(limit, configured?.maxQueue ?? fallback?.maxQueue ?? Number.POSITIVE_INFINITY);
-    bulkheads.set(key, policy);
-  }
-  return policy ?? undefined;
-}
-
-/** Records the duration of a successful model or tool call (`model:<provider:model>` or `tool:<name>`). */
-export function recordLatency(key: string, ms: number): void {
-  const adaptive = config.adaptiveTimeout;
-  const window = (adaptive === false ? undefined : adaptive?.window) ?? 200;
-  let samples = latencies.get(key);
-  if (samples === undefined) {
-    samples = { arrival: [], sorted: [] };
-    latencies.set(key, samples);
-  }
-  samples.arrival.push(ms);
-  samples.sorted.splice(insertionIndex(samples.sorted, ms), 0, ms);
-  while (samples.arrival.length > window) {
-    const oldest = samples.arrival.shift()!;
-    samples.sorted.splice(insertionIndex(samples.sorted, oldest) - 1, 1);
-  }
-}
-
-/** Latency observed in this process for a model or tool. */
+/** Latency observed in the process (or a runtime) for a model or tool. */
 export interface LatencyStats {
   /** Successful calls in the window. */
   count: number;
@@ -258,7 +353,8 @@ export interface LatencyStats {
 }
 
 /**
- * Observed latency of a model (`model:<provider:model>`) or tool (`tool:<name>`) and the timeout derived from it.
+ * Observed latency of a model (`model:<provider:model>`) or tool (`tool:<name>`) in the process
+ * state and the timeout derived from it; a runtime's own with `resilience.latencyStats`.
  *
  * @example
  * ```ts
@@ -266,33 +362,17 @@ export interface LatencyStats {
  * ```
  */
 export function latencyStats(key: string): LatencyStats {
-  const sorted = latencies.get(key)?.sorted ?? [];
-  if (sorted.length === 0) return { count: 0, p95Ms: undefined, timeoutMs: undefined };
-  return { count: sorted.length, p95Ms: p95Of(sorted), timeoutMs: derivedTimeoutMs(key) };
+  return processResilience.latencyStats(key);
 }
 
 function p95Of(sorted: readonly number[]): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!;
 }
 
-/** The timeout derived from the observed latency of `key`, as `latencyStats(key).timeoutMs`, without allocating (called per call). */
-export function derivedTimeoutMs(key: string): number | undefined {
-  const adaptive = config.adaptiveTimeout;
-  if (adaptive === false) return undefined;
-  const sorted = latencies.get(key)?.sorted;
-  if (sorted === undefined || sorted.length === 0 || sorted.length < (adaptive?.minSamples ?? 20))
-    return undefined;
-  const derived = p95Of(sorted) * (adaptive?.multiplier ?? 3);
-  const floor = adaptive?.minMs ?? (key.startsWith('model:') ? 30_000 : 1000);
-  return Math.round(Math.min(adaptive?.maxMs ?? 300_000, Math.max(floor, derived)));
-}
-
-function checkConfig(settings: ResilienceConfig): void {
+function checkConfig(settings: ResilienceConfig, caller: string): void {
   const positive = (where: string, value: number | undefined, minimum = 1) => {
     if (value !== undefined && !(typeof value === 'number' && value >= minimum))
-      throw new ConfigError(
-        `configureResilience: ${where} must be a number >= ${minimum}, got ${String(value)}.`,
-      );
+      throw new ConfigError(`${caller}: ${where} must be a number >= ${minimum}, got ${String(value)}.`);
   };
   const limits = (
     where: string,
@@ -315,7 +395,7 @@ function checkConfig(settings: ResilienceConfig): void {
   for (const [name, entry] of Object.entries(settings.models ?? {}))
     positive(`models.${name}.timeoutMs`, entry.timeoutMs);
   breaker('breaker', settings.breaker);
-  checkRetry('configureResilience: retry', settings.retry);
+  checkRetry(`${caller}: retry`, settings.retry);
   positive('modelTimeoutMs', settings.modelTimeoutMs);
   if (settings.adaptiveTimeout !== undefined && settings.adaptiveTimeout !== false) {
     positive('adaptiveTimeout.minSamples', settings.adaptiveTimeout.minSamples);

@@ -19,7 +19,8 @@ import type {
 import type { ErrorClass } from '../../core/errors.js';
 import { retryAfterMs } from './classify.js';
 import { cockatiel, isBrokenCircuit } from './cockatiel.js';
-import { type BreakerState, type RetryOptions, recordLatency, stateName } from './registry.js';
+import type { BreakerState, Resilience, RetryOptions } from './registry.js';
+import { stateName } from './registry.js';
 
 /** Defaults of a retry policy. */
 export const retryDefaults = {
@@ -63,6 +64,8 @@ export function setSignalSource(target: object, source: SignalSource): void {
 
 /** The fixed part of a call's protection, made once per model or tool and configuration. */
 export interface ResilientPlan {
+  /** The runtime's (or the process) resilience state the plan was built from: latencies are recorded there. */
+  resilience: Resilience;
   /** Attempts in all, the first included. */
   maxAttempts: number;
   /** Delays between attempts (cockatiel backoffs are immutable, so one serves every call). */
@@ -226,7 +229,7 @@ async function timed<T>(
 ): Promise<T> {
   const start = performance.now();
   const value = await fn(source);
-  recordLatency(plan.latencyKey, performance.now() - start);
+  plan.resilience.recordLatency(plan.latencyKey, performance.now() - start);
   return value;
 }
 
@@ -296,7 +299,7 @@ class TimedAttempt<T> implements SignalSource {
       pending.then(
         (value) => {
           // A success after the timeout still counts for the derived timeout (as with cockatiel's).
-          recordLatency(this.#plan.latencyKey, performance.now() - this.#start);
+          this.#plan.resilience.recordLatency(this.#plan.latencyKey, performance.now() - this.#start);
           if (this.#finish()) resolve(value);
         },
         (error: unknown) => {

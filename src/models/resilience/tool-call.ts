@@ -5,14 +5,7 @@ import type { RunContext } from '../../core/run-context.js';
 import type { StepMeta } from '../../stores/store.js';
 import type { Tool } from '../../tools/tool.js';
 import { classifyError } from './classify.js';
-import {
-  type BreakerState,
-  breakerFor,
-  bulkheadFor,
-  cachedPlan,
-  derivedTimeoutMs,
-  resilienceConfig,
-} from './registry.js';
+import type { BreakerState, Resilience } from './registry.js';
 import {
   type ResilientObserver,
   type ResilientPlan,
@@ -55,25 +48,25 @@ interface ToolPlan extends ResilientPlan {
   fixedTimeoutMs: number | undefined;
 }
 
-const plans = new WeakMap<ToolPolicy, Map<string, { generation: number; plan: ToolPlan }>>();
-
-function toolPlan(tool: ToolPolicy, agent: string): ToolPlan {
-  return cachedPlan(plans, tool, agent, () => buildToolPlan(tool, agent));
+/** The plan of `tool` called by `agent`, cached in `resilience` (so a runtime's breakers stay its own). */
+function toolPlan(resilience: Resilience, tool: ToolPolicy, agent: string): ToolPlan {
+  return resilience.plan(tool, agent, () => buildToolPlan(resilience, tool, agent));
 }
 
-function buildToolPlan(tool: ToolPolicy, agent: string): ToolPlan {
+function buildToolPlan(resilience: Resilience, tool: ToolPolicy, agent: string): ToolPlan {
   const name = tool.name;
   const retry = tool.retry ?? { maxAttempts: tool.idempotent ? 3 : 1 };
-  const bulkhead = bulkheadFor(
+  const bulkhead = resilience.bulkheadFor(
     'tool',
     name,
     tool.maxConcurrent === undefined ? undefined : { maxConcurrent: tool.maxConcurrent },
   );
   return {
-    fixedTimeoutMs: tool.timeoutMs ?? resilienceConfig().tools?.[name]?.timeoutMs,
+    resilience,
+    fixedTimeoutMs: tool.timeoutMs ?? resilience.config.tools?.[name]?.timeoutMs,
     maxAttempts: retry.maxAttempts ?? retryDefaults.maxAttempts,
     backoff: retryBackoff(retry),
-    breaker: breakerFor('tool', name, (error) => classifyError(error, 'tool') === 'transient'),
+    breaker: resilience.breakerFor('tool', name, (error) => classifyError(error, 'tool') === 'transient'),
     bulkheads: bulkhead === undefined ? [] : [bulkhead],
     latencyKey: `tool:${name}`,
     classify: (error) => classifyToolError(tool, error),
@@ -106,12 +99,14 @@ function toolObserver(name: string, agent: string, emit: (event: ToolCallEvent) 
 /**
  * Runs `execute` for one tool call: a timeout per attempt (the tool's `timeoutMs`, the configured
  * one, or one derived from its observed p95 latency), retries of transient failures (idempotent
- * tools, or tools with a `retry` option), and the tool's process-wide breaker and bulkhead.
+ * tools, or tools with a `retry` option), and the tool's breaker and bulkhead in `resilience` (the
+ * run's runtime's, or the process state).
  * Failures are thrown as `ToolError`s with `errorClass` and `attempts`, so the class is journaled.
  * `signal` (the step) is read only when needed; `execute` gets a source whose signal aborts on
  * timeout or cancellation (read it only when the tool asks for it).
  */
 export async function executeToolResilient<T>(
+  resilience: Resilience,
   tool: ToolPolicy,
   agent: string,
   signal: SignalSource,
@@ -119,8 +114,8 @@ export async function executeToolResilient<T>(
   emit: ((event: ToolCallEvent) => void) | undefined,
   onAttempts: ((attempts: number) => void) | undefined,
 ): Promise<T> {
-  const plan = toolPlan(tool, agent);
-  const timeoutMs = plan.fixedTimeoutMs ?? derivedTimeoutMs(plan.latencyKey);
+  const plan = toolPlan(resilience, tool, agent);
+  const timeoutMs = plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey);
   try {
     const { value, attempts } = await runResilient(
       plan,
