@@ -1,31 +1,7 @@
-/** Small conversions the team builder shares: terminate conditions, durations, stage inputs, optional options. */
+/** Small conversions the team builder shares: durations, stage inputs, optional options. */
 
 import type { AgentInput } from '../agents/messages.js';
 import { parseDuration } from '../core/duration.js';
-import {
-  allOf,
-  anyOf,
-  approvedBy,
-  maxRounds,
-  type TerminationCondition,
-  textMention,
-  timeout,
-  tokenBudget,
-} from '../patterns/termination.js';
-import type { TerminateCondition } from './team-schema-parts.js';
-
-/** A termination condition from its YAML mapping (checked: exactly one kind is set). */
-export function condition(spec: TerminateCondition): TerminationCondition {
-  if (spec.maxRounds !== undefined) return maxRounds(spec.maxRounds);
-  if (spec.mention !== undefined)
-    return textMention(spec.mention, spec.from === undefined ? {} : { from: spec.from });
-  if (spec.tokens !== undefined) return tokenBudget(spec.tokens);
-  if (spec.timeout !== undefined) return timeout(milliseconds(spec.timeout));
-  if (spec.approvedBy !== undefined)
-    return approvedBy(spec.approvedBy, spec.keyword === undefined ? {} : { keyword: spec.keyword });
-  if (spec.anyOf !== undefined) return anyOf(...spec.anyOf.map(condition));
-  return allOf(...(spec.allOf ?? []).map(condition));
-}
 
 /** Milliseconds of a checked duration. */
 export function milliseconds(value: string | number): number {

@@ -5,6 +5,7 @@ export { closestName, didYouMean } from '../core/suggest.js';
 export { allowedFoldersFromEnv, allowModulesVariable, isInsideFolders } from './allowed-folders.js';
 export { importModule, moduleExtensions } from './import-module.js';
 export { type LoadedTeam, type LoadTeamFileOptions, loadTeamFile } from './load-team-file.js';
+export type { TerminateCondition } from './patterns/group-chat-terminate.js';
 export { formatProblem, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 export {
   type TeamDefinition,
@@ -19,4 +20,3 @@ export {
 } from './team-file-schema.js';
 export { formatTeamJsonSchema, teamJsonSchema } from './team-json-schema.js';
 export type { TeamModelOption } from './team-models.js';
-export type { TerminateCondition } from './team-schema-parts.js';

@@ -20,8 +20,8 @@ import { sortProblems, TeamFileError, type TeamFileProblem } from './team-file-e
 import { type TeamFile, type TeamPattern, teamFileSchema } from './team-file-schema.js';
 import { type ModelPlan, planModels, type TeamModelOption } from './team-models.js';
 import { loadExports, loadTools } from './team-modules.js';
-import { nameList } from './team-names.js';
 import { inlineModels, internalAgents } from './team-references.js';
+import { nameList } from './team-words.js';
 import { YamlSource } from './yaml-source.js';
 
 /**

@@ -1,6 +1,7 @@
 /** The zod schema of a team file (YAML): the single source for validation, TypeScript types and the editor JSON Schema. */
 
 import { z } from 'zod';
+import { patternFieldsShape, teamPatterns } from './patterns/index.js';
 import {
   approvalsSchema,
   cacheSchema,
@@ -9,7 +10,6 @@ import {
   memorySchema,
   toolRoutingSchema,
 } from './team-agent-options.js';
-import { patternFieldsShape, teamPatterns } from './team-pattern-schema.js';
 import {
   agentReference,
   definitionName,
@@ -19,8 +19,8 @@ import {
   wholeNumber,
 } from './team-schema-parts.js';
 
+export { type TeamPattern, teamPatterns } from './patterns/index.js';
 export { teamHistoryPolicies } from './team-agent-options.js';
-export { patternFields, type TeamPattern, teamPatterns } from './team-pattern-schema.js';
 
 /** Ready-made handoff input filters a team file can name (besides `{ lastN: n }`). */
 export const teamInputFilters = ['removeToolHistory', 'lastUserMessage', 'summaryOnly'] as const;

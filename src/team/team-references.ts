@@ -1,21 +1,17 @@
 /** What a team file refers to besides its own names: models written inline, agents patterns create, module exports. */
 
+import { patternRegistry, teamPatterns } from './patterns/index.js';
+import type { FieldReference } from './patterns/pattern-module.js';
 import type { TeamDefinition, TeamFile } from './team-file-schema.js';
-import { definitionsOf, isModelString } from './team-names.js';
+import { definitionsOf } from './team-names.js';
 import type { DataPath } from './yaml-source.js';
 
 /** "provider:model" strings used as a selector, manager, planner or summarizer (they need keys like agents' models). */
 export function inlineModels(team: TeamFile): { path: DataPath; model: string }[] {
   const found: { path: DataPath; model: string }[] = [];
   for (const { definition, path } of definitionsOf(team)) {
-    const add = (value: string | undefined, ...field: DataPath) => {
-      if (value !== undefined && isModelString(value))
-        found.push({ path: [...path, ...field], model: value });
-    };
-    if (definition.pattern === 'magentic') add(definition.manager, 'manager');
-    if (definition.pattern === 'adaptive') add(definition.planner, 'planner');
-    if (definition.pattern === 'groupChat' && typeof definition.select === 'object')
-      add(definition.select.selector, 'select', 'selector');
+    for (const inline of patternRegistry[definition.pattern].inlineModels?.(definition) ?? [])
+      found.push({ path: [...path, ...inline.path], model: inline.model });
   }
   for (const [index, agent] of team.agents.entries()) {
     const model = agent.context?.compaction?.model;
@@ -32,20 +28,8 @@ export function inlineModels(team: TeamFile): { path: DataPath; model: string }[
  */
 export function internalAgents(team: TeamFile): string[] {
   const names: string[] = [];
-  for (const { definition } of definitionsOf(team)) {
-    const model = (value: string | undefined) => value !== undefined && isModelString(value);
-    if (
-      definition.pattern === 'groupChat' &&
-      typeof definition.select === 'object' &&
-      model(definition.select.selector)
-    )
-      names.push(`${definition.name}-selector`);
-    if (definition.pattern === 'magentic' && model(definition.manager)) names.push('manager');
-    if (definition.pattern === 'adaptive') {
-      if (model(definition.planner)) names.push(`${definition.name}-planner`);
-      if (definition.manager === undefined) names.push(`${definition.name}-manager`);
-    }
-  }
+  for (const { definition } of definitionsOf(team))
+    names.push(...(patternRegistry[definition.pattern].internalAgents?.(definition) ?? []));
   // The summarizer of history: compact calls the model as "<agent>/compaction".
   for (const agent of team.agents)
     if (agent.context?.history === 'compact') names.push(`${agent.name}/compaction`);
@@ -56,15 +40,8 @@ export function internalAgents(team: TeamFile): string[] {
 export function moduleReferences(team: TeamFile): { path: DataPath; reference: string }[] {
   const found: { path: DataPath; reference: string }[] = [];
   for (const { definition, path } of definitionsOf(team)) {
-    const add = (value: unknown, field: string) => {
-      if (typeof value === 'string' && value.includes('#'))
-        found.push({ path: [...path, field], reference: value });
-    };
-    if (definition.pattern === 'adaptive') add(definition.policy, 'policy');
-    if (definition.pattern === 'evolving') {
-      add(definition.score, 'score');
-      add(definition.taskType, 'taskType');
-    }
+    for (const reference of patternRegistry[definition.pattern].moduleReferences?.(definition) ?? [])
+      found.push({ path: [...path, ...reference.path], reference: reference.reference });
   }
   for (const [index, agent] of team.agents.entries()) {
     for (const [tool, rule] of Object.entries(agent.approvals ?? {})) {
@@ -77,27 +54,19 @@ export function moduleReferences(team: TeamFile): { path: DataPath; reference: s
   return found;
 }
 
-/** Names a field refers to as members, per definition (for the cycle check). */
-export function memberReferences(definition: TeamDefinition): { path: DataPath; name: string }[] {
-  const found: { path: DataPath; name: string }[] = [];
-  const one = (key: string, name: string | undefined) => {
-    if (name !== undefined) found.push({ path: [key], name });
-  };
-  const list = (key: string, names: readonly string[] | undefined) => {
-    for (const [index, name] of (names ?? []).entries()) found.push({ path: [key, index], name });
-  };
-  list('stages', definition.stages);
-  list('units', definition.units);
-  if (typeof definition.aggregate === 'string') one('aggregate', definition.aggregate);
-  one('onLowConsistency', definition.onLowConsistency);
-  list('workers', definition.workers);
-  list('members', definition.members);
-  one('maker', definition.maker);
-  one('checker', definition.checker);
-  one('generator', definition.generator);
-  one('evaluator', definition.evaluator);
-  for (const [index, subscriber] of (definition.subscribers ?? []).entries())
-    found.push({ path: ['subscribers', index, 'member'], name: subscriber.member });
-  list('candidates', definition.candidates);
+/**
+ * Names a definition's fields refer to as members (for the cycle check). Every pattern's
+ * fields are read, not only the team's own pattern's: a field set on the wrong pattern is
+ * reported, and a cycle through it too. A field two patterns share is read once.
+ */
+export function memberReferences(definition: TeamDefinition): FieldReference[] {
+  const found: FieldReference[] = [];
+  const read = new Set<string>();
+  for (const pattern of teamPatterns) {
+    const references = patternRegistry[pattern].memberReferences?.(definition) ?? [];
+    const fresh = references.filter((reference) => !read.has(reference.path[0] as string));
+    for (const reference of fresh) found.push(reference);
+    for (const reference of fresh) read.add(reference.path[0] as string);
+  }
   return found;
 }
