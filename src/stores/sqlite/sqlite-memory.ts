@@ -102,7 +102,7 @@ function cosine(a: readonly number[], b: readonly number[]): number {
  *
  * @example
  * ```ts
- * import { createSqliteMemoryIndex } from 'baton/sqlite';
+ * import { createSqliteMemoryIndex } from 'batonjs/sqlite';
  * const memory = createMemory({ index: createSqliteMemoryIndex({ path: '.baton/baton.db' }) });
  * ```
  */
