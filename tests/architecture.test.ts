@@ -89,7 +89,7 @@ describe('architecture', () => {
     expect(violations).toEqual([]);
   });
 
-  it('loads the MCP SDK only from protocols/mcp (an optional peer behind baton/mcp)', () => {
+  it('loads the MCP SDK only from protocols/mcp (an optional peer behind batonjs/mcp)', () => {
     const users = files.filter((file) => /from '@modelcontextprotocol\/sdk/.test(readFileSync(file, 'utf8')));
     expect(users.length).toBeGreaterThan(0);
     expect(

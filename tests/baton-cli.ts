@@ -31,16 +31,31 @@ export function offlineEnv(extra: NodeJS.ProcessEnv = {}, drop: readonly string[
   return env;
 }
 
-/** Runs `baton <args>` in the repository with `env` and returns its exit code and output. */
+/** Where and how `runBaton` runs the CLI; by default in the repository with an empty stdin pipe. */
+export interface RunBatonOptions {
+  /** The working folder (default: the repository). */
+  cwd?: string;
+  /** Text written to the CLI's stdin (a pipe from this process, which baton reads only for `-`). */
+  input?: string;
+  /** A file descriptor to give the CLI as stdin instead (a redirected file: `baton … < file`). */
+  stdinFd?: number;
+  /** The script to run (default: the built CLI of this repository). */
+  script?: string;
+}
+
+/** Runs `baton <args>` in the repository (or `options.cwd`) with `env` and returns its exit code and output. */
 export function runBaton(
   env: NodeJS.ProcessEnv,
   args: readonly string[],
+  options: RunBatonOptions = {},
 ): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [main, ...args], {
-    cwd: repo,
+  const result = spawnSync(process.execPath, [options.script ?? main, ...args], {
+    cwd: options.cwd ?? repo,
     env,
     encoding: 'utf8',
     timeout: 60_000,
+    ...(options.input === undefined ? {} : { input: options.input }),
+    ...(options.stdinFd === undefined ? {} : { stdio: [options.stdinFd, 'pipe', 'pipe'] as const }),
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -43,7 +43,7 @@ export function sortResults(results) {
 
 /**
  * The version of an installed package, looked up from `fromDirectory` upwards (a package's own
- * folder counts, so 'baton' resolves to the repository root).
+ * folder counts, so 'batonjs' resolves to the repository root).
  */
 export function installedVersion(name, fromDirectory) {
   let directory = fromDirectory;

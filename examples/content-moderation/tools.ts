@@ -1,6 +1,6 @@
 /** Tools of the content-moderation team: a toxicity scorer, spam signals, a PII detector (with checksums) and the community guidelines. */
 
-import { tool } from 'baton';
+import { tool } from 'batonjs';
 import { z } from 'zod';
 
 const postInput = z.object({ text: z.string().min(1).describe('The full text of the post') });

@@ -1,6 +1,6 @@
 /** Tools of the contract pipeline: a template and clause library, and a regulation checker that tests a clause against a checklist. */
 
-import { tool } from 'baton';
+import { tool } from 'batonjs';
 import { z } from 'zod';
 
 interface Template {

@@ -1,6 +1,6 @@
 /** Tools of the customer-support team: an order table, a refund ledger that refuses double refunds, a status page. */
 
-import { tool } from 'baton';
+import { tool } from 'batonjs';
 import { z } from 'zod';
 
 interface Charge {

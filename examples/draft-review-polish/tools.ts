@@ -1,6 +1,6 @@
 /** Tools of the draft-review-polish team: a text analyzer (length, readability, hype words, prices, dates, links). */
 
-import { tool } from 'baton';
+import { tool } from 'batonjs';
 import { z } from 'zod';
 
 /** Words the style guide bans from customer emails. */

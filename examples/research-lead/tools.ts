@@ -5,7 +5,7 @@
  * domains, rounded figures shaped like public surveys); do not cite them.
  */
 
-import { tool } from 'baton';
+import { tool } from 'batonjs';
 import { z } from 'zod';
 
 interface WebPage {

@@ -3,7 +3,7 @@
  * and the two remediations (restart, rollback) that change what the logs and metrics show next.
  */
 
-import { tool } from 'baton';
+import { tool } from 'batonjs';
 import { z } from 'zod';
 
 // ---- the simulated environment ---------------------------------------------------------------

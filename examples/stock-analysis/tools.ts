@@ -1,6 +1,6 @@
 /** Tools of the stock-analysis team: financial statements, a price history with indicators, news with a sentiment score, ESG ratings. */
 
-import { tool } from 'baton';
+import { tool } from 'batonjs';
 import { z } from 'zod';
 
 /** The day every figure is "as of"; the data below is a fixed snapshot, so answers are reproducible. */

@@ -8,7 +8,8 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
   const stdout = { text: '', write: (chunk: string) => (stdout.text += chunk) };
   const stderr = { text: '', write: (chunk: string) => (stderr.text += chunk) };
   const cwd = mkdtempSync(join(tmpdir(), 'baton-cli-'));
-  const code = await runCli(argv, { stdout, stderr, env: {}, cwd });
+  const stdin = { piped: false, read: async () => '' };
+  const code = await runCli(argv, { stdout, stderr, env: {}, cwd, stdin });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 

@@ -1,7 +1,6 @@
 /** runCli(): parses `baton` arguments, dispatches to a command, prints errors and returns the exit code. */
 
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../core/errors.js';
 import { BatonError } from '../index.js';
@@ -17,6 +16,7 @@ import {
 } from './command.js';
 import { approveCommand } from './commands/approve.js';
 import { auditCommand } from './commands/audit.js';
+import { cancelCommand } from './commands/cancel.js';
 import { inboxCommand } from './commands/inbox.js';
 import { replyCommand } from './commands/reply.js';
 import { resumeCommand } from './commands/resume.js';
@@ -25,13 +25,15 @@ import { runsCommand } from './commands/runs.js';
 import { showCommand } from './commands/show.js';
 import { signalCommand } from './commands/signal.js';
 import { createStyle, type Writer } from './output.js';
+import { processStdin, type Stdin } from './stdin.js';
+import { resolveStorePath } from './store-path.js';
 
 /**
  * Every `baton` command, in help order.
  *
  * @example
  * ```ts
- * commands.map((command) => command.name); // ['run', 'runs', 'show', 'resume', 'signal', 'reply', 'approve', 'inbox', 'audit']
+ * commands.map((command) => command.name); // ['run', 'runs', 'show', 'resume', 'signal', 'reply', 'approve', 'inbox', 'cancel', 'audit']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -43,6 +45,7 @@ export const commands: readonly Command[] = [
   replyCommand,
   approveCommand,
   inboxCommand,
+  cancelCommand,
   auditCommand,
 ];
 
@@ -59,6 +62,8 @@ export interface CliIo {
   stderr: Writer;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** Where `baton run` reads its input when it is `-` or piped; the process's stdin by default. */
+  stdin: Stdin;
 }
 
 /**
@@ -76,6 +81,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
   const cwd = io.cwd ?? process.cwd();
+  const stdin = io.stdin ?? processStdin();
   const style = createStyle(stdout, env);
   const errorStyle = createStyle(stderr, env);
   const verbose = argv.includes('--verbose');
@@ -117,8 +123,8 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       stdout.write(commandHelp(command, style));
       return exitCodes.ok;
     }
-    const storeFlag = (parsed.values.store as string | undefined) ?? '';
     if (parsed.values.store === '') throw new UsageError('--store needs a path.', command.name);
+    const store = resolveStorePath(parsed.values.store as string | undefined, env, cwd);
     const context: CliContext = {
       stdout,
       stderr,
@@ -126,8 +132,10 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       errorStyle,
       env,
       cwd,
-      storePath: resolve(cwd, storeFlag === '' ? '.baton/baton.db' : storeFlag),
-      storeFlag,
+      stdin,
+      storePath: store.path,
+      storeOrigin: store.origin,
+      storeFlag: store.origin === '--store' ? (parsed.values.store as string) : '',
       verbose,
     };
     return await command.run(parsed, context);

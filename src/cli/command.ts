@@ -1,6 +1,8 @@
 /** The shape of a CLI command, its context, usage errors and help rendering. */
 
 import type { Style, Writer } from './output.js';
+import type { Stdin } from './stdin.js';
+import type { StoreOrigin } from './store-path.js';
 
 /** One option of a command, in `node:util` parseArgs terms plus help text. */
 export interface OptionSpec {
@@ -19,8 +21,12 @@ export interface CliContext {
   readonly errorStyle: Style;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Where `baton run` reads `-` or piped input from. */
+  readonly stdin: Stdin;
   /** Absolute path of the SQLite store. */
   readonly storePath: string;
+  /** What chose the store: `--store`, the `BATON_STORE` variable, or the default `.baton/baton.db`. */
+  readonly storeOrigin: StoreOrigin;
   /** `--store <path>` as the user typed it, repeated in suggested commands; empty for the default. */
   readonly storeFlag: string;
   readonly verbose: boolean;
@@ -67,7 +73,11 @@ export class UsageError extends Error {
 
 /** Options every command accepts. */
 export const globalOptions: Readonly<Record<string, OptionSpec>> = {
-  store: { type: 'string', value: '<path>', description: 'SQLite store file (default .baton/baton.db)' },
+  store: {
+    type: 'string',
+    value: '<path>',
+    description: 'SQLite store file (default $BATON_STORE, else .baton/baton.db in this folder)',
+  },
   verbose: { type: 'boolean', description: 'print stack traces of errors' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };

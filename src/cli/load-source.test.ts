@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { workflow } from '../index.js';
-import { parseSource, pickExport } from './load-source.js';
+import { parseSource, pickExport, recordedPath } from './load-source.js';
 
 const one = workflow({ name: 'one' }, async () => 1);
 const two = workflow({ name: 'two' }, async () => 2);
@@ -45,5 +45,20 @@ describe('parseSource', () => {
       file: '/app/#weird/team.yaml',
       exportName: undefined,
     });
+    expect(parseSource('flows/expense.ts#approval')).toEqual({
+      file: 'flows/expense.ts',
+      exportName: 'approval',
+    });
+    expect(parseSource('flow.ts#default')).toEqual({ file: 'flow.ts', exportName: 'default' });
+  });
+});
+
+describe('recordedPath', () => {
+  it('is relative to the project folder with / separators inside it, absolute outside it', () => {
+    expect(recordedPath('/app/flows/expense.ts', '/app')).toBe('flows/expense.ts');
+    expect(recordedPath('/app/team.yaml', '/app/')).toBe('team.yaml');
+    expect(recordedPath('/other/flow.ts', '/app')).toBe('/other/flow.ts');
+    expect(recordedPath('/app-two/flow.ts', '/app')).toBe('/app-two/flow.ts');
+    expect(recordedPath('/app/..flows/x.ts', '/app')).toBe('..flows/x.ts');
   });
 });

@@ -1,7 +1,7 @@
 /** Loads what `baton run` runs: a team file, or a module's workflow/agent/pattern export; and the recorded source string. */
 
 import { existsSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { ConfigError, type Runnable, type Store } from '../index.js';
 import {
   didYouMean,
@@ -14,7 +14,10 @@ import {
 /** A loaded definition and how to find it again. */
 export interface LoadedSource {
   runnable: Runnable;
-  /** What is recorded on the run (`RunRecord.source`): the absolute file, plus `#export` for a module. */
+  /**
+   * What is recorded on the run (`RunRecord.source`): the file relative to the project folder
+   * (`cwd`) when it is inside it, else absolute, plus `#export` for a module. See {@link recordedPath}.
+   */
   source: string;
   kind: 'team' | 'module';
   /** A notice to print first (a team running offline). */
@@ -47,6 +50,7 @@ const runnableKinds = new Set(['workflow', 'agent', 'pattern']);
  */
 export async function loadSource(file: string, options: LoadSourceOptions): Promise<LoadedSource> {
   const path = resolve(options.cwd, file);
+  const recorded = recordedPath(path, options.cwd);
   const extension = extname(path).toLowerCase();
   if (teamExtensions.includes(extension)) {
     if (options.exportName !== undefined) {
@@ -58,7 +62,7 @@ export async function loadSource(file: string, options: LoadSourceOptions): Prom
       ...(options.model === undefined ? {} : { model: options.model }),
       ...(options.store === undefined ? {} : { store: options.store }),
     });
-    return { runnable: team.runnable as Runnable, source: path, kind: 'team', notice: team.notice };
+    return { runnable: team.runnable as Runnable, source: recorded, kind: 'team', notice: team.notice };
   }
   if (!moduleExtensions.includes(extension)) {
     throw new ConfigError(
@@ -75,7 +79,25 @@ export async function loadSource(file: string, options: LoadSourceOptions): Prom
     });
   }
   const { name, runnable } = pickExport(file, module, options.exportName);
-  return { runnable, source: `${path}#${name}`, kind: 'module', notice: undefined };
+  return { runnable, source: `${recorded}#${name}`, kind: 'module', notice: undefined };
+}
+
+/**
+ * How a run records the file it was started from: relative to the project folder (the folder
+ * `baton` runs in) with `/` separators when the file is inside it, so the run can be resumed
+ * from another checkout of the project; absolute otherwise. Old runs that recorded an absolute
+ * path still load (`resolve(cwd, recorded)` keeps an absolute path as it is).
+ *
+ * @example
+ * ```ts
+ * recordedPath('/app/flows/expense.ts', '/app'); // 'flows/expense.ts'
+ * recordedPath('/elsewhere/flow.ts', '/app'); // '/elsewhere/flow.ts'
+ * ```
+ */
+export function recordedPath(path: string, cwd: string): string {
+  const inside = relative(cwd, path);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) return path;
+  return inside.split(sep).join('/');
 }
 
 /**

@@ -15,6 +15,7 @@ import { createSqliteStore } from '../stores/sqlite/index.js';
 import { type CliContext, exitCodes } from './command.js';
 import { display, formatCost, formatDuration, formatTime, formatUsage, indent, wrap } from './format.js';
 import { ProgressPrinter, type ProgressState } from './progress.js';
+import { ensureStoreFolder, originText, storeVariable } from './store-path.js';
 
 /** A runtime on the CLI's store, and how to close both. */
 export interface Session {
@@ -26,7 +27,8 @@ export interface Session {
 
 /**
  * Opens the SQLite store and a runtime that only runs what this command starts (no recovery
- * of other runs). With `mustExist`, a missing store file is an error instead of being created.
+ * of other runs). With `mustExist`, a missing store file is an error instead of being created;
+ * without it, the store's folder is created (an error names the path when it cannot be).
  *
  * @example
  * ```ts
@@ -40,9 +42,10 @@ export async function openSession(
 ): Promise<Session> {
   if (options.mustExist === true && !existsSync(context.storePath)) {
     throw new ConfigError(
-      `No Baton store at ${shownPath(context, context.storePath)}. Runs are stored in .baton/baton.db of the directory where \`baton run\` ran; pass --store <path> to read another store.`,
+      `No Baton store at ${shownPath(context, context.storePath)} (${originText(context.storeOrigin)}). Runs are stored in .baton/baton.db of the directory where \`baton run\` ran, unless --store or ${storeVariable} names another file; pass --store <path> (or set ${storeVariable}) to read another store.`,
     );
   }
+  if (options.mustExist !== true) ensureStoreFolder(context.storePath, context.storeOrigin);
   const store = createSqliteStore({ path: context.storePath });
   // Runs started or continued from the CLI keep a hash-chained audit log (`baton audit verify`),
   // keyed (HMAC) when BATON_AUDIT_KEY is set.

@@ -1,4 +1,4 @@
-/** The clock a runtime reads time and sets timers from; tests swap in the fake clock from `baton/testing`. */
+/** The clock a runtime reads time and sets timers from; tests swap in the fake clock from `batonjs/testing`. */
 
 /**
  * Time source and timer facility used by the runtime for leases, timers and step timings.

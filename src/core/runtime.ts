@@ -45,7 +45,7 @@ function budgetStream(runId: string): string {
 
 /** Options of `createRuntime`. */
 export interface RuntimeOptions {
-  /** Where runs live. Default: SQLite at `.baton/baton.db` (from `baton/sqlite`). */
+  /** Where runs live. Default: SQLite at `.baton/baton.db` (from `batonjs/sqlite`). */
   store?: Store;
   /** Definitions this runtime can start, resume and recover by name. */
   workflows?: readonly Runnable[];
@@ -61,7 +61,7 @@ export interface RuntimeOptions {
   /** Identifies this process in leases. Default: host, pid and a random suffix. */
   owner?: string;
   /**
-   * Keep a hash-chained audit log per run: pass `createAuditWriter` (from `baton`), which
+   * Keep a hash-chained audit log per run: pass `createAuditWriter` (from `batonjs`), which
    * appends model decisions, tool calls, handoffs, approvals and denials to the stream
    * `audit:<runId>` after each journal append (docs/audit.md). Called once per store. Default: none.
    */
@@ -169,7 +169,7 @@ interface ActiveRun {
  *
  * @example
  * ```ts
- * import { createRuntime, createMemoryStore } from 'baton';
+ * import { createRuntime, createMemoryStore } from 'batonjs';
  * const runtime = createRuntime({ store: createMemoryStore(), workflows: [supportTeam] });
  * const handle = await runtime.start('support', 'Where is my order?');
  * console.log(await handle.result());

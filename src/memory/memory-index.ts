@@ -35,7 +35,7 @@ export interface MemorySearch {
 
 /**
  * Storage and search for long-term memory. Implementations: `createInMemoryIndex()` (root) and
- * `createSqliteMemoryIndex()` (`baton/sqlite`, FTS5). Both pass one conformance suite.
+ * `createSqliteMemoryIndex()` (`batonjs/sqlite`, FTS5). Both pass one conformance suite.
  *
  * @example
  * ```ts

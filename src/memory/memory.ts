@@ -16,7 +16,7 @@ export type RecallMode = 'lexical' | 'vector' | 'hybrid';
 
 /** Options of `createMemory`. */
 export interface MemoryOptions {
-  /** Where memories live. Default `createInMemoryIndex()`; `createSqliteMemoryIndex()` from `baton/sqlite` keeps them. */
+  /** Where memories live. Default `createInMemoryIndex()`; `createSqliteMemoryIndex()` from `batonjs/sqlite` keeps them. */
   index?: MemoryIndex;
   /** An AI SDK embedding model: memories are embedded on `remember` and `recall` can search by vector. */
   embeddingModel?: EmbeddingModel;

@@ -271,7 +271,7 @@ export function checkReadOptions(
 
 /**
  * Persistence contract for runs. Implementations: `createMemoryStore()` and
- * `createSqliteStore()` (from `baton/sqlite`). Methods may batch writes internally but a
+ * `createSqliteStore()` (from `batonjs/sqlite`). Methods may batch writes internally but a
  * returned promise resolves only once its write is durable for that store.
  *
  * Records are snapshots: changing a record passed in or returned never changes the store.
@@ -283,7 +283,7 @@ export function checkReadOptions(
  *
  * @example
  * ```ts
- * import { createSqliteStore } from 'baton/sqlite';
+ * import { createSqliteStore } from 'batonjs/sqlite';
  * const store = createSqliteStore({ path: '.baton/baton.db' });
  * const runtime = createRuntime({ store, workflows: [myWorkflow] });
  * ```

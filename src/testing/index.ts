@@ -1,4 +1,4 @@
-/** `baton/testing`: the public test kit — scripted model, stub OpenAI-compatible server, fake clock, polling helpers. */
+/** `batonjs/testing`: the public test kit — scripted model, stub OpenAI-compatible server, fake clock, polling helpers. */
 
 export { createFakeClock, type FakeClock } from './fake-clock.js';
 export { loadScript } from './load-script.js';

@@ -68,22 +68,26 @@ export async function loadRecordedSource(
     );
   }
   const { file, exportName } = parseSource(record.source);
+  // Sources are recorded relative to the project folder (older runs: absolute), so a run
+  // resumes from any checkout of the project.
+  const path = resolve(context.cwd, file);
+  const named = path === file ? file : `${file} (${path})`;
   // The store is data, not a place code may come from: only files inside the project folder (or
   // a folder the user allows) are loaded, so an edited `runs.source` cannot run any file.
   const allowed = [context.cwd, ...allowedFoldersFromEnv(context.env, context.cwd)];
-  if (!isInsideFolders(resolve(context.cwd, file), allowed)) {
+  if (!isInsideFolders(path, allowed)) {
     throw new ConfigError(
-      `Run ${record.id} names its source as ${file}, which is outside this folder (${context.cwd}); refused to load it. baton loads code named by the store only from inside the folder it runs in. Run baton from the project folder that holds the file, or, if you trust that file, allow its folder with ${allowModulesVariable}=<folder>.`,
+      `Run ${record.id} names its source as ${named}, which is outside this folder (${context.cwd}); refused to load it. baton loads code named by the store only from inside the folder it runs in. Run baton from the project folder that holds the file, or, if you trust that file, allow its folder with ${allowModulesVariable}=<folder>.`,
       { runId: record.id },
     );
   }
-  if (!existsSync(file)) {
+  if (!existsSync(path)) {
     throw new ConfigError(
-      `Run ${record.id} was started from ${file}, which no longer exists. Restore the file (the same version, "${record.targetVersion}") to continue it.`,
+      `Run ${record.id} was started from ${named}, which does not exist here. Run baton from the project folder the run was started in (or another checkout of it), or restore the file (the same version, "${record.targetVersion}") to continue it.`,
       { runId: record.id },
     );
   }
-  return loadSource(file, {
+  return loadSource(path, {
     cwd: context.cwd,
     env: context.env,
     exportName,

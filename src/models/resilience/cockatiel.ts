@@ -1,4 +1,4 @@
-/** cockatiel, loaded on first use: it costs ~25 ms at import and only calls (not `import 'baton'`) need it. */
+/** cockatiel, loaded on first use: it costs ~25 ms at import and only calls (not `import 'batonjs'`) need it. */
 
 import { createRequire } from 'node:module';
 import type * as Cockatiel from 'cockatiel';

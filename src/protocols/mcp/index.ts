@@ -1,4 +1,4 @@
-/** `baton/mcp`: MCP servers as tool sources for agents (needs the optional peer `@modelcontextprotocol/sdk`). */
+/** `batonjs/mcp`: MCP servers as tool sources for agents (needs the optional peer `@modelcontextprotocol/sdk`). */
 
 export { type McpToolAnnotations, mcpCapabilities } from './mcp-capabilities.js';
 export {

@@ -115,7 +115,7 @@ interface Live {
   stderrTail: string;
 }
 
-/** The connection of one tool source (internal to `baton/mcp`). */
+/** The connection of one tool source (internal to `batonjs/mcp`). */
 export interface McpConnection {
   /** Connects for the first time and lists the tools; throws the raw failure (with stderr in `detail`). */
   open(signal: AbortSignal | undefined): Promise<McpToolDefinition[]>;

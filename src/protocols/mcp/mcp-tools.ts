@@ -122,7 +122,7 @@ const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;
  *
  * @example
  * ```ts
- * import { mcpTools } from 'baton/mcp';
+ * import { mcpTools } from 'batonjs/mcp';
  * const everything = await mcpTools({ command: 'npx', args: ['-y', '@modelcontextprotocol/server-everything'] });
  * const helper = agent({ name: 'helper', model, instructions: 'Use your tools.',
  *   tools: everything.select({ include: ['echo', 'get-sum'] }) });

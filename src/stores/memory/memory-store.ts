@@ -55,7 +55,7 @@ const resolvedVoid: Promise<void> = Promise.resolve();
  *
  * @example
  * ```ts
- * import { createMemoryStore } from 'baton';
+ * import { createMemoryStore } from 'batonjs';
  * const store = createMemoryStore();
  * await store.createRun(run);
  * await store.appendJournal({ runId: run.id, key: 'r#0', name: 'model', kind: 'model',

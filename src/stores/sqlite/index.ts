@@ -1,4 +1,4 @@
-/** The `baton/sqlite` entry point: the default durable store on one SQLite file. */
+/** The `batonjs/sqlite` entry point: the default durable store on one SQLite file. */
 
 export type { SqliteMemoryIndexOptions } from './sqlite-memory.js';
 export { createSqliteMemoryIndex, memoryFormatVersion } from './sqlite-memory.js';

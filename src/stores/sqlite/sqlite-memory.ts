@@ -90,7 +90,7 @@ function matchExpression(query: string): string | undefined {
  *
  * @example
  * ```ts
- * import { createSqliteMemoryIndex } from 'baton/sqlite';
+ * import { createSqliteMemoryIndex } from 'batonjs/sqlite';
  * const memory = createMemory({ index: createSqliteMemoryIndex({ path: '.baton/baton.db' }) });
  * ```
  */

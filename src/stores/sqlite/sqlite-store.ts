@@ -85,7 +85,7 @@ const defaults = {
  *
  * @example
  * ```ts
- * import { createSqliteStore } from 'baton/sqlite';
+ * import { createSqliteStore } from 'batonjs/sqlite';
  * const store = createSqliteStore({ path: '.baton/baton.db', synchronous: 'FULL' });
  * const runtime = createRuntime({ store, workflows: [myWorkflow] });
  * // ...
