@@ -1,7 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { RunContext, RunServices } from '../src/index.js';
 
-// The per-run slot (docs/decisions/0007-per-run-slot.md): every wrapper of `ctx` must pass on
+// The per-run slot (docs/decisions/0008-per-run-slot.md): every wrapper of `ctx` must pass on
 // `ctx.services`, and the type system, not a runtime lookup, makes sure it does.
 declare const ctx: RunContext;
 /** Everything a wrapper delegates, without the slot. */

@@ -21,7 +21,7 @@ import type { JournalEntry } from '../src/stores/store.js';
 import { scriptedModel } from '../src/testing/scripted-model.js';
 import { tool } from '../src/tools/tool.js';
 
-// One runtime per tenant (docs/decisions/0007-per-run-slot.md): two runtimes in one process, each
+// One runtime per tenant (docs/decisions/0008-per-run-slot.md): two runtimes in one process, each
 // with its own prices, resilience and store, run the same definitions side by side; neither sees
 // the other's state, and the process defaults (registerPrices, configureResilience) see neither.
 
