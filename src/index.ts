@@ -4,8 +4,6 @@ export type { Agent, AgentOptions, AnyTool, InstructionContext, ModelSettings } 
 export { agent } from './agents/agent.js';
 export type { InputFilter, Transfer, TransferOptions } from './agents/handoff.js';
 export { handoffFilters, transfer } from './agents/handoff.js';
-export type { AgentInput, InputMessage, Message } from './agents/messages.js';
-export { userMessage } from './agents/messages.js';
 export type { AgentRunResult, RunAgentOptions } from './agents/run-agent.js';
 export { runAgent } from './agents/run-agent.js';
 export type { BeforeToolCall } from './agents/tool-steps.js';
@@ -14,6 +12,8 @@ export type { ContextReport } from './context/context-guard.js';
 export { ContextOverflowError } from './context/context-guard.js';
 export type { CompactionOptions, ContextOptions, PruneOptions } from './context/context-policy.js';
 export { contextWindowOf, registerContextWindow } from './context/context-windows.js';
+export type { AgentInput, InputMessage, Message } from './context/messages.js';
+export { userMessage } from './context/messages.js';
 export type { StructuredContext } from './context/scoped-context.js';
 export { pickScope } from './context/scoped-context.js';
 export type { TokenEncoding, TokenizerInfo } from './context/tokens.js';
@@ -51,7 +51,20 @@ export { isInterruption } from './core/run-execution.js';
 export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/runnable.js';
 export { workflow } from './core/runnable.js';
 export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';
-export { createRuntime } from './core/runtime.js';
+export type {
+  JournalEntry,
+  JournalEntryKind,
+  ReadRecordsOptions,
+  RunFilter,
+  RunPatch,
+  RunRecord,
+  RunStatus,
+  SignalRecord,
+  StepMeta,
+  Store,
+  StoredRecord,
+  Usage,
+} from './core/store.js';
 export type { OpenWait } from './core/wait-payload.js';
 export { checkSignalPayload, waitsStream } from './core/wait-payload.js';
 export type { PendingRequest } from './governance/approval-inbox.js';
@@ -263,21 +276,8 @@ export {
   timeout,
   tokenBudget,
 } from './patterns/termination.js';
+export { createRuntime } from './runtime.js';
 export { createMemoryStore } from './stores/memory/index.js';
-export type {
-  JournalEntry,
-  JournalEntryKind,
-  ReadRecordsOptions,
-  RunFilter,
-  RunPatch,
-  RunRecord,
-  RunStatus,
-  SignalRecord,
-  StepMeta,
-  Store,
-  StoredRecord,
-  Usage,
-} from './stores/store.js';
 export type { AiSdkToolOptions } from './tools/ai-sdk-tool.js';
 export { fromAiSdkTool } from './tools/ai-sdk-tool.js';
 export type { RunnableToolOptions, Tool, ToolContext, ToolOptions } from './tools/tool.js';

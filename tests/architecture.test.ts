@@ -16,26 +16,29 @@ function sourceFiles(directory: string): string[] {
   });
 }
 
-/** Runtime (non-type) relative imports of a file, resolved to source paths. */
-function runtimeImports(file: string): string[] {
+/** Relative imports of a file, resolved to source paths: all of them, or only those that exist at runtime. */
+function importsOf(file: string, typesToo: boolean): string[] {
   const text = readFileSync(file, 'utf8');
   const imports: string[] = [];
   const pattern = /^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+'(\.[^']+)'|import\('(\.[^']+)'\)/gm;
   for (const match of text.matchAll(pattern)) {
-    if (match[2] !== undefined) continue;
     const specifier = match[3] ?? match[4];
     if (specifier === undefined) continue;
-    // `import { type A, type B }` lists only types: erased at runtime.
-    const clause = match[0];
-    const names = /\{([^}]*)\}/.exec(clause)?.[1];
-    if (names?.split(',').every((name) => name.trim() === '' || name.trim().startsWith('type '))) continue;
+    if (!typesToo) {
+      if (match[2] !== undefined) continue;
+      // `import { type A, type B }` lists only types: erased at runtime.
+      const names = /\{([^}]*)\}/.exec(match[0])?.[1];
+      if (names?.split(',').every((name) => name.trim() === '' || name.trim().startsWith('type '))) continue;
+    }
     imports.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
   }
   return imports;
 }
 
 const files = sourceFiles(root);
-const graph = new Map(files.map((file) => [file, runtimeImports(file)]));
+const graph = new Map(files.map((file) => [file, importsOf(file, false)]));
+/** Type imports count for layering: a layer that names another's types depends on it. */
+const typeGraph = new Map(files.map((file) => [file, importsOf(file, true)]));
 const layerOf = (file: string) => relative(root, file).split('/')[0] ?? '';
 
 describe('architecture', () => {
@@ -61,21 +64,22 @@ describe('architecture', () => {
   it('keeps dependencies pointing down the layers', () => {
     // What each layer may import at runtime (besides itself). Leaves (cli) may use everything.
     const allowed: Record<string, string[]> = {
-      core: ['stores'],
+      core: [],
       stores: ['core'],
-      models: ['core', 'stores'],
+      // Layers drawn side by side may use each other where no cycle forms: models -> tools, memory -> context.
+      models: ['core', 'stores', 'tools'],
       tools: ['core'],
       agents: ['core', 'models', 'tools', 'stores', 'memory', 'governance', 'context'],
       context: ['core', 'models', 'stores'],
       governance: ['core', 'models', 'tools', 'stores', 'context'],
-      memory: ['core', 'tools', 'stores'],
-      patterns: ['core', 'agents', 'models', 'tools', 'governance'],
+      memory: ['core', 'tools', 'stores', 'context'],
+      patterns: ['core', 'agents', 'models', 'tools', 'governance', 'context'],
       testing: ['core', 'stores', 'models'],
-      team: ['core', 'agents', 'models', 'tools', 'patterns', 'testing', 'stores'],
+      team: ['core', 'agents', 'models', 'tools', 'patterns', 'testing', 'stores', 'context'],
       protocols: ['core', 'models', 'tools', 'stores'],
     };
     const violations: string[] = [];
-    for (const [file, targets] of graph) {
+    for (const [file, targets] of typeGraph) {
       const layer = layerOf(file);
       const permitted = allowed[layer];
       if (permitted === undefined) continue;
@@ -86,7 +90,19 @@ describe('architecture', () => {
         }
       }
     }
-    expect(violations).toEqual([]);
+    // Known, and to be removed (docs/architecture.md): the kernel names the types of the tenant
+    // state it carries (model providers, prices, resilience), and the SQLite memory index, an
+    // adapter, names the memory layer's contract. A fix removes its line here; nothing new may join.
+    const known = [
+      'core/run-context.ts imports models/model-providers.ts',
+      'core/run-context.ts imports models/pricing.ts',
+      'core/run-context.ts imports models/resilience/registry.ts',
+      'core/runtime.ts imports models/model-providers.ts',
+      'core/runtime.ts imports models/pricing.ts',
+      'core/runtime.ts imports models/resilience/registry.ts',
+      'stores/sqlite/sqlite-memory.ts imports memory/memory-index.ts',
+    ];
+    expect(violations).toEqual(known);
   });
 
   it('loads the MCP SDK only from protocols/mcp (an optional peer behind batonjs/mcp)', () => {

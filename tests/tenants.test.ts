@@ -5,6 +5,7 @@ import { runAgent } from '../src/agents/run-agent.js';
 import type { RunContext } from '../src/core/run-context.js';
 import { workflow } from '../src/core/runnable.js';
 import { createRuntime } from '../src/core/runtime.js';
+import type { JournalEntry } from '../src/core/store.js';
 import { modelJudge } from '../src/governance/guardrails.js';
 import { createModelProviders } from '../src/models/model-providers.js';
 import { createPriceTable, priceOf } from '../src/models/pricing.js';
@@ -17,7 +18,6 @@ import {
 import { resolveModel } from '../src/models/resolve-model.js';
 import { groupChat } from '../src/patterns/group-chat.js';
 import { createMemoryStore } from '../src/stores/memory/index.js';
-import type { JournalEntry } from '../src/stores/store.js';
 import { scriptedModel } from '../src/testing/scripted-model.js';
 import { tool } from '../src/tools/tool.js';
 

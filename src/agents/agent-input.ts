@@ -1,8 +1,8 @@
 /** Agent input from apps: AI SDK ModelMessages and useChat UIMessages, checked when a run starts and converted once per agent run. */
 
 import { z } from 'zod';
+import type { AgentInput, InputMessage, Message, PromptInput } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
-import type { AgentInput, InputMessage, Message, PromptInput } from './messages.js';
 
 type Structured = Readonly<Record<string, unknown>>;
 

@@ -3,6 +3,7 @@
 import type { Tool as AiSdkTool } from 'ai';
 import type { ZodType } from 'zod';
 import { type ContextOptions, type ContextPolicy, resolveContextPolicy } from '../context/context-policy.js';
+import type { AgentInput } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RetryOptions } from '../core/retry-options.js';
@@ -26,7 +27,6 @@ import { runnableTool, type Tool, toJsonSchema } from '../tools/tool.js';
 import { createToolRouter, type ToolRouter, type ToolRoutingOptions } from '../tools/tool-router.js';
 import { agentInputSchema, toPromptInput } from './agent-input.js';
 import { type Transfer, transfer } from './handoff.js';
-import type { AgentInput } from './messages.js';
 import { runAgent } from './run-agent.js';
 
 /** Any tool, whatever its input and output types. */

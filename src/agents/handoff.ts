@@ -3,10 +3,10 @@
 import type { JSONSchema7 } from '@ai-sdk/provider';
 import type { ZodType } from 'zod';
 import { isSummaryMessage } from '../context/compaction.js';
+import type { Message } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
 import { toJsonSchema } from '../tools/tool.js';
 import type { Agent } from './agent.js';
-import type { Message } from './messages.js';
 
 /** Rewrites the conversation the next agent sees. */
 export type InputFilter = (messages: readonly Message[]) => Message[];

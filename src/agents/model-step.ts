@@ -7,6 +7,7 @@ import type {
 } from '@ai-sdk/provider';
 import { contextMeta } from '../context/context-guard.js';
 import type { RunContext, StepContext } from '../core/run-context.js';
+import type { StepMeta } from '../core/store.js';
 import type { ModelResponse } from '../models/call-model.js';
 import { resolveRunModel } from '../models/model-providers.js';
 import { pricesOf } from '../models/pricing.js';
@@ -14,7 +15,6 @@ import { agentModelCall, resilienceMeta } from '../models/resilience/agent-model
 import { withEscalation } from '../models/resilience/escalation.js';
 import { modelName } from '../models/resolve-model.js';
 import { cacheMeta, runtimeResponseCache, withResponseCache } from '../models/response-cache.js';
-import type { StepMeta } from '../stores/store.js';
 import type { Agent } from './agent.js';
 
 /**

@@ -1,9 +1,9 @@
 /** Phase 1 of a turn: build the prompt (instructions + conversation) and the tool list the model sees. */
 
 import type { LanguageModelV3FunctionTool, LanguageModelV3Prompt } from '@ai-sdk/provider';
+import type { Message } from '../context/messages.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
-import type { Message } from './messages.js';
 
 /** The tools an agent offers the model (its own tools plus its handoffs), computed once per agent and handoff set. */
 export function modelTools(

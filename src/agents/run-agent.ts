@@ -2,6 +2,15 @@
 
 import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
 import { applyContext, createContextState } from '../context/context-guard.js';
+import {
+  type AgentInput,
+  assistantMessage,
+  inputMessages,
+  type Message,
+  parseToolInputs,
+  toolMessage,
+  userMessage,
+} from '../context/messages.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { RunContext } from '../core/run-context.js';
@@ -17,15 +26,6 @@ import { type BudgetReservation, releaseBudget } from '../governance/budget.js';
 import type { Agent, AnyTool } from './agent.js';
 import { toPromptInput } from './agent-input.js';
 import type { Transfer } from './handoff.js';
-import {
-  type AgentInput,
-  assistantMessage,
-  inputMessages,
-  type Message,
-  parseToolInputs,
-  toolMessage,
-  userMessage,
-} from './messages.js';
 import { modelStep } from './model-step.js';
 import { modelTools, preparePrompt } from './prepare-context.js';
 import { responseFormat } from './response-format.js';

@@ -2,9 +2,11 @@
 
 import type { LanguageModelV3ToolResultOutput, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
 import type { ZodType } from 'zod';
+import type { Message, ParsedToolInput } from '../context/messages.js';
 import { errorMessage } from '../core/errors.js';
 import type { CustomEvent, RunContext, StepContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
+import type { StepMeta } from '../core/store.js';
 import { guardToolCall, guardToolOutputs } from '../governance/agent-governance.js';
 import { approvalGate, recordDenial, runWithApproval, settleAll } from '../governance/approvals.js';
 import { permissionDenial } from '../governance/permissions.js';
@@ -13,11 +15,9 @@ import { errorClassOf, withEscalation } from '../models/resilience/escalation.js
 import { resilienceOf } from '../models/resilience/registry.js';
 import { defineLazySignal } from '../models/resilience/run-resilient.js';
 import { executeToolResilient, toolCallEmitter, toolStepMeta } from '../models/resilience/tool-call.js';
-import type { StepMeta } from '../stores/store.js';
 import type { ToolContext } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
 import type { Transfer } from './handoff.js';
-import type { Message, ParsedToolInput } from './messages.js';
 import { stepName } from './model-step.js';
 
 /** A handoff the model asked for. */

@@ -1,14 +1,14 @@
 /** Compaction: older turns summarized into key facts by a model, as one journaled step, replacing those turns. */
 
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
-import type { Message } from '../agents/messages.js';
 import type { RunContext } from '../core/run-context.js';
+import type { StepMeta, Usage } from '../core/store.js';
 import { callModel } from '../models/call-model.js';
 import { resolveRunModel } from '../models/model-providers.js';
 import { pricesOf } from '../models/pricing.js';
 import type { ModelSpec } from '../models/resolve-model.js';
-import type { StepMeta, Usage } from '../stores/store.js';
 import type { ContextPolicy } from './context-policy.js';
+import type { Message } from './messages.js';
 import { messageText } from './tokens.js';
 
 /**

@@ -5,16 +5,15 @@ import type {
   LanguageModelV3Message,
   LanguageModelV3Prompt,
 } from '@ai-sdk/provider';
-import type { Agent } from '../agents/agent.js';
-import type { AgentInput, Message } from '../agents/messages.js';
 import { BatonError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
+import type { StepMeta } from '../core/store.js';
 import type { ModelChain, ModelSpec } from '../models/resolve-model.js';
-import type { StepMeta } from '../stores/store.js';
 import { compactHistory, isSummaryMessage } from './compaction.js';
 import { type ContextPolicy, DEFAULT_CONTEXT_POLICY } from './context-policy.js';
 import { contextWindowOf } from './context-windows.js';
 import { fitToLimit, isUserRequest } from './fit-to-limit.js';
+import type { AgentInput, Message } from './messages.js';
 import { messageBytes, systemTokens, toolBytes, toolTokensOf } from './prompt-size.js';
 import { pruneMessages } from './pruning.js';
 import { type StructuredContext, withScopedContext } from './scoped-context.js';
@@ -65,6 +64,15 @@ export interface ContextReport {
   droppedTokens: number;
   truncatedToolResults: number;
   compactedMessages: number;
+}
+
+/** What the context layer reads of an agent (an `Agent` has all of it). */
+export interface ContextAgent {
+  readonly name: string;
+  readonly model: ModelSpec;
+  readonly models: readonly ModelSpec[];
+  readonly settings: { readonly maxOutputTokens?: number | undefined };
+  readonly context: ContextPolicy;
 }
 
 /** Per-run state of the context layer inside one `runAgent` call. */
@@ -145,7 +153,7 @@ export function contextMeta(prompt: LanguageModelV3Prompt, meta: StepMeta): Step
  */
 export function applyContext(
   ctx: RunContext,
-  agent: Agent<unknown>,
+  agent: ContextAgent,
   history: Message[],
   prepared: LanguageModelV3Prompt,
   tools: readonly LanguageModelV3FunctionTool[],
@@ -161,7 +169,7 @@ export function applyContext(
 
 async function guardContext(
   ctx: RunContext,
-  agent: Agent<unknown>,
+  agent: ContextAgent,
   history: Message[],
   prepared: LanguageModelV3Prompt,
   tools: readonly LanguageModelV3FunctionTool[],
@@ -258,7 +266,7 @@ async function guardContext(
 
 function finish(
   ctx: RunContext,
-  agent: Agent<unknown>,
+  agent: ContextAgent,
   prompt: LanguageModelV3Prompt,
   report: ContextReport,
   promptTokens: number | undefined,
@@ -274,7 +282,7 @@ function finish(
 /** Compacts when the prompt passes the trigger; returns how many messages were summarized. */
 async function maybeCompact(
   ctx: RunContext,
-  agent: Agent<unknown>,
+  agent: ContextAgent,
   policy: ContextPolicy,
   history: Message[],
   system: LanguageModelV3Message,

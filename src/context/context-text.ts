@@ -1,6 +1,6 @@
 /** One-line descriptions of what the context guard did, for `baton show` and logs. */
 
-import type { StepMeta } from '../stores/store.js';
+import type { StepMeta } from '../core/store.js';
 
 /**
  * What the context layer recorded on a step's meta, in a few words: a compaction step's

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agent } from '../agents/agent.js';
 import { handoffFilters, transfer } from '../agents/handoff.js';
-import { type Message, userMessage } from '../agents/messages.js';
 import type { BatonError } from '../core/errors.js';
 import type { BatonEvent } from '../core/events.js';
 import { createRuntime } from '../core/runtime.js';
@@ -13,6 +12,7 @@ import { tool } from '../tools/tool.js';
 import { isSummaryMessage, SUMMARY_PREFIX } from './compaction.js';
 import { describeContext } from './context-text.js';
 import { contextWindowOf, registerContextWindow } from './context-windows.js';
+import { type Message, userMessage } from './messages.js';
 import { messageBytes, promptBytes } from './prompt-size.js';
 import { pickScope } from './scoped-context.js';
 import {

@@ -1,7 +1,7 @@
 /** The window guard's trimming: drop the oldest turns, then shorten and drop the current turn's tool results, until the prompt fits. */
 
-import type { Message } from '../agents/messages.js';
 import { isSummaryMessage } from './compaction.js';
+import type { Message } from './messages.js';
 import { messageTokens, type TokenEncoding } from './tokens.js';
 
 /** A user message that is not a compaction summary: what the guard always keeps. */

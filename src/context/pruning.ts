@@ -1,8 +1,8 @@
 /** Pruning of what the model is sent: older tool call/result pairs shortened or dropped, intermediate reasoning dropped. */
 
 import type { LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
-import type { Message } from '../agents/messages.js';
 import type { PruneOptions } from './context-policy.js';
+import type { Message } from './messages.js';
 
 /** What pruning changed, for the guard's report. */
 export interface PruneReport {

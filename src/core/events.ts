@@ -1,7 +1,7 @@
 /** Run events (noun-verb, start/delta/end) and the in-process bus that carries them. */
 
-import type { JournalEntryKind, RunStatus, StepMeta, Usage } from '../stores/store.js';
 import type { SerializedError } from './errors.js';
+import type { JournalEntryKind, RunStatus, StepMeta, Usage } from './store.js';
 
 interface EventBase {
   runId: string;

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
-import type { Store } from '../stores/store.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { waitUntil } from '../testing/wait-until.js';
 import { workflow } from './runnable.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import type { Store } from './store.js';
 
 const T = 1_700_000_000_000;
 const leaseMs = 1_000;

@@ -1,14 +1,14 @@
 /** The context durable code receives: journaled steps, child runs, parallel branches, signals and timers. */
 
 import type { ZodType } from 'zod';
-import type { Budget } from '../governance/budget.js';
 import type { ModelProviders } from '../models/model-providers.js';
 import type { PriceTable } from '../models/pricing.js';
 import type { Resilience } from '../models/resilience/registry.js';
-import type { JournalEntry, JournalEntryKind, StepMeta, Store } from '../stores/store.js';
+import type { Budget } from './budget-limits.js';
 import type { Clock } from './clock.js';
 import type { BatonEvent } from './events.js';
 import type { Runnable } from './runnable.js';
+import type { JournalEntry, JournalEntryKind, StepMeta, Store } from './store.js';
 
 /** What a step's function receives. */
 export interface StepContext {

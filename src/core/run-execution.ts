@@ -1,18 +1,7 @@
 /** One execution of a run: replays recorded steps from the journal, runs the rest, records every outcome. */
 
 import { setMaxListeners } from 'node:events';
-import type { Budget } from '../governance/budget.js';
-import type {
-  JournalEntry,
-  JournalEntryKind,
-  LeaseFence,
-  RunPatch,
-  RunRecord,
-  RunStatus,
-  SignalRecord,
-  Store,
-  Usage,
-} from '../stores/store.js';
+import type { Budget } from './budget-limits.js';
 import type { Clock } from './clock.js';
 import {
   BatonError,
@@ -40,6 +29,17 @@ import type {
   WaitOptions,
 } from './run-context.js';
 import type { Runnable } from './runnable.js';
+import type {
+  JournalEntry,
+  JournalEntryKind,
+  LeaseFence,
+  RunPatch,
+  RunRecord,
+  RunStatus,
+  SignalRecord,
+  Store,
+  Usage,
+} from './store.js';
 import { type OpenWait, payloadProblem, waitSchemaJson, waitsStream } from './wait-payload.js';
 
 const suspensionMarker = Symbol.for('baton.suspension');

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../stores/memory/index.js';
-import type { Store } from '../stores/store.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { BatonError } from './errors.js';
 import type { BatonEvent } from './events.js';
 import type { RunContext } from './run-context.js';
 import { workflow } from './runnable.js';
 import { createRuntime, type RuntimeOptions } from './runtime.js';
+import type { Store } from './store.js';
 
 function runtimeWith(store: Store, options: Partial<RuntimeOptions> = {}) {
   return createRuntime({ store, recover: false, ...options });

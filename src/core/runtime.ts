@@ -2,19 +2,10 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Budget } from '../governance/budget.js';
 import type { ModelProviders } from '../models/model-providers.js';
 import type { PriceTable } from '../models/pricing.js';
 import type { Resilience } from '../models/resilience/registry.js';
-import {
-  type JournalEntry,
-  loadableSchemaVersions,
-  type RunFilter,
-  type RunRecord,
-  runSchemaVersion,
-  type Store,
-  terminalStatuses,
-} from '../stores/store.js';
+import type { Budget } from './budget-limits.js';
 import { type Clock, systemClock } from './clock.js';
 import {
   asStoreError,
@@ -36,6 +27,15 @@ import {
   RunExecution,
 } from './run-execution.js';
 import type { Runnable } from './runnable.js';
+import {
+  type JournalEntry,
+  loadableSchemaVersions,
+  type RunFilter,
+  type RunRecord,
+  runSchemaVersion,
+  type Store,
+  terminalStatuses,
+} from './store.js';
 import { checkSignalPayload } from './wait-payload.js';
 
 /** The record stream holding a run's budget (`runtime.start(..., { budget })`), read again on resume. */
@@ -165,7 +165,9 @@ interface ActiveRun {
 }
 
 /**
- * Creates a runtime.
+ * Creates a runtime on the kernel alone: with no `store`, `openDefaultStore` opens one on first
+ * use, and without it store calls fail with `NO_STORE`. The package's `createRuntime` (from
+ * `batonjs`) passes SQLite as that default; the kernel itself names no store adapter.
  *
  * @example
  * ```ts
@@ -176,9 +178,12 @@ interface ActiveRun {
  * await runtime.close();
  * ```
  */
-export function createRuntime(options: RuntimeOptions = {}): Runtime {
+export function createRuntime(
+  options: RuntimeOptions = {},
+  openDefaultStore?: () => Promise<Store>,
+): Runtime {
   checkOptionNames('createRuntime()', options, runtimeOptionNames);
-  return new BatonRuntime(options);
+  return new BatonRuntime(options, openDefaultStore);
 }
 
 const runtimeOptionNames = optionNames<RuntimeOptions>({
@@ -227,11 +232,13 @@ class BatonRuntime implements Runtime {
   #store: Store | undefined;
   #storePromise: Promise<Store> | undefined;
   readonly #ownsStore: boolean;
+  readonly #openDefaultStore: (() => Promise<Store>) | undefined;
   #cancelHeartbeat: (() => void) | undefined;
   #cancelPoll: (() => void) | undefined;
   #closed = false;
 
-  constructor(options: RuntimeOptions) {
+  constructor(options: RuntimeOptions, openDefaultStore: (() => Promise<Store>) | undefined) {
+    this.#openDefaultStore = openDefaultStore;
     const settings = { ...defaults, ...options };
     this.clock = settings.clock ?? systemClock;
     this.inlineWaitMs = settings.inlineWaitMs;
@@ -258,9 +265,17 @@ class BatonRuntime implements Runtime {
 
   async #getStore(): Promise<Store> {
     if (this.#store !== undefined) return this.#store;
-    this.#storePromise ??= import('../stores/sqlite/index.js').then(({ createSqliteStore }) => {
-      this.#store = createSqliteStore();
-      return this.#store;
+    // The kernel names no store adapter: the package entry passes the default (SQLite).
+    const open = this.#openDefaultStore;
+    if (open === undefined) {
+      throw new ConfigError(
+        "createRuntime(): no store was given and this runtime has no default; pass { store }, or import createRuntime from 'batonjs', whose default is SQLite at .baton/baton.db.",
+        { code: 'NO_STORE' },
+      );
+    }
+    this.#storePromise ??= open().then((store) => {
+      this.#store = store;
+      return store;
     });
     return this.#storePromise;
   }

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
-import type { Store } from '../stores/store.js';
 import { BatonError } from './errors.js';
 import { workflow } from './runnable.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import type { Store } from './store.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

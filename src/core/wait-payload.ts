@@ -1,8 +1,8 @@
 /** What an open wait expects of its signal: the schema a `waitFor` declares, recorded as JSON Schema so any process can check an answer. */
 
 import { type ZodType, z } from 'zod';
-import type { Store } from '../stores/store.js';
 import { ConfigError } from './errors.js';
+import type { Store } from './store.js';
 
 /**
  * One signal a suspended run waits for, as recorded when it suspended: its name and, when the

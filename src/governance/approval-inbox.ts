@@ -1,8 +1,8 @@
 /** The inbox: every wait of a suspended run a person can answer (approvals, human answers, plain waitFor signals), read from its journal and its recorded waits. */
 
 import { RunNotFoundError } from '../core/errors.js';
+import type { JournalEntry, RunRecord, Store } from '../core/store.js';
 import { newestWaits, payloadProblem, waitsStream } from '../core/wait-payload.js';
-import type { JournalEntry, RunRecord, Store } from '../stores/store.js';
 import type { ApprovalRequest } from './approvals.js';
 
 /**

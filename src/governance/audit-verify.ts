@@ -1,7 +1,7 @@
 /** verifyAudit(): recomputes a run's audit chain and finds the first edited, inserted or deleted entry. */
 
 import { ConfigError } from '../core/errors.js';
-import type { JournalEntry, Store } from '../stores/store.js';
+import type { JournalEntry, Store } from '../core/store.js';
 import {
   type AuditEntry,
   type AuditKey,

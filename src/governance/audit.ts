@@ -2,7 +2,7 @@
 
 import { createHash, createHmac, hash as sha } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
-import { type JournalEntry, RecordJson, type Store } from '../stores/store.js';
+import { type JournalEntry, RecordJson, type Store } from '../core/store.js';
 import { approvalDecision } from './approvals.js';
 import { canonical, canonicalJson, sortedKeys } from './canonical-json.js';
 

@@ -4,7 +4,7 @@ import { runsTable } from '../cli/commands/runs.js';
 import { runSummary } from '../cli/commands/show.js';
 import { createStyle } from '../cli/output.js';
 import { printOutcome } from '../cli/session.js';
-import type { RunRecord } from '../stores/store.js';
+import type { RunRecord } from '../core/store.js';
 
 function writer() {
   let text = '';

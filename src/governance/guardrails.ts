@@ -3,11 +3,11 @@
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext, RunServices } from '../core/run-context.js';
+import type { StepMeta } from '../core/store.js';
 import { callModel, type ModelResponse } from '../models/call-model.js';
 import { resolveTenantModel } from '../models/model-providers.js';
 import { pricesOf } from '../models/pricing.js';
 import { type ModelSpec, resolveModel } from '../models/resolve-model.js';
-import type { StepMeta } from '../stores/store.js';
 
 /** Where a guardrail runs: the agent's incoming input, its final answer, a tool call's arguments, a tool's result. */
 export type GuardrailStage = 'input' | 'output' | 'tool-input' | 'tool-output';

@@ -6,7 +6,7 @@ import { BatonError, type ErrorClass } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { CustomEvent, RunContext } from '../core/run-context.js';
 import { assertName } from '../core/runnable.js';
-import type { Store } from '../stores/store.js';
+import type { Store } from '../core/store.js';
 import { type Tool, toJsonSchema, tool } from '../tools/tool.js';
 import { applyJsonPatch, type JsonPatchOperation, setFields } from './json-patch.js';
 

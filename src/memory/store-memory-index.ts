@@ -1,7 +1,7 @@
 /** A memory index kept in a record stream of any store, so processes that share the store share memories. */
 
-import { recordTail } from '../stores/record-tail.js';
-import type { Store } from '../stores/store.js';
+import { recordTail } from '../core/record-tail.js';
+import type { Store } from '../core/store.js';
 import { createInMemoryIndex } from './in-memory-index.js';
 import type { MemoryIndex, MemoryItem } from './memory-index.js';
 

@@ -1,9 +1,9 @@
 /** Threads: conversations that outlive a run, kept as a record stream (`thread:<id>`) in the run store. */
 
-import type { Message } from '../agents/messages.js';
+import type { Message } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
-import type { RunRecord, Store } from '../stores/store.js';
+import type { RunRecord, Store } from '../core/store.js';
 
 /** One record of a thread's stream: the messages a run added, or a clear marker. */
 type ThreadRecord = { runId: string; messages: Message[] } | { cleared: true };

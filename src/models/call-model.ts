@@ -7,7 +7,7 @@ import {
   type LanguageModelV3Usage,
 } from '@ai-sdk/provider';
 import { BatonError, errorMessage, ModelCallError } from '../core/errors.js';
-import type { Usage } from '../stores/store.js';
+import type { Usage } from '../core/store.js';
 import { classifyError } from './resilience/classify.js';
 import { modelName } from './resolve-model.js';
 

@@ -2,7 +2,7 @@
 
 import { createRequire } from 'node:module';
 import type { PriceCalculation } from '@pydantic/genai-prices';
-import type { Usage } from '../stores/store.js';
+import type { Usage } from '../core/store.js';
 
 type Catalogue = typeof import('@pydantic/genai-prices');
 

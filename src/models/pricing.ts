@@ -2,7 +2,7 @@
 
 import { ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
-import type { Usage } from '../stores/store.js';
+import type { Usage } from '../core/store.js';
 import { catalogueCost, catalogueRates } from './price-catalogue.js';
 
 /** Prices in USD per million tokens. */

@@ -5,7 +5,7 @@ import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import type { RunContext, Tenant } from '../core/run-context.js';
-import type { StepMeta, Usage } from '../stores/store.js';
+import type { StepMeta, Usage } from '../core/store.js';
 import type { DeltaListener, ModelResponse } from './call-model.js';
 
 /** One cached model answer. */

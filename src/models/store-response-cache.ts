@@ -1,7 +1,7 @@
 /** A response cache kept in a Baton store's record stream, shared by the processes that share the store. */
 
-import { recordTail } from '../stores/record-tail.js';
-import type { Store } from '../stores/store.js';
+import { recordTail } from '../core/record-tail.js';
+import type { Store } from '../core/store.js';
 import type { CachedModelResponse, ResponseCacheStore } from './response-cache.js';
 
 /** Options of {@link createStoreResponseCache}. */

@@ -1,8 +1,8 @@
 /** adaptive(): a planner splits the task into a dependency graph; a policy picks the pattern that fits its shape, which then runs it. */
 
 import { type Agent, agent } from '../agents/agent.js';
-import { type AgentInput, userMessage } from '../agents/messages.js';
 import { type AgentRunResult, runAgent } from '../agents/run-agent.js';
+import { type AgentInput, userMessage } from '../context/messages.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';

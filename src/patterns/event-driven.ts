@@ -2,15 +2,15 @@
 
 import { z } from 'zod';
 import type { Agent, AnyTool } from '../agents/agent.js';
-import type { AgentInput } from '../agents/messages.js';
 import { runAgent } from '../agents/run-agent.js';
+import type { AgentInput } from '../context/messages.js';
 import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
+import type { JournalEntry } from '../core/store.js';
 import { isBudgetStop } from '../governance/budget.js';
-import type { JournalEntry } from '../stores/store.js';
 import { tool } from '../tools/tool.js';
 import { announceEnd, announceStart, checkCount, checkRunnable, textOf } from './shared.js';
 

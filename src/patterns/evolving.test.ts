@@ -7,10 +7,10 @@ import type { BatonError } from '../core/errors.js';
 import type { BatonEvent } from '../core/events.js';
 import { type Runnable, workflow } from '../core/runnable.js';
 import { createRuntime } from '../core/runtime.js';
+import type { Store } from '../core/store.js';
 import { registerPrices } from '../models/pricing.js';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
-import type { Store } from '../stores/store.js';
 import { scriptedModel } from '../testing/scripted-model.js';
 import { type EvolvingOptions, evolving, type PolicyOutcome, policyStats } from './evolving.js';
 

@@ -5,8 +5,8 @@ import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
+import type { JournalEntry, Store } from '../core/store.js';
 import { isBudgetStop } from '../governance/budget.js';
-import type { JournalEntry, Store } from '../stores/store.js';
 import { announceEnd, announceStart, checkCount, checkRunnable, recordDecision } from './shared.js';
 
 /** What `score` receives besides the output: what the chosen candidate's run cost. */

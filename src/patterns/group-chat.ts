@@ -1,12 +1,13 @@
 /** groupChat(): members take turns on one shared thread; a selector picks each speaker, conditions and loop detection end the chat. */
 
 import type { Agent } from '../agents/agent.js';
-import type { Message } from '../agents/messages.js';
 import { runAgent } from '../agents/run-agent.js';
+import type { Message } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext, StepContext, StepOptions } from '../core/run-context.js';
 import { assertName, type Runnable } from '../core/runnable.js';
+import type { Usage } from '../core/store.js';
 import {
   announceLoop,
   checkLoopDetection,
@@ -16,7 +17,6 @@ import {
   type LoopResponse,
   waitForLoopDecision,
 } from '../governance/loop-detection.js';
-import type { Usage } from '../stores/store.js';
 import { guarded } from './members.js';
 import { announceEnd, announceSpeaker, announceStart, checkCount, checkMembers, textOf } from './shared.js';
 import {

@@ -2,8 +2,8 @@
 
 import type { Agent } from '../agents/agent.js';
 import { type InputFilter, type Transfer, transfer } from '../agents/handoff.js';
-import { type AgentInput, userMessage } from '../agents/messages.js';
 import { type AgentRunResult, type RunAgentOptions, runAgent } from '../agents/run-agent.js';
+import { type AgentInput, userMessage } from '../context/messages.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';

@@ -1,8 +1,8 @@
 /** One execution of magentic(): the round loop over the progress ledger, stalls and replans, member turns and the final answer. */
 
 import type { Agent } from '../agents/agent.js';
-import { type Message, userMessage } from '../agents/messages.js';
 import { runAgent } from '../agents/run-agent.js';
+import { type Message, userMessage } from '../context/messages.js';
 import { BatonError, errorMessage, ModelBehaviorError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';

@@ -1,7 +1,7 @@
 /** magentic(): a manager plans with a task ledger, picks who acts each round from a progress ledger, and replans when the team stalls. */
 
 import { type Agent, agent } from '../agents/agent.js';
-import type { AgentInput, Message } from '../agents/messages.js';
+import type { AgentInput, Message } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';

@@ -1,8 +1,8 @@
 /** supervisor(): a manager agent that delegates to workers (any runnables) through tools and writes the final answer. */
 
 import type { Agent, AnyTool } from '../agents/agent.js';
-import type { AgentInput } from '../agents/messages.js';
 import { type AgentRunResult, runAgent } from '../agents/run-agent.js';
+import type { AgentInput } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';

@@ -1,7 +1,7 @@
 /** Composable termination conditions of groupChat: max rounds, text mention, token budget, timeout, approval, custom. */
 
 import { ConfigError } from '../core/errors.js';
-import type { Usage } from '../stores/store.js';
+import type { Usage } from '../core/store.js';
 
 /** One message of a group chat thread: who said it and what. The opening message's speaker is `user`. */
 export interface ChatMessage {

@@ -1,6 +1,6 @@
 /** Small conversions the team builder shares: durations, stage inputs, optional options. */
 
-import type { AgentInput } from '../agents/messages.js';
+import type { AgentInput } from '../context/messages.js';
 import { parseDuration } from '../core/duration.js';
 
 /** Milliseconds of a checked duration. */

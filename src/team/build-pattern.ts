@@ -2,10 +2,10 @@
 
 import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
-import type { AgentInput } from '../agents/messages.js';
+import type { AgentInput } from '../context/messages.js';
 import type { AnyRunnable, Runnable } from '../core/runnable.js';
+import type { Store } from '../core/store.js';
 import type { ModelSpec } from '../models/resolve-model.js';
-import type { Store } from '../stores/store.js';
 import { patternRegistry } from './patterns/index.js';
 import type { PatternBuild } from './patterns/pattern-module.js';
 import type { TeamDefinition, TeamFile } from './team-file-schema.js';

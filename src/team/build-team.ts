@@ -3,6 +3,7 @@
 import type { ZodType } from 'zod';
 import { errorMessage } from '../core/errors.js';
 import type { AnyRunnable } from '../core/runnable.js';
+import type { Store } from '../core/store.js';
 import {
   type Agent,
   type AgentInput,
@@ -24,7 +25,6 @@ import {
   transfer,
 } from '../index.js';
 import { type Human, human } from '../patterns/human.js';
-import type { Store } from '../stores/store.js';
 import { type AgentOptionParts, agentOptionsOf, sharedResources } from './build-agent-options.js';
 import { compact, milliseconds } from './build-parts.js';
 import { buildPattern, type PatternContext } from './build-pattern.js';

@@ -1,6 +1,6 @@
 /** Polling helpers for tests: wait until something read from a runtime or a store matches. */
 
-import type { RunStatus } from '../stores/store.js';
+import type { RunStatus } from '../core/store.js';
 
 /** Options of `waitUntil`. */
 export interface WaitUntilOptions {

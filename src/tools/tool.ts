@@ -7,7 +7,7 @@ import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { checkRetry, type RetryOptions } from '../core/retry-options.js';
 import type { CustomEvent } from '../core/run-context.js';
 import type { Runnable } from '../core/runnable.js';
-import type { Store } from '../stores/store.js';
+import type { Store } from '../core/store.js';
 import { type ApprovalRule, type Capability, checkApprovalRule, checkCapabilities } from './tool-policy.js';
 
 /** What a tool's `execute` receives besides its input. */

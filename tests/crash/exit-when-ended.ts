@@ -1,7 +1,7 @@
 /** What every test worker process ends with: wait until the run ends (here or in another process), print it, exit. */
 
+import type { Store } from '../../src/core/store.js';
 import type { Runtime } from '../../src/index.js';
-import type { Store } from '../../src/stores/store.js';
 
 /**
  * Polls the store until the run is `completed` or `failed`, prints `ENDED <status> <output or

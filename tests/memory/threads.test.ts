@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agent } from '../../src/agents/agent.js';
-import { type Message, userMessage } from '../../src/agents/messages.js';
+import { type Message, userMessage } from '../../src/context/messages.js';
 import { createRuntime } from '../../src/core/runtime.js';
 import { appendThread, clearThread, listThreadRuns, readThread } from '../../src/memory/threads.js';
 import { sequential } from '../../src/patterns/sequential.js';

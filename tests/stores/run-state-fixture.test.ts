@@ -6,13 +6,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
 import {
   type JournalEntry,
   loadableSchemaVersions,
   type RunRecord,
   type SignalRecord,
-} from '../../src/stores/store.js';
+} from '../../src/core/store.js';
+import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
 
 const fixtureDirectory = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/run-state/v1');
 const expected = JSON.parse(fs.readFileSync(path.join(fixtureDirectory, 'expected.json'), 'utf8')) as {

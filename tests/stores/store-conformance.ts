@@ -2,7 +2,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatonError, type SerializedError } from '../../src/core/errors.js';
-import type { JournalEntry, RunRecord, Store } from '../../src/stores/store.js';
+import type { JournalEntry, RunRecord, Store } from '../../src/core/store.js';
 
 /** Options for `describeStoreConformance`. */
 export interface StoreConformanceOptions {

@@ -1,6 +1,6 @@
 /** `baton cancel <runId>`: stop a run for good: suspended, waiting on a timer, or running elsewhere. */
 
-import { terminalStatuses } from '../../stores/store.js';
+import { terminalStatuses } from '../../core/store.js';
 import { type Command, exitCodes, UsageError } from '../command.js';
 import { openSession } from '../session.js';
 

@@ -2,8 +2,8 @@
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { terminalStatuses } from '../../core/store.js';
 import { BatonError, ConfigError, type RunRecord, type Store } from '../../index.js';
-import { terminalStatuses } from '../../stores/store.js';
 import { allowedFoldersFromEnv, allowModulesVariable, isInsideFolders } from '../../team/index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { type LoadedSource, loadSource, parseSource } from '../load-source.js';

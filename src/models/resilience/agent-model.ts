@@ -4,7 +4,7 @@ import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { ConfigError, type ErrorClass } from '../../core/errors.js';
 import { checkRetry, type RetryOptions } from '../../core/retry-options.js';
 import type { RunContext } from '../../core/run-context.js';
-import type { StepMeta } from '../../stores/store.js';
+import type { StepMeta } from '../../core/store.js';
 import type { DeltaListener, ModelResponse } from '../call-model.js';
 import type { ModelChain, ModelSpec } from '../resolve-model.js';
 import { callModelResilient, type ModelCallEvent, type ModelCallPolicy } from './model-call.js';

@@ -2,7 +2,7 @@
 
 import { BatonError, type ErrorClass, errorMessage, ToolError } from '../../core/errors.js';
 import type { RunContext } from '../../core/run-context.js';
-import type { StepMeta } from '../../stores/store.js';
+import type { StepMeta } from '../../core/store.js';
 import type { Tool } from '../../tools/tool.js';
 import { classifyError } from './classify.js';
 import type { BreakerState, Resilience } from './registry.js';

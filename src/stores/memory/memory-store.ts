@@ -11,9 +11,14 @@ import type {
   SignalRecord,
   Store,
   StoredRecord,
-} from '../store.js';
-import { checkReadOptions, prepareRecord, terminalStatuses } from '../store.js';
-import { journalConflictError, leaseLostError, runExistsError, storeClosedError } from '../store-errors.js';
+} from '../../core/store.js';
+import { checkReadOptions, prepareRecord, terminalStatuses } from '../../core/store.js';
+import {
+  journalConflictError,
+  leaseLostError,
+  runExistsError,
+  storeClosedError,
+} from '../../core/store-errors.js';
 
 /**
  * A run's journal in append order. Duplicate keys are found by a scan while the journal is

@@ -11,7 +11,7 @@ import type {
   StepMeta,
   StoredRecord,
   Usage,
-} from '../store.js';
+} from '../../core/store.js';
 
 /**
  * A `runs` row as the store reads it: the values of `runColumns`, in order (statements that

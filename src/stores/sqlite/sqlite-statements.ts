@@ -2,7 +2,7 @@
 
 import type Database from 'better-sqlite3';
 import { RunNotFoundError } from '../../core/errors.js';
-import type { RunFilter } from '../store.js';
+import type { RunFilter } from '../../core/store.js';
 import type { JournalParams, JournalRow, RecordRow, RunRow, SignalRow } from './sqlite-rows.js';
 import { patchColumns, runColumns } from './sqlite-rows.js';
 

@@ -4,14 +4,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, RunNotFoundError } from '../../core/errors.js';
-import { checkReadOptions, prepareRecord, type SignalRecord, type Store } from '../store.js';
+import { checkReadOptions, prepareRecord, type SignalRecord, type Store } from '../../core/store.js';
 import {
   journalConflictError,
   leaseLostError,
   runExistsError,
   storeClosedError,
   storeOpenError,
-} from '../store-errors.js';
+} from '../../core/store-errors.js';
 import {
   journalParams,
   patchValues,

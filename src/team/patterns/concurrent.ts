@@ -1,7 +1,7 @@
 /** Pattern concurrent: every unit gets the input at once; the results are collected, voted on or synthesized. */
 
 import { z } from 'zod';
-import type { AgentInput } from '../../agents/messages.js';
+import type { AgentInput } from '../../context/messages.js';
 import type { Runnable } from '../../core/runnable.js';
 import { concurrent } from '../../patterns/concurrent.js';
 import { compact } from '../build-parts.js';

@@ -2,10 +2,10 @@
 
 import type { z } from 'zod';
 import type { Agent } from '../../agents/agent.js';
-import type { AgentInput } from '../../agents/messages.js';
+import type { AgentInput } from '../../context/messages.js';
 import type { AnyRunnable, Runnable } from '../../core/runnable.js';
+import type { Store } from '../../core/store.js';
 import type { ModelSpec } from '../../models/resolve-model.js';
-import type { Store } from '../../stores/store.js';
 import type { TeamFileProblem } from '../team-file-error.js';
 import type { MemberKind } from '../team-words.js';
 import type { DataPath, ProblemMessage, YamlSource } from '../yaml-source.js';

@@ -1,6 +1,6 @@
 /** Pattern sequential: stages in pipeline order, each given the previous stage's output. */
 
-import type { AgentInput } from '../../agents/messages.js';
+import type { AgentInput } from '../../context/messages.js';
 import { sequential } from '../../patterns/sequential.js';
 import { asAgentInput } from '../build-parts.js';
 import { memberList } from '../team-schema-parts.js';

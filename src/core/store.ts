@@ -1,7 +1,7 @@
 /** The Store contract: where runs, their journals, their signals and named record streams live. Every store passes one conformance suite. */
 
-import { ConfigError, type SerializedError } from '../core/errors.js';
-import { jsonProblem } from '../core/json-value.js';
+import { ConfigError, type SerializedError } from './errors.js';
+import { jsonProblem } from './json-value.js';
 
 /**
  * Where a run is in its life. `suspended` runs hold no memory and wait for a signal or a timer.

@@ -1,6 +1,6 @@
 /** The errors every store raises for the same contract violations, shared so all stores word them alike. */
 
-import { BatonError, ConfigError, errorMessage, LeaseLostError } from '../core/errors.js';
+import { BatonError, ConfigError, errorMessage, LeaseLostError } from './errors.js';
 import type { LeaseFence } from './store.js';
 
 /** `createRun` with an id that is taken. */
