@@ -3,7 +3,7 @@
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { ConfigError } from '../core/errors.js';
 import type { RunContext, Tenant } from '../core/run-context.js';
-import { type ModelFactory, type ModelSpec, resolveModel } from './resolve-model.js';
+import { canonicalModelSpec, type ModelFactory, type ModelSpec, resolveModel } from './resolve-model.js';
 
 /**
  * Provider prefixes of one runtime (`createRuntime({ models })`): a model string whose prefix
@@ -38,7 +38,9 @@ export class ModelProviders {
   }
 
   /** A model for `spec`: from this runtime's providers when its prefix is one of them, else as `resolveModel`. */
-  resolve(spec: ModelSpec): LanguageModelV3 | Promise<LanguageModelV3> {
+  resolve(model: ModelSpec): LanguageModelV3 | Promise<LanguageModelV3> {
+    // `acme/model` (the AI SDK's spelling) names the same model as `acme:model`.
+    const spec = canonicalModelSpec(model);
     if (typeof spec !== 'string' || this.#elsewhere.has(spec)) return resolveModel(spec);
     const cached = this.#models.get(spec);
     if (cached !== undefined) return cached;

@@ -130,6 +130,9 @@ describe('runtime model providers', () => {
     expect(await providers.resolve('tenant:x')).toBe(own);
     expect(await providers.resolve('tenant:x')).toBe(own);
     expect(made).toBe(1);
+    // The AI SDK's spelling names the same model of the runtime's own prefix.
+    expect(await providers.resolve('tenant/x')).toBe(own);
+    expect(made).toBe(1);
     expect(() => resolveModel('tenant:x')).toThrow(/Unknown model provider "tenant"/);
     const shared = scriptedModel([{ text: 'shared' }]);
     registerModelProvider('process-wide', () => shared);

@@ -259,6 +259,18 @@ describe('loadTeamFile models', () => {
     await runtime.close();
   });
 
+  it("finds the provider's key for a model spelled provider/model, as the AI SDK writes it", async () => {
+    const file = teamFile(yaml.replace('anthropic:claude-haiku-4-5', 'anthropic/claude-haiku-4-5'), script);
+    const offline = await loadTeamFile(file, { allowModulesFrom, env: { OPENAI_API_KEY: 'k' } });
+    expect(offline.offline).toBe(true);
+    expect(offline.notice).toContain('set ANTHROPIC_API_KEY');
+    const live = await loadTeamFile(file, {
+      allowModulesFrom,
+      env: { OPENAI_API_KEY: 'k', ANTHROPIC_API_KEY: 'k' },
+    });
+    expect(live.offline).toBe(false);
+  });
+
   it('accepts an AI SDK model or a model string as an override, and "offline" to force the script', async () => {
     const model = scriptedModel([{ text: 'scripted' }]);
     const team = await loadTeamFile(teamFile(yaml, script), { allowModulesFrom, model, env: {} });

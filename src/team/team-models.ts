@@ -2,7 +2,7 @@
 
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { ConfigError, type ModelSpec } from '../index.js';
-import type { ModelChain } from '../models/resolve-model.js';
+import { canonicalModelSpec, type ModelChain } from '../models/resolve-model.js';
 import type { TeamFileProblem } from './team-file-error.js';
 import type { TeamFile } from './team-file-schema.js';
 import type { DataPath, YamlSource } from './yaml-source.js';
@@ -76,7 +76,8 @@ export function planModels(
   const withoutModel = team.agents.flatMap((agent, index) => (modelOf(agent) === undefined ? [index] : []));
   const missingKeys = new Map<string, DataPath>();
   const need = (model: string | undefined, path: DataPath): void => {
-    const key = model === undefined ? undefined : providerCredentials[model.slice(0, model.indexOf(':'))];
+    const spec = model === undefined ? undefined : canonicalModelSpec(model);
+    const key = spec === undefined ? undefined : providerCredentials[spec.slice(0, spec.indexOf(':'))];
     if (key !== undefined && !env[key] && !missingKeys.has(key)) missingKeys.set(key, path);
   };
   for (const [index, agent] of team.agents.entries()) {

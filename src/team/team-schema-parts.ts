@@ -37,11 +37,12 @@ export const moduleExport = z
       'expected a module export "./file.ts#exportName" (a .ts or .js file relative to the team file, # and the export name)',
   });
 
-/** "provider:model". */
+/** "provider:model", or "provider/model" as the AI SDK spells it. */
 export const modelString = z
   .string({ error: 'expected a model string such as "openai:gpt-4o-mini"' })
-  .regex(/^[\w.-]+:\S+$/, {
-    error: 'expected "provider:model", for example "openai:gpt-4o-mini" or "anthropic:claude-haiku-4-5"',
+  .regex(/^[\w.-]+[:/]\S+$/, {
+    error:
+      'expected "provider:model" (or "provider/model"), for example "openai:gpt-4o-mini" or "anthropic:claude-haiku-4-5"',
   });
 
 /** A duration: "30s", "10m", "2h", "3d", "250ms", or a whole number of milliseconds. */
