@@ -161,4 +161,26 @@ describe.each(Object.keys(stores))('lease fencing on the %s store', (storeName) 
     expect(await handle.result()).toBe(2);
     expect((await runtime.journal(handle.runId)).map((entry) => entry.name)).toEqual(['first', 'second']);
   });
+
+  it('stores the end of a run whose process stalled past its lease after its last step, when nobody took it over', async () => {
+    const [storeA] = stores[storeName]!();
+    const pause = gate();
+    const paused = gate();
+    const flow = workflow({ name: 'stalls-at-the-end', version: '1' }, async (ctx) => {
+      const value = await ctx.step('only', () => 'value');
+      paused.open();
+      await pause.wait;
+      return value;
+    });
+    const clock = createFakeClock(T);
+    const runtime = runtimeOn(storeA, 'process-a', clock);
+    const handle = await runtime.start(flow, {});
+    await paused.wait;
+    clock.set(T + 10 * leaseMs);
+    pause.open();
+    expect(await handle.result()).toBe('value');
+    const run = await runtime.get(handle.runId);
+    expect(run.status).toBe('completed');
+    expect(run.leaseOwner).toBeUndefined();
+  });
 });

@@ -315,8 +315,9 @@ export class RunExecution {
   }
 
   /** Stores how the run ended. The common ends (completed, failed) take a short path with no async frame. */
-  #persist(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
-    if (outcome.status !== 'completed' && outcome.status !== 'failed') return this.#persistOther(outcome);
+  #persist(outcome: ExecutionOutcome, retried = false): Promise<ExecutionOutcome> {
+    if (outcome.status !== 'completed' && outcome.status !== 'failed')
+      return this.#persistOther(outcome, retried);
     const now = this.#host.clock.now();
     const patch: RunPatch =
       outcome.status === 'completed'
@@ -342,12 +343,29 @@ export class RunExecution {
           };
     return this.#host.store.updateRun(this.runId, patch, now, this.#fence()).then(
       () => this.#ended(outcome, now),
-      (error: unknown) => this.#persistFailed(error),
+      (error: unknown) => this.#persistFailed(outcome, error, retried),
     );
   }
 
-  /** The run's end could not be stored: it is released (another process holds it, or the store failed) and replays to the same end later. */
-  async #persistFailed(error: unknown): Promise<ExecutionOutcome> {
+  /**
+   * The run's end could not be stored. A lease that only expired while still this process's
+   * (nobody took the run over) is renewed and the end stored once more; otherwise the run is
+   * released (another process holds it, or the store failed) and replays to the same end later.
+   */
+  async #persistFailed(
+    outcome: ExecutionOutcome,
+    error: unknown,
+    retried: boolean,
+  ): Promise<ExecutionOutcome> {
+    if (
+      !retried &&
+      BatonError.isInstance(error) &&
+      error.code === 'LEASE_LOST' &&
+      this.#stopReason === undefined
+    ) {
+      const holder = await this.#holdLease().catch(() => undefined);
+      if (holder === this.#host.owner) return this.#persist(outcome, true);
+    }
     this.#storeFailure(error);
     return this.#release(this.#stoppedOutcome());
   }
@@ -372,12 +390,12 @@ export class RunExecution {
     return outcome;
   }
 
-  async #persistOther(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
+  async #persistOther(outcome: ExecutionOutcome, retried: boolean): Promise<ExecutionOutcome> {
     if (outcome.status === 'released') return this.#release(outcome);
     try {
       return await this.#persistEnd(outcome);
     } catch (error) {
-      return this.#persistFailed(error);
+      return this.#persistFailed(outcome, error, retried);
     }
   }
 
