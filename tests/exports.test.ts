@@ -145,6 +145,13 @@ const expected: Record<string, string[]> = {
     'workflow',
   ],
   './sqlite': ['createSqliteMemoryIndex', 'createSqliteStore', 'memoryFormatVersion'],
+  './testing/store-conformance': [
+    'T',
+    'describeStoreConformance',
+    'expectBatonError',
+    'sampleEntry',
+    'sampleRun',
+  ],
   './testing': [
     'assertProviderPrompt',
     'createFakeClock',

@@ -8,6 +8,7 @@ const repo = resolve(import.meta.dirname, '..');
 const entryPoints = [
   'src/index.ts',
   'src/testing/index.ts',
+  'src/testing/store-conformance.ts',
   'src/stores/sqlite/index.ts',
   'src/team/index.ts',
   'src/protocols/mcp/index.ts',

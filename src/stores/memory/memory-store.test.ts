@@ -1,7 +1,7 @@
 /** Runs the Store conformance suite against the in-memory store, plus its by-reference guarantees. */
 
 import { describe, expect, it } from 'vitest';
-import { describeStoreConformance, sampleEntry, sampleRun } from '../../../tests/stores/store-conformance.js';
+import { describeStoreConformance, sampleEntry, sampleRun } from '../../testing/store-conformance.js';
 import { createMemoryStore } from './index.js';
 
 describeStoreConformance('memory', () => createMemoryStore());

@@ -5,14 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BatonError } from '../../core/errors.js';
 import {
   describeStoreConformance,
   expectBatonError,
   sampleEntry,
   sampleRun,
   T,
-} from '../../../tests/stores/store-conformance.js';
-import { BatonError } from '../../core/errors.js';
+} from '../../testing/store-conformance.js';
 import { createSqliteStore, type SqliteStore } from './index.js';
 import { journalParams, runColumns, runParams } from './sqlite-rows.js';
 import { migrate } from './sqlite-schema.js';

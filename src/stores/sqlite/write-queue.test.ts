@@ -8,8 +8,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectBatonError, sampleEntry, sampleRun, T } from '../../../tests/stores/store-conformance.js';
 import type { RunRecord } from '../../core/store.js';
+import { expectBatonError, sampleEntry, sampleRun, T } from '../../testing/store-conformance.js';
 import { createSqliteStore, type SqliteStore } from './index.js';
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-queue-'));

@@ -1,8 +1,12 @@
-/** The Store conformance suite: every rule of the Store contract, run against each store implementation. */
+/**
+ * The Store conformance suite (`batonjs/testing/store-conformance`): every rule of the Store
+ * contract, registered as Vitest cases against any store implementation, yours included.
+ * Vitest is an optional peer dependency, loaded only by this entry.
+ */
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatonError, type SerializedError } from '../../src/core/errors.js';
-import type { JournalEntry, RunRecord, Store } from '../../src/core/store.js';
+import { BatonError, type SerializedError } from '../core/errors.js';
+import type { JournalEntry, RunRecord, Store } from '../core/store.js';
 
 /** Options for `describeStoreConformance`. */
 export interface StoreConformanceOptions {
@@ -10,7 +14,14 @@ export interface StoreConformanceOptions {
   skip?: Readonly<Record<string, string>>;
 }
 
-/** A fixed epoch so every timestamp in the suite is readable: `T + 5` is 5 ms after it. */
+/**
+ * A fixed epoch so every timestamp in the suite is readable: `T + 5` is 5 ms after it.
+ *
+ * @example
+ * ```ts
+ * await store.createRun(sampleRun({ id: 'a', leaseOwner: 'me', leaseExpiresAt: T + 100 }));
+ * ```
+ */
 export const T = 1_700_000_000_000;
 
 /**
