@@ -1,20 +1,16 @@
 /** The agent loop: prepare context -> model step -> tool steps -> handoff or finish, until an answer or a limit. */
 
-import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
-import { applyContext, createContextState } from '../context/context-guard.js';
+import type {
+  LanguageModelV3CallOptions,
+  LanguageModelV3FunctionTool,
+  LanguageModelV3Prompt,
+} from '@ai-sdk/provider';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { RunContext } from '../core/run-context.js';
-import {
-  budgetAfterModel,
-  budgetBeforeModel,
-  detectToolLoop,
-  guardInput,
-  guardOutput,
-  type ToolLoopState,
-} from '../governance/agent-governance.js';
-import { type BudgetReservation, releaseBudget } from '../governance/budget.js';
+import type { ModelResponse } from '../models/call-model.js';
 import type { Agent, AnyTool } from './agent.js';
+import { type AgentRun, activeHooks, createAgentRun, type HookPipeline } from './agent-hooks.js';
 import { toPromptInput } from './agent-input.js';
 import type { Transfer } from './handoff.js';
 import {
@@ -22,6 +18,7 @@ import {
   assistantMessage,
   inputMessages,
   type Message,
+  type ParsedToolInput,
   parseToolInputs,
   toolMessage,
   userMessage,
@@ -151,7 +148,6 @@ export async function runAgent<OUTPUT>(
   // Converted once per agent run (not per turn); a string or prompt-format messages cost nothing.
   const prepared = typeof input === 'string' ? input : await toPromptInput(input);
   const history = inputMessages(prepared);
-  const contextState = createContextState(prepared);
   let turnsOfAgent = 0;
   let turns = 0;
   let failingTurns = 0;
@@ -161,11 +157,13 @@ export async function runAgent<OUTPUT>(
   const agentTurns = options.turnCounter ?? new Map<string, number>();
   const scope = ctx.scope;
   if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
-  // Governance and context hooks return undefined or a plain value when not configured: no await then.
-  const guarding = guardInput(ctx, current, history);
-  if (guarding !== undefined) await guarding;
-  let loops: ToolLoopState | undefined;
-  const turnCount = () => turns;
+  // Policies plug in through the agent's hooks (agent-hooks.ts), compiled once per agent. An agent
+  // with none gets the shared empty pipeline: no view object, and each phase is one check.
+  const hookRun = createAgentRun(ctx, current, history, prepared);
+  let run: AgentRun | undefined;
+  let hooks = activeHooks(current.hookPlan, hookRun);
+  if (!hooks.empty) run = hookRun;
+  if (hooks.onInput !== undefined) await eachVoid(hooks.onInput, run as AgentRun);
   for (;;) {
     if (turnsOfAgent >= current.maxTurns) {
       throw new ModelBehaviorError(
@@ -181,23 +179,32 @@ export async function runAgent<OUTPUT>(
       current.toolRouter === undefined
         ? offerOf(current, options)
         : await routedOffer(ctx, current, offerOf(current, options), history);
-    const prepared = preparePrompt(current, history, ctx.runId, payload);
-    const applied = applyContext(ctx, current, history, prepared, offer.tools, contextState);
-    const prompt = applied instanceof Promise ? await applied : applied;
-    // Throws when a budget would be passed; else holds this call's share until it returns.
-    const reservation = budgetBeforeModel(ctx, current, prompt, history, turnCount);
+    let prompt = preparePrompt(current, history, ctx.runId, payload);
+    if (hooks.beforeModel !== undefined) {
+      const replaced = beforeModel(hooks.beforeModel, run as AgentRun, prompt, offer.tools);
+      prompt = replaced instanceof Promise ? await replaced : replaced;
+    }
     const turn = agentTurns.get(current.name) ?? 0;
     agentTurns.set(current.name, turn + 1);
     const calling = modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn);
-    const response = reservation === undefined ? await calling : await calling.catch(releasing(reservation));
+    const response: ModelResponse =
+      hooks.onModelError === undefined ? await calling : await calling.catch(failing(hooks, run as AgentRun));
     turnsOfAgent++;
     turns++;
+    if (run !== undefined) run.turns = turns;
     const inputs = parseToolInputs(response);
     history.push(assistantMessage(response, inputs));
-    budgetAfterModel(ctx, current, response, history, turnCount, reservation);
+    let notes: string[] | undefined;
+    if (hooks.afterModel !== undefined) {
+      const returned = afterModel(hooks.afterModel, run as AgentRun, response, inputs);
+      notes = returned instanceof Promise ? await returned : returned;
+    }
 
     if (response.toolCalls.length === 0) {
-      const guarded = guardOutput(ctx, current, response.text, history);
+      const guarded =
+        hooks.onOutput === undefined
+          ? response.text
+          : onOutput(hooks.onOutput, run as AgentRun, response.text);
       const text = typeof guarded === 'string' ? guarded : await guarded;
       const final = finish(current, text);
       if (final.ok) {
@@ -231,11 +238,6 @@ export async function runAgent<OUTPUT>(
       continue;
     }
 
-    let loopNote: string | undefined;
-    if (current.loopDetection !== undefined) {
-      loops ??= new Map();
-      loopNote = await detectToolLoop(ctx, current, loops, response.toolCalls, inputs);
-    }
     const outcome = await toolSteps(
       ctx,
       current,
@@ -245,9 +247,11 @@ export async function runAgent<OUTPUT>(
       offer.own,
       options.beforeToolCall,
       history,
+      hooks,
+      run,
     );
     history.push(toolMessage(outcome.results));
-    if (loopNote !== undefined) history.push(userMessage(loopNote));
+    if (notes !== undefined) for (const note of notes) history.push(userMessage(note));
     failingTurns = outcome.errors.length === response.toolCalls.length ? failingTurns + 1 : 0;
     if (failingTurns >= current.maxToolErrors) {
       throw new ModelBehaviorError(
@@ -262,7 +266,9 @@ export async function runAgent<OUTPUT>(
     if (outcome.handoff !== undefined) {
       const { transfer: requested, payload: handoffPayload } = outcome.handoff;
       const redirected = options.onHandoff?.(current, requested.agent, handoffPayload);
-      const transfer = (redirected instanceof Promise ? await redirected : redirected) ?? requested;
+      let transfer = (redirected instanceof Promise ? await redirected : redirected) ?? requested;
+      if (hooks.onHandoff !== undefined)
+        transfer = await onHandoff(hooks.onHandoff, run as AgentRun, current, transfer, handoffPayload);
       ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: undefined });
       ctx.emitEvent({
         type: 'handoff',
@@ -274,6 +280,9 @@ export async function runAgent<OUTPUT>(
       if (transfer.inputFilter !== undefined)
         history.splice(0, history.length, ...transfer.inputFilter(history));
       current = transfer.agent;
+      hookRun.agent = current;
+      hooks = activeHooks(current.hookPlan, hookRun);
+      if (!hooks.empty) run = hookRun;
       payload = handoffPayload;
       turnsOfAgent = 0;
       failingTurns = 0;
@@ -283,12 +292,102 @@ export async function runAgent<OUTPUT>(
   }
 }
 
-/** A rejection handler that gives a failed model call's budget reservation back, then rethrows. */
-function releasing(reservation: BudgetReservation): (error: unknown) => never {
+/** A rejection handler that lets every `onModelError` hook give back what it held, then rethrows. */
+function failing(hooks: HookPipeline, run: AgentRun): (error: unknown) => never {
   return (error) => {
-    releaseBudget(reservation);
+    for (const hook of hooks.onModelError ?? []) hook(run, error);
     throw error;
   };
+}
+
+type Hooks<PHASE extends keyof HookPipeline> = NonNullable<HookPipeline[PHASE]>;
+
+/** Runs `onInput` hooks in order, awaiting only the ones that return a promise. */
+async function eachVoid(list: Hooks<'onInput'>, run: AgentRun): Promise<void> {
+  for (const hook of list) {
+    const done = hook(run);
+    if (done !== undefined) await done;
+  }
+}
+
+/** `beforeModel` hooks in order, each seeing the prompt the previous one returned; no promise while none returns one. */
+function beforeModel(
+  list: Hooks<'beforeModel'>,
+  run: AgentRun,
+  prompt: LanguageModelV3Prompt,
+  tools: readonly LanguageModelV3FunctionTool[],
+  from = 0,
+): LanguageModelV3Prompt | Promise<LanguageModelV3Prompt> {
+  let current = prompt;
+  for (let index = from; index < list.length; index++) {
+    const returned = (list[index] as Hooks<'beforeModel'>[number])(run, current, tools);
+    if (returned instanceof Promise) {
+      const before = current;
+      return returned.then((replaced) => beforeModel(list, run, replaced ?? before, tools, index + 1));
+    }
+    if (returned !== undefined) current = returned;
+  }
+  return current;
+}
+
+/** `afterModel` hooks in order; the notes they return, if any. No promise while none returns one. */
+function afterModel(
+  list: Hooks<'afterModel'>,
+  run: AgentRun,
+  response: ModelResponse,
+  inputs: readonly ParsedToolInput[],
+  from = 0,
+  notes: string[] | undefined = undefined,
+): string[] | undefined | Promise<string[] | undefined> {
+  for (let index = from; index < list.length; index++) {
+    const returned = (list[index] as Hooks<'afterModel'>[number])(run, response, inputs);
+    if (returned instanceof Promise)
+      return returned.then((note) =>
+        afterModel(
+          list,
+          run,
+          response,
+          inputs,
+          index + 1,
+          note === undefined ? notes : [...(notes ?? []), note],
+        ),
+      );
+    if (returned === undefined) continue;
+    notes ??= [];
+    notes.push(returned);
+  }
+  return notes;
+}
+
+/** `onOutput` hooks in order, each seeing the text the previous one returned; no promise while none returns one. */
+function onOutput(list: Hooks<'onOutput'>, run: AgentRun, text: string, from = 0): string | Promise<string> {
+  let current = text;
+  for (let index = from; index < list.length; index++) {
+    const returned = (list[index] as Hooks<'onOutput'>[number])(run, current);
+    if (returned instanceof Promise) {
+      const before = current;
+      return returned.then((replaced) => onOutput(list, run, replaced ?? before, index + 1));
+    }
+    if (returned !== undefined) current = returned;
+  }
+  return current;
+}
+
+/** `onHandoff` hooks in order, each seeing the target the previous one chose. */
+async function onHandoff(
+  list: Hooks<'onHandoff'>,
+  run: AgentRun,
+  from: Agent<unknown>,
+  requested: Transfer,
+  payload: unknown,
+): Promise<Transfer> {
+  let current = requested;
+  for (const hook of list) {
+    const returned = hook(run, from, current.agent, payload);
+    const replaced = returned instanceof Promise ? await returned : returned;
+    if (replaced !== undefined) current = replaced;
+  }
+  return current;
 }
 
 /** With `toolRouting`, this turn's tools: the best matches for the latest messages, plus `search_tools`. */

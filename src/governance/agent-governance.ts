@@ -1,4 +1,4 @@
-/** The agent loop's governance hooks: input/output/tool guardrails, budget checks and tool-call loop detection, one call each. */
+/** Governance checks of one agent turn (input/output/tool guardrails, budgets, tool-call loop detection); the agent's built-in hook sets call them. */
 
 import type { LanguageModelV3Prompt, LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
 import type { RunContext } from '../core/run-context.js';
@@ -27,7 +27,8 @@ export interface GovernedAgent {
 type TextPart = { type: 'text'; text: string };
 type AnyMessage = { role: string; content: unknown };
 
-function hasStage(agent: GovernedAgent, stage: GuardrailStage): boolean {
+/** Whether any of the agent's guardrails runs at `stage`. */
+export function hasStage(agent: GovernedAgent, stage: GuardrailStage): boolean {
   const guardrails = agent.guardrails;
   // No guardrails (the default) costs no closure.
   return guardrails.length > 0 && guardrails.some((guard) => guard.stages.includes(stage));
@@ -226,6 +227,36 @@ function guardToolOutputsFrom(
     });
   }
   return undefined;
+}
+
+/**
+ * Tool-output guardrails on one result (not a handoff's): the output to use instead, undefined
+ * when it passes unchanged, or a promise of either (a journaled judge).
+ *
+ * @example
+ * ```ts
+ * const guarded = guardToolOutput(ctx, agent, call.toolName, output);
+ * ```
+ */
+export function guardToolOutput(
+  ctx: RunContext,
+  agent: GovernedAgent,
+  toolName: string,
+  output: LanguageModelV3ToolResultOutput,
+): LanguageModelV3ToolResultOutput | undefined | Promise<LanguageModelV3ToolResultOutput | undefined> {
+  let text: string;
+  if (output.type === 'text' || output.type === 'error-text') text = output.value;
+  else if (output.type === 'json' || output.type === 'error-json') text = JSON.stringify(output.value);
+  else return undefined;
+  const guarded = guardNow(ctx, agent.guardrails, {
+    stage: 'tool-output',
+    text,
+    agent: agent.name,
+    runId: ctx.runId,
+    tool: toolName,
+  });
+  if (typeof guarded === 'string') return guarded === text ? undefined : rewrittenOutput(output, guarded);
+  return guarded.then((result) => (result === text ? undefined : rewrittenOutput(output, result)));
 }
 
 function rewrittenOutput(
