@@ -164,21 +164,28 @@ function compile(sets: readonly AgentHooks[]): HookPipeline {
 }
 
 /**
- * Compiles hook sets (built-in policies first, then the agent's own) into per-phase lists, once.
+ * Compiles hook sets (the built-in policies, then the agent's own `hooks`) into per-phase lists, once.
  *
  * @example
  * ```ts
- * const plan = hookPlan([auditHooks], 'agent("support")');
+ * const plan = hookPlan(policyHooks(definition), [auditHooks], 'agent("support")');
  * ```
  */
-export function hookPlan(sets: readonly AgentHooks[], where: string): HookPlan {
-  const names = new Set<string>();
-  sets.forEach((set, index) => {
+export function hookPlan(
+  builtIn: readonly AgentHooks[],
+  own: readonly AgentHooks[],
+  where: string,
+): HookPlan {
+  const names = new Set(builtIn.map((set) => set.name));
+  own.forEach((set, index) => {
     if (set === null || typeof set !== 'object' || typeof set.name !== 'string' || set.name === '')
       throw new ConfigError(
         `${where}: hooks[${index}] must be an object with a name ({ name: 'audit', beforeTool() {...} }).`,
       );
-    if (names.has(set.name)) throw new ConfigError(`${where}: two hook sets are named "${set.name}".`);
+    if (names.has(set.name))
+      throw new ConfigError(
+        `${where}: hooks[${index}] is named "${set.name}", like another hook set of this agent (built-in: ${builtIn.map((entry) => entry.name).join(', ')}). Give it a name of its own.`,
+      );
     names.add(set.name);
     for (const key of Object.keys(set)) {
       if (key !== 'name' && key !== 'when' && !phases.includes(key as Phase))
@@ -187,11 +194,12 @@ export function hookPlan(sets: readonly AgentHooks[], where: string): HookPlan {
         );
     }
   });
+  const sets = [...builtIn, ...own];
   const conditional = sets.filter((set) => set.when !== undefined);
   const always = compile(sets.filter((set) => set.when === undefined));
   const checks = conditional.map((set) => (set.when as (run: AgentRun) => boolean).bind(set));
   return Object.freeze({
-    sets: Object.freeze([...sets]),
+    sets: Object.freeze(sets),
     always,
     all: conditional.length === 0 ? always : compile(sets),
     when: checks.length === 0 ? undefined : (run: AgentRun) => checks.some((check) => check(run)),

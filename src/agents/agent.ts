@@ -344,7 +344,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     throw new ConfigError(
       `${where}: hooks must be a list of hook sets ([{ name: 'audit', beforeTool() {...} }]).`,
     );
-  const plan = hookPlan([...policyHooks(definition), ...(options.hooks ?? [])], where);
+  const plan = hookPlan(policyHooks(definition), options.hooks ?? [], where);
   const compiled = definition as { hooks: readonly AgentHooks[]; hookPlan: HookPlan };
   compiled.hooks = plan.sets;
   compiled.hookPlan = plan;

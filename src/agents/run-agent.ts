@@ -1,16 +1,18 @@
 /** The agent loop: prepare context -> model step -> tool steps -> handoff or finish, until an answer or a limit. */
 
-import type {
-  LanguageModelV3CallOptions,
-  LanguageModelV3FunctionTool,
-  LanguageModelV3Prompt,
-} from '@ai-sdk/provider';
+import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { RunContext } from '../core/run-context.js';
 import type { ModelResponse } from '../models/call-model.js';
 import type { Agent, AnyTool } from './agent.js';
-import { type AgentRun, activeHooks, createAgentRun, type HookPipeline } from './agent-hooks.js';
+import {
+  type AgentHooks,
+  type AgentRun,
+  activeHooks,
+  createAgentRun,
+  type HookPipeline,
+} from './agent-hooks.js';
 import { toPromptInput } from './agent-input.js';
 import type { Transfer } from './handoff.js';
 import {
@@ -18,7 +20,6 @@ import {
   assistantMessage,
   inputMessages,
   type Message,
-  type ParsedToolInput,
   parseToolInputs,
   toolMessage,
   userMessage,
@@ -163,7 +164,12 @@ export async function runAgent<OUTPUT>(
   let run: AgentRun | undefined;
   let hooks = activeHooks(current.hookPlan, hookRun);
   if (!hooks.empty) run = hookRun;
-  if (hooks.onInput !== undefined) await eachVoid(hooks.onInput, run as AgentRun);
+  const onInput = hooks.onInput;
+  if (onInput !== undefined)
+    for (let index = 0; index < onInput.length; index++) {
+      const done = (onInput[index] as Hook<'onInput'>)(run as AgentRun);
+      if (done !== undefined) await done;
+    }
   for (;;) {
     if (turnsOfAgent >= current.maxTurns) {
       throw new ModelBehaviorError(
@@ -180,10 +186,14 @@ export async function runAgent<OUTPUT>(
         ? offerOf(current, options)
         : await routedOffer(ctx, current, offerOf(current, options), history);
     let prompt = preparePrompt(current, history, ctx.runId, payload);
-    if (hooks.beforeModel !== undefined) {
-      const replaced = beforeModel(hooks.beforeModel, run as AgentRun, prompt, offer.tools);
-      prompt = replaced instanceof Promise ? await replaced : replaced;
-    }
+    // Hook lists are run inline (not through a helper): a hook that answers at once costs no promise.
+    const beforeModel = hooks.beforeModel;
+    if (beforeModel !== undefined)
+      for (let index = 0; index < beforeModel.length; index++) {
+        const returned = (beforeModel[index] as Hook<'beforeModel'>)(run as AgentRun, prompt, offer.tools);
+        const replaced = returned instanceof Promise ? await returned : returned;
+        if (replaced !== undefined) prompt = replaced;
+      }
     const turn = agentTurns.get(current.name) ?? 0;
     agentTurns.set(current.name, turn + 1);
     const calling = modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn);
@@ -195,17 +205,25 @@ export async function runAgent<OUTPUT>(
     const inputs = parseToolInputs(response);
     history.push(assistantMessage(response, inputs));
     let notes: string[] | undefined;
-    if (hooks.afterModel !== undefined) {
-      const returned = afterModel(hooks.afterModel, run as AgentRun, response, inputs);
-      notes = returned instanceof Promise ? await returned : returned;
-    }
+    const afterModel = hooks.afterModel;
+    if (afterModel !== undefined)
+      for (let index = 0; index < afterModel.length; index++) {
+        const returned = (afterModel[index] as Hook<'afterModel'>)(run as AgentRun, response, inputs);
+        const note = returned instanceof Promise ? await returned : returned;
+        if (note === undefined) continue;
+        notes ??= [];
+        notes.push(note);
+      }
 
     if (response.toolCalls.length === 0) {
-      const guarded =
-        hooks.onOutput === undefined
-          ? response.text
-          : onOutput(hooks.onOutput, run as AgentRun, response.text);
-      const text = typeof guarded === 'string' ? guarded : await guarded;
+      let text = response.text;
+      const onOutput = hooks.onOutput;
+      if (onOutput !== undefined)
+        for (let index = 0; index < onOutput.length; index++) {
+          const returned = (onOutput[index] as Hook<'onOutput'>)(run as AgentRun, text);
+          const replaced = returned instanceof Promise ? await returned : returned;
+          if (replaced !== undefined) text = replaced;
+        }
       const final = finish(current, text);
       if (final.ok) {
         if (ctx.observed)
@@ -301,77 +319,7 @@ function failing(hooks: HookPipeline, run: AgentRun): (error: unknown) => never 
 }
 
 type Hooks<PHASE extends keyof HookPipeline> = NonNullable<HookPipeline[PHASE]>;
-
-/** Runs `onInput` hooks in order, awaiting only the ones that return a promise. */
-async function eachVoid(list: Hooks<'onInput'>, run: AgentRun): Promise<void> {
-  for (const hook of list) {
-    const done = hook(run);
-    if (done !== undefined) await done;
-  }
-}
-
-/** `beforeModel` hooks in order, each seeing the prompt the previous one returned; no promise while none returns one. */
-function beforeModel(
-  list: Hooks<'beforeModel'>,
-  run: AgentRun,
-  prompt: LanguageModelV3Prompt,
-  tools: readonly LanguageModelV3FunctionTool[],
-  from = 0,
-): LanguageModelV3Prompt | Promise<LanguageModelV3Prompt> {
-  let current = prompt;
-  for (let index = from; index < list.length; index++) {
-    const returned = (list[index] as Hooks<'beforeModel'>[number])(run, current, tools);
-    if (returned instanceof Promise) {
-      const before = current;
-      return returned.then((replaced) => beforeModel(list, run, replaced ?? before, tools, index + 1));
-    }
-    if (returned !== undefined) current = returned;
-  }
-  return current;
-}
-
-/** `afterModel` hooks in order; the notes they return, if any. No promise while none returns one. */
-function afterModel(
-  list: Hooks<'afterModel'>,
-  run: AgentRun,
-  response: ModelResponse,
-  inputs: readonly ParsedToolInput[],
-  from = 0,
-  notes: string[] | undefined = undefined,
-): string[] | undefined | Promise<string[] | undefined> {
-  for (let index = from; index < list.length; index++) {
-    const returned = (list[index] as Hooks<'afterModel'>[number])(run, response, inputs);
-    if (returned instanceof Promise)
-      return returned.then((note) =>
-        afterModel(
-          list,
-          run,
-          response,
-          inputs,
-          index + 1,
-          note === undefined ? notes : [...(notes ?? []), note],
-        ),
-      );
-    if (returned === undefined) continue;
-    notes ??= [];
-    notes.push(returned);
-  }
-  return notes;
-}
-
-/** `onOutput` hooks in order, each seeing the text the previous one returned; no promise while none returns one. */
-function onOutput(list: Hooks<'onOutput'>, run: AgentRun, text: string, from = 0): string | Promise<string> {
-  let current = text;
-  for (let index = from; index < list.length; index++) {
-    const returned = (list[index] as Hooks<'onOutput'>[number])(run, current);
-    if (returned instanceof Promise) {
-      const before = current;
-      return returned.then((replaced) => onOutput(list, run, replaced ?? before, index + 1));
-    }
-    if (returned !== undefined) current = returned;
-  }
-  return current;
-}
+type Hook<PHASE extends keyof HookPipeline> = NonNullable<AgentHooks[PHASE & keyof AgentHooks]>;
 
 /** `onHandoff` hooks in order, each seeing the target the previous one chose. */
 async function onHandoff(
