@@ -155,6 +155,49 @@ describe('agent hooks', () => {
     await rt.close();
   });
 
+  it('runs wrapTool hooks around the tool step, the first outermost; one may answer without running the tool', async () => {
+    const rt = runtime();
+    const log: string[] = [];
+    const outer: AgentHooks = {
+      name: 'outer',
+      wrapTool: async (run, call, execute) => {
+        log.push(`outer in ${call.tool.name}`);
+        const output = await execute(run.ctx);
+        log.push('outer out');
+        return output;
+      },
+    };
+    const inner: AgentHooks = {
+      name: 'inner',
+      wrapTool: async (_run, call, execute) => {
+        log.push(`inner ${JSON.stringify(call.input)}`);
+        if ((call.input as { id: string }).id === 'cached') return { type: 'text', value: 'from cache' };
+        return execute(_run.ctx);
+      },
+    };
+    const model = scriptedModel([
+      {
+        toolCalls: [
+          { tool: 'lookup', input: { id: 'cached' } },
+          { tool: 'lookup', input: { id: 'C-3' } },
+        ],
+      },
+      { text: 'done' },
+    ]);
+    const support = agent({
+      name: 'support',
+      instructions: 'Help.',
+      model,
+      tools: [lookup(log)],
+      hooks: [outer, inner],
+    });
+    expect(await (await rt.start(support, 'go')).result()).toBe('done');
+    expect(log.filter((line) => line.startsWith('lookup'))).toEqual(['lookup(C-3)']);
+    expect(log.slice(0, 2)).toEqual(['outer in lookup', 'inner {"id":"cached"}']);
+    expect(toolResultOf(model.calls[1]?.prompt, 'lookup')).toContain('from cache');
+    await rt.close();
+  });
+
   it('runs the built-in policies as hook sets, in their documented order, before the agent’s own', () => {
     const model = scriptedModel([]);
     const mine: AgentHooks = { name: 'mine', afterTool: () => undefined };

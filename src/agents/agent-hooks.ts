@@ -235,20 +235,43 @@ export function createAgentRun(
   return new HookRun(ctx, agent, messages, input);
 }
 
+/**
+ * The same view for hooks nested inside a scope an outer `wrapTool` opened: its `ctx` is the
+ * scope's; its state and everything else are the run's.
+ *
+ * @example
+ * ```ts
+ * const inner = scopedAgentRun(run, scoped);
+ * ```
+ */
+export function scopedAgentRun(run: AgentRun, ctx: RunContext): AgentRun {
+  if (ctx === run.ctx) return run;
+  const scoped = new HookRun(
+    ctx,
+    run.agent,
+    run.messages,
+    run.input,
+    run instanceof HookRun ? run.state : { map: undefined },
+  );
+  scoped.turns = run.turns;
+  return scoped;
+}
+
 class HookRun implements AgentRun {
   turns = 0;
-  private state: Map<object, unknown> | undefined;
   constructor(
     readonly ctx: RunContext,
     public agent: Agent<unknown>,
     readonly messages: Message[],
     readonly input: AgentInput,
+    /** Shared with the views of its scopes. */
+    readonly state: { map: Map<object, unknown> | undefined } = { map: undefined },
   ) {}
   get<VALUE>(key: object): VALUE | undefined {
-    return this.state?.get(key) as VALUE | undefined;
+    return this.state.map?.get(key) as VALUE | undefined;
   }
   set(key: object, value: unknown): void {
-    this.state ??= new Map();
-    this.state.set(key, value);
+    this.state.map ??= new Map();
+    this.state.map.set(key, value);
   }
 }

@@ -14,7 +14,7 @@ import { executeToolResilient, toolCallEmitter, toolStepMeta } from '../models/r
 import type { StepMeta } from '../stores/store.js';
 import type { ToolContext } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
-import type { AgentRun, HookPipeline, ToolCallInfo } from './agent-hooks.js';
+import { type AgentRun, type HookPipeline, scopedAgentRun, type ToolCallInfo } from './agent-hooks.js';
 import type { Transfer } from './handoff.js';
 import type { Message, ParsedToolInput } from './messages.js';
 import { stepName } from './model-step.js';
@@ -244,13 +244,7 @@ function wrap(
   const hook = list[from];
   if (hook === undefined) return execute(run.ctx);
   if (from === list.length - 1) return hook(run, info, execute);
-  return hook(run, info, (scoped) => wrap(list, scopedRun(run, scoped), info, execute, from + 1));
-}
-
-/** The run view as seen inside a scope an outer `wrapTool` opened (the same view when the scope is the run's). */
-function scopedRun(run: AgentRun, scoped: RunContext): AgentRun {
-  if (scoped === run.ctx) return run;
-  return Object.assign(Object.create(run) as AgentRun, { ctx: scoped });
+  return hook(run, info, (scoped) => wrap(list, scopedAgentRun(run, scoped), info, execute, from + 1));
 }
 
 /**

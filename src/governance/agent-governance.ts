@@ -173,63 +173,6 @@ export function guardToolInput(ctx: RunContext, agent: GovernedAgent, tool: stri
 }
 
 /**
- * Tool-output guardrails on a turn's results, in the model's order (so journaled judges get
- * stable step keys); rewritten results replace `outputs[i]` as text. Undefined (nothing to wait
- * for) when the agent has no tool-output guardrail.
- *
- * @example
- * ```ts
- * await guardToolOutputs(ctx, agent, calls, outputs, (name) => transfers.some((edge) => edge.toolName === name));
- * ```
- */
-export function guardToolOutputs(
-  ctx: RunContext,
-  agent: GovernedAgent,
-  calls: readonly ModelToolCall[],
-  outputs: LanguageModelV3ToolResultOutput[],
-  isHandoff: (toolName: string) => boolean,
-): Promise<void> | undefined {
-  if (!hasStage(agent, 'tool-output')) return undefined;
-  return guardToolOutputsFrom(ctx, agent, calls, outputs, isHandoff, 0);
-}
-
-/** Tool-output guardrails from result `start` on: synchronous while every check passes at once. */
-function guardToolOutputsFrom(
-  ctx: RunContext,
-  agent: GovernedAgent,
-  calls: readonly ModelToolCall[],
-  outputs: LanguageModelV3ToolResultOutput[],
-  isHandoff: (toolName: string) => boolean,
-  start: number,
-): Promise<void> | undefined {
-  for (let index = start; index < outputs.length; index++) {
-    const output = outputs[index] as LanguageModelV3ToolResultOutput;
-    const call = calls[index];
-    if (call === undefined || isHandoff(call.toolName)) continue;
-    let text: string;
-    if (output.type === 'text' || output.type === 'error-text') text = output.value;
-    else if (output.type === 'json' || output.type === 'error-json') text = JSON.stringify(output.value);
-    else continue;
-    const guarded = guardNow(ctx, agent.guardrails, {
-      stage: 'tool-output',
-      text,
-      agent: agent.name,
-      runId: ctx.runId,
-      tool: call.toolName,
-    });
-    if (typeof guarded === 'string') {
-      if (guarded !== text) outputs[index] = rewrittenOutput(output, guarded);
-      continue;
-    }
-    return guarded.then((result) => {
-      if (result !== text) outputs[index] = rewrittenOutput(output, result);
-      return guardToolOutputsFrom(ctx, agent, calls, outputs, isHandoff, index + 1);
-    });
-  }
-  return undefined;
-}
-
-/**
  * Tool-output guardrails on one result (not a handoff's): the output to use instead, undefined
  * when it passes unchanged, or a promise of either (a journaled judge).
  *
@@ -380,29 +323,4 @@ function detectToolLoopNow(
   // No loop (every turn but the last of one): nothing to wait for.
   if (found === undefined) return undefined;
   return respondToLoop(ctx, agent.name, options, found, detector);
-}
-
-/**
- * Tool-input guardrails inside the tool-call loop: replaces `parsed.value` with the guarded
- * arguments; on a trip returns a rejected promise (so calls already started still settle).
- *
- * @example
- * ```ts
- * const tripped = guardToolCall(ctx, agent, tool.name, parsed);
- * if (tripped !== undefined) return tripped;
- * ```
- */
-export function guardToolCall(
-  ctx: RunContext,
-  agent: GovernedAgent,
-  tool: string,
-  parsed: { value: unknown },
-): Promise<never> | undefined {
-  if (!hasStage(agent, 'tool-input')) return undefined;
-  try {
-    parsed.value = guardToolInput(ctx, agent, tool, parsed.value);
-    return undefined;
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
