@@ -2,6 +2,7 @@
 
 export type { Agent, AgentOptions, AnyTool, InstructionContext, ModelSettings } from './agents/agent.js';
 export { agent } from './agents/agent.js';
+export type { AgentHooks, AgentRun, MaybePromise, ToolCallInfo } from './agents/agent-hooks.js';
 export type { InputFilter, Transfer, TransferOptions } from './agents/handoff.js';
 export { handoffFilters, transfer } from './agents/handoff.js';
 export type { AgentRunResult, RunAgentOptions } from './agents/run-agent.js';

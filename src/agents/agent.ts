@@ -25,8 +25,10 @@ import {
 import { fromAiSdkTool, isAiSdkTool } from '../tools/ai-sdk-tool.js';
 import { runnableTool, type Tool, toJsonSchema } from '../tools/tool.js';
 import { createToolRouter, type ToolRouter, type ToolRoutingOptions } from '../tools/tool-router.js';
+import { type AgentHooks, type HookPlan, hookPlan } from './agent-hooks.js';
 import { agentInputSchema, toPromptInput } from './agent-input.js';
 import { type Transfer, transfer } from './handoff.js';
+import { policyHooks } from './policy-hooks.js';
 import { runAgent } from './run-agent.js';
 
 /** Any tool, whatever its input and output types. */
@@ -100,6 +102,11 @@ export interface AgentOptions<OUTPUT> {
   classifyError?: AgentResilience['classifyError'];
   /** How the conversation is fitted into the model's window: history policy, pruning, scoped context (docs/context.md). */
   context?: ContextOptions;
+  /**
+   * Your own hook sets on this agent's turns (`AgentHooks`: beforeModel, afterModel, beforeTool,
+   * afterTool, onHandoff, onOutput, ...). They run after the built-in policies, in the order given.
+   */
+  hooks?: readonly AgentHooks[];
 }
 
 /** An agent definition. */
@@ -130,6 +137,13 @@ export interface Agent<OUTPUT = string> extends Runnable<AgentInput, OUTPUT> {
   readonly toolRouter: ToolRouter | undefined;
   /** The context policy the window guard applies before every model call. */
   readonly context: ContextPolicy;
+  /**
+   * Every hook set on its turns, in the order they run: the built-in policies its options call for
+   * (`context`, `budget`, `loop-detection`, `permissions`, `guardrails`, `approvals`), then its own `hooks`.
+   */
+  readonly hooks: readonly AgentHooks[];
+  /** The hook sets compiled by phase, once, when the agent is defined. */
+  readonly hookPlan: HookPlan;
   /** The handoff targets, resolved. */
   handoffs(): readonly Transfer[];
   /** This agent as a tool another agent can call; it runs as a child run. */
@@ -175,6 +189,7 @@ const agentOptionNames = optionNames<AgentOptions<unknown>>(
     maxConcurrent: true,
     classifyError: true,
     context: true,
+    hooks: true,
   },
   {
     outputType: 'output',
@@ -294,6 +309,9 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     toolRouter:
       options.toolRouting === undefined ? undefined : createToolRouter(tools, options.toolRouting, where),
     context: resolveContextPolicy(where, options.context, firstModel(chain)),
+    // Set below, once the definition exists (the built-in sets read it).
+    hooks: [],
+    hookPlan: undefined as unknown as HookPlan,
     handoffs() {
       if (resolvedHandoffs === undefined) {
         const list = typeof options.handoffs === 'function' ? options.handoffs() : (options.handoffs ?? []);
@@ -322,5 +340,13 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
       });
     },
   };
+  if (options.hooks !== undefined && !Array.isArray(options.hooks))
+    throw new ConfigError(
+      `${where}: hooks must be a list of hook sets ([{ name: 'audit', beforeTool() {...} }]).`,
+    );
+  const plan = hookPlan(policyHooks(definition), options.hooks ?? [], where);
+  const compiled = definition as { hooks: readonly AgentHooks[]; hookPlan: HookPlan };
+  compiled.hooks = plan.sets;
+  compiled.hookPlan = plan;
   return definition;
 }

@@ -1,7 +1,6 @@
 /** The agent loop: prepare context -> model step -> tool steps -> handoff or finish, until an answer or a limit. */
 
 import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
-import { applyContext, createContextState } from '../context/context-guard.js';
 import {
   type AgentInput,
   assistantMessage,
@@ -14,16 +13,15 @@ import {
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
 import type { RunContext } from '../core/run-context.js';
-import {
-  budgetAfterModel,
-  budgetBeforeModel,
-  detectToolLoop,
-  guardInput,
-  guardOutput,
-  type ToolLoopState,
-} from '../governance/agent-governance.js';
-import { type BudgetReservation, releaseBudget } from '../governance/budget.js';
+import type { ModelResponse } from '../models/call-model.js';
 import type { Agent, AnyTool } from './agent.js';
+import {
+  type AgentHooks,
+  type AgentRun,
+  activeHooks,
+  createAgentRun,
+  type HookPipeline,
+} from './agent-hooks.js';
 import { toPromptInput } from './agent-input.js';
 import type { Transfer } from './handoff.js';
 import { modelStep } from './model-step.js';
@@ -151,7 +149,6 @@ export async function runAgent<OUTPUT>(
   // Converted once per agent run (not per turn); a string or prompt-format messages cost nothing.
   const prepared = typeof input === 'string' ? input : await toPromptInput(input);
   const history = inputMessages(prepared);
-  const contextState = createContextState(prepared);
   let turnsOfAgent = 0;
   let turns = 0;
   let failingTurns = 0;
@@ -161,11 +158,18 @@ export async function runAgent<OUTPUT>(
   const agentTurns = options.turnCounter ?? new Map<string, number>();
   const scope = ctx.scope;
   if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
-  // Governance and context hooks return undefined or a plain value when not configured: no await then.
-  const guarding = guardInput(ctx, current, history);
-  if (guarding !== undefined) await guarding;
-  let loops: ToolLoopState | undefined;
-  const turnCount = () => turns;
+  // Policies plug in through the agent's hooks (agent-hooks.ts), compiled once per agent. An agent
+  // with none gets the shared empty pipeline: no view object, and each phase is one check.
+  const hookRun = createAgentRun(ctx, current, history, prepared);
+  let run: AgentRun | undefined;
+  let hooks = activeHooks(current.hookPlan, hookRun);
+  if (!hooks.empty) run = hookRun;
+  const onInput = hooks.onInput;
+  if (onInput !== undefined)
+    for (let index = 0; index < onInput.length; index++) {
+      const done = (onInput[index] as Hook<'onInput'>)(run as AgentRun);
+      if (done !== undefined) await done;
+    }
   for (;;) {
     if (turnsOfAgent >= current.maxTurns) {
       throw new ModelBehaviorError(
@@ -181,24 +185,45 @@ export async function runAgent<OUTPUT>(
       current.toolRouter === undefined
         ? offerOf(current, options)
         : await routedOffer(ctx, current, offerOf(current, options), history);
-    const prepared = preparePrompt(current, history, ctx.runId, payload);
-    const applied = applyContext(ctx, current, history, prepared, offer.tools, contextState);
-    const prompt = applied instanceof Promise ? await applied : applied;
-    // Throws when a budget would be passed; else holds this call's share until it returns.
-    const reservation = budgetBeforeModel(ctx, current, prompt, history, turnCount);
+    let prompt = preparePrompt(current, history, ctx.runId, payload);
+    // Hook lists are run inline (not through a helper): a hook that answers at once costs no promise.
+    const beforeModel = hooks.beforeModel;
+    if (beforeModel !== undefined)
+      for (let index = 0; index < beforeModel.length; index++) {
+        const returned = (beforeModel[index] as Hook<'beforeModel'>)(run as AgentRun, prompt, offer.tools);
+        const replaced = returned instanceof Promise ? await returned : returned;
+        if (replaced !== undefined) prompt = replaced;
+      }
     const turn = agentTurns.get(current.name) ?? 0;
     agentTurns.set(current.name, turn + 1);
     const calling = modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn);
-    const response = reservation === undefined ? await calling : await calling.catch(releasing(reservation));
+    const response: ModelResponse =
+      hooks.onModelError === undefined ? await calling : await calling.catch(failing(hooks, run as AgentRun));
     turnsOfAgent++;
     turns++;
+    if (run !== undefined) run.turns = turns;
     const inputs = parseToolInputs(response);
     history.push(assistantMessage(response, inputs));
-    budgetAfterModel(ctx, current, response, history, turnCount, reservation);
+    let notes: string[] | undefined;
+    const afterModel = hooks.afterModel;
+    if (afterModel !== undefined)
+      for (let index = 0; index < afterModel.length; index++) {
+        const returned = (afterModel[index] as Hook<'afterModel'>)(run as AgentRun, response, inputs);
+        const note = returned instanceof Promise ? await returned : returned;
+        if (note === undefined) continue;
+        notes ??= [];
+        notes.push(note);
+      }
 
     if (response.toolCalls.length === 0) {
-      const guarded = guardOutput(ctx, current, response.text, history);
-      const text = typeof guarded === 'string' ? guarded : await guarded;
+      let text = response.text;
+      const onOutput = hooks.onOutput;
+      if (onOutput !== undefined)
+        for (let index = 0; index < onOutput.length; index++) {
+          const returned = (onOutput[index] as Hook<'onOutput'>)(run as AgentRun, text);
+          const replaced = returned instanceof Promise ? await returned : returned;
+          if (replaced !== undefined) text = replaced;
+        }
       const final = finish(current, text);
       if (final.ok) {
         if (ctx.observed)
@@ -231,11 +256,6 @@ export async function runAgent<OUTPUT>(
       continue;
     }
 
-    let loopNote: string | undefined;
-    if (current.loopDetection !== undefined) {
-      loops ??= new Map();
-      loopNote = await detectToolLoop(ctx, current, loops, response.toolCalls, inputs);
-    }
     const outcome = await toolSteps(
       ctx,
       current,
@@ -245,9 +265,11 @@ export async function runAgent<OUTPUT>(
       offer.own,
       options.beforeToolCall,
       history,
+      hooks,
+      run,
     );
     history.push(toolMessage(outcome.results));
-    if (loopNote !== undefined) history.push(userMessage(loopNote));
+    if (notes !== undefined) for (const note of notes) history.push(userMessage(note));
     failingTurns = outcome.errors.length === response.toolCalls.length ? failingTurns + 1 : 0;
     if (failingTurns >= current.maxToolErrors) {
       throw new ModelBehaviorError(
@@ -262,7 +284,9 @@ export async function runAgent<OUTPUT>(
     if (outcome.handoff !== undefined) {
       const { transfer: requested, payload: handoffPayload } = outcome.handoff;
       const redirected = options.onHandoff?.(current, requested.agent, handoffPayload);
-      const transfer = (redirected instanceof Promise ? await redirected : redirected) ?? requested;
+      let transfer = (redirected instanceof Promise ? await redirected : redirected) ?? requested;
+      if (hooks.onHandoff !== undefined)
+        transfer = await onHandoff(hooks.onHandoff, run as AgentRun, current, transfer, handoffPayload);
       ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: undefined });
       ctx.emitEvent({
         type: 'handoff',
@@ -274,6 +298,9 @@ export async function runAgent<OUTPUT>(
       if (transfer.inputFilter !== undefined)
         history.splice(0, history.length, ...transfer.inputFilter(history));
       current = transfer.agent;
+      hookRun.agent = current;
+      hooks = activeHooks(current.hookPlan, hookRun);
+      if (!hooks.empty) run = hookRun;
       payload = handoffPayload;
       turnsOfAgent = 0;
       failingTurns = 0;
@@ -283,12 +310,32 @@ export async function runAgent<OUTPUT>(
   }
 }
 
-/** A rejection handler that gives a failed model call's budget reservation back, then rethrows. */
-function releasing(reservation: BudgetReservation): (error: unknown) => never {
+/** A rejection handler that lets every `onModelError` hook give back what it held, then rethrows. */
+function failing(hooks: HookPipeline, run: AgentRun): (error: unknown) => never {
   return (error) => {
-    releaseBudget(reservation);
+    for (const hook of hooks.onModelError ?? []) hook(run, error);
     throw error;
   };
+}
+
+type Hooks<PHASE extends keyof HookPipeline> = NonNullable<HookPipeline[PHASE]>;
+type Hook<PHASE extends keyof HookPipeline> = NonNullable<AgentHooks[PHASE & keyof AgentHooks]>;
+
+/** `onHandoff` hooks in order, each seeing the target the previous one chose. */
+async function onHandoff(
+  list: Hooks<'onHandoff'>,
+  run: AgentRun,
+  from: Agent<unknown>,
+  requested: Transfer,
+  payload: unknown,
+): Promise<Transfer> {
+  let current = requested;
+  for (const hook of list) {
+    const returned = hook(run, from, current.agent, payload);
+    const replaced = returned instanceof Promise ? await returned : returned;
+    if (replaced !== undefined) current = replaced;
+  }
+  return current;
 }
 
 /** With `toolRouting`, this turn's tools: the best matches for the latest messages, plus `search_tools`. */

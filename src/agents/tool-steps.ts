@@ -7,9 +7,7 @@ import { errorMessage } from '../core/errors.js';
 import type { CustomEvent, RunContext, StepContext } from '../core/run-context.js';
 import { isInterruption } from '../core/run-execution.js';
 import type { StepMeta } from '../core/store.js';
-import { guardToolCall, guardToolOutputs } from '../governance/agent-governance.js';
-import { approvalGate, recordDenial, runWithApproval, settleAll } from '../governance/approvals.js';
-import { permissionDenial } from '../governance/permissions.js';
+import { settleAll } from '../governance/approvals.js';
 import type { ModelToolCall } from '../models/call-model.js';
 import { errorClassOf, withEscalation } from '../models/resilience/escalation.js';
 import { resilienceOf } from '../models/resilience/registry.js';
@@ -17,6 +15,7 @@ import { defineLazySignal } from '../models/resilience/run-resilient.js';
 import { executeToolResilient, toolCallEmitter, toolStepMeta } from '../models/resilience/tool-call.js';
 import type { ToolContext } from '../tools/tool.js';
 import type { Agent, AnyTool } from './agent.js';
+import { type AgentRun, type HookPipeline, scopedAgentRun, type ToolCallInfo } from './agent-hooks.js';
 import type { Transfer } from './handoff.js';
 import { stepName } from './model-step.js';
 
@@ -51,6 +50,8 @@ export async function toolSteps(
   tools: readonly AnyTool[] = agent.tools,
   beforeToolCall?: BeforeToolCall,
   messages?: readonly Message[],
+  hooks?: HookPipeline,
+  run?: AgentRun,
 ): Promise<ToolStepsResult> {
   let handoff: HandoffRequest | undefined;
   const errors: string[] = [];
@@ -77,48 +78,37 @@ export async function toolSteps(
           `Unknown tool "${call.toolName}". Available tools: ${available.join(', ') || 'none'}.`,
         );
       }
-      const forbidden = permissionDenial(agent, tool);
-      if (forbidden !== undefined)
-        return recordDenial(ctx, agent.name, tool.name, call.toolCallId, call.input, forbidden).then(
-          (reason) => failure(errors, reason),
-        );
-      const parsed = validateInput(call.input, inputs[index], tool.inputSchema);
-      if (!parsed.ok)
-        return failure(
-          errors,
-          `Invalid arguments for ${tool.name}: ${parsed.error}. Call it again with arguments matching its schema.`,
-        );
-      const denied = beforeToolCall?.(agent, tool, parsed.value);
-      if (denied !== undefined) return failure(errors, denied);
-      const tripped = guardToolCall(ctx, agent, tool.name, parsed);
-      if (tripped !== undefined) return tripped;
-      const run = (scoped: RunContext) =>
-        runTool(scoped, agent, tool, call, parsed.value, messages).catch((error: unknown) => {
-          if (isInterruption(error, scoped)) throw error;
-          if (tool.runnable === undefined && errorClassOf(error) === 'fatal') throw error;
-          return failure(errors, `Tool ${tool.name} failed: ${errorMessage(error)}`);
-        });
-      // The approval context is only built when a rule exists (none by default).
-      const gate =
-        (agent.approvals?.[tool.name] ?? tool.approval) === undefined
+      const authorizing =
+        hooks?.authorizeTool === undefined
           ? undefined
-          : approvalGate(agent, tool, parsed.value, {
-              runId: ctx.runId,
-              agent: agent.name,
-              tool: tool.name,
-              toolCallId: call.toolCallId,
-            });
-      if (gate !== undefined)
-        return runWithApproval(ctx, agent.name, tool.name, call.toolCallId, parsed.value, run, gate);
-      return run(ctx);
+          : authorize(hooks.authorizeTool, run as AgentRun, tool, call);
+      if (authorizing === undefined)
+        return checkAndRun(
+          ctx,
+          agent,
+          tool,
+          call,
+          inputs[index],
+          beforeToolCall,
+          messages,
+          hooks,
+          run,
+          errors,
+        );
+      if (typeof authorizing === 'string') return failure(errors, authorizing);
+      return authorizing.then((reason) =>
+        reason === undefined
+          ? checkAndRun(ctx, agent, tool, call, inputs[index], beforeToolCall, messages, hooks, run, errors)
+          : failure(errors, reason),
+      );
     },
   );
   // Settled first: a call suspending for approval must not leave the others' steps unrecorded.
   const outputs = pending.length === 1 ? [await pending[0]!] : await settleAll(pending);
-  const guarding = guardToolOutputs(ctx, agent, calls, outputs, (name) =>
-    transfers.some((edge) => edge.toolName === name),
-  );
-  if (guarding !== undefined) await guarding;
+  if (hooks?.afterTool !== undefined) {
+    const guarding = after(hooks.afterTool, run as AgentRun, calls, outputs, transfers, 0, 0);
+    if (guarding !== undefined) await guarding;
+  }
   const results = outputs.map(
     (output, index): LanguageModelV3ToolResultPart => ({
       type: 'tool-result',
@@ -128,6 +118,166 @@ export async function toolSteps(
     }),
   );
   return { results, handoff, errors };
+}
+
+/** Phase 3b of one call, once authorized: validate its arguments, let hooks veto or rewrite them, then run it. */
+function checkAndRun(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  tool: AnyTool,
+  call: ModelToolCall,
+  parsedJson: ParsedToolInput | undefined,
+  beforeToolCall: BeforeToolCall | undefined,
+  messages: readonly Message[] | undefined,
+  hooks: HookPipeline | undefined,
+  run: AgentRun | undefined,
+  errors: string[],
+): Promise<LanguageModelV3ToolResultOutput> | LanguageModelV3ToolResultOutput {
+  const parsed = validateInput(call.input, parsedJson, tool.inputSchema);
+  if (!parsed.ok)
+    return failure(
+      errors,
+      `Invalid arguments for ${tool.name}: ${parsed.error}. Call it again with arguments matching its schema.`,
+    );
+  const denied = beforeToolCall?.(agent, tool, parsed.value);
+  if (denied !== undefined) return failure(errors, denied);
+  if (hooks === undefined || (hooks.beforeTool === undefined && hooks.wrapTool === undefined))
+    return executeCall(ctx, agent, tool, call, parsed.value, messages, errors);
+  const info: ToolCallInfo = { tool, toolCallId: call.toolCallId, input: parsed.value };
+  if (hooks.beforeTool === undefined) return wrapped(ctx, agent, call, info, messages, hooks, run, errors);
+  let vetoed: string | undefined | Promise<string | undefined>;
+  try {
+    vetoed = before(hooks.beforeTool, run as AgentRun, info);
+  } catch (error) {
+    // A hook that throws (a tripped guardrail) fails the run, after the calls already started settle.
+    return Promise.reject(error);
+  }
+  if (vetoed instanceof Promise)
+    return vetoed.then((reason) =>
+      reason === undefined
+        ? wrapped(ctx, agent, call, info, messages, hooks, run, errors)
+        : failure(errors, reason),
+    );
+  return vetoed === undefined
+    ? wrapped(ctx, agent, call, info, messages, hooks, run, errors)
+    : failure(errors, vetoed);
+}
+
+/** Runs the call through the `wrapTool` hooks, if any. */
+function wrapped(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  call: ModelToolCall,
+  info: ToolCallInfo,
+  messages: readonly Message[] | undefined,
+  hooks: HookPipeline,
+  run: AgentRun | undefined,
+  errors: string[],
+): Promise<LanguageModelV3ToolResultOutput> {
+  if (hooks.wrapTool === undefined)
+    return executeCall(ctx, agent, info.tool, call, info.input, messages, errors);
+  return wrap(hooks.wrapTool, run as AgentRun, info, (scoped) =>
+    executeCall(scoped, agent, info.tool, call, info.input, messages, errors),
+  );
+}
+
+/** Runs the tool as its step; a failure becomes the model's tool error, unless it must stop the run. */
+function executeCall(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  tool: AnyTool,
+  call: ModelToolCall,
+  input: unknown,
+  messages: readonly Message[] | undefined,
+  errors: string[],
+): Promise<LanguageModelV3ToolResultOutput> {
+  return runTool(ctx, agent, tool, call, input, messages).catch((error: unknown) => {
+    if (isInterruption(error, ctx)) throw error;
+    if (tool.runnable === undefined && errorClassOf(error) === 'fatal') throw error;
+    return failure(errors, `Tool ${tool.name} failed: ${errorMessage(error)}`);
+  });
+}
+
+type Hooks<PHASE extends keyof HookPipeline> = NonNullable<HookPipeline[PHASE]>;
+
+/** `authorizeTool` hooks in order: the first denial, if any; no promise while none returns one. */
+function authorize(
+  list: Hooks<'authorizeTool'>,
+  run: AgentRun,
+  tool: AnyTool,
+  call: ModelToolCall,
+  from = 0,
+): string | undefined | Promise<string | undefined> {
+  for (let index = from; index < list.length; index++) {
+    const returned = (list[index] as Hooks<'authorizeTool'>[number])(run, tool, call);
+    if (returned instanceof Promise)
+      return returned.then((reason) => reason ?? authorize(list, run, tool, call, index + 1));
+    if (returned !== undefined) return returned;
+  }
+  return undefined;
+}
+
+/** `beforeTool` hooks in order: the first veto, if any; no promise while none returns one. */
+function before(
+  list: Hooks<'beforeTool'>,
+  run: AgentRun,
+  info: ToolCallInfo,
+  from = 0,
+): string | undefined | Promise<string | undefined> {
+  for (let index = from; index < list.length; index++) {
+    const returned = (list[index] as Hooks<'beforeTool'>[number])(run, info);
+    if (returned instanceof Promise)
+      return returned.then((reason) => reason ?? before(list, run, info, index + 1));
+    if (returned !== undefined) return returned;
+  }
+  return undefined;
+}
+
+/** `wrapTool` hooks, the first outermost, around the tool's own execution. */
+function wrap(
+  list: Hooks<'wrapTool'>,
+  run: AgentRun,
+  info: ToolCallInfo,
+  execute: (ctx: RunContext) => Promise<LanguageModelV3ToolResultOutput>,
+  from = 0,
+): Promise<LanguageModelV3ToolResultOutput> {
+  const hook = list[from];
+  if (hook === undefined) return execute(run.ctx);
+  if (from === list.length - 1) return hook(run, info, execute);
+  return hook(run, info, (scoped) => wrap(list, scopedAgentRun(run, scoped), info, execute, from + 1));
+}
+
+/**
+ * `afterTool` hooks on each non-handoff result, in the model's order (so journaled judges get
+ * stable step keys), replacing `outputs[i]`. Synchronous while every hook answers at once.
+ */
+function after(
+  list: Hooks<'afterTool'>,
+  run: AgentRun,
+  calls: readonly ModelToolCall[],
+  outputs: LanguageModelV3ToolResultOutput[],
+  transfers: readonly Transfer[],
+  start: number,
+  hookStart: number,
+): Promise<void> | undefined {
+  for (let index = start; index < outputs.length; index++) {
+    const call = calls[index];
+    if (call === undefined || transfers.some((edge) => edge.toolName === call.toolName)) continue;
+    for (let hookIndex = index === start ? hookStart : 0; hookIndex < list.length; hookIndex++) {
+      const returned = (list[hookIndex] as Hooks<'afterTool'>[number])(
+        run,
+        call,
+        outputs[index] as LanguageModelV3ToolResultOutput,
+      );
+      if (returned instanceof Promise)
+        return returned.then((replaced) => {
+          if (replaced !== undefined) outputs[index] = replaced;
+          return after(list, run, calls, outputs, transfers, index, hookIndex + 1);
+        });
+      if (returned !== undefined) outputs[index] = returned;
+    }
+  }
+  return undefined;
 }
 
 /** Emits the `tool-result` event of one call (only called when someone listens). */

@@ -92,12 +92,14 @@ export interface ContextState {
  * ```
  */
 export function createContextState(input: AgentInput): ContextState {
+  return { structured: structuredContextOf(input), compactions: undefined };
+}
+
+/** The structured `context` object of an agent input, if any. */
+function structuredContextOf(input: AgentInput): StructuredContext | undefined {
   const structured =
     typeof input === 'object' && input !== null && 'context' in input ? input.context : undefined;
-  return {
-    structured: structured !== null && typeof structured === 'object' ? structured : undefined,
-    compactions: undefined,
-  };
+  return structured !== null && typeof structured === 'object' ? structured : undefined;
 }
 
 /** The models of a spec or fallback chain. */
@@ -137,6 +139,24 @@ export function contextMeta(prompt: LanguageModelV3Prompt, meta: StepMeta): Step
   const report = reports.get(prompt);
   if (report !== undefined) meta.context = report;
   return meta;
+}
+
+/**
+ * Whether the guard has nothing to do for this agent and run (default policy, unknown window,
+ * no structured context): the context hook is then left out of the turn.
+ *
+ * @example
+ * ```ts
+ * if (!contextGuardIdle(agent, input)) prompt = await applyContext(ctx, agent, history, prompt, tools, state);
+ * ```
+ */
+export function contextGuardIdle(agent: ContextAgent, input: AgentInput): boolean {
+  const policy: ContextPolicy = agent.context ?? DEFAULT_CONTEXT_POLICY;
+  return (
+    policy.isDefault &&
+    structuredContextOf(input) === undefined &&
+    (policy.contextWindow ?? windowOfChain(agent.models)) === undefined
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-/** The agent loop's governance hooks: input/output/tool guardrails, budget checks and tool-call loop detection, one call each. */
+/** Governance checks of one agent turn (input/output/tool guardrails, budgets, tool-call loop detection); the agent's built-in hook sets call them. */
 
 import type { LanguageModelV3Prompt, LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
 import type { RunContext } from '../core/run-context.js';
@@ -27,7 +27,8 @@ export interface GovernedAgent {
 type TextPart = { type: 'text'; text: string };
 type AnyMessage = { role: string; content: unknown };
 
-function hasStage(agent: GovernedAgent, stage: GuardrailStage): boolean {
+/** Whether any of the agent's guardrails runs at `stage`. */
+export function hasStage(agent: GovernedAgent, stage: GuardrailStage): boolean {
   const guardrails = agent.guardrails;
   // No guardrails (the default) costs no closure.
   return guardrails.length > 0 && guardrails.some((guard) => guard.stages.includes(stage));
@@ -172,60 +173,33 @@ export function guardToolInput(ctx: RunContext, agent: GovernedAgent, tool: stri
 }
 
 /**
- * Tool-output guardrails on a turn's results, in the model's order (so journaled judges get
- * stable step keys); rewritten results replace `outputs[i]` as text. Undefined (nothing to wait
- * for) when the agent has no tool-output guardrail.
+ * Tool-output guardrails on one result (not a handoff's): the output to use instead, undefined
+ * when it passes unchanged, or a promise of either (a journaled judge).
  *
  * @example
  * ```ts
- * await guardToolOutputs(ctx, agent, calls, outputs, (name) => transfers.some((edge) => edge.toolName === name));
+ * const guarded = guardToolOutput(ctx, agent, call.toolName, output);
  * ```
  */
-export function guardToolOutputs(
+export function guardToolOutput(
   ctx: RunContext,
   agent: GovernedAgent,
-  calls: readonly ModelToolCall[],
-  outputs: LanguageModelV3ToolResultOutput[],
-  isHandoff: (toolName: string) => boolean,
-): Promise<void> | undefined {
-  if (!hasStage(agent, 'tool-output')) return undefined;
-  return guardToolOutputsFrom(ctx, agent, calls, outputs, isHandoff, 0);
-}
-
-/** Tool-output guardrails from result `start` on: synchronous while every check passes at once. */
-function guardToolOutputsFrom(
-  ctx: RunContext,
-  agent: GovernedAgent,
-  calls: readonly ModelToolCall[],
-  outputs: LanguageModelV3ToolResultOutput[],
-  isHandoff: (toolName: string) => boolean,
-  start: number,
-): Promise<void> | undefined {
-  for (let index = start; index < outputs.length; index++) {
-    const output = outputs[index] as LanguageModelV3ToolResultOutput;
-    const call = calls[index];
-    if (call === undefined || isHandoff(call.toolName)) continue;
-    let text: string;
-    if (output.type === 'text' || output.type === 'error-text') text = output.value;
-    else if (output.type === 'json' || output.type === 'error-json') text = JSON.stringify(output.value);
-    else continue;
-    const guarded = guardNow(ctx, agent.guardrails, {
-      stage: 'tool-output',
-      text,
-      agent: agent.name,
-      runId: ctx.runId,
-      tool: call.toolName,
-    });
-    if (typeof guarded === 'string') {
-      if (guarded !== text) outputs[index] = rewrittenOutput(output, guarded);
-      continue;
-    }
-    return guarded.then((result) => {
-      if (result !== text) outputs[index] = rewrittenOutput(output, result);
-      return guardToolOutputsFrom(ctx, agent, calls, outputs, isHandoff, index + 1);
-    });
-  }
-  return undefined;
+  toolName: string,
+  output: LanguageModelV3ToolResultOutput,
+): LanguageModelV3ToolResultOutput | undefined | Promise<LanguageModelV3ToolResultOutput | undefined> {
+  let text: string;
+  if (output.type === 'text' || output.type === 'error-text') text = output.value;
+  else if (output.type === 'json' || output.type === 'error-json') text = JSON.stringify(output.value);
+  else return undefined;
+  const guarded = guardNow(ctx, agent.guardrails, {
+    stage: 'tool-output',
+    text,
+    agent: agent.name,
+    runId: ctx.runId,
+    tool: toolName,
+  });
+  if (typeof guarded === 'string') return guarded === text ? undefined : rewrittenOutput(output, guarded);
+  return guarded.then((result) => (result === text ? undefined : rewrittenOutput(output, result)));
 }
 
 function rewrittenOutput(
@@ -349,29 +323,4 @@ function detectToolLoopNow(
   // No loop (every turn but the last of one): nothing to wait for.
   if (found === undefined) return undefined;
   return respondToLoop(ctx, agent.name, options, found, detector);
-}
-
-/**
- * Tool-input guardrails inside the tool-call loop: replaces `parsed.value` with the guarded
- * arguments; on a trip returns a rejected promise (so calls already started still settle).
- *
- * @example
- * ```ts
- * const tripped = guardToolCall(ctx, agent, tool.name, parsed);
- * if (tripped !== undefined) return tripped;
- * ```
- */
-export function guardToolCall(
-  ctx: RunContext,
-  agent: GovernedAgent,
-  tool: string,
-  parsed: { value: unknown },
-): Promise<never> | undefined {
-  if (!hasStage(agent, 'tool-input')) return undefined;
-  try {
-    parsed.value = guardToolInput(ctx, agent, tool, parsed.value);
-    return undefined;
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
