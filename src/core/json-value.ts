@@ -65,6 +65,7 @@ function nonJson(value: unknown, ancestors: object[]): JsonFault | undefined {
           const items = value as unknown[];
           for (let index = 0; index < items.length; index++) {
             const item = items[index];
+            if (typeof item === 'string' || typeof item === 'boolean') continue;
             const fault =
               item === undefined
                 ? { trail: [], problem: 'is undefined, which JSON turns into null' }
@@ -77,9 +78,11 @@ function nonJson(value: unknown, ancestors: object[]): JsonFault | undefined {
           return undefined;
         }
         const record = value as Record<string, unknown>;
-        for (const key of Object.keys(record)) {
+        // for-in with an own-key check: no array of keys per object (this runs on every step result).
+        for (const key in record) {
+          if (!Object.hasOwn(record, key)) continue;
           const item = record[key];
-          if (item === undefined) continue;
+          if (item === undefined || typeof item === 'string' || typeof item === 'boolean') continue;
           const fault = nonJson(item, ancestors);
           if (fault !== undefined) {
             fault.trail.push(key);
