@@ -78,10 +78,11 @@ export async function toolSteps(
           `Unknown tool "${call.toolName}". Available tools: ${available.join(', ') || 'none'}.`,
         );
       }
+      const authorizeTool = hooks?.authorizeTool;
       const authorizing =
-        hooks?.authorizeTool === undefined
+        authorizeTool === undefined
           ? undefined
-          : authorize(hooks.authorizeTool, run as AgentRun, tool, call);
+          : firstVeto(authorizeTool.length, (index) => authorizeTool[index]!(run as AgentRun, tool, call));
       if (authorizing === undefined)
         return checkAndRun(
           ctx,
@@ -147,7 +148,8 @@ function checkAndRun(
   if (hooks.beforeTool === undefined) return wrapped(ctx, agent, call, info, messages, hooks, run, errors);
   let vetoed: string | undefined | Promise<string | undefined>;
   try {
-    vetoed = before(hooks.beforeTool, run as AgentRun, info);
+    const beforeTool = hooks.beforeTool;
+    vetoed = firstVeto(beforeTool.length, (index) => beforeTool[index]!(run as AgentRun, info));
   } catch (error) {
     // A hook that throws (a tripped guardrail) fails the run, after the calls already started settle.
     return Promise.reject(error);
@@ -200,34 +202,19 @@ function executeCall(
 
 type Hooks<PHASE extends keyof HookPipeline> = NonNullable<HookPipeline[PHASE]>;
 
-/** `authorizeTool` hooks in order: the first denial, if any; no promise while none returns one. */
-function authorize(
-  list: Hooks<'authorizeTool'>,
-  run: AgentRun,
-  tool: AnyTool,
-  call: ModelToolCall,
+/**
+ * Veto hooks (`authorizeTool`, `beforeTool`) in order, `ask(index)` calling the hook at `index`:
+ * the first reason given, if any; no promise while none returns one.
+ */
+function firstVeto(
+  count: number,
+  ask: (index: number) => string | undefined | Promise<string | undefined>,
   from = 0,
 ): string | undefined | Promise<string | undefined> {
-  for (let index = from; index < list.length; index++) {
-    const returned = (list[index] as Hooks<'authorizeTool'>[number])(run, tool, call);
+  for (let index = from; index < count; index++) {
+    const returned = ask(index);
     if (returned instanceof Promise)
-      return returned.then((reason) => reason ?? authorize(list, run, tool, call, index + 1));
-    if (returned !== undefined) return returned;
-  }
-  return undefined;
-}
-
-/** `beforeTool` hooks in order: the first veto, if any; no promise while none returns one. */
-function before(
-  list: Hooks<'beforeTool'>,
-  run: AgentRun,
-  info: ToolCallInfo,
-  from = 0,
-): string | undefined | Promise<string | undefined> {
-  for (let index = from; index < list.length; index++) {
-    const returned = (list[index] as Hooks<'beforeTool'>[number])(run, info);
-    if (returned instanceof Promise)
-      return returned.then((reason) => reason ?? before(list, run, info, index + 1));
+      return returned.then((reason) => reason ?? firstVeto(count, ask, index + 1));
     if (returned !== undefined) return returned;
   }
   return undefined;
