@@ -97,9 +97,9 @@ describe('architecture', () => {
       'core/run-context.ts imports models/model-providers.ts',
       'core/run-context.ts imports models/pricing.ts',
       'core/run-context.ts imports models/resilience/registry.ts',
-      'core/runtime.ts imports models/model-providers.ts',
-      'core/runtime.ts imports models/pricing.ts',
-      'core/runtime.ts imports models/resilience/registry.ts',
+      'core/runtime-options.ts imports models/model-providers.ts',
+      'core/runtime-options.ts imports models/pricing.ts',
+      'core/runtime-options.ts imports models/resilience/registry.ts',
       'stores/sqlite/sqlite-memory.ts imports memory/memory-index.ts',
     ];
     expect(violations).toEqual(known);
