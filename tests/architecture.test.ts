@@ -100,7 +100,6 @@ describe('architecture', () => {
       'core/runtime-options.ts imports models/model-providers.ts',
       'core/runtime-options.ts imports models/pricing.ts',
       'core/runtime-options.ts imports models/resilience/registry.ts',
-      'stores/sqlite/sqlite-memory.ts imports memory/memory-index.ts',
     ];
     expect(violations).toEqual(known);
   });
