@@ -1,8 +1,5 @@
 /** The options of `createRuntime` and `runtime.start`, with their defaults and the names they accept. */
 
-import type { ModelProviders } from '../models/model-providers.js';
-import type { PriceTable } from '../models/pricing.js';
-import type { Resilience } from '../models/resilience/registry.js';
 import type { Budget } from './budget-limits.js';
 import type { Clock } from './clock.js';
 import { ConfigError } from './errors.js';
@@ -11,7 +8,12 @@ import { optionNames } from './option-names.js';
 import type { Runnable } from './runnable.js';
 import type { Store } from './store.js';
 
-/** Options of `createRuntime`. */
+/**
+ * Options of `createRuntime`. The model layer adds `models`, `prices` and `resilience` (the
+ * runtime's tenant state, carried to its runs as `ctx.services.tenant`) by declaration merging,
+ * beside the types they name (models/model-providers.ts, models/pricing.ts,
+ * models/resilience/registry.ts): the kernel names those options but not their types.
+ */
 export interface RuntimeOptions {
   /** Where runs live. Default: SQLite at `.baton/baton.db` (from `batonjs/sqlite`). */
   store?: Store;
@@ -34,24 +36,6 @@ export interface RuntimeOptions {
    * `audit:<runId>` after each journal append (docs/audit.md). Called once per store. Default: none.
    */
   audit?: (store: Store) => AuditOpener;
-  /**
-   * This runtime's model provider prefixes, made with `createModelProviders` (a tenant's own API
-   * keys, say): seen by its runs only. Other model strings resolve as `resolveModel` does.
-   * Default: none of its own (the built-in providers and `registerModelProvider`'s).
-   */
-  models?: ModelProviders;
-  /**
-   * This runtime's prices, made with `createPriceTable`: its runs are priced from this table (then
-   * the catalogue) and never see `registerPrices` or another runtime's table. Default: the
-   * process table that `registerPrices` fills.
-   */
-  prices?: PriceTable;
-  /**
-   * This runtime's resilience settings and state (breakers, bulkheads, latency windows), made with
-   * `createResilience`: shared with no other runtime. Default: the process state that
-   * `configureResilience` sets and `breakerState`/`latencyStats` read.
-   */
-  resilience?: Resilience;
 }
 
 /** Options of `runtime.start`. */
