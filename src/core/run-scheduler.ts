@@ -10,6 +10,7 @@ import type { ExecutionHost, ExecutionOutcome } from './execution-host.js';
 import { RunExecution } from './run-execution.js';
 import type { RunResults } from './run-handle.js';
 import type { Runnable } from './runnable.js';
+import { canResume } from './runnable-registry.js';
 import { type JournalEntry, type RunRecord, type Store, terminalStatuses } from './store.js';
 
 /** A run this process executes now. */
@@ -35,14 +36,6 @@ export interface SchedulerHost {
   /** The registered definition of that name. */
   definitionNamed(name: string): Runnable | undefined;
   resume(runId: string): Promise<unknown>;
-}
-
-/** The definition's version (or one it lists as compatible) is the one the run started with. */
-export function canResume(definition: Runnable, record: RunRecord): boolean {
-  return (
-    record.targetVersion === definition.version ||
-    definition.compatibleVersions?.includes(record.targetVersion) === true
-  );
 }
 
 /** Schedules the runs of one runtime; owned by it, shared with no other. */

@@ -4,15 +4,16 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Budget } from './budget-limits.js';
 import { type Clock, systemClock } from './clock.js';
-import { asStoreError, BatonError, ConfigError, RunNotFoundError, VersionMismatchError } from './errors.js';
+import { asStoreError, BatonError, ConfigError, RunNotFoundError } from './errors.js';
 import { EventBus, type EventListener } from './events.js';
 import type { ExecutionHost } from './execution-host.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
 import { checkOptionNames } from './option-names.js';
 import type { Tenant } from './run-context.js';
 import { Handle, type RunHandle, RunResults } from './run-handle.js';
-import { type ActiveRun, canResume, RunScheduler, type SchedulerHost } from './run-scheduler.js';
+import { type ActiveRun, RunScheduler, type SchedulerHost } from './run-scheduler.js';
 import type { Runnable } from './runnable.js';
+import { canResume, RunnableRegistry } from './runnable-registry.js';
 import {
   positive,
   type RuntimeOptions,
@@ -23,7 +24,6 @@ import {
 } from './runtime-options.js';
 import {
   type JournalEntry,
-  loadableSchemaVersions,
   type RunFilter,
   type RunRecord,
   runSchemaVersion,
@@ -102,7 +102,7 @@ class BatonRuntime implements Runtime {
   readonly #audit: RuntimeOptions['audit'];
   /** What every run of this runtime carries in `ctx.services.tenant`. */
   readonly #tenant: Tenant;
-  readonly #registry = new Map<string, Runnable>();
+  readonly #registry = new RunnableRegistry();
   /** Runs this process executes now (shared with the scheduler and the results). */
   readonly #active = new Map<string, ActiveRun>();
   readonly #results: RunResults;
@@ -200,40 +200,13 @@ class BatonRuntime implements Runtime {
     return this.#host;
   }
 
+  /** A hex run id that sorts roughly by creation time: time, process prefix, counter. */
   #newRunId(now: number): string {
     return `run_${now.toString(16)}${this.#idPrefix}${(this.#idCounter++).toString(16)}`;
   }
 
   register(...definitions: Runnable[]): void {
-    for (const definition of definitions) {
-      if (definition === null || typeof definition !== 'object' || typeof definition.execute !== 'function') {
-        throw new ConfigError(
-          `register(): expected a workflow, agent or pattern, got ${describe(definition)}.`,
-        );
-      }
-      const existing = this.#registry.get(definition.name);
-      if (existing !== undefined && existing !== definition) {
-        throw new ConfigError(
-          `Two different definitions are named "${definition.name}". Names identify what a stored run resumes with; rename one.`,
-        );
-      }
-      this.#registry.set(definition.name, definition);
-    }
-  }
-
-  #resolve(target: Runnable | string): Runnable {
-    if (typeof target !== 'string') {
-      if (this.#registry.get(target.name) !== target) this.register(target);
-      return target;
-    }
-    const found = this.#registry.get(target);
-    if (found === undefined) {
-      const known = [...this.#registry.keys()];
-      throw new ConfigError(
-        `No workflow, agent or pattern named "${target}" is registered.${known.length > 0 ? ` Known: ${known.join(', ')}.` : ' Pass it in createRuntime({ workflows }).'}`,
-      );
-    }
-    return found;
+    this.#registry.register(definitions);
   }
 
   start<INPUT, OUTPUT>(
@@ -247,7 +220,7 @@ class BatonRuntime implements Runtime {
     // its awaits is allocated on every call, and this runs once per run.
     try {
       this.#assertOpen();
-      const definition = this.#resolve(target);
+      const definition = this.#registry.resolve(target);
       if (options !== undefined) {
         // The message (and its string) is built only for an unknown key: this runs once per run.
         for (const key in options) {
@@ -319,7 +292,7 @@ class BatonRuntime implements Runtime {
       const stored = await store.getRun(runId);
       if (stored === undefined) throw new RunNotFoundError(runId);
       if (terminalStatuses.has(stored.status)) return new Handle(this.#results, runId);
-      definition = this.#definitionFor(stored);
+      definition = this.#registry.forStoredRun(stored);
       record = await this.#scheduler.claim(store, runId, options.force ?? false);
       if (record === undefined) return new Handle(this.#results, runId);
       entries = await store.loadJournal(runId);
@@ -329,21 +302,6 @@ class BatonRuntime implements Runtime {
     }
     this.#scheduler.launch(this.#hostFor(store), definition, record, entries, false, budget);
     return new Handle(this.#results, runId);
-  }
-
-  /** The definition that resumes a stored run; throws, changing nothing, when this runtime cannot resume it. */
-  #definitionFor(record: RunRecord): Runnable {
-    const definition = this.#resolve(record.target);
-    if (!loadableSchemaVersions.includes(record.schemaVersion)) {
-      throw new ConfigError(
-        `Run ${record.id} was stored with schema version ${record.schemaVersion}; this Baton loads ${loadableSchemaVersions.join(', ')}.`,
-        { runId: record.id },
-      );
-    }
-    if (!canResume(definition, record)) {
-      throw new VersionMismatchError(record.target, record.targetVersion, definition.version, record.id);
-    }
-    return definition;
   }
 
   async signal(runId: string, name: string, payload?: unknown): Promise<void> {
@@ -435,10 +393,4 @@ class BatonRuntime implements Runtime {
     await this.#scheduler.close();
     if (this.#ownsStore && this.#store !== undefined) await this.#store.close();
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object without execute()';
-  return typeof value;
 }
