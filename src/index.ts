@@ -37,6 +37,7 @@ export {
   WaitTimeoutError,
 } from './core/errors.js';
 export type { BatonEvent, BatonEventType, EventListener } from './core/events.js';
+export { isInterruption } from './core/interruption.js';
 export type { RetryOptions } from './core/retry-options.js';
 export type {
   CustomEvent,
@@ -48,7 +49,6 @@ export type {
   Tenant,
   WaitOptions,
 } from './core/run-context.js';
-export { isInterruption } from './core/run-execution.js';
 export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/runnable.js';
 export { workflow } from './core/runnable.js';
 export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';

@@ -90,19 +90,10 @@ describe('architecture', () => {
         }
       }
     }
-    // Known, and to be removed (docs/architecture.md): the kernel names the types of the tenant
-    // state it carries (model providers, prices, resilience), and the SQLite memory index, an
-    // adapter, names the memory layer's contract. A fix removes its line here; nothing new may join.
-    const known = [
-      'core/run-context.ts imports models/model-providers.ts',
-      'core/run-context.ts imports models/pricing.ts',
-      'core/run-context.ts imports models/resilience/registry.ts',
-      'core/runtime.ts imports models/model-providers.ts',
-      'core/runtime.ts imports models/pricing.ts',
-      'core/runtime.ts imports models/resilience/registry.ts',
-      'stores/sqlite/sqlite-memory.ts imports memory/memory-index.ts',
-    ];
-    expect(violations).toEqual(known);
+    // None known: the kernel names no type of the layers above (the model layer adds its tenant
+    // state to the kernel's Tenant and RuntimeOptions by declaration merging) and adapters import
+    // only core's contracts. Nothing may join.
+    expect(violations).toEqual([]);
   });
 
   it('loads the MCP SDK only from protocols/mcp (an optional peer behind batonjs/mcp)', () => {

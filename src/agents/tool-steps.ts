@@ -4,8 +4,8 @@ import type { LanguageModelV3ToolResultOutput, LanguageModelV3ToolResultPart } f
 import type { ZodType } from 'zod';
 import type { Message, ParsedToolInput } from '../context/messages.js';
 import { errorMessage } from '../core/errors.js';
+import { isInterruption } from '../core/interruption.js';
 import type { CustomEvent, RunContext, StepContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import type { StepMeta } from '../core/store.js';
 import { settleAll } from '../governance/approvals.js';
 import type { ModelToolCall } from '../models/call-model.js';

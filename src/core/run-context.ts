@@ -1,9 +1,6 @@
 /** The context durable code receives: journaled steps, child runs, parallel branches, signals and timers. */
 
 import type { ZodType } from 'zod';
-import type { ModelProviders } from '../models/model-providers.js';
-import type { PriceTable } from '../models/pricing.js';
-import type { Resilience } from '../models/resilience/registry.js';
 import type { Budget } from './budget-limits.js';
 import type { Clock } from './clock.js';
 import type { BatonEvent } from './events.js';
@@ -76,15 +73,13 @@ export interface RunGovernance {
  * A runtime's own state for the layers above the kernel: what `createRuntime` was given, shared
  * by the runs of that runtime and by no other. `undefined` means the process default
  * (`registerModelProvider`, `registerPrices`, `configureResilience`).
+ *
+ * The kernel carries it without reading it: the model layer declares its fields by declaration
+ * merging, each beside its type (`models` in models/model-providers.ts, `prices` in
+ * models/pricing.ts, `resilience` in models/resilience/registry.ts).
  */
-export interface Tenant {
-  /** Model provider prefixes of this runtime (`createRuntime({ models: createModelProviders(...) })`). */
-  readonly models: ModelProviders | undefined;
-  /** Prices of this runtime (`createRuntime({ prices: createPriceTable(...) })`). */
-  readonly prices: PriceTable | undefined;
-  /** Breakers, bulkheads, latency windows and settings of this runtime (`createRuntime({ resilience: createResilience(...) })`). */
-  readonly resilience: Resilience | undefined;
-}
+// biome-ignore lint/suspicious/noEmptyInterface: its fields are added by declaration merging in the layers that own them.
+export interface Tenant {}
 
 /**
  * The per-run slot: made once when a run starts executing and carried by every context of the

@@ -5,6 +5,24 @@ import { ConfigError } from '../core/errors.js';
 import type { RunContext, Tenant } from '../core/run-context.js';
 import { canonicalModelSpec, type ModelFactory, type ModelSpec, resolveModel } from './resolve-model.js';
 
+declare module '../core/run-context.js' {
+  interface Tenant {
+    /** Model provider prefixes of this runtime (`createRuntime({ models: createModelProviders(...) })`). */
+    readonly models: ModelProviders | undefined;
+  }
+}
+
+declare module '../core/runtime-options.js' {
+  interface RuntimeOptions {
+    /**
+     * This runtime's model provider prefixes, made with `createModelProviders` (a tenant's own API
+     * keys, say): seen by its runs only. Other model strings resolve as `resolveModel` does.
+     * Default: none of its own (the built-in providers and `registerModelProvider`'s).
+     */
+    models?: ModelProviders;
+  }
+}
+
 /**
  * Provider prefixes of one runtime (`createRuntime({ models })`): a model string whose prefix
  * is registered here is made by this runtime's factory (with this tenant's API key, say) and

@@ -5,6 +5,24 @@ import type { RunContext } from '../core/run-context.js';
 import type { Usage } from '../core/store.js';
 import { catalogueCost, catalogueRates } from './price-catalogue.js';
 
+declare module '../core/run-context.js' {
+  interface Tenant {
+    /** Prices of this runtime (`createRuntime({ prices: createPriceTable(...) })`). */
+    readonly prices: PriceTable | undefined;
+  }
+}
+
+declare module '../core/runtime-options.js' {
+  interface RuntimeOptions {
+    /**
+     * This runtime's prices, made with `createPriceTable`: its runs are priced from this table (then
+     * the catalogue) and never see `registerPrices` or another runtime's table. Default: the
+     * process table that `registerPrices` fills.
+     */
+    prices?: PriceTable;
+  }
+}
+
 /** Prices in USD per million tokens. */
 export interface ModelPrice {
   input: number;

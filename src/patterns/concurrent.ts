@@ -1,9 +1,9 @@
 /** concurrent(): fan the same input out to several units, then fan in through an aggregator or a vote, with a consistency score. */
 
 import { BatonError, ConfigError } from '../core/errors.js';
+import { isInterruption } from '../core/interruption.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 import { isBudgetStop } from '../governance/budget.js';
 import {

@@ -1,9 +1,9 @@
 /** evolving(): an epsilon-greedy policy that learns which candidate (pattern or team version) works best per task type. */
 
 import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
+import { isInterruption } from '../core/interruption.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 import type { JournalEntry, Store } from '../core/store.js';
 import { isBudgetStop } from '../governance/budget.js';

@@ -5,9 +5,9 @@ import { type InputFilter, type Transfer, transfer } from '../agents/handoff.js'
 import { type AgentRunResult, type RunAgentOptions, runAgent } from '../agents/run-agent.js';
 import { type AgentInput, userMessage } from '../context/messages.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
+import { isInterruption } from '../core/interruption.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import { assertName, type Runnable } from '../core/runnable.js';
 import {
   announceLoop,

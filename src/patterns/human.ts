@@ -2,9 +2,9 @@
 
 import { z } from 'zod';
 import { BatonError, ConfigError } from '../core/errors.js';
+import { isInterruption } from '../core/interruption.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable, type Workflow } from '../core/runnable.js';
 import { checkRunnable, textOf } from './shared.js';
 

@@ -2,8 +2,8 @@
 
 import { z } from 'zod';
 import { BatonError } from '../core/errors.js';
+import { isInterruption } from '../core/interruption.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import type { TaskLedger } from './magentic-ledger.js';
 import { recordDecision } from './shared.js';
 

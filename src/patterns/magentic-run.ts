@@ -4,8 +4,8 @@ import type { Agent } from '../agents/agent.js';
 import { runAgent } from '../agents/run-agent.js';
 import { type Message, userMessage } from '../context/messages.js';
 import { BatonError, errorMessage, ModelBehaviorError } from '../core/errors.js';
+import { isInterruption } from '../core/interruption.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import type { AnyRunnable } from '../core/runnable.js';
 import type { MagenticResult, MagenticStop, TaskLedgerReason } from './magentic.js';
 import {

@@ -3,8 +3,8 @@
 import type { Agent } from '../agents/agent.js';
 import { runAgent } from '../agents/run-agent.js';
 import { BatonError, errorMessage } from '../core/errors.js';
+import { isInterruption } from '../core/interruption.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import type { Runnable } from '../core/runnable.js';
 import { isBudgetStop } from '../governance/budget.js';
 import { textOf } from './shared.js';

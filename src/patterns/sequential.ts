@@ -1,9 +1,9 @@
 /** sequential(): a pipeline of agents, workflows or patterns; each stage gets the previous output (or a mapping of it). */
 
 import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
+import { isInterruption } from '../core/interruption.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
-import { isInterruption } from '../core/run-execution.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 import { isBudgetStop } from '../governance/budget.js';
 import { announceEnd, announceStart } from './shared.js';

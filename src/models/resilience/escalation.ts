@@ -1,8 +1,8 @@
 /** The `escalate` route: a durable wait for a human who answers `retry` or `fail`. */
 
 import { BatonError, type ErrorClass, errorMessage } from '../../core/errors.js';
+import { isInterruption } from '../../core/interruption.js';
 import type { RunContext } from '../../core/run-context.js';
-import { isInterruption } from '../../core/run-execution.js';
 
 /**
  * What a human sends to an escalated run with `runtime.signal(runId, 'escalation:<agent>', decision)`:

@@ -6,6 +6,24 @@ import { checkRetry, type RetryOptions } from '../../core/retry-options.js';
 import type { RunContext, Tenant } from '../../core/run-context.js';
 import { cockatiel } from './cockatiel.js';
 
+declare module '../../core/run-context.js' {
+  interface Tenant {
+    /** Breakers, bulkheads, latency windows and settings of this runtime (`createRuntime({ resilience: createResilience(...) })`). */
+    readonly resilience: Resilience | undefined;
+  }
+}
+
+declare module '../../core/runtime-options.js' {
+  interface RuntimeOptions {
+    /**
+     * This runtime's resilience settings and state (breakers, bulkheads, latency windows), made with
+     * `createResilience`: shared with no other runtime. Default: the process state that
+     * `configureResilience` sets and `breakerState`/`latencyStats` read.
+     */
+    resilience?: Resilience;
+  }
+}
+
 export type { RetryOptions };
 
 /** A circuit breaker: opens after `threshold` consecutive failures, lets one probe through after `halfOpenAfterMs`. */

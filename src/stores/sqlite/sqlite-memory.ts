@@ -4,9 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../core/errors.js';
+import type { MemoryHit, MemoryIndex, MemoryItem } from '../../core/memory-index.js';
 import { storeClosedError, storeOpenError } from '../../core/store-errors.js';
 import { words } from '../../core/words.js';
-import type { MemoryHit, MemoryIndex, MemoryItem } from '../../memory/memory-index.js';
 
 /** Options of `createSqliteMemoryIndex`. */
 export interface SqliteMemoryIndexOptions {

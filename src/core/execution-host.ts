@@ -1,0 +1,62 @@
+/** What the runtime gives an execution of a run (its host) and what the execution gives back (its outcome). */
+
+import type { Clock } from './clock.js';
+import type { SerializedError } from './errors.js';
+import type { EventBus } from './events.js';
+import type { Tenant } from './run-context.js';
+import type { JournalEntry, RunStatus, Store } from './store.js';
+
+/**
+ * Opens the audit chain of one execution of a run: `startedEmpty` is true when the run's journal
+ * was empty as the execution began (nothing can be audited yet). Returns the function that
+ * audits each journal entry the execution appends.
+ */
+export type AuditOpener = (execution: {
+  readonly runId: string;
+  readonly startedEmpty: boolean;
+}) => (entry: JournalEntry) => Promise<void>;
+
+/** What the runtime provides to an execution. */
+export interface ExecutionHost {
+  readonly store: Store;
+  readonly clock: Clock;
+  /** This process's lease owner id: every journal append and run update is fenced on it. */
+  readonly owner: string;
+  /** How long a lease lasts; a lease this execution finds expired is renewed for this long. */
+  readonly leaseMs: number;
+  readonly events: EventBus;
+  /** Sleeps and wait timeouts at most this long are waited in memory instead of suspending. */
+  readonly inlineWaitMs: number;
+  /**
+   * Set when the runtime keeps an audit log (`audit: createAuditWriter`): opened once per
+   * execution, at its first journal append; the function it returns is called and awaited
+   * after every journal append.
+   */
+  readonly audit?: AuditOpener;
+  /** The runtime's own state, carried to every run in `ctx.services.tenant`. */
+  readonly tenant: Tenant;
+}
+
+/**
+ * How an execution ended. `released` means it stopped without a final status (shutdown, lost
+ * lease, a failing store); a release by a failing store carries the `STORE_UNAVAILABLE` error.
+ */
+export interface ExecutionOutcome {
+  status: RunStatus | 'released';
+  output?: unknown;
+  error?: SerializedError;
+  /** Set on a release whose lease could not be cleared (the store failed): the runtime clears it later. */
+  leaseHeld?: boolean;
+  wakeAt?: number;
+  /** A signal it waits for is already there: resume at once. */
+  wakeNow?: boolean;
+}
+
+/** A failed run's outcome; a budget stop (`BUDGET_EXCEEDED`) ends as `budget-exceeded` with its partial result as output. */
+export function failedOutcome(error: SerializedError): ExecutionOutcome {
+  if (error.code !== 'BUDGET_EXCEEDED') return { status: 'failed', error };
+  return { status: 'budget-exceeded', error, output: error.data?.partial ?? null };
+}
+
+/** Why an execution stopped before its code ended. */
+export type StopReason = 'cancelled' | 'shutdown' | 'lost-lease' | 'store-failed';

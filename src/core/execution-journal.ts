@@ -1,0 +1,173 @@
+/**
+ * The journal side of a run's execution: replay of recorded entries (with the check that the code
+ * asks for what was recorded), ordered appends (awaited or deferred), audit, usage and events.
+ */
+
+import type { Budget } from './budget-limits.js';
+import { deserializeError, NonDeterminismError } from './errors.js';
+import type { BatonEvent } from './events.js';
+import type { AuditOpener, ExecutionHost } from './execution-host.js';
+import { LeasedExecution } from './execution-lease.js';
+import type { DistributiveOmit, RunGovernance, RunServices } from './run-context.js';
+import type { JournalEntry, JournalEntryKind, RunRecord, Usage } from './store.js';
+
+const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
+
+/** The recorded entries of one execution and the writes it appends; the waits and steps build on it. */
+export abstract class JournaledExecution extends LeasedExecution {
+  readonly usage: Usage = emptyUsage();
+  costUsd = 0;
+  /**
+   * Recorded entries by key, loaded when the run resumes. A key is looked up once, before it
+   * is written, so entries recorded by this execution are never needed here: a fresh run has
+   * no map at all.
+   */
+  protected readonly journal: Map<string, JournalEntry> | undefined;
+  protected readonly recordedCount: number;
+  protected replayedCount = 0;
+  #pendingWrites: Set<Promise<void>> | undefined;
+  #auditor: ((entry: JournalEntry) => Promise<void>) | undefined;
+  protected writeError: unknown;
+  /** Signals taken by a `waitFor` of this run: recorded ones (loaded with the journal) and this execution's. */
+  protected consumedSignals: Set<number> | undefined;
+  readonly governance: RunGovernance;
+  /** The slot every context of this run carries (made once per execution, read by each scope). */
+  readonly services: RunServices;
+
+  constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[], budget?: Budget) {
+    super(host, record);
+    this.governance = { budget, startedAt: record.createdAt, clock: host.clock, skippedModelEntries: [] };
+    this.services = { governance: this.governance, tenant: host.tenant };
+    this.journal = entries.length > 0 ? new Map() : undefined;
+    for (const entry of entries) {
+      this.journal?.set(entry.key, entry);
+      this.account(entry);
+      if (entry.kind === 'signal' && entry.status === 'completed') {
+        this.consume((entry.result as { signalId: number }).signalId);
+      }
+    }
+    this.recordedCount = entries.length;
+  }
+
+  /** True while recorded entries remain that the code has not reached again. */
+  get replaying(): boolean {
+    return this.replayedCount < this.recordedCount;
+  }
+
+  /** True when the run's journal was empty as this execution began (a fresh start, nothing to replay or catch up on). */
+  get startedEmpty(): boolean {
+    return this.recordedCount === 0;
+  }
+
+  get observed(): boolean {
+    return this.host.events.active;
+  }
+
+  /** Emits an event for this run unless it is replaying (or `force` is set). */
+  emit(event: DistributiveOmit<BatonEvent, 'runId' | 'at'>, force = false): void {
+    const bus = this.host.events;
+    if (!bus.active || (!force && this.replaying)) return;
+    bus.emit({ ...event, runId: this.runId, at: this.host.clock.now() } as BatonEvent);
+  }
+
+  /** How many recorded entries belong to the child run recorded at `key` (scope `S/n` for key `S#n`). */
+  #entriesUnder(key: string): number {
+    const hash = key.lastIndexOf('#');
+    const scope = `${key.slice(0, hash)}/${key.slice(hash + 1)}`;
+    let count = 0;
+    for (const [recordedKey, entry] of this.journal ?? []) {
+      if (!recordedKey.startsWith(scope)) continue;
+      const next = recordedKey.charCodeAt(scope.length);
+      // '#' (a step of the child), '/' (a grandchild), '.' (a parallel branch of the child)
+      if (next === 35 || next === 47 || next === 46) {
+        count++;
+        // Skipped model calls still count against budgets.
+        if (entry.kind === 'model') this.governance.skippedModelEntries.push(entry);
+      }
+    }
+    return count;
+  }
+
+  protected replay(key: string, entry: JournalEntry, name: string): unknown {
+    if (entry.name !== name) throw new NonDeterminismError(key, entry.name, name, this.runId);
+    this.replayedCount++;
+    // A recorded child run returns its output without running again: its own entries count as replayed.
+    if (entry.kind === 'child') this.replayedCount += this.#entriesUnder(key);
+    if (entry.status === 'failed') {
+      throw deserializeError(
+        entry.error ?? { name: 'Error', message: 'unknown recorded failure' },
+        this.runId,
+      );
+    }
+    return entry.result;
+  }
+
+  protected account(entry: JournalEntry): void {
+    const usage = entry.meta?.usage;
+    if (usage !== undefined) {
+      this.usage.inputTokens += usage.inputTokens;
+      this.usage.outputTokens += usage.outputTokens;
+      this.usage.totalTokens += usage.totalTokens;
+    }
+    const cost = entry.meta?.costUsd;
+    if (cost !== undefined) this.costUsd += cost;
+  }
+
+  /** Appends an entry (steps inline the same sequence to save an async frame). */
+  protected async append(entry: JournalEntry): Promise<void> {
+    if (this.writeError !== undefined) throw this.writeError;
+    this.account(entry);
+    await this.appendFenced(entry);
+    if (this.host.audit !== undefined) await this.audited(this.host.audit, entry);
+  }
+
+  /** Audits an appended entry, opening this execution's audit chain on first use. */
+  protected audited(open: AuditOpener, entry: JournalEntry): Promise<void> {
+    this.#auditor ??= open(this);
+    return this.#auditor(entry);
+  }
+
+  /** Appends without waiting; later awaits and the end of the run wait for it, in order. */
+  protected appendDeferred(entry: JournalEntry): void {
+    const write = this.appendFenced(entry).then(
+      () => {
+        this.#pendingWrites?.delete(write);
+      },
+      (error: unknown) => {
+        this.#pendingWrites?.delete(write);
+        this.writeError ??= error;
+      },
+    );
+    if (this.#pendingWrites === undefined) this.#pendingWrites = new Set();
+    this.#pendingWrites.add(write);
+  }
+
+  /** Waits for unawaited appends (`now`, `random`, `uuid`); nothing to wait for (the usual case) costs nothing. */
+  protected flushWrites(): Promise<void> | undefined {
+    if (this.#pendingWrites !== undefined && this.#pendingWrites.size > 0) {
+      return Promise.all(this.#pendingWrites).then(() => {
+        if (this.writeError !== undefined) throw this.writeError;
+      });
+    }
+    if (this.writeError !== undefined) return Promise.reject(this.writeError);
+    return undefined;
+  }
+
+  /** Marks a signal as taken by a `waitFor` of this run. */
+  protected consume(signalId: number): void {
+    if (this.consumedSignals === undefined) this.consumedSignals = new Set();
+    this.consumedSignals.add(signalId);
+  }
+
+  protected entry(key: string, name: string, kind: JournalEntryKind, startedAt: number): JournalEntry {
+    return {
+      runId: this.runId,
+      key,
+      name,
+      kind,
+      status: 'completed',
+      startedAt,
+      endedAt: this.host.clock.now(),
+    };
+  }
+}

@@ -1,0 +1,191 @@
+/** Run handles: `RunHandle`, and `RunResults`, which answers a handle's `result()` and `events()` from the active execution or the store. */
+
+import type { Clock } from './clock.js';
+import { deserializeError } from './errors.js';
+import type { BatonEvent, EventBus } from './events.js';
+import type { ExecutionOutcome } from './execution-host.js';
+import type { ActiveRun } from './run-scheduler.js';
+import type { Runtime } from './runtime.js';
+import type { RunRecord } from './store.js';
+
+/**
+ * A started (or resumed) run.
+ *
+ * @example
+ * ```ts
+ * const handle = await runtime.start(supportAgent, 'I was charged twice');
+ * for await (const event of handle.events()) if (event.type === 'model-delta') process.stdout.write(event.text);
+ * console.log(await handle.result());
+ * ```
+ */
+export interface RunHandle<OUTPUT = unknown> {
+  readonly runId: string;
+  /** Resolves with the output once the run completes; rejects with its error if it fails or is cancelled. */
+  result(): Promise<OUTPUT>;
+  /** The run's live events until it ends or suspends. Call it right after `start` resolves. */
+  events(): AsyncIterable<BatonEvent>;
+  /** The stored run. */
+  status(): Promise<RunRecord>;
+}
+
+/** The results and live events of a runtime's runs; one per runtime, shared by all its handles. */
+export class RunResults {
+  readonly #runtime: Pick<Runtime, 'get'>;
+  readonly #active: ReadonlyMap<string, ActiveRun>;
+  readonly #events: EventBus;
+  readonly #clock: Clock;
+  readonly #pollIntervalMs: number;
+  /** Who waits, in `result()`, for a run that this process is not executing right now. */
+  readonly #ended = new Map<string, Set<() => void>>();
+
+  constructor(
+    runtime: Pick<Runtime, 'get'>,
+    active: ReadonlyMap<string, ActiveRun>,
+    events: EventBus,
+    clock: Clock,
+    pollIntervalMs: number,
+  ) {
+    this.#runtime = runtime;
+    this.#active = active;
+    this.#events = events;
+    this.#clock = clock;
+    this.#pollIntervalMs = pollIntervalMs;
+  }
+
+  /** The stored run (see `RunHandle.status`). */
+  status(runId: string): Promise<RunRecord> {
+    return this.#runtime.get(runId);
+  }
+
+  /** Wakes what waits for the end of a run (an execution of it here has ended). */
+  notifyEnded(runId: string): void {
+    const waiters = this.#ended.get(runId);
+    if (waiters !== undefined) {
+      this.#ended.delete(runId);
+      for (const notify of waiters) notify();
+    }
+  }
+
+  /** The result of a run (see `RunHandle.result`). */
+  resultOf(runId: string): Promise<unknown> {
+    const active = this.#active.get(runId);
+    if (active === undefined) return this.#awaitStored(runId);
+    active.go();
+    return active.done.then((outcome) => this.#outcomeValue(runId, outcome));
+  }
+
+  #outcomeValue(runId: string, outcome: ExecutionOutcome): unknown {
+    if (outcome.status === 'completed') return outcome.output;
+    // Released by a failing store: say so now rather than poll a store that does not answer.
+    if (outcome.status === 'released' && outcome.error !== undefined)
+      throw deserializeError(outcome.error, runId);
+    if (
+      (outcome.status === 'failed' ||
+        outcome.status === 'cancelled' ||
+        outcome.status === 'budget-exceeded') &&
+      outcome.error !== undefined
+    ) {
+      throw deserializeError(outcome.error, runId);
+    }
+    // Suspended or released: the run ends later, here or in another process.
+    return this.#awaitStored(runId);
+  }
+
+  /** Waits for a run this process is not executing to end, reading the store. */
+  async #awaitStored(runId: string): Promise<unknown> {
+    for (;;) {
+      const active = this.#active.get(runId);
+      if (active !== undefined) return this.resultOf(runId);
+      const record = await this.#runtime.get(runId);
+      if (record.status === 'completed') return record.output;
+      if (
+        record.status === 'failed' ||
+        record.status === 'cancelled' ||
+        record.status === 'budget-exceeded'
+      ) {
+        throw deserializeError(
+          record.error ?? { name: 'Error', message: `Run ${runId} ${record.status}.` },
+          runId,
+        );
+      }
+      await this.#nextChange(runId);
+    }
+  }
+
+  /** Resolves when a local execution of the run ends, or after a poll interval (another process may run it). */
+  #nextChange(runId: string): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.#ended.get(runId);
+      if (waiters === undefined) {
+        waiters = new Set();
+        this.#ended.set(runId, waiters);
+      }
+      const set = waiters;
+      const cancel = this.#clock.setTimer(
+        () => {
+          set.delete(done);
+          resolve();
+        },
+        Math.max(50, this.#pollIntervalMs),
+      );
+      const done = () => {
+        cancel();
+        resolve();
+      };
+      set.add(done);
+    });
+  }
+
+  /** The live events of a run (see `RunHandle.events`). */
+  async *eventsOf(runId: string): AsyncGenerator<BatonEvent> {
+    const queue: BatonEvent[] = [];
+    let wake: (() => void) | undefined;
+    let finished = !this.#active.has(runId);
+    const off = this.#events.on((event) => {
+      if (event.runId !== runId) return;
+      queue.push(event);
+      if (event.type === 'run-end' || event.type === 'run-suspended') finished = true;
+      wake?.();
+    });
+    const active = this.#active.get(runId);
+    active?.go();
+    active?.done.then(
+      () => {
+        finished = true;
+        wake?.();
+      },
+      () => undefined,
+    );
+    try {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift() as BatonEvent;
+        if (finished) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      off();
+    }
+  }
+}
+
+/** A run handle; methods on a class rather than closures per run. */
+export class Handle implements RunHandle<unknown> {
+  readonly #results: RunResults;
+  readonly runId: string;
+  constructor(results: RunResults, runId: string) {
+    this.#results = results;
+    this.runId = runId;
+  }
+  result(): Promise<unknown> {
+    return this.#results.resultOf(this.runId);
+  }
+  events(): AsyncIterable<BatonEvent> {
+    return this.#results.eventsOf(this.runId);
+  }
+  status(): Promise<RunRecord> {
+    return this.#results.status(this.runId);
+  }
+}
