@@ -12,13 +12,20 @@ export { isSummaryMessage, SUMMARY_PREFIX } from './context/compaction.js';
 export type { ContextReport } from './context/context-guard.js';
 export { ContextOverflowError } from './context/context-guard.js';
 export type { CompactionOptions, ContextOptions, PruneOptions } from './context/context-policy.js';
-export { contextWindowOf, registerContextWindow } from './context/context-windows.js';
+export type { ContextWindows } from './context/context-windows.js';
+export { contextWindowOf, createContextWindows, registerContextWindow } from './context/context-windows.js';
 export type { AgentInput, InputMessage, Message } from './context/messages.js';
 export { userMessage } from './context/messages.js';
 export type { StructuredContext } from './context/scoped-context.js';
 export { pickScope } from './context/scoped-context.js';
-export type { TokenEncoding, TokenizerInfo } from './context/tokens.js';
-export { countPromptTokens, countTokens, registerTokenizer, tokenizerFor } from './context/tokens.js';
+export type { TokenEncoding, TokenizerInfo, TokenizerRule, Tokenizers } from './context/tokens.js';
+export {
+  countPromptTokens,
+  countTokens,
+  createTokenizers,
+  registerTokenizer,
+  tokenizerFor,
+} from './context/tokens.js';
 export type { Clock } from './core/clock.js';
 export { systemClock } from './core/clock.js';
 export type { BatonErrorCode } from './core/error-codes.js';

@@ -1,6 +1,16 @@
+import { defaultSettingsMiddleware, extractReasoningMiddleware } from 'ai';
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { agent, createRuntime, type RunContext, type RunHandle, tool, workflow } from '../src/index.js';
+import {
+  agent,
+  createContextWindows,
+  createRuntime,
+  createTokenizers,
+  type RunContext,
+  type RunHandle,
+  tool,
+  workflow,
+} from '../src/index.js';
 import { scriptedModel } from '../src/testing/index.js';
 
 const model = scriptedModel([]);
@@ -42,5 +52,25 @@ describe('type inference', () => {
       expectTypeOf(result).toEqualTypeOf<readonly [number, string]>();
       return result;
     });
+  });
+
+  it("takes the AI SDK's middleware on an agent, and a runtime's own context windows and tokenizers", () => {
+    agent({
+      name: 'tuned',
+      instructions: 'Help.',
+      model,
+      middleware: [
+        defaultSettingsMiddleware({ settings: { temperature: 0 } }),
+        extractReasoningMiddleware({ tagName: 'think' }),
+      ],
+    });
+    // @ts-expect-error a middleware is an object with specificationVersion 'v3', not a function
+    agent({ name: 'wrong', instructions: 'Help.', model, middleware: [() => undefined] });
+    createRuntime({
+      contextWindows: createContextWindows({ 'qwen2.5': 32_768 }),
+      tokenizers: createTokenizers({ 'my-finetune': { encoding: 'cl100k_base', margin: 1.1 } }),
+    });
+    // @ts-expect-error contextWindows is a table made by createContextWindows, not a record
+    createRuntime({ contextWindows: { 'qwen2.5': 32_768 } });
   });
 });

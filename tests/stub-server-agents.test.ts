@@ -1,5 +1,5 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import type { ModelMessage, UIMessage } from 'ai';
+import type { LanguageModelMiddleware, ModelMessage, UIMessage } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -181,6 +181,46 @@ describe('agents over HTTP against the stub server', () => {
       'transfer_to_billing',
     ]);
     expect(JSON.stringify(stub.requests[1]?.body.messages?.[0])).toContain('Billing.');
+    await runtime.close();
+  });
+
+  it('sends the call through the agent middleware: params rewritten on the wire, the answer wrapped', async () => {
+    stub.reset();
+    stub.enqueue({ text: 'refund issued' });
+    const wrapped: string[] = [];
+    const middleware: LanguageModelMiddleware[] = [
+      {
+        specificationVersion: 'v3',
+        transformParams: async ({ params }) => ({
+          ...params,
+          temperature: 0.2,
+          prompt: [{ role: 'system', content: 'Be terse.' }, ...params.prompt],
+        }),
+      },
+      {
+        specificationVersion: 'v3',
+        wrapGenerate: async ({ doGenerate, params }) => {
+          wrapped.push(`calling with ${params.prompt.length} messages`);
+          const result = await doGenerate();
+          return {
+            ...result,
+            content: result.content.map((part) =>
+              part.type === 'text' ? { ...part, text: `[checked] ${part.text}` } : part,
+            ),
+          };
+        },
+      },
+    ];
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const support = agent({ name: 'support', instructions: 'Help.', model: model(), middleware });
+    expect(await (await runtime.start(support, 'Refund A-1')).result()).toBe('[checked] refund issued');
+    const body = stub.requests[0]?.body as { temperature?: number; messages?: unknown[] } | undefined;
+    expect(body?.temperature).toBe(0.2);
+    expect(body?.messages?.slice(0, 2)).toEqual([
+      { role: 'system', content: 'Be terse.' },
+      { role: 'system', content: 'Help.' },
+    ]);
+    expect(wrapped).toEqual(['calling with 3 messages']);
     await runtime.close();
   });
 });

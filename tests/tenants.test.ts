@@ -1,7 +1,14 @@
+import type { ModelMessage } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agent } from '../src/agents/agent.js';
 import { runAgent } from '../src/agents/run-agent.js';
+import {
+  contextWindowOf,
+  createContextWindows,
+  registerContextWindow,
+} from '../src/context/context-windows.js';
+import { createTokenizers, tokenizerFor } from '../src/context/tokens.js';
 import type { RunContext } from '../src/core/run-context.js';
 import { workflow } from '../src/core/runnable.js';
 import { createRuntime } from '../src/core/runtime.js';
@@ -113,6 +120,57 @@ describe('two runtimes in one process', () => {
     expect((await tenantA.list()).map((run) => run.id).sort()).toEqual([runA.runId, limitedA.runId].sort());
     expect((await tenantB.list()).map((run) => run.id).sort()).toEqual([runB.runId, limitedB.runId].sort());
     await Promise.all([tenantA.close(), tenantB.close()]);
+  });
+});
+
+describe('context windows and tokenizers per runtime', () => {
+  it('fit the same conversation to each runtime window and tokenizer, unseen by the other runtime and the process', async () => {
+    const sent = new Map<string, number>();
+    const model = scriptedModel(
+      ({ prompt, options }) => {
+        sent.set(String(options.providerOptions?.baton?.runId), prompt.length);
+        return { text: 'ok' };
+      },
+      { modelId: 'tenant-window' },
+    );
+    const helper = agent({ name: 'helper', instructions: 'Help.', model });
+    // Twenty turns of about 60 tokens each: about 1,200 tokens in all.
+    const filler = 'the order was shipped on time and the customer was told about it twice '.repeat(4);
+    const history: ModelMessage[] = Array.from({ length: 21 }, (_, index) =>
+      index % 2 === 0
+        ? { role: 'user', content: `${index}: ${filler}` }
+        : { role: 'assistant', content: `${index}: ${filler}` },
+    );
+    const runtime = (options: Parameters<typeof createRuntime>[0] = {}) =>
+      createRuntime({ store: createMemoryStore(), recover: false, ...options });
+    // A window of 800 tokens (650 for the prompt, 150 kept for the answer) in A and C; C counts
+    // tokens twice as heavily; B knows a large window; the process knows none.
+    const small = runtime({ contextWindows: createContextWindows({ 'tenant-window': 800 }) });
+    const large = runtime({ contextWindows: createContextWindows({ 'tenant-window': 100_000 }) });
+    const heavy = runtime({
+      contextWindows: createContextWindows({ 'tenant-window': 800 }),
+      tokenizers: createTokenizers({ 'tenant-window': { encoding: 'o200k_base', margin: 2 } }),
+    });
+    const bare = runtime();
+    const handles = await Promise.all([small, large, heavy, bare].map((each) => each.start(helper, history)));
+    for (const handle of handles) expect(await handle.result()).toBe('ok');
+    const [inSmall = 0, inLarge, inHeavy = 0, inBare] = handles.map((handle) => sent.get(handle.runId) ?? 0);
+    // The system prompt plus the 21 messages where nothing was trimmed.
+    expect(inLarge).toBe(22);
+    expect(inBare).toBe(22);
+    expect(inSmall).toBeLessThan(22);
+    expect(inHeavy).toBeLessThan(inSmall);
+    expect(inHeavy).toBeGreaterThan(1);
+    // Neither runtime's tables reached the process's.
+    expect(contextWindowOf('scripted:tenant-window')).toBeUndefined();
+    expect(tokenizerFor('scripted:tenant-window').margin).toBe(1.2);
+    // Nor does the process table reach a runtime with its own: registering a window now trims bare's runs only.
+    registerContextWindow('tenant-window', 400);
+    const [again, againBare] = await Promise.all([large.start(helper, history), bare.start(helper, history)]);
+    await Promise.all([again.result(), againBare.result()]);
+    expect(sent.get(again.runId)).toBe(22);
+    expect(sent.get(againBare.runId)).toBeLessThan(inSmall);
+    await Promise.all([small, large, heavy, bare].map((each) => each.close()));
   });
 });
 

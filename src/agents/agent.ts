@@ -1,6 +1,6 @@
 /** agent(): an LLM agent definition (instructions, model, tools, handoffs, typed output) usable as a run, a child or a tool. */
 
-import type { Tool as AiSdkTool } from 'ai';
+import type { Tool as AiSdkTool, LanguageModelMiddleware } from 'ai';
 import type { ZodType } from 'zod';
 import { type ContextOptions, type ContextPolicy, resolveContextPolicy } from '../context/context-policy.js';
 import type { AgentInput } from '../context/messages.js';
@@ -15,6 +15,7 @@ import { checkGuardrails, type Guardrail } from '../governance/guardrails.js';
 import { checkLoopDetection, type LoopDetectionOptions } from '../governance/loop-detection.js';
 import { checkPermissions, type Permissions } from '../governance/permissions.js';
 import { withThread } from '../memory/threads.js';
+import { checkMiddleware } from '../models/model-middleware.js';
 import { type AgentResilience, checkAgentResilience, firstModel } from '../models/resilience/agent-model.js';
 import { canonicalModelSpec, type ModelChain, type ModelSpec } from '../models/resolve-model.js';
 import {
@@ -107,6 +108,14 @@ export interface AgentOptions<OUTPUT> {
    * afterTool, onHandoff, onOutput, ...). They run after the built-in policies, in the order given.
    */
   hooks?: readonly AgentHooks[];
+  /**
+   * AI SDK `LanguageModelMiddleware` around every call of this agent's models (each model of a
+   * fallback chain, each retry): `transformParams` sees the call options Baton built (prompt after
+   * the context policy and `beforeModel` hooks, tools, settings, `responseFormat`); `wrapGenerate`
+   * and `wrapStream` wrap the provider's call. The first entry is outermost, as in
+   * `wrapLanguageModel`. Inside the response cache and the retries (docs/middleware.md).
+   */
+  middleware?: readonly LanguageModelMiddleware[];
 }
 
 /** An agent definition. */
@@ -144,6 +153,8 @@ export interface Agent<OUTPUT = string> extends Runnable<AgentInput, OUTPUT> {
   readonly hooks: readonly AgentHooks[];
   /** The hook sets compiled by phase, once, when the agent is defined. */
   readonly hookPlan: HookPlan;
+  /** Its AI SDK middleware, first entry outermost (empty without any). */
+  readonly middleware: readonly LanguageModelMiddleware[];
   /** The handoff targets, resolved. */
   handoffs(): readonly Transfer[];
   /** This agent as a tool another agent can call; it runs as a child run. */
@@ -190,6 +201,7 @@ const agentOptionNames = optionNames<AgentOptions<unknown>>(
     classifyError: true,
     context: true,
     hooks: true,
+    middleware: true,
   },
   {
     outputType: 'output',
@@ -309,6 +321,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     toolRouter:
       options.toolRouting === undefined ? undefined : createToolRouter(tools, options.toolRouting, where),
     context: resolveContextPolicy(where, options.context, firstModel(chain)),
+    middleware: checkMiddleware(where, options.middleware),
     // Set below, once the definition exists (the built-in sets read it).
     hooks: [],
     hookPlan: undefined as unknown as HookPlan,

@@ -64,7 +64,7 @@ function contextHooks(agent: Agent<unknown>): AgentHooks {
       applyContext(run.ctx, run.agent, run.messages, prompt, tools, contextState(run)),
   };
   // A window known only later (user rules) or a run's structured context switch it on per run.
-  if (agent.context.isDefault) hooks.when = (run) => !contextGuardIdle(run.agent, run.input);
+  if (agent.context.isDefault) hooks.when = (run) => !contextGuardIdle(run.ctx, run.agent, run.input);
   return hooks;
 }
 

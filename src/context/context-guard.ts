@@ -11,13 +11,19 @@ import type { StepMeta } from '../core/store.js';
 import type { ModelChain, ModelSpec } from '../models/resolve-model.js';
 import { compactHistory, isSummaryMessage } from './compaction.js';
 import { type ContextPolicy, DEFAULT_CONTEXT_POLICY } from './context-policy.js';
-import { contextWindowOf } from './context-windows.js';
+import { type ContextWindows, contextWindowsOf } from './context-windows.js';
 import { fitToLimit, isUserRequest } from './fit-to-limit.js';
 import type { AgentInput, Message } from './messages.js';
 import { messageBytes, systemTokens, toolBytes, toolTokensOf } from './prompt-size.js';
 import { pruneMessages } from './pruning.js';
 import { type StructuredContext, withScopedContext } from './scoped-context.js';
-import { messageTokens, PROMPT_OVERHEAD_TOKENS, type TokenEncoding, tokenizerFor } from './tokens.js';
+import {
+  messageTokens,
+  PROMPT_OVERHEAD_TOKENS,
+  type TokenEncoding,
+  type Tokenizers,
+  tokenizersOf,
+} from './tokens.js';
 
 /**
  * A prompt that cannot fit the model's window even at its minimum: the system prompt (with
@@ -107,21 +113,24 @@ function modelsOf(model: ModelChain): readonly ModelSpec[] {
   return Array.isArray(model) ? model : [model as ModelSpec];
 }
 
-/** A fallback chain's prompt must fit every model in it: the smallest known window. */
-function windowOfChain(chain: readonly ModelSpec[]): number | undefined {
+/** A fallback chain's prompt must fit every model in it: the smallest window the run's runtime knows. */
+function windowOfChain(windows: ContextWindows, chain: readonly ModelSpec[]): number | undefined {
   let smallest: number | undefined;
   for (const model of chain) {
-    const window = contextWindowOf(model);
+    const window = windows.windowOf(model);
     if (window !== undefined && (smallest === undefined || window < smallest)) smallest = window;
   }
   return smallest;
 }
 
 /** The first model's encoding, with the largest margin of the chain (so the count holds for every model). */
-function tokenizerOfChain(chain: readonly ModelSpec[]): { encoding: TokenEncoding; margin: number } {
-  const first = tokenizerFor(chain[0] as ModelSpec);
+function tokenizerOfChain(
+  tokenizers: Tokenizers,
+  chain: readonly ModelSpec[],
+): { encoding: TokenEncoding; margin: number } {
+  const first = tokenizers.tokenizerFor(chain[0] as ModelSpec);
   let margin = first.margin;
-  for (const model of chain) margin = Math.max(margin, tokenizerFor(model).margin);
+  for (const model of chain) margin = Math.max(margin, tokenizers.tokenizerFor(model).margin);
   return { encoding: first.encoding, margin };
 }
 
@@ -142,20 +151,20 @@ export function contextMeta(prompt: LanguageModelV3Prompt, meta: StepMeta): Step
 }
 
 /**
- * Whether the guard has nothing to do for this agent and run (default policy, unknown window,
- * no structured context): the context hook is then left out of the turn.
+ * Whether the guard has nothing to do for this agent and run (default policy, a window the run's
+ * runtime does not know, no structured context): the context hook is then left out of the turn.
  *
  * @example
  * ```ts
- * if (!contextGuardIdle(agent, input)) prompt = await applyContext(ctx, agent, history, prompt, tools, state);
+ * if (!contextGuardIdle(ctx, agent, input)) prompt = await applyContext(ctx, agent, history, prompt, tools, state);
  * ```
  */
-export function contextGuardIdle(agent: ContextAgent, input: AgentInput): boolean {
+export function contextGuardIdle(ctx: RunContext, agent: ContextAgent, input: AgentInput): boolean {
   const policy: ContextPolicy = agent.context ?? DEFAULT_CONTEXT_POLICY;
   return (
     policy.isDefault &&
     structuredContextOf(input) === undefined &&
-    (policy.contextWindow ?? windowOfChain(agent.models)) === undefined
+    (policy.contextWindow ?? windowOfChain(contextWindowsOf(ctx), agent.models)) === undefined
   );
 }
 
@@ -181,7 +190,7 @@ export function applyContext(
 ): LanguageModelV3Prompt | Promise<LanguageModelV3Prompt> {
   const policy: ContextPolicy = agent.context ?? DEFAULT_CONTEXT_POLICY;
   const chain = agent.models;
-  const window = policy.contextWindow ?? windowOfChain(chain);
+  const window = policy.contextWindow ?? windowOfChain(contextWindowsOf(ctx), chain);
   // Nothing to do (default policy, unknown window, no structured context): the prompt as is, no promise.
   if (policy.isDefault && window === undefined && state.structured === undefined) return prepared;
   return guardContext(ctx, agent, history, prepared, tools, state, policy, chain, window);
@@ -220,7 +229,7 @@ async function guardContext(
     truncatedToolResults: 0,
     compactedMessages: 0,
   };
-  const { encoding, margin } = tokenizerOfChain(chain);
+  const { encoding, margin } = tokenizerOfChain(tokenizersOf(ctx), chain);
   const fixedBytes = PROMPT_OVERHEAD_TOKENS + messageBytes(system) + toolBytes(tools);
 
   if (policy.history === 'compact' && Number.isFinite(limit)) {

@@ -1,6 +1,7 @@
-/** Context-window sizes (in tokens) of known models: a small table users can extend, then the price catalogue. */
+/** Context-window sizes (in tokens) of known models: a table per runtime (or the process's) over Baton's own, then the price catalogue. */
 
 import { ConfigError } from '../core/errors.js';
+import type { RunContext } from '../core/run-context.js';
 import { catalogueContextWindow } from '../models/price-catalogue.js';
 import { modelIdOf, type TokenModel } from './tokens.js';
 
@@ -24,11 +25,96 @@ const builtInWindows: WindowRule[] = [
   { match: /llama-?3\.[123]|llama3\.[123]/, tokens: 128_000 },
   { match: /mistral-large|mistral-small|mistral-medium/, tokens: 128_000 },
 ];
-const userWindows: WindowRule[] = [];
+
+function matches(rule: RegExp | string, id: string): boolean {
+  return typeof rule === 'string'
+    ? id === rule.toLowerCase() || id.startsWith(rule.toLowerCase())
+    : rule.test(id);
+}
+
+function checkTokens(where: string, tokens: number): void {
+  if (!Number.isInteger(tokens) || tokens < 1)
+    throw new ConfigError(`${where}: tokens must be a positive integer, got ${tokens}.`);
+}
 
 /**
- * Declares the context window (in tokens) of models whose id matches: a string matches the model
- * id (after `provider:`) exactly or as a prefix. Checked before the built-in table.
+ * Context windows (in tokens) by model: rules of its own, checked first, then Baton's table of
+ * model families, then the price catalogue. A runtime given one (`createRuntime({ contextWindows })`)
+ * sizes its runs' prompts with it alone; the others share the process table that
+ * `registerContextWindow` fills.
+ *
+ * @example
+ * ```ts
+ * const windows = createContextWindows({ 'qwen2.5': 32_768 });
+ * windows.windowOf('ollama:qwen2.5-coder'); // 32768
+ * ```
+ */
+export class ContextWindows {
+  /** Newest first. */
+  readonly #rules: WindowRule[] = [];
+  /** By `provider:model` name, misses included; cleared when a rule is added. */
+  readonly #byName = new Map<string, number | undefined>();
+  /** By AI SDK model object (asked every turn): skips lower-casing its id. Replaced when a rule is added. */
+  #byModel = new WeakMap<object, number | undefined>();
+
+  /** Declares the window of models whose id matches (see `registerContextWindow`), before earlier rules. */
+  register(match: RegExp | string, tokens: number, where = 'registerContextWindow()'): void {
+    checkTokens(where, tokens);
+    this.#rules.unshift({ match, tokens });
+    this.#byName.clear();
+    this.#byModel = new WeakMap();
+  }
+
+  /** The window of a model in tokens, or undefined when unknown; see `contextWindowOf`. */
+  windowOf(model: TokenModel): number | undefined {
+    if (typeof model === 'object' && model !== null) {
+      if (this.#byModel.has(model)) return this.#byModel.get(model);
+      const tokens = this.#windowOfId(modelIdOf(model), `${model.provider.split('.')[0]}:${model.modelId}`);
+      this.#byModel.set(model, tokens);
+      return tokens;
+    }
+    return this.#windowOfId(modelIdOf(model), model);
+  }
+
+  /** From this table's rules, then the built-in table, then the price catalogue (`provider:model` as `name`). */
+  #windowOfId(id: string, name: string): number | undefined {
+    if (this.#byName.has(name)) return this.#byName.get(name);
+    const tokens =
+      this.#rules.find((rule) => matches(rule.match, id))?.tokens ??
+      builtInWindows.find((rule) => matches(rule.match, id))?.tokens ??
+      catalogueWindow(name);
+    this.#byName.set(name, tokens);
+    return tokens;
+  }
+}
+
+/**
+ * A runtime's own context windows: pass them as `createRuntime({ contextWindows })`. Keys match
+ * the model id (after `provider:`) exactly or as a prefix; add regular expressions with
+ * `register`. `registerContextWindow` does not reach them, and they reach no other runtime.
+ *
+ * @example
+ * ```ts
+ * const windows = createContextWindows({ 'qwen2.5': 32_768 });
+ * windows.register(/^my-finetune/, 16_000);
+ * const runtime = createRuntime({ contextWindows: windows });
+ * ```
+ */
+export function createContextWindows(windows: Readonly<Record<string, number>> = {}): ContextWindows {
+  const table = new ContextWindows();
+  for (const [match, tokens] of Object.entries(windows))
+    table.register(match, tokens, 'createContextWindows()');
+  return table;
+}
+
+/** The process table: windows of runtimes created without their own `contextWindows`. */
+const processWindows = new ContextWindows();
+
+/**
+ * Declares the context window (in tokens) of models whose id matches, in the process table (used
+ * by every runtime created without its own `contextWindows`, and by `agent()` when it checks a
+ * `context` option): a string matches the model id (after `provider:`) exactly or as a prefix.
+ * Checked before the built-in table.
  *
  * @example
  * ```ts
@@ -37,27 +123,13 @@ const userWindows: WindowRule[] = [];
  * ```
  */
 export function registerContextWindow(match: RegExp | string, tokens: number): void {
-  if (!Number.isInteger(tokens) || tokens < 1)
-    throw new ConfigError(`registerContextWindow(): tokens must be a positive integer, got ${tokens}.`);
-  userWindows.unshift({ match, tokens });
-  windowCache.clear();
-  modelWindows = new WeakMap();
-}
-
-const windowCache = new Map<string, number | undefined>();
-/** By AI SDK model object (asked every turn): skips lower-casing its id. Replaced when a window is registered. */
-let modelWindows = new WeakMap<object, number | undefined>();
-
-function matches(rule: RegExp | string, id: string): boolean {
-  return typeof rule === 'string'
-    ? id === rule.toLowerCase() || id.startsWith(rule.toLowerCase())
-    : rule.test(id);
+  processWindows.register(match, tokens);
 }
 
 /**
- * The context window of a model in tokens, or undefined when Baton does not know it (then the
- * guard only enforces an agent's own `context.contextWindow` or `maxTokens`): from
- * `registerContextWindow`, then Baton's table of model families, then the price catalogue
+ * The context window of a model in tokens by the process table, or undefined when Baton does not
+ * know it (then the guard only enforces an agent's own `context.contextWindow` or `maxTokens`):
+ * from `registerContextWindow`, then Baton's table of model families, then the price catalogue
  * (`@pydantic/genai-prices`, loaded on first need).
  *
  * @example
@@ -66,24 +138,19 @@ function matches(rule: RegExp | string, id: string): boolean {
  * ```
  */
 export function contextWindowOf(model: TokenModel): number | undefined {
-  if (typeof model === 'object' && model !== null) {
-    if (modelWindows.has(model)) return modelWindows.get(model);
-    const tokens = windowOfId(modelIdOf(model), `${model.provider.split('.')[0]}:${model.modelId}`);
-    modelWindows.set(model, tokens);
-    return tokens;
-  }
-  return windowOfId(modelIdOf(model), model);
+  return processWindows.windowOf(model);
 }
 
-/** From the user's rules, then the built-in table, then the price catalogue (`provider:model` as `name`). */
-function windowOfId(id: string, name: string): number | undefined {
-  if (windowCache.has(name)) return windowCache.get(name);
-  const tokens =
-    userWindows.find((rule) => matches(rule.match, id))?.tokens ??
-    builtInWindows.find((rule) => matches(rule.match, id))?.tokens ??
-    catalogueWindow(name);
-  windowCache.set(name, tokens);
-  return tokens;
+/**
+ * The context windows that apply to the run behind `ctx`: its runtime's, else the process table.
+ *
+ * @example
+ * ```ts
+ * const window = contextWindowsOf(ctx).windowOf(agent.model);
+ * ```
+ */
+export function contextWindowsOf(ctx: RunContext): ContextWindows {
+  return ctx.services.tenant.contextWindows ?? processWindows;
 }
 
 /**
@@ -93,4 +160,23 @@ function windowOfId(id: string, name: string): number | undefined {
 function catalogueWindow(name: string): number | undefined {
   if (!name.includes(':') || name.startsWith('scripted:')) return undefined;
   return catalogueContextWindow(name);
+}
+
+// The kernel carries a runtime's tables without naming this layer: the option and the tenant
+// field are declared here, merged into the kernel's interfaces (docs/decisions/0008-per-run-slot.md).
+declare module '../core/runtime-options.js' {
+  interface RuntimeOptions {
+    /**
+     * This runtime's context windows, made with `createContextWindows`: its runs fit prompts to
+     * these windows (then Baton's table and the catalogue) and never see `registerContextWindow`
+     * or another runtime's table. Default: the process table that `registerContextWindow` fills.
+     */
+    contextWindows?: ContextWindows;
+  }
+}
+declare module '../core/run-context.js' {
+  interface Tenant {
+    /** Context windows of this runtime (`createRuntime({ contextWindows: createContextWindows(...) })`). */
+    readonly contextWindows?: ContextWindows | undefined;
+  }
 }

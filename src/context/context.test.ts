@@ -11,13 +11,14 @@ import { scriptedModel } from '../testing/scripted-model.js';
 import { tool } from '../tools/tool.js';
 import { isSummaryMessage, SUMMARY_PREFIX } from './compaction.js';
 import { describeContext } from './context-text.js';
-import { contextWindowOf, registerContextWindow } from './context-windows.js';
+import { contextWindowOf, createContextWindows, registerContextWindow } from './context-windows.js';
 import { type Message, userMessage } from './messages.js';
 import { messageBytes, promptBytes } from './prompt-size.js';
 import { pickScope } from './scoped-context.js';
 import {
   countPromptTokens,
   countTokens,
+  createTokenizers,
   MESSAGE_OVERHEAD_TOKENS,
   messageText,
   messageTokens,
@@ -80,6 +81,36 @@ describe('token counting', () => {
     registerContextWindow('tiny-model', 2_048);
     expect(contextWindowOf('local:tiny-model-v2')).toBe(2_048);
     expect(() => registerContextWindow('x', 0)).toThrow(/tokens must be a positive integer/);
+  });
+
+  it('keeps a table of its own per createContextWindows / createTokenizers, over the built-in ones, apart from the process tables', () => {
+    const windows = createContextWindows({ 'own-model': 4_096 });
+    windows.register(/^own-model-large/, 65_536);
+    expect(windows.windowOf('local:own-model-small')).toBe(4_096);
+    expect(windows.windowOf('local:own-model-large-2')).toBe(65_536);
+    // Model objects are looked up by their provider and id too.
+    expect(windows.windowOf(scriptedModel([], { modelId: 'own-model' }))).toBe(4_096);
+    expect(windows.windowOf('openai:gpt-4o')).toBe(128_000);
+    expect(contextWindowOf('local:own-model-small')).toBeUndefined();
+    expect(() => createContextWindows({ broken: 1.5 })).toThrow(
+      /createContextWindows\(\): tokens must be a positive integer, got 1.5/,
+    );
+    const tokenizers = createTokenizers({ 'own-model': { encoding: 'cl100k_base', margin: 1.1 } });
+    expect(tokenizers.tokenizerFor('local:own-model')).toEqual({
+      encoding: 'cl100k_base',
+      margin: 1.1,
+      exact: false,
+    });
+    expect(tokenizers.tokenizerFor('openai:gpt-4o')).toEqual(tokenizerFor('openai:gpt-4o'));
+    expect(tokenizerFor('local:own-model')).toMatchObject({ encoding: 'o200k_base', margin: 1.2 });
+    // The prompt count follows the tokenizers given.
+    const prompt = [userMessage('Where is my order A-1001?')];
+    expect(countPromptTokens(prompt, 'local:own-model', undefined, tokenizers)).toBe(
+      Math.ceil((3 + countTokens('Where is my order A-1001?\n', 'gpt-4') + 4) * 1.1),
+    );
+    expect(() => createTokenizers({ broken: { encoding: 'p50k_base' as 'o200k_base' } })).toThrow(
+      /createTokenizers\(\): encoding must be "o200k_base" or "cl100k_base"/,
+    );
   });
 
   it('takes the window of a model its own table does not list from the price catalogue', () => {

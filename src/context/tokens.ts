@@ -7,6 +7,7 @@ import type {
   LanguageModelV3Prompt,
 } from '@ai-sdk/provider';
 import { ConfigError } from '../core/errors.js';
+import type { RunContext } from '../core/run-context.js';
 import type { ModelSpec } from '../models/resolve-model.js';
 
 /** The BPE encodings Baton can count with (both ship with gpt-tokenizer). */
@@ -49,34 +50,9 @@ const builtInFamilies: FamilyRule[] = [
   },
 ];
 const unknownFamily: TokenizerInfo = { encoding: 'o200k_base', margin: 1.2, exact: false };
-const userFamilies: FamilyRule[] = [];
 
 function exact(encoding: TokenEncoding): TokenizerInfo {
   return { encoding, margin: 1, exact: true };
-}
-
-/**
- * Tells Baton how to count tokens for models whose id matches (checked before the built-in
- * families; a string matches the model id exactly or as a prefix).
- *
- * @example
- * ```ts
- * registerTokenizer(/^my-finetune/, { encoding: 'cl100k_base', margin: 1.1 });
- * ```
- */
-export function registerTokenizer(
-  match: RegExp | string,
-  tokenizer: { encoding: TokenEncoding; margin?: number },
-): void {
-  if (tokenizer.encoding !== 'o200k_base' && tokenizer.encoding !== 'cl100k_base')
-    throw new ConfigError(
-      `registerTokenizer(): encoding must be "o200k_base" or "cl100k_base", got ${String(tokenizer.encoding)}.`,
-    );
-  const margin = tokenizer.margin ?? 1;
-  if (!(margin >= 1))
-    throw new ConfigError(`registerTokenizer(): margin must be a number >= 1, got ${margin}.`);
-  userFamilies.unshift({ match, info: { encoding: tokenizer.encoding, margin, exact: margin === 1 } });
-  familyCache.clear();
 }
 
 /** A model as the token helpers accept it: a spec, or a `provider:model` or bare model id string. */
@@ -97,10 +73,91 @@ function matches(rule: RegExp | string, id: string): boolean {
     : rule.test(id);
 }
 
-const familyCache = new Map<string, TokenizerInfo>();
+/** How a tokenizer is declared: an encoding, and a margin >= 1 for models it only approximates. */
+export interface TokenizerRule {
+  encoding: TokenEncoding;
+  margin?: number;
+}
 
 /**
- * The tokenizer Baton counts a model's tokens with.
+ * Which tokenizer counts a model's tokens: rules of its own, checked first, then Baton's families.
+ * A runtime given one (`createRuntime({ tokenizers })`) counts its runs' prompts with it alone;
+ * the others share the process table that `registerTokenizer` fills.
+ *
+ * @example
+ * ```ts
+ * const tokenizers = createTokenizers({ 'my-finetune': { encoding: 'cl100k_base', margin: 1.1 } });
+ * tokenizers.tokenizerFor('local:my-finetune-v2'); // { encoding: 'cl100k_base', margin: 1.1, exact: false }
+ * ```
+ */
+export class Tokenizers {
+  /** Newest first. */
+  readonly #rules: FamilyRule[] = [];
+  /** By lower-cased model id; cleared when a rule is added. */
+  readonly #byId = new Map<string, TokenizerInfo>();
+
+  /** Declares how models whose id matches are counted (see `registerTokenizer`), before earlier rules. */
+  register(match: RegExp | string, tokenizer: TokenizerRule, where = 'registerTokenizer()'): void {
+    if (tokenizer?.encoding !== 'o200k_base' && tokenizer?.encoding !== 'cl100k_base')
+      throw new ConfigError(
+        `${where}: encoding must be "o200k_base" or "cl100k_base", got ${String(tokenizer?.encoding)}.`,
+      );
+    const margin = tokenizer.margin ?? 1;
+    if (!(margin >= 1)) throw new ConfigError(`${where}: margin must be a number >= 1, got ${margin}.`);
+    this.#rules.unshift({ match, info: { encoding: tokenizer.encoding, margin, exact: margin === 1 } });
+    this.#byId.clear();
+  }
+
+  /** The tokenizer a model's tokens are counted with; see `tokenizerFor`. */
+  tokenizerFor(model: TokenModel): TokenizerInfo {
+    const id = modelIdOf(model);
+    let info = this.#byId.get(id);
+    if (info === undefined) {
+      info =
+        this.#rules.find((rule) => matches(rule.match, id))?.info ??
+        builtInFamilies.find((rule) => matches(rule.match, id))?.info ??
+        unknownFamily;
+      this.#byId.set(id, info);
+    }
+    return info;
+  }
+}
+
+/**
+ * A runtime's own tokenizer rules: pass them as `createRuntime({ tokenizers })`. Keys match the
+ * model id (after `provider:`) exactly or as a prefix; add regular expressions with `register`.
+ * `registerTokenizer` does not reach them, and they reach no other runtime.
+ *
+ * @example
+ * ```ts
+ * const runtime = createRuntime({ tokenizers: createTokenizers({ 'my-finetune': { encoding: 'cl100k_base' } }) });
+ * ```
+ */
+export function createTokenizers(rules: Readonly<Record<string, TokenizerRule>> = {}): Tokenizers {
+  const tokenizers = new Tokenizers();
+  for (const [match, rule] of Object.entries(rules)) tokenizers.register(match, rule, 'createTokenizers()');
+  return tokenizers;
+}
+
+/** The process table: tokenizers of runtimes created without their own `tokenizers`. */
+const processTokenizers = new Tokenizers();
+
+/**
+ * Tells Baton how to count tokens for models whose id matches, in the process table (used by
+ * every runtime created without its own `tokenizers`): checked before the built-in families; a
+ * string matches the model id exactly or as a prefix.
+ *
+ * @example
+ * ```ts
+ * registerTokenizer(/^my-finetune/, { encoding: 'cl100k_base', margin: 1.1 });
+ * ```
+ */
+export function registerTokenizer(match: RegExp | string, tokenizer: TokenizerRule): void {
+  processTokenizers.register(match, tokenizer);
+}
+
+/**
+ * The tokenizer Baton counts a model's tokens with, by the process table.
  *
  * @example
  * ```ts
@@ -109,21 +166,29 @@ const familyCache = new Map<string, TokenizerInfo>();
  * ```
  */
 export function tokenizerFor(model: TokenModel): TokenizerInfo {
-  const id = modelIdOf(model);
-  let info = familyCache.get(id);
-  if (info === undefined) {
-    info =
-      userFamilies.find((rule) => matches(rule.match, id))?.info ??
-      builtInFamilies.find((rule) => matches(rule.match, id))?.info ??
-      unknownFamily;
-    familyCache.set(id, info);
-  }
-  return info;
+  return processTokenizers.tokenizerFor(model);
+}
+
+/**
+ * The tokenizers that apply to the run behind `ctx`: its runtime's, else the process table.
+ *
+ * @example
+ * ```ts
+ * const { encoding, margin } = tokenizersOf(ctx).tokenizerFor(agent.model);
+ * ```
+ */
+export function tokenizersOf(ctx: RunContext): Tokenizers {
+  return ctx.services.tenant.tokenizers ?? processTokenizers;
 }
 
 type Encoder = { countTokens: (text: string, options: { disallowedSpecial: Set<string> }) => number };
 /** User text that looks like a special token (`<|endoftext|>`) is counted as text instead of throwing. */
 const plainText = { disallowedSpecial: new Set<string>() };
+/**
+ * Loaded encodings, shared by every runtime of the process: an encoding is gpt-tokenizer's
+ * immutable code and merge tables (nothing a runtime registers reaches it), so sharing it
+ * shares no tenant state. Which encoding a model gets is the runtime's (`Tokenizers`).
+ */
 const encoders = new Map<TokenEncoding, Encoder>();
 const require = createRequire(import.meta.url);
 
@@ -162,7 +227,11 @@ export const MESSAGE_OVERHEAD_TOKENS = 4;
 /** Tokens priming the reply, added once per prompt. */
 export const PROMPT_OVERHEAD_TOKENS = 3;
 
-/** Raw (margin-free) counts per message and encoding: history messages are stable objects, so each is counted once. */
+/**
+ * Raw (margin-free) counts per message and encoding: history messages are stable objects, so each
+ * is counted once. A pure memo (the message and the encoding decide the count alone), so runtimes
+ * may share it; the same holds for the system-prompt and tool counts below.
+ */
 const messageCounts = new WeakMap<object, Map<TokenEncoding, number>>();
 
 /** The text a message stands for when counted: its text parts, tool names, arguments and results. */
@@ -259,6 +328,7 @@ function toolTokens(tool: LanguageModelV3FunctionTool, encoding: TokenEncoding):
  * each message's text, tool calls and results, plus per-message framing. Exact text counts for
  * OpenAI families (the framing is an upper estimate), closest encoding × margin for others.
  * Counts per message are cached, so counting a growing conversation each turn is incremental.
+ * The tokenizer is chosen by `tokenizers` (default: the process table; a run's is `tokenizersOf(ctx)`).
  *
  * @example
  * ```ts
@@ -269,10 +339,28 @@ export function countPromptTokens(
   prompt: LanguageModelV3Prompt,
   model: TokenModel,
   tools?: readonly LanguageModelV3FunctionTool[],
+  tokenizers: Tokenizers = processTokenizers,
 ): number {
-  const info = tokenizerFor(model);
+  const info = tokenizers.tokenizerFor(model);
   let raw = PROMPT_OVERHEAD_TOKENS;
   for (const message of prompt) raw += messageTokens(message, info.encoding);
   if (tools !== undefined) for (const tool of tools) raw += toolTokens(tool, info.encoding);
   return Math.ceil(raw * info.margin);
+}
+
+declare module '../core/runtime-options.js' {
+  interface RuntimeOptions {
+    /**
+     * This runtime's tokenizer rules, made with `createTokenizers`: its runs count prompt tokens
+     * with them (then Baton's families) and never see `registerTokenizer` or another runtime's.
+     * Default: the process table that `registerTokenizer` fills.
+     */
+    tokenizers?: Tokenizers;
+  }
+}
+declare module '../core/run-context.js' {
+  interface Tenant {
+    /** Tokenizer rules of this runtime (`createRuntime({ tokenizers: createTokenizers(...) })`). */
+    readonly tokenizers?: Tokenizers | undefined;
+  }
 }

@@ -73,6 +73,8 @@ export const runtimeOptionNames = optionNames<RuntimeOptions>({
   models: true,
   prices: true,
   resilience: true,
+  contextWindows: true,
+  tokenizers: true,
 });
 
 export const runtimeDefaults = {

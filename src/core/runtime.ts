@@ -124,7 +124,8 @@ class BatonRuntime implements Runtime {
     this.#recover = settings.recover;
     this.#owner = settings.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#audit = options.audit;
-    this.#tenant = { models: options.models, prices: options.prices, resilience: options.resilience };
+    const { models, prices, resilience, contextWindows, tokenizers } = options;
+    this.#tenant = { models, prices, resilience, contextWindows, tokenizers };
     this.#store = options.store;
     this.#ownsStore = options.store === undefined;
     for (const definition of options.workflows ?? []) this.register(definition);

@@ -2,7 +2,12 @@
 
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import { promptBytes } from '../context/prompt-size.js';
-import { countPromptTokens, PROMPT_OVERHEAD_TOKENS } from '../context/tokens.js';
+import {
+  countPromptTokens,
+  PROMPT_OVERHEAD_TOKENS,
+  type Tokenizers,
+  tokenizersOf,
+} from '../context/tokens.js';
 import type { Budget } from '../core/budget-limits.js';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
@@ -228,7 +233,8 @@ function emptyAccount(): Account {
 
 /**
  * A prompt's size in tokens: counted with the model family's tokenizer (`countPromptTokens`)
- * when a model is given, else estimated at one token per four characters of text and tool data.
+ * when a model is given (with `tokenizers`, default the process table's), else estimated at one
+ * token per four characters of text and tool data.
  *
  * @example
  * ```ts
@@ -239,9 +245,10 @@ function emptyAccount(): Account {
 export function estimatePromptTokens(
   prompt: LanguageModelV3Prompt,
   model?: ModelSpec | readonly ModelSpec[],
+  tokenizers?: Tokenizers,
 ): number {
   const first = Array.isArray(model) ? (model[0] as ModelSpec | undefined) : (model as ModelSpec | undefined);
-  if (first !== undefined) return countPromptTokens(prompt, first);
+  if (first !== undefined) return countPromptTokens(prompt, first, undefined, tokenizers);
   let characters = 0;
   for (const message of prompt) {
     if (typeof message.content === 'string') {
@@ -396,7 +403,7 @@ export function reserveBudget(
     const tokenLimited = budget.maxTokens !== undefined || budget.maxCostUsd !== undefined;
     if (tokenLimited) upper ??= promptTokenUpperBound(prompt);
     if (tokenLimited && !fitsUpperBound(limit, upper as number, call.agent.model, pricesOf(ctx))) {
-      estimate ??= estimatePromptTokens(prompt, call.agent.model);
+      estimate ??= estimatePromptTokens(prompt, call.agent.model, tokenizersOf(ctx));
       if (budget.maxTokens !== undefined && spent.tokens + reserved.tokens + estimate > budget.maxTokens)
         exceed(
           ctx,

@@ -1,11 +1,12 @@
 /** The glue between an agent's model step and the resilient model call (options, events, meta). */
 
-import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import type { LanguageModelV3CallOptions, LanguageModelV3Middleware } from '@ai-sdk/provider';
 import { ConfigError, type ErrorClass } from '../../core/errors.js';
 import { checkRetry, type RetryOptions } from '../../core/retry-options.js';
 import type { RunContext } from '../../core/run-context.js';
 import type { StepMeta } from '../../core/store.js';
 import type { DeltaListener, ModelResponse } from '../call-model.js';
+import { middlewareWrapper } from '../model-middleware.js';
 import type { ModelChain, ModelSpec } from '../resolve-model.js';
 import { callModelResilient, type ModelCallEvent, type ModelCallPolicy } from './model-call.js';
 import type { SignalSource } from './run-resilient.js';
@@ -58,11 +59,13 @@ export interface ResilientAgent {
   name: string;
   models: readonly ModelSpec[];
   resilience?: AgentResilience | undefined;
+  /** AI SDK middleware wrapped around each model of the chain (`agent({ middleware })`). */
+  middleware?: readonly LanguageModelV3Middleware[] | undefined;
 }
 
 const policies = new WeakMap<ResilientAgent, ModelCallPolicy>();
 
-/** An agent's model-call policy, one object per agent (call plans are cached by it). */
+/** An agent's model-call policy, one object per agent (call plans and middleware-wrapped models are cached by it). */
 function policyOf(agent: ResilientAgent): ModelCallPolicy {
   let policy = policies.get(agent);
   if (policy === undefined) {
@@ -74,6 +77,7 @@ function policyOf(agent: ResilientAgent): ModelCallPolicy {
       limit:
         resilience?.maxConcurrent === undefined ? undefined : { maxConcurrent: resilience.maxConcurrent },
       classify: resilience?.classifyError,
+      wrap: middlewareWrapper(agent.middleware ?? []),
     };
     policies.set(agent, policy);
   }

@@ -4,6 +4,7 @@ import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { ConfigError, type ErrorClass, errorMessage, ModelCallError } from '../../core/errors.js';
 import type { Tenant } from '../../core/run-context.js';
 import { callModel, type DeltaListener, type ModelResponse } from '../call-model.js';
+import type { ModelWrapper } from '../model-middleware.js';
 import { resolveTenantModel } from '../model-providers.js';
 import { type ModelChain, type ModelSpec, modelName } from '../resolve-model.js';
 import { classifyError } from './classify.js';
@@ -36,6 +37,8 @@ export interface ModelCallPolicy {
   limit?: LimitOptions | undefined;
   /** Overrides the built-in classification (return undefined to keep it). */
   classify?: ((error: unknown) => ErrorClass | undefined) | undefined;
+  /** The agent's AI SDK middleware around each model it calls (each attempt runs through it); undefined without any. */
+  wrap?: ModelWrapper | undefined;
 }
 
 /** Resilience events of a model call, without run id, time and scope. */
@@ -157,8 +160,14 @@ export async function callModelResilient(
     const spec = specs[index] as ModelSpec;
     const resolved = resolveTenantModel(tenant, spec);
     const model = resolved instanceof Promise ? await resolved : resolved;
+    // Breakers, plans and fallbacks go by the provider's model; the call goes through the agent's middleware.
     const name = modelName(model);
     const plan = modelPlan(resilience, policy, name);
+    let called = model;
+    if (policy.wrap !== undefined) {
+      const wrapped = policy.wrap(model);
+      called = wrapped instanceof Promise ? await wrapped : wrapped;
+    }
     const timeoutMs =
       plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey) ?? plan.defaultTimeoutMs;
     try {
@@ -168,7 +177,7 @@ export async function callModelResilient(
         signal,
         (source) => {
           setSignalSource(callOptions, source);
-          return callModel(model, callOptions, onDelta);
+          return callModel(called, callOptions, onDelta);
         },
         emit === undefined ? undefined : modelObserver(plan, policy.agent, emit),
       );
