@@ -42,7 +42,11 @@ function createDurableLoop(directory, payloads) {
   const model = async (messages) =>
     messages[messages.length - 1].role === 'tool'
       ? { role: 'assistant', content: '5', toolCalls: [] }
-      : { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'add', arguments: '{"a":2,"b":3}' }] };
+      : {
+          role: 'assistant',
+          content: '',
+          toolCalls: [{ id: 'call_1', name: 'add', arguments: '{"a":2,"b":3}' }],
+        };
   return {
     runOnce: async () => {
       const runId = `run_${++runs}`;
