@@ -1,15 +1,26 @@
 // Baton on the in-memory store: the framework's own overhead, every step journaled in memory.
-import { baton, createBatonAgent, timeInFlight } from '../lib/baton-agent.mjs';
+import { baton, createBatonAgent, timeInFlight, timeSequential } from '../lib/baton-agent.mjs';
+import { measureAllocationPerRun, median } from '../lib/measure.mjs';
+import { setup as setupHandwritten } from './handwritten-loop.mjs';
 
 export const name = 'baton-memory';
 export const kind = 'subject';
 export const description =
-  'agent() + tool() on createRuntime({ store: createMemoryStore() }); each run journals 2 model steps and 1 tool step; the store keeps every run.';
+  'agent() + tool() on createRuntime({ store: createMemoryStore() }); each run journals 2 model steps and 1 tool step; the store keeps every run. Compared with the hand-written loop timed interleaved in the same process; bytes allocated per run counted in windows with no garbage collection.';
 export const importSpecifiers = ['../../dist/index.js'];
 export const packages = [];
 
+/** A run may cost at most this many hand-written loops (issue 10). */
+export const FLOOR_LIMIT = 10;
+/**
+ * Bytes a run may allocate (kept or not). Set from the measured figure with some room, so a
+ * change that makes runs allocate much more fails the bench instead of creeping in.
+ */
+export const ALLOCATION_BUDGET_BYTES = 24_000;
+
 export async function setup() {
   const { runtime, runOnce, toolCalls, modelCalls } = createBatonAgent(baton.createMemoryStore());
+  const handwritten = await setupHandwritten();
   return {
     runOnce,
     toolCalls,
@@ -19,12 +30,45 @@ export async function setup() {
       const inFlight = await timeInFlight(runOnce, 100, 20);
       if (toolCalls() - before !== 100 * 20 * 5)
         throw new Error('baton-memory: tool executions do not match runs in flight');
-      return { 'µs per run, 100 in flight': inFlight };
+      // Interleaved rounds, so both figures see the same machine noise.
+      for (let index = 0; index < 20_000; index++) await handwritten.runOnce();
+      const samples = { baton: [], floor: [] };
+      for (let round = 0; round < 7; round++) {
+        samples.baton.push(await timeSequential(runOnce, 3000, 1));
+        samples.floor.push(await timeSequential(handwritten.runOnce, 30_000, 1));
+      }
+      const batonUs = median(samples.baton);
+      const floorUs = median(samples.floor);
+      const allocation = await measureAllocationPerRun(runOnce);
+      const floorAllocation = await measureAllocationPerRun(handwritten.runOnce, { runs: 2000 });
+      return {
+        'µs per run, 100 in flight': inFlight,
+        'µs per run (interleaved with the floor)': batonUs,
+        'hand-written loop µs per run (same process)': floorUs,
+        'µs per run ÷ hand-written loop': batonUs / floorUs,
+        'bytes allocated per run': allocation.bytesPerRun,
+        'hand-written loop: bytes allocated per run': floorAllocation.bytesPerRun,
+      };
     },
-    close: () => runtime.close(),
+    close: async () => {
+      await runtime.close();
+      await handwritten.close();
+    },
   };
 }
 
-export const targets = ({ usPerRun }) => [
+export const targets = ({ usPerRun, metrics }) => [
   { label: 'µs per run (in memory)', value: usPerRun, limit: 20, unit: 'µs' },
+  {
+    label: `µs per run ÷ hand-written loop (${metrics['hand-written loop µs per run (same process)'].toFixed(2)} µs), interleaved`,
+    value: metrics['µs per run ÷ hand-written loop'],
+    limit: FLOOR_LIMIT,
+    unit: '×',
+  },
+  {
+    label: 'bytes allocated per run (budget)',
+    value: metrics['bytes allocated per run'],
+    limit: ALLOCATION_BUDGET_BYTES,
+    unit: 'B',
+  },
 ];

@@ -58,6 +58,7 @@ export async function setup() {
         'all per-turn policies ÷ bare': governedUs / bareUs,
         'per-turn policies + audit log: µs per run': auditedUs,
         'per-turn policies + audit log ÷ bare': auditedUs / bareUs,
+        'audit log: per-turn policies + audit ÷ per-turn policies': auditedUs / governedUs,
       };
     },
     close: async () => {
@@ -73,6 +74,12 @@ export const targets = ({ metrics }) => [
     label: 'all per-turn policies ÷ bare agent, per run',
     value: metrics['all per-turn policies ÷ bare'],
     limit: 1.5,
+    unit: '×',
+  },
+  {
+    label: 'the audit log on top of every per-turn policy ÷ the same run without it',
+    value: metrics['audit log: per-turn policies + audit ÷ per-turn policies'],
+    limit: 1.2,
     unit: '×',
   },
 ];

@@ -14,12 +14,60 @@ import {
 export const name = 'baton-sqlite';
 export const kind = 'subject';
 export const description =
-  'The same agent on createSqliteStore() in a temp directory: per run, 1 run insert, 3 journal appends (one transaction each when alone, grouped when runs overlap) and 1 run update.';
+  'The same agent on createSqliteStore() in a temp directory (WAL, synchronous NORMAL), compared with its floor timed interleaved in the same process: the hand-written loop writing one row per model or tool call (3 per run), each in its own transaction, on a database with the same settings. Rows and transactions per run are counted from the store.';
 export const importSpecifiers = ['../../dist/index.js', '../../dist/stores/sqlite/index.js'];
 export const packages = ['better-sqlite3'];
 
 /** Store writes per run: create the run, three journal entries, the final update. */
 const WRITES_PER_RUN = 5;
+
+/** A run may cost at most this many durable hand-written loops (issue 10). */
+export const FLOOR_LIMIT = 1.5;
+
+/**
+ * The durable floor: the hand-written agent loop (model, tool, model) that writes one row per
+ * model or tool call, each in its own transaction (a prepared INSERT: the transaction is
+ * implicit), before it goes on; the same bytes as Baton's journal entries.
+ */
+function createDurableLoop(directory, payloads) {
+  const db = new Database(join(directory, 'floor.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(
+    'CREATE TABLE steps (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, key TEXT NOT NULL, payload TEXT, UNIQUE (run_id, key))',
+  );
+  const insert = db.prepare('INSERT INTO steps (run_id, key, payload) VALUES (?, ?, ?)');
+  let runs = 0;
+  const add = async ({ a, b }) => a + b;
+  const model = async (messages) =>
+    messages[messages.length - 1].role === 'tool'
+      ? { role: 'assistant', content: '5', toolCalls: [] }
+      : {
+          role: 'assistant',
+          content: '',
+          toolCalls: [{ id: 'call_1', name: 'add', arguments: '{"a":2,"b":3}' }],
+        };
+  return {
+    runOnce: async () => {
+      const runId = `run_${++runs}`;
+      const messages = [{ role: 'user', content: 'What is 2 + 3?' }];
+      let step = 0;
+      for (;;) {
+        const reply = await model(messages);
+        insert.run(runId, `model#${step}`, payloads[step++ % payloads.length]);
+        messages.push(reply);
+        if (reply.toolCalls.length === 0) return reply.content;
+        for (const call of reply.toolCalls) {
+          const result = await add(JSON.parse(call.arguments));
+          insert.run(runId, `tool#${step}`, payloads[step++ % payloads.length]);
+          messages.push({ role: 'tool', toolCallId: call.id, content: String(result) });
+        }
+      }
+    },
+    rows: () => db.prepare('SELECT count(*) AS n FROM steps').get().n,
+    close: () => db.close(),
+  };
+}
 
 /**
  * The floor for one journaled write: a prepared INSERT of the same bytes, each in its own
@@ -63,6 +111,29 @@ export async function setup() {
         ...(await runtime.journal(runId)).map((entry) => JSON.stringify(entry)),
       ];
       const bare = bareInsertUs(directory, payloads);
+      // Rows and transactions of one run alone, from the store's own counters.
+      const stats = store.stats;
+      const transactionsBefore = stats.transactions;
+      const entriesBefore = stats.journalEntries;
+      const writesBefore = stats.queuedWrites;
+      const counted = 200;
+      for (let index = 0; index < counted; index++) await runOnce();
+      const transactionsPerRun = (stats.transactions - transactionsBefore) / counted;
+      const rowsPerRun = (stats.queuedWrites - writesBefore) / counted;
+      const journalPerRun = (stats.journalEntries - entriesBefore) / counted;
+      // The floor, interleaved with Baton's runs so both see the same machine noise.
+      const floor = createDurableLoop(directory, payloads.slice(1));
+      for (let index = 0; index < 1000; index++) await floor.runOnce();
+      const samples = { baton: [], floor: [] };
+      for (let round = 0; round < 7; round++) {
+        samples.baton.push(await timeSequential(runOnce, 1000, 1));
+        samples.floor.push(await timeSequential(floor.runOnce, 1000, 1));
+      }
+      const floorRows = floor.rows();
+      floor.close();
+      const middle = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+      const batonUs = middle(samples.baton);
+      const floorUs = middle(samples.floor);
       // The same runs on the memory store, in this process, to isolate what the writes cost.
       const memory = createBatonAgent(baton.createMemoryStore());
       for (let index = 0; index < 3000; index++) await memory.runOnce();
@@ -79,6 +150,13 @@ export async function setup() {
         'µs per journaled write': perWrite,
         'journaled write ÷ bare INSERT': perWrite / bare,
         'µs per run, 100 in flight': inFlight,
+        'rows written per run (run insert, journal entries, run update)': rowsPerRun,
+        'journal entries per run': journalPerRun,
+        'transactions per run (one run at a time)': transactionsPerRun,
+        'µs per run (interleaved with the floor)': batonUs,
+        'durable hand-written loop µs per run (3 rows, 3 transactions)': floorUs,
+        'durable hand-written loop: rows per run': floorRows / (1000 + 7 * 1000),
+        'µs per run ÷ durable hand-written loop': batonUs / floorUs,
       };
     },
     close: async () => {
@@ -90,6 +168,12 @@ export async function setup() {
 }
 
 export const targets = ({ metrics }) => [
+  {
+    label: `µs per run ÷ durable hand-written loop (${metrics['durable hand-written loop µs per run (3 rows, 3 transactions)'].toFixed(1)} µs), interleaved; ${metrics['transactions per run (one run at a time)']} transactions per run`,
+    value: metrics['µs per run ÷ durable hand-written loop'],
+    limit: FLOOR_LIMIT,
+    unit: '×',
+  },
   {
     label: 'journaled write ÷ bare INSERT',
     value: metrics['journaled write ÷ bare INSERT'],

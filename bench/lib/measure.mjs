@@ -148,3 +148,47 @@ export function measureImportMs(specifiers, { cwd, samples }) {
   }
   return { medianMs: median(samplesMs), samplesMs };
 }
+
+/**
+ * Bytes allocated per run, not kept: with no garbage collection in between, heapUsed grows by
+ * everything allocated, so read it before and after `runs` runs and divide. A window in which a
+ * collection ran (seen by a `gc` PerformanceObserver) is discarded and retried with half the
+ * runs; the median of `samples` clean windows is returned. Needs `--expose-gc` (for the
+ * collection that empties the young generation before each window).
+ *
+ * @returns {Promise<{ bytesPerRun: number, runs: number, windows: number }>}
+ * @example
+ * const { bytesPerRun } = await measureAllocationPerRun(runOnce);
+ */
+export async function measureAllocationPerRun(runOnce, { runs = 200, samples = 7 } = {}) {
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  let collections = 0;
+  const observer = new PerformanceObserver((list) => {
+    collections += list.getEntries().length;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const perRun = [];
+  let size = runs;
+  let attempts = 0;
+  try {
+    while (perRun.length < samples) {
+      if (++attempts > samples * 8) throw new Error('allocation: every window saw a garbage collection');
+      await settleHeap();
+      // Let the observer deliver the entries of the collections settleHeap just made.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const seen = collections;
+      const before = process.memoryUsage().heapUsed;
+      for (let index = 0; index < size; index++) await runOnce();
+      const after = process.memoryUsage().heapUsed;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (collections !== seen) {
+        size = Math.max(10, Math.floor(size / 2));
+        continue;
+      }
+      perRun.push((after - before) / size);
+    }
+  } finally {
+    observer.disconnect();
+  }
+  return { bytesPerRun: median(perRun), runs: size, windows: perRun.length };
+}
