@@ -8,7 +8,6 @@ export { handoffFilters, transfer } from './agents/handoff.js';
 export type { AgentRunResult, RunAgentOptions } from './agents/run-agent.js';
 export { runAgent } from './agents/run-agent.js';
 export type { BeforeToolCall } from './agents/tool-steps.js';
-export { isSummaryMessage, SUMMARY_PREFIX } from './context/compaction.js';
 export type { ContextReport } from './context/context-guard.js';
 export { ContextOverflowError } from './context/context-guard.js';
 export type { CompactionOptions, ContextOptions, PruneOptions } from './context/context-policy.js';
@@ -16,11 +15,9 @@ export { contextWindowOf, registerContextWindow } from './context/context-window
 export type { AgentInput, InputMessage, Message } from './context/messages.js';
 export { userMessage } from './context/messages.js';
 export type { StructuredContext } from './context/scoped-context.js';
-export { pickScope } from './context/scoped-context.js';
 export type { TokenEncoding, TokenizerInfo } from './context/tokens.js';
-export { countPromptTokens, countTokens, registerTokenizer, tokenizerFor } from './context/tokens.js';
+export { countPromptTokens, countTokens, registerTokenizer } from './context/tokens.js';
 export type { Clock } from './core/clock.js';
-export { systemClock } from './core/clock.js';
 export type { BatonErrorCode } from './core/error-codes.js';
 export type { BatonErrorOptions, ErrorClass, ErrorCode, Fault, SerializedError } from './core/errors.js';
 export {
@@ -83,15 +80,7 @@ export type {
 } from './governance/approvals.js';
 export { approvalAnswerSchema, approvalSignal, argumentsHash } from './governance/approvals.js';
 export type { AuditEntry, AuditEntryType, AuditedExecution } from './governance/audit.js';
-export {
-  auditGenesis,
-  auditHash,
-  auditKeyStream,
-  auditStream,
-  canonicalJson,
-  createAuditWriter,
-  readAudit,
-} from './governance/audit.js';
+export { auditKeyStream, createAuditWriter, readAudit } from './governance/audit.js';
 export type { AuditProblem, AuditReport } from './governance/audit-verify.js';
 export { verifyAudit } from './governance/audit-verify.js';
 export type { Budget, BudgetLimit, BudgetPartialResult, Spend } from './governance/budget.js';
@@ -102,7 +91,6 @@ export {
   findInjectionMarkers,
   findPii,
   findSecrets,
-  luhnValid,
   neutralizeInjection,
   redactPii,
   redactSecrets,
@@ -116,11 +104,11 @@ export type {
   GuardrailVerdict,
   ModelJudgeOptions,
 } from './governance/guardrails.js';
-export { GuardrailTrippedError, guardrail, modelJudge, runGuardrails } from './governance/guardrails.js';
+export { GuardrailTrippedError, guardrail, modelJudge } from './governance/guardrails.js';
 export type { LoopDetectionOptions, LoopEscalationReply, LoopResponse } from './governance/loop-detection.js';
 export { findRepeatedText, LoopDetectedError } from './governance/loop-detection.js';
 export type { Capability, Permissions } from './governance/permissions.js';
-export { capabilityNames, permissionDenial } from './governance/permissions.js';
+export { permissionDenial } from './governance/permissions.js';
 export type {
   Blackboard,
   BlackboardChange,
@@ -128,17 +116,16 @@ export type {
   BlackboardRevision,
   BlackboardSnapshot,
 } from './memory/blackboard.js';
-export { blackboard, blackboardEventName } from './memory/blackboard.js';
+export { blackboard } from './memory/blackboard.js';
 export type { InMemoryIndexOptions } from './memory/in-memory-index.js';
 export { createInMemoryIndex } from './memory/in-memory-index.js';
 export type { JsonPatchOperation } from './memory/json-patch.js';
 export type { Memory, MemoryOptions, RecallMode, RecallOptions, RememberOptions } from './memory/memory.js';
 export { createMemory } from './memory/memory.js';
 export type { MemoryHit, MemoryIndex, MemoryItem, MemoryScope, MemorySearch } from './memory/memory-index.js';
-export { scopeKey } from './memory/memory-index.js';
 export type { MemoryToolScope, MemoryTools, MemoryToolsOptions } from './memory/memory-tools.js';
 export { memoryTools } from './memory/memory-tools.js';
-export { createStoreMemoryIndex, defaultMemoryStream } from './memory/store-memory-index.js';
+export { createStoreMemoryIndex } from './memory/store-memory-index.js';
 export type { ThreadRunResult } from './memory/threads.js';
 export {
   appendThread,
@@ -147,11 +134,9 @@ export {
   loadThreadMessages,
   readThread,
   saveThreadMessages,
-  threadStream,
   withThread,
 } from './memory/threads.js';
 export type { DeltaListener, ModelResponse, ModelToolCall } from './models/call-model.js';
-export { callModel } from './models/call-model.js';
 export type { ModelProviders } from './models/model-providers.js';
 export { createModelProviders } from './models/model-providers.js';
 export type { ModelPrice, PriceTable } from './models/pricing.js';
@@ -174,13 +159,11 @@ export {
   classifyError,
   configureResilience,
   createResilience,
-  isErrorClass,
   latencyStats,
   resetResilience,
-  retryAfterMs,
 } from './models/resilience/index.js';
 export type { LanguageModelSource, ModelChain, ModelFactory, ModelSpec } from './models/resolve-model.js';
-export { registerModelProvider, resolveModel } from './models/resolve-model.js';
+export { registerModelProvider } from './models/resolve-model.js';
 export type {
   CachedModelResponse,
   MemoryResponseCacheOptions,
@@ -238,7 +221,7 @@ export { groupChat } from './patterns/group-chat.js';
 export type { HandoffOptions } from './patterns/handoff.js';
 export { handoff } from './patterns/handoff.js';
 export type { Human, HumanOptions, HumanRequest } from './patterns/human.js';
-export { human, humanAnswerSchema, isHuman } from './patterns/human.js';
+export { human, humanAnswerSchema } from './patterns/human.js';
 export type { Evaluation, Evaluator, LoopIteration, LoopOptions, LoopResult } from './patterns/loop.js';
 export { loop } from './patterns/loop.js';
 export type {
@@ -265,16 +248,16 @@ export type {
   ParseTaskGraphOptions,
   TaskGraph,
 } from './patterns/task-graph.js';
-export { graphFeatures, graphLevels, parseTaskGraph, topologicalOrder } from './patterns/task-graph.js';
+export { graphFeatures, parseTaskGraph } from './patterns/task-graph.js';
 export type { ChatMessage, ChatState, TerminationCondition } from './patterns/termination.js';
 export {
   allOf,
   anyOf,
   approvedBy,
-  custom,
   maxRounds,
+  terminateWhen,
   textMention,
-  timeout,
+  timeLimit,
   tokenBudget,
 } from './patterns/termination.js';
 export { createRuntime } from './runtime.js';
