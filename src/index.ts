@@ -78,7 +78,7 @@ export type {
   ApprovalRule,
   ApprovalTimeoutAction,
 } from './governance/approvals.js';
-export { approvalAnswerSchema, approvalSignal, argumentsHash } from './governance/approvals.js';
+export { approvalSignal, argumentsHash } from './governance/approvals.js';
 export type { AuditEntry, AuditEntryType, AuditedExecution } from './governance/audit.js';
 export { auditKeyStream, createAuditWriter, readAudit } from './governance/audit.js';
 export type { AuditProblem, AuditReport } from './governance/audit-verify.js';
@@ -221,7 +221,7 @@ export { groupChat } from './patterns/group-chat.js';
 export type { HandoffOptions } from './patterns/handoff.js';
 export { handoff } from './patterns/handoff.js';
 export type { Human, HumanOptions, HumanRequest } from './patterns/human.js';
-export { human, humanAnswerSchema } from './patterns/human.js';
+export { human } from './patterns/human.js';
 export type { Evaluation, Evaluator, LoopIteration, LoopOptions, LoopResult } from './patterns/loop.js';
 export { loop } from './patterns/loop.js';
 export type {
