@@ -12,9 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDependencies } from './lib/dependencies.mjs';
-import { measureImportMs, PROFILES } from './lib/measure.mjs';
+import { measureImportMs, measureImportPair, PROFILES } from './lib/measure.mjs';
 import { installedVersion, renderConsole, renderMarkdown } from './lib/report.mjs';
-import { applySuiteTargets } from './lib/suite-targets.mjs';
+import { AI_IMPORT_SPECIFIERS, applySuiteTargets } from './lib/suite-targets.mjs';
 
 const benchDirectory = path.dirname(fileURLToPath(import.meta.url));
 const casesDirectory = path.join(benchDirectory, 'cases');
@@ -158,6 +158,23 @@ async function main() {
     result.importTime = importCache.get(key);
     if (result.importTime)
       process.stdout.write(`  ${result.name}: ${result.importTime.medianMs.toFixed(1)} ms\n`);
+  }
+
+  const memory = results.find((result) => result.ok && result.name === 'baton-memory');
+  if (memory?.importSpecifiers?.length) {
+    // Root import ÷ the AI SDK's own import, alternating fresh processes so both see the same load.
+    try {
+      memory.importVersusAi = measureImportPair(memory.importSpecifiers, AI_IMPORT_SPECIFIERS, {
+        cwd: benchDirectory,
+        samples: profile.importSamples,
+      });
+      const { left, right, ratio } = memory.importVersusAi;
+      process.stdout.write(
+        `  baton root ÷ ai: ${left.medianMs.toFixed(1)} ms ÷ ${right.medianMs.toFixed(1)} ms = ${ratio.toFixed(2)}×\n`,
+      );
+    } catch (error) {
+      process.stdout.write(`  baton root ÷ ai: import timing failed: ${error.message}\n`);
+    }
   }
 
   applySuiteTargets(results);

@@ -8,7 +8,6 @@ export { handoffFilters, transfer } from './agents/handoff.js';
 export type { AgentRunResult, RunAgentOptions } from './agents/run-agent.js';
 export { runAgent } from './agents/run-agent.js';
 export type { BeforeToolCall } from './agents/tool-steps.js';
-export { isSummaryMessage, SUMMARY_PREFIX } from './context/compaction.js';
 export type { ContextReport } from './context/context-guard.js';
 export { ContextOverflowError } from './context/context-guard.js';
 export type { CompactionOptions, ContextOptions, PruneOptions } from './context/context-policy.js';
@@ -17,17 +16,9 @@ export { contextWindowOf, createContextWindows, registerContextWindow } from './
 export type { AgentInput, InputMessage, Message } from './context/messages.js';
 export { userMessage } from './context/messages.js';
 export type { StructuredContext } from './context/scoped-context.js';
-export { pickScope } from './context/scoped-context.js';
 export type { TokenEncoding, TokenizerInfo, TokenizerRule, Tokenizers } from './context/tokens.js';
-export {
-  countPromptTokens,
-  countTokens,
-  createTokenizers,
-  registerTokenizer,
-  tokenizerFor,
-} from './context/tokens.js';
+export { countPromptTokens, countTokens, createTokenizers, registerTokenizer } from './context/tokens.js';
 export type { Clock } from './core/clock.js';
-export { systemClock } from './core/clock.js';
 export type { BatonErrorCode } from './core/error-codes.js';
 export type { BatonErrorOptions, ErrorClass, ErrorCode, Fault, SerializedError } from './core/errors.js';
 export {
@@ -88,17 +79,9 @@ export type {
   ApprovalRule,
   ApprovalTimeoutAction,
 } from './governance/approvals.js';
-export { approvalAnswerSchema, approvalSignal, argumentsHash } from './governance/approvals.js';
+export { approvalSignal, argumentsHash } from './governance/approvals.js';
 export type { AuditEntry, AuditEntryType, AuditedExecution } from './governance/audit.js';
-export {
-  auditGenesis,
-  auditHash,
-  auditKeyStream,
-  auditStream,
-  canonicalJson,
-  createAuditWriter,
-  readAudit,
-} from './governance/audit.js';
+export { auditKeyStream, createAuditWriter, readAudit } from './governance/audit.js';
 export type { AuditProblem, AuditReport } from './governance/audit-verify.js';
 export { verifyAudit } from './governance/audit-verify.js';
 export type { Budget, BudgetLimit, BudgetPartialResult, Spend } from './governance/budget.js';
@@ -109,7 +92,6 @@ export {
   findInjectionMarkers,
   findPii,
   findSecrets,
-  luhnValid,
   neutralizeInjection,
   redactPii,
   redactSecrets,
@@ -123,11 +105,11 @@ export type {
   GuardrailVerdict,
   ModelJudgeOptions,
 } from './governance/guardrails.js';
-export { GuardrailTrippedError, guardrail, modelJudge, runGuardrails } from './governance/guardrails.js';
+export { GuardrailTrippedError, guardrail, modelJudge } from './governance/guardrails.js';
 export type { LoopDetectionOptions, LoopEscalationReply, LoopResponse } from './governance/loop-detection.js';
 export { findRepeatedText, LoopDetectedError } from './governance/loop-detection.js';
 export type { Capability, Permissions } from './governance/permissions.js';
-export { capabilityNames, permissionDenial } from './governance/permissions.js';
+export { permissionDenial } from './governance/permissions.js';
 export type {
   Blackboard,
   BlackboardChange,
@@ -135,17 +117,16 @@ export type {
   BlackboardRevision,
   BlackboardSnapshot,
 } from './memory/blackboard.js';
-export { blackboard, blackboardEventName } from './memory/blackboard.js';
+export { blackboard } from './memory/blackboard.js';
 export type { InMemoryIndexOptions } from './memory/in-memory-index.js';
 export { createInMemoryIndex } from './memory/in-memory-index.js';
 export type { JsonPatchOperation } from './memory/json-patch.js';
 export type { Memory, MemoryOptions, RecallMode, RecallOptions, RememberOptions } from './memory/memory.js';
 export { createMemory } from './memory/memory.js';
 export type { MemoryHit, MemoryIndex, MemoryItem, MemoryScope, MemorySearch } from './memory/memory-index.js';
-export { scopeKey } from './memory/memory-index.js';
 export type { MemoryToolScope, MemoryTools, MemoryToolsOptions } from './memory/memory-tools.js';
 export { memoryTools } from './memory/memory-tools.js';
-export { createStoreMemoryIndex, defaultMemoryStream } from './memory/store-memory-index.js';
+export { createStoreMemoryIndex } from './memory/store-memory-index.js';
 export type { ThreadRunResult } from './memory/threads.js';
 export {
   appendThread,
@@ -154,11 +135,9 @@ export {
   loadThreadMessages,
   readThread,
   saveThreadMessages,
-  threadStream,
   withThread,
 } from './memory/threads.js';
 export type { DeltaListener, ModelResponse, ModelToolCall } from './models/call-model.js';
-export { callModel } from './models/call-model.js';
 export type { ModelProviders } from './models/model-providers.js';
 export { createModelProviders } from './models/model-providers.js';
 export type { ModelPrice, PriceTable } from './models/pricing.js';
@@ -181,13 +160,11 @@ export {
   classifyError,
   configureResilience,
   createResilience,
-  isErrorClass,
   latencyStats,
   resetResilience,
-  retryAfterMs,
 } from './models/resilience/index.js';
 export type { LanguageModelSource, ModelChain, ModelFactory, ModelSpec } from './models/resolve-model.js';
-export { registerModelProvider, resolveModel } from './models/resolve-model.js';
+export { registerModelProvider } from './models/resolve-model.js';
 export type {
   CachedModelResponse,
   MemoryResponseCacheOptions,
@@ -245,7 +222,7 @@ export { groupChat } from './patterns/group-chat.js';
 export type { HandoffOptions } from './patterns/handoff.js';
 export { handoff } from './patterns/handoff.js';
 export type { Human, HumanOptions, HumanRequest } from './patterns/human.js';
-export { human, humanAnswerSchema, isHuman } from './patterns/human.js';
+export { human } from './patterns/human.js';
 export type { Evaluation, Evaluator, LoopIteration, LoopOptions, LoopResult } from './patterns/loop.js';
 export { loop } from './patterns/loop.js';
 export type {
@@ -272,16 +249,16 @@ export type {
   ParseTaskGraphOptions,
   TaskGraph,
 } from './patterns/task-graph.js';
-export { graphFeatures, graphLevels, parseTaskGraph, topologicalOrder } from './patterns/task-graph.js';
+export { graphFeatures, parseTaskGraph } from './patterns/task-graph.js';
 export type { ChatMessage, ChatState, TerminationCondition } from './patterns/termination.js';
 export {
   allOf,
   anyOf,
   approvedBy,
-  custom,
   maxRounds,
+  terminateWhen,
   textMention,
-  timeout,
+  timeLimit,
   tokenBudget,
 } from './patterns/termination.js';
 export { createRuntime } from './runtime.js';

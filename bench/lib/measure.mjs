@@ -135,16 +135,8 @@ export function measureImportMs(specifiers, { cwd, samples }) {
   if (specifiers.length === 0) return undefined;
   const samplesMs = [];
   for (let sample = -1; sample < samples; sample += 1) {
-    const child = spawnSync(process.execPath, [IMPORT_PROBE, JSON.stringify(specifiers)], {
-      cwd,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    if (child.status !== 0) {
-      throw new Error(`importing ${specifiers.join(', ')} failed:\n${child.stderr || child.stdout}`);
-    }
-    const lastLine = child.stdout.trim().split('\n').pop();
-    if (sample >= 0) samplesMs.push(JSON.parse(lastLine).ms);
+    const ms = importOnce(specifiers, cwd);
+    if (sample >= 0) samplesMs.push(ms);
   }
   return { medianMs: median(samplesMs), samplesMs };
 }
@@ -191,4 +183,40 @@ export async function measureAllocationPerRun(runOnce, { runs = 200, samples = 7
     observer.disconnect();
   }
   return { bytesPerRun: median(perRun), runs: size, windows: perRun.length };
+}
+
+/**
+ * Cold import of two sets of specifiers in alternating fresh processes (one unrecorded pair
+ * first), so that both sides see the same machine load; for a ratio such as Baton's root ÷ `ai`.
+ *
+ * @returns {{ left: { medianMs: number, samplesMs: number[] }, right: { medianMs: number, samplesMs: number[] }, ratio: number }}
+ * @example
+ * measureImportPair(['../../dist/index.js'], ['ai'], { cwd: benchDirectory, samples: 5 }).ratio; // 0.45
+ */
+export function measureImportPair(left, right, { cwd, samples }) {
+  const leftMs = [];
+  const rightMs = [];
+  for (let sample = -1; sample < samples; sample += 1) {
+    const leftSample = importOnce(left, cwd);
+    const rightSample = importOnce(right, cwd);
+    if (sample < 0) continue;
+    leftMs.push(leftSample);
+    rightMs.push(rightSample);
+  }
+  const leftResult = { medianMs: median(leftMs), samplesMs: leftMs };
+  const rightResult = { medianMs: median(rightMs), samplesMs: rightMs };
+  return { left: leftResult, right: rightResult, ratio: leftResult.medianMs / rightResult.medianMs };
+}
+
+/** Milliseconds one fresh process takes to import `specifiers` in order. */
+function importOnce(specifiers, cwd) {
+  const child = spawnSync(process.execPath, [IMPORT_PROBE, JSON.stringify(specifiers)], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (child.status !== 0) {
+    throw new Error(`importing ${specifiers.join(', ')} failed:\n${child.stderr || child.stdout}`);
+  }
+  return JSON.parse(child.stdout.trim().split('\n').pop()).ms;
 }

@@ -8,6 +8,12 @@ export const REFERENCE_TURNS = 2;
 /** The metric in which `baton-patterns` reports the baton-memory workload's µs per turn, measured in its own process. */
 export const REFERENCE_METRIC = 'single agent, baton-memory workload (this process): µs per turn';
 
+/** What the root import is compared with: the AI SDK alone, as Baton's own dependency resolves it. */
+export const AI_IMPORT_SPECIFIERS = ['ai'];
+
+/** A cold import of Baton's root may take at most this share of a cold import of `ai` alone. */
+export const IMPORT_VERSUS_AI_LIMIT = 0.6;
+
 /** Each pattern's µs per agent turn may be at most this many times the single agent's µs per turn. */
 export const PATTERN_TURN_LIMIT = 2;
 
@@ -49,7 +55,8 @@ export function applyPatternTargets(results) {
 
 /**
  * Adds Baton's cross-case targets to the `baton-memory` result: at least 8× below the fastest
- * peer measured in the same run, and a cold import of the root under 100 ms.
+ * peer measured in the same run, a cold import of the root under 100 ms, and that import at most
+ * 0.6× a cold import of `ai` alone (measured in alternating processes in the same run).
  *
  * @example
  * applySuiteTargets(results); // then render the report as usual
@@ -82,6 +89,16 @@ export function applySuiteTargets(results) {
       limit: 100,
       unit: 'ms',
       pass: ms <= 100,
+    });
+  }
+  if (memory.importVersusAi) {
+    const { left, right, ratio } = memory.importVersusAi;
+    memory.targets.push({
+      label: `cold import of baton (root) ÷ of ai alone (${left.medianMs.toFixed(1)} ms ÷ ${right.medianMs.toFixed(1)} ms, alternating processes)`,
+      value: ratio,
+      limit: IMPORT_VERSUS_AI_LIMIT,
+      unit: '×',
+      pass: ratio <= IMPORT_VERSUS_AI_LIMIT,
     });
   }
 }

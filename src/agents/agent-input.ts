@@ -1,8 +1,9 @@
 /** Agent input from apps: AI SDK ModelMessages and useChat UIMessages, checked when a run starts and converted once per agent run. */
 
-import { z } from 'zod';
+import type { ZodType } from 'zod';
 import type { AgentInput, InputMessage, Message, PromptInput } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
+import { lazySchema } from '../core/load-zod.js';
 
 type Structured = Readonly<Record<string, unknown>>;
 
@@ -107,12 +108,16 @@ export function agentInputProblem(input: unknown): string | undefined {
 
 /**
  * The schema agents declare as their `inputSchema`: `runtime.start` checks the input with it, so
- * a malformed message fails at start with `INVALID_INPUT`, before any run is stored.
+ * a malformed message fails at start with `INVALID_INPUT`, before any run is stored. Built on
+ * first use, so importing the package does not load zod.
  */
-export const agentInputSchema: z.ZodType = z.unknown().superRefine((input, context) => {
-  const problem = agentInputProblem(input);
-  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
-});
+export const agentInputSchema = lazySchema(
+  (z): ZodType =>
+    z.unknown().superRefine((input, context) => {
+      const problem = agentInputProblem(input);
+      if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+    }),
+);
 
 /** Lets every URL through to the provider, so converting never downloads anything. */
 const passUrls = { '*': [/^/] };

@@ -300,7 +300,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     kind: 'agent',
     name: options.name,
     version: options.version ?? '1',
-    inputSchema: agentInputSchema,
+    inputSchema: agentInputSchema(),
     description: options.description ?? options.name,
     instructions: options.instructions,
     model: firstModel(chain),

@@ -1,7 +1,8 @@
 /** What an open wait expects of its signal: the schema a `waitFor` declares, recorded as JSON Schema so any process can check an answer. */
 
-import { type ZodType, z } from 'zod';
+import type { ZodType, z } from 'zod';
 import { ConfigError } from './errors.js';
+import { loadZod } from './load-zod.js';
 import type { Store } from './store.js';
 
 /**
@@ -63,7 +64,10 @@ export function newestWaits(records: readonly { data: unknown }[]): OpenWait[] {
  */
 export function waitSchemaJson(schema: ZodType): Record<string, unknown> | undefined {
   try {
-    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' }) as Record<string, unknown>;
+    const json = loadZod().z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' }) as Record<
+      string,
+      unknown
+    >;
     delete json.$schema;
     return json;
   } catch {
@@ -86,7 +90,9 @@ export function payloadProblem(
 ): string | undefined {
   let checked: ZodType;
   try {
-    checked = isZodType(schema) ? schema : z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+    checked = isZodType(schema)
+      ? schema
+      : loadZod().z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
   } catch {
     // A recorded schema this version cannot read: the workflow's own schema checks it when it runs.
     return undefined;

@@ -2,8 +2,8 @@
 
 import { hash } from 'node:crypto';
 import type { LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
-import { z } from 'zod';
 import { BatonError, ConfigError } from '../core/errors.js';
+import { lazySchema } from '../core/load-zod.js';
 import type { RunContext } from '../core/run-context.js';
 import {
   type ApprovalContext,
@@ -82,22 +82,25 @@ export interface ApprovalDecision {
 
 /**
  * What the signal `approval:<toolCallId>` must carry; the wait declares it, so `runtime.signal`
- * refuses anything else (a typo like `{ "approve": true }`) before storing it.
+ * refuses anything else (a typo like `{ "approve": true }`) before storing it. Built on first use,
+ * so importing the package does not load zod.
  *
  * @example
  * ```ts
- * approvalAnswerSchema.safeParse({ approved: true, by: 'ana' }).success; // true
+ * approvalAnswerSchema().safeParse({ approved: true, by: 'ana' }).success; // true
  * ```
  */
-export const approvalAnswerSchema = z.union([
-  z.boolean(),
-  z.strictObject({
-    approved: z.boolean(),
-    reason: z.string().optional(),
-    by: z.string().optional(),
-    inputHash: z.string().optional(),
-  }),
-]);
+export const approvalAnswerSchema = lazySchema((z) =>
+  z.union([
+    z.boolean(),
+    z.strictObject({
+      approved: z.boolean(),
+      reason: z.string().optional(),
+      by: z.string().optional(),
+      inputHash: z.string().optional(),
+    }),
+  ]),
+);
 
 /**
  * The hash an approval binds a tool call's arguments with: sha256 (hex) of their canonical
@@ -420,8 +423,8 @@ async function answer(
   let payload: unknown;
   try {
     payload = await (timeoutMs === undefined
-      ? scoped.waitFor(call.signal, { schema: approvalAnswerSchema })
-      : scoped.waitFor(call.signal, { timeoutMs, schema: approvalAnswerSchema }));
+      ? scoped.waitFor(call.signal, { schema: approvalAnswerSchema() })
+      : scoped.waitFor(call.signal, { timeoutMs, schema: approvalAnswerSchema() }));
   } catch (error) {
     // A replayed timeout comes back as a BatonError with the same code.
     if (BatonError.isInstance(error) && error.code === 'WAIT_TIMEOUT') return undefined;

@@ -4,7 +4,7 @@ import { agent } from '../agents/agent.js';
 import type { BatonEvent } from '../core/events.js';
 import { createRuntime } from '../core/runtime.js';
 import { type GroupChatResult, groupChat } from '../patterns/group-chat.js';
-import { custom, maxRounds } from '../patterns/termination.js';
+import { maxRounds, terminateWhen } from '../patterns/termination.js';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { scriptedModel } from '../testing/scripted-model.js';
 import { tool } from '../tools/tool.js';
@@ -133,7 +133,7 @@ describe('loop detection', () => {
     const members = ['optimist', 'skeptic'].map((name) =>
       agent({ name, instructions: `You are ${name}.`, model }),
     );
-    const repetition = custom((state) => {
+    const repetition = terminateWhen((state) => {
       const repeated = findRepeatedText(
         state.messages.map((message) => message.text),
         3,

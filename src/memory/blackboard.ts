@@ -1,8 +1,8 @@
 /** blackboard(): a shared, typed context object agents read and update through tools, every change a journaled step. */
 
-import type { ZodType } from 'zod';
-import { z } from 'zod';
+import type { ZodType, z } from 'zod';
 import { BatonError, type ErrorClass } from '../core/errors.js';
+import { loadZod } from '../core/load-zod.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { CustomEvent, RunContext } from '../core/run-context.js';
 import { assertName } from '../core/runnable.js';
@@ -218,6 +218,7 @@ export function blackboard<T>(options: BlackboardOptions<T>): Blackboard<T> {
     return Object.assign(error, { errorClass: 'recoverable' satisfies ErrorClass });
   }
 
+  const { z } = loadZod();
   const changeSchema = z.object({
     set: z
       .record(z.string(), z.unknown())

@@ -1,7 +1,7 @@
 /** memoryTools(): the `remember` and `recall` tools that give an agent long-term memory in one scope. */
 
-import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { loadZod } from '../core/load-zod.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { type Tool, type ToolContext, tool } from '../tools/tool.js';
 import type { Memory } from './memory.js';
@@ -71,6 +71,7 @@ export function memoryTools(memory: Memory, options: MemoryToolsOptions = {}): M
     throw new ConfigError(`memoryTools(): limit must be a positive integer, got ${limit}.`, {
       code: 'INVALID_OPTION',
     });
+  const { z } = loadZod();
   return {
     remember: tool({
       name: 'remember',

@@ -1,11 +1,11 @@
 /** eventDriven(): members subscribe to topics and publish events on a durable, replayable per-run topic bus. */
 
-import { z } from 'zod';
 import type { Agent, AnyTool } from '../agents/agent.js';
 import { runAgent } from '../agents/run-agent.js';
 import type { AgentInput } from '../context/messages.js';
 import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 import { isInterruption } from '../core/interruption.js';
+import { loadZod } from '../core/load-zod.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
@@ -294,6 +294,7 @@ export function eventDriven<OUTPUT = unknown>(
     );
   const subscribed = [...new Set(subscribers.flatMap((subscriber) => subscriber.topics))];
   const known = [...new Set([...subscribed, ...(until === undefined ? [] : [until])])];
+  const { z } = loadZod();
   const publishTool = tool({
     name: 'publish',
     description:

@@ -13,10 +13,10 @@ import {
   allOf,
   anyOf,
   approvedBy,
-  custom,
   maxRounds,
+  terminateWhen,
   textMention,
-  timeout,
+  timeLimit,
   tokenBudget,
 } from './termination.js';
 
@@ -162,7 +162,7 @@ describe('groupChat: termination', () => {
       'a',
       'b',
     );
-    const result = await play(runtime, { name: 'slow', members, terminate: timeout(1000) });
+    const result = await play(runtime, { name: 'slow', members, terminate: timeLimit(1000) });
     expect(result.rounds).toBe(3);
     expect(result.stoppedBy).toBe('timeout (1200 ms of 1000 ms)');
     await runtime.close();
@@ -171,9 +171,9 @@ describe('groupChat: termination', () => {
   it('journals clock readings only when a condition or a selection function can use the elapsed time', async () => {
     expect(maxRounds(2).usesElapsedTime).toBe(false);
     expect(textMention('DONE').or(tokenBudget(10)).usesElapsedTime).toBe(false);
-    expect(timeout(1000).usesElapsedTime).toBe(true);
-    expect(anyOf(textMention('DONE'), timeout(1000)).usesElapsedTime).toBe(true);
-    expect(custom(() => false).usesElapsedTime).toBe(true);
+    expect(timeLimit(1000).usesElapsedTime).toBe(true);
+    expect(anyOf(textMention('DONE'), timeLimit(1000)).usesElapsedTime).toBe(true);
+    expect(terminateWhen(() => false).usesElapsedTime).toBe(true);
     const { runtime } = setup();
     const { members } = team(echo, 'a', 'b');
     const clockSteps = async (options: GroupChatOptions) => {
@@ -184,7 +184,7 @@ describe('groupChat: termination', () => {
     expect(await clockSteps({ name: 'plain', members, maxRounds: 3 })).toBe(0);
     expect(await clockSteps({ name: 'mention', members, maxRounds: 3, terminate: textMention('X') })).toBe(0);
     // One reading at the start, then one after each of the 3 rounds.
-    expect(await clockSteps({ name: 'timed', members, maxRounds: 3, terminate: timeout(60_000) })).toBe(4);
+    expect(await clockSteps({ name: 'timed', members, maxRounds: 3, terminate: timeLimit(60_000) })).toBe(4);
     expect(
       await clockSteps({ name: 'chosen', members, maxRounds: 3, select: (state) => state.members[0]! }),
     ).toBe(4);
@@ -201,7 +201,7 @@ describe('groupChat: termination', () => {
     const result = await play(runtime, {
       name: 'custom',
       members,
-      terminate: custom(
+      terminate: terminateWhen(
         (state) =>
           state.messages.at(-1)?.text.includes('42') === true && `answer found by ${state.lastSpeaker}`,
       ),
@@ -494,7 +494,7 @@ describe('groupChat: options', () => {
   it('rejects bad termination conditions', () => {
     expect(() => maxRounds(0)).toThrow(/maxRounds\(\): expected an integer >= 1, got 0/);
     expect(() => tokenBudget(-5)).toThrow(/tokenBudget\(\): expected an integer >= 1/);
-    expect(() => timeout(0)).toThrow(/timeout\(\): expected a positive number/);
+    expect(() => timeLimit(0)).toThrow(/timeLimit\(\): expected a positive number/);
     expect(() => textMention('')).toThrow(/textMention\(\): text must be a non-empty string/);
     expect(() => anyOf()).toThrow(/anyOf\(\): give at least one condition/);
     expect(() => allOf(maxRounds(2), 'x' as never)).toThrow(

@@ -1,8 +1,8 @@
 /** human(): a person as a team member; each turn is a durable wait for the signal `human:<name>`. */
 
-import { z } from 'zod';
 import { BatonError, ConfigError } from '../core/errors.js';
 import { isInterruption } from '../core/interruption.js';
+import { lazySchema } from '../core/load-zod.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { type AnyRunnable, assertName, type Runnable, type Workflow } from '../core/runnable.js';
@@ -45,14 +45,15 @@ export interface HumanRequest {
 
 /**
  * What the signal `human:<name>` must carry: the answer as a string or `{ text: string }`. The
- * wait declares it, so `runtime.signal` refuses anything else before storing it.
+ * wait declares it, so `runtime.signal` refuses anything else before storing it. Built on first
+ * use, so importing the package does not load zod.
  *
  * @example
  * ```ts
- * humanAnswerSchema.safeParse({ text: 'APPROVED' }).success; // true
+ * humanAnswerSchema().safeParse({ text: 'APPROVED' }).success; // true
  * ```
  */
-export const humanAnswerSchema = z.union([z.string(), z.object({ text: z.string() })]);
+export const humanAnswerSchema = lazySchema((z) => z.union([z.string(), z.object({ text: z.string() })]));
 
 /** A human member: a workflow whose output is the person's answer as text. */
 export interface Human extends Workflow<unknown, string> {
@@ -136,7 +137,9 @@ export function human(options: HumanOptions): Human {
       try {
         payload = await ctx.waitFor(
           signal,
-          timeoutMs === undefined ? { schema: humanAnswerSchema } : { timeoutMs, schema: humanAnswerSchema },
+          timeoutMs === undefined
+            ? { schema: humanAnswerSchema() }
+            : { timeoutMs, schema: humanAnswerSchema() },
         );
       } catch (error) {
         if (isInterruption(error, ctx)) throw error;

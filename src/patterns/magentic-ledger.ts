@@ -1,6 +1,7 @@
 /** magentic()'s ledgers: their types, and lenient parsing of the JSON the manager writes. */
 
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from '../core/load-zod.js';
 import { balancedEnd, textOf } from './shared.js';
 
 // The prompts live in magentic-prompts.ts; they are still exported from here.
@@ -222,15 +223,17 @@ function planList(value: unknown): unknown {
   return stringList(value);
 }
 
-const taskLedgerSchema = z.object({
-  facts: z.object({
-    given: z.array(z.string()),
-    toLookUp: z.array(z.string()),
-    toDerive: z.array(z.string()),
-    guesses: z.array(z.string()),
+const taskLedgerSchema = lazySchema((z) =>
+  z.object({
+    facts: z.object({
+      given: z.array(z.string()),
+      toLookUp: z.array(z.string()),
+      toDerive: z.array(z.string()),
+      guesses: z.array(z.string()),
+    }),
+    plan: z.array(z.string().min(1)).min(1, 'the plan needs at least one step'),
   }),
-  plan: z.array(z.string().min(1)).min(1, 'the plan needs at least one step'),
-});
+);
 
 const factAliases = {
   given: ['verified', 'givenOrVerified', 'givenFacts', 'verifiedFacts', 'known'],
@@ -267,7 +270,7 @@ export function parseTaskLedger(text: string): Parsed<TaskLedger> {
     },
     plan: planList(top.plan),
   };
-  const parsed = taskLedgerSchema.safeParse(candidate);
+  const parsed = taskLedgerSchema().safeParse(candidate);
   return parsed.success
     ? { ok: true, value: parsed.data }
     : { ok: false, error: describeIssues(parsed.error) };
@@ -295,14 +298,16 @@ function toAnswer(value: unknown, flag: boolean): unknown {
   return { answer, reason: typeof reason === 'string' ? reason : textOf(reason) };
 }
 
-const flagSchema = z.object({ answer: z.boolean(), reason: z.string() });
-const textSchema = z.object({ answer: z.string(), reason: z.string() });
-const progressSchema = z.object({
-  requestSatisfied: flagSchema,
-  inLoop: flagSchema,
-  progressBeingMade: flagSchema,
-  nextSpeaker: textSchema,
-  instruction: textSchema,
+const progressSchema = lazySchema((z) => {
+  const flagSchema = z.object({ answer: z.boolean(), reason: z.string() });
+  const textSchema = z.object({ answer: z.string(), reason: z.string() });
+  return z.object({
+    requestSatisfied: flagSchema,
+    inLoop: flagSchema,
+    progressBeingMade: flagSchema,
+    nextSpeaker: textSchema,
+    instruction: textSchema,
+  });
 });
 
 /**
@@ -344,7 +349,7 @@ export function parseProgressLedger(text: string, members: readonly string[]): P
   const json = extractJsonObject(text);
   if (!json.ok) return json;
   const top = canonicalKeys(json.value, progressKeys);
-  const parsed = progressSchema.safeParse({
+  const parsed = progressSchema().safeParse({
     requestSatisfied: toAnswer(top.requestSatisfied, true),
     inLoop: toAnswer(top.inLoop, true),
     progressBeingMade: toAnswer(top.progressBeingMade, true),

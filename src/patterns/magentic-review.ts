@@ -1,8 +1,8 @@
 /** magentic()'s plan review: a person approves, rejects or edits each plan through the `plan-review` signal. */
 
-import { z } from 'zod';
 import { BatonError } from '../core/errors.js';
 import { isInterruption } from '../core/interruption.js';
+import { lazySchema } from '../core/load-zod.js';
 import type { RunContext } from '../core/run-context.js';
 import type { TaskLedger } from './magentic-ledger.js';
 import { recordDecision } from './shared.js';
@@ -40,11 +40,13 @@ export interface PlanReviewSteps {
   revise(ledger: TaskLedger, why: string): Promise<TaskLedger>;
 }
 
-const reviewSchema = z.union([
-  z.object({ plan: z.array(z.string().min(1)).min(1) }),
-  z.object({ approve: z.literal(true) }),
-  z.object({ approve: z.literal(false), feedback: z.string().optional() }),
-]);
+const reviewSchema = lazySchema((z) =>
+  z.union([
+    z.object({ plan: z.array(z.string().min(1)).min(1) }),
+    z.object({ approve: z.literal(true) }),
+    z.object({ approve: z.literal(false), feedback: z.string().optional() }),
+  ]),
+);
 
 /**
  * Waits for `plan-review` signals until the plan is approved, edited, or the wait times out. A
@@ -97,7 +99,7 @@ export async function reviewPlan(
       }
       throw error;
     }
-    const review = reviewSchema.safeParse(payload);
+    const review = reviewSchema().safeParse(payload);
     if (!review.success) {
       ctx.emit({
         name: 'plan-review-invalid',

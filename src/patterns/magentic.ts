@@ -10,11 +10,20 @@ import type { ModelSpec } from '../models/resolve-model.js';
 import type { MemberCard, ProgressLedger, TaskLedger } from './magentic-ledger.js';
 import { managerInstructions } from './magentic-prompts.js';
 import type { PlanReviewOptions } from './magentic-review.js';
-import { type MagenticConfig, MagenticRun, PATTERN } from './magentic-run.js';
+import type { MagenticConfig } from './magentic-run.js';
 import { announceEnd, announceStart, checkCount, checkMembers, textOf } from './shared.js';
 
 // Plan review lives in magentic-review.ts; its public types are still exported from here.
 export type { PlanReview, PlanReviewOptions } from './magentic-review.js';
+
+/** The pattern's name in events and decisions. */
+const PATTERN = 'magentic';
+
+/**
+ * The run loop with its ledgers and plan review (magentic-run.ts), loaded by the first magentic
+ * run rather than by the package import; later runs reuse the loaded module.
+ */
+let runModule: Promise<typeof import('./magentic-run.js')> | undefined;
 
 /** A member of a `magentic` team: an agent, a workflow or pattern, or a person made with `human()`. */
 export type MagenticMember = AnyRunnable;
@@ -102,6 +111,8 @@ export function magentic<INPUT = AgentInput>(options: MagenticOptions): Runnable
     version: options.version ?? '1',
     async execute(ctx: RunContext, input: INPUT): Promise<MagenticResult> {
       announceStart(ctx, PATTERN, config.name, memberNames);
+      runModule ??= import('./magentic-run.js');
+      const { MagenticRun } = await runModule;
       const result = await new MagenticRun(ctx, config, taskText(input)).execute();
       announceEnd(ctx, PATTERN, config.name, result.stoppedBy);
       return result;

@@ -1,4 +1,4 @@
-/** Composable termination conditions of groupChat: max rounds, text mention, token budget, timeout, approval, custom. */
+/** Composable termination conditions of groupChat: max rounds, text mention, token budget, time limit, approval, your own test. */
 
 import { ConfigError } from '../core/errors.js';
 import type { Usage } from '../core/store.js';
@@ -26,8 +26,8 @@ export interface ChatState {
   readonly usage: Usage;
   /**
    * Milliseconds since the chat started, from `ctx.now()` (recorded, so the same on replay). The
-   * chat reads the clock only when something may use it: a condition that reads it (`timeout()`,
-   * `custom()`, a condition without `usesElapsedTime: false`), a select function or a
+   * chat reads the clock only when something may use it: a condition that reads it (`timeLimit()`,
+   * `terminateWhen()`, a condition without `usesElapsedTime: false`), a select function or a
    * `candidates` function. Otherwise it stays 0.
    */
   readonly elapsedMs: number;
@@ -178,14 +178,14 @@ export function tokenBudget(tokens: number): TerminationCondition {
  *
  * @example
  * ```ts
- * const chat = groupChat({ name: 'standup', members: [a, b], terminate: timeout(60_000) });
+ * const chat = groupChat({ name: 'standup', members: [a, b], terminate: timeLimit(60_000) });
  * ```
  */
-export function timeout(ms: number): TerminationCondition {
+export function timeLimit(ms: number): TerminationCondition {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)
-    throw new ConfigError(`timeout(): expected a positive number of milliseconds, got ${String(ms)}.`);
+    throw new ConfigError(`timeLimit(): expected a positive number of milliseconds, got ${String(ms)}.`);
   return condition(
-    `timeout(${ms} ms)`,
+    `timeLimit(${ms} ms)`,
     [],
     (state) => (state.elapsedMs >= ms ? `timeout (${state.elapsedMs} ms of ${ms} ms)` : undefined),
     true,
@@ -199,15 +199,15 @@ export function timeout(ms: number): TerminationCondition {
  *
  * @example
  * ```ts
- * const enough = custom((state) => state.messages.length > 6 && 'six replies');
+ * const enough = terminateWhen((state) => state.messages.length > 6 && 'six replies');
  * ```
  */
-export function custom(
+export function terminateWhen(
   test: (state: ChatState) => boolean | string | undefined,
   description = 'custom condition',
 ): TerminationCondition {
   if (typeof test !== 'function')
-    throw new ConfigError('custom(): expected a function (state) => boolean | string.');
+    throw new ConfigError('terminateWhen(): expected a function (state) => boolean | string.');
   // `test` may read any field of the state, the elapsed time included.
   return condition(
     description,
@@ -251,7 +251,7 @@ export function approvedBy(member: string, options: { keyword?: string } = {}): 
  *
  * @example
  * ```ts
- * const stop = anyOf(textMention('DONE'), tokenBudget(50_000), timeout(120_000));
+ * const stop = anyOf(textMention('DONE'), tokenBudget(50_000), timeLimit(120_000));
  * ```
  */
 export function anyOf(...conditions: TerminationCondition[]): TerminationCondition {

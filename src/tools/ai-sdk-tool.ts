@@ -2,8 +2,9 @@
 
 import type { JSONSchema7, LanguageModelV3Message } from '@ai-sdk/provider';
 import type { Tool as AiSdkTool, ModelMessage, ToolExecutionOptions } from 'ai';
-import { type ZodType, z } from 'zod';
+import type { ZodType } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { loadZod } from '../core/load-zod.js';
 import { type Tool, type ToolContext, type ToolOptions, tool } from './tool.js';
 
 /** Baton's own settings for a converted AI SDK tool (the AI SDK has no word for them). */
@@ -267,6 +268,7 @@ function readJsonSchema(label: string, read: () => unknown): JSONSchema7 {
  * the schema's own `validate`, when it has one, runs before `execute` (it may be async).
  */
 function fromJsonSchema(label: string, json: JSONSchema7, validate: Validate | undefined): ConvertedSchema {
+  const { z } = loadZod();
   let input: ZodType;
   try {
     input = z.fromJSONSchema(json as never);

@@ -5,8 +5,8 @@ import type {
   LanguageModelV3Message,
   LanguageModelV3ToolResultOutput,
 } from '@ai-sdk/provider';
-import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { loadZod } from '../core/load-zod.js';
 import type { RunContext } from '../core/run-context.js';
 import { type Tool, tool } from './tool.js';
 import { createToolEmbedder, type ToolEmbedder, type ToolEmbeddingOptions } from './tool-embeddings.js';
@@ -146,6 +146,7 @@ export function createToolRouter(
     };
   };
 
+  const { z } = loadZod();
   const searchTool = tool({
     name: searchName,
     description:

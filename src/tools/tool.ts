@@ -1,8 +1,9 @@
 /** tool(): a typed function an agent can call, with a zod input schema, a timeout and an idempotency flag. */
 
 import type { JSONSchema7, LanguageModelV3Message } from '@ai-sdk/provider';
-import { type ZodType, z } from 'zod';
+import type { ZodType } from 'zod';
 import { ConfigError, type ErrorClass } from '../core/errors.js';
+import { loadZod } from '../core/load-zod.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { checkRetry, type RetryOptions } from '../core/retry-options.js';
 import type { CustomEvent } from '../core/run-context.js';
@@ -179,7 +180,10 @@ export function tool<INPUT, OUTPUT>(options: ToolOptions<INPUT, OUTPUT>): Tool<I
 /** The JSON Schema of a zod schema, in the shape model APIs accept for tool parameters. */
 export function toJsonSchema(schema: ZodType, where: string): JSONSchema7 {
   try {
-    const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+    const { $schema: _ignored, ...rest } = loadZod().z.toJSONSchema(schema, { io: 'input' }) as Record<
+      string,
+      unknown
+    >;
     return rest as JSONSchema7;
   } catch (error) {
     throw new ConfigError(
@@ -220,6 +224,7 @@ export function runnableTool<OUTPUT>(
     throw new ConfigError(`${where}: name must be 1-64 letters, digits, '_' or '-'.`);
   if (typeof options.description !== 'string' || options.description.trim() === '')
     throw new ConfigError(`${where}: description is required; the model chooses tools by it.`);
+  const { z } = loadZod();
   const inputSchema = z.object({ input: z.string().describe(`The request for ${target.name}`) });
   return {
     kind: 'tool',

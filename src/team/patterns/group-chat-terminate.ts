@@ -8,7 +8,7 @@ import {
   maxRounds,
   type TerminationCondition,
   textMention,
-  timeout,
+  timeLimit,
   tokenBudget,
 } from '../../patterns/termination.js';
 import { milliseconds } from '../build-parts.js';
@@ -152,7 +152,7 @@ export function terminationOf(spec: TerminateCondition): TerminationCondition {
   if (spec.mention !== undefined)
     return textMention(spec.mention, spec.from === undefined ? {} : { from: spec.from });
   if (spec.tokens !== undefined) return tokenBudget(spec.tokens);
-  if (spec.timeout !== undefined) return timeout(milliseconds(spec.timeout));
+  if (spec.timeout !== undefined) return timeLimit(milliseconds(spec.timeout));
   if (spec.approvedBy !== undefined)
     return approvedBy(spec.approvedBy, spec.keyword === undefined ? {} : { keyword: spec.keyword });
   if (spec.anyOf !== undefined) return anyOf(...spec.anyOf.map(terminationOf));
