@@ -119,16 +119,23 @@ export class RunScheduler {
       outcome = await execution.execute(definition, record.input);
     } catch (error) {
       return this.#afterExecution(
+        execution,
         record.id,
         { status: 'released', error: { name: 'Error', message: String(error) } },
         error,
       );
     }
-    return this.#afterExecution(record.id, outcome);
+    return this.#afterExecution(execution, record.id, outcome);
   }
 
-  #afterExecution(runId: string, outcome: ExecutionOutcome, storeError?: unknown): ExecutionOutcome {
-    this.#active.delete(runId);
+  #afterExecution(
+    execution: RunExecution,
+    runId: string,
+    outcome: ExecutionOutcome,
+    storeError?: unknown,
+  ): ExecutionOutcome {
+    // Only its own slot: a later execution of the run may hold it already.
+    if (this.#active.get(runId)?.execution === execution) this.#active.delete(runId);
     if (storeError !== undefined) {
       process.stderr.write(`baton: run ${runId} stopped because its store failed: ${String(storeError)}\n`);
     }

@@ -105,6 +105,8 @@ class BatonRuntime implements Runtime {
   readonly #registry = new RunnableRegistry();
   /** Runs this process executes now (shared with the scheduler and the results). */
   readonly #active = new Map<string, ActiveRun>();
+  /** Resumes in progress, so a second one for the same run waits for the first. */
+  readonly #resuming = new Map<string, Promise<RunHandle<unknown>>>();
   readonly #results: RunResults;
   readonly #scheduler: RunScheduler;
   #host: ExecutionHost | undefined;
@@ -279,7 +281,18 @@ class BatonRuntime implements Runtime {
     return new Handle(this.#results, record.id);
   }
 
-  async resume(runId: string, options: { force?: boolean } = {}): Promise<RunHandle<unknown>> {
+  resume(runId: string, options: { force?: boolean } = {}): Promise<RunHandle<unknown>> {
+    // One resume per run at a time: two wake-ups arriving together (a timer and a signal, two
+    // queue jobs) would otherwise both pass the check for an active execution and both claim
+    // the run (a process may re-claim its own lease), running its next steps twice.
+    const pending = this.#resuming.get(runId);
+    if (pending !== undefined) return pending;
+    const resumed = this.#resumeOnce(runId, options).finally(() => this.#resuming.delete(runId));
+    this.#resuming.set(runId, resumed);
+    return resumed;
+  }
+
+  async #resumeOnce(runId: string, options: { force?: boolean }): Promise<RunHandle<unknown>> {
     this.#assertOpen();
     if (this.#active.has(runId)) return new Handle(this.#results, runId);
     const store = await this.#getStore();
