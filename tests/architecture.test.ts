@@ -77,6 +77,7 @@ describe('architecture', () => {
       testing: ['core', 'stores', 'models'],
       team: ['core', 'agents', 'models', 'tools', 'patterns', 'testing', 'stores', 'context'],
       protocols: ['core', 'models', 'tools', 'stores'],
+      workers: ['core'],
     };
     const violations: string[] = [];
     for (const [file, targets] of typeGraph) {

@@ -157,6 +157,7 @@ const expected: Record<string, string[]> = {
     'teamPatterns',
   ],
   './mcp': ['mcpCapabilities', 'mcpTools'],
+  './workers': ['createBullmqDispatcher', 'createWorker'],
 };
 
 describe('package exports', () => {

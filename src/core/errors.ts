@@ -153,6 +153,10 @@ export class ConfigError extends BatonError {
  * ```
  */
 export class RunLeasedError extends BatonError {
+  /** The process holding the run. */
+  readonly owner: string;
+  /** When its lease runs out unless renewed (ms since the epoch). */
+  readonly leaseExpiresAt: number;
   constructor(runId: string, owner: string, until: number) {
     super(
       `Run ${runId} is being executed by ${owner} (lease until ${new Date(until).toISOString()}). ` +
@@ -160,6 +164,8 @@ export class RunLeasedError extends BatonError {
       { code: 'RUN_LEASED', fault: 'user', runId },
     );
     this.name = 'RunLeasedError';
+    this.owner = owner;
+    this.leaseExpiresAt = until;
   }
 }
 

@@ -5,6 +5,7 @@
 
 import type { Budget } from './budget-limits.js';
 import type { Clock } from './clock.js';
+import type { DispatchOptions, DispatchReason } from './dispatch.js';
 import { BatonError, RunLeasedError, RunNotFoundError } from './errors.js';
 import type { ExecutionHost, ExecutionOutcome } from './execution-host.js';
 import { RunExecution } from './run-execution.js';
@@ -36,6 +37,10 @@ export interface SchedulerHost {
   /** The registered definition of that name. */
   definitionNamed(name: string): Runnable | undefined;
   resume(runId: string): Promise<unknown>;
+  /** Set when the runtime hands runs to a queue: what comes after an execution is dispatched, not resumed here. */
+  readonly dispatch:
+    | ((runId: string, reason: DispatchReason, options?: DispatchOptions) => Promise<void>)
+    | undefined;
 }
 
 /** Schedules the runs of one runtime; owned by it, shared with no other. */
@@ -49,6 +54,8 @@ export class RunScheduler {
   /** Runs the poller found due but left for a runtime with their version; each is reported once. */
   readonly #otherVersions = new Set<string>();
   #startScheduled = false;
+  /** Dispatches issued after an execution stopped, awaited by `runtime.execute`. */
+  readonly #afterDispatch = new Map<string, Promise<void>>();
   #cancelHeartbeat: (() => void) | undefined;
   #cancelPoll: (() => void) | undefined;
 
@@ -119,26 +126,64 @@ export class RunScheduler {
       outcome = await execution.execute(definition, record.input);
     } catch (error) {
       return this.#afterExecution(
+        execution,
         record.id,
         { status: 'released', error: { name: 'Error', message: String(error) } },
         error,
       );
     }
-    return this.#afterExecution(record.id, outcome);
+    return this.#afterExecution(execution, record.id, outcome);
   }
 
-  #afterExecution(runId: string, outcome: ExecutionOutcome, storeError?: unknown): ExecutionOutcome {
-    this.#active.delete(runId);
+  #afterExecution(
+    execution: RunExecution,
+    runId: string,
+    outcome: ExecutionOutcome,
+    storeError?: unknown,
+  ): ExecutionOutcome {
+    // Only its own slot: a later execution of the run may hold it already.
+    if (this.#active.get(runId)?.execution === execution) this.#active.delete(runId);
     if (storeError !== undefined) {
       process.stderr.write(`baton: run ${runId} stopped because its store failed: ${String(storeError)}\n`);
     }
     if (outcome.leaseHeld === true) this.#leasesToClear.add(runId);
-    if (outcome.status === 'suspended' && !this.#host.closed) {
+    if (this.#host.dispatch !== undefined) {
+      this.#dispatchNext(this.#host.dispatch, runId, outcome);
+    } else if (outcome.status === 'suspended' && !this.#host.closed) {
       if (outcome.wakeNow === true) this.wake(runId, 0);
       else if (outcome.wakeAt !== undefined) this.wake(runId, outcome.wakeAt - this.#host.clock.now());
     }
     this.#results.notifyEnded(runId);
     return outcome;
+  }
+
+  /** With a dispatcher: queues what comes after an execution stopped (a wake, a release). */
+  #dispatchNext(
+    dispatch: NonNullable<SchedulerHost['dispatch']>,
+    runId: string,
+    outcome: ExecutionOutcome,
+  ): void {
+    const now = this.#host.clock.now();
+    let next: Promise<void> | undefined;
+    if (outcome.status === 'suspended') {
+      if (outcome.wakeNow === true) next = dispatch(runId, 'signal', { key: `now-${now}` });
+      else if (outcome.wakeAt !== undefined)
+        next = dispatch(runId, 'timer', { at: outcome.wakeAt, key: String(outcome.wakeAt) });
+    } else if (outcome.status === 'released') {
+      // A failed store is retried a little later; a drain hands the run over at once.
+      const at = outcome.error === undefined ? now : now + 1000;
+      next = dispatch(runId, 'released', { at, key: `released-${now}` });
+    }
+    if (next === undefined) return;
+    const tracked = next.finally(() => {
+      if (this.#afterDispatch.get(runId) === tracked) this.#afterDispatch.delete(runId);
+    });
+    this.#afterDispatch.set(runId, tracked);
+  }
+
+  /** Resolves once what was dispatched after the run's last execution is queued. */
+  afterDispatch(runId: string): Promise<void> | undefined {
+    return this.#afterDispatch.get(runId);
   }
 
   /** Resumes a suspended run in `inMs`, replacing its earlier wake-up timer. */
@@ -217,6 +262,13 @@ export class RunScheduler {
       const due = await store.findRecoverable(this.#host.clock.now(), 50);
       for (const record of due) {
         if (this.#host.closed) return;
+        if (this.#host.dispatch !== undefined) {
+          if (this.#active.has(record.id)) continue;
+          await this.#host.dispatch(record.id, 'recover', {
+            key: `${record.status}-${record.updatedAt}-${record.leaseExpiresAt ?? 0}`,
+          });
+          continue;
+        }
         const definition = this.#host.definitionNamed(record.target);
         if (this.#active.has(record.id) || definition === undefined) continue;
         if (!canResume(definition, record)) {

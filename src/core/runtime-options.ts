@@ -2,6 +2,7 @@
 
 import type { Budget } from './budget-limits.js';
 import type { Clock } from './clock.js';
+import type { RunDispatcher } from './dispatch.js';
 import { ConfigError } from './errors.js';
 import type { AuditOpener } from './execution-host.js';
 import { optionNames } from './option-names.js';
@@ -36,6 +37,18 @@ export interface RuntimeOptions {
    * `audit:<runId>` after each journal append (docs/audit.md). Called once per store. Default: none.
    */
   audit?: (store: Store) => AuditOpener;
+  /**
+   * Hand runs to a queue instead of running them here (`createBullmqDispatcher` from
+   * `batonjs/workers`): `start` stores the run and dispatches it, and a signal, a due timer or a
+   * released run is dispatched again; workers run them with `runtime.execute(runId)`.
+   * Default: none (this process runs what it starts).
+   */
+  dispatcher?: RunDispatcher;
+  /**
+   * With a dispatcher: how long a stored run may wait in the queue before the recovery poll
+   * dispatches it again (the queue lost its job). Default 5 minutes.
+   */
+  queuedLeaseMs?: number;
 }
 
 /** Options of `runtime.start`. */
@@ -73,6 +86,8 @@ export const runtimeOptionNames = optionNames<RuntimeOptions>({
   models: true,
   prices: true,
   resilience: true,
+  dispatcher: true,
+  queuedLeaseMs: true,
   contextWindows: true,
   tokenizers: true,
 });

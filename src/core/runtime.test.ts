@@ -461,3 +461,39 @@ async function waitUntil(
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
+
+describe('one execution per run in a process', () => {
+  it('runs a due run once when resume is called twice at the same time (a timer and a signal arriving together)', async () => {
+    const store = createMemoryStore();
+    const clock = createFakeClock(1_000_000);
+    const calls: string[] = [];
+    const flow = workflow({ name: 'sleep-then-step' }, async (ctx) => {
+      await ctx.sleep(60_000);
+      return ctx.step('after', async () => {
+        calls.push('after');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return 'done';
+      });
+    });
+    const runtime = runtimeWith(store, { inlineWaitMs: 0, clock });
+    const handle = await runtime.start(flow, null);
+    await waitUntil(async () => (await runtime.get(handle.runId)).status === 'suspended');
+    await runtime.close();
+    clock.set(1_000_000 + 61_000);
+    // Another process (no timer of its own): both wake-ups read the stored run before either
+    // has launched an execution.
+    const later = runtimeWith(store, { inlineWaitMs: 0, clock, workflows: [flow] });
+    const starts: BatonEvent[] = [];
+    later.on((event) => {
+      if (event.type === 'run-start') starts.push(event);
+    });
+    const [first, second] = await Promise.all([later.resume(handle.runId), later.resume(handle.runId)]);
+    expect(await first.result()).toBe('done');
+    expect(await second.result()).toBe('done');
+    expect(calls).toEqual(['after']);
+    // One execution: two would race each other through the journal (and, past a wait, through steps).
+    expect(starts).toHaveLength(1);
+    expect((await later.journal(handle.runId)).filter((entry) => entry.name === 'after')).toHaveLength(1);
+    await later.close();
+  });
+});

@@ -4,6 +4,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Budget } from './budget-limits.js';
 import { type Clock, systemClock } from './clock.js';
+import {
+  type DispatchOptions,
+  type DispatchReason,
+  type ExecutionReport,
+  QUEUED_OWNER,
+  type RunDispatcher,
+} from './dispatch.js';
 import { asStoreError, BatonError, ConfigError, RunNotFoundError } from './errors.js';
 import { EventBus, type EventListener } from './events.js';
 import type { ExecutionHost } from './execution-host.js';
@@ -65,6 +72,13 @@ export interface Runtime {
   cancel(runId: string): Promise<RunRecord>;
   /** Subscribes to every event of every run in this process. */
   on(listener: EventListener): () => void;
+  /**
+   * For workers: takes the run (a queued run from the queue's lease, or one whose lease ran
+   * out), runs it here until it ends, suspends or is released, and reports how it stopped. With
+   * a dispatcher, what comes next (a timer, a signal already there, a release) is dispatched
+   * before it resolves. Throws `RUN_LEASED`, changing nothing, when a live process holds the run.
+   */
+  execute(runId: string): Promise<ExecutionReport>;
   /** Stops timers, lets active runs stop at their next step (they stay resumable) and closes a store it created. */
   close(): Promise<void>;
 }
@@ -100,11 +114,15 @@ class BatonRuntime implements Runtime {
   readonly #pollIntervalMs: number;
   readonly #recover: boolean;
   readonly #audit: RuntimeOptions['audit'];
+  readonly #dispatcher: RunDispatcher | undefined;
+  readonly #queuedLeaseMs: number;
   /** What every run of this runtime carries in `ctx.services.tenant`. */
   readonly #tenant: Tenant;
   readonly #registry = new RunnableRegistry();
   /** Runs this process executes now (shared with the scheduler and the results). */
   readonly #active = new Map<string, ActiveRun>();
+  /** Resumes in progress, so a second one for the same run waits for the first. */
+  readonly #resuming = new Map<string, Promise<RunHandle<unknown>>>();
   readonly #results: RunResults;
   readonly #scheduler: RunScheduler;
   #host: ExecutionHost | undefined;
@@ -124,6 +142,8 @@ class BatonRuntime implements Runtime {
     this.#recover = settings.recover;
     this.#owner = settings.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#audit = options.audit;
+    this.#dispatcher = options.dispatcher;
+    this.#queuedLeaseMs = positive('queuedLeaseMs', options.queuedLeaseMs ?? 300_000);
     const { models, prices, resilience, contextWindows, tokenizers } = options;
     this.#tenant = { models, prices, resilience, contextWindows, tokenizers };
     this.#store = options.store;
@@ -181,6 +201,10 @@ class BatonRuntime implements Runtime {
       getStore: () => this.#getStore(),
       definitionNamed: (name) => this.#registry.get(name),
       resume: (runId) => this.resume(runId),
+      dispatch:
+        this.#dispatcher === undefined
+          ? undefined
+          : (runId, reason, options) => this.#dispatch(runId, reason, options),
     };
   }
 
@@ -258,8 +282,8 @@ class BatonRuntime implements Runtime {
       costUsd: 0,
       createdAt: now,
       updatedAt: now,
-      leaseOwner: this.#owner,
-      leaseExpiresAt: now + this.#leaseMs,
+      leaseOwner: this.#dispatcher === undefined ? this.#owner : QUEUED_OWNER,
+      leaseExpiresAt: now + (this.#dispatcher === undefined ? this.#leaseMs : this.#queuedLeaseMs),
       schemaVersion: runSchemaVersion,
     };
     if (options?.threadId !== undefined) record.threadId = options.threadId;
@@ -275,11 +299,26 @@ class BatonRuntime implements Runtime {
     } catch (error) {
       throw asStoreError(error);
     }
+    if (this.#dispatcher !== undefined) {
+      await this.#dispatch(record.id, 'start');
+      return new Handle(this.#results, record.id);
+    }
     this.#scheduler.launch(this.#hostFor(store), definition, record, [], true, budget);
     return new Handle(this.#results, record.id);
   }
 
-  async resume(runId: string, options: { force?: boolean } = {}): Promise<RunHandle<unknown>> {
+  resume(runId: string, options: { force?: boolean } = {}): Promise<RunHandle<unknown>> {
+    // One resume per run at a time: two wake-ups arriving together (a timer and a signal, two
+    // queue jobs) would otherwise both pass the check for an active execution and both claim
+    // the run (a process may re-claim its own lease), running its next steps twice.
+    const pending = this.#resuming.get(runId);
+    if (pending !== undefined) return pending;
+    const resumed = this.#resumeOnce(runId, options).finally(() => this.#resuming.delete(runId));
+    this.#resuming.set(runId, resumed);
+    return resumed;
+  }
+
+  async #resumeOnce(runId: string, options: { force?: boolean }): Promise<RunHandle<unknown>> {
     this.#assertOpen();
     if (this.#active.has(runId)) return new Handle(this.#results, runId);
     const store = await this.#getStore();
@@ -301,8 +340,78 @@ class BatonRuntime implements Runtime {
     } catch (error) {
       throw asStoreError(error, runId);
     }
+    if (this.#closed) {
+      // Closed while claiming: let the run go at once rather than hold it until the lease runs out.
+      await this.#releaseLease(store, runId);
+      this.#assertOpen();
+    }
     this.#scheduler.launch(this.#hostFor(store), definition, record, entries, false, budget);
     return new Handle(this.#results, runId);
+  }
+
+  /** Clears this process's lease on a run it holds but will not execute; a lost lease is nothing to clear. */
+  async #releaseLease(store: Store, runId: string): Promise<void> {
+    const now = this.clock.now();
+    await store
+      .updateRun(runId, { leaseOwner: null, leaseExpiresAt: null }, now, { owner: this.#owner, now })
+      .catch(() => undefined);
+  }
+
+  async execute(runId: string): Promise<ExecutionReport> {
+    this.#assertOpen();
+    let active = this.#active.get(runId);
+    if (active === undefined) {
+      const store = await this.#getStore();
+      const stored = await store.getRun(runId).catch((error: unknown) => {
+        throw asStoreError(error, runId);
+      });
+      if (stored === undefined) throw new RunNotFoundError(runId);
+      if (terminalStatuses.has(stored.status)) return { runId, status: reportStatus(stored.status) };
+      if (stored.leaseOwner === QUEUED_OWNER) {
+        this.#assertOpen();
+        await this.#takeFromQueue(store, runId);
+      }
+      await this.resume(runId);
+      active = this.#active.get(runId);
+      // Resume found it ended in between: report what is stored.
+      if (active === undefined) return { runId, status: reportStatus((await this.get(runId)).status) };
+    }
+    active.go();
+    const outcome = await active.done;
+    await this.#scheduler.afterDispatch(runId);
+    const report: ExecutionReport = { runId, status: reportStatus(outcome.status) };
+    if (outcome.wakeAt !== undefined) report.wakeAt = outcome.wakeAt;
+    return report;
+  }
+
+  /**
+   * Replaces the queue's lease on a stored run with this process's own, in one write fenced on
+   * the queue still holding it: of two workers given the run, one wins; the other's write is
+   * refused and its claim then finds the run leased. A queue lease that ran out is left for the
+   * ordinary claim.
+   */
+  async #takeFromQueue(store: Store, runId: string): Promise<void> {
+    const now = this.clock.now();
+    try {
+      await store.updateRun(runId, { leaseOwner: this.#owner, leaseExpiresAt: now + this.#leaseMs }, now, {
+        owner: QUEUED_OWNER,
+        now,
+      });
+    } catch (error) {
+      if (BatonError.isInstance(error) && error.code === 'LEASE_LOST') return;
+      throw asStoreError(error, runId);
+    }
+  }
+
+  /** Hands a run to the dispatcher; a failure is reported, and the recovery poll dispatches the run again later. */
+  async #dispatch(runId: string, reason: DispatchReason, options?: DispatchOptions): Promise<void> {
+    try {
+      await this.#dispatcher?.dispatch(runId, reason, options);
+    } catch (error) {
+      process.stderr.write(
+        `baton: could not dispatch run ${runId} (${reason}): ${String(error)}; the recovery poll dispatches it again.\n`,
+      );
+    }
   }
 
   async signal(runId: string, name: string, payload?: unknown): Promise<void> {
@@ -321,7 +430,11 @@ class BatonRuntime implements Runtime {
     }
     // A payload the open wait's recorded schema refuses is never stored: the run keeps waiting.
     await checkSignalPayload(store, runId, name, payload ?? null);
-    await store.addSignal(runId, name, payload ?? null, this.clock.now());
+    const added = await store.addSignal(runId, name, payload ?? null, this.clock.now());
+    if (this.#dispatcher !== undefined) {
+      if (record.status === 'suspended') await this.#dispatch(runId, 'signal', { key: `signal-${added.id}` });
+      return;
+    }
     const definition = this.#registry.get(record.target);
     // A run of another version is left suspended for a runtime that has its version (a rolling deploy).
     if (
@@ -394,4 +507,9 @@ class BatonRuntime implements Runtime {
     await this.#scheduler.close();
     if (this.#ownsStore && this.#store !== undefined) await this.#store.close();
   }
+}
+
+/** The status an execution report gives: an execution never stops `running`; were it to, the run is left for the next dispatch. */
+function reportStatus(status: RunRecord['status'] | 'released'): ExecutionReport['status'] {
+  return status === 'running' ? 'released' : status;
 }
