@@ -180,6 +180,7 @@ const expected: Record<string, string[]> = {
     'teamPatterns',
   ],
   './mcp': ['mcpCapabilities', 'mcpTools'],
+  './redis': ['createRedisEventBus'],
 };
 
 describe('package exports', () => {

@@ -1,0 +1,12 @@
+/** The `batonjs/redis` entry point: run events, eventDriven topics and limits shared between processes through Redis. */
+
+export type {
+  AllRunsEventEntry,
+  AllRunsSubscribeOptions,
+  RedisEventBus,
+  RedisEventBusOptions,
+  RunEventEntry,
+  RunSubscribeOptions,
+} from './redis-event-bus.js';
+export { createRedisEventBus } from './redis-event-bus.js';
+export type { RedisSource } from './redis-packages.js';
