@@ -180,7 +180,7 @@ const expected: Record<string, string[]> = {
     'teamPatterns',
   ],
   './mcp': ['mcpCapabilities', 'mcpTools'],
-  './redis': ['createRedisEventBus'],
+  './redis': ['createRedisEventBus', 'createRedisTopics'],
 };
 
 describe('package exports', () => {

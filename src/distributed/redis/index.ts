@@ -10,3 +10,5 @@ export type {
 } from './redis-event-bus.js';
 export { createRedisEventBus } from './redis-event-bus.js';
 export type { RedisSource } from './redis-packages.js';
+export type { RedisTopics, RedisTopicsOptions, TopicConsumeOptions, TopicDelivery } from './redis-topics.js';
+export { createRedisTopics } from './redis-topics.js';

@@ -7,7 +7,7 @@ import type { RawEntry } from './stream-entry.js';
 export interface StreamRead {
   /** Entries of `key` after `after` (exclusive), waiting until there is at least one. */
   next(key: string, after: string): Promise<RawEntry[] | undefined>;
-  /** New entries of `key` for `consumer` of `group` (`XREADGROUP ... >`), waiting until there is at least one. */
+  /** New entries of `key` for `consumer` of `group` (`XREADGROUP ... >`), waiting one block time at most (then `[]`). */
   nextForGroup(key: string, group: string, consumer: string, count: number): Promise<RawEntry[] | undefined>;
   readonly connection: Redis;
   close(): Promise<void>;
@@ -29,7 +29,7 @@ export function blockingRead(connection: Redis, blockMs: number, signal?: AbortS
   };
   signal?.addEventListener('abort', stop, { once: true });
 
-  async function loop(read: () => Promise<ReadReply>): Promise<RawEntry[] | undefined> {
+  async function loop(read: () => Promise<ReadReply>, once = false): Promise<RawEntry[] | undefined> {
     for (;;) {
       if (stopped()) return undefined;
       let reply: ReadReply;
@@ -43,6 +43,7 @@ export function blockingRead(connection: Redis, blockMs: number, signal?: AbortS
       // XREADGROUP can name entries deleted since they were delivered: [id, null].
       if (entries !== undefined && entries.length > 0)
         return entries.filter((entry) => (entry[1] as string[] | null) !== null);
+      if (once) return [];
     }
   }
 
@@ -79,6 +80,7 @@ export function blockingRead(connection: Redis, blockMs: number, signal?: AbortS
             key,
             '>',
           ) as Promise<ReadReply>,
+        true,
       );
     },
     async close() {
