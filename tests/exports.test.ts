@@ -180,7 +180,7 @@ const expected: Record<string, string[]> = {
     'teamPatterns',
   ],
   './mcp': ['mcpCapabilities', 'mcpTools'],
-  './redis': ['createRedisEventBus', 'createRedisTopics'],
+  './redis': ['createRedisEventBus', 'createRedisLimits', 'createRedisTopics'],
 };
 
 describe('package exports', () => {

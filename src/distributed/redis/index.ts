@@ -1,6 +1,14 @@
 /** The `batonjs/redis` entry point: run events, eventDriven topics and limits shared between processes through Redis. */
 
 export type {
+  BreakerVerdict,
+  SharedAcquireOptions,
+  SharedBreaker,
+  SharedLease,
+  SharedLimit,
+  SharedLimits,
+} from '../../models/resilience/shared-limits.js';
+export type {
   AllRunsEventEntry,
   AllRunsSubscribeOptions,
   RedisEventBus,
@@ -9,6 +17,8 @@ export type {
   RunSubscribeOptions,
 } from './redis-event-bus.js';
 export { createRedisEventBus } from './redis-event-bus.js';
+export type { RedisBreakerOptions, RedisLimits, RedisLimitsOptions } from './redis-limits.js';
+export { createRedisLimits } from './redis-limits.js';
 export type { RedisSource } from './redis-packages.js';
 export type { RedisTopics, RedisTopicsOptions, TopicConsumeOptions, TopicDelivery } from './redis-topics.js';
 export { createRedisTopics } from './redis-topics.js';
