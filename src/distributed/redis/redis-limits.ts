@@ -184,25 +184,31 @@ export async function createRedisLimits(options: RedisLimitsOptions): Promise<Re
     const deadline = started + (acquireOptions.maxWaitMs ?? settings.maxWaitMs);
     const { signal } = acquireOptions;
     const intervalMs = limit.intervalMs ?? 60_000;
-    if (limit.requests !== undefined)
-      await consume(
-        limiter('requests', key, limit.requests, intervalMs),
-        'request',
-        key,
-        1,
-        deadline,
-        started,
-        signal,
-      );
     const estimate = Math.ceil(acquireOptions.tokens ?? 0);
     const tokenRate =
       limit.tokens === undefined ? undefined : limiter('tokens', key, limit.tokens, intervalMs);
-    if (tokenRate !== undefined && estimate > 0) {
-      if (estimate > tokenRate.points)
-        throw new ConfigError(
-          `${where}: a call to "${key}" expects ${estimate} tokens, more than its whole token rate (${tokenRate.points} per ${intervalMs} ms); it could never be made. Raise limits["${key}"].tokens.`,
-        );
-      await consume(tokenRate, 'token', key, estimate, deadline, started, signal);
+    if (tokenRate !== undefined && estimate > tokenRate.points)
+      throw new ConfigError(
+        `${where}: a call to "${key}" expects ${estimate} tokens, more than its whole token rate (${tokenRate.points} per ${intervalMs} ms); it could never be made. Raise limits["${key}"].tokens.`,
+      );
+    // Both rates at once (one round trip when both have budget).
+    const rates: Array<Promise<void>> = [];
+    if (limit.requests !== undefined) {
+      const requestRate = limiter('requests', key, limit.requests, intervalMs);
+      rates.push(consume(requestRate, 'request', key, 1, deadline, started, signal));
+    }
+    if (tokenRate !== undefined && estimate > 0)
+      rates.push(consume(tokenRate, 'token', key, estimate, deadline, started, signal));
+    if (rates.length === 1) await rates[0];
+    else if (rates.length > 1) {
+      const outcomes = await Promise.allSettled(rates);
+      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failed !== undefined) {
+        // The token budget taken for a call that is not made goes back.
+        if (outcomes[1]?.status === 'fulfilled')
+          await tokenRate?.reward(key, estimate).catch(() => undefined);
+        throw failed.reason;
+      }
     }
     let slot: Slot | undefined;
     if (limit.maxConcurrent !== undefined) {
@@ -230,15 +236,19 @@ export async function createRedisLimits(options: RedisLimitsOptions): Promise<Re
       async release(used = {}) {
         if (released) return;
         released = true;
+        const pending: Array<Promise<unknown>> = [];
         if (slot !== undefined) {
           held.delete(slot);
-          await slot.release();
+          pending.push(slot.release());
         }
         const actual = used.tokens === undefined ? undefined : Math.ceil(used.tokens);
-        if (tokenRate !== undefined && actual !== undefined && actual !== estimate) {
-          if (actual > estimate) await tokenRate.penalty(key, actual - estimate);
-          else await tokenRate.reward(key, estimate - actual);
-        }
+        if (tokenRate !== undefined && actual !== undefined && actual !== estimate)
+          pending.push(
+            actual > estimate
+              ? tokenRate.penalty(key, actual - estimate)
+              : tokenRate.reward(key, estimate - actual),
+          );
+        await Promise.all(pending);
       },
     };
   }
