@@ -17,7 +17,7 @@ const purposes: Record<string, string> = {
  * Imports an optional peer dependency; a missing package becomes a `ConfigError` that names it
  * and the install command, any other failure is rethrown as it is.
  */
-async function importPeer<MODULE>(name: string, load: () => Promise<MODULE>): Promise<MODULE> {
+export async function importPeer<MODULE>(name: string, load: () => Promise<MODULE>): Promise<MODULE> {
   try {
     return await load();
   } catch (error) {
