@@ -199,20 +199,29 @@ export async function createRedisTopics(options: RedisTopicsOptions): Promise<Re
           }
           for (;;) {
             if (signal?.aborted === true || closed) return;
-            const claimed = (await client.xautoclaim(
-              key,
-              group,
-              consumer,
-              claimIdleMs,
-              '0-0',
-              'COUNT',
-              count,
-            )) as [string, RawEntry[]];
+            let claimed: [string, RawEntry[]];
+            let entries: RawEntry[] | undefined;
+            try {
+              claimed = (await client.xautoclaim(
+                key,
+                group,
+                consumer,
+                claimIdleMs,
+                '0-0',
+                'COUNT',
+                count,
+              )) as [string, RawEntry[]];
+              entries = claimed[1].length > 0 ? [] : await reader.nextForGroup(key, group, consumer, count);
+            } catch (error) {
+              // Redis lost the group (a restart without persistence): make it again and go on.
+              if (!String(error).includes('NOGROUP')) throw error;
+              await ensureGroup(key, group, '0');
+              continue;
+            }
             for (const [id, fields] of claimed[1]) {
               const taken = delivery(id, fields);
               if (taken !== undefined) yield taken;
             }
-            const entries = await reader.nextForGroup(key, group, consumer, count);
             if (entries === undefined) return;
             for (const [id, fields] of entries) {
               const taken = delivery(id, fields);
