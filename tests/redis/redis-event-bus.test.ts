@@ -2,9 +2,15 @@
 
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisEventBus, type RedisEventBus } from '../../src/distributed/redis/index.js';
-import type { BatonEvent } from '../../src/index.js';
+import {
+  type BatonEvent,
+  createMemoryStore,
+  createRuntime,
+  type RunContext,
+  workflow,
+} from '../../src/index.js';
 import { exitOf, startWorker, waitForLine } from '../crash/crash-harness.js';
 import { dropKeys, redisUrl, requireRedis, testPrefix } from './redis-test-kit.js';
 
@@ -128,6 +134,37 @@ describe('createRedisEventBus', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     // The caller's own client stays open after close().
     expect(await client.ping()).toBe('PONG');
+  });
+
+  it('keeps an attached runtime running when an event cannot be published, and says so once', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+    const flow = workflow({ name: 'emits-a-date' }, async (ctx: RunContext) => {
+      ctx.emit({ name: 'bad', data: { when: new Date(0) } });
+      return ctx.step('after', () => 'ok');
+    });
+    const stop = bus.attach(runtime);
+    const written: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    let runId = '';
+    try {
+      const handle = await runtime.start(flow, null);
+      runId = handle.runId;
+      expect(await handle.result()).toBe('ok');
+      await bus.flush();
+    } finally {
+      write.mockRestore();
+      stop();
+    }
+    expect(written.join('')).toContain('a custom event of run');
+    expect(written.join('')).toContain('did not reach Redis');
+    const types = (await bus.read(runId)).map((entry) => entry.event.type);
+    expect(types[0]).toBe('run-start');
+    expect(types.at(-1)).toBe('run-end');
+    expect(types).not.toContain('custom');
+    await runtime.close();
   });
 
   it('lets another process watch a run: process A runs it, this process follows it live', async () => {

@@ -1,7 +1,7 @@
 /** createRedisEventBus: run events on Redis Streams, so a run executing in one process can be watched from any other. */
 
 import type { Redis } from 'ioredis';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, errorMessage } from '../../core/errors.js';
 import type { BatonEvent, BatonEventType, EventListener } from '../../core/events.js';
 import {
   closeConnection,
@@ -250,10 +250,16 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
   }
 
   function attach(source: { on(listener: EventListener): () => void }): () => void {
-    const report = refusalReporter(`${where}: attach`);
+    let warned = false;
     return source.on((event) => {
       if (closed) return;
-      publish(event.runId, event).catch((error: unknown) => report(event.type, String(error)));
+      publish(event.runId, event).catch((error: unknown) => {
+        if (warned) return;
+        warned = true;
+        process.stderr.write(
+          `baton: ${where}: a ${event.type} event of run ${event.runId} did not reach Redis (later failures are not reported): ${errorMessage(error)}\n`,
+        );
+      });
     });
   }
 
