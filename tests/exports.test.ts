@@ -180,7 +180,7 @@ const expected: Record<string, string[]> = {
     'teamPatterns',
   ],
   './mcp': ['mcpCapabilities', 'mcpTools'],
-  './redis': ['createRedisEventBus', 'createRedisLimits', 'createRedisTopics'],
+  './redis': ['callWithSharedLimits', 'createRedisEventBus', 'createRedisLimits', 'createRedisTopics'],
 };
 
 describe('package exports', () => {

@@ -4,10 +4,12 @@ export type {
   BreakerVerdict,
   SharedAcquireOptions,
   SharedBreaker,
+  SharedCallOptions,
   SharedLease,
   SharedLimit,
   SharedLimits,
 } from '../../models/resilience/shared-limits.js';
+export { callWithSharedLimits } from '../../models/resilience/shared-limits.js';
 export type {
   AllRunsEventEntry,
   AllRunsSubscribeOptions,

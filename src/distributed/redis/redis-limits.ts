@@ -165,6 +165,9 @@ export async function createRedisLimits(options: RedisLimitsOptions): Promise<Re
         rejection = caught;
       }
       if (!(rejection instanceof rates!.RateLimiterRes)) throw rejection;
+      // A refused consume still counted its points: give them back, so a big refused call does not
+      // starve smaller ones for the rest of the window.
+      await rate.reward(key, points);
       // Waiters of one window spread over 25 ms rather than all asking at its first instant.
       const waitMs = rejection.msBeforeNext + Math.floor(Math.random() * 25);
       if (Date.now() + waitMs > deadline)
