@@ -11,7 +11,7 @@ import {
   type RunContext,
   workflow,
 } from '../../src/index.js';
-import { exitOf, startWorker, waitForLine } from '../crash/crash-harness.js';
+import { exitOf, killStarted, startWorker, waitForLine } from '../crash/crash-harness.js';
 import { dropKeys, redisUrl, requireRedis, testPrefix } from './redis-test-kit.js';
 
 const prefix = testPrefix('event-bus');
@@ -24,6 +24,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Worker processes a failed test left running.
+  await killStarted();
   await bus?.close();
   if (client !== undefined) {
     await dropKeys(client, prefix);

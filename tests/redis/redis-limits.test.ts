@@ -5,7 +5,14 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisLimits, type RedisLimits } from '../../src/distributed/redis/index.js';
 import { BatonError } from '../../src/index.js';
-import { exitOf, kill, startWorker, type WorkerProcess, waitForLine } from '../crash/crash-harness.js';
+import {
+  exitOf,
+  kill,
+  killStarted,
+  startWorker,
+  type WorkerProcess,
+  waitForLine,
+} from '../crash/crash-harness.js';
 import { dropKeys, redisUrl, requireRedis, sleep, testPrefix } from './redis-test-kit.js';
 
 const prefix = testPrefix('limits');
@@ -17,6 +24,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Worker processes a failed test left running.
+  await killStarted();
   if (client !== undefined) {
     await dropKeys(client, prefix);
     // redis-semaphore puts `semaphore:` before the keys it is given.
