@@ -77,7 +77,7 @@ describe('architecture', () => {
       testing: ['core', 'stores', 'models'],
       team: ['core', 'agents', 'models', 'tools', 'patterns', 'testing', 'stores', 'context'],
       protocols: ['core', 'models', 'tools', 'stores'],
-      workers: ['core'],
+      distributed: ['core', 'models', 'patterns'],
     };
     const violations: string[] = [];
     for (const [file, targets] of typeGraph) {
@@ -102,6 +102,18 @@ describe('architecture', () => {
     expect(users.length).toBeGreaterThan(0);
     expect(
       users.map((file) => relative(root, file)).filter((file) => !file.startsWith('protocols/mcp/')),
+    ).toEqual([]);
+  });
+
+  it('loads the Redis packages only from distributed/redis (optional peers behind batonjs/redis)', () => {
+    const users = files.filter((file) =>
+      /from '(ioredis|redis-semaphore|rate-limiter-flexible)'|import\('(ioredis|redis-semaphore|rate-limiter-flexible)'\)/.test(
+        readFileSync(file, 'utf8'),
+      ),
+    );
+    expect(users.length).toBeGreaterThan(0);
+    expect(
+      users.map((file) => relative(root, file)).filter((file) => !file.startsWith('distributed/redis/')),
     ).toEqual([]);
   });
 

@@ -157,7 +157,14 @@ const expected: Record<string, string[]> = {
     'teamPatterns',
   ],
   './mcp': ['mcpCapabilities', 'mcpTools'],
-  './workers': ['createBullmqDispatcher', 'createWorker'],
+  './redis': [
+    'callWithSharedLimits',
+    'createBullmqDispatcher',
+    'createRedisEventBus',
+    'createRedisLimits',
+    'createRedisTopics',
+    'createWorker',
+  ],
 };
 
 describe('package exports', () => {

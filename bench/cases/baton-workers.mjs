@@ -12,7 +12,7 @@ export const name = 'baton-workers';
 export const kind = 'subject';
 export const description =
   'Per-run row: the baton-memory workload (reference, same process). Extra metrics: 160 latency-bound runs (two model calls of 200 ms and a tool call each) started by a dispatch-only process and executed by 1, then 4, worker processes (concurrency 10 each) on the local Redis and one shared SQLite file; wall time from the first start to the last run ended.';
-export const importSpecifiers = ['../../dist/index.js', '../../dist/workers/index.js'];
+export const importSpecifiers = ['../../dist/index.js', '../../dist/distributed/redis/index.js'];
 export const packages = [];
 
 const RUNS = 160;
@@ -50,7 +50,7 @@ async function stopWorkers(workers) {
 
 /** Wall ms from the first start to the last run's end, for `RUNS` runs on `workerCount` worker processes. */
 async function wallOn(workerCount, directory) {
-  const { createBullmqDispatcher } = await dist('workers/index.js');
+  const { createBullmqDispatcher } = await dist('distributed/redis/index.js');
   const { createSqliteStore } = await dist('stores/sqlite/index.js');
   const { sleepyAgent } = await import('../lib/sleepy-agent.mjs');
   const queue = `bench-${randomUUID().slice(0, 8)}`;

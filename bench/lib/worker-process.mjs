@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 
 const [storePath, queue, prefix, concurrency, modelMs] = process.argv.slice(2);
 const dist = (file) => import(pathToFileURL(new URL(`../../dist/${file}`, import.meta.url).pathname).href);
-const { createWorker } = await dist('workers/index.js');
+const { createWorker } = await dist('distributed/redis/index.js');
 const { createSqliteStore } = await dist('stores/sqlite/index.js');
 const { sleepyAgent } = await import('./sleepy-agent.mjs');
 

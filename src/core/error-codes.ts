@@ -41,6 +41,7 @@ export type BatonErrorCode =
   | 'JOURNAL_CONFLICT'
   | 'LEASE_LOST'
   | 'LEDGER_UNPARSEABLE'
+  | 'LIMIT_TIMEOUT'
   | 'LOOP_DETECTED'
   | 'LOW_CONSISTENCY'
   | 'MAX_EVENTS'

@@ -39,7 +39,7 @@ export interface RuntimeOptions {
   audit?: (store: Store) => AuditOpener;
   /**
    * Hand runs to a queue instead of running them here (`createBullmqDispatcher` from
-   * `batonjs/workers`): `start` stores the run and dispatches it, and a signal, a due timer or a
+   * `batonjs/redis`): `start` stores the run and dispatches it, and a signal, a due timer or a
    * released run is dispatched again; workers run them with `runtime.execute(runId)`.
    * Default: none (this process runs what it starts).
    */

@@ -1,7 +1,7 @@
 /** A worker process for the worker tests: takes runs from the queue until it is killed or told to drain (SIGTERM). */
 
+import { createWorker } from '../../src/distributed/redis/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
-import { createWorker } from '../../src/workers/index.js';
 import { workerFlow } from './worker-flow.js';
 
 const [dbPath, logPath, queue, prefix] = process.argv.slice(2) as [string, string, string, string];

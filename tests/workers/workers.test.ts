@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type BatonWorker, createBullmqDispatcher, createWorker } from '../../src/distributed/redis/index.js';
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
-import { type BatonWorker, createBullmqDispatcher, createWorker } from '../../src/workers/index.js';
 import { exitOf, kill, startWorker, type WorkerProcess, waitForLine } from '../crash/crash-harness.js';
 import { type FlowInput, workerFlow } from './worker-flow.js';
 

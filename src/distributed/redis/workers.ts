@@ -13,9 +13,9 @@ import type {
   QueueOptions,
   Worker,
 } from 'bullmq';
-import type { DispatchOptions, DispatchReason, ExecutionReport, RunDispatcher } from '../core/dispatch.js';
-import { BatonError, ConfigError } from '../core/errors.js';
-import type { Runtime, RuntimeOptions } from '../core/runtime.js';
+import type { DispatchOptions, DispatchReason, ExecutionReport, RunDispatcher } from '../../core/dispatch.js';
+import { BatonError, ConfigError } from '../../core/errors.js';
+import type { Runtime, RuntimeOptions } from '../../core/runtime.js';
 
 type BullmqModule = typeof import('bullmq');
 
@@ -107,7 +107,7 @@ function jobId(runId: string, reason: DispatchReason, key: string | undefined): 
  * ```ts
  * import { createRuntime } from 'batonjs';
  * import { createPostgresStore } from 'batonjs/postgres';
- * import { createBullmqDispatcher } from 'batonjs/workers';
+ * import { createBullmqDispatcher } from 'batonjs/redis';
  * const runtime = createRuntime({
  *   store: createPostgresStore({ connectionString: process.env.DATABASE_URL }),
  *   dispatcher: createBullmqDispatcher({ redis: 'redis://127.0.0.1:6379' }),
@@ -202,7 +202,7 @@ export interface BatonWorker {
  */
 export async function createWorker(options: WorkerOptions): Promise<BatonWorker> {
   const { redis, queue, prefix, concurrency = 10, createRuntime, ...runtimeOptions } = options;
-  const make = createRuntime ?? (await import('../core/runtime.js')).createRuntime;
+  const make = createRuntime ?? (await import('../../core/runtime.js')).createRuntime;
   const dispatcher = createBullmqDispatcher({
     redis,
     ...(queue === undefined ? {} : { queue }),
