@@ -164,6 +164,7 @@ const expected: Record<string, string[]> = {
     'createRedisLimits',
     'createRedisTopics',
     'createWorker',
+    'redisEventFeed',
   ],
 };
 

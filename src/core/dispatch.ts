@@ -1,4 +1,6 @@
-/** Handing runs to other processes: the contract a queue (BullMQ, say) implements for the kernel. */
+/** Handing runs to other processes: the contracts a queue (BullMQ, say) and an event transport implement for the kernel. */
+
+import type { BatonEvent } from './events.js';
 
 /** Why a run is handed to the queue. */
 export type DispatchReason = 'start' | 'signal' | 'timer' | 'released' | 'recover';
@@ -41,4 +43,17 @@ export interface ExecutionReport {
   status: 'completed' | 'failed' | 'cancelled' | 'budget-exceeded' | 'suspended' | 'released';
   /** A suspended run's next due time, if it has one (a timer, a deadline). */
   wakeAt?: number;
+}
+
+/**
+ * Events of runs that execute in another process (a worker), so `handle.events()` works in the
+ * process that started them (`createRuntime({ eventFeed })`; `redisEventFeed` in `batonjs/redis`).
+ */
+export interface RunEventFeed {
+  /**
+   * The events of the run's current (or next) execution, those already published first, then
+   * live; ends after `run-end` or `run-suspended`, or when `signal` aborts. A run that is
+   * suspended now yields nothing, as a local one does.
+   */
+  follow(runId: string, signal: AbortSignal): AsyncIterable<BatonEvent>;
 }

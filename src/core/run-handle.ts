@@ -1,6 +1,7 @@
 /** Run handles: `RunHandle`, and `RunResults`, which answers a handle's `result()` and `events()` from the active execution or the store. */
 
 import type { Clock } from './clock.js';
+import type { RunEventFeed } from './dispatch.js';
 import { deserializeError } from './errors.js';
 import type { BatonEvent, EventBus } from './events.js';
 import type { ExecutionOutcome } from './execution-host.js';
@@ -30,6 +31,7 @@ export interface RunHandle<OUTPUT = unknown> {
 
 /** The results and live events of a runtime's runs; one per runtime, shared by all its handles. */
 export class RunResults {
+  readonly #feed: RunEventFeed | undefined;
   readonly #runtime: Pick<Runtime, 'get'>;
   readonly #active: ReadonlyMap<string, ActiveRun>;
   readonly #events: EventBus;
@@ -44,7 +46,9 @@ export class RunResults {
     events: EventBus,
     clock: Clock,
     pollIntervalMs: number,
+    feed?: RunEventFeed,
   ) {
+    this.#feed = feed;
     this.#runtime = runtime;
     this.#active = active;
     this.#events = events;
@@ -138,6 +142,16 @@ export class RunResults {
 
   /** The live events of a run (see `RunHandle.events`). */
   async *eventsOf(runId: string): AsyncGenerator<BatonEvent> {
+    if (this.#feed !== undefined && !this.#active.has(runId)) {
+      // Executed elsewhere (a worker): its events come from the feed.
+      const controller = new AbortController();
+      try {
+        for await (const event of this.#feed.follow(runId, controller.signal)) yield event;
+      } finally {
+        controller.abort();
+      }
+      return;
+    }
     const queue: BatonEvent[] = [];
     let wake: (() => void) | undefined;
     let finished = !this.#active.has(runId);

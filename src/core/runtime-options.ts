@@ -2,7 +2,7 @@
 
 import type { Budget } from './budget-limits.js';
 import type { Clock } from './clock.js';
-import type { RunDispatcher } from './dispatch.js';
+import type { RunDispatcher, RunEventFeed } from './dispatch.js';
 import { ConfigError } from './errors.js';
 import type { AuditOpener } from './execution-host.js';
 import { optionNames } from './option-names.js';
@@ -49,6 +49,12 @@ export interface RuntimeOptions {
    * dispatches it again (the queue lost its job). Default 5 minutes.
    */
   queuedLeaseMs?: number;
+  /**
+   * Where `handle.events()` reads the events of a run that executes in another process (with a
+   * dispatcher: on a worker). Default: none (such a handle's events end at once; its result
+   * is read from the store every `pollIntervalMs`).
+   */
+  eventFeed?: RunEventFeed;
 }
 
 /** Options of `runtime.start`. */
@@ -88,6 +94,7 @@ export const runtimeOptionNames = optionNames<RuntimeOptions>({
   resilience: true,
   dispatcher: true,
   queuedLeaseMs: true,
+  eventFeed: true,
   contextWindows: true,
   tokenizers: true,
 });

@@ -149,7 +149,14 @@ class BatonRuntime implements Runtime {
     this.#store = options.store;
     this.#ownsStore = options.store === undefined;
     for (const definition of options.workflows ?? []) this.register(definition);
-    this.#results = new RunResults(this, this.#active, this.events, this.clock, this.#pollIntervalMs);
+    this.#results = new RunResults(
+      this,
+      this.#active,
+      this.events,
+      this.clock,
+      this.#pollIntervalMs,
+      options.eventFeed,
+    );
     this.#scheduler = new RunScheduler(this.#schedulerHost(), this.#active, this.#results);
     if (this.#recover && this.#pollIntervalMs > 0) this.#scheduler.schedulePoll(0);
   }

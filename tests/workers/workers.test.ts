@@ -8,7 +8,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type BatonWorker, createBullmqDispatcher, createWorker } from '../../src/distributed/redis/index.js';
+import {
+  type BatonWorker,
+  createBullmqDispatcher,
+  createRedisEventBus,
+  createWorker,
+  redisEventFeed,
+} from '../../src/distributed/redis/index.js';
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
 import { exitOf, kill, startWorker, type WorkerProcess, waitForLine } from '../crash/crash-harness.js';
@@ -228,6 +234,55 @@ describe('BullMQ workers', () => {
     const starts = startsByStep(readLog(logPath));
     expect([...starts.values()].filter((pids) => pids.length > 1)).toEqual([]);
   }, 90_000);
+
+  it('follows, from the process that started it, the events of a run a worker executes', async () => {
+    const queue = `events-${randomUUID().slice(0, 8)}`;
+    const dbPath = join(directory, `${queue}.db`);
+    const logPath = join(directory, `${queue}.log`);
+    writeFileSync(logPath, '');
+    const bus = await createRedisEventBus({ redis, prefix: `${prefix}:events` });
+    const store = createSqliteStore({ path: dbPath });
+    const dispatcher = createBullmqDispatcher({ redis, queue, prefix });
+    const runtime = createRuntime({
+      store,
+      dispatcher,
+      eventFeed: redisEventFeed(bus),
+      workflows: [workerFlow(logPath)],
+      recover: false,
+      pollIntervalMs: 50,
+    });
+    const workerStore = createSqliteStore({ path: dbPath });
+    const worker = await createWorker({
+      redis,
+      queue,
+      prefix,
+      store: workerStore,
+      events: bus,
+      workflows: [workerFlow(logPath)],
+      leaseMs: 2000,
+      inlineWaitMs: 50,
+    });
+    cleanups.push(async () => {
+      await worker.close();
+      await runtime.close();
+      await (await dispatcher.queue()).obliterate({ force: true });
+      await dispatcher.close();
+      await bus.close();
+      await workerStore.close();
+      await store.close();
+    });
+    const handle = await runtime.start('worker-flow', { n: 7, waitSignal: false, sleepMs: 0 });
+    const seen: string[] = [];
+    for await (const event of handle.events()) {
+      if (event.runId !== handle.runId) throw new Error(`an event of another run: ${event.runId}`);
+      if (event.type === 'run-start' || event.type === 'run-end' || event.type === 'step-end')
+        seen.push(event.type === 'step-end' ? `step-end ${event.name}` : event.type);
+    }
+    expect(seen[0]).toBe('run-start');
+    expect(seen.at(-1)).toBe('run-end');
+    expect(seen).toEqual(expect.arrayContaining(['step-end first', 'step-end tool:add', 'step-end last']));
+    expect(await handle.result()).toEqual(expected({ n: 7, waitSignal: false, sleepMs: 0 }));
+  }, 30_000);
 
   it('refuses a Redis address that is not a redis:// URL, naming it', () => {
     expect(() => createBullmqDispatcher({ redis: 'localhost:6379' })).toThrow(/localhost:6379.*redis:\/\//);

@@ -25,6 +25,7 @@ export { createRedisLimits } from './redis-limits.js';
 export type { RedisSource } from './redis-packages.js';
 export type { RedisTopics, RedisTopicsOptions, TopicConsumeOptions, TopicDelivery } from './redis-topics.js';
 export { createRedisTopics } from './redis-topics.js';
+export { redisEventFeed } from './run-event-feed.js';
 export {
   type BatonWorker,
   type BullmqConnection,

@@ -16,6 +16,7 @@ import type {
 import type { DispatchOptions, DispatchReason, ExecutionReport, RunDispatcher } from '../../core/dispatch.js';
 import { BatonError, ConfigError } from '../../core/errors.js';
 import type { Runtime, RuntimeOptions } from '../../core/runtime.js';
+import type { RedisEventBus } from './redis-event-bus.js';
 
 type BullmqModule = typeof import('bullmq');
 
@@ -169,6 +170,11 @@ export interface WorkerOptions extends Omit<RuntimeOptions, 'dispatcher'>, Bullm
    * kernel's). Default: the kernel's, which needs `store`.
    */
   createRuntime?: (options: RuntimeOptions) => Runtime;
+  /**
+   * Publishes every event of this worker's runs on this bus, so the process that started a run
+   * can follow it (`redisEventFeed`). Default: none.
+   */
+  events?: RedisEventBus;
 }
 
 /** A worker: a runtime that executes the queue's runs. */
@@ -201,7 +207,7 @@ export interface BatonWorker {
  * ```
  */
 export async function createWorker(options: WorkerOptions): Promise<BatonWorker> {
-  const { redis, queue, prefix, concurrency = 10, createRuntime, ...runtimeOptions } = options;
+  const { redis, queue, prefix, concurrency = 10, createRuntime, events, ...runtimeOptions } = options;
   const make = createRuntime ?? (await import('../../core/runtime.js')).createRuntime;
   const dispatcher = createBullmqDispatcher({
     redis,
@@ -210,6 +216,7 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
   });
   const leaseMs = runtimeOptions.leaseMs ?? 30_000;
   const runtime = make({ ...runtimeOptions, dispatcher });
+  const detach = events?.attach(runtime);
   const { Worker, DelayedError } = await loadBullmq();
   let executed = 0;
   let draining = false;
@@ -267,6 +274,8 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
         const stopped = worker.close();
         await runtime.close();
         await stopped;
+        detach?.();
+        await events?.flush();
         await dispatcher.close();
       })();
       return closing;
