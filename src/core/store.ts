@@ -276,6 +276,8 @@ export function checkReadOptions(
 export interface StoreChange {
   kind: 'signal' | 'journal' | 'run';
   runId: string;
+  /** True when this store object made the change itself (its caller already knows). */
+  local: boolean;
 }
 
 /**

@@ -6,6 +6,8 @@ import type { StoreChange } from '../../core/store.js';
 /** What `createChangeListener` needs. */
 export interface ChangeListenerOptions {
   channel: string;
+  /** The listening store's origin id, which its own notifications carry. */
+  origin: string;
   /** Opens a connection of its own (LISTEN holds it; it never returns to a pool). */
   connect(): Promise<Client>;
   dispatch(change: StoreChange): void;
@@ -23,19 +25,18 @@ export interface ChangeListener {
 const kinds = new Set<string>(['signal', 'journal', 'run']);
 
 /**
- * Parses a notification payload `kind:runId` (`signal:run_1`); undefined for anything else.
+ * Parses a notification payload `kind:origin:runId` (`signal:3f2a9c1d:run_1`); `local` when
+ * `origin` is `self`, the id of the store that listens. Undefined for anything else.
  *
  * @example
  * ```ts
- * parseChange('signal:run_1'); // { kind: 'signal', runId: 'run_1' }
+ * parseChange('signal:3f2a9c1d:run_1', 'aa'); // { kind: 'signal', runId: 'run_1', local: false }
  * ```
  */
-export function parseChange(payload: string | undefined): StoreChange | undefined {
-  if (payload === undefined) return undefined;
-  const colon = payload.indexOf(':');
-  const kind = payload.slice(0, colon);
-  if (colon < 0 || !kinds.has(kind)) return undefined;
-  return { kind: kind as StoreChange['kind'], runId: payload.slice(colon + 1) };
+export function parseChange(payload: string | undefined, self: string): StoreChange | undefined {
+  const match = payload === undefined ? null : /^([a-z]+):([0-9a-f]+):(.*)$/s.exec(payload);
+  if (match === null || !kinds.has(match[1]!)) return undefined;
+  return { kind: match[1] as StoreChange['kind'], runId: match[3]!, local: match[2] === self };
 }
 
 /**
@@ -85,7 +86,7 @@ export function createChangeListener(options: ChangeListenerOptions): ChangeList
       connection.on('end', lost);
       connection.on('notification', (message) => {
         if (message.channel !== options.channel) return;
-        const change = parseChange(message.payload);
+        const change = parseChange(message.payload, options.origin);
         if (change !== undefined) options.dispatch(change);
       });
       await connection.query(`LISTEN "${options.channel}"`);

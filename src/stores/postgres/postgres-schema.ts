@@ -128,6 +128,11 @@ export async function migrate(pool: Pool, schema: string, target = postgresSchem
   const quoted = quoteSchema(schema);
   if ((await readVersion(pool, schema)) >= target) return 0;
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const lost = (error: Error) => {
+    broken ??= error;
+  };
+  client.on('error', lost);
   let applied = 0;
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`batonjs:migrate:${schema}`]);
@@ -153,7 +158,8 @@ export async function migrate(pool: Pool, schema: string, target = postgresSchem
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`batonjs:migrate:${schema}`]);
     }
   } finally {
-    client.release();
+    client.off('error', lost);
+    client.release(broken);
   }
   return applied;
 }

@@ -1,5 +1,6 @@
 /** The Postgres Store on a `pg` pool: group-committed writes, lease fences in the writing statement, LISTEN/NOTIFY wake-ups. */
 
+import { randomBytes } from 'node:crypto';
 import type { Pool, PoolConfig, QueryResultRow } from 'pg';
 import { ConfigError, RunNotFoundError } from '../../core/errors.js';
 import {
@@ -42,7 +43,7 @@ export interface PostgresStoreOptions {
   connectionString?: string;
   /** A `pg` Pool you made; the store neither configures nor ends it (`close()` leaves it open). */
   pool?: Pool;
-  /** The Postgres schema holding Baton's tables, created if missing. Default `baton`. */
+  /** The Postgres schema holding Baton's tables, created if missing. Default: the URL's `?schema=`, else `baton`. */
   schema?: string;
   /** Connections of the pool the store makes. Default 10. */
   maxConnections?: number;
@@ -63,6 +64,24 @@ export interface PostgresStore extends Store {
   /** Connects and brings the schema up to date; every other call does it first. Rejects like they would. */
   open(): Promise<void>;
   subscribe(listener: (change: StoreChange) => void): () => void;
+  /** Resolves once the `LISTEN` behind `subscribe` is active (at once without a subscriber). */
+  listening(): Promise<void>;
+}
+
+/**
+ * The connection string without a `schema` parameter, and the schema: `options.schema`, else the
+ * URL's `?schema=`, else `baton`. (`pg` would pass an unknown parameter on to the server.)
+ */
+function splitSchema(
+  connectionString: string | undefined,
+  schema: string | undefined,
+): { connectionString: string | undefined; schema: string } {
+  if (connectionString === undefined || !/[?&]schema=/.test(connectionString))
+    return { connectionString, schema: schema ?? 'baton' };
+  const url = new URL(connectionString);
+  const fromUrl = url.searchParams.get('schema') ?? undefined;
+  url.searchParams.delete('schema');
+  return { connectionString: url.toString(), schema: schema ?? fromUrl ?? 'baton' };
 }
 
 /** The `NOTIFY` channel of a schema's changes. */
@@ -99,7 +118,8 @@ function channelOf(schema: string): string {
  * ```
  */
 export function createPostgresStore(options: PostgresStoreOptions = {}): PostgresStore {
-  const { connectionString, pool: givenPool, schema = 'baton', maxConnections = 10 } = options;
+  const { pool: givenPool, maxConnections = 10 } = options;
+  const { connectionString, schema } = splitSchema(options.connectionString, options.schema);
   const quoted = quoteSchema(schema);
   if ((connectionString === undefined) === (givenPool === undefined)) {
     throw new ConfigError('createPostgresStore: pass exactly one of connectionString and pool.', {
@@ -125,6 +145,8 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
   };
   const sql = postgresStatements(quoted);
   const channel = channelOf(schema);
+  /** This store's id in the notifications it sends, so its own listener knows them as local. */
+  const origin = randomBytes(4).toString('hex');
   const listeners = new Set<(change: StoreChange) => void>();
   let pool: Pool | undefined;
   let queue: ReturnType<typeof createWriteQueue> | undefined;
@@ -220,7 +242,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
         if (fence !== undefined) values.push(fence.owner, fence.now);
         return {
           journal: false,
-          ...(patch.status !== undefined ? { notify: `run:${runId}` } : {}),
+          ...(patch.status !== undefined ? { notify: `run:${origin}:${runId}` } : {}),
           // 1: updated; 0: the run is unknown; -1: the fence's owner does not hold the lease.
           run: async (client) => {
             if (((await client.query(text, values)).rowCount ?? 0) > 0) return 1;
@@ -279,7 +301,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
         if (fence !== undefined) values.push(fence.owner, fence.now);
         return {
           journal: true,
-          notify: `journal:${runId}`,
+          notify: `journal:${origin}:${runId}`,
           run: async (client): Promise<{ held: boolean; inserted: boolean }> => {
             if (fence !== undefined)
               return (
@@ -307,7 +329,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
         const json = toJson(payload);
         return {
           journal: false,
-          notify: `signal:${runId}`,
+          notify: `signal:${origin}:${runId}`,
           run: async (client) =>
             (await client.query<{ id: number }>(sql.insertSignal, [runId, name, json, now])).rows,
           settle: (rows): SignalRecord => {
@@ -345,11 +367,16 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
       return (await read<RecordRow>(sql.selectRecords, [stream, after, limit ?? null])).map(toStoredRecord);
     },
 
+    listening() {
+      return listener?.listening() ?? Promise.resolve();
+    },
+
     subscribe(callback) {
       listeners.add(callback);
       if (listener === undefined && !closed) {
         listener = createChangeListener({
           channel,
+          origin,
           connect: async () => {
             await open();
             const pg = await loadPg();

@@ -104,6 +104,12 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
       return;
     }
     let broken: Error | undefined;
+    // A checked-out connection the server ends emits 'error' besides failing the query: keep it
+    // from becoming an uncaught exception, and drop the connection instead of pooling it again.
+    const lost = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', lost);
     try {
       const outcomes = await runBatch(client, writes);
       count(writes);
@@ -118,6 +124,7 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
         for (const pending of batch) settleBarrierOr(pending, error);
       }
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   }
