@@ -145,6 +145,7 @@ const expected: Record<string, string[]> = {
     'workflow',
   ],
   './sqlite': ['createSqliteMemoryIndex', 'createSqliteStore', 'memoryFormatVersion'],
+  './postgres': ['createPostgresStore', 'postgresSchemaVersion'],
   './testing/store-conformance': [
     'T',
     'describeStoreConformance',
