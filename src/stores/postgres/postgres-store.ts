@@ -47,6 +47,14 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections of the pool the store makes. Default 10. */
   maxConnections?: number;
+  /**
+   * The server's `synchronous_commit` for the pool the store makes. `on` (default): a resolved
+   * write is flushed to the server's disk (one fsync per transaction, shared by a whole batch).
+   * `off`: writes resolve once the server has them in memory, so the last few hundred
+   * milliseconds of writes can be lost if the server (not only the machine) crashes, like
+   * SQLite's `NORMAL` losing them on power loss. For a pool you pass, set it on the pool yourself.
+   */
+  synchronousCommit?: 'on' | 'off';
 }
 
 /** Counters for tests and benchmarks. */
@@ -99,9 +107,9 @@ function channelOf(schema: string): string {
  * `renewLeases`) go through one ordered queue: the writes issued while a transaction is in
  * flight commit together in the next one (group commit), and each promise resolves only after
  * its transaction committed. Reads wait for the writes queued before them. Fenced writes
- * check the lease in the writing statement itself. Signals, journal appends and run updates
- * are announced with `NOTIFY` in their transaction; `subscribe` hears them from every process
- * through `LISTEN`.
+ * check the lease in the writing statement itself. Signals, journal appends and status
+ * changes are announced with `NOTIFY` right after their transaction commits; `subscribe` hears
+ * them from every process through `LISTEN`.
  *
  * A failure of the server or the connection rejects with the driver's error, which a runtime
  * reports as `STORE_UNAVAILABLE` (the run is released, never failed); the pool reconnects on
@@ -118,7 +126,7 @@ function channelOf(schema: string): string {
  * ```
  */
 export function createPostgresStore(options: PostgresStoreOptions = {}): PostgresStore {
-  const { pool: givenPool, maxConnections = 10 } = options;
+  const { pool: givenPool, maxConnections = 10, synchronousCommit = 'on' } = options;
   const { connectionString, schema } = splitSchema(options.connectionString, options.schema);
   const quoted = quoteSchema(schema);
   if ((connectionString === undefined) === (givenPool === undefined)) {
@@ -132,6 +140,12 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
       {
         code: 'INVALID_OPTION',
       },
+    );
+  }
+  if (synchronousCommit !== 'on' && synchronousCommit !== 'off') {
+    throw new ConfigError(
+      `createPostgresStore: synchronousCommit must be 'on' or 'off', not ${JSON.stringify(synchronousCommit)}.`,
+      { code: 'INVALID_OPTION' },
     );
   }
   const name = `The Postgres store (schema "${schema}")`;
@@ -163,6 +177,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
           connectionString,
           max: maxConnections,
           connectionTimeoutMillis: 10_000,
+          ...(synchronousCommit === 'off' ? { options: '-c synchronous_commit=off' } : {}),
         };
         pool = new pg.Pool(config);
       }
@@ -408,7 +423,10 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
       listener = undefined;
       // Writes issued before close while the store was still opening join the queue once it opens.
       if (opening !== undefined) await opening.catch(() => undefined);
-      if (queue !== undefined) await queue.barrier();
+      if (queue !== undefined) {
+        await queue.barrier();
+        await queue.announced();
+      }
       if (pool !== undefined && givenPool === undefined) await pool.end();
     },
   };

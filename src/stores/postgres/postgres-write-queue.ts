@@ -13,7 +13,7 @@ export interface PostgresWrite<T, R> {
   settle(result: R): T;
   /** Counted as a journal entry in the stats. */
   readonly journal: boolean;
-  /** A change to announce with `NOTIFY` when the batch commits (`kind:runId`), if any. */
+  /** A change to announce with `NOTIFY` once the batch has committed (`kind:origin:runId`), if any. */
   readonly notify?: string;
 }
 
@@ -39,6 +39,8 @@ export interface PostgresWriteQueue {
   enqueue<T, R>(write: PostgresWrite<T, R>): Promise<T>;
   /** Resolves once every write queued before the call has been written (whatever its outcome). */
   barrier(): Promise<void>;
+  /** Resolves once the notifications of written batches have been sent (before the pool ends). */
+  announced(): Promise<void>;
 }
 
 /**
@@ -56,7 +58,8 @@ function statementError(error: unknown): boolean {
  * with many runs in flight one transaction carries many writes (group commit). A batch of
  * several writes runs between `BEGIN` and `COMMIT` on one pooled connection; a batch of one
  * runs as its own statement. Promises settle in queue order after the commit, so a resolved
- * write is durable (committed with the server's `synchronous_commit`, `on` by default).
+ * write is durable (committed with the server's `synchronous_commit`, `on` by default). Then
+ * the batch's changes are announced with one `NOTIFY` on another connection.
  *
  * A write that fails on its own (`settle` throws) rejects alone. A statement error of class 22
  * or 23 aborts the transaction: the batch is rolled back and its writes are written again one
@@ -73,6 +76,7 @@ function statementError(error: unknown): boolean {
 export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel: string): PostgresWriteQueue {
   let queue: Pending[] = [];
   let active: Promise<void> | undefined;
+  const announcing = new Set<Promise<void>>();
 
   function kick(): void {
     if (active !== undefined) return;
@@ -114,6 +118,7 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
       const outcomes = await runBatch(client, writes);
       count(writes);
       settleAll(batch, outcomes);
+      announce(writes);
     } catch (error) {
       if (statementError(error)) {
         await writeOneByOne(client, batch).catch((failure: unknown) => {
@@ -129,29 +134,42 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
     }
   }
 
-  /** Runs the writes in one transaction (or one statement), with one `NOTIFY` per batch; returns each write's result. */
+  /** Runs the writes in one transaction (or a single write as its own statement); returns each write's result. */
   async function runBatch(client: PoolClient, writes: Pending[]): Promise<unknown[]> {
-    const notes = [
-      ...new Set(writes.map((pending) => pending.write!.notify).filter((note) => note !== undefined)),
-    ];
-    const single = writes.length === 1 && notes.length === 0;
     const outcomes: unknown[] = [];
-    if (single) {
+    if (writes.length === 1) {
       outcomes.push(await writes[0]!.write!.run(client));
       return outcomes;
     }
     await client.query('BEGIN');
     try {
       for (const pending of writes) outcomes.push(await pending.write!.run(client));
-      if (notes.length > 0) {
-        await client.query('SELECT pg_notify($1, note) FROM unnest($2::text[]) AS note', [channel, notes]);
-      }
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
     return outcomes;
+  }
+
+  /**
+   * Announces the committed writes' changes with one `NOTIFY` statement on another connection,
+   * without holding up the writes: the promises have resolved already and the next batch need
+   * not wait for it. Best effort: a failure here loses only a wake-up (pollers catch up).
+   */
+  function announce(writes: Pending[]): void {
+    const notes = [
+      ...new Set(writes.map((pending) => pending.write?.notify).filter((note) => note !== undefined)),
+    ];
+    if (notes.length === 0) return;
+    const sent = pool
+      .query('SELECT pg_notify($1, note) FROM unnest($2::text[]) AS note', [channel, notes])
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+    announcing.add(sent);
+    void sent.finally(() => announcing.delete(sent));
   }
 
   /** After a statement error: each write in its own transaction, so only the offending one fails. */
@@ -171,6 +189,7 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
       }
       count([pending]);
       settleAll([pending], outcome);
+      announce([pending]);
     }
   }
 
@@ -216,6 +235,9 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
   return {
     enqueue<T, R>(write: PostgresWrite<T, R>): Promise<T> {
       return push(write as PostgresWrite<unknown, unknown>) as Promise<T>;
+    },
+    async announced(): Promise<void> {
+      await Promise.all([...announcing]);
     },
     barrier(): Promise<void> {
       if (queue.length === 0 && active === undefined) return Promise.resolve();
