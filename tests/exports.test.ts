@@ -145,7 +145,7 @@ const expected: Record<string, string[]> = {
     'workflow',
   ],
   './sqlite': ['createSqliteMemoryIndex', 'createSqliteStore', 'memoryFormatVersion'],
-  './postgres': ['createPostgresStore', 'postgresSchemaVersion'],
+  './postgres': ['createPostgresMemoryIndex', 'createPostgresStore', 'postgresSchemaVersion'],
   './testing/store-conformance': [
     'T',
     'describeStoreConformance',

@@ -83,8 +83,31 @@ CREATE TABLE ${schema}.records (
 );
 `;
 
+/**
+ * Migration 2: long-term memory (`createPostgresMemoryIndex`). `terms` holds the text's words as
+ * Baton's tokenizer splits them (any script, combining marks kept), `length` their number, and
+ * `tsv` the same words as a `tsvector` (`array_to_tsvector`, no re-parsing), indexed with GIN:
+ * a search finds its candidates with `tsv @@ query` and ranks them by BM25 over the whole index.
+ * Embeddings are JSON text (pgvector is not required).
+ */
+const migration2 = (schema: string) => `
+CREATE TABLE ${schema}.memory_items (
+  id         text COLLATE "C" PRIMARY KEY,
+  scope      text COLLATE "C" NOT NULL,
+  text       text NOT NULL,
+  created_at double precision NOT NULL,
+  embedding  text,
+  metadata   text,
+  terms      text[] NOT NULL,
+  length     integer NOT NULL,
+  tsv        tsvector GENERATED ALWAYS AS (array_to_tsvector(terms)) STORED
+);
+CREATE INDEX memory_items_by_scope ON ${schema}.memory_items (scope, created_at, id);
+CREATE INDEX memory_items_by_words ON ${schema}.memory_items USING gin (tsv);
+`;
+
 /** `migrations[n - 1]` is migration `n`. Append only; never edit a released one. */
-const migrations: ReadonlyArray<(schema: string) => string> = [migration1];
+const migrations: ReadonlyArray<(schema: string) => string> = [migration1, migration2];
 
 /** The schema version this code writes. */
 export const postgresSchemaVersion = migrations.length;
