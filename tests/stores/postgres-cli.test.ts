@@ -2,7 +2,9 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, offlineEnv, runBaton } from '../baton-cli.js';
-import { freshSchema, postgresUrl } from './postgres-database.js';
+import { freshSchema, postgresUrl, useSharedServer } from './postgres-database.js';
+
+useSharedServer();
 
 beforeAll(assertCliBuilt);
 

@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { createPostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres/index.js';
 
 /** `BATON_TEST_POSTGRES_URL`, else the local server CI starts (trust auth, database `test`). */
@@ -46,4 +46,61 @@ export function freshSchema(): string {
  */
 export function testStore(options: Omit<PostgresStoreOptions, 'connectionString' | 'pool'> = {}) {
   return createPostgresStore({ connectionString: postgresUrl, schema: freshSchema(), ...options });
+}
+
+/** The advisory lock that keeps the restart test from restarting the server under other test files. */
+const serverLock = 0x6261746f; // 'bato'
+
+/** Holds `serverLock` (shared or exclusive) on a connection of its own from `beforeAll` to `afterAll`. */
+function holdServerLock(mode: 'shared' | 'exclusive'): void {
+  let client: pg.Client | undefined;
+  beforeAll(async () => {
+    // A restart by the restart test ends a waiting connection: wait for the server and try again.
+    const deadline = Date.now() + 25_000;
+    for (;;) {
+      client = new pg.Client({ connectionString: postgresUrl });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query(
+          mode === 'shared' ? 'SELECT pg_advisory_lock_shared($1)' : 'SELECT pg_advisory_lock($1)',
+          [serverLock],
+        );
+        return;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  });
+  afterAll(async () => {
+    // Ending the session releases the lock (the restart may have released it already).
+    await client?.end().catch(() => undefined);
+  });
+}
+
+/**
+ * For a test file that uses the server: while it runs, the restart test waits to restart it.
+ *
+ * @example
+ * ```ts
+ * useSharedServer();
+ * ```
+ */
+export function useSharedServer(): void {
+  holdServerLock('shared');
+}
+
+/**
+ * For the test file that restarts the server: waits until no other test file uses it, and keeps
+ * them waiting until the restart ends the lock's session.
+ *
+ * @example
+ * ```ts
+ * useServerAlone();
+ * ```
+ */
+export function useServerAlone(): void {
+  holdServerLock('exclusive');
 }

@@ -5,7 +5,9 @@ import { createInMemoryIndex } from '../../src/memory/in-memory-index.js';
 import type { MemoryIndex } from '../../src/memory/memory-index.js';
 import { createPostgresMemoryIndex, createPostgresStore } from '../../src/stores/postgres/index.js';
 import { memoryIndexConformance, rankingItems } from '../memory/memory-index-conformance.js';
-import { admin, freshSchema, postgresUrl } from './postgres-database.js';
+import { admin, freshSchema, postgresUrl, useSharedServer } from './postgres-database.js';
+
+useSharedServer();
 
 const index = (schema = freshSchema()): MemoryIndex =>
   createPostgresMemoryIndex({ connectionString: postgresUrl, schema });

@@ -10,7 +10,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { workflow } from '../../src/core/runnable.js';
 import { createRuntime } from '../../src/core/runtime.js';
-import { testStore } from './postgres-database.js';
+import { testStore, useServerAlone } from './postgres-database.js';
+
+useServerAlone();
 
 const run = promisify(execFile);
 

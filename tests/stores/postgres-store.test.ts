@@ -9,7 +9,9 @@ import { createRuntime } from '../../src/runtime.js';
 import { createPostgresStore, postgresSchemaVersion } from '../../src/stores/postgres/index.js';
 import { expectBatonError, sampleEntry, sampleRun, T } from '../../src/testing/store-conformance.js';
 import { waitForStatus } from '../../src/testing/wait-until.js';
-import { admin, freshSchema, postgresUrl, testStore } from './postgres-database.js';
+import { admin, freshSchema, postgresUrl, testStore, useSharedServer } from './postgres-database.js';
+
+useSharedServer();
 
 describe('createPostgresStore migrations', () => {
   it('applies each migration exactly once when two stores open a new schema together', async () => {
