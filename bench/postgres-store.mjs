@@ -63,6 +63,67 @@ try {
   }
   console.log(`postgres: ${perRun.toFixed(1)} transactions per run one at a time`);
 
+  // A journaled write (appendJournal, fenced, alone) against a bare INSERT of the same bytes in its own transaction.
+  const pg = await import('pg');
+  const bare = new pg.default.Pool({ connectionString: url, max: 1 });
+  await bare.query(
+    `CREATE TABLE "${schema}".bare (run_id text, key text, name text, kind text, status text, result text, started_at double precision, ended_at double precision)`,
+  );
+  const now = Date.now();
+  await postgres.createRun({
+    id: 'bench',
+    target: 'x',
+    targetVersion: '1',
+    input: null,
+    status: 'running',
+    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+    costUsd: 0,
+    createdAt: now,
+    updatedAt: now,
+    schemaVersion: 1,
+    leaseOwner: 'bench',
+    leaseExpiresAt: now + 3_600_000,
+  });
+  const result = { answer: 'x'.repeat(200) };
+  const writes = { journaled: [], bare: [] };
+  for (let round = 0; round < 5; round++) {
+    let started = process.hrtime.bigint();
+    for (let index = 0; index < 100; index++)
+      await postgres.appendJournal(
+        {
+          runId: 'bench',
+          key: `r#${round}.${index}`,
+          name: 'step',
+          kind: 'step',
+          status: 'completed',
+          result,
+          startedAt: now,
+          endedAt: now,
+        },
+        { owner: 'bench', now: Date.now() },
+      );
+    writes.journaled.push(Number(process.hrtime.bigint() - started) / 1000 / 100);
+    started = process.hrtime.bigint();
+    for (let index = 0; index < 100; index++)
+      await bare.query(`INSERT INTO "${schema}".bare VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+        'bench',
+        `r#${round}.${index}`,
+        'step',
+        'step',
+        'completed',
+        JSON.stringify(result),
+        now,
+        now,
+      ]);
+    writes.bare.push(Number(process.hrtime.bigint() - started) / 1000 / 100);
+  }
+  await bare.end();
+  const journaled = median(writes.journaled);
+  const bareInsert = median(writes.bare);
+  console.log(
+    `journaled write ${journaled.toFixed(0)} µs, bare INSERT in its own transaction ${bareInsert.toFixed(0)} µs: ${(journaled / bareInsert).toFixed(2)}x`,
+  );
+
   const before = { ...postgres.stats };
   const handles = await Promise.all(
     Array.from({ length: 100 }, (_, index) => runtimes.postgres.start(flow, index)),
@@ -78,8 +139,8 @@ try {
   await sqlite.close();
   await sqliteFull.close();
   await postgresAsync.close();
-  const pg = await import('pg');
-  const admin = new pg.default.Pool({ connectionString: url, max: 1 });
+  const { default: pgDriver } = await import('pg');
+  const admin = new pgDriver.Pool({ connectionString: url, max: 1 });
   await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await admin.end();
   await postgres.close();
