@@ -1,5 +1,6 @@
 /** The Postgres store beyond the shared contract: migrations, group commit, LISTEN/NOTIFY wake-ups and store failures, on the real local server. */
 
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { BatonError } from '../../src/core/errors.js';
 import { workflow } from '../../src/core/runnable.js';
@@ -55,6 +56,22 @@ describe('createPostgresStore migrations', () => {
     expect(error.message).toContain(`version ${postgresSchemaVersion + 1}`);
     expect(error.message).toContain('Upgrade Baton');
     await newer.close();
+  });
+
+  it('holds writes issued while it opens until its tables exist, also on a pool of your own', async () => {
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 3 });
+    const store = createPostgresStore({ pool, schema: freshSchema() });
+    try {
+      await Promise.all([
+        store.createRun(sampleRun({ id: 'a' })),
+        store.createRun(sampleRun({ id: 'b' })),
+        store.appendRecord('stream', 1, T),
+      ]);
+      expect((await store.listRuns()).map((run) => run.id)).toEqual(['b', 'a']);
+    } finally {
+      await store.close();
+      await pool.end(); // the store leaves a pool it was given open
+    }
   });
 
   it('checks its options before connecting', () => {

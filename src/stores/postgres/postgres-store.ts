@@ -165,6 +165,8 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
   let pool: Pool | undefined;
   let queue: ReturnType<typeof createWriteQueue> | undefined;
   let opening: Promise<void> | undefined;
+  /** Connected and migrated: writes join the queue at once. */
+  let ready = false;
   let listener: ReturnType<typeof createChangeListener> | undefined;
   let closed = false;
 
@@ -187,6 +189,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
       queue = createWriteQueue(pool, stats, channel);
     }
     stats.migrationsApplied += await migrate(pool, schema);
+    ready = true;
   }
 
   function open(): Promise<void> {
@@ -223,7 +226,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
     } catch (error) {
       return Promise.reject(error);
     }
-    if (queue !== undefined && opening !== undefined) return queue.enqueue(write);
+    if (ready) return queue!.enqueue(write);
     return open().then(() => queue!.enqueue(write));
   }
 
