@@ -163,7 +163,11 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
     ];
     if (notes.length === 0) return;
     const sent = pool
-      .query('SELECT pg_notify($1, note) FROM unnest($2::text[]) AS note', [channel, notes])
+      // No data to keep, so no fsync to wait for: the notification's own commit skips it.
+      .query(
+        "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, note) FROM unnest($2::text[]) AS note",
+        [channel, notes],
+      )
       .then(
         () => undefined,
         () => undefined,
