@@ -76,7 +76,9 @@ function statementError(error: unknown): boolean {
 export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel: string): PostgresWriteQueue {
   let queue: Pending[] = [];
   let active: Promise<void> | undefined;
-  const announcing = new Set<Promise<void>>();
+  /** Changes committed but not yet announced (`kind:origin:runId`), and the announcement in flight. */
+  const unannounced = new Set<string>();
+  let announcing: Promise<void> | undefined;
 
   function kick(): void {
     if (active !== undefined) return;
@@ -153,16 +155,18 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
   }
 
   /**
-   * Announces the committed writes' changes with one `NOTIFY` statement on another connection,
-   * without holding up the writes: the promises have resolved already and the next batch need
-   * not wait for it. Best effort: a failure here loses only a wake-up (pollers catch up).
+   * Announces the committed writes' changes with `NOTIFY` on another connection, without
+   * holding up the writes: their promises have resolved already and the next batch need not
+   * wait. One announcement is in flight at a time; changes committed meanwhile go out together
+   * in the next one. Best effort: a failure loses only wake-ups (pollers catch up).
    */
   function announce(writes: Pending[]): void {
-    const notes = [
-      ...new Set(writes.map((pending) => pending.write?.notify).filter((note) => note !== undefined)),
-    ];
-    if (notes.length === 0) return;
-    const sent = pool
+    for (const pending of writes)
+      if (pending.write?.notify !== undefined) unannounced.add(pending.write.notify);
+    if (unannounced.size === 0 || announcing !== undefined) return;
+    const notes = [...unannounced];
+    unannounced.clear();
+    announcing = pool
       // No data to keep, so no fsync to wait for: the notification's own commit skips it.
       .query(
         "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, note) FROM unnest($2::text[]) AS note",
@@ -171,9 +175,11 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
       .then(
         () => undefined,
         () => undefined,
-      );
-    announcing.add(sent);
-    void sent.finally(() => announcing.delete(sent));
+      )
+      .finally(() => {
+        announcing = undefined;
+        announce([]);
+      });
   }
 
   /** After a statement error: each write in its own transaction, so only the offending one fails. */
@@ -241,7 +247,7 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
       return push(write as PostgresWrite<unknown, unknown>) as Promise<T>;
     },
     async announced(): Promise<void> {
-      await Promise.all([...announcing]);
+      while (announcing !== undefined) await announcing;
     },
     barrier(): Promise<void> {
       if (queue.length === 0 && active === undefined) return Promise.resolve();
