@@ -1,7 +1,18 @@
-/** createRuntime as the package exports it: the kernel's runtime with SQLite as its default store. */
+/** createRuntime as the package exports it: the kernel's runtime with SQLite as its default store, or Postgres from a URL. */
 
+import { BatonError, ConfigError } from './core/errors.js';
 import { createRuntime as createKernelRuntime, type Runtime, type RuntimeOptions } from './core/runtime.js';
 import type { Store } from './core/store.js';
+
+/** Options of the package's `createRuntime`: the kernel's, with `store` also taking a `postgres://` URL. */
+export interface PackageRuntimeOptions extends Omit<RuntimeOptions, 'store'> {
+  /**
+   * Where runs live: a Store, or a `postgres://` (`postgresql://`) URL for the Postgres store
+   * (`batonjs/postgres`, loaded on first use; needs the `pg` package). Default: SQLite at
+   * `.baton/baton.db`.
+   */
+  store?: Store | string;
+}
 
 /** Opens the default store, `.baton/baton.db`, loading the SQLite adapter only when it is needed. */
 function openDefaultStore(): Promise<Store> {
@@ -9,8 +20,33 @@ function openDefaultStore(): Promise<Store> {
 }
 
 /**
+ * True for a `postgres://` or `postgresql://` URL, the form that selects the Postgres store.
+ *
+ * @example
+ * ```ts
+ * isPostgresUrl('postgres://localhost/baton'); // true
+ * isPostgresUrl('.baton/baton.db'); // false
+ * ```
+ */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value);
+}
+
+/** Opens the Postgres store on `url`, loading its adapter (and `pg`) only now. */
+function openPostgresStore(url: string): Promise<Store> {
+  return import('./stores/postgres/index.js').then(({ createPostgresStore }) =>
+    createPostgresStore({ connectionString: url }),
+  );
+}
+
+/**
  * Creates a runtime. Without a `store`, runs live in SQLite at `.baton/baton.db` (opened on
- * first use); pass `store` for anything else (`createMemoryStore()`, `createSqliteStore({ path })`).
+ * first use); a `postgres://` URL opens the Postgres store on first use; pass `store` for
+ * anything else (`createMemoryStore()`, `createSqliteStore({ path })`, `createPostgresStore()`).
+ *
+ * With a store that announces changes (`store.subscribe`, as the Postgres store does through
+ * `LISTEN/NOTIFY`), a signal another process stores for a suspended run wakes the run here at
+ * once instead of at the next recovery poll.
  *
  * @example
  * ```ts
@@ -19,8 +55,52 @@ function openDefaultStore(): Promise<Store> {
  * const handle = await runtime.start('support', 'Where is my order?');
  * console.log(await handle.result());
  * await runtime.close();
+ * // Postgres: createRuntime({ store: 'postgres://baton@db.internal/baton', workflows: [supportTeam] })
  * ```
  */
-export function createRuntime(options: RuntimeOptions = {}): Runtime {
-  return createKernelRuntime(options, openDefaultStore);
+export function createRuntime(options: PackageRuntimeOptions = {}): Runtime {
+  const { store, ...rest } = options;
+  if (typeof store !== 'string') {
+    const runtime = createKernelRuntime(store === undefined ? rest : { ...rest, store }, openDefaultStore);
+    if (store !== undefined) wakeOnSignals(runtime, store, options.recover !== false);
+    return runtime;
+  }
+  if (!isPostgresUrl(store)) {
+    throw new ConfigError(
+      `createRuntime(): store ${JSON.stringify(store)} is not a postgres:// URL. Pass a Store object ` +
+        "(createSqliteStore({ path }) from 'batonjs/sqlite' for a file) or a postgres:// (postgresql://) URL.",
+      { code: 'INVALID_OPTION' },
+    );
+  }
+  let runtime: Runtime | undefined;
+  const open = () =>
+    openPostgresStore(store).then((opened) => {
+      if (runtime !== undefined) wakeOnSignals(runtime, opened, options.recover !== false);
+      return opened;
+    });
+  runtime = createKernelRuntime(rest, open);
+  return runtime;
+}
+
+/**
+ * Resumes a suspended run as soon as the store announces a signal for it (when the runtime
+ * recovers runs); unsubscribes when the runtime closes. A run this runtime cannot resume (another
+ * workflow, another version, leased elsewhere) is left for the runtime that can.
+ */
+function wakeOnSignals(runtime: Runtime, store: Store, recover: boolean): void {
+  if (!recover || store.subscribe === undefined) return;
+  const unsubscribe = store.subscribe((change) => {
+    if (change.kind !== 'signal' || change.local) return; // this process's own signal() resumes it
+    runtime.resume(change.runId).catch((error: unknown) => {
+      if (BatonError.isInstance(error)) return; // not ours to run, or already running elsewhere
+      process.stderr.write(
+        `baton: could not resume run ${change.runId} after its signal: ${String(error)}\n`,
+      );
+    });
+  });
+  const close = runtime.close.bind(runtime);
+  runtime.close = () => {
+    unsubscribe();
+    return close();
+  };
 }

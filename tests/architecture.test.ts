@@ -117,6 +117,14 @@ describe('architecture', () => {
     ).toEqual([]);
   });
 
+  it('loads pg only from the postgres store (an optional peer behind batonjs/postgres)', () => {
+    const users = files.filter((file) => /from 'pg'|import\('pg'\)/.test(readFileSync(file, 'utf8')));
+    expect(users.length).toBeGreaterThan(0);
+    expect(
+      users.map((file) => relative(root, file)).filter((file) => !file.startsWith('stores/postgres/')),
+    ).toEqual([]);
+  });
+
   it('loads better-sqlite3 only from the sqlite store', () => {
     const users = files.filter((file) => /from 'better-sqlite3'/.test(readFileSync(file, 'utf8')));
     expect(users.map((file) => relative(root, file)).every((file) => file.startsWith('stores/sqlite/'))).toBe(

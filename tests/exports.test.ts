@@ -122,6 +122,7 @@ const expected: Record<string, string[]> = {
     'workflow',
   ],
   './sqlite': ['createSqliteMemoryIndex', 'createSqliteStore', 'memoryFormatVersion'],
+  './postgres': ['createPostgresMemoryIndex', 'createPostgresStore', 'postgresSchemaVersion'],
   './testing/store-conformance': [
     'T',
     'describeStoreConformance',

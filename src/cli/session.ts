@@ -11,6 +11,7 @@ import {
   type Runtime,
   type Store,
 } from '../index.js';
+import { isPostgresUrl } from '../runtime.js';
 import { createSqliteStore } from '../stores/sqlite/index.js';
 import { type CliContext, exitCodes } from './command.js';
 import { display, formatCost, formatDuration, formatTime, formatUsage, indent, wrap } from './format.js';
@@ -20,13 +21,13 @@ import { ensureStoreFolder, originText, storeVariable } from './store-path.js';
 /** A runtime on the CLI's store, and how to close both. */
 export interface Session {
   runtime: Runtime;
-  /** The SQLite store under the runtime (team files whose pattern learns from past runs need it). */
+  /** The store under the runtime, SQLite or Postgres (team files whose pattern learns from past runs need it). */
   store: Store;
   close(): Promise<void>;
 }
 
 /**
- * Opens the SQLite store and a runtime that only runs what this command starts (no recovery
+ * Opens the store (SQLite, or Postgres for a `postgres://` URL) and a runtime that only runs what this command starts (no recovery
  * of other runs). With `mustExist`, a missing store file is an error instead of being created;
  * without it, the store's folder is created (an error names the path when it cannot be).
  *
@@ -40,13 +41,18 @@ export async function openSession(
   context: CliContext,
   options: { mustExist?: boolean } = {},
 ): Promise<Session> {
-  if (options.mustExist === true && !existsSync(context.storePath)) {
+  const postgres = isPostgresUrl(context.storePath);
+  if (!postgres && options.mustExist === true && !existsSync(context.storePath)) {
     throw new ConfigError(
       `No Baton store at ${shownPath(context, context.storePath)} (${originText(context.storeOrigin)}). Runs are stored in .baton/baton.db of the directory where \`baton run\` ran, unless --store or ${storeVariable} names another file; pass --store <path> (or set ${storeVariable}) to read another store.`,
     );
   }
-  if (options.mustExist !== true) ensureStoreFolder(context.storePath, context.storeOrigin);
-  const store = createSqliteStore({ path: context.storePath });
+  if (!postgres && options.mustExist !== true) ensureStoreFolder(context.storePath, context.storeOrigin);
+  const store = postgres
+    ? (await import('../stores/postgres/index.js')).createPostgresStore({
+        connectionString: context.storePath,
+      })
+    : createSqliteStore({ path: context.storePath });
   // Runs started or continued from the CLI keep a hash-chained audit log (`baton audit verify`),
   // keyed (HMAC) when BATON_AUDIT_KEY is set.
   const key = auditKey(context);

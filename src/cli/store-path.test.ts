@@ -25,6 +25,20 @@ describe('resolveStorePath', () => {
   });
 });
 
+describe('resolveStorePath with a Postgres URL', () => {
+  it('keeps a postgres:// or postgresql:// URL as it is instead of resolving it as a path', () => {
+    expect(resolveStorePath('postgres://baton@db/runs?schema=team_a', {}, '/app')).toEqual({
+      path: 'postgres://baton@db/runs?schema=team_a',
+      origin: '--store',
+    });
+    expect(resolveStorePath(undefined, { BATON_STORE: 'postgresql://db/runs' }, '/app')).toEqual({
+      path: 'postgresql://db/runs',
+      origin: 'BATON_STORE',
+    });
+    expect(resolveStorePath('postgres-runs.db', {}, '/app').path).toBe('/app/postgres-runs.db');
+  });
+});
+
 describe('ensureStoreFolder', () => {
   it('creates the folder, and names the path and its origin when a file is in the way', () => {
     ensureStoreFolder(join(scratch, 'a', 'b', 'runs.db'), 'default');

@@ -1,8 +1,9 @@
-/** Where the CLI's SQLite store is: `--store`, else `BATON_STORE`, else `.baton/baton.db` in the working folder. */
+/** Where the CLI's store is: `--store`, else `BATON_STORE`, else `.baton/baton.db` in the working folder; a `postgres://` URL selects Postgres. */
 
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { isPostgresUrl } from '../runtime.js';
 
 /** What chose the store's path. */
 export type StoreOrigin = '--store' | 'BATON_STORE' | 'default';
@@ -16,7 +17,7 @@ export const defaultStorePath = '.baton/baton.db';
 /**
  * The absolute path of the store and what chose it: the `--store` flag, else the
  * `BATON_STORE` variable (an empty value counts as unset), else `.baton/baton.db`; relative
- * paths are resolved against `cwd`.
+ * paths are resolved against `cwd`; a `postgres://` (`postgresql://`) URL is kept as it is.
  *
  * @example
  * ```ts
@@ -28,10 +29,10 @@ export function resolveStorePath(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
 ): { path: string; origin: StoreOrigin } {
-  if (flag !== undefined && flag !== '') return { path: resolve(cwd, flag), origin: '--store' };
+  const place = (value: string) => (isPostgresUrl(value) ? value : resolve(cwd, value));
+  if (flag !== undefined && flag !== '') return { path: place(flag), origin: '--store' };
   const variable = env[storeVariable];
-  if (variable !== undefined && variable !== '')
-    return { path: resolve(cwd, variable), origin: 'BATON_STORE' };
+  if (variable !== undefined && variable !== '') return { path: place(variable), origin: 'BATON_STORE' };
   return { path: resolve(cwd, defaultStorePath), origin: 'default' };
 }
 

@@ -270,6 +270,17 @@ export function checkReadOptions(
 }
 
 /**
+ * A change a store announces to `subscribe` listeners: a signal stored for a run, a journal
+ * entry appended, or a run's status updated.
+ */
+export interface StoreChange {
+  kind: 'signal' | 'journal' | 'run';
+  runId: string;
+  /** True when this store object made the change itself (its caller already knows). */
+  local: boolean;
+}
+
+/**
  * Persistence contract for runs. Implementations: `createMemoryStore()` and
  * `createSqliteStore()` (from `batonjs/sqlite`). Methods may batch writes internally but a
  * returned promise resolves only once its write is durable for that store.
@@ -372,6 +383,14 @@ export interface Store {
    * copies: `data` is what JSON gives back for the appended value.
    */
   readRecords(stream: string, options?: ReadRecordsOptions): Promise<StoredRecord[]>;
+
+  /**
+   * Optional: calls `listener` after a change committed by any process sharing the store (the
+   * Postgres store hears them with `LISTEN/NOTIFY`), so a waiting process wakes without waiting
+   * for its next poll. Returns the function that unsubscribes. A store without it is polled;
+   * a store with it may still miss changes (a lost connection), so polling stays the backstop.
+   */
+  subscribe?(listener: (change: StoreChange) => void): () => void;
 
   /**
    * Finishes writes already issued, then releases the store. Idempotent; every other call

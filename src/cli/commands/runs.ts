@@ -2,6 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import type { RunFilter, RunRecord, RunStatus } from '../../index.js';
+import { isPostgresUrl } from '../../runtime.js';
 import { type Command, UsageError } from '../command.js';
 import { formatCost, formatCount, formatDuration, formatTime } from '../format.js';
 import { type Style, stripAnsi } from '../output.js';
@@ -59,7 +60,7 @@ export const runsCommand: Command = {
     }
     const target = values.target as string | undefined;
     if (target !== undefined) filter.target = target;
-    if (!existsSync(context.storePath)) {
+    if (!isPostgresUrl(context.storePath) && !existsSync(context.storePath)) {
       if (values.json === true) context.stdout.write('[]\n');
       else
         context.stdout.write(

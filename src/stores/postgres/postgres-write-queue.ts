@@ -1,0 +1,257 @@
+/** Group commit for the Postgres store: writes queued while a transaction is in flight commit together in the next one, in order. */
+
+import type { Pool, PoolClient } from 'pg';
+
+/**
+ * One write for the queue. `run` issues its statements on the batch's connection (inside the
+ * batch's transaction when the batch holds more than one write); `settle` turns what it
+ * returned into the promise's value once the batch has committed, throwing for a failure of
+ * this write alone (a conflict, a missing row, a lost lease).
+ */
+export interface PostgresWrite<T, R> {
+  run(client: PoolClient): Promise<R>;
+  settle(result: R): T;
+  /** Counted as a journal entry in the stats. */
+  readonly journal: boolean;
+  /** A change to announce with `NOTIFY` once the batch has committed (`kind:origin:runId`), if any. */
+  readonly notify?: string;
+}
+
+interface Pending {
+  /** Undefined for a barrier: it settles when everything queued before it has been written. */
+  write: PostgresWrite<unknown, unknown> | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Counters a caller (a test, a benchmark) can read; the queue only increments them. */
+export interface PostgresWriteStats {
+  transactions: number;
+  writeBatches: number;
+  queuedWrites: number;
+  journalBatches: number;
+  journalEntries: number;
+}
+
+/** The ordered queue in front of the store's writes. */
+export interface PostgresWriteQueue {
+  /** Queues a write; the promise settles after the transaction holding it commits. */
+  enqueue<T, R>(write: PostgresWrite<T, R>): Promise<T>;
+  /** Resolves once every write queued before the call has been written (whatever its outcome). */
+  barrier(): Promise<void>;
+  /** Resolves once the notifications of written batches have been sent (before the pool ends). */
+  announced(): Promise<void>;
+}
+
+/**
+ * Whether a Postgres error belongs to the statement alone (bad data, a constraint), so the rest of
+ * its batch can still be written: SQLSTATE classes 22 (data exception) and 23 (integrity).
+ */
+function statementError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * Creates the write queue. One batch is in flight at a time: the first write schedules a batch
+ * with `setImmediate`, and every write queued while a batch commits joins the next one, so
+ * with many runs in flight one transaction carries many writes (group commit). A batch of
+ * several writes runs between `BEGIN` and `COMMIT` on one pooled connection; a batch of one
+ * runs as its own statement. Promises settle in queue order after the commit, so a resolved
+ * write is durable (committed with the server's `synchronous_commit`, `on` by default). Then
+ * the batch's changes are announced with one `NOTIFY` on another connection.
+ *
+ * A write that fails on its own (`settle` throws) rejects alone. A statement error of class 22
+ * or 23 aborts the transaction: the batch is rolled back and its writes are written again one
+ * by one, so only the offending one rejects. Any other failure (a lost connection, a server
+ * restart) rejects every write of the batch with the driver's error, which the runtime reports
+ * as `STORE_UNAVAILABLE`: nothing of the batch is assumed written.
+ *
+ * @example
+ * ```ts
+ * const queue = createWriteQueue(pool, stats, 'baton_changes');
+ * await queue.enqueue({ journal: true, run: (client) => client.query(insert, values), settle: () => undefined });
+ * ```
+ */
+export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel: string): PostgresWriteQueue {
+  let queue: Pending[] = [];
+  let active: Promise<void> | undefined;
+  /** Changes committed but not yet announced (`kind:origin:runId`), and the announcement in flight. */
+  const unannounced = new Set<string>();
+  let announcing: Promise<void> | undefined;
+
+  function kick(): void {
+    if (active !== undefined) return;
+    active = new Promise<void>((resolve) => setImmediate(resolve)).then(drain).finally(() => {
+      active = undefined;
+      if (queue.length > 0) kick();
+    });
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      await writeBatch(batch);
+    }
+  }
+
+  async function writeBatch(batch: Pending[]): Promise<void> {
+    const writes = batch.filter((pending) => pending.write !== undefined);
+    if (writes.length === 0) {
+      for (const pending of batch) pending.resolve(undefined);
+      return;
+    }
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      for (const pending of batch) settleBarrierOr(pending, error);
+      return;
+    }
+    let broken: Error | undefined;
+    // A checked-out connection the server ends emits 'error' besides failing the query: keep it
+    // from becoming an uncaught exception, and drop the connection instead of pooling it again.
+    const lost = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', lost);
+    try {
+      const outcomes = await runBatch(client, writes);
+      count(writes);
+      settleAll(batch, outcomes);
+      announce(writes);
+    } catch (error) {
+      if (statementError(error)) {
+        await writeOneByOne(client, batch).catch((failure: unknown) => {
+          broken = failure as Error;
+        });
+      } else {
+        broken = error as Error;
+        for (const pending of batch) settleBarrierOr(pending, error);
+      }
+    } finally {
+      client.off('error', lost);
+      client.release(broken);
+    }
+  }
+
+  /** Runs the writes in one transaction (or a single write as its own statement); returns each write's result. */
+  async function runBatch(client: PoolClient, writes: Pending[]): Promise<unknown[]> {
+    const outcomes: unknown[] = [];
+    if (writes.length === 1) {
+      outcomes.push(await writes[0]!.write!.run(client));
+      return outcomes;
+    }
+    await client.query('BEGIN');
+    try {
+      for (const pending of writes) outcomes.push(await pending.write!.run(client));
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    return outcomes;
+  }
+
+  /**
+   * Announces the committed writes' changes with `NOTIFY` on another connection, without
+   * holding up the writes: their promises have resolved already and the next batch need not
+   * wait. One announcement is in flight at a time; changes committed meanwhile go out together
+   * in the next one. Best effort: a failure loses only wake-ups (pollers catch up).
+   */
+  function announce(writes: Pending[]): void {
+    for (const pending of writes)
+      if (pending.write?.notify !== undefined) unannounced.add(pending.write.notify);
+    if (unannounced.size === 0 || announcing !== undefined) return;
+    const notes = [...unannounced];
+    unannounced.clear();
+    announcing = pool
+      // No data to keep, so no fsync to wait for: the notification's own commit skips it.
+      .query(
+        "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, note) FROM unnest($2::text[]) AS note",
+        [channel, notes],
+      )
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        announcing = undefined;
+        announce([]);
+      });
+  }
+
+  /** After a statement error: each write in its own transaction, so only the offending one fails. */
+  async function writeOneByOne(client: PoolClient, batch: Pending[]): Promise<void> {
+    for (const pending of batch) {
+      if (pending.write === undefined) {
+        pending.resolve(undefined);
+        continue;
+      }
+      let outcome: unknown[];
+      try {
+        outcome = await runBatch(client, [pending]);
+      } catch (error) {
+        pending.reject(error);
+        if (!statementError(error)) throw error;
+        continue;
+      }
+      count([pending]);
+      settleAll([pending], outcome);
+      announce([pending]);
+    }
+  }
+
+  function settleAll(batch: Pending[], outcomes: unknown[]): void {
+    let index = 0;
+    for (const pending of batch) {
+      if (pending.write === undefined) {
+        pending.resolve(undefined);
+        continue;
+      }
+      try {
+        pending.resolve(pending.write.settle(outcomes[index++]));
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
+  }
+
+  function settleBarrierOr(pending: Pending, error: unknown): void {
+    if (pending.write === undefined) pending.resolve(undefined);
+    else pending.reject(error);
+  }
+
+  function count(writes: Pending[]): void {
+    let journalEntries = 0;
+    for (const pending of writes) if (pending.write!.journal) journalEntries++;
+    stats.transactions++;
+    stats.writeBatches++;
+    stats.queuedWrites += writes.length;
+    if (journalEntries > 0) {
+      stats.journalBatches++;
+      stats.journalEntries += journalEntries;
+    }
+  }
+
+  function push(write: PostgresWrite<unknown, unknown> | undefined): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      queue.push({ write, resolve, reject });
+      kick();
+    });
+  }
+
+  return {
+    enqueue<T, R>(write: PostgresWrite<T, R>): Promise<T> {
+      return push(write as PostgresWrite<unknown, unknown>) as Promise<T>;
+    },
+    async announced(): Promise<void> {
+      while (announcing !== undefined) await announcing;
+    },
+    barrier(): Promise<void> {
+      if (queue.length === 0 && active === undefined) return Promise.resolve();
+      return push(undefined) as Promise<void>;
+    },
+  };
+}

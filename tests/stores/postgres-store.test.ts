@@ -1,0 +1,259 @@
+/** The Postgres store beyond the shared contract: migrations, group commit, LISTEN/NOTIFY wake-ups and store failures, on the real local server. */
+
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { BatonError } from '../../src/core/errors.js';
+import { workflow } from '../../src/core/runnable.js';
+import { createRuntime as createKernelRuntime } from '../../src/core/runtime.js';
+import type { StoreChange } from '../../src/core/store.js';
+import { createRuntime } from '../../src/runtime.js';
+import { createPostgresStore, postgresSchemaVersion } from '../../src/stores/postgres/index.js';
+import { expectBatonError, sampleEntry, sampleRun, T } from '../../src/testing/store-conformance.js';
+import { waitForStatus } from '../../src/testing/wait-until.js';
+import { admin, freshSchema, postgresUrl, testStore, useSharedServer } from './postgres-database.js';
+
+useSharedServer();
+
+describe('createPostgresStore migrations', () => {
+  it('applies each migration exactly once when two stores open a new schema together', async () => {
+    const schema = freshSchema();
+    const stores = Array.from({ length: 3 }, () =>
+      createPostgresStore({ connectionString: postgresUrl, schema }),
+    );
+    try {
+      await Promise.all(stores.map((store) => store.open()));
+      const applied = stores.map((store) => store.stats.migrationsApplied);
+      expect(applied.reduce((sum, count) => sum + count, 0)).toBe(postgresSchemaVersion);
+      expect(applied.filter((count) => count > 0)).toHaveLength(1);
+      const { rows } = await admin.query<{ version: number }>(
+        `SELECT version FROM "${schema}".baton_schema_versions ORDER BY version`,
+      );
+      expect(rows.map((row) => row.version)).toEqual(
+        Array.from({ length: postgresSchemaVersion }, (_, index) => index + 1),
+      );
+      // A store opened later finds the schema current and applies nothing.
+      const later = createPostgresStore({ connectionString: postgresUrl, schema });
+      await later.open();
+      expect(later.stats.migrationsApplied).toBe(0);
+      await later.close();
+    } finally {
+      for (const store of stores) await store.close();
+    }
+  });
+
+  it('refuses a schema written by a newer Baton with STORE_VERSION_UNSUPPORTED', async () => {
+    const schema = freshSchema();
+    const first = createPostgresStore({ connectionString: postgresUrl, schema });
+    await first.createRun(sampleRun({ id: 'kept' }));
+    await first.close();
+    await admin.query(`INSERT INTO "${schema}".baton_schema_versions (version) VALUES ($1)`, [
+      postgresSchemaVersion + 1,
+    ]);
+    const newer = createPostgresStore({ connectionString: postgresUrl, schema });
+    const error = await expectBatonError(newer.getRun('kept'), 'STORE_VERSION_UNSUPPORTED', {
+      fault: 'user',
+    });
+    expect(error.message).toContain(`version ${postgresSchemaVersion + 1}`);
+    expect(error.message).toContain('Upgrade Baton');
+    await newer.close();
+  });
+
+  it('holds writes issued while it opens until its tables exist, also on a pool of your own', async () => {
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 3 });
+    const store = createPostgresStore({ pool, schema: freshSchema() });
+    try {
+      await Promise.all([
+        store.createRun(sampleRun({ id: 'a' })),
+        store.createRun(sampleRun({ id: 'b' })),
+        store.appendRecord('stream', 1, T),
+      ]);
+      expect((await store.listRuns()).map((run) => run.id)).toEqual(['b', 'a']);
+    } finally {
+      await store.close();
+      await pool.end(); // the store leaves a pool it was given open
+    }
+  });
+
+  it('checks its options before connecting', () => {
+    expect(() => createPostgresStore({ connectionString: postgresUrl, schema: 'Bad-Name' })).toThrow(
+      /schema must be/,
+    );
+    expect(() => createPostgresStore({})).toThrow(/exactly one of connectionString and pool/);
+  });
+});
+
+describe('createPostgresStore durability and group commit', () => {
+  it('commits an append before its promise resolves: another connection reads it at once', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(sampleRun({ id: 'r', leaseOwner: 'me', leaseExpiresAt: T + 100 }));
+      await store.appendJournal(sampleEntry('r', 'r#0'), { owner: 'me', now: T + 1 });
+      const { rows } = await admin.query(`SELECT key FROM "${store.schema}".journal WHERE run_id = 'r'`);
+      expect(rows).toEqual([{ key: 'r#0' }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('with 100 runs in flight, commits far fewer transactions than journal entries', async () => {
+    const store = testStore();
+    const steps = 5;
+    const flow = workflow({ name: 'five-steps', version: '1' }, async (ctx, input: number) => {
+      let total = input;
+      for (let step = 0; step < steps; step++) total = await ctx.step(`add-${step}`, async () => total + 1);
+      return total;
+    });
+    const runtime = createKernelRuntime({ store, workflows: [flow], recover: false });
+    try {
+      await store.open();
+      const before = { ...store.stats };
+      const handles = await Promise.all(
+        Array.from({ length: 100 }, (_, index) => runtime.start(flow, index)),
+      );
+      const results = await Promise.all(handles.map((handle) => handle.result()));
+      expect(results).toEqual(Array.from({ length: 100 }, (_, index) => index + steps));
+      const entries = store.stats.journalEntries - before.journalEntries;
+      const transactions = store.stats.transactions - before.transactions;
+      expect(entries).toBeGreaterThanOrEqual(100 * steps);
+      // Every entry is on the server, and the writes shared their commits.
+      const { rows } = await admin.query<{ count: string }>(`SELECT count(*) FROM "${store.schema}".journal`);
+      expect(Number(rows[0]!.count)).toBe(entries);
+      expect(transactions / entries).toBeLessThan(0.2);
+      console.log(
+        `postgres group commit, 100 runs in flight: ${entries} journal entries in ${transactions} transactions (${(transactions / entries).toFixed(3)} per entry)`,
+      );
+    } finally {
+      await runtime.close();
+      await store.close();
+    }
+  });
+});
+
+describe('createPostgresStore wake-ups (LISTEN/NOTIFY)', () => {
+  it('tells subscribers of every store on the schema about signals, journal appends and status changes', async () => {
+    const schema = freshSchema();
+    const a = createPostgresStore({ connectionString: postgresUrl, schema });
+    const b = createPostgresStore({ connectionString: postgresUrl, schema });
+    const heard: StoreChange[] = [];
+    try {
+      await a.open();
+      const off = a.subscribe((change) => heard.push(change));
+      await a.listening();
+      await b.createRun(sampleRun({ id: 'run', status: 'suspended' }));
+      await b.addSignal('run', 'approval', true, T);
+      await b.appendJournal(sampleEntry('run', 'r#0'));
+      await b.updateRun('run', { status: 'completed' }, T + 1);
+      await a.addSignal('run', 'late', null, T + 2);
+      const deadline = Date.now() + 5_000;
+      while (heard.length < 4 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      // Each batch announces its changes after its commit, so they may arrive in another order.
+      const byKind = (change: StoreChange) => `${change.kind}:${change.local}`;
+      expect(heard.map(byKind).sort()).toEqual(['journal:false', 'run:false', 'signal:false', 'signal:true']);
+      expect(heard.every((change) => change.runId === 'run')).toBe(true);
+      off();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('wakes a suspended run in another process when a signal arrives, with no polling', async () => {
+    const schema = freshSchema();
+    const flow = workflow({ name: 'approve', version: '1' }, async (ctx) => {
+      const approval = await ctx.waitFor<{ ok: boolean }>('approval', { timeoutMs: 3_600_000 });
+      return approval.ok ? 'approved' : 'refused';
+    });
+    const waitingStore = createPostgresStore({ connectionString: postgresUrl, schema });
+    // The poll interval is ten minutes: only the notification can wake the run within the test.
+    const waiting = createRuntime({
+      store: waitingStore,
+      workflows: [flow],
+      pollIntervalMs: 600_000,
+      inlineWaitMs: 0,
+    });
+    // The sender names the store by URL, as `createRuntime({ store: 'postgres://…' })` and the CLI do.
+    const sending = createRuntime({ store: `${postgresUrl}?schema=${schema}`, recover: false });
+    try {
+      const handle = await waiting.start(flow, {});
+      await waitForStatus(waiting, handle.runId, 'suspended');
+      await waitingStore.listening();
+      const sentAt = Date.now();
+      await sending.signal(handle.runId, 'approval', { ok: true });
+      await waitForStatus(waiting, handle.runId, 'completed', { timeoutMs: 5_000 });
+      expect((await waiting.get(handle.runId)).output).toBe('approved');
+      console.log(
+        `postgres LISTEN/NOTIFY: signal to completed run in another runtime in ${Date.now() - sentAt} ms`,
+      );
+    } finally {
+      await waiting.close();
+      await sending.close();
+      await waitingStore.close();
+    }
+  });
+});
+
+describe('createPostgresStore failures', () => {
+  it('rejects with the driver error (not a BatonError) when the server does not answer, so runs see STORE_UNAVAILABLE', async () => {
+    const store = createPostgresStore({
+      connectionString: 'postgres://postgres@127.0.0.1:1/test',
+      schema: freshSchema(),
+    });
+    const error = await store.getRun('x').catch((caught: unknown) => caught);
+    expect(BatonError.isInstance(error)).toBe(false);
+    expect(String(error)).toMatch(/ECONNREFUSED/);
+    const flow = workflow({ name: 'never-stored', version: '1' }, async () => 'done');
+    const runtime = createKernelRuntime({ store, workflows: [flow], recover: false });
+    const started = await runtime.start(flow, {}).catch((caught: unknown) => caught);
+    expect((started as BatonError).code).toBe('STORE_UNAVAILABLE');
+    await runtime.close();
+    await store.close();
+  });
+
+  it('releases a run whose connection is killed mid-write with STORE_UNAVAILABLE, then completes it', async () => {
+    const application = `baton_kill_${Date.now()}`;
+    const schema = freshSchema();
+    const store = createPostgresStore({
+      connectionString: `${postgresUrl}?application_name=${application}`,
+      schema,
+    });
+    let charges = 0;
+    let blocker: import('pg').PoolClient | undefined;
+    const flow = workflow({ name: 'charge', version: '1' }, async (ctx) => {
+      await ctx.step('charge', async () => {
+        charges++;
+        if (charges === 1) {
+          // Another session holds the run's row, so the fenced append of this step waits on it...
+          blocker = await admin.connect();
+          await blocker.query('BEGIN');
+          await blocker.query(`SELECT 1 FROM "${schema}".runs FOR UPDATE`);
+          // ...and the server then ends the store's sessions (as a failover or an admin would).
+          setTimeout(() => {
+            void admin
+              .query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+                application,
+              ])
+              .then(() => blocker?.query('ROLLBACK'))
+              .then(() => blocker?.release());
+          }, 300);
+        }
+        return 'charged';
+      });
+      return ctx.step('receipt', async () => 'receipt sent');
+    });
+    const runtime = createKernelRuntime({ store, workflows: [flow], pollIntervalMs: 100, leaseMs: 1_000 });
+    try {
+      const handle = await runtime.start(flow, {});
+      const error = await handle.result().catch((caught: unknown) => caught);
+      expect((error as BatonError).code).toBe('STORE_UNAVAILABLE');
+      expect((error as BatonError).message).toMatch(/terminat/);
+      expect((await runtime.get(handle.runId)).status).not.toBe('failed');
+      await waitForStatus(runtime, handle.runId, 'completed', { timeoutMs: 10_000 });
+      expect((await runtime.get(handle.runId)).output).toBe('receipt sent');
+      expect(charges).toBe(2); // the step in flight was never recorded, so it ran again
+    } finally {
+      await runtime.close();
+      await store.close();
+    }
+  });
+});
