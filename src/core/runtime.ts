@@ -260,6 +260,7 @@ class BatonRuntime implements Runtime {
             checkOptionNames(`runtime.start("${definition.name}")`, options, startOptionNames);
         }
       }
+      if (options?.runId !== undefined) checkRunId(definition.name, options.runId);
       const record = this.#newRecord(definition, this.#checkInput(definition, input), options);
       return this.#create(definition, record, options?.budget);
     } catch (error) {
@@ -519,4 +520,18 @@ class BatonRuntime implements Runtime {
 /** The status an execution report gives: an execution never stops `running`; were it to, the run is left for the next dispatch. */
 function reportStatus(status: RunRecord['status'] | 'released'): ExecutionReport['status'] {
   return status === 'running' ? 'released' : status;
+}
+
+/**
+ * What a caller's run id may be: a run's streams (its budget, its audit log) are named after
+ * it, so it takes the characters of a stream name, with room for their prefixes.
+ */
+const runIdPattern = /^[A-Za-z0-9][\w.:@/-]{0,179}$/;
+
+function checkRunId(target: string, runId: unknown): void {
+  if (typeof runId === 'string' && runIdPattern.test(runId)) return;
+  throw new ConfigError(
+    `runtime.start("${target}"): runId ${JSON.stringify(runId) ?? String(runId)} is not a run id; use 1 to 180 letters, digits, '_', '-', '.', ':', '@' or '/', starting with a letter or digit.`,
+    { code: 'INVALID_OPTION' },
+  );
 }
