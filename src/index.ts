@@ -38,6 +38,7 @@ export type { BatonEvent, BatonEventType, EventListener } from './core/events.js
 export { isInterruption } from './core/interruption.js';
 export type { RetryOptions } from './core/retry-options.js';
 export type {
+  ChildRunOptions,
   CustomEvent,
   RunContext,
   RunGovernance,

@@ -1,6 +1,7 @@
 /** What the runtime gives an execution of a run (its host) and what the execution gives back (its outcome). */
 
 import type { Clock } from './clock.js';
+import type { SpawnChild } from './distributed-child.js';
 import type { SerializedError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { Tenant } from './run-context.js';
@@ -35,6 +36,8 @@ export interface ExecutionHost {
   readonly audit?: AuditOpener;
   /** The runtime's own state, carried to every run in `ctx.services.tenant`. */
   readonly tenant: Tenant;
+  /** Set when the runtime has a dispatcher: starts a distributed child run (`ctx.run(..., { distribute: true })`). */
+  readonly spawnChild?: SpawnChild;
 }
 
 /**

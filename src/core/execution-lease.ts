@@ -4,6 +4,7 @@
  */
 
 import { setMaxListeners } from 'node:events';
+import type { SpawnChild } from './distributed-child.js';
 import { BatonError, LeaseLostError, RunCancelledError, StoreUnavailableError } from './errors.js';
 import type { ExecutionHost, ExecutionOutcome, StopReason } from './execution-host.js';
 import { ShutdownError, Suspension } from './interruption.js';
@@ -59,6 +60,11 @@ export abstract class LeasedExecution {
   /** The store this run is kept in (for steps that keep state outside the journal). */
   get store(): Store {
     return this.host.store;
+  }
+
+  /** How this runtime starts a distributed child run; undefined without a dispatcher. */
+  get spawnChild(): SpawnChild | undefined {
+    return this.host.spawnChild;
   }
 
   protected stop(reason: StopReason, error: Error): void {

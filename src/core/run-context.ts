@@ -31,6 +31,16 @@ export interface StepOptions<T> {
 }
 
 /** Options of `ctx.waitFor`. */
+/** Options of `ctx.run`. */
+export interface ChildRunOptions {
+  /**
+   * Dispatch the child as its own run (its own record, linked to this run by its id
+   * `<runId>.child.<key>`) for any worker to execute, and wait for it durably. Needs a runtime
+   * with a dispatcher; elsewhere the child runs inline, as without it. Default false.
+   */
+  distribute?: boolean;
+}
+
 export interface WaitOptions {
   /** Give up after this long (durable: survives restarts) with a `WaitTimeoutError`. */
   timeoutMs?: number;
@@ -126,8 +136,16 @@ export interface RunContext {
 
   /** Runs `fn` once; its result (or error) is journaled and returned from the journal on replay. */
   step<T>(name: string, fn: (step: StepContext) => T | Promise<T>, options?: StepOptions<T>): Promise<T>;
-  /** Runs an agent, workflow or pattern as a child in its own scope; its output is journaled. */
-  run<INPUT, OUTPUT>(target: Runnable<INPUT, OUTPUT>, input: INPUT): Promise<OUTPUT>;
+  /**
+   * Runs an agent, workflow or pattern as a child in its own scope; its output is journaled.
+   * With `{ distribute: true }` on a runtime with a dispatcher (workers), the child is a run of
+   * its own, executed by any worker, and this run waits for it durably (docs/workers.md).
+   */
+  run<INPUT, OUTPUT>(
+    target: Runnable<INPUT, OUTPUT>,
+    input: INPUT,
+    options?: ChildRunOptions,
+  ): Promise<OUTPUT>;
   /** Runs branches concurrently, each in its own scope, and returns their results in order. */
   parallel<T extends readonly unknown[]>(
     branches: { [K in keyof T]: (ctx: RunContext) => Promise<T[K]> },

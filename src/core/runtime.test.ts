@@ -497,3 +497,23 @@ describe('one execution per run in a process', () => {
     await later.close();
   });
 });
+
+describe('run ids chosen by the caller', () => {
+  it('refuses at start a run id that could not be resumed, naming it and what is allowed', async () => {
+    const store = createMemoryStore();
+    const flow = workflow({ name: 'waits' }, async (ctx) => ctx.waitFor<string>('go'));
+    const runtime = runtimeWith(store, { workflows: [flow] });
+    // Before: the run was stored, and every resume of it failed on its budget stream's name.
+    await expect(runtime.start(flow, null, { runId: 'order#1' })).rejects.toThrow(/order#1/);
+    await expect(runtime.start(flow, null, { runId: 'order#1' })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
+    expect(await store.listRuns({})).toEqual([]);
+    // An allowed id still works, through a suspension and a resume.
+    const handle = await runtime.start(flow, null, { runId: 'order-1:retry.2@eu/x' });
+    await waitUntil(async () => (await runtime.get(handle.runId)).status === 'suspended');
+    await runtime.signal(handle.runId, 'go', 'yes');
+    expect(await handle.result()).toBe('yes');
+    await runtime.close();
+  });
+});

@@ -11,9 +11,10 @@ import {
   QUEUED_OWNER,
   type RunDispatcher,
 } from './dispatch.js';
+import { type ChildOutcome, childSignalName, parentRunOf, type SpawnChild } from './distributed-child.js';
 import { asStoreError, BatonError, ConfigError, RunNotFoundError } from './errors.js';
 import { EventBus, type EventListener } from './events.js';
-import type { ExecutionHost } from './execution-host.js';
+import type { ExecutionHost, ExecutionOutcome } from './execution-host.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
 import { checkOptionNames } from './option-names.js';
 import type { Tenant } from './run-context.js';
@@ -228,6 +229,7 @@ class BatonRuntime implements Runtime {
         tenant: this.#tenant,
       };
       if (this.#audit !== undefined) this.#host = { ...this.#host, audit: this.#audit(store) };
+      if (this.#dispatcher !== undefined) this.#host = { ...this.#host, spawnChild: this.#spawnChild };
     }
     return this.#host;
   }
@@ -260,6 +262,7 @@ class BatonRuntime implements Runtime {
             checkOptionNames(`runtime.start("${definition.name}")`, options, startOptionNames);
         }
       }
+      if (options?.runId !== undefined) checkRunId(definition.name, options.runId);
       const record = this.#newRecord(definition, this.#checkInput(definition, input), options);
       return this.#create(definition, record, options?.budget);
     } catch (error) {
@@ -386,6 +389,7 @@ class BatonRuntime implements Runtime {
     active.go();
     const outcome = await active.done;
     await this.#scheduler.afterDispatch(runId);
+    if (terminalStatuses.has(outcome.status as RunRecord['status'])) await this.#notifyParent(runId, outcome);
     const report: ExecutionReport = { runId, status: reportStatus(outcome.status) };
     if (outcome.wakeAt !== undefined) report.wakeAt = outcome.wakeAt;
     return report;
@@ -408,6 +412,36 @@ class BatonRuntime implements Runtime {
       if (BatonError.isInstance(error) && error.code === 'LEASE_LOST') return;
       throw asStoreError(error, runId);
     }
+  }
+
+  /** Starts a distributed child run: stored and dispatched; one already stored (a replay after a crash) is left as it is. */
+  readonly #spawnChild: SpawnChild = async (target, input, childRunId) => {
+    try {
+      await this.start(target, input, { runId: childRunId });
+    } catch (error) {
+      if (BatonError.isInstance(error) && error.code === 'RUN_EXISTS') return;
+      throw error;
+    }
+  };
+
+  /**
+   * A distributed child that ended tells its parent, which waits for this signal. A parent that
+   * ended meanwhile (cancelled) takes none; a signal lost with this process is made up for by the
+   * parent re-reading the child's record (`childRecheckMs`).
+   */
+  async #notifyParent(runId: string, outcome: ExecutionOutcome): Promise<void> {
+    const parent = parentRunOf(runId);
+    if (parent === undefined) return;
+    const payload: ChildOutcome = { status: outcome.status as RunRecord['status'] };
+    if (outcome.output !== undefined) payload.output = outcome.output;
+    if (outcome.error !== undefined) payload.error = outcome.error;
+    await this.signal(parent, childSignalName(runId), payload).catch((error: unknown) => {
+      if (BatonError.isInstance(error) && (error.code === 'RUN_ENDED' || error.code === 'RUN_NOT_FOUND'))
+        return;
+      process.stderr.write(
+        `baton: could not tell run ${parent} that its child ${runId} ended: ${String(error)}\n`,
+      );
+    });
   }
 
   /** Hands a run to the dispatcher; a failure is reported, and the recovery poll dispatches the run again later. */
@@ -519,4 +553,18 @@ class BatonRuntime implements Runtime {
 /** The status an execution report gives: an execution never stops `running`; were it to, the run is left for the next dispatch. */
 function reportStatus(status: RunRecord['status'] | 'released'): ExecutionReport['status'] {
   return status === 'running' ? 'released' : status;
+}
+
+/**
+ * What a caller's run id may be: a run's streams (its budget, its audit log) are named after
+ * it, so it takes the characters of a stream name, with room for their prefixes.
+ */
+const runIdPattern = /^[A-Za-z0-9][\w.:@/-]{0,179}$/;
+
+function checkRunId(target: string, runId: unknown): void {
+  if (typeof runId === 'string' && runIdPattern.test(runId)) return;
+  throw new ConfigError(
+    `runtime.start("${target}"): runId ${JSON.stringify(runId) ?? String(runId)} is not a run id; use 1 to 180 letters, digits, '_', '-', '.', ':', '@' or '/', starting with a letter or digit.`,
+    { code: 'INVALID_OPTION' },
+  );
 }

@@ -1,7 +1,9 @@
 /** The contexts run code receives: `ScopeContext` (a `RunContext` per scope, which numbers its steps) and `Step` (what a step's function gets). */
 
+import { runDistributed } from './distributed-child.js';
 import type { BatonEvent } from './events.js';
 import type {
+  ChildRunOptions,
   CustomEvent,
   DistributiveOmit,
   RunContext,
@@ -89,8 +91,24 @@ export class ScopeContext implements RunContext {
     return this.#execution.step(this.#key(), name, fn, options);
   }
 
-  run<INPUT, OUTPUT>(target: Runnable<INPUT, OUTPUT>, input: INPUT): Promise<OUTPUT> {
+  run<INPUT, OUTPUT>(
+    target: Runnable<INPUT, OUTPUT>,
+    input: INPUT,
+    options?: ChildRunOptions,
+  ): Promise<OUTPUT> {
     const sequence = this.#next();
+    const spawn = options?.distribute === true ? this.#execution.spawnChild : undefined;
+    if (spawn !== undefined) {
+      const key = `${this.scope}#${sequence}`;
+      return runDistributed(
+        this,
+        key,
+        target as Runnable,
+        input,
+        spawn,
+        this.#execution.store,
+      ) as Promise<OUTPUT>;
+    }
     return this.#execution.child(`${this.scope}#${sequence}`, `${this.scope}/${sequence}`, target, input);
   }
 

@@ -71,6 +71,12 @@ export interface ConcurrentOptions<OUTPUT, LOW = never> {
    * same as text.
    */
   onLowConsistency?: Runnable<string, LOW> | Runnable<LowConsistencyReport, LOW>;
+  /**
+   * Dispatch each unit as a run of its own, for any worker to execute (on a runtime with a
+   * dispatcher; elsewhere units run inline). A worker that dies costs only its unfinished units.
+   * Default false.
+   */
+  distribute?: boolean;
 }
 
 const concurrentOptionNames = optionNames<ConcurrentOptions<unknown, unknown>>(
@@ -83,6 +89,7 @@ const concurrentOptionNames = optionNames<ConcurrentOptions<unknown, unknown>>(
     consistencyMeasure: true,
     minConsistency: true,
     onLowConsistency: true,
+    distribute: true,
   },
   { agents: 'units', stages: 'units' },
 );
@@ -153,9 +160,10 @@ export function concurrent<INPUT, OUTPUT, LOW>(
     version: options.version ?? '1',
     async execute(ctx: RunContext, input: INPUT): Promise<OUTPUT | LOW> {
       announceStart(ctx, 'concurrent', options.name, names);
+      const distribute = options.distribute === true ? { distribute: true } : undefined;
       const settled = await ctx.parallelSettled(
         options.units.map(
-          (unit) => (branch: RunContext) => branch.run(unit as Runnable<unknown, unknown>, input),
+          (unit) => (branch: RunContext) => branch.run(unit as Runnable<unknown, unknown>, input, distribute),
         ),
       );
       // A unit stopped by a budget stops the run (the first in unit order, so a replay picks the same).

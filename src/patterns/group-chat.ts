@@ -372,7 +372,7 @@ function meteredContext(ctx: RunContext, usage: Usage): RunContext {
         return response;
       });
     },
-    run: (target, input) => ctx.run(target, input),
+    run: (target, input, options) => ctx.run(target, input, options),
     parallel: (branches) => ctx.parallel(branches),
     parallelSettled: (branches) => ctx.parallelSettled(branches),
     waitFor: (name, options) => ctx.waitFor(name, options),

@@ -2,7 +2,7 @@
 
 import { createWorker } from '../../src/distributed/redis/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
-import { workerFlow } from './worker-flow.js';
+import { fanoutFlow, workerFlow } from './worker-flow.js';
 
 const [dbPath, logPath, queue, prefix] = process.argv.slice(2) as [string, string, string, string];
 const store = createSqliteStore({ path: dbPath });
@@ -11,7 +11,7 @@ const worker = await createWorker({
   queue,
   prefix,
   store,
-  workflows: [workerFlow(logPath)],
+  workflows: [workerFlow(logPath), ...fanoutFlow(logPath)],
   leaseMs: 1500,
   pollIntervalMs: 200,
   inlineWaitMs: 50,

@@ -54,3 +54,27 @@ export function workerFlow(logPath: string, stepMs = 30) {
     });
   }
 }
+
+/** A unit of the fan-out: one step that takes a little time. */
+export function fanoutUnit(logPath: string, stepMs = 30) {
+  const effect = effectLog(logPath, stepMs);
+  return workflow({ name: 'fanout-unit', version: '1' }, async (ctx: RunContext, n: number) => {
+    const doubled = (await ctx.step('double', () => effect(ctx.runId, 'double', n * 2))) as number;
+    return doubled + 1;
+  });
+}
+
+/** A parent that dispatches `count` units as runs of their own and sums their outputs. */
+export function fanoutFlow(logPath: string, stepMs = 30) {
+  const unit = fanoutUnit(logPath, stepMs);
+  const parent = workflow({ name: 'fanout', version: '1' }, async (ctx: RunContext, count: number) => {
+    const outputs = await ctx.parallel(
+      Array.from(
+        { length: count },
+        (_, n) => (branch: RunContext) => branch.run(unit, n, { distribute: true }) as Promise<number>,
+      ),
+    );
+    return outputs.reduce((sum, value) => sum + value, 0);
+  });
+  return [parent, unit] as const;
+}
