@@ -3,55 +3,19 @@
  * `concurrent({ distribute: true })`) on BullMQ workers, against the local Redis (never mocked).
  */
 
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createBullmqDispatcher, createWorker } from '../../src/distributed/redis/index.js';
+import { describe, expect, it } from 'vitest';
+import { createWorker } from '../../src/distributed/redis/index.js';
 import { concurrent, createRuntime, workflow } from '../../src/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
 import { kill, startWorker, type WorkerProcess, waitForLine } from '../crash/crash-harness.js';
 import { fanoutFlow } from './worker-flow.js';
+import { readLog, redis, workerTestHarness } from './worker-harness.js';
 
-const directory = mkdtempSync(join(tmpdir(), 'baton-fanout-'));
-const prefix = `baton-test-${randomUUID().slice(0, 8)}`;
-const redis = 'redis://127.0.0.1:6379';
-const cleanups: (() => Promise<void>)[] = [];
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  rmSync(directory, { recursive: true, force: true });
-});
-
-interface Effect {
-  pid: number;
-  runId: string;
-  tag: string;
-  phase: 'start' | 'done';
-}
-
-function readLog(logPath: string): Effect[] {
-  return readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter((line) => line.endsWith('}'))
-    .map((line) => JSON.parse(line) as Effect);
-}
-
-function setup(name: string) {
-  const queue = `${name}-${randomUUID().slice(0, 8)}`;
-  const dbPath = join(directory, `${queue}.db`);
-  const logPath = join(directory, `${queue}.log`);
-  writeFileSync(logPath, '');
-  const store = createSqliteStore({ path: dbPath });
-  const dispatcher = createBullmqDispatcher({ redis, queue, prefix });
-  cleanups.push(async () => {
-    await (await dispatcher.queue()).obliterate({ force: true });
-    await dispatcher.close();
-    await store.close();
-  });
-  return { queue, dbPath, logPath, store, dispatcher };
-}
+const harness = workerTestHarness('baton-fanout');
+const { prefix } = harness;
+const cleanups = { push: harness.cleanup };
+const setup = (name: string) => harness.queue(name);
 
 describe('distributed fan-out', () => {
   it('runs each distributed child as a run of its own on the workers, linked to its waiting parent', async () => {

@@ -4,10 +4,9 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type BatonWorker,
   createBullmqDispatcher,
@@ -19,36 +18,11 @@ import { createRuntime, type Runtime } from '../../src/index.js';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
 import { exitOf, kill, startWorker, type WorkerProcess, waitForLine } from '../crash/crash-harness.js';
 import { type FlowInput, workerFlow } from './worker-flow.js';
+import { type Effect, readLog, redis, workerTestHarness } from './worker-harness.js';
 
-const directory = mkdtempSync(join(tmpdir(), 'baton-workers-'));
-const prefix = `baton-test-${randomUUID().slice(0, 8)}`;
-const redis = 'redis://127.0.0.1:6379';
-const cleanups: (() => Promise<void>)[] = [];
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  rmSync(directory, { recursive: true, force: true });
-});
-
-interface Effect {
-  pid: number;
-  runId: string;
-  tag: string;
-  phase: 'start' | 'done';
-}
-
-function readLog(logPath: string): Effect[] {
-  let text = '';
-  try {
-    text = readFileSync(logPath, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter((line) => line.endsWith('}'))
-    .map((line) => JSON.parse(line) as Effect);
-}
+const harness = workerTestHarness('baton-workers');
+const { directory, prefix } = harness;
+const cleanups = { push: harness.cleanup };
 
 /** Executions of each step per run: `runId tag` → the pids that started it, in order. */
 function startsByStep(effects: Effect[]): Map<string, number[]> {
@@ -63,26 +37,16 @@ function startsByStep(effects: Effect[]): Map<string, number[]> {
 
 /** A fresh queue, a SQLite file and a side-effect log, and an API runtime that only dispatches. */
 function setup(name: string) {
-  const queue = `${name}-${randomUUID().slice(0, 8)}`;
-  const dbPath = join(directory, `${queue}.db`);
-  const logPath = join(directory, `${queue}.log`);
-  writeFileSync(logPath, '');
-  const store = createSqliteStore({ path: dbPath });
-  const dispatcher = createBullmqDispatcher({ redis, queue, prefix });
+  const made = harness.queue(name);
   const runtime = createRuntime({
-    store,
-    dispatcher,
-    workflows: [workerFlow(logPath)],
+    store: made.store,
+    dispatcher: made.dispatcher,
+    workflows: [workerFlow(made.logPath)],
     recover: false,
     pollIntervalMs: 50,
   });
-  cleanups.push(async () => {
-    await runtime.close();
-    await (await dispatcher.queue()).obliterate({ force: true });
-    await dispatcher.close();
-    await store.close();
-  });
-  return { queue, dbPath, logPath, store, runtime, dispatcher };
+  harness.cleanup(() => runtime.close());
+  return { ...made, runtime };
 }
 
 function inputs(count: number): FlowInput[] {

@@ -2,42 +2,20 @@
 
 import type { Pool } from 'pg';
 import { ConfigError } from '../../core/errors.js';
+import type { MemoryHit, MemoryIndex, MemoryItem } from '../../core/memory-index.js';
 import { storeClosedError } from '../../core/store-errors.js';
 import { words } from '../../core/words.js';
 import { loadPg } from './postgres-driver.js';
 import { migrate, quoteSchema } from './postgres-schema.js';
 
-/**
- * One stored memory, as the memory layer's `MemoryItem` (the shapes are the same; an adapter
- * does not import the layer above it).
- */
-export interface PostgresMemoryItem {
-  id: string;
-  text: string;
-  scope: string;
-  createdAt: number;
-  embedding?: number[];
-  metadata?: Record<string, unknown>;
-}
+/** One stored memory: the kernel's `MemoryItem` (core/memory-index.ts). */
+export type PostgresMemoryItem = MemoryItem;
 
-/** A memory found by a search, as the memory layer's `MemoryHit`. */
-export interface PostgresMemoryHit extends PostgresMemoryItem {
-  score: number;
-  via: 'lexical' | 'vector' | 'hybrid';
-}
+/** A memory found by a search: the kernel's `MemoryHit`. */
+export type PostgresMemoryHit = MemoryHit;
 
-/** A MemoryIndex (from `batonjs`) on Postgres. */
-export interface PostgresMemoryIndex {
-  put(item: PostgresMemoryItem): Promise<void>;
-  searchText(query: string, search: { scope: string; limit: number }): Promise<PostgresMemoryHit[]>;
-  searchVector(
-    embedding: readonly number[],
-    search: { scope: string; limit: number },
-  ): Promise<PostgresMemoryHit[]>;
-  list(scope: string): Promise<PostgresMemoryItem[]>;
-  delete(id: string): Promise<boolean>;
-  close(): Promise<void>;
-}
+/** A MemoryIndex (the kernel's contract) on Postgres; `close()` also ends a pool it made. */
+export type PostgresMemoryIndex = MemoryIndex;
 
 /** Options of `createPostgresMemoryIndex`. */
 export interface PostgresMemoryIndexOptions {
