@@ -1,8 +1,10 @@
 /** The CLI's BullMQ queue: `--redis`/`BATON_REDIS` and `--queue`/`BATON_QUEUE`, and waiting for a run that workers execute. */
 
 import { terminalStatuses } from '../core/store.js';
-import type { RunRecord, Runtime } from '../index.js';
+import { listPending } from '../governance/approval-inbox.js';
+import type { RunRecord, Runtime, Store } from '../index.js';
 import { type OptionSpec, UsageError } from './command.js';
+import type { ProgressState } from './progress.js';
 
 /** The variable that names the Redis of the workers when `--redis` is not given. */
 export const redisVariable = 'BATON_REDIS';
@@ -78,25 +80,52 @@ function nonEmpty(value: string | boolean | undefined): string | undefined {
 
 /**
  * Waits until a run that workers execute has moved on from `before` (the record read before the
- * signal or the dispatch): it ended, or it was taken and suspended again. Reads the store every
- * `intervalMs`; a run that no worker takes keeps this waiting (the caller says so first).
+ * signal or the dispatch): it ended, or it was taken and is no longer running. With `dueUntil`
+ * (when the signal was stored), a suspended run the store marked due by then (`wakeAt <= dueUntil`,
+ * as storing a signal does) has not been taken yet. Reads the store every `intervalMs`; a run that
+ * no worker takes keeps this waiting (the caller says so first).
  *
  * @example
  * ```ts
  * const before = await runtime.get(runId);
  * await runtime.signal(runId, 'approval', { approved: true });
- * const after = await awaitWorkers(runtime, before);
+ * const after = await awaitWorkers(runtime, before, { dueUntil: Date.now() });
  * ```
  */
 export async function awaitWorkers(
   runtime: Pick<Runtime, 'get'>,
   before: RunRecord,
-  intervalMs = 100,
+  options: { dueUntil?: number; intervalMs?: number } = {},
 ): Promise<RunRecord> {
+  const { dueUntil, intervalMs = 100 } = options;
   for (;;) {
     const record = await runtime.get(before.id);
     if (terminalStatuses.has(record.status)) return record;
-    if (record.status !== 'running' && record.updatedAt > before.updatedAt) return record;
+    const due =
+      dueUntil !== undefined &&
+      record.status === 'suspended' &&
+      record.wakeAt !== undefined &&
+      record.wakeAt <= dueUntil;
+    if (record.status !== 'running' && record.updatedAt > before.updatedAt && !due) return record;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * How a run that workers left suspended waits, for `printOutcome` (this process saw none of its
+ * events): the signals its open waits take, and its wake time.
+ *
+ * @example
+ * ```ts
+ * printOutcome(record, await waitsOf(store, record), context, mode);
+ * ```
+ */
+export async function waitsOf(store: Store, record: RunRecord): Promise<ProgressState> {
+  const waitingFor =
+    record.status === 'suspended'
+      ? (await listPending(store, { runId: record.id }))
+          .filter((request) => !request.answered)
+          .map((request) => request.signal)
+      : [];
+  return { waitingFor, wakeAt: record.wakeAt };
 }

@@ -96,7 +96,23 @@ describe('baton worker', () => {
       if (Date.now() > deadline) throw new Error(`run did not suspend:\n${worker.output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const signal = runBaton(offlineEnv({}, ['BATON_STORE', 'BATON_QUEUE']), [
+    // baton resume --redis hands it to the worker, which finds it still waiting and suspends it again.
+    const cliEnv = offlineEnv({}, ['BATON_STORE', 'BATON_QUEUE', 'BATON_REDIS']);
+    const resumed = runBaton(cliEnv, [
+      'resume',
+      waiting!.runId,
+      '--store',
+      storeUrl,
+      '--redis',
+      redis,
+      '--queue',
+      queue,
+    ]);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(3);
+    expect(resumed.stdout).toContain(`dispatched to the workers on queue "${queue}"`);
+    expect(resumed.stdout).toContain('waiting for signal "go"');
+    const signal = runBaton(cliEnv, [
       'signal',
       waiting!.runId,
       'go',
@@ -115,7 +131,7 @@ describe('baton worker', () => {
     expect(await waiting!.result()).toEqual({ n: 0, answer: 'ops', first: pid, last: pid });
     // One line per run that ended or suspended.
     for (const handle of handles) expect(worker.output).toContain(`${handle.runId} completed`);
-    expect(worker.output).toContain(`${waiting!.runId} suspended, waiting for go`);
+    expect(worker.output.split(`${waiting!.runId} suspended, waiting for go`)).toHaveLength(3);
 
     const stopped = Date.now();
     worker.child.kill('SIGTERM');

@@ -7,7 +7,7 @@ import { BatonError, ConfigError, type RunRecord, type Store } from '../../index
 import { allowedFoldersFromEnv, allowModulesVariable, isInsideFolders } from '../../team/index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { type LoadedSource, loadSource, parseSource } from '../load-source.js';
-import { awaitWorkers, type QueueTarget, queueOptions, queueTarget } from '../queue.js';
+import { awaitWorkers, type QueueTarget, queueOptions, queueTarget, waitsOf } from '../queue.js';
 import { command, type FollowMode, followRun, openSession, printOutcome, type Session } from '../session.js';
 
 /** The `resume` command. */
@@ -84,7 +84,8 @@ async function resumeThroughQueue(
     (record.leaseExpiresAt ?? 0) > Date.now();
   if (leased) {
     say(`Run ${record.id} is running on ${record.leaseOwner}; it goes on there.`);
-    return printOutcome(await awaitWorkers(session.runtime, record), noProgress, context, mode);
+    const after = await awaitWorkers(session.runtime, record);
+    return printOutcome(after, await waitsOf(session.store, after), context, mode);
   }
   await session.dispatcher?.dispatch(record.id, 'recover', { key: `cli-${Date.now()}` });
   say(`${context.style.green('✓')} Run ${record.id} dispatched to the workers on queue "${queue.queue}".`);
@@ -94,10 +95,8 @@ async function resumeThroughQueue(
     ),
   );
   const after = await awaitWorkers(session.runtime, record);
-  return printOutcome(after, { waitingFor: [], wakeAt: after.wakeAt }, context, mode);
+  return printOutcome(after, await waitsOf(session.store, after), context, mode);
 }
-
-const noProgress = { waitingFor: [], wakeAt: undefined };
 
 /** Loads the definition a run was started from, with errors that say what to do when that is impossible. */
 export async function loadRecordedSource(

@@ -3,7 +3,7 @@
 import { checkSignalPayload } from '../../core/wait-payload.js';
 import { BatonError, ConfigError } from '../../index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
-import { awaitWorkers, type QueueTarget, queueOptions, queueTarget } from '../queue.js';
+import { awaitWorkers, type QueueTarget, queueOptions, queueTarget, waitsOf } from '../queue.js';
 import { command, followRun, openSession, printOutcome, type Session } from '../session.js';
 import { loadRecordedSource } from './resume.js';
 import { parseJson } from './run.js';
@@ -142,6 +142,7 @@ async function signalThroughQueue(
   const before = await runtime.get(runId);
   // Refuses a payload the open wait does not take (nothing stored) and a run that has ended.
   await runtime.signal(runId, name, signal.payload);
+  const storedAt = Date.now();
   say(
     `${context.style.green('✓')} Signal "${name}" stored for run ${runId}; ${before.status === 'suspended' ? `dispatched to the workers on queue "${queue.queue}"` : 'the worker running it receives it'}.`,
   );
@@ -154,6 +155,6 @@ async function signalThroughQueue(
       'Waiting for the workers to end or suspend the run (Ctrl-C stops waiting; the run goes on)…',
     ),
   );
-  const record = await awaitWorkers(runtime, before);
-  return printOutcome(record, { waitingFor: [], wakeAt: record.wakeAt }, context, mode);
+  const record = await awaitWorkers(runtime, before, { dueUntil: storedAt });
+  return printOutcome(record, await waitsOf(session.store, record), context, mode);
 }
