@@ -8,7 +8,11 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBullmqDispatcher } from '../../src/distributed/redis/index.js';
+import {
+  createBullmqDispatcher,
+  createRedisEventBus,
+  redisEventFeed,
+} from '../../src/distributed/redis/index.js';
 import { createRuntime } from '../../src/index.js';
 import { createPostgresStore } from '../../src/stores/postgres/index.js';
 import { assertCliBuilt, offlineEnv, repo, runBaton } from '../baton-cli.js';
@@ -57,9 +61,17 @@ describe('baton worker', () => {
     const queue = `cli-worker-${randomUUID().slice(0, 8)}`;
     const store = createPostgresStore({ connectionString: storeUrl });
     const dispatcher = createBullmqDispatcher({ redis, queue });
-    const runtime = createRuntime({ store, dispatcher, workflows: [queueFlow], recover: false });
+    const bus = await createRedisEventBus({ redis });
+    const runtime = createRuntime({
+      store,
+      dispatcher,
+      eventFeed: redisEventFeed(bus),
+      workflows: [queueFlow],
+      recover: false,
+    });
     cleanups.push(async () => {
       await runtime.close();
+      await bus.close();
       await (await dispatcher.queue()).obliterate({ force: true });
       await dispatcher.close();
       await store.close();
@@ -76,16 +88,30 @@ describe('baton worker', () => {
       queue,
       '--concurrency',
       '4',
+      '--events',
+      '--limits',
+      '{"fake": {"maxConcurrent": 2}}',
     ]);
     await waitForLine(worker, 'baton worker ready', 30_000);
     expect(worker.output).toContain(`queue "${queue}"`);
+    expect(worker.output).toContain('events on Redis, shared limits on fake');
     const pid = worker.child.pid;
 
     const handles = await Promise.all(
       Array.from({ length: 6 }, (_, n) => runtime.start(queueFlow, { n, wait: n === 0 })),
     );
     const [waiting, ...others] = handles;
+    // With --events, the worker publishes its runs' events: this process follows one of them.
+    const followed = (async () => {
+      const types: string[] = [];
+      for await (const event of others[0]!.events()) types.push(event.type);
+      return types;
+    })();
     const results = await Promise.all(others.map((handle) => handle.result()));
+    const types = await followed;
+    expect(types[0]).toBe('run-start');
+    expect(types.at(-1)).toBe('run-end');
+    expect(types.filter((type) => type === 'step-end')).toHaveLength(2);
     expect(results).toEqual(
       Array.from({ length: 5 }, (_, index) => ({ n: index + 1, answer: 'none', first: pid, last: pid })),
     );
@@ -141,7 +167,7 @@ describe('baton worker', () => {
     expect(worker.output).toContain('baton worker stopped');
   }, 90_000);
 
-  it('refuses to start without a Redis or a module, saying which flag is missing', () => {
+  it('refuses to start without a Redis or a module, or with limits that are not an object, saying what is wrong', () => {
     const env = offlineEnv({}, ['BATON_REDIS', 'BATON_QUEUE', 'BATON_STORE']);
     const noRedis = runBaton(env, ['worker', '--module', 'tests/cli/fixtures/queue-flow.ts']);
     expect(noRedis.code).toBe(2);
@@ -152,5 +178,8 @@ describe('baton worker', () => {
     const badRedis = runBaton(env, ['worker', '--redis', 'localhost:6379', '--module', 'x.ts']);
     expect(badRedis.code).toBe(2);
     expect(badRedis.stderr).toContain('must be a redis:// or rediss:// URL');
+    const badLimits = runBaton(env, ['worker', '--redis', redis, '--module', 'x.ts', '--limits', '[1]']);
+    expect(badLimits.code).toBe(2);
+    expect(badLimits.stderr).toContain('--limits must be a JSON object');
   });
 });

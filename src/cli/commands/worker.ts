@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { errorMessage } from '../../core/errors.js';
 import { createAuditWriter } from '../../governance/audit.js';
-import { ConfigError, type Runnable } from '../../index.js';
+import { ConfigError, createResilience, type Runnable } from '../../index.js';
+import type { SharedLimit } from '../../models/resilience/shared-limits.js';
 import { isPostgresUrl } from '../../runtime.js';
 import { importModule, moduleExtensions } from '../../team/index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
@@ -13,6 +14,7 @@ import { isRunnable, loadSource } from '../load-source.js';
 import { queueOptions, queueTarget, redisVariable } from '../queue.js';
 import { auditKey, shownPath } from '../session.js';
 import { ensureStoreFolder } from '../store-path.js';
+import { parseJson } from './run.js';
 
 /** The `worker` command. */
 export const workerCommand: Command = {
@@ -49,6 +51,17 @@ export const workerCommand: Command = {
       value: '<ms>',
       description: 'how often it looks for runs whose lease ran out or that fell due (default 1000)',
     },
+    events: {
+      type: 'boolean',
+      description:
+        "publish its runs' events on Redis Streams, so handle.events() follows them from other processes (redisEventFeed)",
+    },
+    limits: {
+      type: 'string',
+      value: '<json>',
+      description:
+        'limits its model calls share with every worker, by provider or provider:model, e.g. \'{"openai": {"maxConcurrent": 16}}\'',
+    },
     quiet: { type: 'boolean', short: 'q', description: 'print nothing but errors' },
     ...queueOptions,
   },
@@ -73,6 +86,9 @@ export const workerCommand: Command = {
     const leaseMs = wholeNumber(values['lease-ms'], '--lease-ms', 100);
     const pollIntervalMs = wholeNumber(values['poll-interval-ms'], '--poll-interval-ms', 10);
     const quiet = values.quiet === true;
+    const limitsText = values.limits;
+    const sharedLimits =
+      typeof limitsText === 'string' ? parseLimits(parseJson(limitsText, '--limits', 'worker')) : undefined;
     const postgres = isPostgresUrl(context.storePath);
     if (!postgres) ensureStoreFolder(context.storePath, context.storeOrigin);
     const store = postgres
@@ -81,11 +97,20 @@ export const workerCommand: Command = {
         })
       : (await import('../../stores/sqlite/index.js')).createSqliteStore({ path: context.storePath });
     const definitions = await definitionsOf(file, context, store);
-    const { createWorker } = await import('../../distributed/redis/index.js');
+    const redis = await import('../../distributed/redis/index.js');
     const key = auditKey(context);
-    let worker: Awaited<ReturnType<typeof createWorker>>;
+    const opened: { close(): Promise<void> }[] = [];
+    let worker: Awaited<ReturnType<typeof redis.createWorker>>;
     try {
-      worker = await createWorker({
+      const events =
+        values.events === true ? await redis.createRedisEventBus({ redis: queue.redis }) : undefined;
+      if (events !== undefined) opened.push(events);
+      const limits =
+        sharedLimits === undefined
+          ? undefined
+          : await redis.createRedisLimits({ redis: queue.redis, limits: sharedLimits });
+      if (limits !== undefined) opened.push(limits);
+      worker = await redis.createWorker({
         redis: queue.redis,
         queue: queue.queue,
         store,
@@ -94,8 +119,11 @@ export const workerCommand: Command = {
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(leaseMs === undefined ? {} : { leaseMs }),
         ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }),
+        ...(events === undefined ? {} : { events }),
+        ...(limits === undefined ? {} : { resilience: createResilience({ sharedLimits: limits }) }),
       });
     } catch (error) {
+      for (const resource of opened) await resource.close().catch(() => undefined);
       await store.close();
       throw error;
     }
@@ -113,12 +141,13 @@ export const workerCommand: Command = {
         });
     if (!quiet)
       context.stdout.write(
-        `baton worker ready: queue "${queue.queue}" on ${safeUrl(queue.redis)}, store ${postgres ? safeUrl(context.storePath) : shownPath(context, context.storePath)}, concurrency ${concurrency ?? 10}, running ${definitions.map((definition) => definition.name).join(', ')}\n`,
+        `baton worker ready: queue "${queue.queue}" on ${safeUrl(queue.redis)}, store ${postgres ? safeUrl(context.storePath) : shownPath(context, context.storePath)}, concurrency ${concurrency ?? 10}${values.events === true ? ', events on Redis' : ''}${sharedLimits === undefined ? '' : `, shared limits on ${Object.keys(sharedLimits).join(', ')}`}, running ${definitions.map((definition) => definition.name).join(', ')}\n`,
       );
     const signal = await stopSignal();
     if (!quiet) context.stdout.write(`${signal}: draining (runs in hand go back to the queue)…\n`);
     await worker.close();
     off?.();
+    for (const resource of opened) await resource.close();
     await store.close();
     if (!quiet) context.stdout.write(`baton worker stopped after ${worker.executed} runs.\n`);
     return 0;
@@ -162,6 +191,16 @@ async function definitionsOf(
   if (definitions.length === 0)
     throw new ConfigError(`${file} exports no workflow, agent or pattern for the worker to run.`);
   return definitions;
+}
+
+/** `--limits` as `createRedisLimits` takes them: an object of limits by provider or `provider:model`. */
+function parseLimits(value: unknown): Record<string, SharedLimit> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(
+      '--limits must be a JSON object of limits by provider or provider:model, e.g. \'{"openai": {"maxConcurrent": 16, "requests": 500}}\'.',
+      'worker',
+    );
+  return value as Record<string, SharedLimit>;
 }
 
 /** A whole number option at least `minimum`, or undefined when not given. */
