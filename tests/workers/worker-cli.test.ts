@@ -181,5 +181,17 @@ describe('baton worker', () => {
     const badLimits = runBaton(env, ['worker', '--redis', redis, '--module', 'x.ts', '--limits', '[1]']);
     expect(badLimits.code).toBe(2);
     expect(badLimits.stderr).toContain('--limits must be a JSON object');
+    // A module that cannot be loaded: exit 1, naming it, with the store and Redis left closed (the process ends).
+    const missing = runBaton(env, [
+      'worker',
+      '--redis',
+      redis,
+      '--module',
+      'tests/cli/fixtures/no-such-flow.ts',
+      '--store',
+      `${postgresUrl}?schema=${freshSchema()}`,
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('File not found: tests/cli/fixtures/no-such-flow.ts');
   });
 });

@@ -96,12 +96,15 @@ export const workerCommand: Command = {
           connectionString: context.storePath,
         })
       : (await import('../../stores/sqlite/index.js')).createSqliteStore({ path: context.storePath });
-    const definitions = await definitionsOf(file, context, store);
+    // Listening from the start: a SIGTERM during start-up stops the worker once it is up, not mid-way.
+    const stopped = stopSignal();
     const redis = await import('../../distributed/redis/index.js');
     const key = auditKey(context);
     const opened: { close(): Promise<void> }[] = [];
+    let definitions: Runnable[];
     let worker: Awaited<ReturnType<typeof redis.createWorker>>;
     try {
+      definitions = await definitionsOf(file, context, store);
       const events =
         values.events === true ? await redis.createRedisEventBus({ redis: queue.redis }) : undefined;
       if (events !== undefined) opened.push(events);
@@ -123,6 +126,7 @@ export const workerCommand: Command = {
         ...(limits === undefined ? {} : { resilience: createResilience({ sharedLimits: limits }) }),
       });
     } catch (error) {
+      stopped.stop();
       for (const resource of opened) await resource.close().catch(() => undefined);
       await store.close();
       throw error;
@@ -143,7 +147,7 @@ export const workerCommand: Command = {
       context.stdout.write(
         `baton worker ready: queue "${queue.queue}" on ${safeUrl(queue.redis)}, store ${postgres ? safeUrl(context.storePath) : shownPath(context, context.storePath)}, concurrency ${concurrency ?? 10}${values.events === true ? ', events on Redis' : ''}${sharedLimits === undefined ? '' : `, shared limits on ${Object.keys(sharedLimits).join(', ')}`}, running ${definitions.map((definition) => definition.name).join(', ')}\n`,
       );
-    const signal = await stopSignal();
+    const signal = await stopped.received;
     if (!quiet) context.stdout.write(`${signal}: draining (runs in hand go back to the queue)…\n`);
     await worker.close();
     off?.();
@@ -154,19 +158,27 @@ export const workerCommand: Command = {
   },
 };
 
-/** Resolves with the first of SIGTERM and SIGINT the process receives. */
-function stopSignal(): Promise<'SIGTERM' | 'SIGINT'> {
-  return new Promise((resolve) => {
-    const on = (signal: 'SIGTERM' | 'SIGINT') => () => {
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      resolve(signal);
+/** Resolves with the first of SIGTERM and SIGINT the process receives; `stop()` stops listening. */
+function stopSignal(): { received: Promise<'SIGTERM' | 'SIGINT'>; stop(): void } {
+  let onTerm = (): void => undefined;
+  let onInt = (): void => undefined;
+  const stop = (): void => {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  };
+  const received = new Promise<'SIGTERM' | 'SIGINT'>((resolve) => {
+    onTerm = () => {
+      stop();
+      resolve('SIGTERM');
     };
-    const onTerm = on('SIGTERM');
-    const onInt = on('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
+    onInt = () => {
+      stop();
+      resolve('SIGINT');
+    };
   });
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  return { received, stop };
 }
 
 /** What a worker runs: a team file's team, or every runnable export of a module. */
