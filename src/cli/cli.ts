@@ -24,6 +24,7 @@ import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { showCommand } from './commands/show.js';
 import { signalCommand } from './commands/signal.js';
+import { workerCommand } from './commands/worker.js';
 import { createStyle, type Writer } from './output.js';
 import { processStdin, type Stdin } from './stdin.js';
 import { resolveStorePath } from './store-path.js';
@@ -33,7 +34,7 @@ import { resolveStorePath } from './store-path.js';
  *
  * @example
  * ```ts
- * commands.map((command) => command.name); // ['run', 'runs', 'show', 'resume', 'signal', 'reply', 'approve', 'inbox', 'cancel', 'audit']
+ * commands.map((command) => command.name); // ['run', 'runs', 'show', 'resume', 'signal', 'reply', 'approve', 'inbox', 'cancel', 'audit', 'worker']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -47,6 +48,7 @@ export const commands: readonly Command[] = [
   inboxCommand,
   cancelCommand,
   auditCommand,
+  workerCommand,
 ];
 
 /**

@@ -2,6 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
+import type { RunDispatcher } from '../core/dispatch.js';
 import { createAuditWriter } from '../governance/audit.js';
 import {
   ConfigError,
@@ -16,6 +17,7 @@ import { createSqliteStore } from '../stores/sqlite/index.js';
 import { type CliContext, exitCodes } from './command.js';
 import { display, formatCost, formatDuration, formatTime, formatUsage, indent, wrap } from './format.js';
 import { ProgressPrinter, type ProgressState } from './progress.js';
+import type { QueueTarget } from './queue.js';
 import { ensureStoreFolder, originText, storeVariable } from './store-path.js';
 
 /** A runtime on the CLI's store, and how to close both. */
@@ -23,13 +25,17 @@ export interface Session {
   runtime: Runtime;
   /** The store under the runtime, SQLite or Postgres (team files whose pattern learns from past runs need it). */
   store: Store;
+  /** With a queue: the dispatcher that hands runs to the workers (the runtime dispatches signals through it too). */
+  dispatcher: RunDispatcher | undefined;
   close(): Promise<void>;
 }
 
 /**
  * Opens the store (SQLite, or Postgres for a `postgres://` URL) and a runtime that only runs what this command starts (no recovery
  * of other runs). With `mustExist`, a missing store file is an error instead of being created;
- * without it, the store's folder is created (an error names the path when it cannot be).
+ * without it, the store's folder is created (an error names the path when it cannot be). With
+ * `queue`, the runtime runs nothing itself: a signal to a suspended run is dispatched to the
+ * workers on that BullMQ queue (`baton worker`), and `dispatcher` hands them other runs.
  *
  * @example
  * ```ts
@@ -39,7 +45,7 @@ export interface Session {
  */
 export async function openSession(
   context: CliContext,
-  options: { mustExist?: boolean } = {},
+  options: { mustExist?: boolean; queue?: QueueTarget | undefined } = {},
 ): Promise<Session> {
   const postgres = isPostgresUrl(context.storePath);
   if (!postgres && options.mustExist === true && !existsSync(context.storePath)) {
@@ -56,16 +62,23 @@ export async function openSession(
   // Runs started or continued from the CLI keep a hash-chained audit log (`baton audit verify`),
   // keyed (HMAC) when BATON_AUDIT_KEY is set.
   const key = auditKey(context);
+  const dispatcher =
+    options.queue === undefined
+      ? undefined
+      : (await import('../distributed/redis/index.js')).createBullmqDispatcher(options.queue);
   const runtime = createRuntime({
     store,
     recover: false,
     audit: (auditStore) => createAuditWriter(auditStore, key === undefined ? {} : { key }),
+    ...(dispatcher === undefined ? {} : { dispatcher }),
   });
   return {
     runtime,
     store,
+    dispatcher,
     async close() {
       await runtime.close();
+      await dispatcher?.close();
       await store.close();
     },
   };

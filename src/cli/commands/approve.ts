@@ -5,6 +5,7 @@ import { listPending, type PendingRequest } from '../../governance/approval-inbo
 import type { ApprovalDecision } from '../../governance/approvals.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { formatDuration, preview } from '../format.js';
+import { queueOptions, queueTarget } from '../queue.js';
 import { command, openSession } from '../session.js';
 import { deliverSignal } from './signal.js';
 
@@ -18,7 +19,8 @@ export const approveCommand: Command = {
     'signal "approval:<toolCallId>". This approves it, or with --reject rejects it with a reason the\n' +
     'model sees as the tool result ("rejected: <reason>"), then, unless --no-resume, continues the\n' +
     'run in this process with live progress. When several calls wait, choose one with --call <id>\n' +
-    'or answer all with --all; --list only lists them.',
+    'or answer all with --all; --list only lists them. With --redis (or BATON_REDIS), the workers on\n' +
+    'the queue continue the run (baton worker); the command waits until they end or suspend it.',
   arguments: [{ name: 'runId', description: 'the run whose tool calls wait for approval', required: true }],
   options: {
     call: { type: 'string', value: '<toolCallId>', description: 'the call to answer (see --list)' },
@@ -37,6 +39,7 @@ export const approveCommand: Command = {
     'no-resume': { type: 'boolean', description: 'only store the answer; do not continue the run here' },
     quiet: { type: 'boolean', short: 'q', description: 'print only the final answer' },
     json: { type: 'boolean', description: 'print only the final run record, as JSON' },
+    ...queueOptions,
   },
   examples: [
     'baton approve run_4f1c…',
@@ -70,7 +73,10 @@ export const approveCommand: Command = {
     }
     const last = chosen.at(-1) as PendingRequest;
     if (chosen.length > 1) {
-      const session = await openSession(context, { mustExist: true });
+      const session = await openSession(context, {
+        mustExist: true,
+        queue: queueTarget(values, context.env, 'approve'),
+      });
       try {
         for (const request of chosen.slice(0, -1))
           await session.runtime.signal(runId, request.signal, bound(decision, request));

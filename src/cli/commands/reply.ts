@@ -1,6 +1,7 @@
 /** `baton reply <runId> <member> <text...>`: answer for a human member of a team, then continue the run here. */
 
 import { type Command, UsageError } from '../command.js';
+import { queueOptions } from '../queue.js';
 import { deliverSignal } from './signal.js';
 
 /** The `reply` command. */
@@ -12,7 +13,7 @@ export const replyCommand: Command = {
     'A human member of a team (human() in code, humans: in a team file) waits for the signal\n' +
     '"human:<member>". This sends the text as that answer (the same as\n' +
     'baton signal <runId> human:<member> \'{"text": "..."}\'), then, unless --no-resume,\n' +
-    'continues the run in this process with live progress.',
+    'continues the run in this process with live progress (with --redis: the workers continue it).',
   arguments: [
     { name: 'runId', description: 'the run whose human member is asked', required: true },
     { name: 'member', description: 'the human member answering (its name)', required: true },
@@ -22,6 +23,7 @@ export const replyCommand: Command = {
     'no-resume': { type: 'boolean', description: 'only store the answer; do not continue the run here' },
     quiet: { type: 'boolean', short: 'q', description: 'print only the final answer' },
     json: { type: 'boolean', description: 'print only the final run record, as JSON' },
+    ...queueOptions,
   },
   examples: [
     'baton reply run_4f1c… lead APPROVED',

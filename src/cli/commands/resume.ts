@@ -7,7 +7,8 @@ import { BatonError, ConfigError, type RunRecord, type Store } from '../../index
 import { allowedFoldersFromEnv, allowModulesVariable, isInsideFolders } from '../../team/index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { type LoadedSource, loadSource, parseSource } from '../load-source.js';
-import { command, followRun, openSession, printOutcome } from '../session.js';
+import { awaitWorkers, type QueueTarget, queueOptions, queueTarget, waitsOf } from '../queue.js';
+import { command, type FollowMode, followRun, openSession, printOutcome, type Session } from '../session.js';
 
 /** The `resume` command. */
 export const resumeCommand: Command = {
@@ -17,20 +18,27 @@ export const resumeCommand: Command = {
   description:
     'Loads the definition the run was started from (its recorded source) and continues the run:\n' +
     'steps already in its journal return their recorded results without running again; the rest\n' +
-    'run now, with live progress.',
+    'run now, with live progress. With --redis (or BATON_REDIS), the run is dispatched to the workers\n' +
+    'on the queue (baton worker) instead, and the command waits until they end or suspend it.',
   arguments: [{ name: 'runId', description: 'the run to continue (see baton runs)', required: true }],
   options: {
     force: { type: 'boolean', description: 'take the run over even if another process holds its lease' },
     quiet: { type: 'boolean', short: 'q', description: 'print only the final answer' },
     json: { type: 'boolean', description: 'print only the final run record, as JSON' },
+    ...queueOptions,
   },
-  examples: ['baton resume run_4f1c…', 'baton resume run_4f1c… --force'],
+  examples: [
+    'baton resume run_4f1c…',
+    'baton resume run_4f1c… --force',
+    'baton resume run_4f1c… --store postgres://baton@db/baton --redis redis://queue:6379',
+  ],
   async run({ positionals, values }, context) {
     const [runId, extra] = positionals;
     if (runId === undefined) throw new UsageError('missing <runId>; list runs with baton runs.', 'resume');
     if (extra !== undefined) throw new UsageError(`resume takes one run id; got also "${extra}".`, 'resume');
     const mode = { quiet: values.quiet === true, json: values.json === true };
-    const session = await openSession(context, { mustExist: true });
+    const queue = queueTarget(values, context.env, 'resume');
+    const session = await openSession(context, { mustExist: true, queue });
     try {
       const record = await session.runtime.get(runId);
       if (terminalStatuses.has(record.status)) {
@@ -38,6 +46,7 @@ export const resumeCommand: Command = {
           context.stdout.write(`Run ${runId} already ${record.status}; nothing to resume.\n`);
         return printOutcome(record, { waitingFor: [], wakeAt: undefined }, context, mode);
       }
+      if (queue !== undefined) return await resumeThroughQueue(session, queue, record, context, mode);
       const loaded = await loadRecordedSource(record, context, session.store);
       if (loaded.notice !== undefined && !mode.json && !mode.quiet) {
         context.stdout.write(`${context.style.yellow(loaded.notice)}\n\n`);
@@ -54,6 +63,40 @@ export const resumeCommand: Command = {
     }
   },
 };
+
+/**
+ * Dispatches a run to the workers on the queue and waits until they end it or it suspends again.
+ * A run a live worker holds is left to it (`--force` does not apply: workers take runs whose lease ran out).
+ */
+async function resumeThroughQueue(
+  session: Session,
+  queue: QueueTarget,
+  record: RunRecord,
+  context: CliContext,
+  mode: FollowMode,
+): Promise<number> {
+  const say = (text: string): void => {
+    if (!mode.json && !mode.quiet) context.stdout.write(`${text}\n`);
+  };
+  const leased =
+    record.status === 'running' &&
+    record.leaseOwner !== undefined &&
+    (record.leaseExpiresAt ?? 0) > Date.now();
+  if (leased) {
+    say(`Run ${record.id} is running on ${record.leaseOwner}; it goes on there.`);
+    const after = await awaitWorkers(session.runtime, record);
+    return printOutcome(after, await waitsOf(session.store, after), context, mode);
+  }
+  await session.dispatcher?.dispatch(record.id, 'recover', { key: `cli-${Date.now()}` });
+  say(`${context.style.green('✓')} Run ${record.id} dispatched to the workers on queue "${queue.queue}".`);
+  say(
+    context.style.dim(
+      'Waiting for the workers to end or suspend the run (Ctrl-C stops waiting; the run goes on)…',
+    ),
+  );
+  const after = await awaitWorkers(session.runtime, record);
+  return printOutcome(after, await waitsOf(session.store, after), context, mode);
+}
 
 /** Loads the definition a run was started from, with errors that say what to do when that is impossible. */
 export async function loadRecordedSource(

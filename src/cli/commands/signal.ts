@@ -3,7 +3,8 @@
 import { checkSignalPayload } from '../../core/wait-payload.js';
 import { BatonError, ConfigError } from '../../index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
-import { command, followRun, openSession, printOutcome } from '../session.js';
+import { awaitWorkers, type QueueTarget, queueOptions, queueTarget, waitsOf } from '../queue.js';
+import { command, followRun, openSession, printOutcome, type Session } from '../session.js';
 import { loadRecordedSource } from './resume.js';
 import { parseJson } from './run.js';
 
@@ -17,7 +18,11 @@ export const signalCommand: Command = {
     "ctx.waitFor(name). The payload is JSON. Then, unless --no-resume, loads the run's recorded\n" +
     'source and continues it in this process with live progress until it ends or suspends again\n' +
     '(exit 3 when it suspends again). A payload the wait refuses (its declared schema) is not\n' +
-    'stored: the command says what is wrong and exits 2, and the run keeps waiting.',
+    'stored: the command says what is wrong and exits 2, and the run keeps waiting.\n' +
+    '\n' +
+    'With --redis (or BATON_REDIS), the run is not continued here: the signal is dispatched to the\n' +
+    'workers on the queue (baton worker), and the command waits until they end or suspend the run\n' +
+    '(--no-resume: it does not wait).',
   arguments: [
     { name: 'runId', description: 'the run to signal', required: true },
     { name: 'name', description: 'the signal name the run waits for', required: true },
@@ -31,10 +36,12 @@ export const signalCommand: Command = {
     'no-resume': { type: 'boolean', description: 'only store the signal; do not continue the run here' },
     quiet: { type: 'boolean', short: 'q', description: 'print only the final answer' },
     json: { type: 'boolean', description: 'print only the final run record, as JSON' },
+    ...queueOptions,
   },
   examples: [
     'baton signal run_4f1c… approval \'{"approved": true}\'',
     'baton signal run_4f1c… review --no-resume',
+    'baton signal run_4f1c… approval \'{"approved": true}\' --store postgres://baton@db/baton --redis redis://queue:6379',
   ],
   async run({ positionals, values }, context) {
     const [runId, name, payloadText, extra] = positionals;
@@ -65,8 +72,11 @@ export async function deliverSignal(
   values: Record<string, string | boolean | undefined>,
 ): Promise<number> {
   const mode = { quiet: values.quiet === true, json: values.json === true };
-  const session = await openSession(context, { mustExist: true });
+  const queue = queueTarget(values, context.env, 'signal');
+  const session = await openSession(context, { mustExist: true, queue });
   try {
+    if (queue !== undefined)
+      return await signalThroughQueue(session, queue, context, { runId, name, payload }, values);
     const { runtime } = session;
     const record = await runtime.get(runId);
     const say = (text: string): void => {
@@ -110,4 +120,41 @@ export async function deliverSignal(
   } finally {
     await session.close();
   }
+}
+
+/**
+ * Stores a signal for a run that workers execute: a suspended run is dispatched to them on the
+ * queue. Then (unless `no-resume`) waits until they end it or it suspends again, and prints how.
+ */
+async function signalThroughQueue(
+  session: Session,
+  queue: QueueTarget,
+  context: CliContext,
+  signal: { runId: string; name: string; payload: unknown },
+  values: Record<string, string | boolean | undefined>,
+): Promise<number> {
+  const { runtime } = session;
+  const { runId, name } = signal;
+  const mode = { quiet: values.quiet === true, json: values.json === true };
+  const say = (text: string): void => {
+    if (!mode.json && !mode.quiet) context.stdout.write(`${text}\n`);
+  };
+  const before = await runtime.get(runId);
+  // Refuses a payload the open wait does not take (nothing stored) and a run that has ended.
+  await runtime.signal(runId, name, signal.payload);
+  const storedAt = Date.now();
+  say(
+    `${context.style.green('✓')} Signal "${name}" stored for run ${runId}; ${before.status === 'suspended' ? `dispatched to the workers on queue "${queue.queue}"` : 'the worker running it receives it'}.`,
+  );
+  if (values['no-resume'] === true) {
+    if (mode.json) context.stdout.write(`${JSON.stringify(await runtime.get(runId), null, 2)}\n`);
+    return 0;
+  }
+  say(
+    context.style.dim(
+      'Waiting for the workers to end or suspend the run (Ctrl-C stops waiting; the run goes on)…',
+    ),
+  );
+  const record = await awaitWorkers(runtime, before, { dueUntil: storedAt });
+  return printOutcome(record, await waitsOf(session.store, record), context, mode);
 }

@@ -26,6 +26,7 @@ import {
   type SignalSource,
   setSignalSource,
 } from './run-resilient.js';
+import { callWithSharedLimits, type SharedLimits } from './shared-limits.js';
 
 /** An agent's resilience options for its model calls. */
 export interface ModelCallPolicy {
@@ -134,6 +135,41 @@ function modelObserver(
 }
 
 /**
+ * One attempt under limits shared across processes (`ResilienceConfig.sharedLimits`): the
+ * provider's shared breaker, then its and the model's slots and rates; only transient failures
+ * count against the breaker, as in-process. A refusal by an open shared breaker is reported as a
+ * `breaker-state` event and thrown as `CIRCUIT_OPEN` (the next model of the chain is tried).
+ */
+async function callShared(
+  shared: SharedLimits,
+  plan: ModelPlan,
+  source: SignalSource,
+  emit: ((event: ModelCallEvent) => void) | undefined,
+  call: () => Promise<ModelResponse>,
+): Promise<ModelResponse> {
+  const name = plan.name;
+  const colon = name.indexOf(':');
+  const provider = name.slice(0, colon);
+  try {
+    return await callWithSharedLimits(
+      shared,
+      {
+        provider,
+        model: name.slice(colon + 1),
+        usedTokens: (response) => response.usage.totalTokens,
+        counts: (error) => plan.classify(error) === 'transient',
+        signal: source.signal,
+      },
+      call,
+    );
+  } catch (error) {
+    const state = (error as { breakerState?: BreakerState } | null)?.breakerState;
+    if (state !== undefined) emit?.({ type: 'breaker-state', breaker: 'provider', name: provider, state });
+    throw error;
+  }
+}
+
+/**
  * Calls the first model of the chain with retries for transient errors (backoff with jitter,
  * honouring `retry-after`), a timeout per attempt, the provider's breaker and bulkheads; when it
  * still fails with a transient error (or its breaker is open), the next model is tried.
@@ -170,6 +206,7 @@ export async function callModelResilient(
     }
     const timeoutMs =
       plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey) ?? plan.defaultTimeoutMs;
+    const shared = resilience.config.sharedLimits;
     try {
       const { value, attempts: made } = await runResilient(
         plan,
@@ -177,7 +214,8 @@ export async function callModelResilient(
         signal,
         (source) => {
           setSignalSource(callOptions, source);
-          return callModel(called, callOptions, onDelta);
+          if (shared === undefined) return callModel(called, callOptions, onDelta);
+          return callShared(shared, plan, source, emit, () => callModel(called, callOptions, onDelta));
         },
         emit === undefined ? undefined : modelObserver(plan, policy.agent, emit),
       );

@@ -5,6 +5,7 @@ import { ConfigError } from '../../core/errors.js';
 import { checkRetry, type RetryOptions } from '../../core/retry-options.js';
 import type { RunContext, Tenant } from '../../core/run-context.js';
 import { cockatiel } from './cockatiel.js';
+import type { SharedLimits } from './shared-limits.js';
 
 declare module '../../core/run-context.js' {
   interface Tenant {
@@ -86,6 +87,13 @@ export interface ResilienceConfig {
   adaptiveTimeout?: AdaptiveTimeoutOptions | false;
   /** Timeout of a model call attempt before enough latency is observed. Default 300 s. */
   modelTimeoutMs?: number;
+  /**
+   * Limits that hold across processes (concurrency caps, request and token rates, circuit
+   * breakers by provider and `provider:model`), asked around every model call attempt on top of
+   * the in-process ones: `createRedisLimits` from `batonjs/redis` makes them. Default: none
+   * (nothing is asked).
+   */
+  sharedLimits?: SharedLimits;
 }
 
 /** A cached plan and the generation of settings it was built under. */

@@ -121,7 +121,12 @@ export async function callWithSharedLimits<RESULT>(
         `Circuit breaker for provider "${options.provider}" is ${verdict.state} (shared by every process through Redis)${verdict.state === 'half-open' ? ' and another process is probing it' : ' after repeated failures'}; the call was not made.`,
         { code: 'CIRCUIT_OPEN', fault: 'provider' },
       ),
-      { errorClass: 'transient' as const, retryAfterMs: verdict.retryAfterMs ?? 1000 },
+      {
+        errorClass: 'transient' as const,
+        retryAfterMs: verdict.retryAfterMs ?? 1000,
+        /** The shared breaker's state that refused the call. */
+        breakerState: verdict.state,
+      },
     );
   const acquire = { tokens: options.tokens, maxWaitMs: options.maxWaitMs, signal: options.signal };
   const leases: SharedLease[] = [];
