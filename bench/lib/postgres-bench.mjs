@@ -1,0 +1,50 @@
+// Postgres for the bench cases that measure it: the local test server (BATON_BENCH_POSTGRES_URL or
+// BATON_TEST_POSTGRES_URL to change it), a fresh schema per measurement, dropped afterwards.
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+const rootRequire = createRequire(new URL('../../package.json', import.meta.url));
+
+export const POSTGRES_URL =
+  process.env.BATON_BENCH_POSTGRES_URL ??
+  process.env.BATON_TEST_POSTGRES_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.BATON_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** `host:port` of a URL, for the network guard's `localServers`. */
+export function serverOf(url, defaultPort) {
+  const parsed = new URL(url);
+  return `${parsed.hostname.replace(/^\[|\]$/g, '')}:${parsed.port === '' ? defaultPort : parsed.port}`;
+}
+
+export const pg = (await import(pathToFileURL(rootRequire.resolve('pg')).href)).default;
+
+let counter = 0;
+/** A schema name no other run of the bench uses. */
+export function freshSchema(label) {
+  counter += 1;
+  return `baton_bench_${label}_${process.pid}_${counter}_${Date.now().toString(36)}`;
+}
+
+/** Runs `fn(admin)` with a one-connection pool, then ends it. */
+export async function withAdmin(fn) {
+  const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function dropSchema(schema) {
+  await withAdmin((admin) => admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+}
+
+/** Rejects after `ms` with `what` in the message, so a case fails instead of hanging. */
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
