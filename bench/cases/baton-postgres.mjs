@@ -3,7 +3,7 @@
 // transactions per journal entry with 100 runs in flight. One fresh schema, dropped at close.
 import { pathToFileURL } from 'node:url';
 import { createBatonAgent } from '../lib/baton-agent.mjs';
-import { dropSchema, freshSchema, POSTGRES_URL, pg, serverOf } from '../lib/postgres-bench.mjs';
+import { benchPool, dropSchema, freshSchema, POSTGRES_URL, serverOf } from '../lib/postgres-bench.mjs';
 
 export const name = 'baton-postgres';
 export const kind = 'subject';
@@ -38,7 +38,7 @@ async function writeRatio(store, schema, { writes, rounds }) {
     leaseOwner: 'bench',
     leaseExpiresAt: now + 3_600_000,
   });
-  const bare = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+  const bare = benchPool();
   await bare.query(`CREATE TABLE "${schema}".bare (LIKE "${schema}".journal INCLUDING ALL)`);
   const insert = `INSERT INTO "${schema}".bare (run_id, key, name, kind, status, result, error, started_at, ended_at, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
   // What a model step journals: a message with some text and usage.

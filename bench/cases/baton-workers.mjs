@@ -17,12 +17,15 @@ import {
 export const name = 'baton-workers';
 export const kind = 'subject';
 export const description =
-  'Per-run row: the baton-memory workload (reference, same process). Extra metrics: 160 latency-bound runs (two model calls of 200 ms and a tool call each), started at once by a dispatch-only process and executed by 1, then 4, worker processes (concurrency 10 each) on the local Redis (BullMQ) and one Postgres schema per measurement; wall time from the first start to the last run ended.';
+  'Per-run row: the baton-memory workload (reference, same process). Extra metrics: 480 latency-bound runs (two model calls of 200 ms and a tool call each), started at once by a dispatch-only process and executed by 1, then 4, worker processes (concurrency 10 each) on the local Redis (BullMQ) and one Postgres schema per measurement; wall time from the first start to the last run ended.';
 export const importSpecifiers = ['../../dist/index.js', '../../dist/distributed/redis/index.js'];
 export const packages = ['pg', 'bullmq'];
 export const localServers = [serverOf(POSTGRES_URL, 5432), serverOf(REDIS_URL, 6379)];
 
-const RUNS = Number(process.env.BATON_BENCH_WORKER_RUNS ?? 160);
+// 480 runs: 12 waves of 40 on 4 workers. Jobs are pulled, so the 4 workers rarely split the runs
+// exactly evenly, and the busiest one then needs one wave more than the ideal; with 160 runs
+// (4 waves) that alone caps the ratio at 16 ÷ 5 = 3.2, with 480 at 48 ÷ 13 = 3.7.
+const RUNS = Number(process.env.BATON_BENCH_WORKER_RUNS ?? 480);
 const CONCURRENCY = 10;
 const MODEL_MS = 200;
 /** Longest a measurement may take before the case fails (instead of hanging until the harness kills it). */

@@ -26,9 +26,19 @@ export function freshSchema(label) {
   return `baton_bench_${label}_${process.pid}_${counter}_${Date.now().toString(36)}`;
 }
 
+/**
+ * A pool on the bench's server. An idle connection the server ends (a restart) emits 'error' on
+ * the pool, which would otherwise crash the case; the next query fails instead, and the case reports it.
+ */
+export function benchPool(max = 1) {
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /** Runs `fn(admin)` with a one-connection pool, then ends it. */
 export async function withAdmin(fn) {
-  const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+  const admin = benchPool();
   try {
     return await fn(admin);
   } finally {
