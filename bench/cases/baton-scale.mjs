@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baton, batonSqlite, createBatonAgent } from '../lib/baton-agent.mjs';
-import { dropSchema, freshSchema, POSTGRES_URL, serverOf } from '../lib/postgres-bench.mjs';
+import { dropSchema, freshSchema, measureWithRetry, POSTGRES_URL, serverOf } from '../lib/postgres-bench.mjs';
 import { sleepyAgent } from '../lib/sleepy-agent.mjs';
 import { createCounter } from '../lib/workload.mjs';
 
@@ -34,9 +34,14 @@ async function settle() {
   }
 }
 
-/** Resolves once `counter` reaches `count`, checking every 5 ms. */
+/** Resolves once `counter` reaches `count`, checking every 5 ms; rejects after 60 s (runs released by a failing store never get there). */
 async function until(counter, count) {
-  while (counter.count() < count) await new Promise((resolve) => setTimeout(resolve, 5));
+  const deadline = Date.now() + 60_000;
+  while (counter.count() < count) {
+    if (Date.now() > deadline)
+      throw new Error(`baton-scale: ${counter.count()} of ${count} model calls after 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /**
@@ -68,6 +73,7 @@ async function pass(open, { heap }) {
     );
     const startedMs = Number(process.hrtime.bigint() - started) / 1e6;
     const results = Promise.all(handles.map((handle) => handle.result()));
+    results.catch(() => undefined); // awaited below; a rejection meanwhile is not unhandled
     let atPeak = 0;
     let firstCallsMs = 0;
     if (heap) {
@@ -139,8 +145,12 @@ export async function setup() {
         let timed;
         let measured;
         try {
-          timed = await pass(open, { heap: false });
-          measured = await pass(open, { heap: true });
+          const first = await measureWithRetry(() => pass(open, { heap: false }));
+          const second = await measureWithRetry(() => pass(open, { heap: true }));
+          timed = first.value;
+          measured = second.value;
+          if (first.retried || second.retried)
+            metrics[`${label}: note`] = 'the server restarted during a pass; that pass was measured again';
         } catch (error) {
           // Reported, and its targets fail (NaN); the other store is still measured.
           metrics[`${label}: error`] = String(error?.message ?? error).slice(0, 300);

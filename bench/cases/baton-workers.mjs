@@ -7,6 +7,7 @@ import { baton, createBatonAgent } from '../lib/baton-agent.mjs';
 import {
   dropSchema,
   freshSchema,
+  measureWithRetry,
   POSTGRES_URL,
   REDIS_URL,
   serverOf,
@@ -174,11 +175,16 @@ export async function setup() {
     toolCalls,
     modelCalls,
     metrics: async () => {
-      const one = await wallOn(1);
-      const four = await wallOn(4);
+      const first = await measureWithRetry(() => wallOn(1));
+      const second = await measureWithRetry(() => wallOn(4));
+      const one = first.value;
+      const four = second.value;
       const floor = (RUNS / CONCURRENCY) * 2 * MODEL_MS;
       return {
         runs: RUNS,
+        ...(first.retried || second.retried
+          ? { note: 'the server restarted during a measurement; it was measured again' }
+          : {}),
         'latency floor, 1 worker (runs ÷ concurrency × 2 × model ms)': floor,
         '1 worker: wall ms': one.wall,
         '4 workers: wall ms': four.wall,

@@ -58,3 +58,25 @@ export function withTimeout(promise, ms, what) {
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** Whether an error says the server went away (a restart by other work on the machine), not that Baton failed. */
+export function serverWentAway(error) {
+  const text = `${error?.code ?? ''} ${error?.message ?? error} ${error?.cause?.message ?? ''}`;
+  return /57P01|57P03|ECONNREFUSED|ECONNRESET|terminating connection|not queryable|shutting down|starting up|store is unavailable/i.test(
+    text,
+  );
+}
+
+/**
+ * Runs a measurement; when the server went away during it, waits 5 s and measures once more.
+ * Returns the value and whether it was retried (reported with the numbers).
+ */
+export async function measureWithRetry(measure) {
+  try {
+    return { value: await measure(), retried: false };
+  } catch (error) {
+    if (!serverWentAway(error)) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    return { value: await measure(), retried: true };
+  }
+}
