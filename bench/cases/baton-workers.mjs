@@ -26,7 +26,8 @@ export const localServers = [serverOf(POSTGRES_URL, 5432), serverOf(REDIS_URL, 6
 // 480 runs: 12 waves of 40 on 4 workers. Jobs are pulled, so the 4 workers rarely split the runs
 // exactly evenly, and the busiest one then needs one wave more than the ideal; with 160 runs
 // (4 waves) that alone caps the ratio at 16 ÷ 5 = 3.2, with 480 at 48 ÷ 13 = 3.7.
-const RUNS = Number(process.env.BATON_BENCH_WORKER_RUNS ?? 480);
+// `--quick` (the harness passes `quick` to the case process) runs 160, to check that the case works.
+const RUNS = Number(process.env.BATON_BENCH_WORKER_RUNS ?? (process.argv.includes('quick') ? 160 : 480));
 const CONCURRENCY = 10;
 const MODEL_MS = 200;
 /** Longest a measurement may take before the case fails (instead of hanging until the harness kills it). */
