@@ -46,8 +46,17 @@ export async function withAdmin(fn) {
   }
 }
 
+/** Drops a schema; when the server is restarting, tries again for up to 20 s, so no schema is left behind. */
 export async function dropSchema(schema) {
-  await withAdmin((admin) => admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withAdmin((admin) => admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+      return;
+    } catch (error) {
+      if (attempt >= 10 || !serverWentAway(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  }
 }
 
 /** Rejects after `ms` with `what` in the message, so a case fails instead of hanging. */
