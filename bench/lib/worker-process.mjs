@@ -42,5 +42,11 @@ const stop = () => {
 process.on('SIGTERM', () => void stop());
 process.stdin.on('end', () => void stop());
 process.stdin.on('error', () => void stop());
+// `CPU` on stdin: answers with the CPU ms this process has used so far.
+process.stdin.on('data', (chunk) => {
+  if (!String(chunk).includes('CPU')) return;
+  const cpu = process.cpuUsage();
+  process.stdout.write(`CPUNOW ${(cpu.user + cpu.system) / 1000}\n`);
+});
 process.stdin.resume();
 process.stdout.write('READY\n');
