@@ -97,6 +97,7 @@ async function runCase(file, profileName) {
   const guard = installNetworkGuard();
   const caseUrl = pathToFileURL(file).href;
   const spec = loadCaseSpec(await import(caseUrl), file);
+  if (Array.isArray(spec.localServers)) guard.allow(spec.localServers);
   const result = {
     ok: false,
     name: spec.name,

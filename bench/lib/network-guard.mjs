@@ -2,11 +2,16 @@
 import dns from 'node:dns';
 import net from 'node:net';
 
+const LOOPBACK = new Set(['127.0.0.1', '::1']);
+
 /**
  * Installs the guard: every socket connect, DNS lookup and fetch fails with an error and is
  * counted. Local IPC (the pipe to the parent) is not a socket connect and keeps working.
+ * `allow(['127.0.0.1:5432'])` lets connects to those loopback addresses through (a case that
+ * measures a local Postgres or Redis declares them with `export const localServers`); only
+ * literal loopback IPs are accepted, so nothing resolves a name and nothing leaves the machine.
  *
- * @returns {{ attempts: () => number, targets: () => string[] }}
+ * @returns {{ attempts: () => number, targets: () => string[], allow: (addresses: string[]) => void }}
  * @example
  * const guard = installNetworkGuard();
  * // ... run the case ...
@@ -28,7 +33,15 @@ export function installNetworkGuard() {
     return `connect ${args[1] ?? 'localhost'}:${first}`;
   };
 
+  const allowed = new Set();
+  const address = (args) => {
+    const first = Array.isArray(args[0]) ? args[0][0] : args[0];
+    if (first && typeof first === 'object') return `${first.host ?? 'localhost'}:${first.port ?? ''}`;
+    return `${typeof args[1] === 'string' ? args[1] : 'localhost'}:${first}`;
+  };
+  const originalConnect = net.Socket.prototype.connect;
   net.Socket.prototype.connect = function blockedConnect(...args) {
+    if (allowed.has(address(args))) return originalConnect.apply(this, args);
     const error = refuse(describe(args));
     process.nextTick(() => this.destroy(error));
     return this;
@@ -50,5 +63,13 @@ export function installNetworkGuard() {
     };
   }
 
-  return { attempts: () => attempts, targets: () => [...targets] };
+  const allow = (addresses) => {
+    for (const entry of addresses) {
+      const host = entry.slice(0, entry.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+      if (!LOOPBACK.has(host)) throw new Error(`bench network guard: ${entry} is not a loopback IP address`);
+      allowed.add(`${host}:${entry.slice(entry.lastIndexOf(':') + 1)}`);
+    }
+  };
+
+  return { attempts: () => attempts, targets: () => [...targets], allow };
 }

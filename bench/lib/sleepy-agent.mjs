@@ -1,5 +1,5 @@
 // A latency-bound agent: its model answers after `modelMs` (a tool call, then the answer), as a
-// remote model does; the add tool runs at once.
+// remote model does; the add tool runs at once. `counters` (optional) counts model and tool calls.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -12,7 +12,7 @@ const usage = {
   outputTokens: { total: 3, text: 3, reasoning: 0 },
 };
 
-export async function sleepyAgent(modelMs) {
+export async function sleepyAgent(modelMs, { name = 'sleepy', counters } = {}) {
   let calls = 0;
   const model = {
     specificationVersion: 'v3',
@@ -20,6 +20,7 @@ export async function sleepyAgent(modelMs) {
     modelId: 'sleepy',
     supportedUrls: {},
     async doGenerate(options) {
+      counters?.modelCalls.increment();
       await new Promise((resolve) => setTimeout(resolve, modelMs));
       const last = options.prompt[options.prompt.length - 1];
       if (last.role === 'tool')
@@ -43,7 +44,7 @@ export async function sleepyAgent(modelMs) {
     },
   };
   return baton.agent({
-    name: 'sleepy',
+    name,
     instructions: 'Use the add tool to add numbers.',
     model,
     tools: [
@@ -51,7 +52,10 @@ export async function sleepyAgent(modelMs) {
         name: 'add',
         description: 'Add two numbers.',
         input: z.object({ a: z.number(), b: z.number() }),
-        execute: ({ a, b }) => a + b,
+        execute: ({ a, b }) => {
+          counters?.toolCalls.increment();
+          return a + b;
+        },
       }),
     ],
   });
