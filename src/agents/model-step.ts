@@ -6,7 +6,7 @@ import type {
   LanguageModelV3Prompt,
 } from '@ai-sdk/provider';
 import { contextMeta } from '../context/context-guard.js';
-import type { RunContext, StepContext } from '../core/run-context.js';
+import type { RunContext, StepContext, StepOptions } from '../core/run-context.js';
 import type { StepMeta } from '../core/store.js';
 import type { ModelResponse } from '../models/call-model.js';
 import { resolveRunModel } from '../models/model-providers.js';
@@ -29,11 +29,15 @@ export function modelStep(
   tools: LanguageModelV3FunctionTool[],
   responseSchema: LanguageModelV3CallOptions['responseFormat'],
   turn: number,
+  endsRun = false,
 ): Promise<ModelResponse> {
   return withEscalation(ctx, agent.name, undefined, () =>
-    modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn),
+    modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn, endsRun),
   );
 }
+
+/** A response without tool calls: the agent's final answer. */
+const isFinalAnswer = (response: ModelResponse): boolean => response.toolCalls.length === 0;
 
 function modelStepOnce(
   ctx: RunContext,
@@ -42,7 +46,13 @@ function modelStepOnce(
   tools: LanguageModelV3FunctionTool[],
   responseSchema: LanguageModelV3CallOptions['responseFormat'],
   turn: number,
+  endsRun: boolean,
 ): Promise<ModelResponse> {
+  const stepOptions: StepOptions<ModelResponse> = {
+    kind: 'model',
+    meta: (response) => contextMeta(prompt, modelMeta(ctx, agent, response, tools)),
+  };
+  if (endsRun) stepOptions.endsRun = isFinalAnswer;
   return ctx.step(
     stepName('model:', agent.name),
     (step) => {
@@ -65,7 +75,7 @@ function modelStepOnce(
       if (cache === undefined) return agentModelCall(ctx, agent, options, step, onDelta);
       return cachedModelCall(cache, ctx, agent, options, step, onDelta);
     },
-    { kind: 'model', meta: (response) => contextMeta(prompt, modelMeta(ctx, agent, response, tools)) },
+    stepOptions,
   );
 }
 
