@@ -104,20 +104,21 @@ const autoToolChoice: NonNullable<LanguageModelV3CallOptions['toolChoice']> = Ob
 });
 
 /**
- * Interned step names: a string is its own value, so no runtime's state is in here. Bounded
- * (cleared when full), so a process hosting many tenants' agents does not grow it forever.
+ * Interned step names by prefix, then name: a string is its own value, so no runtime's state is
+ * in here. Bounded (cleared when full), so a process hosting many tenants' agents does not grow
+ * it forever.
  */
-const stepNames = new Map<string, string>();
+const stepNames = { 'model:': new Map<string, string>(), 'tool:': new Map<string, string>() };
 const maxStepNames = 4096;
 
-/** `prefix + name`, interned: every journal entry of an agent shares one string instead of a copy each. */
+/** `prefix + name`, interned: every journal entry of an agent shares one string, and looking it up makes none. */
 export function stepName(prefix: 'model:' | 'tool:', name: string): string {
-  const key = prefix + name;
-  let interned = stepNames.get(key);
+  const names = stepNames[prefix];
+  let interned = names.get(name);
   if (interned === undefined) {
-    interned = key;
-    if (stepNames.size >= maxStepNames) stepNames.clear();
-    stepNames.set(key, interned);
+    interned = prefix + name;
+    if (names.size >= maxStepNames) names.clear();
+    names.set(name, interned);
   }
   return interned;
 }

@@ -127,9 +127,9 @@ export abstract class JournaledExecution extends LeasedExecution {
     return this.#auditor(entry);
   }
 
-  /** Appends without waiting; later awaits and the end of the run wait for it, in order. Returns the write, which never rejects (a failure is kept in `writeError`). */
-  protected appendDeferred(entry: JournalEntry): Promise<void> {
-    const write: Promise<void> = this.appendFenced(entry).then(
+  /** Appends without waiting; later awaits and the end of the run wait for it, in order. */
+  protected appendDeferred(entry: JournalEntry): void {
+    const write = this.appendFenced(entry).then(
       () => {
         this.#pendingWrites?.delete(write);
       },
@@ -140,12 +140,6 @@ export abstract class JournaledExecution extends LeasedExecution {
     );
     if (this.#pendingWrites === undefined) this.#pendingWrites = new Set();
     this.#pendingWrites.add(write);
-    return write;
-  }
-
-  /** True while `write` (made by `appendDeferred`) has not settled. */
-  protected writing(write: Promise<void>): boolean {
-    return this.#pendingWrites?.has(write) === true;
   }
 
   /** Waits for unawaited appends (`now`, `random`, `uuid`); nothing to wait for (the usual case) costs nothing. */

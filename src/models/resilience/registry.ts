@@ -1,6 +1,6 @@
 /** Resilience state of a runtime (or of the process, by default): configuration, circuit breakers, bulkheads and observed latencies. */
 
-import type { BulkheadPolicy, CircuitBreakerPolicy, CircuitState } from 'cockatiel';
+import type { BulkheadPolicy, CircuitBreakerPolicy, CircuitState, IBreaker } from 'cockatiel';
 import { ConfigError } from '../../core/errors.js';
 import { checkRetry, type RetryOptions } from '../../core/retry-options.js';
 import type { RunContext, Tenant } from '../../core/run-context.js';
@@ -111,6 +111,8 @@ export class Resilience {
   /** Bumped whenever settings, breakers or bulkheads are dropped: per-agent and per-tool plans made before are stale. */
   #generation = 0;
   readonly #breakers = new Map<string, CircuitBreakerPolicy>();
+  /** The failure counter of each breaker in `#breakers`. */
+  readonly #counters = new WeakMap<CircuitBreakerPolicy, IBreaker>();
   readonly #bulkheads = new Map<string, BulkheadPolicy | null>();
   /** Per key: samples in arrival order (for eviction) and the same samples kept sorted (for p95 in O(1)). */
   readonly #latencies = new Map<string, { arrival: number[]; sorted: number[] }>();
@@ -182,13 +184,23 @@ export class Resilience {
       if (own === false) return undefined;
       const options = { ...config.breaker, ...own };
       const { circuitBreaker, handleWhen, ConsecutiveBreaker } = cockatiel();
+      const counter = new ConsecutiveBreaker(options.threshold ?? 10);
       breaker = circuitBreaker(handleWhen(counts), {
         halfOpenAfter: options.halfOpenAfterMs ?? 30_000,
-        breaker: new ConsecutiveBreaker(options.threshold ?? 10),
+        breaker: counter,
       });
       this.#breakers.set(key, breaker);
+      this.#counters.set(breaker, counter);
     }
     return breaker;
+  }
+
+  /**
+   * The failure counter inside a breaker this registry made: a call that succeeds while the
+   * breaker is closed reports to it directly (see run-resilient.ts), as cockatiel would.
+   */
+  breakerCounter(breaker: CircuitBreakerPolicy): IBreaker | undefined {
+    return this.#counters.get(breaker);
   }
 
   /** The bulkhead of a provider, tool or agent; `fallback` is the definition's own limit. */
