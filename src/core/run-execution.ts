@@ -31,7 +31,7 @@ export class RunExecution extends WaitingExecution {
     let outcome: ExecutionOutcome;
     try {
       const output = await target.execute(new ScopeContext(this, 'r'), input);
-      const flushing = this.flushWrites();
+      const flushing = this.#writesBehind();
       if (flushing !== undefined) {
         // Writes still in flight (the last step's entry): the run's end is queued right behind
         // them, so a group-committing store stores both in one transaction, and it is reported
@@ -47,12 +47,23 @@ export class RunExecution extends WaitingExecution {
             ? this.suspendedOutcome()
             : { status: 'completed', output };
     } catch (error) {
-      await this.flushWrites()?.catch(() => undefined);
+      await this.#writesBehind()?.catch(() => undefined);
       if (this.stopReason !== undefined) outcome = this.#stoppedOutcome();
       else if (this.suspended) outcome = this.suspendedOutcome();
       else outcome = failedOutcome(serializeError(this.attachRunId(error)));
     }
     return this.#persist(outcome);
+  }
+
+  /** Waits for writes not awaited yet (`flushWrites`, and the append of a step that ended the run); undefined when there are none. */
+  #writesBehind(): Promise<void> | undefined {
+    const stepWrite = this.#stepWrite;
+    const others = this.flushWrites();
+    if (stepWrite === undefined) return others;
+    this.#stepWrite = undefined;
+    return (others === undefined ? stepWrite : Promise.all([stepWrite, others])).then(() => {
+      if (this.writeError !== undefined) throw this.writeError;
+    });
   }
 
   #stoppedOutcome(): ExecutionOutcome {
@@ -238,8 +249,8 @@ export class RunExecution extends WaitingExecution {
     // repeats a step that finished before another one started.
     const writing = this.#stepWrite;
     if (writing !== undefined) {
-      if (this.writing(writing)) return writing.then(() => this.step(key, name, fn, options));
       this.#stepWrite = undefined;
+      return writing.then(() => this.step(key, name, fn, options));
     }
     if (this.host.clock.now() >= this.leaseUntil) {
       return this.confirmLease().then(() => this.#runStep(key, name, fn, options));
@@ -283,7 +294,9 @@ export class RunExecution extends WaitingExecution {
       // Nothing but the run's end follows: the entry is not awaited here but stored with the
       // run's end (in `execute`), which reports the run only once both are stored. Should a
       // step follow after all, it waits for the entry first (in `step`).
-      this.#stepWrite = this.appendDeferred(entry);
+      this.#stepWrite = this.appendFenced(entry).then(undefined, (error: unknown) => {
+        this.writeError ??= error;
+      });
       return entry.result as T;
     }
     try {
