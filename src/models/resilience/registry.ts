@@ -114,8 +114,8 @@ export class Resilience {
   /** The failure counter of each breaker in `#breakers`. */
   readonly #counters = new WeakMap<CircuitBreakerPolicy, IBreaker>();
   readonly #bulkheads = new Map<string, BulkheadPolicy | null>();
-  /** Per key: samples in arrival order (for eviction) and the same samples kept sorted (for p95 in O(1)). */
-  readonly #latencies = new Map<string, { arrival: number[]; sorted: number[] }>();
+  /** Per key: the latest samples and the same samples kept sorted (for p95 in O(1)). */
+  readonly #latencies = new Map<string, LatencySamples>();
   /** Plans per owner (an agent's model policy, a tool) and key (a model, a calling agent). */
   readonly #plans = new WeakMap<object, Map<string, CachedPlan>>();
 
@@ -238,15 +238,31 @@ export class Resilience {
     const window = (adaptive === false ? undefined : adaptive?.window) ?? 200;
     let samples = this.#latencies.get(key);
     if (samples === undefined) {
-      samples = { arrival: [], sorted: [] };
+      samples = { ring: [], next: 0, sorted: [] };
       this.#latencies.set(key, samples);
     }
-    samples.arrival.push(ms);
-    samples.sorted.splice(insertionIndex(samples.sorted, ms), 0, ms);
-    while (samples.arrival.length > window) {
-      const oldest = samples.arrival.shift()!;
-      samples.sorted.splice(insertionIndex(samples.sorted, oldest) - 1, 1);
+    const { ring, sorted } = samples;
+    if (ring.length === window) {
+      // Full (the usual case): the newest sample takes the oldest one's place, with no allocation.
+      const oldest = ring[samples.next]!;
+      ring[samples.next] = ms;
+      samples.next = (samples.next + 1) % window;
+      replaceSorted(sorted, oldest, ms);
+      return;
     }
+    if (samples.next !== 0 || ring.length > window) {
+      // The window changed (new settings) after the ring wrapped: back to arrival order, keeping
+      // the latest samples that fit with this one.
+      const arrival = [...ring.slice(samples.next), ...ring.slice(0, samples.next)];
+      const kept = arrival.slice(Math.max(0, arrival.length - (window - 1)));
+      samples.ring = [...kept, ms];
+      samples.next = 0;
+      samples.sorted = samples.ring.slice().sort((left, right) => left - right);
+      return;
+    }
+    // Filling: the ring is in arrival order until it is full.
+    ring.push(ms);
+    sorted.splice(insertionIndex(sorted, ms), 0, ms);
   }
 
   /** Observed latency of a model (`model:<provider:model>`) or tool (`tool:<name>`) and the timeout derived from it. */
@@ -308,6 +324,30 @@ export function tenantResilience(tenant: Tenant): Resilience {
 }
 
 /** The index where `value` goes in an ascending array (after equal values). */
+/** Call durations of one key: `ring` holds the latest `window` samples (the oldest at `next` once full). */
+interface LatencySamples {
+  ring: number[];
+  next: number;
+  sorted: number[];
+}
+
+/** Replaces one sample `oldest` of `sorted` by `value`, moving only the samples between their places. */
+function replaceSorted(sorted: number[], oldest: number, value: number): void {
+  let index = insertionIndex(sorted, oldest) - 1;
+  if (value >= oldest) {
+    while (index + 1 < sorted.length && sorted[index + 1]! < value) {
+      sorted[index] = sorted[index + 1]!;
+      index++;
+    }
+  } else {
+    while (index > 0 && sorted[index - 1]! > value) {
+      sorted[index] = sorted[index - 1]!;
+      index--;
+    }
+  }
+  sorted[index] = value;
+}
+
 function insertionIndex(sorted: readonly number[], value: number): number {
   let low = 0;
   let high = sorted.length;
