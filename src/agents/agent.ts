@@ -30,7 +30,7 @@ import { type AgentHooks, type HookPlan, hookPlan } from './agent-hooks.js';
 import { agentInputSchema, toPromptInput } from './agent-input.js';
 import { type Transfer, transfer } from './handoff.js';
 import { policyHooks } from './policy-hooks.js';
-import { runAgent } from './run-agent.js';
+import { type RunAgentOptions, runAgent } from './run-agent.js';
 
 /** Any tool, whatever its input and output types. */
 // biome-ignore lint/suspicious/noExplicitAny: a list of tools mixes input types; each is checked by its own schema.
@@ -160,6 +160,8 @@ export interface Agent<OUTPUT = string> extends Runnable<AgentInput, OUTPUT> {
   /** This agent as a tool another agent can call; it runs as a child run. */
   asTool(options?: { name?: string; description?: string }): Tool<{ input: string }, OUTPUT>;
 }
+
+const endsRunOptions: RunAgentOptions = Object.freeze({ endsRun: true });
 
 function count(
   where: string,
@@ -344,7 +346,10 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
     },
     async execute(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
       const prepared = typeof input === 'string' ? input : await toPromptInput(input);
-      return (await withThread(ctx, prepared, (messages) => runAgent(ctx, definition, messages))).output;
+      // The agent is the run itself (root scope, no thread to save after it): its final answer ends the run.
+      const options = ctx.scope === 'r' && ctx.threadId === undefined ? endsRunOptions : undefined;
+      return (await withThread(ctx, prepared, (messages) => runAgent(ctx, definition, messages, options)))
+        .output;
     },
     asTool(toolOptions = {}) {
       return runnableTool(definition as unknown as Runnable<string, OUTPUT>, {

@@ -6,7 +6,7 @@ import type {
   LanguageModelV3Prompt,
 } from '@ai-sdk/provider';
 import { contextMeta } from '../context/context-guard.js';
-import type { RunContext, StepContext } from '../core/run-context.js';
+import type { RunContext, StepContext, StepOptions } from '../core/run-context.js';
 import type { StepMeta } from '../core/store.js';
 import type { ModelResponse } from '../models/call-model.js';
 import { resolveRunModel } from '../models/model-providers.js';
@@ -29,11 +29,15 @@ export function modelStep(
   tools: LanguageModelV3FunctionTool[],
   responseSchema: LanguageModelV3CallOptions['responseFormat'],
   turn: number,
+  endsRun = false,
 ): Promise<ModelResponse> {
   return withEscalation(ctx, agent.name, undefined, () =>
-    modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn),
+    modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn, endsRun),
   );
 }
+
+/** A response without tool calls: the agent's final answer. */
+const isFinalAnswer = (response: ModelResponse): boolean => response.toolCalls.length === 0;
 
 function modelStepOnce(
   ctx: RunContext,
@@ -42,7 +46,13 @@ function modelStepOnce(
   tools: LanguageModelV3FunctionTool[],
   responseSchema: LanguageModelV3CallOptions['responseFormat'],
   turn: number,
+  endsRun: boolean,
 ): Promise<ModelResponse> {
+  const stepOptions: StepOptions<ModelResponse> = {
+    kind: 'model',
+    meta: (response) => contextMeta(prompt, modelMeta(ctx, agent, response, tools)),
+  };
+  if (endsRun) stepOptions.endsRun = isFinalAnswer;
   return ctx.step(
     stepName('model:', agent.name),
     (step) => {
@@ -65,7 +75,7 @@ function modelStepOnce(
       if (cache === undefined) return agentModelCall(ctx, agent, options, step, onDelta);
       return cachedModelCall(cache, ctx, agent, options, step, onDelta);
     },
-    { kind: 'model', meta: (response) => contextMeta(prompt, modelMeta(ctx, agent, response, tools)) },
+    stepOptions,
   );
 }
 
@@ -94,20 +104,21 @@ const autoToolChoice: NonNullable<LanguageModelV3CallOptions['toolChoice']> = Ob
 });
 
 /**
- * Interned step names: a string is its own value, so no runtime's state is in here. Bounded
- * (cleared when full), so a process hosting many tenants' agents does not grow it forever.
+ * Interned step names by prefix, then name: a string is its own value, so no runtime's state is
+ * in here. Bounded (cleared when full), so a process hosting many tenants' agents does not grow
+ * it forever.
  */
-const stepNames = new Map<string, string>();
+const stepNames = { 'model:': new Map<string, string>(), 'tool:': new Map<string, string>() };
 const maxStepNames = 4096;
 
-/** `prefix + name`, interned: every journal entry of an agent shares one string instead of a copy each. */
+/** `prefix + name`, interned: every journal entry of an agent shares one string, and looking it up makes none. */
 export function stepName(prefix: 'model:' | 'tool:', name: string): string {
-  const key = prefix + name;
-  let interned = stepNames.get(key);
+  const names = stepNames[prefix];
+  let interned = names.get(name);
   if (interned === undefined) {
-    interned = key;
-    if (stepNames.size >= maxStepNames) stepNames.clear();
-    stepNames.set(key, interned);
+    interned = prefix + name;
+    if (names.size >= maxStepNames) names.clear();
+    names.set(name, interned);
   }
   return interned;
 }

@@ -67,6 +67,12 @@ export interface RunAgentOptions {
    * (scripted models and replays rely on it). Calls sharing a map must run one after another.
    */
   turnCounter?: Map<string, number>;
+  /**
+   * Nothing runs after this call but the end of the run (the agent is the run itself): the
+   * final answer's model step is then stored with the run's end, in one write (one transaction
+   * on SQLite). Set by the agent's own `execute`; leave it unset when code follows the call.
+   */
+  endsRun?: boolean;
 }
 
 interface Offer {
@@ -196,7 +202,14 @@ export async function runAgent<OUTPUT>(
       }
     const turn = agentTurns.get(current.name) ?? 0;
     agentTurns.set(current.name, turn + 1);
-    const calling = modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn);
+    // A final answer ends the run when nothing but returning it follows: no output schema to
+    // check (a repair turn), no hook that sees the response or the answer.
+    const endsRun =
+      options.endsRun === true &&
+      current.output === undefined &&
+      hooks.afterModel === undefined &&
+      hooks.onOutput === undefined;
+    const calling = modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn, endsRun);
     const response: ModelResponse =
       hooks.onModelError === undefined ? await calling : await calling.catch(failing(hooks, run as AgentRun));
     turnsOfAgent++;

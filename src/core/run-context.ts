@@ -28,6 +28,14 @@ export interface StepOptions<T> {
   kind?: JournalEntryKind;
   /** Display data recorded with the result (agent, model, usage, cost). */
   meta?: StepMeta | ((result: T) => StepMeta);
+  /**
+   * Says, from the step's result, that nothing follows the step but the end of the run: no
+   * other step and no side effect. Its entry is then stored together with the run's end (one
+   * transaction on SQLite) instead of before the step returns; the run's result is reported
+   * only once both are stored. (Another step would still wait for the entry before it runs.)
+   * The agent loop sets it on the final model step of an agent that is the run itself.
+   */
+  endsRun?: (result: T) => boolean;
 }
 
 /** Options of `ctx.waitFor`. */

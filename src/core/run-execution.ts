@@ -17,6 +17,13 @@ import type { JournalEntry, JournalEntryKind, RunPatch, RunStatus } from './stor
 
 /** Executes (or replays) one run. Created by the runtime; not part of the public API. */
 export class RunExecution extends WaitingExecution {
+  /**
+   * The journal append of a step that said it ends the run (`endsRun`), not awaited by the step
+   * (see `#runStep`): the end of the run is stored right behind it, and a step that still
+   * follows waits for it before its function runs.
+   */
+  #stepWrite: Promise<void> | undefined;
+
   /** Runs the target from the start; recorded steps replay, the rest run for real. */
   async execute(target: Runnable, input: unknown): Promise<ExecutionOutcome> {
     const resumed = this.recordedCount > 0;
@@ -24,8 +31,15 @@ export class RunExecution extends WaitingExecution {
     let outcome: ExecutionOutcome;
     try {
       const output = await target.execute(new ScopeContext(this, 'r'), input);
-      const flushing = this.flushWrites();
-      if (flushing !== undefined) await flushing;
+      const flushing = this.#writesBehind();
+      if (flushing !== undefined) {
+        // Writes still in flight (the last step's entry): the run's end is queued right behind
+        // them, so a group-committing store stores both in one transaction, and it is reported
+        // only once both are stored.
+        if (this.writeError === undefined && this.stopReason === undefined && !this.suspended)
+          return this.#persist({ status: 'completed', output }, false, flushing);
+        await flushing;
+      }
       outcome =
         this.stopReason !== undefined
           ? this.#stoppedOutcome()
@@ -33,12 +47,23 @@ export class RunExecution extends WaitingExecution {
             ? this.suspendedOutcome()
             : { status: 'completed', output };
     } catch (error) {
-      await this.flushWrites()?.catch(() => undefined);
+      await this.#writesBehind()?.catch(() => undefined);
       if (this.stopReason !== undefined) outcome = this.#stoppedOutcome();
       else if (this.suspended) outcome = this.suspendedOutcome();
       else outcome = failedOutcome(serializeError(this.attachRunId(error)));
     }
     return this.#persist(outcome);
+  }
+
+  /** Waits for writes not awaited yet (`flushWrites`, and the append of a step that ended the run); undefined when there are none. */
+  #writesBehind(): Promise<void> | undefined {
+    const stepWrite = this.#stepWrite;
+    const others = this.flushWrites();
+    if (stepWrite === undefined) return others;
+    this.#stepWrite = undefined;
+    return (others === undefined ? stepWrite : Promise.all([stepWrite, others])).then(() => {
+      if (this.writeError !== undefined) throw this.writeError;
+    });
   }
 
   #stoppedOutcome(): ExecutionOutcome {
@@ -49,8 +74,11 @@ export class RunExecution extends WaitingExecution {
     return { status: 'released' };
   }
 
-  /** Stores how the run ended. The common ends (completed, failed) take a short path with no async frame. */
-  #persist(outcome: ExecutionOutcome, retried = false): Promise<ExecutionOutcome> {
+  /**
+   * Stores how the run ended. The common ends (completed, failed) take a short path with no
+   * async frame. `behind`: journal writes queued before the end and still in flight.
+   */
+  #persist(outcome: ExecutionOutcome, retried = false, behind?: Promise<void>): Promise<ExecutionOutcome> {
     if (outcome.status !== 'completed' && outcome.status !== 'failed')
       return this.#persistOther(outcome, retried);
     const now = this.host.clock.now();
@@ -76,9 +104,38 @@ export class RunExecution extends WaitingExecution {
             leaseOwner: null,
             leaseExpiresAt: null,
           };
-    return this.host.store.updateRun(this.runId, patch, now, this.fence()).then(
+    const update = this.host.store.updateRun(this.runId, patch, now, this.fence());
+    if (behind !== undefined) return this.#persistBehind(outcome, behind, update, now);
+    return update.then(
       () => this.#ended(outcome, now),
       (error: unknown) => this.#persistFailed(outcome, error, retried),
+    );
+  }
+
+  /**
+   * The end of the run was queued behind writes still in flight: it counts only once they are
+   * stored too. When one of them failed (the store failed, the lease was lost), the run ends as
+   * that failure decides, as if the writes had been awaited before the end was stored.
+   */
+  #persistBehind(
+    outcome: ExecutionOutcome,
+    behind: Promise<void>,
+    update: Promise<void>,
+    now: number,
+  ): Promise<ExecutionOutcome> {
+    return behind.then(
+      () =>
+        update.then(
+          () => this.#ended(outcome, now),
+          (error: unknown) => this.#persistFailed(outcome, error, false),
+        ),
+      (error: unknown) => {
+        const afterWrites = (): Promise<ExecutionOutcome> =>
+          this.stopReason !== undefined
+            ? this.#persist(this.#stoppedOutcome())
+            : this.#persist(failedOutcome(serializeError(this.attachRunId(error))));
+        return update.then(afterWrites, afterWrites);
+      },
     );
   }
 
@@ -184,24 +241,31 @@ export class RunExecution extends WaitingExecution {
       const recorded = this.journal?.get(key);
       if (recorded !== undefined) return Promise.resolve(this.replay(key, recorded, name) as T);
       this.checkActive();
+      if (this.writeError !== undefined) throw this.writeError;
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.host.clock.now() >= this.leaseUntil) {
-      return this.confirmLease().then(() =>
-        this.#runStep(key, name, fn, options?.kind ?? 'step', options?.meta),
-      );
+    // A step's side effect starts only once the previous step's entry is stored: a crash never
+    // repeats a step that finished before another one started.
+    const writing = this.#stepWrite;
+    if (writing !== undefined) {
+      this.#stepWrite = undefined;
+      return writing.then(() => this.step(key, name, fn, options));
     }
-    return this.#runStep(key, name, fn, options?.kind ?? 'step', options?.meta);
+    if (this.host.clock.now() >= this.leaseUntil) {
+      return this.confirmLease().then(() => this.#runStep(key, name, fn, options));
+    }
+    return this.#runStep(key, name, fn, options);
   }
 
   async #runStep<T>(
     key: string,
     name: string,
     fn: (step: StepContext) => T | Promise<T>,
-    kind: JournalEntryKind,
-    meta: StepOptions<T>['meta'],
+    options: StepOptions<T> | undefined,
   ): Promise<T> {
+    const kind: JournalEntryKind = options?.kind ?? 'step';
+    const meta = options?.meta;
     const startedAt = this.host.clock.now();
     if (this.host.events.active) this.emit({ type: 'step-start', key, name, kind });
     let entry: JournalEntry;
@@ -226,6 +290,15 @@ export class RunExecution extends WaitingExecution {
     }
     if (this.writeError !== undefined) throw this.writeError;
     this.account(entry);
+    if (!failed && options?.endsRun?.(entry.result as T) === true && this.#mayDefer(entry)) {
+      // Nothing but the run's end follows: the entry is not awaited here but stored with the
+      // run's end (in `execute`), which reports the run only once both are stored. Should a
+      // step follow after all, it waits for the entry first (in `step`).
+      this.#stepWrite = this.appendFenced(entry).then(undefined, (error: unknown) => {
+        this.writeError ??= error;
+      });
+      return entry.result as T;
+    }
     try {
       await this.host.store.appendJournal(entry, this.fence());
     } catch (error) {
@@ -235,6 +308,16 @@ export class RunExecution extends WaitingExecution {
     if (this.host.events.active) this.#announceStepEnd(entry, startedAt);
     if (failed) throw this.attachRunId(failure);
     return entry.result as T;
+  }
+
+  /**
+   * Whether a completed step's entry may be stored without awaiting it: not when an audit log
+   * follows each append or someone listens (their `step-end` comes after the append, in order),
+   * and not when its meta could make the store refuse it (the run must then fail at this step).
+   */
+  #mayDefer(entry: JournalEntry): boolean {
+    if (this.host.audit !== undefined || this.host.events.active) return false;
+    return entry.meta === undefined || jsonProblem(entry.meta, 'meta') === undefined;
   }
 
   /** Announces the end of a step to listeners. */

@@ -201,72 +201,73 @@ type AuditBody = Pick<AuditEntry, 'type' | 'data'> & { agent?: string };
  */
 export function auditBodies(entry: JournalEntry): AuditBody[] {
   const agent = typeof entry.meta?.agent === 'string' ? entry.meta.agent : undefined;
-  // Bodies are fresh objects: adding the agent in place saves a copy.
-  const withAgent = (body: AuditBody): AuditBody => {
-    if (agent !== undefined) body.agent = agent;
-    return body;
-  };
+  // Data objects are built with their keys in sorted order, so their canonical JSON (which
+  // sorts keys) is written without sorting them.
   const failed = entry.status === 'failed';
   const error = entry.error?.message;
   switch (entry.kind) {
     case 'model': {
-      if (failed) return [withAgent({ type: 'model-error', data: { error } })];
+      if (failed) return [withAgent(agent, { type: 'model-error', data: { error } })];
       const response = entry.result as {
         text?: string;
         model?: string;
         toolCalls?: Array<{ toolCallId: string; toolName: string; input: string }>;
       };
       const calls = response?.toolCalls ?? [];
-      const decision: AuditBody = withAgent({
+      const decision: AuditBody = withAgent(agent, {
         type: 'model-decision',
         data:
           calls.length === 0
-            ? { decision: 'final-answer', model: response?.model, answer: response?.text ?? '' }
+            ? { answer: response?.text ?? '', decision: 'final-answer', model: response?.model }
             : {
                 decision: 'tool-calls',
                 model: response?.model,
+                ...(response?.text ? { text: response.text } : {}),
                 toolCalls: calls.map((call) => ({
                   id: call.toolCallId,
-                  tool: call.toolName,
                   input: call.input,
+                  tool: call.toolName,
                 })),
-                ...(response?.text ? { text: response.text } : {}),
               },
       });
-      const handoffs = calls
-        .filter((call) => call.toolName.startsWith('transfer_to_'))
-        .map((call) =>
-          withAgent({
+      const bodies = [decision];
+      for (const call of calls) {
+        if (!call.toolName.startsWith('transfer_to_')) continue;
+        bodies.push(
+          withAgent(agent, {
             type: 'handoff',
             data: {
               from: agent,
+              payload: call.input,
               to: call.toolName.slice('transfer_to_'.length),
               toolCallId: call.toolCallId,
-              payload: call.input,
             },
           }),
         );
-      return [decision, ...handoffs];
+      }
+      return bodies;
     }
     case 'tool':
       return [
-        withAgent({
+        withAgent(agent, {
           type: 'tool-call',
-          data: {
-            tool: entry.meta?.tool ?? entry.name.replace(/^tool:/, ''),
-            status: entry.status,
-            ...(failed ? { error } : { output: entry.result ?? null }),
-          },
+          data: failed
+            ? { error, status: entry.status, tool: entry.meta?.tool ?? entry.name.replace(/^tool:/, '') }
+            : {
+                output: entry.result ?? null,
+                status: entry.status,
+                tool: entry.meta?.tool ?? entry.name.replace(/^tool:/, ''),
+              },
         }),
       ];
     case 'child':
       return [
-        withAgent({
+        withAgent(agent, {
           type: 'child-run',
           data: {
-            target: entry.name.replace(/^run:/, ''),
-            status: entry.status,
             ...(failed ? { error } : {}),
+            status: entry.status,
+            target: entry.name.replace(/^run:/, ''),
           },
         }),
       ];
@@ -307,13 +308,13 @@ export function auditBodies(entry: JournalEntry): AuditBody[] {
           signal,
           ...(escalatedTo === undefined ? {} : { escalatedTo }),
         };
-        return [withAgent({ type: 'approval-requested', data })];
+        return [withAgent(agent, { type: 'approval-requested', data })];
       }
       // What a deadline decided (`by: 'timeout'`), after the wait's own `approval-timeout` entry.
       if (entry.name.startsWith('approval-timeout:') && result?.kind === 'approval-decision') {
         const { tool, toolCallId, signal, approved, reason, by } = result;
         return [
-          withAgent({
+          withAgent(agent, {
             type: approved === true ? 'approved' : 'rejected',
             data: { signal, tool, toolCallId, approved, reason, by },
           }),
@@ -321,13 +322,19 @@ export function auditBodies(entry: JournalEntry): AuditBody[] {
       }
       if (entry.name.startsWith('denied:') && result?.kind === 'denial') {
         const { tool, toolCallId, input, reason } = result;
-        return [withAgent({ type: 'denial', data: { tool, toolCallId, input, reason } })];
+        return [withAgent(agent, { type: 'denial', data: { tool, toolCallId, input, reason } })];
       }
       return [];
     }
     default:
       return [];
   }
+}
+
+/** Adds the agent to a fresh body in place (saves a copy). */
+function withAgent(agent: string | undefined, body: AuditBody): AuditBody {
+  if (agent !== undefined) body.agent = agent;
+  return body;
 }
 
 /**
@@ -357,6 +364,10 @@ interface ChainState {
   audited: Set<string> | undefined;
   /** The last append (or the catch-up); the next one starts after it, so the chain stays in order. */
   queue: Promise<void> | undefined;
+  /** Appends started and not finished: none (the usual case, each awaited before the next) means the next one starts at once. */
+  pending: number;
+  /** `auditStream(runId)`, made on first use. */
+  stream?: string;
   /** Set once the chain's head is read; nothing is appended before. */
   ready: boolean;
 }
@@ -424,6 +435,7 @@ export function createAuditWriter(
       hash: auditGenesis,
       audited: undefined,
       queue: undefined,
+      pending: 0,
       ready: execution.startedEmpty === true,
     };
     return (entry) => {
@@ -438,8 +450,13 @@ export function createAuditWriter(
         });
       }
       // A failed append rejects its own entry's promise only; the next one chains to the last written entry.
-      const run = () => append(store, chain, entry, bodies);
-      const next = chain.queue === undefined ? run() : chain.queue.then(run, run);
+      chain.pending++;
+      let next: Promise<void>;
+      if (chain.ready && chain.pending === 1) next = append(store, chain, entry, bodies, true);
+      else {
+        const run = () => append(store, chain, entry, bodies, true);
+        next = chain.queue === undefined ? run() : chain.queue.then(run, run);
+      }
       chain.queue = next;
       return next;
     };
@@ -461,28 +478,35 @@ async function load(store: Store, state: ChainState): Promise<void> {
   }
 }
 
+/** Appends the audit records of one journal entry; `counted`: one of the writer's `pending` appends. */
 async function append(
   store: Store,
   state: ChainState,
   entry: JournalEntry,
   bodies: AuditBody[],
+  counted = false,
 ): Promise<void> {
-  if (!state.ready)
-    throw new Error(
-      `The audit log of run ${entry.runId} could not be read; ${entry.key} is audited on the next execution.`,
-    );
-  const stream = auditStream(state.runId);
-  // A keyed chain says so outside itself before its first entry, so it cannot be downgraded unseen.
-  if (state.key !== undefined && state.index === 0)
-    await store.appendRecord(auditKeyStream(state.runId), { mac: 'hmac-sha256' }, entry.endedAt);
-  for (const body of bodies) {
-    const id = state.audited === undefined ? undefined : identity(entry.key, body.type);
-    if (id !== undefined && state.audited?.has(id)) continue;
-    const sealed = seal(state, entry, body);
-    await store.appendRecord(stream, new RecordJson(sealed.json), entry.endedAt);
-    state.index += 1;
-    state.hash = sealed.hash;
-    if (id !== undefined) state.audited?.add(id);
+  try {
+    if (!state.ready)
+      throw new Error(
+        `The audit log of run ${entry.runId} could not be read; ${entry.key} is audited on the next execution.`,
+      );
+    state.stream ??= auditStream(state.runId);
+    const stream = state.stream;
+    // A keyed chain says so outside itself before its first entry, so it cannot be downgraded unseen.
+    if (state.key !== undefined && state.index === 0)
+      await store.appendRecord(auditKeyStream(state.runId), { mac: 'hmac-sha256' }, entry.endedAt);
+    for (const body of bodies) {
+      const id = state.audited === undefined ? undefined : identity(entry.key, body.type);
+      if (id !== undefined && state.audited?.has(id)) continue;
+      const sealed = seal(state, entry, body);
+      await store.appendRecord(stream, new RecordJson(sealed.json), entry.endedAt);
+      state.index += 1;
+      state.hash = sealed.hash;
+      if (id !== undefined) state.audited?.add(id);
+    }
+  } finally {
+    if (counted) state.pending--;
   }
 }
 

@@ -1,6 +1,6 @@
 /** Resilience state of a runtime (or of the process, by default): configuration, circuit breakers, bulkheads and observed latencies. */
 
-import type { BulkheadPolicy, CircuitBreakerPolicy, CircuitState } from 'cockatiel';
+import type { BulkheadPolicy, CircuitBreakerPolicy, CircuitState, IBreaker } from 'cockatiel';
 import { ConfigError } from '../../core/errors.js';
 import { checkRetry, type RetryOptions } from '../../core/retry-options.js';
 import type { RunContext, Tenant } from '../../core/run-context.js';
@@ -119,9 +119,11 @@ export class Resilience {
   /** Bumped whenever settings, breakers or bulkheads are dropped: per-agent and per-tool plans made before are stale. */
   #generation = 0;
   readonly #breakers = new Map<string, CircuitBreakerPolicy>();
+  /** The failure counter of each breaker in `#breakers`. */
+  readonly #counters = new WeakMap<CircuitBreakerPolicy, IBreaker>();
   readonly #bulkheads = new Map<string, BulkheadPolicy | null>();
-  /** Per key: samples in arrival order (for eviction) and the same samples kept sorted (for p95 in O(1)). */
-  readonly #latencies = new Map<string, { arrival: number[]; sorted: number[] }>();
+  /** Per key: the latest samples and the same samples kept sorted (for p95 in O(1)). */
+  readonly #latencies = new Map<string, LatencySamples>();
   /** Plans per owner (an agent's model policy, a tool) and key (a model, a calling agent). */
   readonly #plans = new WeakMap<object, Map<string, CachedPlan>>();
 
@@ -190,13 +192,23 @@ export class Resilience {
       if (own === false) return undefined;
       const options = { ...config.breaker, ...own };
       const { circuitBreaker, handleWhen, ConsecutiveBreaker } = cockatiel();
+      const counter = new ConsecutiveBreaker(options.threshold ?? 10);
       breaker = circuitBreaker(handleWhen(counts), {
         halfOpenAfter: options.halfOpenAfterMs ?? 30_000,
-        breaker: new ConsecutiveBreaker(options.threshold ?? 10),
+        breaker: counter,
       });
       this.#breakers.set(key, breaker);
+      this.#counters.set(breaker, counter);
     }
     return breaker;
+  }
+
+  /**
+   * The failure counter inside a breaker this registry made: a call that succeeds while the
+   * breaker is closed reports to it directly (see run-resilient.ts), as cockatiel would.
+   */
+  breakerCounter(breaker: CircuitBreakerPolicy): IBreaker | undefined {
+    return this.#counters.get(breaker);
   }
 
   /** The bulkhead of a provider, tool or agent; `fallback` is the definition's own limit. */
@@ -234,15 +246,31 @@ export class Resilience {
     const window = (adaptive === false ? undefined : adaptive?.window) ?? 200;
     let samples = this.#latencies.get(key);
     if (samples === undefined) {
-      samples = { arrival: [], sorted: [] };
+      samples = { ring: [], next: 0, sorted: [] };
       this.#latencies.set(key, samples);
     }
-    samples.arrival.push(ms);
-    samples.sorted.splice(insertionIndex(samples.sorted, ms), 0, ms);
-    while (samples.arrival.length > window) {
-      const oldest = samples.arrival.shift()!;
-      samples.sorted.splice(insertionIndex(samples.sorted, oldest) - 1, 1);
+    const { ring, sorted } = samples;
+    if (ring.length === window) {
+      // Full (the usual case): the newest sample takes the oldest one's place, with no allocation.
+      const oldest = ring[samples.next]!;
+      ring[samples.next] = ms;
+      samples.next = (samples.next + 1) % window;
+      replaceSorted(sorted, oldest, ms);
+      return;
     }
+    if (samples.next !== 0 || ring.length > window) {
+      // The window changed (new settings) after the ring wrapped: back to arrival order, keeping
+      // the latest samples that fit with this one.
+      const arrival = [...ring.slice(samples.next), ...ring.slice(0, samples.next)];
+      const kept = arrival.slice(Math.max(0, arrival.length - (window - 1)));
+      samples.ring = [...kept, ms];
+      samples.next = 0;
+      samples.sorted = samples.ring.slice().sort((left, right) => left - right);
+      return;
+    }
+    // Filling: the ring is in arrival order until it is full.
+    ring.push(ms);
+    sorted.splice(insertionIndex(sorted, ms), 0, ms);
   }
 
   /** Observed latency of a model (`model:<provider:model>`) or tool (`tool:<name>`) and the timeout derived from it. */
@@ -304,6 +332,30 @@ export function tenantResilience(tenant: Tenant): Resilience {
 }
 
 /** The index where `value` goes in an ascending array (after equal values). */
+/** Call durations of one key: `ring` holds the latest `window` samples (the oldest at `next` once full). */
+interface LatencySamples {
+  ring: number[];
+  next: number;
+  sorted: number[];
+}
+
+/** Replaces one sample `oldest` of `sorted` by `value`, moving only the samples between their places. */
+function replaceSorted(sorted: number[], oldest: number, value: number): void {
+  let index = insertionIndex(sorted, oldest) - 1;
+  if (value >= oldest) {
+    while (index + 1 < sorted.length && sorted[index + 1]! < value) {
+      sorted[index] = sorted[index + 1]!;
+      index++;
+    }
+  } else {
+    while (index > 0 && sorted[index - 1]! > value) {
+      sorted[index] = sorted[index - 1]!;
+      index--;
+    }
+  }
+  sorted[index] = value;
+}
+
 function insertionIndex(sorted: readonly number[], value: number): number {
   let low = 0;
   let high = sorted.length;

@@ -14,6 +14,7 @@ import type {
   CircuitBreakerPolicy,
   IBackoff,
   IBackoffFactory,
+  IBreaker,
   IRetryBackoffContext,
 } from 'cockatiel';
 import type { ErrorClass } from '../../core/errors.js';
@@ -110,46 +111,61 @@ export function retryBackoff(retry: RetryOptions): IBackoffFactory<IRetryBackoff
  * Runs `fn` with the plan's policies; a failure is thrown with `attempts` and `errorClass`
  * properties set. `fn` gets a source whose signal aborts on timeout or when `parent`'s does.
  */
-export async function runResilient<T>(
+export function runResilient<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
   fn: (signal: SignalSource) => Promise<T>,
   observer: ResilientObserver | undefined,
 ): Promise<ResilientResult<T>> {
+  // The first attempt outside any async frame: most calls succeed at once.
+  return attempt(plan, timeoutMs, parent, fn, observer).then(firstAttempt, (first: unknown) =>
+    afterFirstFailure(plan, timeoutMs, parent, fn, observer, first),
+  );
+}
+
+function firstAttempt<T>(value: T): ResilientResult<T> {
+  return { value, attempts: 1 };
+}
+
+/** The first attempt failed: retries it if the plan allows, and tags the final failure. */
+async function afterFirstFailure<T>(
+  plan: ResilientPlan,
+  timeoutMs: number | undefined,
+  parent: SignalSource,
+  fn: (signal: SignalSource) => Promise<T>,
+  observer: ResilientObserver | undefined,
+  first: unknown,
+): Promise<ResilientResult<T>> {
   let attempts = 1;
   try {
+    if (plan.maxAttempts <= 1 || !retryable(plan, parent, first)) throw first;
+    // Only now the retry policy: its first execution replays the failure just seen, so
+    // cockatiel decides and paces the remaining attempts exactly as if it had run them all.
+    const { retry, handleWhen } = cockatiel();
+    const policy = retry(
+      handleWhen((error) => retryable(plan, parent, error)),
+      { maxAttempts: plan.maxAttempts - 1, backoff: plan.backoff },
+    );
+    const listener =
+      observer === undefined
+        ? undefined
+        : policy.onRetry((event) =>
+            observer.onRetry(attempts, event.delay, 'error' in event ? event.error : undefined),
+          );
+    let replay = true;
     try {
-      return { value: await attempt(plan, timeoutMs, parent, fn, observer), attempts };
-    } catch (first) {
-      if (plan.maxAttempts <= 1 || !retryable(plan, parent, first)) throw first;
-      // Only now the retry policy: its first execution replays the failure just seen, so
-      // cockatiel decides and paces the remaining attempts exactly as if it had run them all.
-      const { retry, handleWhen } = cockatiel();
-      const policy = retry(
-        handleWhen((error) => retryable(plan, parent, error)),
-        { maxAttempts: plan.maxAttempts - 1, backoff: plan.backoff },
-      );
-      const listener =
-        observer === undefined
-          ? undefined
-          : policy.onRetry((event) =>
-              observer.onRetry(attempts, event.delay, 'error' in event ? event.error : undefined),
-            );
-      let replay = true;
-      try {
-        const value = await policy.execute(() => {
-          if (replay) {
-            replay = false;
-            throw first;
-          }
-          attempts += 1;
-          return attempt(plan, timeoutMs, parent, fn, observer);
-        }, parent.signal);
-        return { value, attempts };
-      } finally {
-        listener?.dispose();
-      }
+      const value = await policy.execute(() => {
+        if (replay) {
+          replay = false;
+          throw first;
+        }
+        attempts += 1;
+        return attempt(plan, timeoutMs, parent, fn, observer);
+      }, parent.signal);
+      return { value, attempts };
+    } finally {
+      listener?.dispose();
     }
   } catch (error) {
     if (typeof error === 'object' && error !== null) {
@@ -178,7 +194,56 @@ function attempt<T>(
   return throughBreaker(breaker, plan, timeoutMs, parent, fn, observer);
 }
 
-async function throughBreaker<T>(
+function throughBreaker<T>(
+  breaker: CircuitBreakerPolicy,
+  plan: ResilientPlan,
+  timeoutMs: number | undefined,
+  parent: SignalSource,
+  fn: (signal: SignalSource) => Promise<T>,
+  observer: ResilientObserver | undefined,
+): Promise<T> {
+  const closed = cockatiel().CircuitState.Closed;
+  if (observer === undefined && breaker.state === closed) {
+    const counter = plan.resilience.breakerCounter(breaker);
+    if (counter !== undefined) return throughClosedBreaker(breaker, counter, plan, timeoutMs, parent, fn);
+  }
+  return throughBreakerPolicy(breaker, plan, timeoutMs, parent, fn, observer);
+}
+
+/**
+ * A call through a closed breaker, without cockatiel's `execute` (two async frames and a result
+ * object per call): a success is reported to the breaker's counter as cockatiel reports it; a
+ * failure goes through the breaker's own `execute`, so cockatiel decides whether it counts and
+ * opens the breaker exactly as for a call it ran itself (unless the breaker left the closed state
+ * meanwhile: the failure is then the call's own, as cockatiel reports a call it no longer counts).
+ */
+function throughClosedBreaker<T>(
+  breaker: CircuitBreakerPolicy,
+  counter: IBreaker,
+  plan: ResilientPlan,
+  timeoutMs: number | undefined,
+  parent: SignalSource,
+  fn: (signal: SignalSource) => Promise<T>,
+): Promise<T> {
+  const closed = cockatiel().CircuitState.Closed;
+  return guarded(plan, timeoutMs, parent, fn, 0).then(
+    (value) => {
+      counter.success(closed);
+      return value;
+    },
+    (error: unknown) => {
+      if (breaker.state !== closed) throw error;
+      return breaker
+        .execute(() => Promise.reject(error))
+        .catch((failure: unknown) => {
+          if (isBrokenCircuit(failure)) throw plan.openError(failure);
+          throw failure;
+        });
+    },
+  );
+}
+
+async function throughBreakerPolicy<T>(
   breaker: CircuitBreakerPolicy,
   plan: ResilientPlan,
   timeoutMs: number | undefined,
