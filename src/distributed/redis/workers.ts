@@ -20,6 +20,9 @@ import type { RedisEventBus } from './redis-event-bus.js';
 
 type BullmqModule = typeof import('bullmq');
 
+/** How long a job waits before it is tried again after the store failed. */
+const storeRetryMs = 1000;
+
 let loading: Promise<BullmqModule> | undefined;
 
 /** Loads BullMQ, an optional peer dependency, on first use. */
@@ -244,6 +247,13 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
         const until =
           'leaseExpiresAt' in error && typeof error.leaseExpiresAt === 'number' ? error.leaseExpiresAt : 0;
         await job.moveToDelayed(Math.max(Date.now() + 50, until + 50), token);
+        throw new DelayedError();
+      }
+      if (!BatonError.isInstance(error) || error.code === 'STORE_UNAVAILABLE') {
+        // The store failed before the run was taken (a database restarting): a failed job would
+        // leave a queued run for its queue lease (minutes), so the job is tried again shortly.
+        process.stderr.write(`baton worker: run ${runId}: ${String(error)}; trying again in 1 s.\n`);
+        await job.moveToDelayed(Date.now() + storeRetryMs, token);
         throw new DelayedError();
       }
       throw error;
