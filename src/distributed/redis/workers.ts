@@ -263,6 +263,10 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
     connection: connectionOptions(redis),
     concurrency,
     lockDuration: leaseMs,
+    // A job whose worker died before it took the run (the run is still queued, or its recovery
+    // job was stranded) comes back once its lock is gone, checked every half lease: BullMQ's
+    // default (30 s, a job being seen twice) left such a run waiting up to a minute.
+    stalledInterval: Math.max(100, Math.floor(leaseMs / 2)),
     // A stalled job means its worker died: the run is safe to take again, however often.
     maxStalledCount: 1_000_000,
   };
