@@ -1,0 +1,62 @@
+/**
+ * The chaos test's hold on the local Postgres server: a shared hold on the advisory lock the
+ * Postgres test files use (so the restart test never restarts the server under it), upgraded to
+ * an exclusive one for its own restart of the cluster (so it never restarts the server under them).
+ */
+
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { postgresUrl, serverLock } from '../stores/postgres-database.js';
+
+const run = promisify(execFile);
+
+/** A session on the server holding `serverLock`. */
+export class ServerHold {
+  #client: pg.Client | undefined;
+
+  /** Takes the lock shared (waits while the restart test holds it), retrying while the server restarts. */
+  async share(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const client = new pg.Client({ connectionString: postgresUrl });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query('SELECT pg_advisory_lock_shared($1)', [serverLock]);
+        this.#client = client;
+        return;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  /**
+   * Restarts the local cluster (the Debian layout CI uses) once no other test file uses the
+   * server: the shared hold becomes exclusive first (the restart ends that session and its lock),
+   * then it is taken shared again. Resolves with when the server went down and came back.
+   */
+  async restart(): Promise<{ requestedAt: number; startedAt: number; endedAt: number }> {
+    const version = readdirSync('/etc/postgresql')[0];
+    if (version === undefined) throw new Error('No cluster under /etc/postgresql to restart.');
+    if (this.#client === undefined) throw new Error('Take the shared hold before restarting the server.');
+    const requestedAt = Date.now();
+    await this.#client.query('SELECT pg_advisory_lock($1)', [serverLock]);
+    const startedAt = Date.now();
+    await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart']);
+    const endedAt = Date.now();
+    await this.#client.end().catch(() => undefined);
+    this.#client = undefined;
+    await this.share();
+    return { requestedAt, startedAt, endedAt };
+  }
+
+  async release(): Promise<void> {
+    await this.#client?.end().catch(() => undefined);
+    this.#client = undefined;
+  }
+}
