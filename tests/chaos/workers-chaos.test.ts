@@ -218,7 +218,7 @@ describe('chaos: BullMQ workers on Postgres, SIGKILLed at random, the server res
       }
     };
 
-    // SIGKILLs a worker (one with a step in flight when there is one), starts a replacement, and
+    // SIGKILLs a worker (one executing a run when there is one), starts a replacement, and
     // kills again 0.3–1.3 s after both the replacement is up (so 3 workers stay alive) and another
     // worker continued one of the victim's runs (so each failover is measured on its own).
     const killer = async () => {
@@ -230,11 +230,13 @@ describe('chaos: BullMQ workers on Postgres, SIGKILLed at random, the server res
         if (restarting) continue;
         const ready = workers.filter((worker) => worker.ready && !worker.killed);
         if (ready.length === 0) continue;
-        // For a second, wait for a worker with a step in flight.
+        // For up to 2 s, wait for a worker that executes a run (holds its lease).
         let busy: ChaosWorker[] = [];
-        for (let tries = 0; tries < 20 && busy.length === 0; tries++) {
-          const effects = readEffects(logPath);
-          busy = ready.filter((worker) => inFlightOf(effects, worker.pid).size > 0);
+        for (let tries = 0; tries < 40 && busy.length === 0; tries++) {
+          const owners = (await runtime.list({ status: 'running' }).catch(() => [])).map(
+            (record) => record.leaseOwner ?? '',
+          );
+          busy = ready.filter((worker) => owners.some((owner) => owner.includes(`:${worker.pid}:`)));
           if (busy.length === 0) await sleep(50);
         }
         const pool = busy.length > 0 ? busy : ready;
