@@ -36,23 +36,40 @@ export class ServerHold {
   }
 
   /**
-   * Restarts the local cluster (the Debian layout CI uses) once no other test file uses the
-   * server: the shared hold becomes exclusive first (the restart ends that session and its lock),
-   * then it is taken shared again. Resolves with when the server went down and came back.
+   * Upgrades the shared hold to an exclusive one once no other test file uses the server. It only
+   * tries (never queues): a queued exclusive request would hold up the shared requests of test
+   * files starting meanwhile past their hook timeout.
    */
-  async restart(): Promise<{ requestedAt: number; startedAt: number; endedAt: number }> {
+  async exclusive(timeoutMs = 120_000): Promise<void> {
+    if (this.#client === undefined) throw new Error('Take the shared hold before the exclusive one.');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await this.#client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock($1) AS locked',
+        [serverLock],
+      );
+      if (rows[0]?.locked === true) return;
+      if (Date.now() > deadline)
+        throw new Error(`Other test files used the Postgres server for ${timeoutMs} ms.`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /**
+   * Restarts the local cluster (the Debian layout CI uses) under the exclusive hold (the restart
+   * ends that session and its lock), then takes the shared hold again. Resolves with when the
+   * server went down and came back.
+   */
+  async restart(): Promise<{ startedAt: number; endedAt: number }> {
     const version = readdirSync('/etc/postgresql')[0];
     if (version === undefined) throw new Error('No cluster under /etc/postgresql to restart.');
-    if (this.#client === undefined) throw new Error('Take the shared hold before restarting the server.');
-    const requestedAt = Date.now();
-    await this.#client.query('SELECT pg_advisory_lock($1)', [serverLock]);
     const startedAt = Date.now();
     await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart']);
     const endedAt = Date.now();
-    await this.#client.end().catch(() => undefined);
+    await this.#client?.end().catch(() => undefined);
     this.#client = undefined;
     await this.share();
-    return { requestedAt, startedAt, endedAt };
+    return { startedAt, endedAt };
   }
 
   async release(): Promise<void> {

@@ -268,9 +268,11 @@ describe('chaos: BullMQ workers on Postgres, SIGKILLed at random, the server res
     // Restarts the Postgres server once, when half the runs are started.
     const restarter = async () => {
       while (started < runCount / 2) await sleep(100);
+      const requestedAt = Date.now();
+      await hold.exclusive();
       restarting = true;
       try {
-        restart = await hold.restart();
+        restart = { requestedAt, ...(await hold.restart()) };
       } finally {
         restarting = false;
       }
