@@ -49,7 +49,7 @@ export function testStore(options: Omit<PostgresStoreOptions, 'connectionString'
 }
 
 /** The advisory lock that keeps the restart test from restarting the server under other test files. */
-const serverLock = 0x6261746f; // 'bato'
+export const serverLock = 0x6261746f; // 'bato'
 
 /** Holds `serverLock` (shared or exclusive) on a connection of its own from `beforeAll` to `afterAll`. */
 function holdServerLock(mode: 'shared' | 'exclusive'): void {

@@ -20,6 +20,9 @@ import type { RedisEventBus } from './redis-event-bus.js';
 
 type BullmqModule = typeof import('bullmq');
 
+/** How long a job waits before it is tried again after the store failed. */
+const storeRetryMs = 1000;
+
 let loading: Promise<BullmqModule> | undefined;
 
 /** Loads BullMQ, an optional peer dependency, on first use. */
@@ -246,6 +249,13 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
         await job.moveToDelayed(Math.max(Date.now() + 50, until + 50), token);
         throw new DelayedError();
       }
+      if (!BatonError.isInstance(error) || error.code === 'STORE_UNAVAILABLE') {
+        // The store failed before the run was taken (a database restarting): a failed job would
+        // leave a queued run for its queue lease (minutes), so the job is tried again shortly.
+        process.stderr.write(`baton worker: run ${runId}: ${String(error)}; trying again in 1 s.\n`);
+        await job.moveToDelayed(Date.now() + storeRetryMs, token);
+        throw new DelayedError();
+      }
       throw error;
     }
   };
@@ -253,6 +263,10 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
     connection: connectionOptions(redis),
     concurrency,
     lockDuration: leaseMs,
+    // A job whose worker died before it took the run (the run is still queued, or its recovery
+    // job was stranded) comes back once its lock is gone, checked every half lease: BullMQ's
+    // default (30 s, a job being seen twice) left such a run waiting up to a minute.
+    stalledInterval: Math.max(100, Math.floor(leaseMs / 2)),
     // A stalled job means its worker died: the run is safe to take again, however often.
     maxStalledCount: 1_000_000,
   };
