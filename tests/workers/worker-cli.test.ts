@@ -155,8 +155,9 @@ describe('baton worker', () => {
     expect(signal.stdout).toContain(`dispatched to the workers on queue "${queue}"`);
     expect(signal.stdout).toContain('Completed');
     expect(await waiting!.result()).toEqual({ n: 0, answer: 'ops', first: pid, last: pid });
-    // One line per run that ended or suspended.
-    for (const handle of handles) expect(worker.output).toContain(`${handle.runId} completed`);
+    // One line per run that ended or suspended. The worker prints it once the run is stored,
+    // so it can come after this process has read the result from the store.
+    for (const handle of handles) await waitForLine(worker, `${handle.runId} completed`, 10_000);
     expect(worker.output.split(`${waiting!.runId} suspended, waiting for go`)).toHaveLength(3);
 
     const stopped = Date.now();
