@@ -34,7 +34,7 @@ export interface ChildOutcome {
 export type SpawnChild = (target: Runnable, input: unknown, childRunId: string) => Promise<void>;
 
 /** How long a parent waits for its child's signal before it reads the child's record itself (the signal may be lost with a worker that died right after the child ended). */
-export const childRecheckMs = 60_000;
+export const childRecheckMs = 300_000;
 
 /**
  * Runs `target` as a child run of its own and waits for its end: one journaled step starts it,
