@@ -33,13 +33,20 @@ export interface ChildOutcome {
 /** Starts a child run (stored and dispatched); a child already stored (a replay after a crash) is left as it is. */
 export type SpawnChild = (target: Runnable, input: unknown, childRunId: string) => Promise<void>;
 
-/** How long a parent waits for its child's signal before it reads the child's record itself (the signal may be lost with a worker that died right after the child ended). */
-export const childRecheckMs = 300_000;
+/**
+ * How long a parent waits for its child's signal before it reads the child's record itself (the
+ * signal is lost when a worker dies right after storing the child's end): 5 s, doubling on each
+ * look up to 5 minutes, so a lost signal costs seconds and a long child wakes its parent rarely
+ * (each look wakes the parent and replays its journal).
+ */
+export function childRecheckMs(look: number): number {
+  return Math.min(5_000 * 2 ** look, 300_000);
+}
 
 /**
  * Runs `target` as a child run of its own and waits for its end: one journaled step starts it,
  * then a durable wait (the parent suspends and frees its worker) for the signal the child's end
- * sends, re-reading the child's record every `childRecheckMs` in case that signal was lost.
+ * sends, re-reading the child's record after `childRecheckMs` in case that signal was lost.
  * Returns the child's output or throws its error, like an inline child.
  */
 export async function runDistributed(
@@ -53,10 +60,10 @@ export async function runDistributed(
   // A run id takes no '#': the key's '#' becomes '_' (keys hold no '_', so ids stay distinct).
   const childRunId = `${ctx.runId}${childIdSeparator}${key.replaceAll('#', '_')}`;
   await ctx.step(`spawn:${target.name}`, () => spawn(target, input, childRunId).then(() => childRunId));
-  for (;;) {
+  for (let look = 0; ; look++) {
     try {
       const outcome = await ctx.waitFor<ChildOutcome>(childSignalName(childRunId), {
-        timeoutMs: childRecheckMs,
+        timeoutMs: childRecheckMs(look),
       });
       return settle(outcome, childRunId);
     } catch (error) {
