@@ -48,6 +48,7 @@ export type {
   Tenant,
   WaitOptions,
 } from './core/run-context.js';
+export type { ExecutionWatch, RunObserver } from './core/run-observer.js';
 export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/runnable.js';
 export { workflow } from './core/runnable.js';
 export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';
@@ -176,6 +177,7 @@ export type {
 export { createMemoryResponseCache, responseCacheKey } from './models/response-cache.js';
 export type { StoreResponseCacheOptions } from './models/store-response-cache.js';
 export { createStoreResponseCache } from './models/store-response-cache.js';
+export type { TracingOptions } from './observability/tracing.js';
 export type {
   AdaptiveOptions,
   AdaptivePolicy,
@@ -262,6 +264,7 @@ export {
   timeLimit,
   tokenBudget,
 } from './patterns/termination.js';
+export type { PackageRuntimeOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
 export { createMemoryStore } from './stores/memory/index.js';
 export type { AiSdkToolOptions } from './tools/ai-sdk-tool.js';

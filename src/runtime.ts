@@ -1,8 +1,10 @@
 /** createRuntime as the package exports it: the kernel's runtime with SQLite as its default store, or Postgres from a URL. */
 
 import { BatonError, ConfigError } from './core/errors.js';
+import type { RunObserver } from './core/run-observer.js';
 import { createRuntime as createKernelRuntime, type Runtime, type RuntimeOptions } from './core/runtime.js';
 import type { Store } from './core/store.js';
+import { createTracingObserver, type TracingOptions } from './observability/tracing.js';
 
 /** Options of the package's `createRuntime`: the kernel's, with `store` also taking a `postgres://` URL. */
 export interface PackageRuntimeOptions extends Omit<RuntimeOptions, 'store'> {
@@ -12,6 +14,42 @@ export interface PackageRuntimeOptions extends Omit<RuntimeOptions, 'store'> {
    * `.baton/baton.db`.
    */
   store?: Store | string;
+  /**
+   * OpenTelemetry traces of every run (docs/observability.md): on by default, and free until an
+   * OpenTelemetry SDK registers a tracer provider; `{ tracerProvider, captureContent }` to choose
+   * the provider or record content; `false` for none.
+   */
+  tracing?: boolean | TracingOptions;
+}
+
+const tracingOptionNames = new Set(['tracerProvider', 'captureContent']);
+
+/** The observer `tracing` asks for (the caller's own `observer` wins); checks the option's shape. */
+function observerFor(
+  tracing: PackageRuntimeOptions['tracing'],
+  observer: RunObserver | undefined,
+): RunObserver | undefined {
+  if (tracing !== undefined && typeof tracing !== 'boolean') {
+    if (tracing === null || typeof tracing !== 'object')
+      throw new ConfigError(
+        `createRuntime(): tracing must be true, false or { tracerProvider, captureContent }; got ${JSON.stringify(tracing)}.`,
+        { code: 'INVALID_OPTION' },
+      );
+    for (const key of Object.keys(tracing)) {
+      if (!tracingOptionNames.has(key))
+        throw new ConfigError(
+          `createRuntime(): tracing.${key} is not an option; tracing takes tracerProvider and captureContent.`,
+          { code: 'INVALID_OPTION' },
+        );
+    }
+    if (tracing.tracerProvider !== undefined && typeof tracing.tracerProvider?.getTracer !== 'function')
+      throw new ConfigError(
+        'createRuntime(): tracing.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()).',
+        { code: 'INVALID_OPTION' },
+      );
+  }
+  if (observer !== undefined || tracing === false) return observer;
+  return createTracingObserver(tracing === true || tracing === undefined ? {} : tracing);
 }
 
 /** Opens the default store, `.baton/baton.db`, loading the SQLite adapter only when it is needed. */
@@ -59,7 +97,9 @@ function openPostgresStore(url: string): Promise<Store> {
  * ```
  */
 export function createRuntime(options: PackageRuntimeOptions = {}): Runtime {
-  const { store, ...rest } = options;
+  const { store, tracing, ...others } = options;
+  const observer = observerFor(tracing, others.observer);
+  const rest = observer === undefined ? others : { ...others, observer };
   if (typeof store !== 'string') {
     const runtime = createKernelRuntime(store === undefined ? rest : { ...rest, store }, openDefaultStore);
     if (store !== undefined) wakeOnSignals(runtime, store, options.recover !== false);

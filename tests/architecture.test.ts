@@ -78,6 +78,7 @@ describe('architecture', () => {
       team: ['core', 'agents', 'models', 'tools', 'patterns', 'testing', 'stores', 'context'],
       protocols: ['core', 'models', 'tools', 'stores'],
       distributed: ['core', 'models', 'patterns'],
+      observability: ['core'],
     };
     const violations: string[] = [];
     for (const [file, targets] of typeGraph) {
@@ -115,6 +116,14 @@ describe('architecture', () => {
     expect(
       users.map((file) => relative(root, file)).filter((file) => !file.startsWith('distributed/redis/')),
     ).toEqual([]);
+  });
+
+  it('names OpenTelemetry only in observability/, and loads it there only on first traced use', () => {
+    const users = files.filter((file) => /'@opentelemetry\/api'/.test(readFileSync(file, 'utf8')));
+    expect(users.map((file) => relative(root, file))).toEqual(['observability/tracing.ts']);
+    // Types only at the top (erased); the module itself is required when a provider is registered.
+    const source = readFileSync(users[0] as string, 'utf8');
+    expect(source).not.toMatch(/^import (?!type)[^;]*'@opentelemetry\/api'/m);
   });
 
   it('loads pg only from the postgres store (an optional peer behind batonjs/postgres)', () => {

@@ -31,6 +31,7 @@ describe('the per-run slot of RunContext', () => {
       abstract readonly idempotencyKey: string;
       abstract readonly replaying: boolean;
       abstract readonly observed: boolean;
+      abstract readonly streaming: boolean;
       abstract step: RunContext['step'];
       abstract run: RunContext['run'];
       abstract parallel: RunContext['parallel'];

@@ -301,6 +301,9 @@ function delegate(ctx: RunContext): Omit<RunContext, 'services'> {
     get observed() {
       return ctx.observed;
     },
+    get streaming() {
+      return ctx.streaming;
+    },
     step: (name, fn, options) => ctx.step(name, fn, options),
     run: (target, input) => ctx.run(target, input),
     parallel: (branches) => ctx.parallel(branches),

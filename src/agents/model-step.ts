@@ -68,7 +68,7 @@ function modelStepOnce(
       }
       if (responseSchema !== undefined) options.responseFormat = responseSchema;
       const scope = ctx.scope;
-      const onDelta = ctx.observed
+      const onDelta = ctx.streaming
         ? (text: string) => ctx.emitEvent({ type: 'model-delta', scope, agent: agent.name, text })
         : undefined;
       const cache = agent.cache;
@@ -135,6 +135,7 @@ function modelMeta(
     agentVersion: agent.version,
     model: response.model,
     usage: response.usage,
+    finishReason: response.finishReason,
   };
   const cost = pricesOf(ctx).costOf(response.model, response.usage, response.cachedInputTokens);
   if (cost !== undefined) meta.costUsd = cost;

@@ -60,6 +60,7 @@ export type BatonErrorCode =
   | 'NO_STORE'
   | 'NO_THREAD'
   | 'OUTPUT_INVALID'
+  | 'PACKAGE_MISSING'
   | 'PLAN_REJECTED'
   | 'PROVIDER_MISSING'
   | 'RUNTIME_SHUTDOWN'

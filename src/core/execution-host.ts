@@ -5,6 +5,7 @@ import type { SpawnChild } from './distributed-child.js';
 import type { SerializedError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { Tenant } from './run-context.js';
+import type { RunObserver } from './run-observer.js';
 import type { JournalEntry, RunStatus, Store } from './store.js';
 
 /**
@@ -36,6 +37,8 @@ export interface ExecutionHost {
   readonly audit?: AuditOpener;
   /** The runtime's own state, carried to every run in `ctx.services.tenant`. */
   readonly tenant: Tenant;
+  /** Set when something watches this runtime's runs (tracing): told of every execution. */
+  readonly observer?: RunObserver;
   /** Set when the runtime has a dispatcher: starts a distributed child run (`ctx.run(..., { distribute: true })`). */
   readonly spawnChild?: SpawnChild;
 }

@@ -9,6 +9,7 @@ import type { BatonEvent } from './events.js';
 import type { AuditOpener, ExecutionHost } from './execution-host.js';
 import { LeasedExecution } from './execution-lease.js';
 import type { DistributiveOmit, RunGovernance, RunServices } from './run-context.js';
+import type { ExecutionWatch } from './run-observer.js';
 import type { JournalEntry, JournalEntryKind, RunRecord, Usage } from './store.js';
 
 const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
@@ -59,15 +60,35 @@ export abstract class JournaledExecution extends LeasedExecution {
     return this.recordedCount === 0;
   }
 
+  /** Set when the runtime's observer watches this execution (tracing): it gets every event. */
+  watch: ExecutionWatch | undefined;
+
+  /** True when someone gets this run's events: a listener on the runtime, or the observer watching this execution. */
   get observed(): boolean {
+    return this.host.events.active || this.watch !== undefined;
+  }
+
+  /** True when a listener on the runtime wants events as they happen, text deltas included (model calls then stream). */
+  get streaming(): boolean {
     return this.host.events.active;
   }
 
   /** Emits an event for this run unless it is replaying (or `force` is set). */
   emit(event: DistributiveOmit<BatonEvent, 'runId' | 'at'>, force = false): void {
     const bus = this.host.events;
-    if (!bus.active || (!force && this.replaying)) return;
-    bus.emit({ ...event, runId: this.runId, at: this.host.clock.now() } as BatonEvent);
+    const watch = this.watch;
+    if ((!bus.active && watch === undefined) || (!force && this.replaying)) return;
+    const full = { ...event, runId: this.runId, at: this.host.clock.now() } as BatonEvent;
+    if (bus.active) bus.emit(full);
+    if (watch !== undefined) {
+      try {
+        watch.event(full);
+      } catch (error) {
+        process.stderr.write(
+          `baton: the run observer threw on a ${full.type} event and was skipped: ${String(error)}\n`,
+        );
+      }
+    }
   }
 
   /** How many recorded entries belong to the child run recorded at `key` (scope `S/n` for key `S#n`). */

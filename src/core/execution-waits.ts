@@ -199,7 +199,7 @@ export abstract class WaitingExecution extends JournaledExecution {
           this.#refusedSignals?.has(signal.id) !== true,
       );
     }
-    if (this.host.events.active)
+    if (this.observed)
       this.emit(
         {
           type: 'run-suspended',

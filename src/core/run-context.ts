@@ -178,6 +178,8 @@ export interface RunContext {
   emitEvent(event: DistributiveOmit<BatonEvent, 'runId' | 'at'>): void;
   /** True when someone listens to this runtime's events (so work like streaming can be skipped otherwise). */
   readonly observed: boolean;
+  /** True when a listener wants events live, text deltas included (so a model call streams); implies `observed`. */
+  readonly streaming: boolean;
   /** The run's slot (governance, tenant state): a wrapper of `ctx` must pass it on as it is. */
   readonly services: RunServices;
 }

@@ -27,7 +27,9 @@ export class RunExecution extends WaitingExecution {
   /** Runs the target from the start; recorded steps replay, the rest run for real. */
   async execute(target: Runnable, input: unknown): Promise<ExecutionOutcome> {
     const resumed = this.recordedCount > 0;
-    if (this.host.events.active) this.emit({ type: 'run-start', target: target.name, resumed }, true);
+    const observer = this.host.observer;
+    if (observer !== undefined) this.watch = observer.watch(this.record, resumed);
+    if (this.observed) this.emit({ type: 'run-start', target: target.name, resumed }, true);
     let outcome: ExecutionOutcome;
     try {
       const output = await target.execute(new ScopeContext(this, 'r'), input);
@@ -211,7 +213,7 @@ export class RunExecution extends WaitingExecution {
 
   /** Announces the end of the run to listeners. */
   #ended(outcome: ExecutionOutcome, now: number): ExecutionOutcome {
-    if (this.host.events.active)
+    if (this.observed)
       this.emit(
         {
           type: 'run-end',
@@ -267,7 +269,7 @@ export class RunExecution extends WaitingExecution {
     const kind: JournalEntryKind = options?.kind ?? 'step';
     const meta = options?.meta;
     const startedAt = this.host.clock.now();
-    if (this.host.events.active) this.emit({ type: 'step-start', key, name, kind });
+    if (this.observed) this.emit({ type: 'step-start', key, name, kind });
     let entry: JournalEntry;
     let failure: unknown;
     let failed = false;
@@ -305,7 +307,7 @@ export class RunExecution extends WaitingExecution {
       await this.appendRefused(entry, error);
     }
     if (this.host.audit !== undefined) await this.audited(this.host.audit, entry);
-    if (this.host.events.active) this.#announceStepEnd(entry, startedAt);
+    if (this.observed) this.#announceStepEnd(entry, startedAt);
     if (failed) throw this.attachRunId(failure);
     return entry.result as T;
   }
@@ -316,7 +318,7 @@ export class RunExecution extends WaitingExecution {
    * and not when its meta could make the store refuse it (the run must then fail at this step).
    */
   #mayDefer(entry: JournalEntry): boolean {
-    if (this.host.audit !== undefined || this.host.events.active) return false;
+    if (this.host.audit !== undefined || this.observed) return false;
     return entry.meta === undefined || jsonProblem(entry.meta, 'meta') === undefined;
   }
 

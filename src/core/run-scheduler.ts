@@ -143,6 +143,15 @@ export class RunScheduler {
   ): ExecutionOutcome {
     // Only its own slot: a later execution of the run may hold it already.
     if (this.#active.get(runId)?.execution === execution) this.#active.delete(runId);
+    const watch = execution.watch;
+    if (watch !== undefined) {
+      execution.watch = undefined;
+      try {
+        watch.end(outcome.status, outcome.error);
+      } catch (error) {
+        process.stderr.write(`baton: the run observer threw as run ${runId} stopped: ${String(error)}\n`);
+      }
+    }
     if (storeError !== undefined) {
       process.stderr.write(`baton: run ${runId} stopped because its store failed: ${String(storeError)}\n`);
     }

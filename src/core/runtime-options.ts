@@ -6,6 +6,7 @@ import type { RunDispatcher, RunEventFeed } from './dispatch.js';
 import { ConfigError } from './errors.js';
 import type { AuditOpener } from './execution-host.js';
 import { optionNames } from './option-names.js';
+import type { RunObserver } from './run-observer.js';
 import type { Runnable } from './runnable.js';
 import type { Store } from './store.js';
 
@@ -55,6 +56,12 @@ export interface RuntimeOptions {
    * is read from the store every `pollIntervalMs`).
    */
   eventFeed?: RunEventFeed;
+  /**
+   * Watches this runtime's runs (told as each is created and as each execution begins and ends,
+   * with its events). The package's `createRuntime` sets one for OpenTelemetry tracing
+   * (`tracing`, docs/observability.md); a kernel runtime has none by default.
+   */
+  observer?: RunObserver;
 }
 
 /** Options of `runtime.start`. */
@@ -95,6 +102,7 @@ export const runtimeOptionNames = optionNames<RuntimeOptions>({
   dispatcher: true,
   queuedLeaseMs: true,
   eventFeed: true,
+  observer: true,
   contextWindows: true,
   tokenizers: true,
 });

@@ -12,13 +12,14 @@ import {
   type RunDispatcher,
 } from './dispatch.js';
 import { type ChildOutcome, childSignalName, parentRunOf, type SpawnChild } from './distributed-child.js';
-import { asStoreError, BatonError, ConfigError, RunNotFoundError } from './errors.js';
+import { asStoreError, BatonError, ConfigError, RunNotFoundError, serializeError } from './errors.js';
 import { EventBus, type EventListener } from './events.js';
 import type { ExecutionHost, ExecutionOutcome } from './execution-host.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
 import { checkOptionNames } from './option-names.js';
 import type { Tenant } from './run-context.js';
 import { Handle, type RunHandle, RunResults } from './run-handle.js';
+import type { RunObserver } from './run-observer.js';
 import { type ActiveRun, RunScheduler, type SchedulerHost } from './run-scheduler.js';
 import type { Runnable } from './runnable.js';
 import { canResume, RunnableRegistry } from './runnable-registry.js';
@@ -115,6 +116,7 @@ class BatonRuntime implements Runtime {
   readonly #pollIntervalMs: number;
   readonly #recover: boolean;
   readonly #audit: RuntimeOptions['audit'];
+  readonly #observer: RunObserver | undefined;
   readonly #dispatcher: RunDispatcher | undefined;
   readonly #queuedLeaseMs: number;
   /** What every run of this runtime carries in `ctx.services.tenant`. */
@@ -143,6 +145,7 @@ class BatonRuntime implements Runtime {
     this.#recover = settings.recover;
     this.#owner = settings.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#audit = options.audit;
+    this.#observer = options.observer;
     this.#dispatcher = options.dispatcher;
     this.#queuedLeaseMs = positive('queuedLeaseMs', options.queuedLeaseMs ?? 300_000);
     const { models, prices, resilience, contextWindows, tokenizers } = options;
@@ -230,6 +233,7 @@ class BatonRuntime implements Runtime {
       };
       if (this.#audit !== undefined) this.#host = { ...this.#host, audit: this.#audit(store) };
       if (this.#dispatcher !== undefined) this.#host = { ...this.#host, spawnChild: this.#spawnChild };
+      if (this.#observer !== undefined) this.#host = { ...this.#host, observer: this.#observer };
     }
     return this.#host;
   }
@@ -298,6 +302,8 @@ class BatonRuntime implements Runtime {
     };
     if (options?.threadId !== undefined) record.threadId = options.threadId;
     if (options?.source !== undefined) record.source = options.source;
+    const trace = this.#observer?.created(record);
+    if (trace !== undefined) record.trace = trace;
     return record;
   }
 
@@ -307,9 +313,12 @@ class BatonRuntime implements Runtime {
       if (budget !== undefined) await store.appendRecord(budgetStream(record.id), budget, record.createdAt);
       await store.createRun(record);
     } catch (error) {
-      throw asStoreError(error);
+      const failure = asStoreError(error);
+      this.#observer?.handedOff(record, serializeError(failure));
+      throw failure;
     }
     if (this.#dispatcher !== undefined) {
+      this.#observer?.handedOff(record);
       await this.#dispatch(record.id, 'start');
       return new Handle(this.#results, record.id);
     }

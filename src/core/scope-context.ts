@@ -75,6 +75,9 @@ export class ScopeContext implements RunContext {
   get observed(): boolean {
     return this.#execution.observed;
   }
+  get streaming(): boolean {
+    return this.#execution.streaming;
+  }
 
   #next(): number {
     return this.#sequence++;

@@ -51,6 +51,11 @@ export interface RunRecord {
   wakeAt?: number;
   leaseOwner?: string;
   leaseExpiresAt?: number;
+  /**
+   * The trace this run belongs to, as a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`):
+   * set at creation when the run is traced, so every later execution joins the same trace.
+   */
+  trace?: string;
   schemaVersion: number;
 }
 

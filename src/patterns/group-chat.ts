@@ -361,6 +361,9 @@ function meteredContext(ctx: RunContext, usage: Usage): RunContext {
     get observed() {
       return ctx.observed;
     },
+    get streaming() {
+      return ctx.streaming;
+    },
     step<T>(name: string, fn: (step: StepContext) => T | Promise<T>, options?: StepOptions<T>): Promise<T> {
       const result = ctx.step(name, fn, options);
       if (options?.kind !== 'model') return result;

@@ -177,6 +177,7 @@ export function describeStoreConformance(
           wakeAt: T + 7,
           leaseOwner: 'host-a:4242:🦊',
           leaseExpiresAt: T + 30_000,
+          trace: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
           schemaVersion: 1,
         });
         await store.createRun(run);
@@ -265,6 +266,7 @@ export function describeStoreConformance(
           id: 'u',
           threadId: 'thread',
           source: 'team.yaml',
+          trace: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
           leaseOwner: 'a',
           leaseExpiresAt: T + 100,
         });

@@ -13,6 +13,7 @@ import {
   type SignalRecord,
 } from '../../src/core/store.js';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
+import { storeFormatVersion } from '../../src/stores/sqlite/sqlite-schema.js';
 
 const fixtureDirectory = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/run-state/v1');
 const expected = JSON.parse(fs.readFileSync(path.join(fixtureDirectory, 'expected.json'), 'utf8')) as {
@@ -87,7 +88,7 @@ describe('frozen run-state fixture v1 (SQLite format 1)', () => {
   it('upgrades the copy to the current format, whose lease indexes still find the fixture runs', async () => {
     const raw = new Database(copy, { readonly: true });
     try {
-      expect(raw.pragma('user_version', { simple: true })).toBe(3);
+      expect(raw.pragma('user_version', { simple: true })).toBe(storeFormatVersion);
       const indexes = raw
         .prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'runs_%'`)
         .pluck()

@@ -264,6 +264,7 @@ interface RunOptionals {
   wakeAt?: number | undefined;
   leaseOwner?: string | undefined;
   leaseExpiresAt?: number | undefined;
+  trace?: string | undefined;
 }
 
 /** Copies a run's top-level fields, taking optional ones from `optionals` and dropping those that are `undefined`. */
@@ -288,6 +289,7 @@ function copyRun(run: RunRecord, optionals: RunOptionals = run): RunRecord {
   if (optionals.wakeAt !== undefined) record.wakeAt = optionals.wakeAt;
   if (optionals.leaseOwner !== undefined) record.leaseOwner = optionals.leaseOwner;
   if (optionals.leaseExpiresAt !== undefined) record.leaseExpiresAt = optionals.leaseExpiresAt;
+  if (optionals.trace !== undefined) record.trace = optionals.trace;
   return record;
 }
 
@@ -298,6 +300,7 @@ function applyPatch(current: RunRecord, patch: RunPatch, now: number): RunRecord
     error: patch.error === undefined ? current.error : (patch.error ?? undefined),
     threadId: current.threadId,
     source: current.source,
+    trace: current.trace,
     endedAt: patch.endedAt === undefined ? current.endedAt : (patch.endedAt ?? undefined),
     wakeAt: patch.wakeAt === undefined ? current.wakeAt : (patch.wakeAt ?? undefined),
     leaseOwner: patch.leaseOwner === undefined ? current.leaseOwner : (patch.leaseOwner ?? undefined),

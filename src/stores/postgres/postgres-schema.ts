@@ -106,8 +106,16 @@ CREATE INDEX memory_items_by_scope ON ${schema}.memory_items (scope, created_at,
 CREATE INDEX memory_items_by_words ON ${schema}.memory_items USING gin (tsv);
 `;
 
+/**
+ * Migration 3: a run's trace context (`RunRecord.trace`, a W3C `traceparent`), so a run resumed
+ * in another process joins the trace it began in. NULL for runs not traced.
+ */
+const migration3 = (schema: string) => `
+ALTER TABLE ${schema}.runs ADD COLUMN trace text;
+`;
+
 /** `migrations[n - 1]` is migration `n`. Append only; never edit a released one. */
-const migrations: ReadonlyArray<(schema: string) => string> = [migration1, migration2];
+const migrations: ReadonlyArray<(schema: string) => string> = [migration1, migration2, migration3];
 
 /** The schema version this code writes. */
 export const postgresSchemaVersion = migrations.length;

@@ -36,6 +36,7 @@ export type RunRow = [
   leaseOwner: string | null,
   leaseExpiresAt: number | null,
   schemaVersion: number,
+  trace: string | null,
 ];
 
 /** A `journal` row as SQLite returns it (without `seq`). */
@@ -129,13 +130,14 @@ export function runParams(run: RunRecord): unknown[] {
     run.leaseOwner ?? null,
     run.leaseExpiresAt ?? null,
     run.schemaVersion,
+    run.trace ?? null,
   ];
 }
 
 /** The `runs` columns in the order `runParams` produces values and `RunRow` holds them. */
 export const runColumns =
   'id, target, target_version, input, status, output, error, thread_id, source, usage, cost_usd, ' +
-  'created_at, updated_at, ended_at, wake_at, lease_owner, lease_expires_at, schema_version';
+  'created_at, updated_at, ended_at, wake_at, lease_owner, lease_expires_at, schema_version, trace';
 
 /** The `runs` columns a patch may set; bit `i` of a patch shape stands for column `i`. */
 export const patchColumns = [
@@ -236,6 +238,7 @@ export function toRunRecord(row: RunRow): RunRecord {
   if (row[14] !== null) record.wakeAt = row[14];
   if (row[15] !== null) record.leaseOwner = row[15];
   if (row[16] !== null) record.leaseExpiresAt = row[16];
+  if (row[18] !== null) record.trace = row[18];
   return record;
 }
 

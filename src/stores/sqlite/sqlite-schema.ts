@@ -105,8 +105,16 @@ CREATE TABLE records (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Format version 4: a run's trace context (`RunRecord.trace`, a W3C `traceparent`), so a run
+ * resumed in another process joins the trace it began in. NULL for runs not traced.
+ */
+const version4 = `
+ALTER TABLE runs ADD COLUMN trace TEXT;
+`;
+
 /** `migrations[n]` takes a file from format version `n` to `n + 1`. Append only; never edit a released one. */
-const migrations: readonly string[] = [version1, version2, version3];
+const migrations: readonly string[] = [version1, version2, version3, version4];
 
 /** The format version this code writes. */
 export const storeFormatVersion = migrations.length;

@@ -15,7 +15,7 @@ import {
 } from '../../testing/store-conformance.js';
 import { createSqliteStore, type SqliteStore } from './index.js';
 import { journalParams, runColumns, runParams } from './sqlite-rows.js';
-import { migrate } from './sqlite-schema.js';
+import { migrate, storeFormatVersion } from './sqlite-schema.js';
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-'));
 let fileCount = 0;
@@ -98,13 +98,13 @@ describe('createSqliteStore durability', () => {
     }
   });
 
-  it('uses WAL mode and writes format version 3', async () => {
+  it('uses WAL mode and writes format version 4', async () => {
     await withStore(async (store, file) => {
       await store.createRun(sampleRun({ id: 'x' }));
       const raw = new Database(file, { readonly: true });
       try {
         expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-        expect(raw.pragma('user_version', { simple: true })).toBe(3);
+        expect(raw.pragma('user_version', { simple: true })).toBe(4);
       } finally {
         raw.close();
       }
@@ -147,7 +147,7 @@ describe('createSqliteStore durability', () => {
     }
   });
 
-  it('upgrades a format 2 file to format 3, keeping its runs, journals and signals', async () => {
+  it('upgrades a format 2 file to the current format, keeping its runs, journals and signals', async () => {
     const file = nextPath();
     const run = sampleRun({ id: 'old', status: 'suspended', threadId: 't', wakeAt: T + 50 });
     const entry = sampleEntry('old', 'r#0', { result: { kept: true } });
@@ -155,9 +155,11 @@ describe('createSqliteStore durability', () => {
     const raw = new Database(file);
     try {
       migrate(raw, file, 2);
+      // Format 2 has no trace column (format 4 added it).
+      const format2Columns = runColumns.replace(', trace', '');
       raw
-        .prepare(`INSERT INTO runs (${runColumns}) VALUES (${runColumns.replace(/\w+/g, '?')})`)
-        .run(...runParams(run));
+        .prepare(`INSERT INTO runs (${format2Columns}) VALUES (${format2Columns.replace(/\w+/g, '?')})`)
+        .run(...runParams(run).slice(0, -1));
       raw
         .prepare(
           `INSERT INTO journal (run_id, key, name, kind, status, result, error, started_at, ended_at, meta)
@@ -180,10 +182,16 @@ describe('createSqliteStore durability', () => {
       expect((await store.listSignals('old')).map((signal) => signal.payload)).toEqual([{ ok: true }]);
       expect(await store.appendRecord('policy:upgraded', { n: 1 }, T)).toBe(1);
       expect(await store.readRecords('policy:upgraded')).toStrictEqual([{ seq: 1, at: T, data: { n: 1 } }]);
+      const traced = sampleRun({
+        id: 'traced',
+        trace: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      });
+      await store.createRun(traced);
+      expect(await store.getRun('traced')).toStrictEqual(traced);
     });
     const check = new Database(file, { readonly: true });
     try {
-      expect(check.pragma('user_version', { simple: true })).toBe(3);
+      expect(check.pragma('user_version', { simple: true })).toBe(storeFormatVersion);
     } finally {
       check.close();
     }
@@ -348,7 +356,7 @@ describe('createSqliteStore file handling', () => {
     expect(error.fault).toBe('user');
     expect(error.message).toContain(file);
     expect(error.message).toContain('format version 7');
-    expect(error.message).toContain('up to 3');
+    expect(error.message).toContain(`up to ${storeFormatVersion}`);
     const check = new Database(file, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(7);
     expect(check.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'runs'`).get()).toEqual({
