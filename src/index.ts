@@ -177,6 +177,7 @@ export type {
 export { createMemoryResponseCache, responseCacheKey } from './models/response-cache.js';
 export type { StoreResponseCacheOptions } from './models/store-response-cache.js';
 export { createStoreResponseCache } from './models/store-response-cache.js';
+export type { MetricsOptions } from './observability/metrics.js';
 export type { TracingOptions } from './observability/tracing.js';
 export type {
   AdaptiveOptions,

@@ -4,7 +4,9 @@ import { BatonError, ConfigError } from './core/errors.js';
 import type { RunObserver } from './core/run-observer.js';
 import { createRuntime as createKernelRuntime, type Runtime, type RuntimeOptions } from './core/runtime.js';
 import type { Store } from './core/store.js';
-import { createTracingObserver, type TracingOptions } from './observability/tracing.js';
+import type { MetricsOptions } from './observability/metrics.js';
+import { createTelemetryObserver } from './observability/telemetry.js';
+import type { TracingOptions } from './observability/tracing.js';
 
 /** Options of the package's `createRuntime`: the kernel's, with `store` also taking a `postgres://` URL. */
 export interface PackageRuntimeOptions extends Omit<RuntimeOptions, 'store'> {
@@ -20,36 +22,59 @@ export interface PackageRuntimeOptions extends Omit<RuntimeOptions, 'store'> {
    * the provider or record content; `false` for none.
    */
   tracing?: boolean | TracingOptions;
+  /**
+   * OpenTelemetry metrics (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`,
+   * `baton.runs`, ...; docs/observability.md): on by default, and free until an SDK registers a
+   * meter provider; `{ meterProvider }` to choose the provider; `false` for none.
+   */
+  metrics?: boolean | MetricsOptions;
 }
 
-const tracingOptionNames = new Set(['tracerProvider', 'captureContent']);
-
-/** The observer `tracing` asks for (the caller's own `observer` wins); checks the option's shape. */
-function observerFor(
-  tracing: PackageRuntimeOptions['tracing'],
-  observer: RunObserver | undefined,
-): RunObserver | undefined {
-  if (tracing !== undefined && typeof tracing !== 'boolean') {
-    if (tracing === null || typeof tracing !== 'object')
+/** Checks that `value` is a boolean or an object with only `names` (and `provider`, when set, has `method`). */
+function checkTelemetryOption(
+  option: 'tracing' | 'metrics',
+  value: unknown,
+  names: readonly string[],
+  provider: string,
+  method: string,
+): void {
+  if (value === undefined || typeof value === 'boolean') return;
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(
+      `createRuntime(): ${option} must be true, false or { ${names.join(', ')} }; got ${JSON.stringify(value)}.`,
+      { code: 'INVALID_OPTION' },
+    );
+  for (const key of Object.keys(value)) {
+    if (!names.includes(key))
       throw new ConfigError(
-        `createRuntime(): tracing must be true, false or { tracerProvider, captureContent }; got ${JSON.stringify(tracing)}.`,
-        { code: 'INVALID_OPTION' },
-      );
-    for (const key of Object.keys(tracing)) {
-      if (!tracingOptionNames.has(key))
-        throw new ConfigError(
-          `createRuntime(): tracing.${key} is not an option; tracing takes tracerProvider and captureContent.`,
-          { code: 'INVALID_OPTION' },
-        );
-    }
-    if (tracing.tracerProvider !== undefined && typeof tracing.tracerProvider?.getTracer !== 'function')
-      throw new ConfigError(
-        'createRuntime(): tracing.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()).',
+        `createRuntime(): ${option}.${key} is not an option; ${option} takes ${names.join(' and ')}.`,
         { code: 'INVALID_OPTION' },
       );
   }
-  if (observer !== undefined || tracing === false) return observer;
-  return createTracingObserver(tracing === true || tracing === undefined ? {} : tracing);
+  const given = (value as Record<string, unknown>)[provider] as Record<string, unknown> | undefined;
+  if (given !== undefined && typeof given?.[method] !== 'function')
+    throw new ConfigError(
+      `createRuntime(): ${option}.${provider} must be an OpenTelemetry ${provider === 'tracerProvider' ? 'TracerProvider' : 'MeterProvider'} (with ${method}()).`,
+      { code: 'INVALID_OPTION' },
+    );
+}
+
+/** The observer `tracing` and `metrics` ask for (the caller's own `observer` wins); checks their shapes. */
+function observerFor(options: PackageRuntimeOptions): RunObserver | undefined {
+  const { tracing, metrics, observer } = options;
+  checkTelemetryOption(
+    'tracing',
+    tracing,
+    ['tracerProvider', 'captureContent'],
+    'tracerProvider',
+    'getTracer',
+  );
+  checkTelemetryOption('metrics', metrics, ['meterProvider'], 'meterProvider', 'getMeter');
+  if (observer !== undefined || (tracing === false && metrics === false)) return observer;
+  return createTelemetryObserver({
+    tracing: tracing === false ? false : tracing === true || tracing === undefined ? {} : tracing,
+    metrics: metrics === false ? false : metrics === true || metrics === undefined ? {} : metrics,
+  });
 }
 
 /** Opens the default store, `.baton/baton.db`, loading the SQLite adapter only when it is needed. */
@@ -97,8 +122,8 @@ function openPostgresStore(url: string): Promise<Store> {
  * ```
  */
 export function createRuntime(options: PackageRuntimeOptions = {}): Runtime {
-  const { store, tracing, ...others } = options;
-  const observer = observerFor(tracing, others.observer);
+  const { store, tracing: _tracing, metrics: _metrics, ...others } = options;
+  const observer = observerFor(options);
   const rest = observer === undefined ? others : { ...others, observer };
   if (typeof store !== 'string') {
     const runtime = createKernelRuntime(store === undefined ? rest : { ...rest, store }, openDefaultStore);

@@ -4,7 +4,6 @@
  * tracer provider is registered (ADR 0014).
  */
 
-import { createRequire } from 'node:module';
 import type {
   Attributes,
   AttributeValue,
@@ -19,6 +18,7 @@ import type { SerializedError } from '../core/errors.js';
 import type { BatonEvent } from '../core/events.js';
 import type { ExecutionWatch, RunObserver } from '../core/run-observer.js';
 import type { RunRecord, RunStatus, StepMeta } from '../core/store.js';
+import { globalRegistered, modelParts, type OtelApi, otelApi } from './otel-api.js';
 
 /** Options of tracing (`createRuntime({ tracing })`). */
 export interface TracingOptions {
@@ -34,25 +34,6 @@ export interface TracingOptions {
    * rewrote them. Default false: spans carry names, models, token counts, costs and errors only.
    */
   captureContent?: boolean;
-}
-
-type OtelApi = typeof import('@opentelemetry/api');
-
-/** The OpenTelemetry API's global registry (`Symbol.for('opentelemetry.js.api.1')`): `trace` is set once an SDK registers a provider. */
-const globalKey = Symbol.for('opentelemetry.js.api.1');
-
-let loadedApi: OtelApi | undefined;
-
-/** `@opentelemetry/api`, loaded on first use (synchronously: it is a CommonJS package). */
-function otelApi(): OtelApi {
-  loadedApi ??= createRequire(import.meta.url)('@opentelemetry/api') as OtelApi;
-  return loadedApi;
-}
-
-/** True when an SDK registered a global tracer provider (read without loading the API). */
-function globalProviderRegistered(): boolean {
-  const registry = (globalThis as Record<symbol, { trace?: unknown } | undefined>)[globalKey];
-  return registry?.trace !== undefined;
 }
 
 const tracerName = 'batonjs';
@@ -72,11 +53,7 @@ const tracerName = 'batonjs';
  * const runtime = createRuntime({ tracing: { tracerProvider: provider, captureContent: true } });
  * ```
  */
-export function createTracingObserver(options: TracingOptions = {}): RunObserver {
-  return new TracingObserver(options);
-}
-
-class TracingObserver implements RunObserver {
+export class TracingObserver implements RunObserver {
   readonly #provider: TracerProvider | undefined;
   readonly #captureContent: boolean;
   #tracer: Tracer | undefined;
@@ -93,7 +70,7 @@ class TracingObserver implements RunObserver {
   /** The tracer, or undefined while no provider is registered (the common, free case). */
   #currentTracer(): Tracer | undefined {
     if (this.#tracer !== undefined) return this.#tracer;
-    if (this.#provider === undefined && !globalProviderRegistered()) return undefined;
+    if (this.#provider === undefined && !globalRegistered('trace')) return undefined;
     const provider = this.#provider ?? otelApi().trace.getTracerProvider();
     this.#tracer = provider.getTracer(tracerName);
     return this.#tracer;
@@ -512,35 +489,15 @@ function patternAttributes(event: Extract<BatonEvent, { type: 'pattern-start' }>
   };
 }
 
-/**
- * Provider names by the first part of an AI SDK provider id (`openai.chat` → `openai`), as the
- * GenAI conventions spell them where they differ.
- */
-const providerNames: Record<string, string> = {
-  google: 'gcp.gemini',
-  'google-vertex': 'gcp.vertex_ai',
-  vertex: 'gcp.vertex_ai',
-  bedrock: 'aws.bedrock',
-  'amazon-bedrock': 'aws.bedrock',
-  azure: 'azure.ai.openai',
-  mistral: 'mistral_ai',
-  xai: 'x_ai',
-};
-
 /** A model step's span: `chat {model}` with provider, model, tokens, finish reason and cost. */
 function modelAttributes(span: Span, meta: StepMeta): void {
   const model = typeof meta.model === 'string' ? meta.model : undefined;
   if (model !== undefined) {
-    const colon = model.indexOf(':');
-    const provider = colon < 0 ? undefined : model.slice(0, colon);
-    const modelId = colon < 0 ? model : model.slice(colon + 1);
+    const { provider, model: modelId } = modelParts(model);
     span.updateName(`chat ${modelId}`);
     span.setAttribute('gen_ai.request.model', modelId);
     span.setAttribute('gen_ai.response.model', modelId);
-    if (provider !== undefined) {
-      const family = provider.split('.')[0] as string;
-      span.setAttribute('gen_ai.provider.name', providerNames[family] ?? family);
-    }
+    if (provider !== undefined) span.setAttribute('gen_ai.provider.name', provider);
   }
   if (typeof meta.agent === 'string') span.setAttribute('gen_ai.agent.name', meta.agent);
   if (meta.usage !== undefined) {
