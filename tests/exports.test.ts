@@ -105,6 +105,7 @@ const expected: Record<string, string[]> = {
     'resetResilience',
     'responseCacheKey',
     'runAgent',
+    'runStats',
     'runnableTool',
     'saveThreadMessages',
     'sequential',

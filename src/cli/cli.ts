@@ -24,6 +24,7 @@ import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { showCommand } from './commands/show.js';
 import { signalCommand } from './commands/signal.js';
+import { statsCommand } from './commands/stats.js';
 import { workerCommand } from './commands/worker.js';
 import { createStyle, type Writer } from './output.js';
 import { processStdin, type Stdin } from './stdin.js';
@@ -41,6 +42,7 @@ export const commands: readonly Command[] = [
   runCommand,
   runsCommand,
   showCommand,
+  statsCommand,
   resumeCommand,
   signalCommand,
   replyCommand,
