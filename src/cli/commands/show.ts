@@ -1,7 +1,7 @@
 /** `baton show <runId>`: a run's summary and its journal as a tree of steps. */
 
 import { describeContext } from '../../context/context-text.js';
-import type { RunRecord } from '../../index.js';
+import type { JournalEntry, RunRecord } from '../../index.js';
 import { type Command, UsageError } from '../command.js';
 import { display, formatCost, formatDuration, formatTime, formatUsage, indent, preview } from '../format.js';
 import { type Style, stripAnsi } from '../output.js';
@@ -21,8 +21,14 @@ export const showCommand: Command = {
     "patterns' ledgers (task: facts and plan; progress: each question's answer and reason) and\n" +
     'decisions (with their reasons) are printed in full under their step.',
   arguments: [{ name: 'runId', description: 'the run to show (see baton runs)', required: true }],
-  options: { json: { type: 'boolean', description: 'print { run, steps } as JSON' } },
-  examples: ['baton show run_4f1c…', 'baton show run_4f1c… --json'],
+  options: {
+    json: { type: 'boolean', description: 'print { run, steps } as JSON (with --full, also the journal)' },
+    full: {
+      type: 'boolean',
+      description: "each step's content: the model's answer and tool calls, each tool's input and output",
+    },
+  },
+  examples: ['baton show run_4f1c…', 'baton show run_4f1c… --full', 'baton show run_4f1c… --json'],
   async run({ positionals, values }, context) {
     const [runId, extra] = positionals;
     if (runId === undefined) throw new UsageError('missing <runId>; list runs with baton runs.', 'show');
@@ -30,8 +36,14 @@ export const showCommand: Command = {
     const session = await openSession(context, { mustExist: true });
     try {
       const record = await session.runtime.get(runId);
-      const steps = buildStepTree(await session.runtime.journal(runId));
-      if (values.json === true) context.stdout.write(`${JSON.stringify({ run: record, steps }, null, 2)}\n`);
+      const journal = await session.runtime.journal(runId);
+      const steps = buildStepTree(journal);
+      const full = values.full === true;
+      if (full) addContent(steps, journal);
+      if (values.json === true)
+        context.stdout.write(
+          `${JSON.stringify(full ? { run: record, steps, journal } : { run: record, steps }, null, 2)}\n`,
+        );
       else
         context.stdout.write(`${runSummary(record, context.style)}\n${stepTreeText(steps, context.style)}`);
       return 0;
@@ -163,4 +175,55 @@ function errorText(error: StepNode['error']): string | undefined {
     typeof data.attempts === 'number' && data.attempts > 1 ? `${data.attempts} attempts` : undefined,
   ].filter((part): part is string => part !== undefined);
   return about.length === 0 ? error.message : `[${about.join(', ')}] ${error.message}`;
+}
+
+/** A model call's answer as the journal holds it. */
+interface RecordedAnswer {
+  text?: string;
+  toolCalls?: Array<{ toolCallId?: string; toolName?: string; input?: string }>;
+}
+
+/** A value as a few lines of text (JSON for anything but a string), cut at `limit` characters. */
+function contentText(value: unknown, limit = 2000): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value, null, 2) ?? String(value));
+  return text.length > limit ? `${text.slice(0, limit)}… (${text.length - limit} more characters)` : text;
+}
+
+/**
+ * `--full`: adds each model and tool step's content to its details: a model call's answer and the
+ * tool calls it asked for (with their arguments), a tool call's arguments (from the model call
+ * that asked for it) and its output. These are the values the journal holds.
+ */
+export function addContent(steps: StepNode[], journal: readonly JournalEntry[]): void {
+  const byKey = new Map(journal.map((entry) => [entry.key, entry]));
+  /** Arguments asked for and not yet matched to a tool step, by scope and tool name, in order. */
+  const asked = new Map<string, string[]>();
+  const visit = (nodes: StepNode[]): void => {
+    for (const node of nodes) {
+      const entry = byKey.get(node.key);
+      const scope = node.key.slice(0, node.key.lastIndexOf('#'));
+      if (entry !== undefined && entry.status === 'completed' && node.kind === 'model') {
+        const answer = (entry.result ?? {}) as RecordedAnswer;
+        const lines: string[] = [];
+        if (typeof answer.text === 'string' && answer.text !== '')
+          lines.push(`answer: ${contentText(answer.text)}`);
+        for (const call of answer.toolCalls ?? []) {
+          lines.push(`calls ${call.toolName ?? '?'}(${call.input ?? ''})`);
+          const key = `${scope} ${call.toolName}`;
+          asked.set(key, [...(asked.get(key) ?? []), call.input ?? '']);
+        }
+        node.details = [...(node.details ?? []), ...lines.flatMap((line) => line.split('\n'))];
+      } else if (entry !== undefined && node.kind === 'tool') {
+        const tool = typeof entry.meta?.tool === 'string' ? entry.meta.tool : node.name.replace(/^tool:/, '');
+        const queue = asked.get(`${scope} ${tool}`);
+        const input = queue?.shift();
+        const lines: string[] = [];
+        if (input !== undefined) lines.push(`input: ${contentText(input)}`);
+        if (entry.status === 'completed') lines.push(`output: ${contentText(entry.result)}`);
+        node.details = [...(node.details ?? []), ...lines.flatMap((line) => line.split('\n'))];
+      }
+      visit(node.children);
+    }
+  };
+  visit(steps);
 }
