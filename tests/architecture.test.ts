@@ -121,7 +121,9 @@ describe('architecture', () => {
   it('names OpenTelemetry only in observability/, and loads it there only on first traced use', () => {
     const users = files.filter((file) => /'@opentelemetry\/api'/.test(readFileSync(file, 'utf8')));
     expect(users.length).toBeGreaterThan(0);
-    expect(users.map((file) => relative(root, file)).filter((file) => !file.startsWith('observability/'))).toEqual([]);
+    expect(
+      users.map((file) => relative(root, file)).filter((file) => !file.startsWith('observability/')),
+    ).toEqual([]);
     // Types only at the top (erased); the API is required when a provider is registered, and the
     // SDK (for the CLI's OTLP export) imported dynamically.
     for (const file of users) {

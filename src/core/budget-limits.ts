@@ -28,4 +28,10 @@ export interface Budget {
    * you do not want to price). Default false: such a model is refused before its first call.
    */
   allowUnpricedModels?: boolean;
+  /**
+   * A soft threshold, as a share of each limit (0.8: at 80%): when a model call's spend takes
+   * turns, tokens or cost across it, the run emits a `budget-alert` event (a span event and the
+   * `baton.budget.alerts` metric when observed) and goes on; the hard stop stays at the limit.
+   */
+  alertAt?: number;
 }

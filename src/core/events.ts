@@ -174,6 +174,18 @@ export type BatonEvent =
       count: number;
       response: 'stop' | 'warn' | 'escalate';
     })
+  | (EventBase & {
+      /** A model call's spend crossed a budget's soft threshold (`budget.alertAt`); the run goes on. */
+      type: 'budget-alert';
+      scope: string;
+      agent: string;
+      /** Whose budget: the run's or the agent's own. */
+      budget: 'run' | 'agent';
+      limit: 'turns' | 'tokens' | 'cost';
+      spent: number;
+      max: number;
+      alertAt: number;
+    })
   | (EventBase & { type: 'custom'; scope: string; name: string; data: unknown });
 
 /** The type names of Baton's events. */

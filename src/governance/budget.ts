@@ -84,7 +84,14 @@ export class BudgetExceededError extends BatonError {
   }
 }
 
-const budgetFields = ['maxTurns', 'maxTokens', 'maxCostUsd', 'maxWallTimeMs', 'allowUnpricedModels'] as const;
+const budgetFields = [
+  'maxTurns',
+  'maxTokens',
+  'maxCostUsd',
+  'maxWallTimeMs',
+  'allowUnpricedModels',
+  'alertAt',
+] as const;
 
 /**
  * Checks a budget when it is defined; throws a `ConfigError` naming the bad field.
@@ -114,6 +121,14 @@ export function checkBudget(budget: unknown, where: string): Budget | undefined 
           {
             code: 'INVALID_OPTION',
           },
+        );
+      continue;
+    }
+    if (key === 'alertAt') {
+      if (value !== undefined && (typeof value !== 'number' || !(value > 0 && value < 1)))
+        throw new ConfigError(
+          `${where}: budget.alertAt must be a share of each limit between 0 and 1 (0.8 alerts at 80%), got ${String(value)}.`,
+          { code: 'INVALID_OPTION' },
         );
       continue;
     }
@@ -508,6 +523,11 @@ export function recordBudgetSpend(
     account.spent.tokens += tokens;
     account.spent.costUsd += cost;
   }
+  if (ctx.observed) {
+    for (const limit of limits) {
+      if (limit.budget.alertAt !== undefined) alertCrossings(ctx, call, limit, tokens, cost);
+    }
+  }
   if (!continuing) return;
   for (const limit of limits) {
     const { budget, account } = limit;
@@ -530,6 +550,39 @@ export function recordBudgetSpend(
  */
 export function isBudgetStop(error: unknown): boolean {
   return BatonError.isInstance(error) && error.code === 'BUDGET_EXCEEDED';
+}
+
+/** Emits a `budget-alert` for each of turns, tokens and cost that this call's spend took across `alertAt` of its limit. */
+function alertCrossings(
+  ctx: RunContext,
+  call: BudgetCall,
+  limit: Limits,
+  tokens: number,
+  cost: number,
+): void {
+  const { budget, account, scope } = limit;
+  const share = budget.alertAt as number;
+  const dimensions: Array<['turns' | 'tokens' | 'cost', number | undefined, number, number]> = [
+    ['turns', budget.maxTurns, account.spent.turns, 1],
+    ['tokens', budget.maxTokens, account.spent.tokens, tokens],
+    ['cost', budget.maxCostUsd, account.spent.costUsd, cost],
+  ];
+  for (const [which, max, spent, added] of dimensions) {
+    if (max === undefined) continue;
+    const threshold = max * share;
+    if (spent - added < threshold && spent >= threshold) {
+      ctx.emitEvent({
+        type: 'budget-alert',
+        scope: ctx.scope,
+        agent: call.agent.name,
+        budget: scope,
+        limit: which,
+        spent,
+        max,
+        alertAt: share,
+      });
+    }
+  }
 }
 
 function exceed(ctx: RunContext, call: BudgetCall, limit: Limits, which: BudgetLimit, detail: string): never {

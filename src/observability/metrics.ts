@@ -26,6 +26,7 @@ interface Instruments {
   errors: Counter;
   handoffs: Counter;
   budgetStops: Counter;
+  budgetAlerts: Counter;
   breakerChanges: Counter;
   waits: Counter;
   retries: Counter;
@@ -78,6 +79,10 @@ function instrumentsOf(meter: Meter): Instruments {
     budgetStops: meter.createCounter('baton.budget.stops', {
       description: 'Runs stopped by their budget.',
       unit: '{run}',
+    }),
+    budgetAlerts: meter.createCounter('baton.budget.alerts', {
+      description: 'Budgets whose soft threshold (alertAt) a run crossed, by limit.',
+      unit: '{alert}',
     }),
     breakerChanges: meter.createCounter('baton.breaker.changes', {
       description: 'Circuit breaker state changes, by breaker and new state.',
@@ -181,6 +186,13 @@ class MetricsWatch implements ExecutionWatch {
           instruments.waits.add(1, { 'baton.wait.kind': 'timer' });
         return;
       }
+      case 'budget-alert':
+        instruments.budgetAlerts.add(1, {
+          'baton.budget': event.budget,
+          'baton.budget.limit': event.limit,
+          'baton.run.target': this.#run.target,
+        });
+        return;
       case 'handoff':
         instruments.handoffs.add(1, { 'baton.handoff.from': event.from, 'baton.handoff.to': event.to });
         return;

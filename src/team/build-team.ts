@@ -236,13 +236,14 @@ function agentOptions(
   if (definition.retry !== undefined) options.retry = compact(definition.retry);
   if (definition.timeout !== undefined) options.timeoutMs = milliseconds(definition.timeout);
   if (definition.budget !== undefined) {
-    const { maxTurns, maxTokens, maxCostUsd, maxWallTime, allowUnpricedModels } = definition.budget;
+    const { maxTurns, maxTokens, maxCostUsd, maxWallTime, allowUnpricedModels, alertAt } = definition.budget;
     options.budget = compact({
       maxTurns,
       maxTokens,
       maxCostUsd,
       maxWallTimeMs: maxWallTime === undefined ? undefined : milliseconds(maxWallTime),
       allowUnpricedModels,
+      alertAt,
     });
   }
   if (definition.permissions !== undefined) options.permissions = compact(definition.permissions);

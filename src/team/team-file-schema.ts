@@ -133,9 +133,18 @@ const budgetSchema = z
         .describe(
           'With maxCostUsd: let models without a price run, counted at $0 (default false: an error).',
         ),
+      alertAt: z
+        .number({ error: 'expected a share of each limit between 0 and 1 (0.8 alerts at 80%)' })
+        .gt(0, { error: 'expected a share greater than 0' })
+        .lt(1, { error: 'expected a share less than 1' })
+        .optional()
+        .describe(
+          'Soft threshold as a share of each limit: crossing it emits a budget-alert event; the run goes on.',
+        ),
     },
     {
-      error: 'expected a mapping { maxTurns?, maxTokens?, maxCostUsd?, maxWallTime?, allowUnpricedModels? }',
+      error:
+        'expected a mapping { maxTurns?, maxTokens?, maxCostUsd?, maxWallTime?, allowUnpricedModels?, alertAt? }',
     },
   )
   .describe('Limits on this agent in a run; past them the run ends budget-exceeded.');
