@@ -51,6 +51,7 @@ export type {
 export type { ExecutionWatch, RunObserver } from './core/run-observer.js';
 export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/runnable.js';
 export { workflow } from './core/runnable.js';
+export type { ReplayReport } from './core/run-replay.js';
 export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';
 export type {
   JournalEntry,

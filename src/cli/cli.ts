@@ -18,6 +18,7 @@ import { approveCommand } from './commands/approve.js';
 import { auditCommand } from './commands/audit.js';
 import { cancelCommand } from './commands/cancel.js';
 import { inboxCommand } from './commands/inbox.js';
+import { replayCommand } from './commands/replay.js';
 import { replyCommand } from './commands/reply.js';
 import { resumeCommand } from './commands/resume.js';
 import { runCommand } from './commands/run.js';
@@ -44,6 +45,7 @@ export const commands: readonly Command[] = [
   showCommand,
   statsCommand,
   resumeCommand,
+  replayCommand,
   signalCommand,
   replyCommand,
   approveCommand,

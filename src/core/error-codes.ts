@@ -68,6 +68,7 @@ export type BatonErrorCode =
   | 'RUN_ENDED'
   | 'RUN_EXISTS'
   | 'RUN_LEASED'
+  | 'RUN_NOT_ENDED'
   | 'RUN_NOT_FOUND'
   | 'SCRIPT_EXHAUSTED'
   | 'SCRIPT_NO_AGENT'

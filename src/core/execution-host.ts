@@ -39,6 +39,11 @@ export interface ExecutionHost {
   readonly tenant: Tenant;
   /** Set when something watches this runtime's runs (tracing): told of every execution. */
   readonly observer?: RunObserver;
+  /**
+   * Set by `runtime.replay`: the run is re-executed against its journal only, so a step the
+   * journal does not hold is a divergence (a `NonDeterminismError`), never run.
+   */
+  readonly replayOnly?: boolean;
   /** Set when the runtime has a dispatcher: starts a distributed child run (`ctx.run(..., { distribute: true })`). */
   readonly spawnChild?: SpawnChild;
 }

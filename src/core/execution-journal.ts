@@ -50,6 +50,22 @@ export abstract class JournaledExecution extends LeasedExecution {
     this.recordedCount = entries.length;
   }
 
+  /** Under `replayOnly`: the first step the code asked for that the journal does not hold. */
+  divergence: NonDeterminismError | undefined;
+
+  /** Under `replayOnly`, refuses a step the journal does not hold (it would run for real). */
+  protected refuseLive(key: string, name: string): void {
+    if (this.host.replayOnly !== true) return;
+    const error = new NonDeterminismError(key, '(nothing: the journal ends before it)', name, this.runId);
+    this.divergence ??= error;
+    throw error;
+  }
+
+  /** How many recorded entries the code has reached again, of how many there are. */
+  get replayProgress(): { replayed: number; recorded: number } {
+    return { replayed: this.replayedCount, recorded: this.recordedCount };
+  }
+
   /** True while recorded entries remain that the code has not reached again. */
   get replaying(): boolean {
     return this.replayedCount < this.recordedCount;
@@ -110,7 +126,11 @@ export abstract class JournaledExecution extends LeasedExecution {
   }
 
   protected replay(key: string, entry: JournalEntry, name: string): unknown {
-    if (entry.name !== name) throw new NonDeterminismError(key, entry.name, name, this.runId);
+    if (entry.name !== name) {
+      const error = new NonDeterminismError(key, entry.name, name, this.runId);
+      if (this.host.replayOnly === true) this.divergence ??= error;
+      throw error;
+    }
     this.replayedCount++;
     // A recorded child run returns its output without running again: its own entries count as replayed.
     if (entry.kind === 'child') this.replayedCount += this.#entriesUnder(key);

@@ -26,6 +26,7 @@ export abstract class WaitingExecution extends JournaledExecution {
       this.#passTimer(key);
       return (this.replay(key, recorded, name) as { payload: T }).payload;
     }
+    this.refuseLive(key, name);
     // A wait reached after another one suspended the run (a parallel branch) is open too: it is
     // recorded with the others, so the inbox lists it and signal() checks its payload.
     if (this.suspended && this.stopReason === undefined) {
@@ -72,6 +73,7 @@ export abstract class WaitingExecution extends JournaledExecution {
       this.replay(key, recorded, 'sleep');
       return;
     }
+    this.refuseLive(key, 'sleep');
     this.checkActive();
     const startedAt = this.host.clock.now();
     const wakeAt = await this.#timer(key, ms);

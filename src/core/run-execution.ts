@@ -242,6 +242,7 @@ export class RunExecution extends WaitingExecution {
     try {
       const recorded = this.journal?.get(key);
       if (recorded !== undefined) return Promise.resolve(this.replay(key, recorded, name) as T);
+      this.refuseLive(key, name);
       this.checkActive();
       if (this.writeError !== undefined) throw this.writeError;
     } catch (error) {
@@ -367,6 +368,7 @@ export class RunExecution extends WaitingExecution {
   recordValue<T>(key: string, name: 'now' | 'random' | 'uuid', make: (now: number) => T): T {
     const recorded = this.journal?.get(key);
     if (recorded !== undefined) return this.replay(key, recorded, name) as T;
+    this.refuseLive(key, name);
     this.checkActive();
     const now = this.host.clock.now();
     const entry = this.entry(key, name, name, now);

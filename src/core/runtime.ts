@@ -22,6 +22,7 @@ import { Handle, type RunHandle, RunResults } from './run-handle.js';
 import type { RunObserver } from './run-observer.js';
 import { type ActiveRun, RunScheduler, type SchedulerHost } from './run-scheduler.js';
 import type { Runnable } from './runnable.js';
+import { type ReplayReport, replayRun } from './run-replay.js';
 import { canResume, RunnableRegistry } from './runnable-registry.js';
 import {
   positive,
@@ -81,6 +82,12 @@ export interface Runtime {
    * before it resolves. Throws `RUN_LEASED`, changing nothing, when a live process holds the run.
    */
   execute(runId: string): Promise<ExecutionReport>;
+  /**
+   * Re-executes an ended run against its journal with the code registered now: no model, tool
+   * or step runs, nothing is written, and the report says whether the code still makes the
+   * recorded run or where it first asks for something else (docs/durability.md).
+   */
+  replay(runId: string): Promise<ReplayReport>;
   /** Stops timers, lets active runs stop at their next step (they stay resumable) and closes a store it created. */
   close(): Promise<void>;
 }
@@ -374,6 +381,30 @@ class BatonRuntime implements Runtime {
     await store
       .updateRun(runId, { leaseOwner: null, leaseExpiresAt: null }, now, { owner: this.#owner, now })
       .catch(() => undefined);
+  }
+
+  async replay(runId: string): Promise<ReplayReport> {
+    this.#assertOpen();
+    const store = await this.#getStore();
+    let stored: RunRecord | undefined;
+    let entries: JournalEntry[];
+    let budget: Budget | undefined;
+    try {
+      stored = await store.getRun(runId);
+      if (stored === undefined) throw new RunNotFoundError(runId);
+      entries = await store.loadJournal(runId);
+      budget = (await store.readRecords(budgetStream(runId), { limit: 1 }))[0]?.data as Budget | undefined;
+    } catch (error) {
+      throw asStoreError(error, runId);
+    }
+    if (!terminalStatuses.has(stored.status)) {
+      throw new ConfigError(
+        `runtime.replay(): run ${runId} is ${stored.status}; only an ended run replays (resume this one instead).`,
+        { code: 'RUN_NOT_ENDED' },
+      );
+    }
+    const definition = this.#registry.resolve(stored.target);
+    return replayRun(this.#hostFor(store), definition, stored, entries, budget);
   }
 
   async execute(runId: string): Promise<ExecutionReport> {
