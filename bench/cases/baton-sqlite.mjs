@@ -95,6 +95,24 @@ function bareInsertUs(directory, payloads, rows = 4000, rounds = 5) {
   return samples.sort((left, right) => left - right)[Math.floor(samples.length / 2)];
 }
 
+/**
+ * WAL frames (database pages written) per run of `runOnce`, read from a second connection on
+ * the file at `path`: the WAL is emptied first, then `runs` runs write to it, then its frame
+ * count is read. `runs` must stay under the file's autocheckpoint interval.
+ */
+async function walFramesPerRun(path, runOnce, runs) {
+  const side = new Database(path);
+  try {
+    const [emptied] = side.pragma('wal_checkpoint(TRUNCATE)');
+    if (emptied.busy !== 0) throw new Error(`baton-sqlite: could not empty the WAL of ${path}`);
+    for (let index = 0; index < runs; index++) await runOnce();
+    const [after] = side.pragma('wal_checkpoint(PASSIVE)');
+    return after.log / runs;
+  } finally {
+    side.close();
+  }
+}
+
 export async function setup() {
   const directory = mkdtempSync(join(tmpdir(), 'baton-bench-'));
   const store = batonSqlite.createSqliteStore({ path: join(directory, 'baton.db') });
@@ -123,6 +141,10 @@ export async function setup() {
       const journalPerRun = (stats.journalEntries - entriesBefore) / counted;
       // The floor, interleaved with Baton's runs so both see the same machine noise.
       const floor = createDurableLoop(directory, payloads.slice(1));
+      // Pages written per run, on both sides: what each transaction costs beyond its fixed part.
+      const framesRuns = 100;
+      const framesPerRun = await walFramesPerRun(join(directory, 'baton.db'), runOnce, framesRuns);
+      const floorFramesPerRun = await walFramesPerRun(join(directory, 'floor.db'), floor.runOnce, framesRuns);
       for (let index = 0; index < 1000; index++) await floor.runOnce();
       const samples = { baton: [], floor: [] };
       for (let round = 0; round < 7; round++) {
@@ -153,9 +175,11 @@ export async function setup() {
         'rows written per run (run insert, journal entries, run update)': rowsPerRun,
         'journal entries per run': journalPerRun,
         'transactions per run (one run at a time)': transactionsPerRun,
+        'WAL frames (pages written) per run, one run at a time': framesPerRun,
+        'durable hand-written loop: WAL frames per run': floorFramesPerRun,
         'µs per run (interleaved with the floor)': batonUs,
         'durable hand-written loop µs per run (3 rows, 3 transactions)': floorUs,
-        'durable hand-written loop: rows per run': floorRows / (1000 + 7 * 1000),
+        'durable hand-written loop: rows per run': floorRows / (framesRuns + 1000 + 7 * 1000),
         'µs per run ÷ durable hand-written loop': batonUs / floorUs,
       };
     },
@@ -169,7 +193,7 @@ export async function setup() {
 
 export const targets = ({ metrics }) => [
   {
-    label: `µs per run ÷ durable hand-written loop (${metrics['durable hand-written loop µs per run (3 rows, 3 transactions)'].toFixed(1)} µs), interleaved; ${metrics['transactions per run (one run at a time)']} transactions per run`,
+    label: `µs per run ÷ durable hand-written loop (${metrics['durable hand-written loop µs per run (3 rows, 3 transactions)'].toFixed(1)} µs), interleaved; ${metrics['transactions per run (one run at a time)']} transactions and ${metrics['WAL frames (pages written) per run, one run at a time'].toFixed(1)} WAL frames per run (floor: 3 and ${metrics['durable hand-written loop: WAL frames per run'].toFixed(1)})`,
     value: metrics['µs per run ÷ durable hand-written loop'],
     limit: FLOOR_LIMIT,
     unit: '×',
