@@ -49,10 +49,17 @@ export type {
   WaitOptions,
 } from './core/run-context.js';
 export type { ExecutionWatch, RunObserver } from './core/run-observer.js';
+export type { ReplayReport } from './core/run-replay.js';
 export type { AnyRunnable, Runnable, Workflow, WorkflowOptions } from './core/runnable.js';
 export { workflow } from './core/runnable.js';
-export type { ReplayReport } from './core/run-replay.js';
-export type { RunHandle, Runtime, RuntimeOptions, StartOptions } from './core/runtime.js';
+export type {
+  ForkOptions,
+  ForkOrigin,
+  RunHandle,
+  Runtime,
+  RuntimeOptions,
+  StartOptions,
+} from './core/runtime.js';
 export type {
   JournalEntry,
   JournalEntryKind,

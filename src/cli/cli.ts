@@ -17,6 +17,7 @@ import {
 import { approveCommand } from './commands/approve.js';
 import { auditCommand } from './commands/audit.js';
 import { cancelCommand } from './commands/cancel.js';
+import { forkCommand } from './commands/fork.js';
 import { inboxCommand } from './commands/inbox.js';
 import { replayCommand } from './commands/replay.js';
 import { replyCommand } from './commands/reply.js';
@@ -46,6 +47,7 @@ export const commands: readonly Command[] = [
   statsCommand,
   resumeCommand,
   replayCommand,
+  forkCommand,
   signalCommand,
   replyCommand,
   approveCommand,

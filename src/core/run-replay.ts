@@ -114,7 +114,13 @@ export async function replayRun(
   const execution = new RunExecution(replayHost, record, entries, budget);
   const outcome = await execution.execute(definition, stored.input);
   const { replayed, recorded } = execution.replayProgress;
-  const report: ReplayReport = { runId: stored.id, identical: false, recorded, replayed, status: outcome.status };
+  const report: ReplayReport = {
+    runId: stored.id,
+    identical: false,
+    recorded,
+    replayed,
+    status: outcome.status,
+  };
   if (outcome.output !== undefined) report.output = outcome.output;
   if (outcome.error !== undefined) report.error = outcome.error;
   const divergence = execution.divergence;

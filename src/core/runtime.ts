@@ -16,13 +16,13 @@ import { asStoreError, BatonError, ConfigError, RunNotFoundError, serializeError
 import { EventBus, type EventListener } from './events.js';
 import type { ExecutionHost, ExecutionOutcome } from './execution-host.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
-import { checkOptionNames } from './option-names.js';
+import { checkOptionNames, optionNames } from './option-names.js';
 import type { Tenant } from './run-context.js';
 import { Handle, type RunHandle, RunResults } from './run-handle.js';
 import type { RunObserver } from './run-observer.js';
+import { type ReplayReport, replayRun } from './run-replay.js';
 import { type ActiveRun, RunScheduler, type SchedulerHost } from './run-scheduler.js';
 import type { Runnable } from './runnable.js';
-import { type ReplayReport, replayRun } from './run-replay.js';
 import { canResume, RunnableRegistry } from './runnable-registry.js';
 import {
   positive,
@@ -46,6 +46,29 @@ export type { RunHandle } from './run-handle.js';
 export type { RuntimeOptions, StartOptions } from './runtime-options.js';
 
 /** The record stream holding a run's budget (`runtime.start(..., { budget })`), read again on resume. */
+/** Options of `runtime.fork`. */
+export interface ForkOptions {
+  /** The key of the step to run again (and everything after it); earlier entries are shared. See `baton show`. */
+  at: string;
+  /** The fork's input. Default: the original run's. Steps before `at` replay as recorded either way. */
+  input?: unknown;
+  /** The new run's id. Default: a generated one. */
+  runId?: string;
+}
+
+/** Where a forked run came from. */
+export interface ForkOrigin {
+  runId: string;
+  at: string;
+}
+
+const forkOptionNames = optionNames<ForkOptions>({ at: true, input: true, runId: true });
+
+/** The stream holding a forked run's origin (one record). */
+function forkStream(runId: string): string {
+  return `fork:${runId}`;
+}
+
 function budgetStream(runId: string): string {
   return `budget/${runId}`;
 }
@@ -88,6 +111,15 @@ export interface Runtime {
    * recorded run or where it first asks for something else (docs/durability.md).
    */
   replay(runId: string): Promise<ReplayReport>;
+  /**
+   * Starts a new run that shares `runId`'s journal up to the step at `at` (every entry recorded
+   * before it) and runs live from that step on: what if the model had answered differently, or
+   * the input had been another. The fork records its origin (`forkOrigin`). The step at `at` and
+   * everything after it run again for real.
+   */
+  fork(runId: string, options: ForkOptions): Promise<RunHandle<unknown>>;
+  /** Where a run was forked from (`runtime.fork`), or undefined for a run that was not. */
+  forkOrigin(runId: string): Promise<ForkOrigin | undefined>;
   /** Stops timers, lets active runs stop at their next step (they stay resumable) and closes a store it created. */
   close(): Promise<void>;
 }
@@ -405,6 +437,69 @@ class BatonRuntime implements Runtime {
     }
     const definition = this.#registry.resolve(stored.target);
     return replayRun(this.#hostFor(store), definition, stored, entries, budget);
+  }
+
+  async fork(runId: string, options: ForkOptions): Promise<RunHandle<unknown>> {
+    this.#assertOpen();
+    checkOptionNames(`runtime.fork("${runId}")`, options, forkOptionNames);
+    if (typeof options.at !== 'string' || options.at === '')
+      throw new ConfigError(
+        `runtime.fork("${runId}"): at must be the key of a step of the run (see baton show).`,
+        {
+          code: 'INVALID_OPTION',
+        },
+      );
+    const store = await this.#getStore();
+    let origin: RunRecord | undefined;
+    let entries: JournalEntry[];
+    let budget: Budget | undefined;
+    try {
+      origin = await store.getRun(runId);
+      if (origin === undefined) throw new RunNotFoundError(runId);
+      entries = await store.loadJournal(runId);
+      budget = (await store.readRecords(budgetStream(runId), { limit: 1 }))[0]?.data as Budget | undefined;
+    } catch (error) {
+      throw asStoreError(error, runId);
+    }
+    const cut = entries.findIndex((entry) => entry.key === options.at);
+    if (cut < 0) {
+      const keys = entries.slice(0, 8).map((entry) => entry.key);
+      throw new ConfigError(
+        `runtime.fork("${runId}"): the run has no step at "${options.at}"; its steps are at ${keys.join(', ')}${entries.length > keys.length ? ', ...' : ''} (see baton show).`,
+        { code: 'INVALID_OPTION' },
+      );
+    }
+    const definition = this.#registry.resolve(origin.target);
+    const input = 'input' in options ? this.#checkInput(definition, options.input) : origin.input;
+    if (options.runId !== undefined) checkRunId(definition.name, options.runId);
+    const startOptions: StartOptions = {};
+    if (options.runId !== undefined) startOptions.runId = options.runId;
+    if (origin.threadId !== undefined) startOptions.threadId = origin.threadId;
+    if (origin.source !== undefined) startOptions.source = origin.source;
+    const record = this.#newRecord(definition, input, startOptions);
+    const shared = entries.slice(0, cut).map((entry) => ({ ...entry, runId: record.id }));
+    const link: ForkOrigin = { runId, at: options.at };
+    try {
+      if (budget !== undefined) await store.appendRecord(budgetStream(record.id), budget, record.createdAt);
+      await store.appendRecord(forkStream(record.id), link, record.createdAt);
+      for (const entry of shared) await store.appendJournal(entry);
+      await store.createRun(record);
+    } catch (error) {
+      throw asStoreError(error);
+    }
+    if (this.#dispatcher !== undefined) {
+      this.#observer?.handedOff(record);
+      await this.#dispatch(record.id, 'start');
+      return new Handle(this.#results, record.id);
+    }
+    this.#scheduler.launch(this.#hostFor(store), definition, record, shared, false, budget);
+    return new Handle(this.#results, record.id);
+  }
+
+  async forkOrigin(runId: string): Promise<ForkOrigin | undefined> {
+    const store = await this.#getStore();
+    const [link] = await store.readRecords(forkStream(runId), { limit: 1 });
+    return link?.data as ForkOrigin | undefined;
   }
 
   async execute(runId: string): Promise<ExecutionReport> {

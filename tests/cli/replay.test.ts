@@ -65,4 +65,24 @@ describe('baton replay', () => {
     expect(runBaton(env, ['show', runId, '--store', store], { cwd: scratch }).code).toBe(0);
     expect(readFileSync(join(scratch, 'charges.log'), 'utf8')).toBe('x');
   });
+
+  it('baton fork runs the step at --at and the rest again, and baton show names the origin', () => {
+    writeFlow([]);
+    const run = runBaton(env, ['run', 'flows/order.mjs', '--input-json', '{"amount": 5}', '--store', store], {
+      cwd: scratch,
+    });
+    const runId = /run_[0-9a-f]+/.exec(run.stdout)?.[0] as string;
+    const chargesBefore = readFileSync(join(scratch, 'charges.log'), 'utf8').length;
+    const fork = runBaton(env, ['fork', runId, '--at', 'r#1', '--store', store, '--json'], { cwd: scratch });
+    expect(fork.code).toBe(0);
+    const forked = JSON.parse(fork.stdout) as { id: string; output: unknown };
+    expect(forked.output).toEqual({ charged: 10 });
+    expect(readFileSync(join(scratch, 'charges.log'), 'utf8').length).toBe(chargesBefore + 1);
+    expect(runBaton(env, ['show', forked.id, '--store', store], { cwd: scratch }).stdout).toContain(
+      `forked  from ${runId} at r#1`,
+    );
+    const missing = runBaton(env, ['fork', runId, '--store', store], { cwd: scratch });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('missing --at <step key>');
+  });
 });

@@ -36,16 +36,23 @@ export const showCommand: Command = {
     const session = await openSession(context, { mustExist: true });
     try {
       const record = await session.runtime.get(runId);
+      const origin = await session.runtime.forkOrigin(runId);
       const journal = await session.runtime.journal(runId);
       const steps = buildStepTree(journal);
       const full = values.full === true;
       if (full) addContent(steps, journal);
-      if (values.json === true)
-        context.stdout.write(
-          `${JSON.stringify(full ? { run: record, steps, journal } : { run: record, steps }, null, 2)}\n`,
-        );
-      else
-        context.stdout.write(`${runSummary(record, context.style)}\n${stepTreeText(steps, context.style)}`);
+      if (values.json === true) {
+        const shown = { run: record, ...(origin === undefined ? {} : { forkedFrom: origin }), steps };
+        context.stdout.write(`${JSON.stringify(full ? { ...shown, journal } : shown, null, 2)}\n`);
+      } else {
+        const forked =
+          origin === undefined
+            ? ''
+            : `  ${context.style.dim('forked'.padEnd(8))}from ${origin.runId} at ${origin.at}\n`;
+        const summary = runSummary(record, context.style);
+        const head = forked === '' ? summary : `${summary.trimEnd()}\n${forked}`;
+        context.stdout.write(`${head}\n${stepTreeText(steps, context.style)}`);
+      }
       return 0;
     } finally {
       await session.close();
