@@ -115,21 +115,29 @@ export function postgresWriteGroups(schema: string) {
   const prefixed = runColumnList.map((column) => `r.${column}`).join(', ');
   const updates = new Map<number, PostgresWriteGroup<number>>();
 
-  /** Bind `runParams` rows; 1 for a run inserted, 0 for an id that exists. Ids are distinct (`sameKey` false). */
-  const insertRuns = prepared(
-    `INSERT INTO ${runs} (${runColumns}) SELECT ${runColumns} FROM (${rowsOf(runTypes, runColumnList)}) AS i
-      ON CONFLICT (id) DO NOTHING RETURNING id`,
-  );
+  /**
+   * Bind `runParams` rows; returns the ords of the rows not inserted (usually none, so the
+   * answer stays small). Ids are distinct (`sameKey` false).
+   */
+  const insertRuns = prepared(`WITH input AS (
+        ${rowsOf(runTypes, runColumnList)}
+      ), inserted AS (
+        INSERT INTO ${runs} (${runColumns}) SELECT ${runColumns} FROM input
+        ON CONFLICT (id) DO NOTHING RETURNING id
+      )
+      SELECT ord::integer AS ord FROM input WHERE id NOT IN (SELECT id FROM inserted)`);
   const createRun: PostgresWriteGroup<number> = {
     id: 'createRun',
     sameKey: false,
     async runMany(client, rows) {
-      const { rows: inserted } = await client.query<{ id: string }>({
+      const { rows: refused } = await client.query<{ ord: number }>({
         ...insertRuns,
         values: [rowsParam(rows)],
       });
-      const ids = new Set(inserted.map((row) => row.id));
-      return rows.map((row) => (ids.has(row[0] as string) ? 1 : 0));
+      // 1: inserted; 0: the id exists.
+      const outcomes = new Array<number>(rows.length).fill(1);
+      for (const { ord } of refused) outcomes[ord - 1] = 0;
+      return outcomes;
     },
   };
 
@@ -146,41 +154,36 @@ export function postgresWriteGroups(schema: string) {
     const insert = (from: string) => `INSERT INTO ${schema}.journal (${journalColumns})
         SELECT ${journalColumns} FROM ${from} ORDER BY ord
         ON CONFLICT (run_id, key) DO NOTHING RETURNING run_id, key`;
-    // Fenced: the ords whose lease is held (run_id NULL), then the keys inserted.
-    const statement = prepared(
-      fenced
-        ? `WITH input AS (
-            ${rowsOf(types, names)}
-          ), held AS (
-            SELECT i.ord FROM input AS i JOIN ${runs} AS r
-              ON r.id = i.run_id AND r.lease_owner = i.owner AND r.lease_expires_at > i.now
-            FOR SHARE OF r
-          ), inserted AS (
-            ${insert('input WHERE ord IN (SELECT ord FROM held)')}
-          )
-          SELECT ord::integer AS ord, NULL::text AS run_id, NULL::text AS key FROM held
-          UNION ALL SELECT NULL, run_id, key FROM inserted`
-        : insert(`(${rowsOf(types, names)}) AS input`),
-    );
+    // Only the rows not inserted come back (usually none): their ord and whether the lease was held.
+    const statement = prepared(`WITH input AS (
+        ${rowsOf(types, names)}
+      ), held AS (
+        ${
+          fenced
+            ? `SELECT i.ord FROM input AS i JOIN ${runs} AS r
+                ON r.id = i.run_id AND r.lease_owner = i.owner AND r.lease_expires_at > i.now
+              FOR SHARE OF r`
+            : 'SELECT ord FROM input'
+        }
+      ), inserted AS (
+        ${insert('input WHERE ord IN (SELECT ord FROM held)')}
+      )
+      SELECT i.ord::integer AS ord, i.ord IN (SELECT ord FROM held) AS held
+      FROM input AS i
+      WHERE NOT EXISTS (SELECT 1 FROM inserted AS x WHERE x.run_id = i.run_id AND x.key = i.key)`);
+    const written = { held: true, inserted: true };
     /** Writes rows whose keys are distinct; returns each row's outcome. */
     async function write(
       client: PoolClient,
       rows: readonly (readonly unknown[])[],
     ): Promise<{ held: boolean; inserted: boolean }[]> {
-      const result = await client.query<{ ord: number | null; run_id: string | null; key: string | null }>({
+      const { rows: refused } = await client.query<{ ord: number; held: boolean }>({
         ...statement,
         values: [rowsParam(rows)],
       });
-      const held = new Set<number>();
-      const inserted = new Set<string>();
-      for (const row of result.rows) {
-        if (row.run_id === null) held.add(row.ord!);
-        else inserted.add(entryKey(row.run_id, row.key!));
-      }
-      return rows.map((row, index) => ({
-        held: !fenced || held.has(index + 1),
-        inserted: inserted.has(entryKey(row[0] as string, row[1] as string)),
-      }));
+      const outcomes = new Array<{ held: boolean; inserted: boolean }>(rows.length).fill(written);
+      for (const { ord, held } of refused) outcomes[ord - 1] = { held, inserted: false };
+      return outcomes;
     }
     return {
       id: fenced ? 'appendJournal:fenced' : 'appendJournal',
@@ -257,32 +260,26 @@ export function postgresWriteGroups(schema: string) {
     }
     const assignments = set.map((column, index) => `${column} = v.p${index}, `).join('');
     const fence = fenced ? ' AND r.lease_owner = v.owner AND r.lease_expires_at > v.fence_now' : '';
-    const statement = prepared(
-      `UPDATE ${runs} AS r SET ${assignments}updated_at = v.now FROM (${rowsOf(types, names)}) AS v
-        WHERE r.id = v.id${fence} RETURNING r.id`,
-    );
-    const exists = prepared(`SELECT id FROM ${runs} WHERE id = ANY ($1::text[])`);
-    const idColumn = set.length + 1;
+    // Only the rows not updated come back (usually none): their ord and whether the run exists.
+    const statement = prepared(`WITH v AS (
+        ${rowsOf(types, names)}
+      ), updated AS (
+        UPDATE ${runs} AS r SET ${assignments}updated_at = v.now FROM v
+        WHERE r.id = v.id${fence} RETURNING r.id
+      )
+      SELECT v.ord::integer AS ord, EXISTS (SELECT 1 FROM ${runs} AS r WHERE r.id = v.id) AS present
+      FROM v WHERE v.id NOT IN (SELECT id FROM updated)`);
     const group: PostgresWriteGroup<number> = {
       id: `updateRun:${cacheKey}`,
       sameKey: false,
       async runMany(client, rows) {
-        const { rows: updated } = await client.query<{ id: string }>({
+        const { rows: refused } = await client.query<{ ord: number; present: boolean }>({
           ...statement,
           values: [rowsParam(rows)],
         });
-        const done = new Set(updated.map((row) => row.id));
-        const missing = rows.map((row) => row[idColumn] as string).filter((id) => !done.has(id));
-        let found = new Set<string>();
-        if (fenced && missing.length > 0) {
-          const { rows: present } = await client.query<{ id: string }>({ ...exists, values: [missing] });
-          found = new Set(present.map((row) => row.id));
-        }
-        return rows.map((row) => {
-          const id = row[idColumn] as string;
-          if (done.has(id)) return 1;
-          return found.has(id) ? -1 : 0;
-        });
+        const outcomes = new Array<number>(rows.length).fill(1);
+        for (const { ord, present } of refused) outcomes[ord - 1] = present && fenced ? -1 : 0;
+        return outcomes;
       },
     };
     updates.set(cacheKey, group);
