@@ -8,7 +8,7 @@ import { benchPool, dropSchema, freshSchema, POSTGRES_URL, serverOf } from '../l
 export const name = 'baton-postgres';
 export const kind = 'subject';
 export const description =
-  'The same agent on createPostgresStore() (local server, default synchronous_commit on, a fresh schema). Extra metrics: a journaled write (appendJournal, lease-fenced, one at a time) against a bare INSERT of the same bytes into a table like the journal, each in its own transaction, interleaved; transactions per journal entry with 100 runs in flight, from the store counters.';
+  'The same agent on createPostgresStore() (local server, default synchronous_commit on, a fresh schema). Extra metrics: a journaled write (appendJournal, lease-fenced, one at a time) against a bare INSERT of the same bytes into a table like the journal (same indexes), each in its own transaction and a prepared statement, interleaved write by write, medians of 1,000 each; transactions per journal entry with 100 runs in flight, from the store counters.';
 export const importSpecifiers = ['../../dist/index.js', '../../dist/stores/postgres/index.js'];
 export const packages = ['pg'];
 export const localServers = [serverOf(POSTGRES_URL, 5432)];
@@ -19,8 +19,12 @@ export const WRITE_LIMIT = 1.5;
 const dist = (file) => import(pathToFileURL(new URL(`../../dist/${file}`, import.meta.url).pathname).href);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** Journaled write vs bare INSERT, `writes` each per round, interleaved over `rounds` rounds (order alternating). */
-async function writeRatio(store, schema, { writes, rounds }) {
+/**
+ * Journaled write vs bare INSERT, interleaved write by write (`pairs` of each, the order inside
+ * a pair alternating) so machine load hits both alike; the median of each side's per-write times.
+ * Both sides use a prepared statement, as the store does.
+ */
+async function writeRatio(store, schema, { pairs }) {
   const { journalParams } = await dist('stores/sqlite/sqlite-rows.js');
   const now = Date.now();
   const runId = 'bench-writes';
@@ -40,7 +44,10 @@ async function writeRatio(store, schema, { writes, rounds }) {
   });
   const bare = benchPool();
   await bare.query(`CREATE TABLE "${schema}".bare (LIKE "${schema}".journal INCLUDING ALL)`);
-  const insert = `INSERT INTO "${schema}".bare (run_id, key, name, kind, status, result, error, started_at, ended_at, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+  const insert = {
+    name: 'bench_bare_insert',
+    text: `INSERT INTO "${schema}".bare (run_id, key, name, kind, status, result, error, started_at, ended_at, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  };
   // What a model step journals: a message with some text and usage.
   const result = {
     message: { role: 'assistant', content: [{ type: 'text', text: 'x'.repeat(200) }] },
@@ -56,34 +63,35 @@ async function writeRatio(store, schema, { writes, rounds }) {
     startedAt: now,
     endedAt: now,
   });
-  const journaledRound = async (round) => {
+  const journaled = async (key) => {
     const started = process.hrtime.bigint();
-    for (let index = 0; index < writes; index++)
-      await store.appendJournal(entry(`j#${round}.${index}`), { owner: 'bench', now: Date.now() });
-    return Number(process.hrtime.bigint() - started) / 1000 / writes;
+    await store.appendJournal(entry(key), { owner: 'bench', now: Date.now() });
+    return Number(process.hrtime.bigint() - started) / 1000;
   };
-  const bareRound = async (round) => {
+  const bareInsert = async (key) => {
     const started = process.hrtime.bigint();
-    for (let index = 0; index < writes; index++)
-      await bare.query(insert, journalParams(entry(`b#${round}.${index}`)));
-    return Number(process.hrtime.bigint() - started) / 1000 / writes;
+    await bare.query({ ...insert, values: journalParams(entry(key)) });
+    return Number(process.hrtime.bigint() - started) / 1000;
   };
   try {
-    await journaledRound(-1); // warm both paths
-    await bareRound(-1);
+    const warmUp = 50;
+    for (let index = 0; index < warmUp; index++) {
+      await journaled(`w#${index}`);
+      await bareInsert(`w#${index}`);
+    }
     const samples = { journaled: [], bare: [] };
-    for (let round = 0; round < rounds; round++) {
-      if (round % 2 === 0) {
-        samples.journaled.push(await journaledRound(round));
-        samples.bare.push(await bareRound(round));
+    for (let index = 0; index < pairs; index++) {
+      if (index % 2 === 0) {
+        samples.journaled.push(await journaled(`j#${index}`));
+        samples.bare.push(await bareInsert(`b#${index}`));
       } else {
-        samples.bare.push(await bareRound(round));
-        samples.journaled.push(await journaledRound(round));
+        samples.bare.push(await bareInsert(`b#${index}`));
+        samples.journaled.push(await journaled(`j#${index}`));
       }
     }
     const { rows } = await bare.query(`SELECT count(*)::int AS n FROM "${schema}".bare`);
-    if (rows[0].n !== writes * (rounds + 1)) throw new Error(`baton-postgres: ${rows[0].n} bare rows`);
-    return { journaled: median(samples.journaled), bare: median(samples.bare) };
+    if (rows[0].n !== warmUp + pairs) throw new Error(`baton-postgres: ${rows[0].n} bare rows`);
+    return { journaled: median(samples.journaled), bare: median(samples.bare), pairs };
   } finally {
     await bare.end();
   }
@@ -98,7 +106,8 @@ async function inFlightCounts(store, runOnce, inFlight) {
   const entries = store.stats.journalEntries - before.journalEntries;
   const transactions = store.stats.transactions - before.transactions;
   const writes = store.stats.queuedWrites - before.queuedWrites;
-  return { ms, entries, transactions, writes };
+  const statements = store.stats.statements - before.statements;
+  return { ms, entries, transactions, writes, statements };
 }
 
 export async function setup() {
@@ -128,7 +137,7 @@ export async function setup() {
         writes: (store.stats.queuedWrites - writesBefore) / counted,
       };
       const quick = process.argv.includes('quick');
-      const ratio = await writeRatio(store, schema, { writes: quick ? 50 : 100, rounds: quick ? 3 : 7 });
+      const ratio = await writeRatio(store, schema, { pairs: quick ? 200 : 1_000 });
       const flight = await inFlightCounts(store, runOnce, 100);
       return {
         'one run at a time: store writes per run': writesPerRun.writes,
@@ -136,10 +145,12 @@ export async function setup() {
         'journaled write µs (appendJournal, fenced, alone)': ratio.journaled,
         'bare INSERT of the same bytes, own transaction, µs': ratio.bare,
         'journaled write ÷ bare INSERT': ratio.journaled / ratio.bare,
+        'write pairs timed (interleaved, medians)': ratio.pairs,
         '100 runs in flight: wall ms': flight.ms,
         '100 runs in flight: journal entries': flight.entries,
         '100 runs in flight: store writes': flight.writes,
         '100 runs in flight: transactions': flight.transactions,
+        '100 runs in flight: statements': flight.statements,
         '100 runs in flight: transactions per journal entry': flight.transactions / flight.entries,
       };
     },

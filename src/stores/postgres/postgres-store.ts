@@ -34,7 +34,8 @@ import {
 import { loadPg } from './postgres-driver.js';
 import { createChangeListener } from './postgres-listen.js';
 import { migrate, quoteSchema } from './postgres-schema.js';
-import { postgresStatements } from './postgres-statements.js';
+import { type PreparedStatement, postgresStatements } from './postgres-statements.js';
+import { postgresWriteGroups } from './postgres-write-groups.js';
 import { createWriteQueue, type PostgresWrite, type PostgresWriteStats } from './postgres-write-queue.js';
 
 /** Options for `createPostgresStore`: a connection string or a pool of your own. */
@@ -155,9 +156,11 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
     queuedWrites: 0,
     journalBatches: 0,
     journalEntries: 0,
+    statements: 0,
     migrationsApplied: 0,
   };
   const sql = postgresStatements(quoted);
+  const groups = postgresWriteGroups(quoted);
   const channel = channelOf(schema);
   /** This store's id in the notifications it sends, so its own listener knows them as local. */
   const origin = randomBytes(4).toString('hex');
@@ -202,19 +205,23 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
   }
 
   /** A read: after the open and the writes queued before it. */
-  async function read<R extends QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+  async function read<R extends QueryResultRow>(
+    statement: PreparedStatement,
+    values: unknown[],
+  ): Promise<R[]> {
     if (closed) throw storeClosedError(name);
     await open();
     await queue!.barrier();
-    return (await pool!.query<R>(text, values)).rows;
+    return (await pool!.query<R>({ ...statement, values })).rows;
   }
 
-  /** `read` for runs, whose rows come back as arrays in `runColumns` order. */
-  async function readRuns(text: string, values: unknown[]): Promise<RunRecord[]> {
+  /** `read` for runs, whose rows come back as arrays in `runColumns` order (a string: not prepared). */
+  async function readRuns(statement: PreparedStatement | string, values: unknown[]): Promise<RunRecord[]> {
     if (closed) throw storeClosedError(name);
     await open();
     await queue!.barrier();
-    return (await pool!.query<RunRow>({ text, values, rowMode: 'array' })).rows.map(toRunRecord);
+    const text = typeof statement === 'string' ? { text: statement } : statement;
+    return (await pool!.query<RunRow>({ ...text, values, rowMode: 'array' })).rows.map(toRunRecord);
   }
 
   /** Queues the write `prepare` builds (after the open); rejects with what `prepare` throws before anything is queued. */
@@ -240,7 +247,9 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
         const values = runParams(run);
         return {
           journal: false,
-          run: async (client) => (await client.query(sql.insertRun, values)).rowCount ?? 0,
+          key: `run:${run.id}`,
+          many: { group: groups.createRun, row: values },
+          run: async (client) => (await client.query({ ...sql.insertRun, values })).rowCount ?? 0,
           settle: (changes) => {
             if (changes === 0) throw runExistsError(run.id);
           },
@@ -255,17 +264,20 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
     updateRun(runId, patch, now, fence) {
       return enqueue(() => {
         const values: unknown[] = [];
-        const text = sql.updateStatement(patchValues(patch, values), fence !== undefined);
+        const shape = patchValues(patch, values);
+        const statement = sql.updateStatement(shape, fence !== undefined);
         values.push(now, runId);
         if (fence !== undefined) values.push(fence.owner, fence.now);
         return {
           journal: false,
           ...(patch.status !== undefined ? { notify: `run:${origin}:${runId}` } : {}),
+          key: `run:${runId}`,
+          many: { group: groups.updateRun(shape, fence !== undefined), row: values },
           // 1: updated; 0: the run is unknown; -1: the fence's owner does not hold the lease.
           run: async (client) => {
-            if (((await client.query(text, values)).rowCount ?? 0) > 0) return 1;
+            if (((await client.query({ ...statement, values })).rowCount ?? 0) > 0) return 1;
             if (fence === undefined) return 0;
-            return (await client.query(sql.selectRunExists, [runId])).rowCount === 0 ? 0 : -1;
+            return (await client.query({ ...sql.selectRunExists, values: [runId] })).rowCount === 0 ? 0 : -1;
           },
           settle: (outcome) => {
             if (outcome === 0) throw new RunNotFoundError(runId);
@@ -286,24 +298,30 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
     },
 
     claimRun(runId, owner, now, leaseMs, force = false) {
-      return enqueue(() => ({
-        journal: false,
-        run: async (client) =>
-          (
-            await client.query<RunRow>({
-              text: sql.claimRun,
-              values: [runId, owner, now, now + leaseMs, force],
-              rowMode: 'array',
-            })
-          ).rows[0],
-        settle: (row: RunRow | undefined) => (row === undefined ? undefined : toRunRecord(row)),
-      }));
+      return enqueue(() => {
+        const values = [runId, owner, now, now + leaseMs, force];
+        return {
+          journal: false,
+          key: `run:${runId}`,
+          many: { group: groups.claimRun, row: values },
+          run: async (client) =>
+            (
+              await client.query<RunRow>({
+                ...sql.claimRun,
+                values,
+                rowMode: 'array',
+              })
+            ).rows[0],
+          settle: (row: RunRow | undefined) => (row === undefined ? undefined : toRunRecord(row)),
+        };
+      });
     },
 
     renewLeases(owner, until) {
       return enqueue(() => ({
         journal: false,
-        run: async (client) => (await client.query<{ id: string }>(sql.renew, [owner, until])).rows,
+        run: async (client) =>
+          (await client.query<{ id: string }>({ ...sql.renew, values: [owner, until] })).rows,
         settle: (rows: { id: string }[]) => rows.map((row) => row.id),
       }));
     },
@@ -320,14 +338,22 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
         return {
           journal: true,
           notify: `journal:${origin}:${runId}`,
+          key: `run:${runId}`,
+          many: {
+            group: fence === undefined ? groups.appendJournal : groups.appendJournalFenced,
+            row: values,
+          },
           run: async (client): Promise<{ held: boolean; inserted: boolean }> => {
             if (fence !== undefined)
               return (
-                await client.query<{ held: boolean; inserted: boolean }>(sql.insertJournalFenced, values)
+                await client.query<{ held: boolean; inserted: boolean }>({
+                  ...sql.insertJournalFenced,
+                  values,
+                })
               ).rows[0]!;
             return {
               held: true,
-              inserted: ((await client.query(sql.insertJournal, values)).rowCount ?? 0) > 0,
+              inserted: ((await client.query({ ...sql.insertJournal, values })).rowCount ?? 0) > 0,
             };
           },
           settle: ({ held, inserted }) => {
@@ -348,8 +374,10 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
         return {
           journal: false,
           notify: `signal:${origin}:${runId}`,
+          key: `run:${runId}`,
           run: async (client) =>
-            (await client.query<{ id: number }>(sql.insertSignal, [runId, name, json, now])).rows,
+            (await client.query<{ id: number }>({ ...sql.insertSignal, values: [runId, name, json, now] }))
+              .rows,
           settle: (rows): SignalRecord => {
             const id = rows[0]?.id;
             if (id === undefined) throw new RunNotFoundError(runId);
@@ -368,8 +396,9 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
         const { json, at } = prepareRecord(stream, data, now);
         return {
           journal: false,
+          key: `stream:${stream}`,
           run: async (client) =>
-            (await client.query<{ seq: number }>(sql.insertRecord, [stream, at, json])).rows,
+            (await client.query<{ seq: number }>({ ...sql.insertRecord, values: [stream, at, json] })).rows,
           settle: (rows) => {
             const seq = rows[0]?.seq;
             if (seq === undefined) throw new Error(`appendRecord("${stream}"): the insert returned no seq.`);

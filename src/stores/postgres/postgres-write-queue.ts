@@ -1,6 +1,8 @@
 /** Group commit for the Postgres store: writes queued while a transaction is in flight commit together in the next one, in order. */
 
 import type { Pool, PoolClient } from 'pg';
+import { type BatchStep, planBatch } from './postgres-batch-plan.js';
+import type { PostgresWriteGroup } from './postgres-write-groups.js';
 
 /**
  * One write for the queue. `run` issues its statements on the batch's connection (inside the
@@ -15,6 +17,13 @@ export interface PostgresWrite<T, R> {
   readonly journal: boolean;
   /** A change to announce with `NOTIFY` once the batch has committed (`kind:origin:runId`), if any. */
   readonly notify?: string;
+  /**
+   * What the write reads and changes (`run:<id>`, `stream:<name>`), so a batch can reorder writes
+   * on different keys; undefined for a write that may touch any run (written alone, in order).
+   */
+  readonly key?: string;
+  /** A multi-row statement the write may share with others of its group in a batch, and its row of values. */
+  readonly many?: { readonly group: PostgresWriteGroup<R>; readonly row: readonly unknown[] };
 }
 
 interface Pending {
@@ -31,6 +40,8 @@ export interface PostgresWriteStats {
   queuedWrites: number;
   journalBatches: number;
   journalEntries: number;
+  /** Statements the batches were written with: a write's own or a multi-row one (`BEGIN`/`COMMIT` not counted). */
+  statements: number;
 }
 
 /** The ordered queue in front of the store's writes. */
@@ -56,8 +67,10 @@ function statementError(error: unknown): boolean {
  * Creates the write queue. One batch is in flight at a time: the first write schedules a batch
  * with `setImmediate`, and every write queued while a batch commits joins the next one, so
  * with many runs in flight one transaction carries many writes (group commit). A batch of
- * several writes runs between `BEGIN` and `COMMIT` on one pooled connection; a batch of one
- * runs as its own statement. Promises settle in queue order after the commit, so a resolved
+ * one write runs as its own statement. A larger batch is planned (`planBatch`): writes of one
+ * kind on different runs share one multi-row statement, so a batch costs a few round trips
+ * however many writes it holds; several statements run between `BEGIN` and `COMMIT` on one
+ * pooled connection, a single one as its own transaction. Promises settle in queue order after the commit, so a resolved
  * write is durable (committed with the server's `synchronous_commit`, `on` by default). Then
  * the batch's changes are announced with one `NOTIFY` on another connection.
  *
@@ -136,22 +149,50 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
     }
   }
 
-  /** Runs the writes in one transaction (or a single write as its own statement); returns each write's result. */
+  /** Runs the writes in one transaction (a single statement as its own); returns each write's result, in order. */
   async function runBatch(client: PoolClient, writes: Pending[]): Promise<unknown[]> {
-    const outcomes: unknown[] = [];
     if (writes.length === 1) {
-      outcomes.push(await writes[0]!.write!.run(client));
+      stats.statements++;
+      return [await writes[0]!.write!.run(client)];
+    }
+    const steps = planBatch(writes.map(({ write }) => ({ group: write!.many?.group, key: write!.key })));
+    const outcomes: unknown[] = new Array(writes.length);
+    if (steps.length === 1) {
+      await runStep(client, writes, steps[0]!, outcomes);
       return outcomes;
     }
     await client.query('BEGIN');
     try {
-      for (const pending of writes) outcomes.push(await pending.write!.run(client));
+      for (const step of steps) await runStep(client, writes, step, outcomes);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
     return outcomes;
+  }
+
+  /** One statement of a batch: a write's own, or its group's over all the step's writes. */
+  async function runStep(
+    client: PoolClient,
+    writes: Pending[],
+    step: BatchStep,
+    outcomes: unknown[],
+  ): Promise<void> {
+    const { members, group } = step;
+    if (group === undefined || members.length === 1) {
+      for (const member of members) {
+        stats.statements++;
+        outcomes[member] = await writes[member]!.write!.run(client);
+      }
+      return;
+    }
+    stats.statements++;
+    const results = await group.runMany(
+      client,
+      members.map((member) => writes[member]!.write!.many!.row),
+    );
+    for (let index = 0; index < members.length; index++) outcomes[members[index]!] = results[index];
   }
 
   /**

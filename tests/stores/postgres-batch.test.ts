@@ -1,0 +1,267 @@
+/**
+ * The Postgres store's multi-row batches: writes issued together share one transaction and one
+ * statement per kind, and each still gets the outcome it would have had alone (fences per entry).
+ */
+
+import { describe, expect, it } from 'vitest';
+import type { JournalEntry } from '../../src/core/store.js';
+import type { PostgresStore } from '../../src/stores/postgres/index.js';
+import { sampleEntry, sampleRun, T } from '../../src/testing/store-conformance.js';
+import { testStore, useSharedServer } from './postgres-database.js';
+
+useSharedServer();
+
+const leased = (id: string, owner: string, leaseExpiresAt = T + 60_000) =>
+  sampleRun({ id, leaseOwner: owner, leaseExpiresAt });
+
+/** Runs `issue` (which must not await between its writes); returns the outcomes and the transactions and statements they took. */
+async function inOneBatch(store: PostgresStore, issue: () => Promise<unknown>[]) {
+  await store.open();
+  const before = { ...store.stats };
+  const outcomes = await Promise.allSettled(issue());
+  return {
+    outcomes,
+    transactions: store.stats.transactions - before.transactions,
+    statements: store.stats.statements - before.statements,
+  };
+}
+
+/** The rejection's code, or 'ok'. */
+function codes(outcomes: PromiseSettledResult<unknown>[]): string[] {
+  return outcomes.map((outcome) =>
+    outcome.status === 'fulfilled' ? 'ok' : String((outcome.reason as { code?: unknown }).code),
+  );
+}
+
+const keysOf = (entries: JournalEntry[]) => entries.map((entry) => entry.key);
+
+describe('the Postgres store writes a batch with one statement per kind', () => {
+  it('fences each journal entry of a batch on its own: a lost lease fails that entry and writes nothing of it', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(leased('a', 'w1'));
+      await store.createRun(leased('b', 'w2'));
+      await store.createRun(leased('c', 'w1', T + 5));
+      const fence = { owner: 'w1', now: T + 10 };
+      const { outcomes, transactions, statements } = await inOneBatch(store, () => [
+        store.appendJournal(sampleEntry('a', 'k1'), fence),
+        store.appendJournal(sampleEntry('b', 'k1'), fence), // leased by w2
+        store.appendJournal(sampleEntry('c', 'k1'), fence), // w1's lease expired at T + 5
+        store.appendJournal(sampleEntry('a', 'k2'), fence),
+        store.appendJournal(sampleEntry('a', 'k1', { result: 'again' }), fence), // k1 is taken
+        store.appendJournal(sampleEntry('missing', 'k1'), fence),
+        store.appendJournal(sampleEntry('a', 'k3'), fence),
+      ]);
+      expect(codes(outcomes)).toEqual([
+        'ok',
+        'LEASE_LOST',
+        'LEASE_LOST',
+        'ok',
+        'JOURNAL_CONFLICT',
+        'LEASE_LOST',
+        'ok',
+      ]);
+      expect([transactions, statements]).toEqual([1, 1]);
+      const journal = await store.loadJournal('a');
+      expect(keysOf(journal)).toEqual(['k1', 'k2', 'k3']);
+      expect(journal[0]!.result).toBe('result of k1');
+      expect(await store.loadJournal('b')).toEqual([]);
+      expect(await store.loadJournal('c')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('writes the first held entry of a key when an earlier one of the batch lost its lease', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(leased('a', 'w1'));
+      const { outcomes } = await inOneBatch(store, () => [
+        store.appendJournal(sampleEntry('a', 'k', { result: 'stale' }), { owner: 'w0', now: T }),
+        store.appendJournal(sampleEntry('a', 'k', { result: 'kept' }), { owner: 'w1', now: T }),
+        store.appendJournal(sampleEntry('a', 'k', { result: 'late' }), { owner: 'w1', now: T }),
+      ]);
+      expect(codes(outcomes)).toEqual(['LEASE_LOST', 'ok', 'JOURNAL_CONFLICT']);
+      expect((await store.loadJournal('a')).map((entry) => entry.result)).toEqual(['kept']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps each run’s journal in call order when the entries of many runs share a statement', async () => {
+    const store = testStore();
+    try {
+      const runs = ['r1', 'r2', 'r3'];
+      for (const id of runs) await store.createRun(leased(id, 'w'));
+      const { outcomes, transactions, statements } = await inOneBatch(store, () =>
+        Array.from({ length: 30 }, (_, index) =>
+          store.appendJournal(sampleEntry(runs[index % 3]!, `step#${index}`), { owner: 'w', now: T }),
+        ),
+      );
+      expect(codes(outcomes).every((code) => code === 'ok')).toBe(true);
+      expect([transactions, statements]).toEqual([1, 1]);
+      for (const [position, id] of runs.entries()) {
+        const expected = Array.from({ length: 10 }, (_, index) => `step#${index * 3 + position}`);
+        expect(keysOf(await store.loadJournal(id))).toEqual(expected);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('gives unfenced entries of a batch their own conflicts', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(sampleRun({ id: 'a' }));
+      await store.appendJournal(sampleEntry('a', 'old'));
+      const { outcomes } = await inOneBatch(store, () => [
+        store.appendJournal(sampleEntry('a', 'old')),
+        store.appendJournal(sampleEntry('a', 'new')),
+        store.appendJournal(sampleEntry('a', 'new')),
+      ]);
+      expect(codes(outcomes)).toEqual(['JOURNAL_CONFLICT', 'ok', 'JOURNAL_CONFLICT']);
+      expect(keysOf(await store.loadJournal('a'))).toEqual(['old', 'new']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('creates the runs of a batch together, refusing only an id that exists', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(sampleRun({ id: 'taken', input: 'first' }));
+      const { outcomes, transactions, statements } = await inOneBatch(store, () => [
+        store.createRun(sampleRun({ id: 'n1', createdAt: T + 1 })),
+        store.createRun(sampleRun({ id: 'taken', input: 'second' })),
+        store.createRun(sampleRun({ id: 'n2', createdAt: T + 2, threadId: 't', costUsd: 0.5 })),
+        store.createRun(sampleRun({ id: 'n1', input: 'twice' })),
+      ]);
+      expect(codes(outcomes)).toEqual(['ok', 'RUN_EXISTS', 'ok', 'RUN_EXISTS']);
+      // The second n1 cannot share the first one's statement: it waits for the next.
+      expect([transactions, statements]).toEqual([1, 2]);
+      expect((await store.getRun('taken'))!.input).toBe('first');
+      expect((await store.getRun('n1'))!.input).toEqual({ question: 'Where is my order?' });
+      expect(await store.getRun('n2')).toEqual(
+        sampleRun({ id: 'n2', createdAt: T + 2, threadId: 't', costUsd: 0.5 }),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('updates the runs of a batch together, failing only a lost fence or an unknown run', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(leased('a', 'w1'));
+      await store.createRun(leased('b', 'w2'));
+      await store.createRun(leased('c', 'w1'));
+      const fence = { owner: 'w1', now: T + 10 };
+      const done = {
+        status: 'completed',
+        output: { answer: 42 },
+        endedAt: T + 20,
+        leaseOwner: null,
+      } as const;
+      const { outcomes, transactions } = await inOneBatch(store, () => [
+        store.updateRun('a', done, T + 20, fence),
+        store.updateRun('b', done, T + 20, fence), // leased by w2
+        store.updateRun('missing', done, T + 20, fence),
+        store.updateRun('missing', { costUsd: 1 }, T + 20),
+        store.updateRun('c', done, T + 20, fence),
+      ]);
+      expect(codes(outcomes)).toEqual(['ok', 'LEASE_LOST', 'RUN_NOT_FOUND', 'RUN_NOT_FOUND', 'ok']);
+      expect(transactions).toBe(1);
+      for (const id of ['a', 'c']) {
+        const run = await store.getRun(id);
+        expect(run).toMatchObject({ status: 'completed', output: { answer: 42 }, endedAt: T + 20 });
+        expect(run!.leaseOwner).toBeUndefined();
+      }
+      expect(await store.getRun('b')).toEqual(leased('b', 'w2'));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('claims the runs of a batch together as claimRun would one by one', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(sampleRun({ id: 'free', status: 'suspended' }));
+      await store.createRun(leased('held', 'other'));
+      await store.createRun(leased('forced', 'other'));
+      await store.createRun(sampleRun({ id: 'done', status: 'completed' }));
+      const { outcomes, statements } = await inOneBatch(store, () => [
+        store.claimRun('free', 'me', T + 10, 1_000),
+        store.claimRun('held', 'me', T + 10, 1_000),
+        store.claimRun('forced', 'me', T + 10, 1_000, true),
+        store.claimRun('done', 'me', T + 10, 1_000),
+        store.claimRun('missing', 'me', T + 10, 1_000),
+      ]);
+      const values = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'rejected'));
+      const claimed = { status: 'running', leaseOwner: 'me', leaseExpiresAt: T + 1_010, updatedAt: T + 10 };
+      expect(values[0]).toEqual({ ...sampleRun({ id: 'free' }), ...claimed });
+      expect(values[1]).toBeUndefined();
+      expect(values[2]).toEqual({ ...leased('forced', 'other'), ...claimed });
+      expect(values.slice(3)).toEqual([undefined, undefined]);
+      expect(statements).toBe(1);
+      expect(await store.getRun('held')).toEqual(leased('held', 'other'));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the order of different writes on one run issued together', async () => {
+    const store = testStore();
+    try {
+      const fence = { owner: 'w', now: T };
+      const { outcomes } = await inOneBatch(store, () => [
+        store.createRun(leased('a', 'w')),
+        store.appendJournal(sampleEntry('a', 'k1'), fence),
+        store.createRun(leased('b', 'w')),
+        store.updateRun('a', { leaseOwner: 'someone-else' }, T, fence),
+        store.appendJournal(sampleEntry('a', 'k2'), fence), // the lease moved just before
+        store.appendJournal(sampleEntry('b', 'k1'), fence),
+        store.addSignal('a', 'go', { n: 1 }, T),
+        store.claimRun('a', 'w', T, 1_000, true),
+        store.appendJournal(sampleEntry('a', 'k3'), fence),
+        store.appendRecord('stream', 1, T),
+        store.appendRecord('stream', 2, T),
+      ]);
+      expect(codes(outcomes)).toEqual([
+        'ok',
+        'ok',
+        'ok',
+        'ok',
+        'LEASE_LOST',
+        'ok',
+        'ok',
+        'ok',
+        'ok',
+        'ok',
+        'ok',
+      ]);
+      expect(keysOf(await store.loadJournal('a'))).toEqual(['k1', 'k3']);
+      expect(keysOf(await store.loadJournal('b'))).toEqual(['k1']);
+      expect((await store.listSignals('a')).map((signal) => signal.name)).toEqual(['go']);
+      expect((await store.readRecords('stream')).map((record) => record.data)).toEqual([1, 2]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails only the write with a value the server refuses, and writes the rest of its batch', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(leased('a', 'w'));
+      const fence = { owner: 'w', now: T };
+      const { outcomes } = await inOneBatch(store, () => [
+        store.appendJournal(sampleEntry('a', 'k1'), fence),
+        store.appendJournal(sampleEntry('a', 'bad\u0000key'), fence),
+        store.appendJournal(sampleEntry('a', 'k2'), fence),
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(keysOf(await store.loadJournal('a'))).toEqual(['k1', 'k2']);
+    } finally {
+      await store.close();
+    }
+  });
+});
