@@ -30,11 +30,15 @@ export async function setup() {
     forceFlush: async () => {},
   };
   const provider = new sdk.BasicTracerProvider({
-    spanProcessors: [new sdk.BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 2048 })],
+    spanProcessors: [
+      new sdk.BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 2048 }),
+    ],
   });
   const noSdk = createBatonAgent(baton.createMemoryStore());
   const off = createBatonAgent(baton.createMemoryStore(), { runtime: { tracing: false } });
-  const traced = createBatonAgent(baton.createMemoryStore(), { runtime: { tracing: { tracerProvider: provider } } });
+  const traced = createBatonAgent(baton.createMemoryStore(), {
+    runtime: { tracing: { tracerProvider: provider } },
+  });
   return {
     runOnce: noSdk.runOnce,
     toolCalls: noSdk.toolCalls,
@@ -47,7 +51,8 @@ export async function setup() {
       for (let index = 0; index < 1000; index++) await traced.runOnce();
       await provider.forceFlush();
       const spansPerRun = (exported - before) / 1000;
-      if (spansPerRun < 5) throw new Error(`baton-tracing: ${spansPerRun} spans per traced run, expected at least 5`);
+      if (spansPerRun < 5)
+        throw new Error(`baton-tracing: ${spansPerRun} spans per traced run, expected at least 5`);
       const samples = { off: [], noSdk: [], traced: [] };
       for (let round = 0; round < 7; round++) {
         samples.off.push(await timeSequential(off.runOnce, 3000, 1));
