@@ -41,6 +41,7 @@ const runColumnTypes: Record<string, string> = {
   lease_owner: 'text',
   lease_expires_at: 'double precision',
   schema_version: 'integer',
+  trace: 'text',
 };
 
 const runColumnList = runColumns.split(',').map((column) => column.trim());
