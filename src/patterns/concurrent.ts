@@ -158,6 +158,7 @@ export function concurrent<INPUT, OUTPUT, LOW>(
     kind: 'pattern',
     name: options.name,
     version: options.version ?? '1',
+    ...(options.distribute === true ? { distributedChildren: options.units } : {}),
     async execute(ctx: RunContext, input: INPUT): Promise<OUTPUT | LOW> {
       announceStart(ctx, 'concurrent', options.name, names);
       const distribute = options.distribute === true ? { distribute: true } : undefined;
