@@ -57,6 +57,51 @@ describe('distributed children', () => {
     }
   });
 
+  it("wakes the parent by its own look at the child's record when the child's end is never handed over", async () => {
+    const store = createMemoryStore();
+    const double = workflow({ name: 'double' }, async (ctx, n: number) => ctx.step('double', () => n * 2));
+    const parent = workflow({ name: 'one' }, async (ctx: RunContext, n: number) =>
+      ctx.run(double, n, { distribute: true }),
+    );
+    // The children's runtime stores their end, but its signal to the parent fails: a worker
+    // that died right after storing a child's end.
+    const lossy = new Proxy(store, {
+      get(target, key) {
+        if (key === 'addSignal') return () => Promise.reject(new Error('the worker died'));
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const holder: { parents?: Runtime; children?: Runtime } = {};
+    const dispatcher: RunDispatcher = {
+      async dispatch(runId, _reason, options) {
+        setTimeout(
+          () => {
+            const runtime = runId.includes('.child.') ? holder.children : holder.parents;
+            runtime?.execute(runId).catch(() => undefined);
+          },
+          Math.max(1, (options?.at ?? 0) - Date.now()),
+        );
+      },
+    };
+    const runtime = createRuntime({ store, dispatcher, workflows: [parent, double], recover: false });
+    const children = createRuntime({ store: lossy, dispatcher, workflows: [double], recover: false });
+    holder.parents = runtime;
+    holder.children = children;
+    try {
+      const started = Date.now();
+      const handle = await runtime.start(parent, 4);
+      expect(await handle.result()).toBe(8);
+      // It woke at its first look (5 s), read the child's stored end and returned its output.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(4_900);
+      expect((await runtime.journal(handle.runId)).map((entry) => entry.name)).toContain('check:double');
+      expect(await store.listSignals(handle.runId)).toEqual([]);
+    } finally {
+      await runtime.close();
+      await children.close();
+    }
+  }, 15_000);
+
   it('runs a distributed child inline on a runtime without a dispatcher', async () => {
     const store = createMemoryStore();
     const double = workflow({ name: 'double' }, async (ctx, n: number) => ctx.step('double', () => n * 2));
