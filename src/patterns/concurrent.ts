@@ -135,6 +135,10 @@ export function concurrent<INPUT, OUTPUT, LOW>(
       `${where}: require must be 'all', 'best-effort' or an integer from 1 to ${names.length}.`,
     );
   }
+  if (options.distribute !== undefined && typeof options.distribute !== 'boolean')
+    throw new ConfigError(
+      `${where}: distribute must be true or false, got ${JSON.stringify(options.distribute)}.`,
+    );
   const aggregate = options.aggregate ?? 'collect';
   const weights = checkAggregate(where, aggregate, names);
   const voting = aggregate === 'vote' || weights !== undefined;
