@@ -332,6 +332,8 @@ function validateInput(
   };
 }
 
+const distributed = { distribute: true } as const;
+
 async function runTool(
   ctx: RunContext,
   agent: Agent<unknown>,
@@ -354,7 +356,11 @@ async function runTool(
   try {
     output =
       tool.runnable !== undefined
-        ? await ctx.run(tool.runnable, (input as { input: string }).input)
+        ? await ctx.run(
+            tool.runnable,
+            (input as { input: string }).input,
+            tool.distribute === true ? distributed : undefined,
+          )
         : await withEscalation(ctx, agent.name, tool.name, () => {
             let attempts = 1;
             const counted = (made: number) => {

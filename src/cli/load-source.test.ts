@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { workflow } from '../index.js';
-import { parseSource, pickExport, recordedPath } from './load-source.js';
+import { createMemoryStore, createRuntime, workflow } from '../index.js';
+import { scriptedModel } from '../testing/index.js';
+import { loadSource, parseSource, pickExport, recordedPath } from './load-source.js';
 
 const one = workflow({ name: 'one' }, async () => 1);
 const two = workflow({ name: 'two' }, async () => 2);
@@ -60,5 +64,56 @@ describe('recordedPath', () => {
     expect(recordedPath('/other/flow.ts', '/app')).toBe('/other/flow.ts');
     expect(recordedPath('/app-two/flow.ts', '/app')).toBe('/app-two/flow.ts');
     expect(recordedPath('/app/..flows/x.ts', '/app')).toBe('..flows/x.ts');
+  });
+});
+
+describe('loadSource: teams that distribute', () => {
+  it("lists a team file's nested teams that distribute, for a worker to register", async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'baton-load-source-'));
+    try {
+      writeFileSync(
+        join(directory, 'team.yaml'),
+        `name: pipeline
+pattern: sequential
+stages: [research, writer]
+teams:
+  - name: research
+    pattern: concurrent
+    units: [web, papers]
+    distribute: true
+  - name: review
+    description: Unused, does not distribute.
+    pattern: concurrent
+    units: [web]
+agents:
+  - name: web
+    instructions: Search the web.
+  - name: papers
+    instructions: Search papers.
+  - name: writer
+    instructions: Write.
+`,
+      );
+      const loaded = await loadSource('team.yaml', {
+        cwd: directory,
+        env: {},
+        model: scriptedModel([{ text: 'found' }]),
+      });
+      expect(loaded.distributing.map((team) => team.name)).toEqual(['research']);
+      // A worker registering them knows the units by name.
+      const worker = createRuntime({
+        store: createMemoryStore(),
+        workflows: [loaded.runnable, ...loaded.distributing],
+        recover: false,
+      });
+      try {
+        const handle = await worker.start('papers', 'hello');
+        expect((await worker.get(handle.runId)).target).toBe('papers');
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

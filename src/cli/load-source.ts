@@ -22,6 +22,11 @@ export interface LoadedSource {
   kind: 'team' | 'module';
   /** A notice to print first (a team running offline). */
   notice: string | undefined;
+  /**
+   * A team file's nested teams that dispatch children (`distribute: true`): a worker registers
+   * them, so it knows their children's targets by name. Empty for a module.
+   */
+  distributing: readonly Runnable[];
 }
 
 /** Options of {@link loadSource}. */
@@ -62,7 +67,16 @@ export async function loadSource(file: string, options: LoadSourceOptions): Prom
       ...(options.model === undefined ? {} : { model: options.model }),
       ...(options.store === undefined ? {} : { store: options.store }),
     });
-    return { runnable: team.runnable as Runnable, source: recorded, kind: 'team', notice: team.notice };
+    const distributing = [...team.teams.values()].filter(
+      (nested) => nested.distributedChildren !== undefined,
+    );
+    return {
+      runnable: team.runnable as Runnable,
+      source: recorded,
+      kind: 'team',
+      notice: team.notice,
+      distributing,
+    };
   }
   if (!moduleExtensions.includes(extension)) {
     throw new ConfigError(
@@ -79,7 +93,7 @@ export async function loadSource(file: string, options: LoadSourceOptions): Prom
     });
   }
   const { name, runnable } = pickExport(file, module, options.exportName);
-  return { runnable, source: `${recorded}#${name}`, kind: 'module', notice: undefined };
+  return { runnable, source: `${recorded}#${name}`, kind: 'module', notice: undefined, distributing: [] };
 }
 
 /**

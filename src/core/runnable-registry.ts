@@ -35,7 +35,10 @@ export class RunnableRegistry {
           `Two different definitions are named "${definition.name}". Names identify what a stored run resumes with; rename one.`,
         );
       }
+      if (existing === definition) continue;
       this.#definitions.set(definition.name, definition);
+      // A worker must know a distributed child's target by name (cycles end at `existing`).
+      if (definition.distributedChildren !== undefined) this.register(definition.distributedChildren);
     }
   }
 

@@ -26,6 +26,11 @@ export interface Runnable<INPUT = unknown, OUTPUT = unknown> {
    * stand where a runnable of `string` is expected.
    */
   readonly inputSchema?: ZodType;
+  /**
+   * What this definition may start as distributed child runs (`distribute: true`): a runtime
+   * that registers it registers these too, so a worker executes those children by name.
+   */
+  readonly distributedChildren?: readonly Runnable[];
   execute(ctx: RunContext, input: INPUT): Promise<OUTPUT>;
 }
 

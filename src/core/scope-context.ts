@@ -102,10 +102,11 @@ export class ScopeContext implements RunContext {
     const sequence = this.#next();
     const spawn = options?.distribute === true ? this.#execution.spawnChild : undefined;
     if (spawn !== undefined) {
-      const key = `${this.scope}#${sequence}`;
+      // Its own scope for the spawn, wait and check steps: children started together from one
+      // scope would otherwise number those steps in the order their spawns happened to finish.
       return runDistributed(
-        this,
-        key,
+        new ScopeContext(this.#execution, `${this.scope}/${sequence}`),
+        `${this.scope}#${sequence}`,
         target as Runnable,
         input,
         spawn,

@@ -135,6 +135,10 @@ export function concurrent<INPUT, OUTPUT, LOW>(
       `${where}: require must be 'all', 'best-effort' or an integer from 1 to ${names.length}.`,
     );
   }
+  if (options.distribute !== undefined && typeof options.distribute !== 'boolean')
+    throw new ConfigError(
+      `${where}: distribute must be true or false, got ${JSON.stringify(options.distribute)}.`,
+    );
   const aggregate = options.aggregate ?? 'collect';
   const weights = checkAggregate(where, aggregate, names);
   const voting = aggregate === 'vote' || weights !== undefined;
@@ -158,6 +162,7 @@ export function concurrent<INPUT, OUTPUT, LOW>(
     kind: 'pattern',
     name: options.name,
     version: options.version ?? '1',
+    ...(options.distribute === true ? { distributedChildren: options.units } : {}),
     async execute(ctx: RunContext, input: INPUT): Promise<OUTPUT | LOW> {
       announceStart(ctx, 'concurrent', options.name, names);
       const distribute = options.distribute === true ? { distribute: true } : undefined;

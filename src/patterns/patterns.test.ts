@@ -125,6 +125,15 @@ describe('concurrent', () => {
     expect(prompt).toContain('rising');
     await rt.close();
   });
+
+  it('lists its units as distributed children only with distribute: true, which must be a boolean', () => {
+    const units = [slow('a', 1, 'x'), slow('b', 1, 'y')];
+    expect(concurrent({ name: 'spread', units, distribute: true }).distributedChildren).toEqual(units);
+    expect(concurrent({ name: 'local', units }).distributedChildren).toBeUndefined();
+    expect(() => concurrent({ name: 'bad', units, distribute: 1 as unknown as boolean })).toThrow(
+      'concurrent("bad"): distribute must be true or false, got 1.',
+    );
+  });
 });
 
 describe('handoff', () => {

@@ -35,10 +35,25 @@ export interface SupervisorOptions<OUTPUT> {
   maxDelegations?: number;
   /** Text appended to the manager's instructions (for example how to split the work). */
   instructions?: string;
+  /**
+   * Dispatch each delegation as a run of its own (`<run id>.child.<key>`), for any worker to
+   * execute, while the manager waits durably for its result (on a runtime with a dispatcher;
+   * elsewhere workers run inline). A worker process that dies costs only its unfinished
+   * delegations. Default false.
+   */
+  distribute?: boolean;
 }
 
 const supervisorOptionNames = optionNames<SupervisorOptions<unknown>>(
-  { name: true, version: true, manager: true, workers: true, maxDelegations: true, instructions: true },
+  {
+    name: true,
+    version: true,
+    manager: true,
+    workers: true,
+    maxDelegations: true,
+    instructions: true,
+    distribute: true,
+  },
   { agents: 'workers', members: 'workers' },
 );
 
@@ -78,7 +93,12 @@ export function supervisor<OUTPUT = string>(
     throw new ConfigError(
       `${where}: instructions must be a non-empty string (it is appended to the manager's).`,
     );
-  const workers = options.workers.map((entry, index) => workerTool(where, index, entry));
+  if (options.distribute !== undefined && typeof options.distribute !== 'boolean')
+    throw new ConfigError(
+      `${where}: distribute must be true or false, got ${JSON.stringify(options.distribute)}.`,
+    );
+  const distribute = options.distribute === true;
+  const workers = options.workers.map((entry, index) => workerTool(where, index, entry, distribute));
   const taken = new Set(options.manager.tools.map((tool) => tool.name));
   for (const [index, worker] of workers.entries()) {
     if (taken.has(worker.tool.name))
@@ -96,6 +116,7 @@ export function supervisor<OUTPUT = string>(
     kind: 'pattern',
     name: options.name,
     version: options.version ?? '1',
+    ...(distribute ? { distributedChildren: workers.map((worker) => worker.run) } : {}),
     async execute(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
       announceStart(ctx, 'supervisor', options.name, [
         manager.name,
@@ -153,11 +174,17 @@ export function supervisor<OUTPUT = string>(
 
 interface WorkerTool {
   tool: AnyTool;
+  run: AnyRunnable;
   /** The worker's name in `speaker-selected` events. */
   speaker: string;
 }
 
-function workerTool(where: string, index: number, entry: AnyRunnable | SupervisorWorker): WorkerTool {
+function workerTool(
+  where: string,
+  index: number,
+  entry: AnyRunnable | SupervisorWorker,
+  distribute: boolean,
+): WorkerTool {
   const field = `workers[${index}]`;
   if (typeof (entry as AnyRunnable | undefined)?.execute === 'function') {
     const runnable = checkRunnable(where, field, entry);
@@ -167,7 +194,8 @@ function workerTool(where: string, index: number, entry: AnyRunnable | Superviso
       );
     const description = (runnable as Agent<unknown>).description;
     return {
-      tool: runnableTool(runnable as Runnable<string, unknown>, { description }),
+      tool: runnableTool(runnable as Runnable<string, unknown>, { description, distribute }),
+      run: runnable,
       speaker: runnable.name,
     };
   }
@@ -180,9 +208,10 @@ function workerTool(where: string, index: number, entry: AnyRunnable | Superviso
   try {
     const tool = runnableTool(runnable as Runnable<string, unknown>, {
       description: worker.description,
+      distribute,
       ...(worker.name === undefined ? {} : { name: worker.name }),
     });
-    return { tool, speaker: worker.name ?? runnable.name };
+    return { tool, run: runnable, speaker: worker.name ?? runnable.name };
   } catch (error) {
     throw new ConfigError(`${where}: ${field}: ${(error as Error).message}`, { cause: error });
   }

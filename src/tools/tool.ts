@@ -61,6 +61,8 @@ export interface Tool<INPUT = unknown, OUTPUT = unknown> {
   execute(input: INPUT, context: ToolContext): OUTPUT | Promise<OUTPUT>;
   /** Set when the tool runs an agent or workflow as a child run. */
   readonly runnable?: Runnable<string, unknown>;
+  /** With `runnable`: the child is dispatched as a run of its own (`ctx.run(..., { distribute: true })`). */
+  readonly distribute?: boolean;
 }
 
 /** Options of `tool()`. */
@@ -199,6 +201,11 @@ export interface RunnableToolOptions {
   name?: string;
   /** What the runnable does; the model decides whether to call it from this. */
   description: string;
+  /**
+   * Dispatch each call as a run of its own, for any worker to execute, and wait for it durably
+   * (on a runtime with a dispatcher; elsewhere the child runs inline). Default false.
+   */
+  distribute?: boolean;
 }
 
 /**
@@ -237,6 +244,7 @@ export function runnableTool<OUTPUT>(
     // A child run needs no capability itself: its own agents' permissions govern what it does.
     capabilities: Object.freeze([]),
     runnable: target as Runnable<string, unknown>,
+    ...(options.distribute === true ? { distribute: true } : {}),
     execute: () => {
       throw new ConfigError(`${where} runs as a child run; call it through an agent.`);
     },

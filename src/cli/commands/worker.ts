@@ -189,7 +189,7 @@ async function definitionsOf(
 ): Promise<Runnable[]> {
   if (!moduleExtensions.includes(extname(file).toLowerCase())) {
     const loaded = await loadSource(file, { cwd: context.cwd, env: context.env, store });
-    return [loaded.runnable];
+    return [loaded.runnable, ...loaded.distributing];
   }
   const path = resolve(context.cwd, file);
   if (!existsSync(path)) throw new ConfigError(`File not found: ${file} (looked for ${path}).`);

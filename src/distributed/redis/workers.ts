@@ -223,6 +223,8 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
   const { Worker, DelayedError } = await loadBullmq();
   let executed = 0;
   let draining = false;
+  /** Runs of another version this worker has handed back (reported once each). */
+  const otherVersions = new Set<string>();
   const handBack = async (job: Job<RunJobData>, token: string | undefined): Promise<never> => {
     await job.moveToDelayed(Date.now(), token);
     throw new DelayedError();
@@ -241,6 +243,19 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
     } catch (error) {
       if (draining) return handBack(job, token);
       if (BatonError.isInstance(error) && error.code === 'RUN_NOT_FOUND') return { runId, status: 'gone' };
+      if (BatonError.isInstance(error) && error.code === 'VERSION_MISMATCH') {
+        // A run of another version (a rolling deploy): hand the job back for a worker that has
+        // that version. A failed job would keep its id, and BullMQ would drop the recovery
+        // poll's later dispatch of the same run state as a duplicate: the run would never run.
+        if (!otherVersions.has(runId)) {
+          otherVersions.add(runId);
+          process.stderr.write(
+            `baton worker: ${error.message} Handing run ${runId} back for a worker with its version (looking again every ${leaseMs} ms).\n`,
+          );
+        }
+        await job.moveToDelayed(Date.now() + leaseMs, token);
+        throw new DelayedError();
+      }
       if (BatonError.isInstance(error) && error.code === 'RUN_LEASED') {
         // Another process holds the run: look again once its lease would have run out. If it is
         // alive it renews the lease and finishes the run itself; then this job finds it ended.
@@ -274,6 +289,10 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
   const worker: Worker<RunJobData> = new Worker<RunJobData>(queue ?? 'baton-runs', processor, workerOptions);
   worker.on('error', (error) => {
     process.stderr.write(`baton worker: ${String(error)}\n`);
+  });
+  worker.on('failed', (job, error) => {
+    if (job !== undefined && !(error instanceof DelayedError))
+      process.stderr.write(`baton worker: the job of run ${job.data.runId} failed: ${String(error)}\n`);
   });
   await worker.waitUntilReady();
   let closing: Promise<void> | undefined;

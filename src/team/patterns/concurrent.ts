@@ -8,6 +8,7 @@ import { compact } from '../build-parts.js';
 import { memberList, memberReference, wholeNumber } from '../team-schema-parts.js';
 import { anyMember, nameList } from '../team-words.js';
 import { asTeamRunnable, definePattern, type FieldReference, listReferences } from './pattern-module.js';
+import { distribute } from './shared-fields.js';
 
 /** The concurrent pattern of team files. */
 export const concurrentPattern = definePattern({
@@ -57,6 +58,7 @@ export const concurrentPattern = definePattern({
       .describe(
         'concurrent: the agent, team or human that answers when consistency is below minConsistency.',
       ),
+    distribute,
   },
   required: { units: 'a list of agent names to run at once.' },
   check({ team, problem, keyProblem, reference, references }) {
@@ -110,6 +112,7 @@ export const concurrentPattern = definePattern({
           require: definition.require,
           consistencyMeasure: definition.consistencyMeasure,
           minConsistency: definition.minConsistency,
+          distribute: definition.distribute,
           onLowConsistency:
             definition.onLowConsistency === undefined
               ? undefined

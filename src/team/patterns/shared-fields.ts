@@ -27,3 +27,11 @@ export const maxRounds = wholeNumber()
   .min(1)
   .optional()
   .describe('groupChat (default 10), makerChecker (default 3), magentic (default 20): the round cap.');
+
+/** concurrent, supervisor: each unit or delegation as a run of its own, for any worker. */
+export const distribute = z
+  .boolean({ error: 'expected true or false' })
+  .optional()
+  .describe(
+    'concurrent, supervisor: run each unit or delegation as a run of its own that any worker executes (with workers; inline otherwise). Default false.',
+  );

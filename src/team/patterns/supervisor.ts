@@ -5,7 +5,7 @@ import { compact } from '../build-parts.js';
 import { memberList, wholeNumber } from '../team-schema-parts.js';
 import { isModelString } from '../team-words.js';
 import { asTeamRunnable, definePattern, listReferences } from './pattern-module.js';
-import { manager } from './shared-fields.js';
+import { distribute, manager } from './shared-fields.js';
 
 /** The supervisor pattern of team files. */
 export const supervisorPattern = definePattern({
@@ -19,6 +19,7 @@ export const supervisorPattern = definePattern({
       .min(1)
       .optional()
       .describe('supervisor: delegations allowed in one run. Default 10.'),
+    distribute,
   },
   required: {
     manager: 'the agent that delegates to the workers and writes the answer.',
@@ -50,7 +51,7 @@ export const supervisorPattern = definePattern({
           const runnable = member(worker);
           return runnable.kind === 'agent' ? runnable : { run: runnable, description: describe(worker) };
         }),
-        ...compact({ maxDelegations: definition.maxDelegations }),
+        ...compact({ maxDelegations: definition.maxDelegations, distribute: definition.distribute }),
       }),
     );
   },
