@@ -60,7 +60,9 @@ describe('the audit log of format 1', () => {
   });
 
   it('catches an edited entry in it', async () => {
-    const edited = plain.map((text, index) => (index === 3 ? text.replace('"total":129', '"total":1') : text));
+    const edited = plain.map((text, index) =>
+      index === 3 ? text.replace('"total":129', '"total":1') : text,
+    );
     expect(edited[3]).not.toBe(plain[3]);
     const report = await verifyAudit(await storeWith(edited), runId);
     expect(report.ok).toBe(false);
