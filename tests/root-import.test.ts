@@ -52,8 +52,8 @@ const dependencies = Object.keys(
 ).sort();
 
 /**
- * Baton's own modules a first agent run needs and the root import does not load: the agent loop
- * (agents/agent-loop.ts loads it with the first run).
+ * Baton's own modules the root import does not load: the agent loop (agents/agent-loop.ts loads
+ * it with the first run), a fan-in's voting and consistency scoring, tool routing's embeddings.
  */
 const lazyModules = [
   'agents/model-step',
@@ -63,6 +63,8 @@ const lazyModules = [
   'agents/tool-steps',
   'models/resilience/escalation',
   'models/resilience/tool-call',
+  'patterns/consistency',
+  'tools/tool-embeddings',
 ];
 
 describe('the root import', () => {
@@ -78,7 +80,7 @@ describe('the root import', () => {
     expect(root.packages).toEqual([]);
   });
 
-  it('loads the agent loop with the first agent run, not with the package', () => {
+  it('loads the agent loop with the first agent run, and other parts used only while running, not with the package', () => {
     expect(root.modules).toContain('agents/agent-loop');
     expect(root.modules).toContain('agents/agent');
     expect(root.modules.filter((module) => lazyModules.includes(module))).toEqual([]);
