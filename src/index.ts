@@ -3,10 +3,10 @@
 export type { Agent, AgentOptions, AnyTool, InstructionContext, ModelSettings } from './agents/agent.js';
 export { agent } from './agents/agent.js';
 export type { AgentHooks, AgentRun, MaybePromise, ToolCallInfo } from './agents/agent-hooks.js';
+export { runAgent } from './agents/agent-loop.js';
 export type { InputFilter, Transfer, TransferOptions } from './agents/handoff.js';
 export { handoffFilters, transfer } from './agents/handoff.js';
 export type { AgentRunResult, RunAgentOptions } from './agents/run-agent.js';
-export { runAgent } from './agents/run-agent.js';
 export type { BeforeToolCall } from './agents/tool-steps.js';
 export type { ContextReport } from './context/context-guard.js';
 export { ContextOverflowError } from './context/context-guard.js';

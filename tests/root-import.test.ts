@@ -1,6 +1,7 @@
 /** What importing the package root loads: Baton's own modules, not the heavy dependencies it uses only when asked. */
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -16,8 +17,8 @@ const hooks = `export async function load(url, context, next) {
 const registerHooks = `import { register } from 'node:module';
 register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));`;
 
-/** The packages a fresh process loads while importing `file`, by name. */
-function packagesLoadedBy(file: string): string[] {
+/** What a fresh process loads while importing `file`: packages by name, and Baton's own modules by path under dist/. */
+function loadedBy(file: string): { packages: string[]; modules: string[] } {
   const child = spawnSync(
     process.execPath,
     [
@@ -30,18 +31,59 @@ function packagesLoadedBy(file: string): string[] {
     { cwd: repository, encoding: 'utf8', timeout: 60_000 },
   );
   expect(child.status, child.stderr).toBe(0);
-  const names = new Set<string>();
+  const packages = new Set<string>();
+  const modules = new Set<string>();
   for (const line of child.stderr.split('\n')) {
     const match = /^loaded .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
-    if (match?.[1] !== undefined) names.add(match[1]);
+    if (match?.[1] !== undefined) packages.add(match[1]);
+    const own = /^loaded file:\/\/.*?\/dist\/(.+)\.js$/.exec(line);
+    if (own?.[1] !== undefined && !line.includes('/node_modules/')) modules.add(own[1]);
   }
-  return [...names].sort();
+  return { packages: [...packages].sort(), modules: [...modules].sort() };
 }
 
+/** The package's runtime dependencies (package.json): every one of them loads on first use only. */
+const dependencies = Object.keys(
+  (
+    JSON.parse(readFileSync(join(repository, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    }
+  ).dependencies,
+).sort();
+
+/**
+ * Baton's own modules the root import does not load: the agent loop (agents/agent-loop.ts loads
+ * it with the first run), a fan-in's voting and consistency scoring, tool routing's embeddings.
+ */
+const lazyModules = [
+  'agents/model-step',
+  'agents/prepare-context',
+  'agents/response-format',
+  'agents/run-agent',
+  'agents/tool-steps',
+  'models/resilience/escalation',
+  'models/resilience/tool-call',
+  'patterns/consistency',
+  'tools/tool-embeddings',
+];
+
 describe('the root import', () => {
-  it('loads no dependency but the provider types: zod, the AI SDK, tokenizers, YAML, MCP and prices load on first use', () => {
-    // The built entry (npm test builds first), as a user's import resolves it.
-    expect(packagesLoadedBy(join(repository, 'dist/index.js'))).toEqual(['@ai-sdk/provider']);
+  // The built entry (npm test builds first), as a user's import resolves it.
+  const root = loadedBy(join(repository, 'dist/index.js'));
+
+  it('loads none of the dependencies: zod, the AI SDK, tokenizers, YAML, prices, cockatiel and SQLite load on first use', () => {
+    expect(dependencies).toEqual(
+      expect.arrayContaining(['ai', 'zod', 'gpt-tokenizer', 'yaml', '@pydantic/genai-prices', 'cockatiel']),
+    );
+    expect(root.packages.filter((name) => dependencies.includes(name))).toEqual([]);
+    // Nor anything else from node_modules (peer dependencies such as MCP's SDK, or what the AI SDK uses).
+    expect(root.packages).toEqual([]);
+  });
+
+  it('loads the agent loop with the first agent run, and other parts used only while running, not with the package', () => {
+    expect(root.modules).toContain('agents/agent-loop');
+    expect(root.modules).toContain('agents/agent');
+    expect(root.modules.filter((module) => lazyModules.includes(module))).toEqual([]);
   });
 
   it('shares one zod with the user: the lazily loaded module is the one `import` gives', async () => {

@@ -28,9 +28,10 @@ import { runnableTool, type Tool, toJsonSchema } from '../tools/tool.js';
 import { createToolRouter, type ToolRouter, type ToolRoutingOptions } from '../tools/tool-router.js';
 import { type AgentHooks, type HookPlan, hookPlan } from './agent-hooks.js';
 import { agentInputSchema, toPromptInput } from './agent-input.js';
+import { runAgent } from './agent-loop.js';
 import { type Transfer, transfer } from './handoff.js';
 import { policyHooks } from './policy-hooks.js';
-import { type RunAgentOptions, runAgent } from './run-agent.js';
+import type { RunAgentOptions } from './run-agent.js';
 
 /** Any tool, whatever its input and output types. */
 // biome-ignore lint/suspicious/noExplicitAny: a list of tools mixes input types; each is checked by its own schema.

@@ -355,6 +355,9 @@ interface ChainState {
   readonly runId: string;
   /** `runId` as JSON, made on first use. */
   runIdJson?: string;
+  /** The agent of the last entry sealed, and its `"agent":...,` field. */
+  agent?: string;
+  agentField?: string;
   index: number;
   hash: string;
   /**
@@ -452,7 +455,11 @@ export function createAuditWriter(
       // A failed append rejects its own entry's promise only; the next one chains to the last written entry.
       chain.pending++;
       let next: Promise<void>;
-      if (chain.ready && chain.pending === 1) next = append(store, chain, entry, bodies, true);
+      if (chain.ready && chain.pending === 1)
+        next =
+          bodies.length === 1 && chain.audited === undefined && (chain.key === undefined || chain.index > 0)
+            ? appendOne(store, chain, entry, bodies[0] as AuditBody)
+            : append(store, chain, entry, bodies, true);
       else {
         const run = () => append(store, chain, entry, bodies, true);
         next = chain.queue === undefined ? run() : chain.queue.then(run, run);
@@ -476,6 +483,34 @@ async function load(store: Store, state: ChainState): Promise<void> {
   for (const journaled of await store.loadJournal(state.runId)) {
     await append(store, state, journaled, auditBodies(journaled));
   }
+}
+
+/**
+ * `append` for the usual case, without an async frame: one body, the chain's head known, no
+ * catch-up running and no key marker to write first. Counted as one of the writer's `pending`.
+ */
+function appendOne(store: Store, state: ChainState, entry: JournalEntry, body: AuditBody): Promise<void> {
+  let sealed: { hash: string; json: string };
+  let written: Promise<number>;
+  try {
+    sealed = seal(state, entry, body);
+    state.stream ??= auditStream(state.runId);
+    written = store.appendRecord(state.stream, new RecordJson(sealed.json), entry.endedAt);
+  } catch (error) {
+    state.pending--;
+    return Promise.reject(error);
+  }
+  return written.then(
+    () => {
+      state.index += 1;
+      state.hash = sealed.hash;
+      state.pending--;
+    },
+    (error: unknown) => {
+      state.pending--;
+      throw error;
+    },
+  );
 }
 
 /** Appends the audit records of one journal entry; `counted`: one of the writer's `pending` appends. */
@@ -510,6 +545,47 @@ async function append(
   }
 }
 
+/** True for a string or `undefined` (left out of an object's JSON, as canonical JSON leaves it out). */
+function isText(value: unknown): value is string | undefined {
+  return value === undefined || typeof value === 'string';
+}
+
+/**
+ * The canonical JSON of the data of the bodies nearly every run writes (a model decision, a
+ * tool call with a plain output), by `JSON.stringify` alone: `auditBodies` builds these data
+ * objects with their keys in sorted order, so when every value in them is a string (or a
+ * string, number, boolean or null tool output), `JSON.stringify` writes exactly the canonical
+ * JSON. Undefined for anything else, which `plainCanonical` then serializes.
+ */
+function knownDataJson(body: AuditBody): string | undefined {
+  const data = body.data;
+  if (body.type === 'model-decision') {
+    if (!isText(data.model) || !isText(data.answer) || !isText(data.text)) return undefined;
+    const calls = data.toolCalls as Array<Record<string, unknown>> | undefined;
+    if (calls !== undefined) {
+      for (let index = 0; index < calls.length; index++) {
+        const call = calls[index] as Record<string, unknown>;
+        if (!isText(call.id) || !isText(call.input) || !isText(call.tool)) return undefined;
+      }
+    }
+    return JSON.stringify(data);
+  }
+  if (body.type === 'tool-call') {
+    if (!isText(data.tool) || !isText(data.status) || !isText(data.error)) return undefined;
+    const output = data.output;
+    const kind = typeof output;
+    if (
+      output === null ||
+      output === undefined ||
+      kind === 'string' ||
+      kind === 'boolean' ||
+      (kind === 'number' && Number.isFinite(output))
+    )
+      return JSON.stringify(data);
+  }
+  return undefined;
+}
+
 /**
  * The next entry of the chain for `body`: its hash and its stored JSON. The data is serialized
  * once: its canonical JSON goes into the hashed text, which is the same text `auditHash`
@@ -518,31 +594,64 @@ async function append(
  * made into its JSON form, so the stored entry hashes the same after reading.
  */
 function seal(state: ChainState, entry: JournalEntry, body: AuditBody): { hash: string; json: string } {
-  let dataJson = plainCanonical(body.data, 0);
-  if (dataJson === undefined) dataJson = canonicalJson(JSON.parse(JSON.stringify(body.data)));
+  let dataJson = knownDataJson(body);
+  if (dataJson === undefined) {
+    dataJson = plainCanonical(body.data, 0);
+    if (dataJson === undefined) dataJson = canonicalJson(JSON.parse(JSON.stringify(body.data)));
+  }
   const prev = state.hash;
   const at = entry.endedAt;
-  // canonical(entry, 'hash'): keys in sorted order (agent, at, data, [hash], index, key, mac,
-  // prev, runId, step, type), undefined ones left out. Every field but data is a string or a number,
-  // whose canonical JSON is JSON.stringify's.
-  let head = '{';
-  if (body.agent !== undefined) head += `"agent":${JSON.stringify(body.agent)},`;
-  // endedAt comes from the clock: a finite number, whose JSON is its string.
-  if (at !== undefined) head += `"at":${at},`;
-  head += `"data":${dataJson}`;
+  let agentField = '';
+  if (body.agent !== undefined) {
+    // The agent rarely changes from one entry to the next: its JSON is made once per change.
+    if (body.agent !== state.agent) {
+      state.agent = body.agent;
+      state.agentField = `"agent":${JSON.stringify(body.agent)},`;
+    }
+    agentField = state.agentField as string;
+  }
   state.runIdJson ??= JSON.stringify(state.runId);
-  // The type is one of AuditEntryType's literals, which need no escaping.
-  const tail =
-    `,"index":${state.index + 1},"key":${JSON.stringify(entry.key)},` +
-    `${state.key === undefined ? '' : '"mac":"hmac-sha256",'}"prev":"${prev}",` +
-    `"runId":${state.runIdJson},"step":${JSON.stringify(entry.name)},"type":"${body.type}"}`;
+  // canonical(entry, 'hash'): keys in sorted order (agent, at, data, [hash], index, key, mac,
+  // prev, runId, step, type), undefined ones left out. Every field but data is a string or a
+  // number, whose canonical JSON is JSON.stringify's; endedAt comes from the clock (a finite
+  // number, whose JSON is its string); the type is one of AuditEntryType's literals, which need
+  // no escaping. One array makes both texts: with `prev` in front for the hash, then with the
+  // hash in its place for the store; join() makes each one flat string in one allocation (a
+  // concatenation would keep every piece alive in a store that holds the text in memory).
+  const pieces: Array<string | number> = [
+    prev,
+    '{',
+    agentField,
+    at === undefined ? '' : '"at":',
+    at === undefined ? '' : at,
+    at === undefined ? '' : ',',
+    '"data":',
+    dataJson,
+    '', // 8-10: the hash field, in the stored JSON only
+    '',
+    '',
+    ',"index":',
+    state.index + 1,
+    ',"key":',
+    JSON.stringify(entry.key),
+    state.key === undefined ? ',"prev":"' : ',"mac":"hmac-sha256","prev":"',
+    prev,
+    '","runId":',
+    state.runIdJson,
+    ',"step":',
+    JSON.stringify(entry.name),
+    ',"type":"',
+    body.type,
+    '"}',
+  ];
+  const text = pieces.join('');
   const hash =
     state.key === undefined
-      ? sha('sha256', prev + head + tail, 'hex')
-      : createHmac('sha256', state.key)
-          .update(prev + head + tail)
-          .digest('hex');
-  // join() makes one flat string; a concatenation would keep every piece alive in a store that
-  // holds the text in memory (several times the memory, and the garbage collector's time).
-  return { hash, json: [head, ',"hash":"', hash, '"', tail].join('') };
+      ? sha('sha256', text, 'hex')
+      : createHmac('sha256', state.key).update(text).digest('hex');
+  pieces[0] = '';
+  pieces[8] = ',"hash":"';
+  pieces[9] = hash;
+  pieces[10] = '"';
+  return { hash, json: pieces.join('') };
 }

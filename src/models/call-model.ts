@@ -1,14 +1,9 @@
 /** One model call through the AI SDK spec methods, normalized to a JSON response with usage. */
 
-import {
-  APICallError,
-  type LanguageModelV3,
-  type LanguageModelV3CallOptions,
-  type LanguageModelV3Usage,
-} from '@ai-sdk/provider';
+import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Usage } from '@ai-sdk/provider';
 import { BatonError, errorMessage, ModelCallError } from '../core/errors.js';
 import type { Usage } from '../core/store.js';
-import { classifyError } from './resilience/classify.js';
+import { classifyError, isAiSdkError } from './resilience/classify.js';
 import { modelName } from './resolve-model.js';
 
 /** A tool call as the model asked for it; `input` is the raw JSON text. */
@@ -146,7 +141,7 @@ function asModelError(model: string, error: unknown, signal: AbortSignal | undef
   if (BatonError.isInstance(error)) return error;
   if (signal?.aborted === true) return signal.reason ?? error;
   let wrapped: ModelCallError;
-  if (APICallError.isInstance(error)) {
+  if (isAiSdkError(error, 'AI_APICallError')) {
     wrapped = new ModelCallError(
       `Model ${model} failed${error.statusCode === undefined ? '' : ` with HTTP ${error.statusCode}`}: ${error.message}`,
       {

@@ -1,7 +1,8 @@
 /** adaptive(): a planner splits the task into a dependency graph; a policy picks the pattern that fits its shape, which then runs it. */
 
 import { type Agent, agent } from '../agents/agent.js';
-import { type AgentRunResult, runAgent } from '../agents/run-agent.js';
+import { runAgent } from '../agents/agent-loop.js';
+import type { AgentRunResult } from '../agents/run-agent.js';
 import { type AgentInput, userMessage } from '../context/messages.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import { isInterruption } from '../core/interruption.js';

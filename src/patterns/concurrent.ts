@@ -6,12 +6,7 @@ import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { RunContext } from '../core/run-context.js';
 import { type AnyRunnable, assertName, type Runnable } from '../core/runnable.js';
 import { isBudgetStop } from '../governance/budget.js';
-import {
-  type AggregateInfo,
-  type ConsistencyMeasure,
-  consistencyOf,
-  type VoteResult,
-} from './consistency.js';
+import type { AggregateInfo, ConsistencyMeasure, VoteResult } from './consistency.js';
 import { announceEnd, announceStart, checkRunnable, recordDecision, textOf } from './shared.js';
 
 // Voting and consistency scoring live in consistency.ts; their types are still exported from here.
@@ -78,6 +73,13 @@ export interface ConcurrentOptions<OUTPUT, LOW = never> {
    */
   distribute?: boolean;
 }
+
+/** Voting and consistency scoring (consistency.ts), loaded by the first run that fans in, not with the package. */
+let consistencyModule: Promise<typeof import('./consistency.js')> | undefined;
+const loadConsistency = () => {
+  consistencyModule ??= import('./consistency.js');
+  return consistencyModule;
+};
 
 const concurrentOptionNames = optionNames<ConcurrentOptions<unknown, unknown>>(
   {
@@ -205,6 +207,7 @@ export function concurrent<INPUT, OUTPUT, LOW>(
         );
       }
       // Lazy: 'collect' and agent aggregators without minConsistency never compute the score.
+      const { consistencyOf } = await loadConsistency();
       const info = consistencyOf(results, weights, measure);
       const low = minConsistency !== undefined && info.consistency < minConsistency;
       if (voting || minConsistency !== undefined) {

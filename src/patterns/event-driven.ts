@@ -1,7 +1,7 @@
 /** eventDriven(): members subscribe to topics and publish events on a durable, replayable per-run topic bus. */
 
 import type { Agent, AnyTool } from '../agents/agent.js';
-import { runAgent } from '../agents/run-agent.js';
+import { runAgent } from '../agents/agent-loop.js';
 import type { AgentInput } from '../context/messages.js';
 import { BatonError, ConfigError, errorMessage } from '../core/errors.js';
 import { isInterruption } from '../core/interruption.js';

@@ -1,7 +1,7 @@
 /** groupChat(): members take turns on one shared thread; a selector picks each speaker, conditions and loop detection end the chat. */
 
 import type { Agent } from '../agents/agent.js';
-import { runAgent } from '../agents/run-agent.js';
+import { runAgent } from '../agents/agent-loop.js';
 import type { Message } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';

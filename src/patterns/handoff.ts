@@ -1,8 +1,9 @@
 /** handoff(): triage and transfer of control between agents, with input filters, a loop guard (stop, warn or escalate) and a fallback agent. */
 
 import type { Agent } from '../agents/agent.js';
+import { runAgent } from '../agents/agent-loop.js';
 import { type InputFilter, type Transfer, transfer } from '../agents/handoff.js';
-import { type AgentRunResult, type RunAgentOptions, runAgent } from '../agents/run-agent.js';
+import type { AgentRunResult, RunAgentOptions } from '../agents/run-agent.js';
 import { type AgentInput, userMessage } from '../context/messages.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import { isInterruption } from '../core/interruption.js';

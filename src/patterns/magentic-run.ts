@@ -1,7 +1,7 @@
 /** One execution of magentic(): the round loop over the progress ledger, stalls and replans, member turns and the final answer. */
 
 import type { Agent } from '../agents/agent.js';
-import { runAgent } from '../agents/run-agent.js';
+import { runAgent } from '../agents/agent-loop.js';
 import { type Message, userMessage } from '../context/messages.js';
 import { BatonError, errorMessage, ModelBehaviorError } from '../core/errors.js';
 import { isInterruption } from '../core/interruption.js';

@@ -1,7 +1,7 @@
 /** Member turns the patterns share: running a member, wrapping its failures, and reading JSON from its reply. */
 
 import type { Agent } from '../agents/agent.js';
-import { runAgent } from '../agents/run-agent.js';
+import { runAgent } from '../agents/agent-loop.js';
 import { BatonError, errorMessage } from '../core/errors.js';
 import { isInterruption } from '../core/interruption.js';
 import type { RunContext } from '../core/run-context.js';

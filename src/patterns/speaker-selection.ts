@@ -1,7 +1,7 @@
 /** groupChat()'s speaker selection: round robin, a function of the chat state, or an LLM selector with a fallback. */
 
 import { type Agent, agent } from '../agents/agent.js';
-import { runAgent } from '../agents/run-agent.js';
+import { runAgent } from '../agents/agent-loop.js';
 import { BatonError, ConfigError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import type { Runnable } from '../core/runnable.js';

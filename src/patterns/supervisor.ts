@@ -1,7 +1,8 @@
 /** supervisor(): a manager agent that delegates to workers (any runnables) through tools and writes the final answer. */
 
 import type { Agent, AnyTool } from '../agents/agent.js';
-import { type AgentRunResult, runAgent } from '../agents/run-agent.js';
+import { runAgent } from '../agents/agent-loop.js';
+import type { AgentRunResult } from '../agents/run-agent.js';
 import type { AgentInput } from '../context/messages.js';
 import { ConfigError } from '../core/errors.js';
 import { isInterruption } from '../core/interruption.js';

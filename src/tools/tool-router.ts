@@ -9,7 +9,7 @@ import { ConfigError } from '../core/errors.js';
 import { loadZod } from '../core/load-zod.js';
 import type { RunContext } from '../core/run-context.js';
 import { type Tool, tool } from './tool.js';
-import { createToolEmbedder, type ToolEmbedder, type ToolEmbeddingOptions } from './tool-embeddings.js';
+import type { ToolEmbedder, ToolEmbeddingOptions } from './tool-embeddings.js';
 import { buildIndex, rank, schemaText, tokenize } from './tool-index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry mixes input types; each is checked by its own schema.
@@ -116,7 +116,7 @@ export function createToolRouter(
   const embedder: ToolEmbedder | undefined =
     options.embedding === undefined
       ? undefined
-      : createToolEmbedder(
+      : lazyEmbedder(
           options.embedding,
           registry.map((entry) => `${entry.name}: ${entry.description} ${schemaText(entry.jsonSchema)}`),
         );
@@ -262,4 +262,17 @@ function foundTools(messages: readonly LanguageModelV3Message[], searchName: str
     }
   }
   return names;
+}
+
+/** An embedder whose module (tool-embeddings.ts) loads with its first ranking, not with the package. */
+function lazyEmbedder(options: ToolEmbeddingOptions, documents: readonly string[]): ToolEmbedder {
+  let embedder: Promise<ToolEmbedder> | undefined;
+  return {
+    rank(query, lexical, limit, signal) {
+      embedder ??= import('./tool-embeddings.js').then(({ createToolEmbedder }) =>
+        createToolEmbedder(options, documents),
+      );
+      return embedder.then((loaded) => loaded.rank(query, lexical, limit, signal));
+    },
+  };
 }

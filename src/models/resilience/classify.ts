@@ -1,15 +1,28 @@
 /** Error classification: which route (retry, back to the model, human, fail fast) a failure takes. */
 
-import {
-  APICallError,
-  InvalidResponseDataError,
-  JSONParseError,
-  TypeValidationError,
-} from '@ai-sdk/provider';
+import type { APICallError } from '@ai-sdk/provider';
 import { BatonError, type ErrorClass } from '../../core/errors.js';
 import { isPolicyError } from './cockatiel.js';
 
 const classes: readonly ErrorClass[] = ['transient', 'recoverable', 'escalate', 'fatal'];
+
+/**
+ * True for an AI SDK error of the given name (`AI_APICallError`, ...), from any copy of the AI
+ * SDK: the check its own `isInstance` makes (a `Symbol.for('vercel.ai.error.<name>')` marker set
+ * to true), without loading `@ai-sdk/provider` when the package is imported.
+ *
+ * @example
+ * ```ts
+ * if (isAiSdkError(error, 'AI_APICallError')) console.log(error.statusCode);
+ * ```
+ */
+export function isAiSdkError(value: unknown, name: 'AI_APICallError'): value is APICallError;
+export function isAiSdkError(value: unknown, name: string): value is Error;
+export function isAiSdkError(value: unknown, name: string): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const marker = Symbol.for(`vercel.ai.error.${name}`);
+  return marker in value && (value as Record<symbol, unknown>)[marker] === true;
+}
 
 /**
  * True for the four error classes.
@@ -71,7 +84,9 @@ export function classifyError(error: unknown, kind: 'model' | 'tool'): ErrorClas
     const status = (error as { statusCode?: unknown }).statusCode;
     if (typeof status === 'number') return statusClass(status);
   }
-  const api = findCause(error, (candidate) => APICallError.isInstance(candidate)) as APICallError | undefined;
+  const api = findCause(error, (candidate) => isAiSdkError(candidate, 'AI_APICallError')) as
+    | APICallError
+    | undefined;
   if (api !== undefined) {
     if (api.statusCode !== undefined) return statusClass(api.statusCode);
     return api.isRetryable ? 'transient' : 'fatal';
@@ -80,9 +95,9 @@ export function classifyError(error: unknown, kind: 'model' | 'tool'): ErrorClas
     findCause(
       error,
       (candidate) =>
-        JSONParseError.isInstance(candidate) ||
-        TypeValidationError.isInstance(candidate) ||
-        InvalidResponseDataError.isInstance(candidate),
+        isAiSdkError(candidate, 'AI_JSONParseError') ||
+        isAiSdkError(candidate, 'AI_TypeValidationError') ||
+        isAiSdkError(candidate, 'AI_InvalidResponseDataError'),
     )
   )
     return 'transient';
@@ -106,7 +121,9 @@ export function retryAfterMs(error: unknown, now: number = Date.now()): number |
     (candidate) => typeof (candidate as { retryAfterMs?: unknown }).retryAfterMs === 'number',
   );
   if (own !== undefined) return (own as { retryAfterMs: number }).retryAfterMs;
-  const api = findCause(error, (candidate) => APICallError.isInstance(candidate)) as APICallError | undefined;
+  const api = findCause(error, (candidate) => isAiSdkError(candidate, 'AI_APICallError')) as
+    | APICallError
+    | undefined;
   const headers = api?.responseHeaders;
   if (headers === undefined) return undefined;
   const header = (name: string) => {

@@ -1,6 +1,6 @@
 /** Pattern agent: one agent answers the input. */
 
-import { runAgent } from '../../agents/run-agent.js';
+import { runAgent } from '../../agents/agent-loop.js';
 import { definePattern } from './pattern-module.js';
 import { entry } from './shared-fields.js';
 
