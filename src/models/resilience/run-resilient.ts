@@ -4,8 +4,9 @@
  *
  * The common case (one successful attempt, no caps, closed breaker) is kept cheap: the plan
  * (breaker, bulkheads, backoff, errors) is made once per model or tool and configuration, the
- * first attempt runs outside the retry policy, and the timeout is a plain timer whose
- * AbortController is made only when the callee reads the signal (see docs/resilience.md).
+ * first attempt runs outside the retry policy, and the timeout is a deadline watched by the
+ * runtime's one timer for all calls in flight (attempt-deadlines.ts), with an AbortController made
+ * only when the callee reads the signal (see docs/resilience.md).
  */
 
 import type {
@@ -18,6 +19,7 @@ import type {
   IRetryBackoffContext,
 } from 'cockatiel';
 import type { ErrorClass } from '../../core/errors.js';
+import type { Expiring } from './attempt-deadlines.js';
 import { retryAfterMs } from './classify.js';
 import { cockatiel, isBrokenCircuit } from './cockatiel.js';
 import type { BreakerState, Resilience, RetryOptions } from './registry.js';
@@ -306,15 +308,17 @@ async function timed<T>(
  * aborting one ~7 µs (a DOMException). A callee that read its signal is not aborted when it
  * returns (nothing listens to it after that).
  */
-class TimedAttempt<T> implements SignalSource {
+class TimedAttempt<T> implements SignalSource, Expiring {
   readonly #plan: ResilientPlan;
   readonly #ms: number;
   readonly #parent: SignalSource;
   #controller: AbortController | undefined;
   #parentSignal: AbortSignal | undefined;
   #onParentAbort: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Watched by the runtime's deadlines (one timer for every attempt in flight) until it ends. */
+  #watched = false;
   #start = 0;
+  deadline = 0;
   #settled = false;
   #expired: Error | undefined;
   #reject: ((error: unknown) => void) | undefined;
@@ -353,8 +357,11 @@ class TimedAttempt<T> implements SignalSource {
   run(fn: (signal: SignalSource) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#reject = reject;
-      this.#start = performance.now();
-      this.#timer = setTimeout(TimedAttempt.#expire, this.#ms, this);
+      const start = performance.now();
+      this.#start = start;
+      this.deadline = start + this.#ms;
+      this.#plan.resilience.deadlines.add(this, start);
+      this.#watched = true;
       let pending: Promise<T>;
       try {
         pending = Promise.resolve(fn(this));
@@ -374,12 +381,13 @@ class TimedAttempt<T> implements SignalSource {
     });
   }
 
-  static #expire(attempt: TimedAttempt<unknown>): void {
-    attempt.#timer = undefined;
-    const error = attempt.#plan.timeoutError(attempt.#ms);
-    attempt.#expired = error;
-    attempt.#controller?.abort(error);
-    attempt.#fail(error);
+  /** The deadline passed (called by the deadlines, which no longer watch it). */
+  expire(): void {
+    this.#watched = false;
+    const error = this.#plan.timeoutError(this.#ms);
+    this.#expired = error;
+    this.#controller?.abort(error);
+    this.#fail(error);
   }
 
   #fail(error: unknown): void {
@@ -391,7 +399,10 @@ class TimedAttempt<T> implements SignalSource {
   #finish(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#watched) {
+      this.#watched = false;
+      this.#plan.resilience.deadlines.remove(this);
+    }
     if (this.#onParentAbort !== undefined) {
       this.#parentSignal?.removeEventListener('abort', this.#onParentAbort);
       this.#onParentAbort = undefined;
