@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AttemptDeadlines, type Expiring } from './attempt-deadlines.js';
 
 function attempt(inMs: number, expired: string[], name: string): Expiring {
-  return { deadline: performance.now() + inMs, expire: () => expired.push(name) };
+  return { deadline: performance.now() + inMs, watchedAt: -1, expire: () => expired.push(name) };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

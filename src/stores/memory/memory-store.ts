@@ -31,9 +31,35 @@ class RunSlot {
   record: RunRecord | undefined;
   entries: JournalEntry[] | undefined = undefined;
   keys: Set<string> | undefined = undefined;
+  /** Position in the store's `live` list, -1 when terminal (or no record). */
+  liveAt = -1;
+  /** Position in the store's `leased` list, -1 without a lease owner. */
+  leasedAt = -1;
   constructor(record: RunRecord | undefined) {
     this.record = record;
   }
+}
+
+type Position = 'liveAt' | 'leasedAt';
+
+/**
+ * Puts `slot` in `list` or takes it out, keeping its position in `slot[at]`. A list, not a Set:
+ * a Set that a run joins and leaves again (every run does) reallocates its table when it empties.
+ * Order is not kept (the last member takes a leaving one's place).
+ */
+function place(list: RunSlot[], slot: RunSlot, at: Position, member: boolean): void {
+  const index = slot[at];
+  if (member) {
+    if (index === -1) slot[at] = list.push(slot) - 1;
+    return;
+  }
+  if (index === -1) return;
+  const last = list.pop() as RunSlot;
+  if (last !== slot) {
+    list[index] = last;
+    last[at] = index;
+  }
+  slot[at] = -1;
 }
 
 const scanLimit = 32;
@@ -78,9 +104,9 @@ const resolvedVoid: Promise<void> = Promise.resolve();
 export function createMemoryStore(): Store {
   const runs = new Map<string, RunSlot>();
   /** Ids of runs that are not terminal: the only candidates for `findRecoverable`. */
-  const live = new Set<string>();
+  const live: RunSlot[] = [];
   /** Ids of runs that have a lease owner: the only candidates for `renewLeases`. */
-  const leased = new Set<string>();
+  const leased: RunSlot[] = [];
   const signals = new Map<string, SignalRecord[]>();
   /** Record streams; a record's `seq` is its index + 1. Data is kept as JSON text and parsed on read. */
   const streams = new Map<string, Array<{ at: number; json: string }>>();
@@ -103,18 +129,11 @@ export function createMemoryStore(): Store {
     return slot;
   }
 
-  /** Keeps the `live` and `leased` indexes in step with a run's record. */
-  function index(record: RunRecord): void {
-    if (terminalStatuses.has(record.status)) live.delete(record.id);
-    else live.add(record.id);
-    if (record.leaseOwner === undefined) leased.delete(record.id);
-    else leased.add(record.id);
-  }
-
-  /** Replaces a stored run's record. */
+  /** Replaces a stored run's record, keeping the `live` and `leased` lists in step with it. */
   function put(slot: RunSlot, record: RunRecord): void {
     slot.record = record;
-    index(record);
+    place(live, slot, 'liveAt', !terminalStatuses.has(record.status));
+    place(leased, slot, 'leasedAt', record.leaseOwner !== undefined);
   }
 
   return {
@@ -122,15 +141,14 @@ export function createMemoryStore(): Store {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const existing = slotOf(run.id);
       if (existing?.record !== undefined) return Promise.reject(runExistsError(run.id));
-      const record = copyRun(run);
-      if (existing !== undefined) existing.record = record;
-      else {
-        const slot = new RunSlot(record);
+      let slot = existing;
+      if (slot === undefined) {
+        slot = new RunSlot(undefined);
         runs.set(run.id, slot);
         lastId = run.id;
         lastSlot = slot;
       }
-      index(record);
+      put(slot, copyRun(run));
       return resolvedVoid;
     },
 
@@ -189,12 +207,12 @@ export function createMemoryStore(): Store {
     renewLeases(owner, until) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const stopped: string[] = [];
-      for (const runId of leased) {
-        const slot = runs.get(runId);
-        const record = slot?.record;
-        if (slot === undefined || record === undefined || record.leaseOwner !== owner) continue;
+      // A copy: renewing keeps every slot in the list, but the loop must not see it change.
+      for (const slot of leased.slice()) {
+        const record = slot.record;
+        if (record === undefined || record.leaseOwner !== owner) continue;
         if (record.status === 'running') put(slot, { ...record, leaseExpiresAt: until });
-        else stopped.push(runId);
+        else stopped.push(record.id);
       }
       return Promise.resolve(stopped);
     },
@@ -202,8 +220,8 @@ export function createMemoryStore(): Store {
     findRecoverable(now, limit) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const due: Array<{ record: RunRecord; at: number }> = [];
-      for (const runId of live) {
-        const record = runs.get(runId)?.record;
+      for (const slot of live) {
+        const record = slot.record;
         if (record === undefined) continue;
         const at = dueAt(record, now);
         if (at !== undefined) due.push({ record, at });
