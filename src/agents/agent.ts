@@ -31,7 +31,7 @@ import { agentInputSchema, toPromptInput } from './agent-input.js';
 import { runAgent } from './agent-loop.js';
 import { type Transfer, transfer } from './handoff.js';
 import { policyHooks } from './policy-hooks.js';
-import type { RunAgentOptions } from './run-agent.js';
+import type { AgentRunResult, RunAgentOptions } from './run-agent.js';
 
 /** Any tool, whatever its input and output types. */
 // biome-ignore lint/suspicious/noExplicitAny: a list of tools mixes input types; each is checked by its own schema.
@@ -163,6 +163,8 @@ export interface Agent<OUTPUT = string> extends Runnable<AgentInput, OUTPUT> {
 }
 
 const endsRunOptions: RunAgentOptions = Object.freeze({ endsRun: true });
+
+const outputOf = <OUTPUT>(result: AgentRunResult<OUTPUT>): OUTPUT => result.output;
 
 function count(
   where: string,
@@ -345,12 +347,14 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
       }
       return resolvedHandoffs;
     },
-    async execute(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
-      const prepared = typeof input === 'string' ? input : await toPromptInput(input);
-      // The agent is the run itself (root scope, no thread to save after it): its final answer ends the run.
-      const options = ctx.scope === 'r' && ctx.threadId === undefined ? endsRunOptions : undefined;
-      return (await withThread(ctx, prepared, (messages) => runAgent(ctx, definition, messages, options)))
-        .output;
+    execute(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
+      // The usual run (a prompt, no thread): the agent loop itself, with no async frame around
+      // it (one would be held for as long as the run waits).
+      if (typeof input === 'string' && ctx.threadId === undefined)
+        return runAgent(ctx, definition, input, ctx.scope === 'r' ? endsRunOptions : undefined).then(
+          outputOf,
+        ) as Promise<OUTPUT>;
+      return executeWithThread(ctx, input);
     },
     asTool(toolOptions = {}) {
       return runnableTool(definition as unknown as Runnable<string, OUTPUT>, {
@@ -359,6 +363,13 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
       });
     },
   };
+  async function executeWithThread(ctx: RunContext, input: AgentInput): Promise<OUTPUT> {
+    const prepared = typeof input === 'string' ? input : await toPromptInput(input);
+    // The agent is the run itself (root scope, no thread to save after it): its final answer ends the run.
+    const options = ctx.scope === 'r' && ctx.threadId === undefined ? endsRunOptions : undefined;
+    return (await withThread(ctx, prepared, (messages) => runAgent(ctx, definition, messages, options)))
+      .output;
+  }
   if (options.hooks !== undefined && !Array.isArray(options.hooks))
     throw new ConfigError(
       `${where}: hooks must be a list of hook sets ([{ name: 'audit', beforeTool() {...} }]).`,

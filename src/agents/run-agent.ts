@@ -160,8 +160,12 @@ export async function runAgent<OUTPUT>(
   let failingTurns = 0;
   let repairs = 0;
   let payload: unknown;
-  /** Turns per agent in this loop, so a scripted or replayed model sees stable turn numbers. */
-  const agentTurns = options.turnCounter ?? new Map<string, number>();
+  /**
+   * Turns per agent in this loop, so a scripted or replayed model sees stable turn numbers. Made
+   * at the first handoff: until then only the first agent speaks (its turns in `soloTurns`).
+   */
+  let agentTurns = options.turnCounter;
+  let soloTurns = 0;
   const scope = ctx.scope;
   if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
   // Policies plug in through the agent's hooks (agent-hooks.ts), compiled once per agent. An agent
@@ -200,8 +204,12 @@ export async function runAgent<OUTPUT>(
         const replaced = returned instanceof Promise ? await returned : returned;
         if (replaced !== undefined) prompt = replaced;
       }
-    const turn = agentTurns.get(current.name) ?? 0;
-    agentTurns.set(current.name, turn + 1);
+    let turn: number;
+    if (agentTurns === undefined) turn = soloTurns++;
+    else {
+      turn = agentTurns.get(current.name) ?? 0;
+      agentTurns.set(current.name, turn + 1);
+    }
     // A final answer ends the run when nothing but returning it follows: no output schema to
     // check (a repair turn), no hook that sees the response or the answer.
     const endsRun =
@@ -310,6 +318,7 @@ export async function runAgent<OUTPUT>(
       });
       if (transfer.inputFilter !== undefined)
         history.splice(0, history.length, ...transfer.inputFilter(history));
+      agentTurns ??= new Map([[current.name, soloTurns]]);
       current = transfer.agent;
       hookRun.agent = current;
       hooks = activeHooks(current.hookPlan, hookRun);

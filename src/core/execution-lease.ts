@@ -79,9 +79,9 @@ export abstract class LeasedExecution {
     if (this.suspended) throw new Suspension();
   }
 
-  /** The fence every write of this execution carries: this process's lease, as of now. */
-  protected fence(): LeaseFence {
-    return { owner: this.host.owner, now: this.host.clock.now() };
+  /** The fence every write of this execution carries: this process's lease, as of now (`now`: the clock, read just before). */
+  protected fence(now: number = this.host.clock.now()): LeaseFence {
+    return { owner: this.host.owner, now };
   }
 
   /**
@@ -146,12 +146,13 @@ export abstract class LeasedExecution {
   }
 
   /**
-   * Appends an entry fenced on this process's lease. A write refused only because the lease
-   * expired while still this process's (nobody took the run over) renews it and is tried once more.
+   * Appends an entry fenced on this process's lease (as of `now`, when the clock was just read).
+   * A write refused only because the lease expired while still this process's (nobody took the
+   * run over) renews it and is tried once more.
    */
-  protected async appendFenced(entry: JournalEntry): Promise<void> {
+  protected async appendFenced(entry: JournalEntry, now?: number): Promise<void> {
     try {
-      await this.host.store.appendJournal(entry, this.fence());
+      await this.host.store.appendJournal(entry, this.fence(now));
     } catch (error) {
       await this.appendRefused(entry, error);
     }

@@ -31,6 +31,9 @@ export function isForbiddenKey(key: string): boolean {
  */
 export function findForbiddenKey(value: unknown): (string | number)[] | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
+  // Most values hold no such key: a walk that allocates nothing says so (this runs on every
+  // tool call's arguments); the search that builds the path runs only when it cannot.
+  if (clean(value, 0)) return undefined;
   const seen = new Set<object>();
   const stack: { value: object; path: (string | number)[] }[] = [{ value, path: [] }];
   while (stack.length > 0) {
@@ -51,6 +54,29 @@ export function findForbiddenKey(value: unknown): (string | number)[] | undefine
     }
   }
   return undefined;
+}
+
+/** Nesting beyond which `clean` gives up (a cycle, or a value deep enough to search the slow way). */
+const cleanDepth = 64;
+
+/** True when `value` certainly holds no forbidden key (as `findForbiddenKey` would find none), without allocating. */
+function clean(value: object, depth: number): boolean {
+  if (depth >= cleanDepth) return false;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      if (typeof item === 'object' && item !== null && !clean(item, depth + 1)) return false;
+    }
+    return true;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    if (forbidden.has(key)) return false;
+    const item = record[key];
+    if (typeof item === 'object' && item !== null && !clean(item, depth + 1)) return false;
+  }
+  return true;
 }
 
 /** A path as a JSON Pointer-like string for messages: `/a/0/__proto__`. */

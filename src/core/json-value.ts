@@ -14,6 +14,9 @@
  * ```
  */
 export function jsonProblem(value: unknown, path: string): string | undefined {
+  // Most values are fine: a walk that allocates nothing says so; only a value it cannot vouch
+  // for (a problem, or nesting deep enough to be a cycle) is walked again to say where and why.
+  if (plainJson(value, 0)) return undefined;
   const fault = nonJson(value, []);
   if (fault === undefined) return undefined;
   let at = path;
@@ -27,6 +30,42 @@ export function jsonProblem(value: unknown, path: string): string | undefined {
           : `[${JSON.stringify(part)}]`;
   }
   return `${at} ${fault.problem}`;
+}
+
+/** Nesting beyond which `plainJson` gives up (a cycle, or a value deep enough to check the slow way). */
+const plainDepth = 64;
+
+/** True when `value` is certainly a JSON value that reads back as itself (as `nonJson` finds nothing), without allocating. */
+function plainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= plainDepth) return false;
+      if (Array.isArray(value)) {
+        for (let index = 0; index < value.length; index++) {
+          const item: unknown = value[index];
+          if (item === undefined || !plainJson(item, depth + 1)) return false;
+        }
+        return true;
+      }
+      const prototype = Object.getPrototypeOf(value) as unknown;
+      if (prototype !== Object.prototype && prototype !== null) return false;
+      const record = value as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.hasOwn(record, key)) continue;
+        const item = record[key];
+        if (item !== undefined && !plainJson(item, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 /** Where a value stops being JSON: the problem and the way to it, innermost part first. */

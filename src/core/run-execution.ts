@@ -106,7 +106,7 @@ export class RunExecution extends WaitingExecution {
             leaseOwner: null,
             leaseExpiresAt: null,
           };
-    const update = this.host.store.updateRun(this.runId, patch, now, this.fence());
+    const update = this.host.store.updateRun(this.runId, patch, now, this.fence(now));
     if (behind !== undefined) return this.#persistBehind(outcome, behind, update, now);
     return update.then(
       () => this.#ended(outcome, now),
@@ -176,7 +176,7 @@ export class RunExecution extends WaitingExecution {
   async #persistEnd(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
     const { store, clock } = this.host;
     const now = clock.now();
-    const fence = this.fence();
+    const fence = this.fence(now);
     switch (outcome.status) {
       case 'suspended':
         return this.persistSuspended(outcome, now, fence);
@@ -255,21 +255,23 @@ export class RunExecution extends WaitingExecution {
       this.#stepWrite = undefined;
       return writing.then(() => this.step(key, name, fn, options));
     }
-    if (this.host.clock.now() >= this.leaseUntil) {
-      return this.confirmLease().then(() => this.#runStep(key, name, fn, options));
+    const now = this.host.clock.now();
+    if (now >= this.leaseUntil) {
+      return this.confirmLease().then(() => this.#runStep(key, name, fn, options, this.host.clock.now()));
     }
-    return this.#runStep(key, name, fn, options);
+    return this.#runStep(key, name, fn, options, now);
   }
 
+  /** Runs a step for real; `startedAt`: the clock, read as the step was let through. */
   async #runStep<T>(
     key: string,
     name: string,
     fn: (step: StepContext) => T | Promise<T>,
     options: StepOptions<T> | undefined,
+    startedAt: number,
   ): Promise<T> {
     const kind: JournalEntryKind = options?.kind ?? 'step';
     const meta = options?.meta;
-    const startedAt = this.host.clock.now();
     if (this.observed) this.emit({ type: 'step-start', key, name, kind });
     let entry: JournalEntry;
     let failure: unknown;
@@ -297,13 +299,13 @@ export class RunExecution extends WaitingExecution {
       // Nothing but the run's end follows: the entry is not awaited here but stored with the
       // run's end (in `execute`), which reports the run only once both are stored. Should a
       // step follow after all, it waits for the entry first (in `step`).
-      this.#stepWrite = this.appendFenced(entry).then(undefined, (error: unknown) => {
+      this.#stepWrite = this.appendFenced(entry, entry.endedAt).then(undefined, (error: unknown) => {
         this.writeError ??= error;
       });
       return entry.result as T;
     }
     try {
-      await this.host.store.appendJournal(entry, this.fence());
+      await this.host.store.appendJournal(entry, this.fence(entry.endedAt));
     } catch (error) {
       await this.appendRefused(entry, error);
     }

@@ -43,6 +43,58 @@ export interface SchedulerHost {
     | undefined;
 }
 
+/** What the scheduler does once an execution stopped; `storeError`: it threw (its store failed). */
+type AfterExecution = (
+  execution: RunExecution,
+  runId: string,
+  outcome: ExecutionOutcome,
+  storeError?: unknown,
+) => ExecutionOutcome;
+
+/**
+ * A launched run: its execution starts at the first `go()`, and `done` settles with what the
+ * scheduler made of its end. No async frame waits for the start (one was held per run in flight).
+ */
+class LaunchedRun implements ActiveRun {
+  readonly execution: RunExecution;
+  readonly done: Promise<ExecutionOutcome>;
+  readonly #definition: Runnable;
+  readonly #record: RunRecord;
+  readonly #after: AfterExecution;
+  #resolve: ((outcome: Promise<ExecutionOutcome>) => void) | undefined;
+
+  constructor(execution: RunExecution, definition: Runnable, record: RunRecord, after: AfterExecution) {
+    this.execution = execution;
+    this.#definition = definition;
+    this.#record = record;
+    this.#after = after;
+    this.done = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+
+  go(): void {
+    const resolve = this.#resolve;
+    if (resolve === undefined) return;
+    this.#resolve = undefined;
+    const { execution } = this;
+    const runId = this.#record.id;
+    const after = this.#after;
+    resolve(
+      execution.execute(this.#definition, this.#record.input).then(
+        (outcome) => after(execution, runId, outcome),
+        (error: unknown) =>
+          after(
+            execution,
+            runId,
+            { status: 'released', error: { name: 'Error', message: String(error) } },
+            error,
+          ),
+      ),
+    );
+  }
+}
+
 /** Schedules the runs of one runtime; owned by it, shared with no other. */
 export class RunScheduler {
   readonly #host: SchedulerHost;
@@ -91,15 +143,11 @@ export class RunScheduler {
     budget?: Budget,
   ): void {
     const execution = new RunExecution(host, record, entries, budget);
-    let go!: () => void;
-    const started = new Promise<void>((resolve) => {
-      go = resolve;
-    });
-    const done = this.#execute(execution, definition, record, started);
-    this.#active.set(record.id, { execution, done, go });
+    const active = new LaunchedRun(execution, definition, record, this.#afterExecution);
+    this.#active.set(record.id, active);
     this.#ensureHeartbeat();
     if (!fresh) {
-      go();
+      active.go();
       return;
     }
     // A fresh run starts when its handle is first asked for its result or its events (so an
@@ -114,33 +162,12 @@ export class RunScheduler {
     }
   }
 
-  async #execute(
-    execution: RunExecution,
-    definition: Runnable,
-    record: RunRecord,
-    started: Promise<void>,
-  ): Promise<ExecutionOutcome> {
-    await started;
-    let outcome: ExecutionOutcome;
-    try {
-      outcome = await execution.execute(definition, record.input);
-    } catch (error) {
-      return this.#afterExecution(
-        execution,
-        record.id,
-        { status: 'released', error: { name: 'Error', message: String(error) } },
-        error,
-      );
-    }
-    return this.#afterExecution(execution, record.id, outcome);
-  }
-
-  #afterExecution(
+  readonly #afterExecution = (
     execution: RunExecution,
     runId: string,
     outcome: ExecutionOutcome,
     storeError?: unknown,
-  ): ExecutionOutcome {
+  ): ExecutionOutcome => {
     // Only its own slot: a later execution of the run may hold it already.
     if (this.#active.get(runId)?.execution === execution) this.#active.delete(runId);
     const watch = execution.watch;
@@ -164,7 +191,7 @@ export class RunScheduler {
     }
     this.#results.notifyEnded(runId);
     return outcome;
-  }
+  };
 
   /** With a dispatcher: queues what comes after an execution stopped (a wake, a release). */
   #dispatchNext(

@@ -1,6 +1,11 @@
 /** One model call through the AI SDK spec methods, normalized to a JSON response with usage. */
 
-import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Usage } from '@ai-sdk/provider';
+import type {
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3Usage,
+} from '@ai-sdk/provider';
 import { BatonError, errorMessage, ModelCallError } from '../core/errors.js';
 import type { Usage } from '../core/store.js';
 import { classifyError, isAiSdkError } from './resilience/classify.js';
@@ -42,25 +47,56 @@ export type DeltaListener = (text: string) => void;
  * console.log(response.text, response.usage.totalTokens);
  * ```
  */
-export async function callModel(
+export function callModel(
   model: LanguageModelV3,
   options: LanguageModelV3CallOptions,
   onDelta?: DeltaListener,
 ): Promise<ModelResponse> {
+  if (onDelta !== undefined) return streamModel(model, options, onDelta);
+  // No async frame around the call (one would be held for as long as the model takes).
+  const name = modelName(model);
+  let generating: PromiseLike<LanguageModelV3GenerateResult>;
+  try {
+    generating = model.doGenerate(options);
+  } catch (error) {
+    return Promise.reject(asModelError(name, error, options.abortSignal));
+  }
+  return Promise.resolve(generating).then(
+    (result) => {
+      try {
+        return generated(name, result);
+      } catch (error) {
+        // A result not shaped as the spec says is the provider's failure too.
+        throw asModelError(name, error, options.abortSignal);
+      }
+    },
+    (error: unknown) => {
+      throw asModelError(name, error, options.abortSignal);
+    },
+  );
+}
+
+/** The response of a `doGenerate` call. */
+function generated(name: string, result: LanguageModelV3GenerateResult): ModelResponse {
+  let text = '';
+  const toolCalls: ModelToolCall[] = [];
+  for (const part of result.content) {
+    if (part.type === 'text') text += part.text;
+    else if (part.type === 'tool-call' && part.providerExecuted !== true) {
+      toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+    }
+  }
+  return response(name, text, toolCalls, result.finishReason.unified, result.usage);
+}
+
+/** `callModel` with `doStream`: text is passed to `onDelta` as it arrives. */
+async function streamModel(
+  model: LanguageModelV3,
+  options: LanguageModelV3CallOptions,
+  onDelta: DeltaListener,
+): Promise<ModelResponse> {
   const name = modelName(model);
   try {
-    if (onDelta === undefined) {
-      const result = await model.doGenerate(options);
-      let text = '';
-      const toolCalls: ModelToolCall[] = [];
-      for (const part of result.content) {
-        if (part.type === 'text') text += part.text;
-        else if (part.type === 'tool-call' && part.providerExecuted !== true) {
-          toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
-        }
-      }
-      return response(name, text, toolCalls, result.finishReason.unified, result.usage);
-    }
     const { stream } = await model.doStream(options);
     let text = '';
     const toolCalls: ModelToolCall[] = [];

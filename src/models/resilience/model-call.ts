@@ -1,6 +1,6 @@
 /** A model call with retries, timeout, breaker, bulkheads and a fallback chain, inside one journaled model step. */
 
-import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import type { LanguageModelV3, LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { ConfigError, type ErrorClass, errorMessage, ModelCallError } from '../../core/errors.js';
 import type { Tenant } from '../../core/run-context.js';
 import { callModel, type DeltaListener, type ModelResponse } from '../call-model.js';
@@ -177,7 +177,7 @@ async function callShared(
  * `signal` (the step, usually) is read only when needed, so its AbortController is made lazily;
  * `options` (the caller's own object, made for this call) gets an `abortSignal` that is read lazily too.
  */
-export async function callModelResilient(
+export function callModelResilient(
   tenant: Tenant,
   chain: ModelChain,
   policy: ModelCallPolicy,
@@ -186,7 +186,55 @@ export async function callModelResilient(
   onDelta: DeltaListener | undefined,
   emit: ((event: ModelCallEvent) => void) | undefined,
 ): Promise<ModelResponse> {
+  // One model, no middleware, no shared limits, a model at hand: the resilient call is all
+  // there is, with no async frame around it (one held per call in flight).
+  const only = Array.isArray(chain) ? (chain.length === 1 ? chain[0] : undefined) : chain;
   const resilience = tenantResilience(tenant);
+  if (only !== undefined && policy.wrap === undefined && resilience.config.sharedLimits === undefined) {
+    let model: LanguageModelV3 | Promise<LanguageModelV3>;
+    try {
+      model = resolveTenantModel(tenant, only);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!(model instanceof Promise)) {
+      const called = model;
+      const plan = modelPlan(resilience, policy, modelName(called));
+      const timeoutMs =
+        plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey) ?? plan.defaultTimeoutMs;
+      const callOptions = defineLazySignal(options as LanguageModelV3CallOptions, 'abortSignal', signal);
+      return runResilient(
+        plan,
+        timeoutMs,
+        signal,
+        (source) => {
+          setSignalSource(callOptions, source);
+          return callModel(called, callOptions, onDelta);
+        },
+        emit === undefined ? undefined : modelObserver(plan, policy.agent, emit),
+        withAttempts,
+      );
+    }
+  }
+  return callChain(resilience, tenant, chain, policy, options, signal, onDelta, emit);
+}
+
+/** A response that took more than one attempt says how many. */
+function withAttempts(response: ModelResponse, attempts: number): ModelResponse {
+  return { ...response, attempts };
+}
+
+/** `callModelResilient` through a chain of models (or middleware, shared limits, a model still loading). */
+async function callChain(
+  resilience: Resilience,
+  tenant: Tenant,
+  chain: ModelChain,
+  policy: ModelCallPolicy,
+  options: Omit<LanguageModelV3CallOptions, 'abortSignal'>,
+  signal: SignalSource,
+  onDelta: DeltaListener | undefined,
+  emit: ((event: ModelCallEvent) => void) | undefined,
+): Promise<ModelResponse> {
   const specs = Array.isArray(chain) ? chain : [chain];
   let failed: string[] | undefined;
   let attempts = 0;
@@ -208,7 +256,7 @@ export async function callModelResilient(
       plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey) ?? plan.defaultTimeoutMs;
     const shared = resilience.config.sharedLimits;
     try {
-      const { value, attempts: made } = await runResilient(
+      const value = await runResilient(
         plan,
         timeoutMs,
         signal,
@@ -218,8 +266,9 @@ export async function callModelResilient(
           return callShared(shared, plan, source, emit, () => callModel(called, callOptions, onDelta));
         },
         emit === undefined ? undefined : modelObserver(plan, policy.agent, emit),
+        withAttempts,
       );
-      attempts += made;
+      attempts += value.attempts ?? 1;
       if (attempts === 1 && failed === undefined) return value;
       const response: ModelResponse = { ...value };
       if (attempts > 1) response.attempts = attempts;

@@ -4,6 +4,7 @@ import type { BulkheadPolicy, CircuitBreakerPolicy, CircuitState, IBreaker } fro
 import { ConfigError } from '../../core/errors.js';
 import { checkRetry, type RetryOptions } from '../../core/retry-options.js';
 import type { RunContext, Tenant } from '../../core/run-context.js';
+import { AttemptDeadlines } from './attempt-deadlines.js';
 import { cockatiel } from './cockatiel.js';
 import type { SharedLimits } from './shared-limits.js';
 
@@ -116,6 +117,8 @@ interface CachedPlan {
  */
 export class Resilience {
   #config: ResilienceConfig = {};
+  /** The timeouts of this state's calls in flight, under one timer. */
+  readonly deadlines = new AttemptDeadlines();
   /** Bumped whenever settings, breakers or bulkheads are dropped: per-agent and per-tool plans made before are stale. */
   #generation = 0;
   readonly #breakers = new Map<string, CircuitBreakerPolicy>();

@@ -4,8 +4,9 @@
  *
  * The common case (one successful attempt, no caps, closed breaker) is kept cheap: the plan
  * (breaker, bulkheads, backoff, errors) is made once per model or tool and configuration, the
- * first attempt runs outside the retry policy, and the timeout is a plain timer whose
- * AbortController is made only when the callee reads the signal (see docs/resilience.md).
+ * first attempt runs outside the retry policy, and the timeout is a deadline watched by the
+ * runtime's one timer for all calls in flight (attempt-deadlines.ts), with an AbortController made
+ * only when the callee reads the signal (see docs/resilience.md).
  */
 
 import type {
@@ -18,6 +19,7 @@ import type {
   IRetryBackoffContext,
 } from 'cockatiel';
 import type { ErrorClass } from '../../core/errors.js';
+import type { Expiring } from './attempt-deadlines.js';
 import { retryAfterMs } from './classify.js';
 import { cockatiel, isBrokenCircuit } from './cockatiel.js';
 import type { BreakerState, Resilience, RetryOptions } from './registry.js';
@@ -89,12 +91,11 @@ export interface ResilientObserver {
   onBreakerState(state: BreakerState): void;
 }
 
-/** What a successful resilient call returns. */
-export interface ResilientResult<T> {
-  value: T;
-  /** Attempts made, the successful one included. */
-  attempts: number;
-}
+/**
+ * What a call that succeeded after more than one attempt returns instead of its value (the
+ * caller records the attempts); a call that succeeds at once returns its value as it is.
+ */
+export type AfterRetries<T> = (value: T, attempts: number) => T;
 
 /** The backoff of a retry policy: cockatiel's exponential backoff with jitter, unless a `retry-after` hint wins. */
 export function retryBackoff(retry: RetryOptions): IBackoffFactory<IRetryBackoffContext<unknown>> {
@@ -108,7 +109,8 @@ export function retryBackoff(retry: RetryOptions): IBackoffFactory<IRetryBackoff
 }
 
 /**
- * Runs `fn` with the plan's policies; a failure is thrown with `attempts` and `errorClass`
+ * Runs `fn` with the plan's policies and resolves with its value (passed through `afterRetries`
+ * when more than one attempt was made); a failure is thrown with `attempts` and `errorClass`
  * properties set. `fn` gets a source whose signal aborts on timeout or when `parent`'s does.
  */
 export function runResilient<T>(
@@ -117,15 +119,26 @@ export function runResilient<T>(
   parent: SignalSource,
   fn: (signal: SignalSource) => Promise<T>,
   observer: ResilientObserver | undefined,
-): Promise<ResilientResult<T>> {
+  afterRetries: AfterRetries<T>,
+): Promise<T> {
+  // The usual call (a timeout, no bulkhead, a closed breaker, nobody observing): one attempt
+  // object does the timeout, the breaker's count and the latency, and hands a failure to the
+  // breaker and the retries; nothing else waits on the call (each layer held a promise and
+  // closures for as long as the call took, per call in flight).
+  if (timeoutMs !== undefined && observer === undefined && plan.bulkheads.length === 0) {
+    const breaker = plan.breaker;
+    if (breaker === undefined)
+      return new TimedAttempt<T>(plan, timeoutMs, parent, undefined, undefined, afterRetries).run(fn);
+    if (breaker.state === cockatiel().CircuitState.Closed) {
+      const counter = plan.resilience.breakerCounter(breaker);
+      if (counter !== undefined)
+        return new TimedAttempt<T>(plan, timeoutMs, parent, breaker, counter, afterRetries).run(fn);
+    }
+  }
   // The first attempt outside any async frame: most calls succeed at once.
-  return attempt(plan, timeoutMs, parent, fn, observer).then(firstAttempt, (first: unknown) =>
-    afterFirstFailure(plan, timeoutMs, parent, fn, observer, first),
+  return attempt(plan, timeoutMs, parent, fn, observer).then(undefined, (first: unknown) =>
+    afterFirstFailure(plan, timeoutMs, parent, fn, observer, first, afterRetries),
   );
-}
-
-function firstAttempt<T>(value: T): ResilientResult<T> {
-  return { value, attempts: 1 };
 }
 
 /** The first attempt failed: retries it if the plan allows, and tags the final failure. */
@@ -136,7 +149,8 @@ async function afterFirstFailure<T>(
   fn: (signal: SignalSource) => Promise<T>,
   observer: ResilientObserver | undefined,
   first: unknown,
-): Promise<ResilientResult<T>> {
+  afterRetries: AfterRetries<T>,
+): Promise<T> {
   let attempts = 1;
   try {
     if (plan.maxAttempts <= 1 || !retryable(plan, parent, first)) throw first;
@@ -163,7 +177,7 @@ async function afterFirstFailure<T>(
         attempts += 1;
         return attempt(plan, timeoutMs, parent, fn, observer);
       }, parent.signal);
-      return { value, attempts };
+      return attempts > 1 ? afterRetries(value, attempts) : value;
     } finally {
       listener?.dispose();
     }
@@ -231,16 +245,23 @@ function throughClosedBreaker<T>(
       counter.success(closed);
       return value;
     },
-    (error: unknown) => {
-      if (breaker.state !== closed) throw error;
-      return breaker
-        .execute(() => Promise.reject(error))
-        .catch((failure: unknown) => {
-          if (isBrokenCircuit(failure)) throw plan.openError(failure);
-          throw failure;
-        });
-    },
+    (error: unknown) => closedBreakerFailure(breaker, plan, error),
   );
+}
+
+/** A call through a closed breaker failed: cockatiel's `execute` decides whether it counts (and opens the breaker). */
+function closedBreakerFailure(
+  breaker: CircuitBreakerPolicy,
+  plan: ResilientPlan,
+  error: unknown,
+): Promise<never> {
+  if (breaker.state !== cockatiel().CircuitState.Closed) return Promise.reject(error);
+  return breaker
+    .execute(() => Promise.reject(error))
+    .catch((failure: unknown) => {
+      if (isBrokenCircuit(failure)) throw plan.openError(failure);
+      throw failure;
+    });
 }
 
 async function throughBreakerPolicy<T>(
@@ -306,23 +327,42 @@ async function timed<T>(
  * aborting one ~7 µs (a DOMException). A callee that read its signal is not aborted when it
  * returns (nothing listens to it after that).
  */
-class TimedAttempt<T> implements SignalSource {
+class TimedAttempt<T> implements SignalSource, Expiring {
   readonly #plan: ResilientPlan;
   readonly #ms: number;
   readonly #parent: SignalSource;
   #controller: AbortController | undefined;
   #parentSignal: AbortSignal | undefined;
   #onParentAbort: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #start = 0;
+  /** Watched by the runtime's deadlines (one timer for every attempt in flight) until it ends. */
+  deadline = 0;
+  watchedAt = -1;
   #settled = false;
   #expired: Error | undefined;
-  #reject: ((error: unknown) => void) | undefined;
+  #resolve: ((outcome: T | Promise<T>) => void) | undefined;
 
-  constructor(plan: ResilientPlan, ms: number, parent: SignalSource) {
+  /** A closed breaker the call goes through (`throughClosedBreaker` in one object), with its counter. */
+  readonly #breaker: CircuitBreakerPolicy | undefined;
+  readonly #counter: IBreaker | undefined;
+  /** Set when a failure goes on to the retries (the attempt is the first); else the attempt rejects with it. */
+  readonly #afterRetries: AfterRetries<T> | undefined;
+  #fn: ((signal: SignalSource) => Promise<T>) | undefined;
+
+  constructor(
+    plan: ResilientPlan,
+    ms: number,
+    parent: SignalSource,
+    breaker?: CircuitBreakerPolicy,
+    counter?: IBreaker,
+    afterRetries?: AfterRetries<T>,
+  ) {
     this.#plan = plan;
     this.#ms = ms;
     this.#parent = parent;
+    this.#breaker = breaker;
+    this.#counter = counter;
+    this.#afterRetries = afterRetries;
   }
 
   get signal(): AbortSignal {
@@ -351,10 +391,13 @@ class TimedAttempt<T> implements SignalSource {
   }
 
   run(fn: (signal: SignalSource) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#reject = reject;
-      this.#start = performance.now();
-      this.#timer = setTimeout(TimedAttempt.#expire, this.#ms, this);
+    return new Promise<T>((resolve) => {
+      this.#resolve = resolve;
+      if (this.#afterRetries !== undefined) this.#fn = fn;
+      const start = performance.now();
+      this.#start = start;
+      this.deadline = start + this.#ms;
+      this.#plan.resilience.deadlines.add(this, start);
       let pending: Promise<T>;
       try {
         pending = Promise.resolve(fn(this));
@@ -365,38 +408,54 @@ class TimedAttempt<T> implements SignalSource {
         (value) => {
           // A success after the timeout still counts for the derived timeout (as with cockatiel's).
           this.#plan.resilience.recordLatency(this.#plan.latencyKey, performance.now() - this.#start);
-          if (this.#finish()) resolve(value);
+          if (!this.#finish()) return;
+          this.#counter?.success(cockatiel().CircuitState.Closed);
+          resolve(value);
         },
         (error: unknown) => {
-          if (this.#finish()) reject(error);
+          if (this.#finish()) resolve(this.#failed(error));
         },
       );
     });
   }
 
-  static #expire(attempt: TimedAttempt<unknown>): void {
-    attempt.#timer = undefined;
-    const error = attempt.#plan.timeoutError(attempt.#ms);
-    attempt.#expired = error;
-    attempt.#controller?.abort(error);
-    attempt.#fail(error);
+  /** What the attempt settles with when it fails: the breaker sees the failure, then the retries. */
+  #failed(error: unknown): Promise<T> {
+    const failed =
+      this.#breaker === undefined
+        ? Promise.reject(error)
+        : closedBreakerFailure(this.#breaker, this.#plan, error);
+    const afterRetries = this.#afterRetries;
+    const fn = this.#fn;
+    if (afterRetries === undefined || fn === undefined) return failed;
+    return failed.then(undefined, (first: unknown) =>
+      afterFirstFailure(this.#plan, this.#ms, this.#parent, fn, undefined, first, afterRetries),
+    );
+  }
+
+  /** The deadline passed (called by the deadlines, which no longer watch it). */
+  expire(): void {
+    const error = this.#plan.timeoutError(this.#ms);
+    this.#expired = error;
+    this.#controller?.abort(error);
+    this.#fail(error);
   }
 
   #fail(error: unknown): void {
-    const reject = this.#reject;
-    if (this.#finish()) reject?.(error);
+    const resolve = this.#resolve;
+    if (this.#finish()) resolve?.(this.#failed(error));
   }
 
   /** Ends the attempt once: clears the timer and the parent listener; false when it had already ended. */
   #finish(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.watchedAt !== -1) this.#plan.resilience.deadlines.remove(this);
     if (this.#onParentAbort !== undefined) {
       this.#parentSignal?.removeEventListener('abort', this.#onParentAbort);
       this.#onParentAbort = undefined;
     }
-    this.#reject = undefined;
+    this.#resolve = undefined;
     return true;
   }
 }

@@ -117,15 +117,17 @@ export async function executeToolResilient<T>(
   const plan = toolPlan(resilience, tool, agent);
   const timeoutMs = plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey);
   try {
-    const { value, attempts } = await runResilient(
+    return await runResilient(
       plan,
       timeoutMs,
       signal,
       execute,
       emit === undefined ? undefined : toolObserver(tool.name, agent, emit),
+      (value, attempts) => {
+        onAttempts?.(attempts);
+        return value;
+      },
     );
-    if (attempts > 1) onAttempts?.(attempts);
-    return value;
   } catch (error) {
     if (signal.signal.aborted || BatonError.isInstance(error) || !(error instanceof Error)) throw error;
     const tagged = error as Error & { errorClass?: ErrorClass; attempts?: number };

@@ -21,23 +21,56 @@ import {
 } from '../../core/store-errors.js';
 
 /**
- * A run's journal in append order. Duplicate keys are found by a scan while the journal is
- * short (most are a handful of entries) and through a key set once it grows.
+ * Everything the store keeps of one run: its record and its journal in append order, in one
+ * object under one map key (a run's calls look it up once, not once per map). Duplicate journal
+ * keys are found by a scan while the journal is short (most are a handful of entries) and
+ * through a key set once it grows.
  */
-interface Journal {
-  entries: JournalEntry[];
-  keys: Set<string> | undefined;
+class RunSlot {
+  /** Undefined while only journal entries exist for the run (appends without a fence need no run). */
+  record: RunRecord | undefined;
+  entries: JournalEntry[] | undefined = undefined;
+  keys: Set<string> | undefined = undefined;
+  /** Position in the store's `live` list, -1 when terminal (or no record). */
+  liveAt = -1;
+  /** Position in the store's `leased` list, -1 without a lease owner. */
+  leasedAt = -1;
+  constructor(record: RunRecord | undefined) {
+    this.record = record;
+  }
+}
+
+type Position = 'liveAt' | 'leasedAt';
+
+/**
+ * Puts `slot` in `list` or takes it out, keeping its position in `slot[at]`. A list, not a Set:
+ * a Set that a run joins and leaves again (every run does) reallocates its table when it empties.
+ * Order is not kept (the last member takes a leaving one's place).
+ */
+function place(list: RunSlot[], slot: RunSlot, at: Position, member: boolean): void {
+  const index = slot[at];
+  if (member) {
+    if (index === -1) slot[at] = list.push(slot) - 1;
+    return;
+  }
+  if (index === -1) return;
+  const last = list.pop() as RunSlot;
+  if (last !== slot) {
+    list[index] = last;
+    last[at] = index;
+  }
+  slot[at] = -1;
 }
 
 const scanLimit = 32;
 
-function hasKey(journal: Journal, key: string): boolean {
-  if (journal.entries.length < scanLimit) {
-    for (const entry of journal.entries) if (entry.key === key) return true;
+function hasKey(entries: JournalEntry[], slot: RunSlot, key: string): boolean {
+  if (entries.length < scanLimit) {
+    for (let index = 0; index < entries.length; index++) if (entries[index]!.key === key) return true;
     return false;
   }
-  journal.keys ??= new Set(journal.entries.map((entry) => entry.key));
-  return journal.keys.has(key);
+  slot.keys ??= new Set(entries.map((entry) => entry.key));
+  return slot.keys.has(key);
 }
 
 const resolvedVoid: Promise<void> = Promise.resolve();
@@ -69,48 +102,70 @@ const resolvedVoid: Promise<void> = Promise.resolve();
  * ```
  */
 export function createMemoryStore(): Store {
-  const runs = new Map<string, RunRecord>();
+  const runs = new Map<string, RunSlot>();
   /** Ids of runs that are not terminal: the only candidates for `findRecoverable`. */
-  const live = new Set<string>();
+  const live: RunSlot[] = [];
   /** Ids of runs that have a lease owner: the only candidates for `renewLeases`. */
-  const leased = new Set<string>();
-  const journals = new Map<string, Journal>();
+  const leased: RunSlot[] = [];
   const signals = new Map<string, SignalRecord[]>();
   /** Record streams; a record's `seq` is its index + 1. Data is kept as JSON text and parsed on read. */
   const streams = new Map<string, Array<{ at: number; json: string }>>();
   let nextSignalId = 1;
   let closed = false;
+  /**
+   * The slot looked up last: a run's writes come one after another (create, steps, end), so
+   * most lookups skip the map, which holds every run the store has kept.
+   */
+  let lastId: string | undefined;
+  let lastSlot: RunSlot | undefined;
 
-  /** Stores a record and keeps the `live` and `leased` indexes in step with it. */
-  function put(record: RunRecord): void {
-    runs.set(record.id, record);
-    if (terminalStatuses.has(record.status)) live.delete(record.id);
-    else live.add(record.id);
-    if (record.leaseOwner === undefined) leased.delete(record.id);
-    else leased.add(record.id);
+  function slotOf(runId: string): RunSlot | undefined {
+    if (runId === lastId) return lastSlot;
+    const slot = runs.get(runId);
+    if (slot !== undefined) {
+      lastId = runId;
+      lastSlot = slot;
+    }
+    return slot;
+  }
+
+  /** Replaces a stored run's record, keeping the `live` and `leased` lists in step with it. */
+  function put(slot: RunSlot, record: RunRecord): void {
+    slot.record = record;
+    place(live, slot, 'liveAt', !terminalStatuses.has(record.status));
+    place(leased, slot, 'leasedAt', record.leaseOwner !== undefined);
   }
 
   return {
     createRun(run) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
-      if (runs.has(run.id)) return Promise.reject(runExistsError(run.id));
-      put(copyRun(run));
+      const existing = slotOf(run.id);
+      if (existing?.record !== undefined) return Promise.reject(runExistsError(run.id));
+      let slot = existing;
+      if (slot === undefined) {
+        slot = new RunSlot(undefined);
+        runs.set(run.id, slot);
+        lastId = run.id;
+        lastSlot = slot;
+      }
+      put(slot, copyRun(run));
       return resolvedVoid;
     },
 
     getRun(runId) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
-      const record = runs.get(runId);
+      const record = slotOf(runId)?.record;
       return Promise.resolve(record === undefined ? undefined : { ...record });
     },
 
     updateRun(runId, patch, now, fence) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
-      const current = runs.get(runId);
-      if (current === undefined) return Promise.reject(new RunNotFoundError(runId));
+      const slot = slotOf(runId);
+      const current = slot?.record;
+      if (slot === undefined || current === undefined) return Promise.reject(new RunNotFoundError(runId));
       if (fence !== undefined && !holdsLease(current, fence))
         return Promise.reject(leaseLostError(runId, fence));
-      put(applyPatch(current, patch, now));
+      put(slot, applyPatch(current, patch, now));
       return resolvedVoid;
     },
 
@@ -118,7 +173,8 @@ export function createMemoryStore(): Store {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const matches: RunRecord[] = [];
       const { status, target, threadId, createdBefore } = filter;
-      for (const record of runs.values()) {
+      for (const { record } of runs.values()) {
+        if (record === undefined) continue;
         if (status !== undefined && !statusMatches(status, record.status)) continue;
         if (target !== undefined && record.target !== target) continue;
         if (threadId !== undefined && record.threadId !== threadId) continue;
@@ -132,8 +188,10 @@ export function createMemoryStore(): Store {
 
     claimRun(runId, owner, now, leaseMs, force = false) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
-      const current = runs.get(runId);
-      if (current === undefined || terminalStatuses.has(current.status)) return Promise.resolve(undefined);
+      const slot = slotOf(runId);
+      const current = slot?.record;
+      if (slot === undefined || current === undefined || terminalStatuses.has(current.status))
+        return Promise.resolve(undefined);
       if (!force && leaseHeldByOther(current, owner, now)) return Promise.resolve(undefined);
       const next: RunRecord = {
         ...current,
@@ -142,18 +200,19 @@ export function createMemoryStore(): Store {
         leaseExpiresAt: now + leaseMs,
         updatedAt: now,
       };
-      put(next);
+      put(slot, next);
       return Promise.resolve({ ...next });
     },
 
     renewLeases(owner, until) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const stopped: string[] = [];
-      for (const runId of leased) {
-        const record = runs.get(runId);
+      // A copy: renewing keeps every slot in the list, but the loop must not see it change.
+      for (const slot of leased.slice()) {
+        const record = slot.record;
         if (record === undefined || record.leaseOwner !== owner) continue;
-        if (record.status === 'running') put({ ...record, leaseExpiresAt: until });
-        else stopped.push(runId);
+        if (record.status === 'running') put(slot, { ...record, leaseExpiresAt: until });
+        else stopped.push(record.id);
       }
       return Promise.resolve(stopped);
     },
@@ -161,8 +220,8 @@ export function createMemoryStore(): Store {
     findRecoverable(now, limit) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const due: Array<{ record: RunRecord; at: number }> = [];
-      for (const runId of live) {
-        const record = runs.get(runId);
+      for (const slot of live) {
+        const record = slot.record;
         if (record === undefined) continue;
         const at = dueAt(record, now);
         if (at !== undefined) due.push({ record, at });
@@ -173,38 +232,40 @@ export function createMemoryStore(): Store {
 
     appendJournal(entry, fence) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
-      if (fence !== undefined) {
-        const run = runs.get(entry.runId);
-        if (run === undefined || !holdsLease(run, fence))
-          return Promise.reject(leaseLostError(entry.runId, fence));
+      let slot = slotOf(entry.runId);
+      if (fence !== undefined && (slot?.record === undefined || !holdsLease(slot.record, fence)))
+        return Promise.reject(leaseLostError(entry.runId, fence));
+      if (slot === undefined) {
+        slot = new RunSlot(undefined);
+        runs.set(entry.runId, slot);
       }
-      let journal = journals.get(entry.runId);
-      if (journal === undefined) {
-        journal = { entries: [], keys: undefined };
-        journals.set(entry.runId, journal);
-      } else if (hasKey(journal, entry.key)) {
+      const entries = slot.entries;
+      if (entries === undefined) slot.entries = [copyEntry(entry)];
+      else if (hasKey(entries, slot, entry.key))
         return Promise.reject(journalConflictError(entry.runId, entry.key));
+      else {
+        entries.push(copyEntry(entry));
+        slot.keys?.add(entry.key);
       }
-      journal.entries.push(copyEntry(entry));
-      journal.keys?.add(entry.key);
       return resolvedVoid;
     },
 
     loadJournal(runId) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
-      const journal = journals.get(runId);
-      return Promise.resolve(journal === undefined ? [] : journal.entries.slice());
+      const entries = slotOf(runId)?.entries;
+      return Promise.resolve(entries === undefined ? [] : entries.slice());
     },
 
     addSignal(runId, name, payload, now) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
-      const record = runs.get(runId);
-      if (record === undefined) return Promise.reject(new RunNotFoundError(runId));
+      const slot = slotOf(runId);
+      const record = slot?.record;
+      if (slot === undefined || record === undefined) return Promise.reject(new RunNotFoundError(runId));
       const signal: SignalRecord = { id: nextSignalId++, runId, name, payload, createdAt: now };
       const list = signals.get(runId);
       if (list === undefined) signals.set(runId, [signal]);
       else list.push(signal);
-      if (record.status === 'suspended') put({ ...record, wakeAt: now, updatedAt: now });
+      if (record.status === 'suspended') put(slot, { ...record, wakeAt: now, updatedAt: now });
       return Promise.resolve(signal);
     },
 
