@@ -1,6 +1,7 @@
 /** Small formatters the CLI shares: durations, costs, token counts, times, one-line JSON previews. */
 
 import type { Usage } from '../index.js';
+import { type Style, stripAnsi } from './output.js';
 
 /**
  * A duration for people: `850ms`, `3.2s`, `2m 05s`, `1h 02m`.
@@ -138,4 +139,33 @@ export function indent(text: string, spaces = 2): string {
     .split('\n')
     .map((line) => (line === '' ? line : pad + line))
     .join('\n');
+}
+
+/**
+ * Rows as an aligned table: the header dimmed, columns two spaces apart, the columns in
+ * `rightAligned` padded on the left (numbers). Colours do not count towards widths.
+ *
+ * @example
+ * ```ts
+ * alignedTable(['NAME', 'RUNS'], [['support', '12']], new Set([1]), style); // 'NAME     RUNS\nsupport    12'
+ * ```
+ */
+export function alignedTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  rightAligned: ReadonlySet<number>,
+  style: Style,
+): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => stripAnsi(row[column] ?? '').length)),
+  );
+  const render = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => {
+        const padding = ' '.repeat(Math.max(0, (widths[column] ?? 0) - stripAnsi(cell).length));
+        return rightAligned.has(column) ? padding + cell : cell + padding;
+      })
+      .join('  ')
+      .trimEnd();
+  return [style.dim(render(header)), ...rows.map(render)].join('\n');
 }

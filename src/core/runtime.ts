@@ -415,20 +415,27 @@ class BatonRuntime implements Runtime {
       .catch(() => undefined);
   }
 
-  async replay(runId: string): Promise<ReplayReport> {
-    this.#assertOpen();
+  /** A stored run with its journal and budget (for replay and fork); `RUN_NOT_FOUND` when there is none. */
+  async #loadStored(
+    runId: string,
+  ): Promise<{ store: Store; record: RunRecord; entries: JournalEntry[]; budget: Budget | undefined }> {
     const store = await this.#getStore();
-    let stored: RunRecord | undefined;
-    let entries: JournalEntry[];
-    let budget: Budget | undefined;
     try {
-      stored = await store.getRun(runId);
-      if (stored === undefined) throw new RunNotFoundError(runId);
-      entries = await store.loadJournal(runId);
-      budget = (await store.readRecords(budgetStream(runId), { limit: 1 }))[0]?.data as Budget | undefined;
+      const record = await store.getRun(runId);
+      if (record === undefined) throw new RunNotFoundError(runId);
+      const entries = await store.loadJournal(runId);
+      const budget = (await store.readRecords(budgetStream(runId), { limit: 1 }))[0]?.data as
+        | Budget
+        | undefined;
+      return { store, record, entries, budget };
     } catch (error) {
       throw asStoreError(error, runId);
     }
+  }
+
+  async replay(runId: string): Promise<ReplayReport> {
+    this.#assertOpen();
+    const { store, record: stored, entries, budget } = await this.#loadStored(runId);
     if (!terminalStatuses.has(stored.status)) {
       throw new ConfigError(
         `runtime.replay(): run ${runId} is ${stored.status}; only an ended run replays (resume this one instead).`,
@@ -449,18 +456,7 @@ class BatonRuntime implements Runtime {
           code: 'INVALID_OPTION',
         },
       );
-    const store = await this.#getStore();
-    let origin: RunRecord | undefined;
-    let entries: JournalEntry[];
-    let budget: Budget | undefined;
-    try {
-      origin = await store.getRun(runId);
-      if (origin === undefined) throw new RunNotFoundError(runId);
-      entries = await store.loadJournal(runId);
-      budget = (await store.readRecords(budgetStream(runId), { limit: 1 }))[0]?.data as Budget | undefined;
-    } catch (error) {
-      throw asStoreError(error, runId);
-    }
+    const { store, record: origin, entries, budget } = await this.#loadStored(runId);
     const cut = entries.findIndex((entry) => entry.key === options.at);
     if (cut < 0) {
       const keys = entries.slice(0, 8).map((entry) => entry.key);

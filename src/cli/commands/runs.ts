@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import type { RunFilter, RunRecord, RunStatus } from '../../index.js';
 import { isPostgresUrl } from '../../runtime.js';
 import { type Command, UsageError } from '../command.js';
-import { formatCost, formatCount, formatDuration, formatTime } from '../format.js';
-import { type Style, stripAnsi } from '../output.js';
+import { alignedTable, formatCost, formatCount, formatDuration, formatTime } from '../format.js';
+import type { Style } from '../output.js';
 import { openSession, shownPath } from '../session.js';
 
 const statuses: readonly RunStatus[] = [
@@ -111,17 +111,5 @@ export function runsTable(runs: readonly RunRecord[], style: Style, now: number)
     formatCount(run.usage.totalTokens),
     formatCost(run.costUsd),
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => stripAnsi(row[column] ?? '').length)),
-  );
-  const rightAligned = new Set([4, 5, 6]);
-  const render = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) => {
-        const padding = ' '.repeat(Math.max(0, (widths[column] ?? 0) - stripAnsi(cell).length));
-        return rightAligned.has(column) ? padding + cell : cell + padding;
-      })
-      .join('  ')
-      .trimEnd();
-  return `${[style.dim(render(header)), ...rows.map(render)].join('\n')}\n`;
+  return `${alignedTable(header, rows, new Set([4, 5, 6]), style)}\n`;
 }

@@ -10,8 +10,8 @@ import {
 } from '../../observability/run-stats.js';
 import { isPostgresUrl } from '../../runtime.js';
 import { type Command, UsageError } from '../command.js';
-import { formatCost, formatCount, formatDuration } from '../format.js';
-import { type Style, stripAnsi } from '../output.js';
+import { alignedTable, formatCost, formatCount, formatDuration } from '../format.js';
+import type { Style } from '../output.js';
 import { openSession, shownPath } from '../session.js';
 
 const dimensions: readonly StatsDimension[] = ['workflow', 'agent', 'model', 'tool'];
@@ -115,18 +115,6 @@ export function statsText(stats: RunStats, since: string, style: Style): string 
     formatCost(row.costUsd),
     row.failed === 0 ? '-' : `${percent(row.errorRate)} (${errorClasses(row)})`,
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => stripAnsi(row[column] ?? '').length)),
-  );
-  const rightAligned = new Set([1, 2, 3, 4, 5, 6]);
-  const render = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) => {
-        const padding = ' '.repeat(Math.max(0, (widths[column] ?? 0) - stripAnsi(cell).length));
-        return rightAligned.has(column) ? padding + cell : cell + padding;
-      })
-      .join('  ')
-      .trimEnd();
-  lines.push(style.dim(render(header)), ...rows.map(render));
+  lines.push(alignedTable(header, rows, new Set([1, 2, 3, 4, 5, 6]), style));
   return `${lines.join('\n')}\n`;
 }
