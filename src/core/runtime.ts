@@ -346,10 +346,23 @@ class BatonRuntime implements Runtime {
     return record;
   }
 
-  async #create(definition: Runnable, record: RunRecord, budget?: Budget): Promise<RunHandle<unknown>> {
+  /**
+   * Stores a new run (with its budget; for a fork, its origin and the journal it shares first)
+   * and runs it here or hands it to the dispatcher.
+   */
+  async #create(
+    definition: Runnable,
+    record: RunRecord,
+    budget?: Budget,
+    fork?: { origin: ForkOrigin; shared: JournalEntry[] },
+  ): Promise<RunHandle<unknown>> {
     const store = this.#store ?? (await this.#getStore());
     try {
       if (budget !== undefined) await store.appendRecord(budgetStream(record.id), budget, record.createdAt);
+      if (fork !== undefined) {
+        await store.appendRecord(forkStream(record.id), fork.origin, record.createdAt);
+        for (const entry of fork.shared) await store.appendJournal(entry);
+      }
       await store.createRun(record);
     } catch (error) {
       const failure = asStoreError(error);
@@ -361,7 +374,7 @@ class BatonRuntime implements Runtime {
       await this.#dispatch(record.id, 'start');
       return new Handle(this.#results, record.id);
     }
-    this.#scheduler.launch(this.#hostFor(store), definition, record, [], true, budget);
+    this.#scheduler.launch(this.#hostFor(store), definition, record, fork?.shared ?? [], true, budget);
     return new Handle(this.#results, record.id);
   }
 
@@ -456,7 +469,7 @@ class BatonRuntime implements Runtime {
           code: 'INVALID_OPTION',
         },
       );
-    const { store, record: origin, entries, budget } = await this.#loadStored(runId);
+    const { record: origin, entries, budget } = await this.#loadStored(runId);
     const cut = entries.findIndex((entry) => entry.key === options.at);
     if (cut < 0) {
       const keys = entries.slice(0, 8).map((entry) => entry.key);
@@ -474,22 +487,7 @@ class BatonRuntime implements Runtime {
     if (origin.source !== undefined) startOptions.source = origin.source;
     const record = this.#newRecord(definition, input, startOptions);
     const shared = entries.slice(0, cut).map((entry) => ({ ...entry, runId: record.id }));
-    const link: ForkOrigin = { runId, at: options.at };
-    try {
-      if (budget !== undefined) await store.appendRecord(budgetStream(record.id), budget, record.createdAt);
-      await store.appendRecord(forkStream(record.id), link, record.createdAt);
-      for (const entry of shared) await store.appendJournal(entry);
-      await store.createRun(record);
-    } catch (error) {
-      throw asStoreError(error);
-    }
-    if (this.#dispatcher !== undefined) {
-      this.#observer?.handedOff(record);
-      await this.#dispatch(record.id, 'start');
-      return new Handle(this.#results, record.id);
-    }
-    this.#scheduler.launch(this.#hostFor(store), definition, record, shared, false, budget);
-    return new Handle(this.#results, record.id);
+    return this.#create(definition, record, budget, { origin: { runId, at: options.at }, shared });
   }
 
   async forkOrigin(runId: string): Promise<ForkOrigin | undefined> {
