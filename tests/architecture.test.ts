@@ -79,6 +79,7 @@ describe('architecture', () => {
       protocols: ['core', 'models', 'tools', 'stores'],
       distributed: ['core', 'models', 'patterns'],
       observability: ['core'],
+      evals: ['core', 'models', 'governance', 'patterns'],
     };
     const violations: string[] = [];
     for (const [file, targets] of typeGraph) {

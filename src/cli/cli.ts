@@ -17,6 +17,7 @@ import {
 import { approveCommand } from './commands/approve.js';
 import { auditCommand } from './commands/audit.js';
 import { cancelCommand } from './commands/cancel.js';
+import { evalCommand } from './commands/eval.js';
 import { forkCommand } from './commands/fork.js';
 import { inboxCommand } from './commands/inbox.js';
 import { replayCommand } from './commands/replay.js';
@@ -37,7 +38,7 @@ import { resolveStorePath } from './store-path.js';
  *
  * @example
  * ```ts
- * commands.map((command) => command.name); // ['run', 'runs', 'show', 'resume', 'signal', 'reply', 'approve', 'inbox', 'cancel', 'audit', 'worker']
+ * commands.map((command) => command.name); // ['run', 'runs', 'show', 'stats', 'eval', 'resume', 'replay', 'fork', 'signal', …, 'worker']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -45,6 +46,7 @@ export const commands: readonly Command[] = [
   runsCommand,
   showCommand,
   statsCommand,
+  evalCommand,
   resumeCommand,
   replayCommand,
   forkCommand,

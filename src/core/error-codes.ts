@@ -22,6 +22,7 @@ export type BatonErrorCode =
   | 'CONFIG'
   | 'CONTEXT_OVERFLOW'
   | 'ESCALATION_FAILED'
+  | 'EVAL_INCOMPLETE'
   | 'FORBIDDEN_KEY'
   | 'GUARDRAIL_TRIPPED'
   | 'HANDOFF_LOOP'

@@ -42,8 +42,8 @@ export interface PolicyOutcome {
   durationMs: number;
   /** False when the run's journal was not in the policy's store, so cost and tokens are 0. */
   usageKnown: boolean;
-  /** How the candidate was chosen. */
-  mode: ChoiceMode;
+  /** How the candidate was chosen; `eval` for an outcome an eval recorded (`runEval({ policy })`). */
+  mode: ChoiceMode | 'eval';
   error?: string;
 }
 
