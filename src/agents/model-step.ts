@@ -16,6 +16,7 @@ import { withEscalation } from '../models/resilience/escalation.js';
 import { modelName } from '../models/resolve-model.js';
 import { cacheMeta, runtimeResponseCache, withResponseCache } from '../models/response-cache.js';
 import type { Agent } from './agent.js';
+import { recordedPrompt } from './prompt-record.js';
 
 /**
  * Calls the agent's model once as the step `model:<agent>`; on replay returns the recorded response.
@@ -50,7 +51,12 @@ function modelStepOnce(
 ): Promise<ModelResponse> {
   const stepOptions: StepOptions<ModelResponse> = {
     kind: 'model',
-    meta: (response) => contextMeta(prompt, modelMeta(ctx, agent, response, tools)),
+    meta: (response) => {
+      const meta = contextMeta(prompt, modelMeta(ctx, agent, response, tools));
+      // The answer is the entry's result; `baton show --full` shows it as the output guardrails left it.
+      if (ctx.services.tenant.journalPrompts === true) meta.prompt = recordedPrompt(prompt);
+      return meta;
+    },
   };
   if (endsRun) stepOptions.endsRun = isFinalAnswer;
   return ctx.step(

@@ -107,8 +107,18 @@ export async function toolSteps(
   // Settled first: a call suspending for approval must not leave the others' steps unrecorded.
   const outputs = pending.length === 1 ? [await pending[0]!] : await settleAll(pending);
   if (hooks?.afterTool !== undefined) {
+    const ran = ctx.observed ? outputs.slice() : undefined;
     const guarding = after(hooks.afterTool, run as AgentRun, calls, outputs, transfers, 0, 0);
     if (guarding !== undefined) await guarding;
+    // Results are announced as the hooks left them (a redacted output is seen redacted).
+    if (ran !== undefined)
+      ran.forEach((original, index) => {
+        const announce = deferredResults.get(original);
+        if (announce === undefined) return;
+        deferredResults.delete(original);
+        const output = outputs[index] as { value?: unknown };
+        announce(output.value);
+      });
   }
   const results = outputs.map(
     (output, index): LanguageModelV3ToolResultPart => ({
@@ -143,7 +153,16 @@ function checkAndRun(
   const denied = beforeToolCall?.(agent, tool, parsed.value);
   if (denied !== undefined) return failure(errors, denied);
   if (hooks === undefined || (hooks.beforeTool === undefined && hooks.wrapTool === undefined))
-    return executeCall(ctx, agent, tool, call, parsed.value, messages, errors);
+    return executeCall(
+      ctx,
+      agent,
+      tool,
+      call,
+      parsed.value,
+      messages,
+      errors,
+      hooks?.afterTool !== undefined,
+    );
   const info: ToolCallInfo = { tool, toolCallId: call.toolCallId, input: parsed.value };
   if (hooks.beforeTool === undefined) return wrapped(ctx, agent, call, info, messages, hooks, run, errors);
   let vetoed: string | undefined | Promise<string | undefined>;
@@ -176,10 +195,11 @@ function wrapped(
   run: AgentRun | undefined,
   errors: string[],
 ): Promise<LanguageModelV3ToolResultOutput> {
+  const defer = hooks.afterTool !== undefined;
   if (hooks.wrapTool === undefined)
-    return executeCall(ctx, agent, info.tool, call, info.input, messages, errors);
+    return executeCall(ctx, agent, info.tool, call, info.input, messages, errors, defer);
   return wrap(hooks.wrapTool, run as AgentRun, info, (scoped) =>
-    executeCall(scoped, agent, info.tool, call, info.input, messages, errors),
+    executeCall(scoped, agent, info.tool, call, info.input, messages, errors, defer),
   );
 }
 
@@ -192,8 +212,9 @@ function executeCall(
   input: unknown,
   messages: readonly Message[] | undefined,
   errors: string[],
+  deferResult: boolean,
 ): Promise<LanguageModelV3ToolResultOutput> {
-  return runTool(ctx, agent, tool, call, input, messages).catch((error: unknown) => {
+  return runTool(ctx, agent, tool, call, input, messages, deferResult).catch((error: unknown) => {
     if (isInterruption(error, ctx)) throw error;
     if (tool.runnable === undefined && errorClassOf(error) === 'fatal') throw error;
     return failure(errors, `Tool ${tool.name} failed: ${errorMessage(error)}`);
@@ -341,6 +362,7 @@ async function runTool(
   call: ModelToolCall,
   input: unknown,
   messages: readonly Message[] | undefined,
+  deferResult: boolean,
 ): Promise<LanguageModelV3ToolResultOutput> {
   const scope = ctx.scope;
   if (ctx.observed)
@@ -377,10 +399,24 @@ async function runTool(
       announceResult(ctx, agent, tool, call, { error: String((error as Error)?.message ?? error) });
     throw error;
   }
-  if (ctx.observed) announceResult(ctx, agent, tool, call, { output });
-  if (typeof output === 'string') return { type: 'text', value: output };
-  return { type: 'json', value: (output ?? null) as never };
+  const result: LanguageModelV3ToolResultOutput =
+    typeof output === 'string'
+      ? { type: 'text', value: output }
+      : { type: 'json', value: (output ?? null) as never };
+  if (ctx.observed) {
+    if (deferResult)
+      deferredResults.set(result, (shown) => announceResult(ctx, agent, tool, call, { output: shown }));
+    else announceResult(ctx, agent, tool, call, { output });
+  }
+  return result;
 }
+
+/**
+ * Results whose `tool-result` event waits for the agent's `afterTool` hooks (tool-output
+ * guardrails), keyed by the output object the tool step returned; announced, then removed, by
+ * `toolSteps` with the output the hooks left.
+ */
+const deferredResults = new WeakMap<LanguageModelV3ToolResultOutput, (output: unknown) => void>();
 
 async function execute(
   tool: AnyTool,

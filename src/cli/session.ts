@@ -69,6 +69,8 @@ export async function openSession(
   const runtime = createRuntime({
     store,
     recover: false,
+    // BATON_JOURNAL_PROMPTS=1: model steps record the messages sent, for baton show --full and traces.
+    journalPrompts: context.env.BATON_JOURNAL_PROMPTS === '1' || context.env.BATON_JOURNAL_PROMPTS === 'true',
     audit: (auditStore) => createAuditWriter(auditStore, key === undefined ? {} : { key }),
     ...(dispatcher === undefined ? {} : { dispatcher }),
   });

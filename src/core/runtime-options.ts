@@ -105,6 +105,7 @@ export const runtimeOptionNames = optionNames<RuntimeOptions>({
   observer: true,
   contextWindows: true,
   tokenizers: true,
+  journalPrompts: true,
 });
 
 export const runtimeDefaults = {

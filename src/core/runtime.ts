@@ -187,8 +187,8 @@ class BatonRuntime implements Runtime {
     this.#observer = options.observer;
     this.#dispatcher = options.dispatcher;
     this.#queuedLeaseMs = positive('queuedLeaseMs', options.queuedLeaseMs ?? 300_000);
-    const { models, prices, resilience, contextWindows, tokenizers } = options;
-    this.#tenant = { models, prices, resilience, contextWindows, tokenizers };
+    const { models, prices, resilience, contextWindows, tokenizers, journalPrompts } = options;
+    this.#tenant = { models, prices, resilience, contextWindows, tokenizers, journalPrompts };
     this.#store = options.store;
     this.#ownsStore = options.store === undefined;
     for (const definition of options.workflows ?? []) this.register(definition);

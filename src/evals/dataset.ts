@@ -56,7 +56,8 @@ const caseFields = [
   'metadata',
 ];
 
-const datasetNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+/** Names and case ids: a case's run id is `<evalId>:<caseId>`, so ids stay within run-id characters and length. */
+const datasetNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}$/;
 
 /**
  * A dataset in code. Every case is checked now: unknown fields, duplicate ids, values JSON cannot

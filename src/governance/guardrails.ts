@@ -283,6 +283,8 @@ function decisionMeta(
     stage: subject.stage,
     action: verdict.action,
   };
+  // The tool whose output was checked: `baton show --full` shows that output as the guardrail left it.
+  if (subject.tool !== undefined) meta.tool = subject.tool;
   const judged = judgeUsage.get(verdict);
   if (judged !== undefined) {
     meta.model = judged.model;

@@ -30,8 +30,10 @@ export interface TracingOptions {
   tracerProvider?: TracerProvider;
   /**
    * Put content on spans: tool call arguments and results, agents' final outputs, ledger and
-   * decision data. These are the values the run's events carry, after the agent's guardrails
-   * rewrote them. Default false: spans carry names, models, token counts, costs and errors only.
+   * decision data; and on `chat` spans the messages sent (`gen_ai.input.messages`) when the
+   * runtime journals prompts (`journalPrompts: true`). These are the values after the agent's
+   * guardrails rewrote them. Default false: spans carry names, models, token counts, costs and
+   * errors only.
    */
   captureContent?: boolean;
 }
@@ -398,7 +400,14 @@ class TracedExecution implements ExecutionWatch {
     this.#steps.delete(event.key);
     const span = step.span;
     if (event.meta !== undefined) {
-      if (step.kind === 'model') modelAttributes(span, event.meta);
+      if (step.kind === 'model') {
+        modelAttributes(span, event.meta);
+        // Prompts are in the meta only when the runtime journals them (`journalPrompts`).
+        // (The answer is not put here: an output guardrail rewrites it after this span ends; the
+        // agent span carries the final output, the tool spans the calls.)
+        if (this.#content && event.meta.prompt !== undefined)
+          span.setAttribute('gen_ai.input.messages', JSON.stringify(event.meta.prompt));
+      }
       else if (event.meta.costUsd !== undefined) span.setAttribute('baton.cost_usd', event.meta.costUsd);
     }
     if (event.status === 'failed' && event.error !== undefined) markFailed(this.#api, span, event.error);

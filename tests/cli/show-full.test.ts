@@ -51,3 +51,56 @@ describe('baton show --full', () => {
     expect(refund?.result).toMatchObject({ refundId: 'RF-A-1001-1', amount: 129 });
   });
 });
+
+describe('baton show --full with journaled prompts and guardrails', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'baton-show-prompts-'));
+  const store = join(folder, 'baton.db');
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  const runPiiAgent = (env: NodeJS.ProcessEnv): string => {
+    const run = runBaton(env, [
+      'run',
+      'tests/cli/fixtures/pii-agent.ts',
+      'Who is customer 7? Mail me at boss@corp.example',
+      '--store',
+      store,
+    ]);
+    expect(run.code).toBe(0);
+    return /run_[0-9a-f]+/.exec(run.stdout)?.[0] ?? '';
+  };
+
+  it('prints the prompts sent, and every content as the agent’s redactPii guardrail left it', () => {
+    assertCliBuilt();
+    const runId = runPiiAgent(offlineEnv({ BATON_JOURNAL_PROMPTS: '1' }));
+    const full = runBaton(offlineEnv(), ['show', runId, '--store', store, '--full']);
+    expect(full.code).toBe(0);
+    expect(full.stdout).toContain('input   Who is customer 7? Mail me at [REDACTED:email]');
+    expect(full.stdout).toContain('prompt (2 messages):');
+    expect(full.stdout).toContain('system: Answer questions about customers.');
+    expect(full.stdout).toContain('user: Who is customer 7? Mail me at [REDACTED:email]');
+    expect(full.stdout).toContain('tool result: {"id":7,"name":"Jane","email":"[REDACTED:email]"}');
+    expect(full.stdout).toContain('output: {"id":7,"name":"Jane","email":"[REDACTED:email]"}');
+    expect(full.stdout).toContain('answer: Customer 7 is Jane, reachable at [REDACTED:email].');
+    // The addresses themselves appear nowhere, in text or in JSON.
+    const json = runBaton(offlineEnv(), ['show', runId, '--store', store, '--full', '--json']).stdout;
+    for (const shown of [full.stdout, json]) {
+      expect(shown).not.toContain('jane.doe@example.com');
+      expect(shown).not.toContain('boss@corp.example');
+    }
+    const parsed = JSON.parse(json) as { run: { input: string }; journal: { name: string; meta?: { prompt?: unknown } }[] };
+    expect(parsed.run.input).toBe('Who is customer 7? Mail me at [REDACTED:email]');
+    expect(parsed.journal.find((entry) => entry.name === 'model:crm')?.meta?.prompt).toEqual([
+      { role: 'system', parts: [{ type: 'text', content: 'Answer questions about customers.' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'Who is customer 7? Mail me at [REDACTED:email]' }] },
+    ]);
+  });
+
+  it('records no prompt unless BATON_JOURNAL_PROMPTS is set', () => {
+    const runId = runPiiAgent(offlineEnv({}, ['BATON_JOURNAL_PROMPTS']));
+    const full = runBaton(offlineEnv(), ['show', runId, '--store', store, '--full']);
+    expect(full.code).toBe(0);
+    expect(full.stdout).not.toContain('prompt (');
+    expect(full.stdout).toContain('answer: Customer 7 is Jane, reachable at [REDACTED:email].');
+    expect(full.stdout).not.toContain('jane.doe@example.com');
+  });
+});

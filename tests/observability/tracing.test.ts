@@ -14,6 +14,7 @@ import {
   createRuntime,
   handoff,
   magentic,
+  redactPii,
   type Runtime,
   supervisor,
   tool,
@@ -169,6 +170,57 @@ describe('tracing', () => {
       'gen_ai.tool.call.result': '5',
     });
     expect(named(spans, 'invoke_agent calc').attributes['baton.agent.output']).toBe('5');
+  });
+
+  it('puts journaled prompts on chat spans, and every content as the agent’s guardrails left it', async () => {
+    const { exporter, provider } = tracing();
+    const lookup = tool({
+      name: 'lookup',
+      description: 'Finds a customer.',
+      input: z.object({ id: z.number() }),
+      execute: async ({ id }) => ({ id, email: 'jane.doe@example.com' }),
+    });
+    const model = scriptedModel([
+      { toolCalls: [{ tool: 'lookup', input: { id: 7 } }] },
+      { text: 'Reach Jane at jane.doe@example.com.' },
+    ]);
+    const crm = agent({ name: 'crm', model, instructions: 'Help.', tools: [lookup], guardrails: [redactPii()] });
+    runtime = createRuntime({
+      store: createMemoryStore(),
+      journalPrompts: true,
+      tracing: { tracerProvider: provider, captureContent: true },
+    });
+    await (await runtime.start(crm, 'Customer 7? I am boss@corp.example')).result();
+    const spans = exporter.getFinishedSpans();
+    const chats = spans.filter((span) => span.name === 'chat scripted');
+    expect(chats).toHaveLength(2);
+    expect(JSON.parse(String(chats[0]?.attributes['gen_ai.input.messages']))).toEqual([
+      { role: 'system', parts: [{ type: 'text', content: 'Help.' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'Customer 7? I am [REDACTED:email]' }] },
+    ]);
+    expect(JSON.parse(String(chats[1]?.attributes['gen_ai.input.messages'])).at(-1)).toEqual({
+      role: 'tool',
+      parts: [{ type: 'tool_call_response', id: 'call_crm_1', response: '{"id":7,"email":"[REDACTED:email]"}' }],
+    });
+    const everything = JSON.stringify(spans.map((span) => [span.attributes, span.events]));
+    expect(everything).not.toContain('jane.doe@example.com');
+    expect(everything).not.toContain('boss@corp.example');
+    // Without journalPrompts, chat spans carry no messages.
+    const second = tracing();
+    const plain = createRuntime({
+      store: createMemoryStore(),
+      tracing: { tracerProvider: second.provider, captureContent: true },
+    });
+    const again = agent({
+      name: 'crm',
+      model: scriptedModel([{ text: 'Hi.' }]),
+      instructions: 'Help.',
+      guardrails: [redactPii()],
+    });
+    await (await plain.start(again, 'Hello')).result();
+    await plain.close();
+    const chat = second.exporter.getFinishedSpans().find((span) => span.name === 'chat scripted');
+    expect(chat?.attributes['gen_ai.input.messages']).toBeUndefined();
   });
 
   it('nests a handoff team: both agents under the pattern, the handoff as a span event', async () => {

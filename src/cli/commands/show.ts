@@ -40,16 +40,19 @@ export const showCommand: Command = {
       const journal = await session.runtime.journal(runId);
       const steps = buildStepTree(journal);
       const full = values.full === true;
-      if (full) addContent(steps, journal);
+      // Content as the agents' guardrails left it: a redacted tool output is shown redacted.
+      const guarded = full ? guardedJournal(journal) : journal;
+      if (full) addContent(steps, guarded);
+      const shownRecord = withGuardedInput(record, journal);
       if (values.json === true) {
-        const shown = { run: record, ...(origin === undefined ? {} : { forkedFrom: origin }), steps };
-        context.stdout.write(`${JSON.stringify(full ? { ...shown, journal } : shown, null, 2)}\n`);
+        const shown = { run: shownRecord, ...(origin === undefined ? {} : { forkedFrom: origin }), steps };
+        context.stdout.write(`${JSON.stringify(full ? { ...shown, journal: guarded } : shown, null, 2)}\n`);
       } else {
         const forked =
           origin === undefined
             ? ''
             : `  ${context.style.dim('forked'.padEnd(8))}from ${origin.runId} at ${origin.at}\n`;
-        const summary = runSummary(record, context.style);
+        const summary = runSummary(shownRecord, context.style);
         const head = forked === '' ? summary : `${summary.trimEnd()}\n${forked}`;
         context.stdout.write(`${head}\n${stepTreeText(steps, context.style)}`);
       }
@@ -190,6 +193,91 @@ interface RecordedAnswer {
   toolCalls?: Array<{ toolCallId?: string; toolName?: string; input?: string }>;
 }
 
+/** A message of a journaled prompt (`journalPrompts`), in the GenAI message format. */
+interface PromptMessage {
+  role?: string;
+  parts?: Array<{ type?: string; content?: string; name?: string; arguments?: unknown; response?: unknown }>;
+}
+
+/** What replaced a tool output or an answer that a guardrail rewrote or withheld. */
+function decisionText(entry: JournalEntry): string | undefined {
+  const verdict = entry.result as { action?: unknown; text?: unknown; reason?: unknown } | undefined;
+  if (verdict?.action === 'rewrite' && typeof verdict.text === 'string') return verdict.text;
+  if (verdict?.action === 'trip')
+    return `[withheld: guardrail ${String(entry.meta?.guardrail ?? entry.name)} tripped: ${String(verdict.reason ?? '')}]`;
+  return undefined;
+}
+
+const scopeOf = (key: string): string => key.slice(0, key.lastIndexOf('#'));
+
+/**
+ * The journal as the agents' guardrails left its content: a tool output that a `tool-output`
+ * guardrail rewrote (or tripped on) is replaced by the rewritten text (or a withheld marker),
+ * and so is the final answer of a model call that an `output` guardrail rewrote. The decisions
+ * are the journal's own `guardrail:<name>` entries, matched to the latest tool step of that
+ * tool (or model step) in the same scope. Prompts recorded with `journalPrompts` are already
+ * what the model got, after the guardrails.
+ */
+export function guardedJournal(journal: readonly JournalEntry[]): JournalEntry[] {
+  const copy = journal.map((entry) => ({ ...entry }));
+  const lastTool = new Map<string, JournalEntry>();
+  const lastModel = new Map<string, JournalEntry>();
+  for (const entry of copy) {
+    const scope = scopeOf(entry.key);
+    if (entry.kind === 'tool') {
+      const tool = typeof entry.meta?.tool === 'string' ? entry.meta.tool : entry.name.replace(/^tool:/, '');
+      lastTool.set(`${scope} ${tool}`, entry);
+      lastTool.set(`${scope} `, entry);
+    } else if (entry.kind === 'model') {
+      lastModel.set(scope, entry);
+    } else if (entry.name.startsWith('guardrail:') && entry.status === 'completed') {
+      const text = decisionText(entry);
+      if (text === undefined) continue;
+      if (entry.meta?.stage === 'tool-output') {
+        const tool = typeof entry.meta.tool === 'string' ? entry.meta.tool : '';
+        const target = lastTool.get(`${scope} ${tool}`);
+        if (target !== undefined) target.result = text;
+      } else if (entry.meta?.stage === 'output') {
+        const target = lastModel.get(scope);
+        if (target !== undefined) target.result = { ...(target.result as RecordedAnswer), text };
+      }
+    }
+  }
+  return copy;
+}
+
+/**
+ * The run with its input as the top agent's `input` guardrails left it (a redacted email shows
+ * redacted), when one of them rewrote or refused it; else the run as stored.
+ */
+export function withGuardedInput(record: RunRecord, journal: readonly JournalEntry[]): RunRecord {
+  let input: unknown;
+  for (const entry of journal) {
+    if (!entry.name.startsWith('guardrail:') || entry.meta?.stage !== 'input' || scopeOf(entry.key) !== 'r')
+      continue;
+    input = decisionText(entry) ?? input;
+  }
+  return input === undefined ? record : { ...record, input };
+}
+
+/** A journaled prompt as indented lines: one per message part. */
+function promptLines(prompt: readonly PromptMessage[]): string[] {
+  const lines = [`prompt (${prompt.length} messages):`];
+  for (const message of prompt) {
+    for (const part of message.parts ?? []) {
+      const role = message.role ?? '?';
+      if (part.type === 'text') lines.push(`  ${role}: ${contentText(part.content ?? '')}`);
+      else if (part.type === 'tool_call')
+        lines.push(
+          `  ${role} calls ${part.name ?? '?'}(${contentText(JSON.stringify(part.arguments) ?? '')})`,
+        );
+      else if (part.type === 'tool_call_response')
+        lines.push(`  ${role} result: ${contentText(part.response)}`);
+    }
+  }
+  return lines;
+}
+
 /** A value as a few lines of text (JSON for anything but a string), cut at `limit` characters. */
 function contentText(value: unknown, limit = 2000): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value, null, 2) ?? String(value));
@@ -197,9 +285,10 @@ function contentText(value: unknown, limit = 2000): string {
 }
 
 /**
- * `--full`: adds each model and tool step's content to its details: a model call's answer and the
- * tool calls it asked for (with their arguments), a tool call's arguments (from the model call
- * that asked for it) and its output. These are the values the journal holds.
+ * `--full`: adds each model and tool step's content to its details: the prompt (when the run
+ * journaled it), a model call's answer and the tool calls it asked for (with their arguments),
+ * a tool call's arguments (from the model call that asked for it) and its output. Pass the
+ * journal through `guardedJournal` first to show content as the guardrails left it.
  */
 export function addContent(steps: StepNode[], journal: readonly JournalEntry[]): void {
   const byKey = new Map(journal.map((entry) => [entry.key, entry]));
@@ -212,6 +301,8 @@ export function addContent(steps: StepNode[], journal: readonly JournalEntry[]):
       if (entry !== undefined && entry.status === 'completed' && node.kind === 'model') {
         const answer = (entry.result ?? {}) as RecordedAnswer;
         const lines: string[] = [];
+        if (Array.isArray(entry.meta?.prompt))
+          lines.push(...promptLines(entry.meta.prompt as PromptMessage[]));
         if (typeof answer.text === 'string' && answer.text !== '')
           lines.push(`answer: ${contentText(answer.text)}`);
         for (const call of answer.toolCalls ?? []) {
