@@ -137,6 +137,7 @@ const expected: Record<string, string[]> = {
     'createStubServer',
     'loadScript',
     'providerPromptProblem',
+    'replayRuns',
     'scriptedModel',
     'waitForStatus',
     'waitUntil',

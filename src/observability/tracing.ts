@@ -407,8 +407,7 @@ class TracedExecution implements ExecutionWatch {
         // agent span carries the final output, the tool spans the calls.)
         if (this.#content && event.meta.prompt !== undefined)
           span.setAttribute('gen_ai.input.messages', JSON.stringify(event.meta.prompt));
-      }
-      else if (event.meta.costUsd !== undefined) span.setAttribute('baton.cost_usd', event.meta.costUsd);
+      } else if (event.meta.costUsd !== undefined) span.setAttribute('baton.cost_usd', event.meta.costUsd);
     }
     if (event.status === 'failed' && event.error !== undefined) markFailed(this.#api, span, event.error);
     if (!step.endsWithResult || event.status === 'failed') {

@@ -3,6 +3,7 @@
 export { createFakeClock, type FakeClock } from './fake-clock.js';
 export { loadScript } from './load-script.js';
 export { assertProviderPrompt, providerPromptProblem } from './prompt-shape.js';
+export { type ReplayRunsOptions, replayRuns } from './replay-runs.js';
 export {
   type ModelScript,
   type ScriptedModel,

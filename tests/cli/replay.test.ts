@@ -86,3 +86,40 @@ describe('baton replay', () => {
     expect(missing.stderr).toContain('missing --at <step key>');
   });
 });
+
+describe('baton replay --all', () => {
+  it('replays every ended run of the store and exits 1 when one differs', () => {
+    const allStore = join(scratch, 'all.db');
+    writeFlow([]);
+    for (const amount of [1, 2, 3]) {
+      const run = runBaton(
+        env,
+        ['run', 'flows/order.mjs', '--input-json', `{"amount": ${amount}}`, '--store', allStore],
+        { cwd: scratch },
+      );
+      expect(run.code).toBe(0);
+    }
+    const same = runBaton(env, ['replay', '--all', '--store', allStore], { cwd: scratch });
+    expect(same.stderr).toBe('');
+    expect(same.code).toBe(0);
+    expect(same.stdout).toContain('3 ended runs: 3 identical, 0 differ, 0 skipped.');
+    writeFlow(['audit']);
+    const changed = runBaton(env, ['replay', '--all', '--store', allStore, '--target', 'order'], {
+      cwd: scratch,
+    });
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toContain('3 ended runs: 0 identical, 3 differ, 0 skipped.');
+    expect(changed.stdout).toMatch(
+      /differs\s+run_[0-9a-f]+ order at r#1: recorded "charge", the code asks for "audit"/,
+    );
+    const json = JSON.parse(
+      runBaton(env, ['replay', '--all', '--json', '--store', allStore], { cwd: scratch }).stdout,
+    );
+    expect(json).toHaveLength(3);
+    expect(json[0].report.identical).toBe(false);
+    const usage = runBaton(env, ['replay', 'run_1', '--all', '--store', allStore], { cwd: scratch });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('give a run id or --all, not both.');
+    writeFlow([]);
+  });
+});

@@ -87,7 +87,10 @@ describe('baton show --full with journaled prompts and guardrails', () => {
       expect(shown).not.toContain('jane.doe@example.com');
       expect(shown).not.toContain('boss@corp.example');
     }
-    const parsed = JSON.parse(json) as { run: { input: string }; journal: { name: string; meta?: { prompt?: unknown } }[] };
+    const parsed = JSON.parse(json) as {
+      run: { input: string };
+      journal: { name: string; meta?: { prompt?: unknown } }[];
+    };
     expect(parsed.run.input).toBe('Who is customer 7? Mail me at [REDACTED:email]');
     expect(parsed.journal.find((entry) => entry.name === 'model:crm')?.meta?.prompt).toEqual([
       { role: 'system', parts: [{ type: 'text', content: 'Answer questions about customers.' }] },

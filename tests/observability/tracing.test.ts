@@ -14,8 +14,8 @@ import {
   createRuntime,
   handoff,
   magentic,
-  redactPii,
   type Runtime,
+  redactPii,
   supervisor,
   tool,
   transfer,
@@ -184,7 +184,13 @@ describe('tracing', () => {
       { toolCalls: [{ tool: 'lookup', input: { id: 7 } }] },
       { text: 'Reach Jane at jane.doe@example.com.' },
     ]);
-    const crm = agent({ name: 'crm', model, instructions: 'Help.', tools: [lookup], guardrails: [redactPii()] });
+    const crm = agent({
+      name: 'crm',
+      model,
+      instructions: 'Help.',
+      tools: [lookup],
+      guardrails: [redactPii()],
+    });
     runtime = createRuntime({
       store: createMemoryStore(),
       journalPrompts: true,
@@ -200,7 +206,9 @@ describe('tracing', () => {
     ]);
     expect(JSON.parse(String(chats[1]?.attributes['gen_ai.input.messages'])).at(-1)).toEqual({
       role: 'tool',
-      parts: [{ type: 'tool_call_response', id: 'call_crm_1', response: '{"id":7,"email":"[REDACTED:email]"}' }],
+      parts: [
+        { type: 'tool_call_response', id: 'call_crm_1', response: '{"id":7,"email":"[REDACTED:email]"}' },
+      ],
     });
     const everything = JSON.stringify(spans.map((span) => [span.attributes, span.events]));
     expect(everything).not.toContain('jane.doe@example.com');
