@@ -217,9 +217,10 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
       const evalCase = pending[next++]!;
       try {
         const result = await runCase(options, store, evalId, evalCase, scorers.get(evalCase.id)!);
-        await store.appendRecord(stream, { kind: 'eval-case', evalId, result } satisfies EvalRecord);
+        // The outcome first: outcomes are read once per id, so one recorded again after a crash counts once.
         if (options.policy !== undefined)
           await feedPolicy(store, options.policy, evalId, evalCase, result, target);
+        await store.appendRecord(stream, { kind: 'eval-case', evalId, result } satisfies EvalRecord);
         done.set(evalCase.id, result);
         options.onCase?.(result, { done: done.size, total: data.cases.length });
       } catch (error) {
