@@ -506,6 +506,9 @@ class BatonRuntime implements Runtime {
       });
       if (stored === undefined) throw new RunNotFoundError(runId);
       if (terminalStatuses.has(stored.status)) return { runId, status: reportStatus(stored.status) };
+      // A run this runtime cannot execute (an unknown target, another version) is refused before
+      // it is taken from the queue, so a worker that can execute it takes it at once.
+      this.#registry.forStoredRun(stored);
       if (stored.leaseOwner === QUEUED_OWNER) {
         this.#assertOpen();
         await this.#takeFromQueue(store, runId);
