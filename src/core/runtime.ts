@@ -386,20 +386,21 @@ class BatonRuntime implements Runtime {
   /**
    * `resume`, optionally with the run's record just read by the caller (`signal`), so it is not
    * read again (what `#resumeOnce` checks on it, target, version and status, the claim checks
-   * again), and the write of the signal that wakes it, which must be stored before the run loads.
+   * again), and a write issued with the claim that must be stored before the run loads (the
+   * signal that wakes it, its taking from the queue).
    */
   #resume(
     runId: string,
     options: { force?: boolean },
     stored?: RunRecord,
-    signalStored?: Promise<unknown>,
+    writtenBefore?: Promise<unknown>,
   ): Promise<RunHandle<unknown>> {
     // One resume per run at a time: two wake-ups arriving together (a timer and a signal, two
     // queue jobs) would otherwise both pass the check for an active execution and both claim
     // the run (a process may re-claim its own lease), running its next steps twice.
     const pending = this.#resuming.get(runId);
     if (pending !== undefined) return pending;
-    const resumed = this.#resumeOnce(runId, options, stored, signalStored).finally(() =>
+    const resumed = this.#resumeOnce(runId, options, stored, writtenBefore).finally(() =>
       this.#resuming.delete(runId),
     );
     this.#resuming.set(runId, resumed);
@@ -410,7 +411,7 @@ class BatonRuntime implements Runtime {
     runId: string,
     options: { force?: boolean },
     known: RunRecord | undefined,
-    signalStored: Promise<unknown> | undefined,
+    writtenBefore: Promise<unknown> | undefined,
   ): Promise<RunHandle<unknown>> {
     this.#assertOpen();
     if (this.#active.has(runId)) return new Handle(this.#results, runId);
@@ -429,9 +430,10 @@ class BatonRuntime implements Runtime {
       definition = this.#registry.forStoredRun(stored);
       record = await this.#scheduler.claim(store, runId, options.force ?? false);
       if (record === undefined) return new Handle(this.#results, runId);
-      if (signalStored !== undefined) {
-        // Claimed alongside the signal that wakes it: nothing is read before the signal is stored.
-        await signalStored.catch(async (error: unknown) => {
+      if (writtenBefore !== undefined) {
+        // Claimed alongside a write (the signal that wakes it, its taking from the queue): nothing
+        // is read before that write is stored.
+        await writtenBefore.catch(async (error: unknown) => {
           await this.#releaseLease(store, runId);
           throw error;
         });
@@ -546,11 +548,12 @@ class BatonRuntime implements Runtime {
       // A run this runtime cannot execute (an unknown target, another version) is refused before
       // it is taken from the queue, so a worker that can execute it takes it at once.
       this.#registry.forStoredRun(stored);
-      if (stored.leaseOwner === QUEUED_OWNER) {
-        this.#assertOpen();
-        await this.#takeFromQueue(store, runId);
-      }
-      await this.resume(runId);
+      // A queued run is taken from the queue and claimed together: a group-committing store
+      // writes both in one transaction. It loads only once it is taken (see #resumeOnce).
+      const taking = stored.leaseOwner === QUEUED_OWNER ? this.#takeFromQueue(store, runId) : undefined;
+      const [taken, resumed] = await Promise.allSettled([taking, this.#resume(runId, {}, stored, taking)]);
+      if (taken.status === 'rejected') throw taken.reason;
+      if (resumed.status === 'rejected') throw resumed.reason;
       active = this.#active.get(runId);
       // Resume found it ended in between: report what is stored.
       if (active === undefined) return { runId, status: reportStatus((await this.get(runId)).status) };

@@ -234,6 +234,44 @@ describe('resuming a run by signal on Postgres', () => {
   });
 });
 
+describe('taking a queued run on Postgres (a worker job)', () => {
+  it('takes the run from the queue and claims it in one transaction, reading its record once, before its first step starts', async () => {
+    const store = testStore();
+    const flow = workflow({ name: 'queued', version: '1' }, async (ctx, input: string) =>
+      ctx.step('only', () => `ran ${input}`),
+    );
+    const dispatched: string[] = [];
+    const dispatcher = { dispatch: async (runId: string) => void dispatched.push(runId) };
+    // One runtime dispatches (as an API server does), the other executes the job (as a worker does).
+    const starting = createKernelRuntime({ store, workflows: [flow], dispatcher, recover: false });
+    const working = createKernelRuntime({ store, workflows: [flow], dispatcher, recover: false });
+    try {
+      const handle = await starting.start(flow, 'once');
+      expect(dispatched).toEqual([handle.runId]);
+      let getRuns = 0;
+      const getRun = store.getRun.bind(store);
+      store.getRun = (runId) => {
+        getRuns++;
+        return getRun(runId);
+      };
+      const before = store.stats.transactions;
+      let atStepStart: number | undefined;
+      working.on((event) => {
+        if (event.type === 'step-start' && atStepStart === undefined) atStepStart = store.stats.transactions;
+      });
+      expect((await working.execute(handle.runId)).status).toBe('completed');
+      // The job read the run once; the claim was its only commit before the step.
+      expect(getRuns).toBe(1);
+      expect(atStepStart! - before).toBe(1);
+      expect(await handle.result()).toBe('ran once');
+    } finally {
+      await working.close();
+      await starting.close();
+      await store.close();
+    }
+  });
+});
+
 describe('createPostgresStore failures', () => {
   it('rejects with the driver error (not a BatonError) when the server does not answer, so runs see STORE_UNAVAILABLE', async () => {
     const store = createPostgresStore({
