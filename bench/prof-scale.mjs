@@ -25,10 +25,11 @@ async function pass(side) {
   try {
     await (await runtime.start(agent, 'What is 2 + 3?')).result();
     const stats0 = { ...store.stats };
-    globalThis.__pgwt0 = performance.now();
     const started = process.hrtime.bigint();
     const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
-    const handles = await Promise.all(Array.from({ length: RUNS }, () => runtime.start(agent, 'What is 2 + 3?')));
+    const handles = await Promise.all(
+      Array.from({ length: RUNS }, () => runtime.start(agent, 'What is 2 + 3?')),
+    );
     const startedMs = ms();
     let firstCalls = 0;
     const poll = setInterval(() => {
@@ -52,4 +53,5 @@ async function pass(side) {
 
 for (let round = 0; round < ROUNDS; round++) for (const side of sides) await pass(side);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-for (const side of sides) console.log(side.dist, 'median wall', median(side.walls).toFixed(0), 'ms over', side.walls.length);
+for (const side of sides)
+  console.log(side.dist, 'median wall', median(side.walls).toFixed(0), 'ms over', side.walls.length);
