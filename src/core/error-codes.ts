@@ -86,6 +86,7 @@ export type BatonErrorCode =
   | 'UNITS_FAILED'
   | 'UNKNOWN_OPTION'
   | 'UNKNOWN_SPEAKER'
+  | 'UNKNOWN_TARGET'
   | 'UNPRICED_MODEL'
   | 'VERSION_MISMATCH'
   | 'WAIT_TIMEOUT';

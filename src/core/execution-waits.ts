@@ -19,6 +19,14 @@ export abstract class WaitingExecution extends JournaledExecution {
   #wakeAt: number | undefined;
   #signals: SignalRecord[] | undefined;
 
+  /**
+   * The run's stored signals, read by whoever resumed it together with its journal, so its
+   * open wait need not read them again (a list missing the wanted signal is still re-read).
+   */
+  knowSignals(signals: SignalRecord[]): void {
+    this.#signals = signals;
+  }
+
   async waitFor<T>(key: string, signalName: string, options: WaitOptions | undefined): Promise<T> {
     const name = `waitFor:${signalName}`;
     const recorded = this.journal?.get(key);

@@ -12,7 +12,13 @@ import { RunExecution } from './run-execution.js';
 import type { RunResults } from './run-handle.js';
 import type { Runnable } from './runnable.js';
 import { canResume } from './runnable-registry.js';
-import { type JournalEntry, type RunRecord, type Store, terminalStatuses } from './store.js';
+import {
+  type JournalEntry,
+  type RunRecord,
+  type SignalRecord,
+  type Store,
+  terminalStatuses,
+} from './store.js';
 
 /** A run this process executes now. */
 export interface ActiveRun {
@@ -141,8 +147,10 @@ export class RunScheduler {
     entries: JournalEntry[],
     fresh: boolean,
     budget?: Budget,
+    signals?: SignalRecord[],
   ): void {
     const execution = new RunExecution(host, record, entries, budget);
+    if (signals !== undefined) execution.knowSignals(signals);
     const active = new LaunchedRun(execution, definition, record, this.#afterExecution);
     this.#active.set(record.id, active);
     this.#ensureHeartbeat();

@@ -53,6 +53,7 @@ export class RunnableRegistry {
       const known = [...this.#definitions.keys()];
       throw new ConfigError(
         `No workflow, agent or pattern named "${target}" is registered.${known.length > 0 ? ` Known: ${known.join(', ')}.` : ' Pass it in createRuntime({ workflows }).'}`,
+        { code: 'UNKNOWN_TARGET' },
       );
     }
     return found;

@@ -37,6 +37,7 @@ import {
   type RunFilter,
   type RunRecord,
   runSchemaVersion,
+  type SignalRecord,
   type Store,
   terminalStatuses,
 } from './store.js';
@@ -379,35 +380,73 @@ class BatonRuntime implements Runtime {
   }
 
   resume(runId: string, options: { force?: boolean } = {}): Promise<RunHandle<unknown>> {
+    return this.#resume(runId, options);
+  }
+
+  /**
+   * `resume`, optionally with the run's record just read by the caller (`signal`), so it is not
+   * read again (what `#resumeOnce` checks on it, target, version and status, the claim checks
+   * again), and a write issued with the claim that must be stored before the run loads (the
+   * signal that wakes it, its taking from the queue).
+   */
+  #resume(
+    runId: string,
+    options: { force?: boolean },
+    stored?: RunRecord,
+    writtenBefore?: Promise<unknown>,
+  ): Promise<RunHandle<unknown>> {
     // One resume per run at a time: two wake-ups arriving together (a timer and a signal, two
     // queue jobs) would otherwise both pass the check for an active execution and both claim
     // the run (a process may re-claim its own lease), running its next steps twice.
     const pending = this.#resuming.get(runId);
     if (pending !== undefined) return pending;
-    const resumed = this.#resumeOnce(runId, options).finally(() => this.#resuming.delete(runId));
+    const resumed = this.#resumeOnce(runId, options, stored, writtenBefore).finally(() =>
+      this.#resuming.delete(runId),
+    );
     this.#resuming.set(runId, resumed);
     return resumed;
   }
 
-  async #resumeOnce(runId: string, options: { force?: boolean }): Promise<RunHandle<unknown>> {
+  async #resumeOnce(
+    runId: string,
+    options: { force?: boolean },
+    known: RunRecord | undefined,
+    writtenBefore: Promise<unknown> | undefined,
+  ): Promise<RunHandle<unknown>> {
     this.#assertOpen();
     if (this.#active.has(runId)) return new Handle(this.#results, runId);
     const store = await this.#getStore();
     let entries: JournalEntry[];
     let budget: Budget | undefined;
+    let signals: SignalRecord[] | undefined;
     let definition: Runnable;
     let record: RunRecord | undefined;
     try {
       // Everything that can refuse the run is checked before it is claimed: a refused run is
       // left exactly as it was (a suspended run stays suspended and in the inbox).
-      const stored = await store.getRun(runId);
+      const stored = known ?? (await store.getRun(runId));
       if (stored === undefined) throw new RunNotFoundError(runId);
       if (terminalStatuses.has(stored.status)) return new Handle(this.#results, runId);
       definition = this.#registry.forStoredRun(stored);
       record = await this.#scheduler.claim(store, runId, options.force ?? false);
       if (record === undefined) return new Handle(this.#results, runId);
-      entries = await store.loadJournal(runId);
-      budget = (await store.readRecords(budgetStream(runId), { limit: 1 }))[0]?.data as Budget | undefined;
+      if (writtenBefore !== undefined) {
+        // Claimed alongside a write (the signal that wakes it, its taking from the queue): nothing
+        // is read before that write is stored.
+        await writtenBefore.catch(async (error: unknown) => {
+          await this.#releaseLease(store, runId);
+          throw error;
+        });
+      }
+      // Read together (one round trip on a store that serves reads in parallel). A suspended
+      // run's open wait reads its signals first thing, so they come along.
+      [entries, budget, signals] = await Promise.all([
+        store.loadJournal(runId),
+        store
+          .readRecords(budgetStream(runId), { limit: 1 })
+          .then((records) => records[0]?.data as Budget | undefined),
+        stored.status === 'suspended' ? store.listSignals(runId) : undefined,
+      ]);
     } catch (error) {
       throw asStoreError(error, runId);
     }
@@ -416,7 +455,7 @@ class BatonRuntime implements Runtime {
       await this.#releaseLease(store, runId);
       this.#assertOpen();
     }
-    this.#scheduler.launch(this.#hostFor(store), definition, record, entries, false, budget);
+    this.#scheduler.launch(this.#hostFor(store), definition, record, entries, false, budget, signals);
     return new Handle(this.#results, runId);
   }
 
@@ -506,11 +545,15 @@ class BatonRuntime implements Runtime {
       });
       if (stored === undefined) throw new RunNotFoundError(runId);
       if (terminalStatuses.has(stored.status)) return { runId, status: reportStatus(stored.status) };
-      if (stored.leaseOwner === QUEUED_OWNER) {
-        this.#assertOpen();
-        await this.#takeFromQueue(store, runId);
-      }
-      await this.resume(runId);
+      // A run this runtime cannot execute (an unknown target, another version) is refused before
+      // it is taken from the queue, so a worker that can execute it takes it at once.
+      this.#registry.forStoredRun(stored);
+      // A queued run is taken from the queue and claimed together: a group-committing store
+      // writes both in one transaction. It loads only once it is taken (see #resumeOnce).
+      const taking = stored.leaseOwner === QUEUED_OWNER ? this.#takeFromQueue(store, runId) : undefined;
+      const [taken, resumed] = await Promise.allSettled([taking, this.#resume(runId, {}, stored, taking)]);
+      if (taken.status === 'rejected') throw taken.reason;
+      if (resumed.status === 'rejected') throw resumed.reason;
       active = this.#active.get(runId);
       // Resume found it ended in between: report what is stored.
       if (active === undefined) return { runId, status: reportStatus((await this.get(runId)).status) };
@@ -590,7 +633,16 @@ class BatonRuntime implements Runtime {
       throw new ConfigError('signal(): the signal name must be a non-empty string.', { runId });
     assertNoForbiddenKeys(payload, `signal(): the payload of "${name}"`, { runId });
     const store = await this.#getStore();
-    const record = await store.getRun(runId);
+    // The record and the payload check's read together (one round trip where reads run in
+    // parallel); the record's verdict comes first.
+    const [record, payloadChecked] = await Promise.all([
+      store.getRun(runId),
+      // A payload the open wait's recorded schema refuses is never stored: the run keeps waiting.
+      checkSignalPayload(store, runId, name, payload ?? null).then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      ),
+    ]);
     if (record === undefined) throw new RunNotFoundError(runId);
     if (terminalStatuses.has(record.status)) {
       throw new ConfigError(
@@ -598,10 +650,10 @@ class BatonRuntime implements Runtime {
         { runId, code: 'RUN_ENDED' },
       );
     }
-    // A payload the open wait's recorded schema refuses is never stored: the run keeps waiting.
-    await checkSignalPayload(store, runId, name, payload ?? null);
-    const added = await store.addSignal(runId, name, payload ?? null, this.clock.now());
+    if (payloadChecked !== undefined) throw payloadChecked.error;
+    const adding = store.addSignal(runId, name, payload ?? null, this.clock.now());
     if (this.#dispatcher !== undefined) {
+      const added = await adding;
       if (record.status === 'suspended') await this.#dispatch(runId, 'signal', { key: `signal-${added.id}` });
       return;
     }
@@ -613,10 +665,18 @@ class BatonRuntime implements Runtime {
       definition !== undefined &&
       canResume(definition, record)
     ) {
-      await this.resume(runId).catch((error: unknown) => {
-        if (!(BatonError.isInstance(error) && error.code === 'RUN_LEASED')) throw error;
-      });
+      // The run is claimed while its signal is being stored: a group-committing store writes both
+      // in one transaction. It loads and runs once the signal is stored (see #resumeOnce).
+      const [added, resumed] = await Promise.allSettled([adding, this.#resume(runId, {}, record, adding)]);
+      if (added.status === 'rejected') throw added.reason;
+      if (
+        resumed.status === 'rejected' &&
+        !(BatonError.isInstance(resumed.reason) && resumed.reason.code === 'RUN_LEASED')
+      )
+        throw resumed.reason;
+      return;
     }
+    await adding;
   }
 
   async get(runId: string): Promise<RunRecord> {

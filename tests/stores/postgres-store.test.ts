@@ -193,6 +193,85 @@ describe('createPostgresStore wake-ups (LISTEN/NOTIFY)', () => {
   });
 });
 
+describe('resuming a run by signal on Postgres', () => {
+  it('stores the signal and claims the run in one transaction, and reads the run once, before its next step starts', async () => {
+    const store = testStore();
+    const flow = workflow({ name: 'resumed', version: '1' }, async (ctx, input: string) => {
+      const before = await ctx.step('before', () => input);
+      const payload = await ctx.waitFor<string>('go');
+      return ctx.step('after', () => `${before}:${payload}`);
+    });
+    const runtime = createKernelRuntime({ store, workflows: [flow], recover: false });
+    try {
+      const handle = await runtime.start(flow, 'order');
+      await waitForStatus(runtime, handle.runId, 'suspended');
+      const reads: string[] = [];
+      for (const method of ['getRun', 'loadJournal', 'listSignals', 'readRecords'] as const) {
+        const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>;
+        (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+          reads.push(method);
+          return original(...args);
+        };
+      }
+      const before = store.stats.transactions;
+      let atStepStart: number | undefined;
+      const off = runtime.on((event) => {
+        if (event.type === 'step-start' && event.runId === handle.runId && atStepStart === undefined)
+          atStepStart = store.stats.transactions;
+      });
+      await runtime.signal(handle.runId, 'go', 'now');
+      expect(await handle.result()).toBe('order:now');
+      off();
+      // The signal with the claim, then the wait's result: two commits before the next step.
+      expect(atStepStart! - before).toBe(2);
+      // One getRun (signal's), the payload check's and the budget's readRecords, journal, signals.
+      expect(reads.filter((read) => read === 'getRun')).toHaveLength(1);
+      expect(reads.filter((read) => read === 'listSignals')).toHaveLength(1);
+    } finally {
+      await runtime.close();
+      await store.close();
+    }
+  });
+});
+
+describe('taking a queued run on Postgres (a worker job)', () => {
+  it('takes the run from the queue and claims it in one transaction, reading its record once, before its first step starts', async () => {
+    const store = testStore();
+    const flow = workflow({ name: 'queued', version: '1' }, async (ctx, input: string) =>
+      ctx.step('only', () => `ran ${input}`),
+    );
+    const dispatched: string[] = [];
+    const dispatcher = { dispatch: async (runId: string) => void dispatched.push(runId) };
+    // One runtime dispatches (as an API server does), the other executes the job (as a worker does).
+    const starting = createKernelRuntime({ store, workflows: [flow], dispatcher, recover: false });
+    const working = createKernelRuntime({ store, workflows: [flow], dispatcher, recover: false });
+    try {
+      const handle = await starting.start(flow, 'once');
+      expect(dispatched).toEqual([handle.runId]);
+      let getRuns = 0;
+      const getRun = store.getRun.bind(store);
+      store.getRun = (runId) => {
+        getRuns++;
+        return getRun(runId);
+      };
+      const before = store.stats.transactions;
+      let atStepStart: number | undefined;
+      working.on((event) => {
+        if (event.type === 'step-start' && atStepStart === undefined) atStepStart = store.stats.transactions;
+      });
+      expect((await working.execute(handle.runId)).status).toBe('completed');
+      // The job read the run once; the claim was its only commit before the step.
+      expect(getRuns).toBe(1);
+      expect(atStepStart! - before).toBe(1);
+      expect(await handle.result()).toBe('ran once');
+    } finally {
+      await working.close();
+      await starting.close();
+      await store.close();
+    }
+  });
+});
+
 describe('createPostgresStore failures', () => {
   it('rejects with the driver error (not a BatonError) when the server does not answer, so runs see STORE_UNAVAILABLE', async () => {
     const store = createPostgresStore({

@@ -22,6 +22,8 @@ type BullmqModule = typeof import('bullmq');
 
 /** How long a job waits before it is tried again after the store failed. */
 const storeRetryMs = 1000;
+/** How long a job this worker cannot run waits before it is looked at again, the first time (250 ms more each time after). */
+const handBackMs = 250;
 
 let loading: Promise<BullmqModule> | undefined;
 
@@ -223,8 +225,13 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
   const { Worker, DelayedError } = await loadBullmq();
   let executed = 0;
   let draining = false;
-  /** Runs of another version this worker has handed back (reported once each). */
-  const otherVersions = new Set<string>();
+  /**
+   * Runs this worker cannot execute (another version, a target its module does not register),
+   * with how often it handed each back: reported once each, and looked at again after 250 ms,
+   * 250 ms longer each time, up to one lease (when the job comes back to this worker rather
+   * than to one that can run it, which waits on the same queue).
+   */
+  const handedBack = new Map<string, number>();
   const handBack = async (job: Job<RunJobData>, token: string | undefined): Promise<never> => {
     await job.moveToDelayed(Date.now(), token);
     throw new DelayedError();
@@ -243,17 +250,24 @@ export async function createWorker(options: WorkerOptions): Promise<BatonWorker>
     } catch (error) {
       if (draining) return handBack(job, token);
       if (BatonError.isInstance(error) && error.code === 'RUN_NOT_FOUND') return { runId, status: 'gone' };
-      if (BatonError.isInstance(error) && error.code === 'VERSION_MISMATCH') {
-        // A run of another version (a rolling deploy): hand the job back for a worker that has
-        // that version. A failed job would keep its id, and BullMQ would drop the recovery
-        // poll's later dispatch of the same run state as a duplicate: the run would never run.
-        if (!otherVersions.has(runId)) {
-          otherVersions.add(runId);
+      if (
+        BatonError.isInstance(error) &&
+        (error.code === 'VERSION_MISMATCH' || error.code === 'UNKNOWN_TARGET')
+      ) {
+        // A run of another version (a rolling deploy) or of a target this worker's module does not
+        // register (workers with different modules): the run was left untouched (still queued),
+        // and the job is handed back for a worker that can run it. A failed job would keep its
+        // id, and BullMQ would drop the recovery poll's later dispatch of the same run state as
+        // a duplicate: the run would never run.
+        const times = handedBack.get(runId) ?? 0;
+        handedBack.set(runId, times + 1);
+        const delay = Math.min(leaseMs, handBackMs * (times + 1));
+        if (times === 0) {
           process.stderr.write(
-            `baton worker: ${error.message} Handing run ${runId} back for a worker with its version (looking again every ${leaseMs} ms).\n`,
+            `baton worker: ${error.message} Handing run ${runId} back for a worker that can run it (looked at again in ${delay} ms, then 250 ms later each time this worker gets it, up to ${leaseMs} ms).\n`,
           );
         }
-        await job.moveToDelayed(Date.now() + leaseMs, token);
+        await job.moveToDelayed(Date.now() + delay, token);
         throw new DelayedError();
       }
       if (BatonError.isInstance(error) && error.code === 'RUN_LEASED') {

@@ -1,4 +1,4 @@
-/** Group commit for the Postgres store: writes queued while a transaction is in flight commit together in the next one, in order. */
+/** Group commit for the Postgres store: writes queued together commit together, two batches in flight at a time, each run's writes in order. */
 
 import type { Pool, PoolClient } from 'pg';
 import { type BatchStep, planBatch } from './postgres-batch-plan.js';
@@ -44,6 +44,14 @@ export interface PostgresWriteStats {
   statements: number;
 }
 
+/** How the queue writes: lanes (batches in flight at once, each on its own connection) and the largest batch. */
+export interface PostgresWriteQueueOptions {
+  /** Batches in flight at once. Default 2: one commits while the next is being written. */
+  lanes?: number;
+  /** Writes in one batch at most. Default 2000: a burst is written in parts, two at a time. */
+  maxBatch?: number;
+}
+
 /** The ordered queue in front of the store's writes. */
 export interface PostgresWriteQueue {
   /** Queues a write; the promise settles after the transaction holding it commits. */
@@ -64,13 +72,19 @@ function statementError(error: unknown): boolean {
 }
 
 /**
- * Creates the write queue. One batch is in flight at a time: the first write schedules a batch
- * with `setImmediate`, and every write queued while a batch commits joins the next one, so
- * with many runs in flight one transaction carries many writes (group commit). A batch of
- * one write runs as its own statement. A larger batch is planned (`planBatch`): writes of one
- * kind on different runs share one multi-row statement, so a batch costs a few round trips
- * however many writes it holds; several statements run between `BEGIN` and `COMMIT` on one
- * pooled connection, a single one as its own transaction. Promises settle in queue order after the commit, so a resolved
+ * Creates the write queue. The first write schedules a batch with `setImmediate`, and every
+ * write queued meanwhile joins it (group commit: with many runs in flight one transaction
+ * carries many writes). Up to `lanes` batches (2) are in flight at once, each on its own pooled
+ * connection, so one commits while the next is written and the process meanwhile carries on
+ * with what the last one settled; a burst is cut into batches of at most `maxBatch` writes
+ * (2000), so its first runs move on while the rest is written. A batch takes the longest head
+ * of the queue whose writes touch no run (`key`) a batch in flight touches: writes on one run
+ * commit in queue order; a write without a key (it may touch any run) is written with no
+ * other batch in flight. A batch of one write runs as its own statement. A larger batch is
+ * planned (`planBatch`): writes of one kind on different runs share one multi-row statement,
+ * so a batch costs a few round trips however many writes it holds; several statements run
+ * between `BEGIN` and `COMMIT`, a single one as its own transaction. Promises settle in queue
+ * order after the commit (a batch settles after the batches taken before it), so a resolved
  * write is durable (committed with the server's `synchronous_commit`, `on` by default). Then
  * the batch's changes are announced with one `NOTIFY` on another connection.
  *
@@ -86,32 +100,96 @@ function statementError(error: unknown): boolean {
  * await queue.enqueue({ journal: true, run: (client) => client.query(insert, values), settle: () => undefined });
  * ```
  */
-export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel: string): PostgresWriteQueue {
+export function createWriteQueue(
+  pool: Pool,
+  stats: PostgresWriteStats,
+  channel: string,
+  options: PostgresWriteQueueOptions = {},
+): PostgresWriteQueue {
+  const { lanes = 2, maxBatch = 2000 } = options;
   let queue: Pending[] = [];
-  let active: Promise<void> | undefined;
+  /** Batches in flight, the keys their writes touch, and whether one may touch any run (no other runs beside it). */
+  let inFlight = 0;
+  const busyKeys = new Map<string, number>();
+  let exclusive = false;
+  let scheduled = false;
+  /** Settles once every batch taken so far has settled its promises: a batch settles only after the one before it. */
+  let settled: Promise<void> = Promise.resolve();
   /** Changes committed but not yet announced (`kind:origin:runId`), and the announcement in flight. */
   const unannounced = new Set<string>();
   let announcing: Promise<void> | undefined;
 
+  /** Schedules a look at the queue on the next turn of the event loop, so writes issued together share a batch. */
   function kick(): void {
-    if (active !== undefined) return;
-    active = new Promise<void>((resolve) => setImmediate(resolve)).then(drain).finally(() => {
-      active = undefined;
-      if (queue.length > 0) kick();
+    if (scheduled || queue.length === 0 || inFlight >= lanes || exclusive) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      launch();
     });
   }
 
-  async function drain(): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue;
-      queue = [];
-      await writeBatch(batch);
+  /** Starts batches while a lane is free and the head of the queue may go. */
+  function launch(): void {
+    while (inFlight < lanes && !exclusive && queue.length > 0) {
+      const taken = take();
+      if (taken === undefined) return;
+      const { batch, keys } = taken;
+      inFlight++;
+      for (const key of keys) busyKeys.set(key, (busyKeys.get(key) ?? 0) + 1);
+      const prior = settled;
+      let done!: () => void;
+      settled = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      void writeBatch(batch, prior)
+        .catch(() => undefined)
+        .finally(() => {
+          done();
+          inFlight--;
+          if (taken.exclusive) exclusive = false;
+          for (const key of keys) {
+            const count = busyKeys.get(key)! - 1;
+            if (count === 0) busyKeys.delete(key);
+            else busyKeys.set(key, count);
+          }
+          launch();
+        });
     }
   }
 
-  async function writeBatch(batch: Pending[]): Promise<void> {
+  /**
+   * The next batch: the longest head of the queue (up to `maxBatch` writes) whose writes touch no
+   * key of a batch in flight, so writes on one run commit in queue order. A write that may touch
+   * any run (no key) goes only when no batch is in flight, and no batch starts beside its own.
+   * Undefined when the head must wait for a batch in flight.
+   */
+  function take(): { batch: Pending[]; keys: Set<string>; exclusive: boolean } | undefined {
+    const keys = new Set<string>();
+    let alone = false;
+    let writes = 0;
+    let index = 0;
+    for (; index < queue.length && writes < maxBatch; index++) {
+      const write = queue[index]!.write;
+      if (write === undefined) continue;
+      if (write.key === undefined) {
+        if (inFlight > 0) break;
+        alone = true;
+      } else if (busyKeys.has(write.key)) break;
+      else keys.add(write.key);
+      writes++;
+    }
+    if (index === 0) return undefined;
+    const batch = index === queue.length ? queue : queue.slice(0, index);
+    queue = index === queue.length ? [] : queue.slice(index);
+    if (alone) exclusive = true;
+    return { batch, keys, exclusive: alone };
+  }
+
+  async function writeBatch(batch: Pending[], prior: Promise<void>): Promise<void> {
     const writes = batch.filter((pending) => pending.write !== undefined);
     if (writes.length === 0) {
+      await prior;
       for (const pending of batch) pending.resolve(undefined);
       return;
     }
@@ -119,6 +197,7 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
     try {
       client = await pool.connect();
     } catch (error) {
+      await prior;
       for (const pending of batch) settleBarrierOr(pending, error);
       return;
     }
@@ -130,19 +209,26 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
     };
     client.on('error', lost);
     try {
-      const outcomes = await runBatch(client, writes);
+      let outcomes: unknown[];
+      try {
+        outcomes = await runBatch(client, writes);
+      } catch (error) {
+        if (statementError(error)) {
+          await prior;
+          await writeOneByOne(client, batch).catch((failure: unknown) => {
+            broken = failure as Error;
+          });
+        } else {
+          broken = error as Error;
+          await prior;
+          for (const pending of batch) settleBarrierOr(pending, error);
+        }
+        return;
+      }
+      await prior;
       count(writes);
       settleAll(batch, outcomes);
       announce(writes);
-    } catch (error) {
-      if (statementError(error)) {
-        await writeOneByOne(client, batch).catch((failure: unknown) => {
-          broken = failure as Error;
-        });
-      } else {
-        broken = error as Error;
-        for (const pending of batch) settleBarrierOr(pending, error);
-      }
     } finally {
       client.off('error', lost);
       client.release(broken);
@@ -291,7 +377,7 @@ export function createWriteQueue(pool: Pool, stats: PostgresWriteStats, channel:
       while (announcing !== undefined) await announcing;
     },
     barrier(): Promise<void> {
-      if (queue.length === 0 && active === undefined) return Promise.resolve();
+      if (queue.length === 0 && inFlight === 0) return Promise.resolve();
       return push(undefined) as Promise<void>;
     },
   };
