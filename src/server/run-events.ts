@@ -73,10 +73,13 @@ export function streamRunEvents(c: Context, options: RunEventsOptions): Response
   const { store, runId, content } = options;
   return streamSSE(c, async (stream) => {
     let wake: (() => void) | undefined;
+    // A change announced while the store is being read: the next wait returns at once.
+    let pending = false;
     const nudge = (): void => {
       const resolve = wake;
       wake = undefined;
-      resolve?.();
+      if (resolve === undefined) pending = true;
+      else resolve();
     };
     stream.onAbort(nudge);
     options.signal?.addEventListener('abort', nudge, { once: true });
@@ -91,18 +94,24 @@ export function streamRunEvents(c: Context, options: RunEventsOptions): Response
     let status = options.from.status;
     try {
       while (!stopped()) {
+        pending = false;
         // The record before the journal: a run that is terminal here has all its entries in the read after.
         const record = await store.getRun(runId);
         if (record === undefined) break;
         const journal = await store.loadJournal(runId);
-        // Steps are appended only while a run is running: its `running` event goes before them,
-        // any other status after them. So after any step event the client's status is `running`.
-        if (record.status === 'running' && status !== 'running' && status !== 'end') {
+        // Steps are appended only while a run is running, so new steps come after a `running` event
+        // (sent even when the run has ended since: it ran to append them), and any other status
+        // after its steps. So after any step event the client's status is `running`.
+        if (
+          (record.status === 'running' || entries < journal.length) &&
+          status !== 'running' &&
+          status !== 'end'
+        ) {
           status = 'running';
           await stream.writeSSE({
             id: `${entries}:running`,
             event: 'run',
-            data: JSON.stringify(runData(record)),
+            data: JSON.stringify({ runId, status: 'running' }),
           });
         }
         for (; entries < journal.length && !stopped(); entries++) {
@@ -130,6 +139,7 @@ export function streamRunEvents(c: Context, options: RunEventsOptions): Response
           });
           break;
         }
+        if (pending || stopped()) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(nudge, options.pollMs);
           wake = () => {

@@ -158,7 +158,8 @@ export async function readEvents(
       if (stop) break;
     }
   } catch (error) {
-    if (!abort.signal.aborted) throw error;
+    // A connection the server dropped (a restart) ends the read like a disconnect.
+    if (!abort.signal.aborted && !(error instanceof TypeError && error.message === 'terminated')) throw error;
   } finally {
     abort.abort();
   }
