@@ -100,7 +100,7 @@ export async function createApiKey(
  * ```
  */
 export async function listApiKeys(store: Store): Promise<ApiKeyInfo[]> {
-  return (await readKeys(store)).map(({ hash: _hash, ...info }) => info);
+  return (await readKeys(store)).map(({ hash: _hash, type: _type, ...info }) => info);
 }
 
 /**

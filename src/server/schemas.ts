@@ -11,7 +11,7 @@ export const runParams = z.strictObject({ id: z.string().min(1).max(200).describ
 /** Body of `POST /v1/runs`. */
 export const startRunBody = z.strictObject({
   target: z.string().min(1).max(200).describe('Name of a served workflow, agent, pattern or team'),
-  input: z.unknown().describe('The run input, checked against the target input schema'),
+  input: z.unknown().optional().describe('The run input, checked against the target input schema'),
   threadId: z.string().min(1).max(200).optional().describe('Groups runs of one conversation'),
 });
 
