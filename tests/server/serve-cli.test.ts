@@ -107,9 +107,9 @@ describe('baton keys and baton serve', () => {
     } finally {
       server.child.kill('SIGTERM');
     }
-    const [code] = (await new Promise((resolve) =>
-      server.child.once('exit', (...args) => resolve(args)),
-    )) as [number];
+    const code = await new Promise<number | null>((resolve) =>
+      server.child.once('exit', (exit) => resolve(exit)),
+    );
     expect(code).toBe(0);
     expect(server.output()).toContain('SIGTERM: stopping.');
     expect(runBaton(env, ['keys', 'list', '--store', store]).stdout).toMatch(
@@ -135,9 +135,9 @@ describe('baton keys and baton serve', () => {
     } finally {
       server.child.kill('SIGINT');
     }
-    const [code] = (await new Promise((resolve) =>
-      server.child.once('exit', (...args) => resolve(args)),
-    )) as [number];
+    const code = await new Promise<number | null>((resolve) =>
+      server.child.once('exit', (exit) => resolve(exit)),
+    );
     expect(code).toBe(0);
     const nothing = runBaton(env, ['serve', 'tests/server/fixtures/flows/helpers.ts', '--store', store]);
     expect(nothing.code).toBe(1);
