@@ -241,6 +241,21 @@ describe('HTTP API', () => {
       body: { target: 'greet', input: { name: 'x'.repeat(3000) } },
     });
     expect(big).toMatchObject({ status: 413, body: { error: { code: 'BODY_TOO_LARGE' } } });
+    // Without a Content-Length (chunked), the limit holds while the body streams in.
+    const chunks = [`{"target": "greet", "input": {"name": "`, 'x'.repeat(1500), 'x'.repeat(1500), '"}}'];
+    const chunked = await fetch(`${url}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        pull(controller) {
+          const chunk = chunks.shift();
+          if (chunk === undefined) controller.close();
+          else controller.enqueue(new TextEncoder().encode(chunk));
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
     expect((await call(`${url}/v1/runs?limit=100`)).body.runs).toEqual([]);
   });
 
