@@ -164,8 +164,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
             ...(request.threadId === undefined ? {} : { threadId: request.threadId }),
             ...(target.source === undefined ? {} : { source: target.source }),
           });
-          // The handle's result is read by whoever asks; a failed run is the run's status, not this request's.
-          handle.result().catch(() => {});
+          // The run starts on its own; its result is not awaited here (a waiter would poll the store
+          // for as long as the run waits, days for an approval). Clients read it from the store.
           c.header('Location', `/v1/runs/${handle.runId}`);
           return c.json(runView(await runtime.get(handle.runId)), 201);
         } catch (error) {

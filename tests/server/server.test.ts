@@ -138,6 +138,30 @@ describe('HTTP API', () => {
     expect(ended).toMatchObject({ status: 409, body: { error: { code: 'RUN_ENDED' } } });
   });
 
+  it('holds nothing for a run that waits: no poll of the store per suspended run', async () => {
+    const inner = createMemoryStore();
+    const reads = { count: 0 };
+    const store = new Proxy(inner, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (property !== 'getRun') return value.bind(target);
+        return (...args: unknown[]) => {
+          reads.count++;
+          return value.apply(target, args);
+        };
+      },
+    });
+    const { url, runtime } = await open(store);
+    const started = await call(`${url}/v1/runs`, { body: { target: 'approval', input: { amount: 5 } } });
+    await waitForStatus(runtime, started.body.id, 'suspended');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = reads.count;
+    // The runtime polls every 50 ms here: a waiter on the run's result would read it about 6 times.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(reads.count - before).toBe(0);
+  });
+
   it('cancels a run, and returns an ended run as it is', async () => {
     const { url, runtime } = await open();
     const started = await call(`${url}/v1/runs`, { body: { target: 'approval', input: { amount: 5 } } });
