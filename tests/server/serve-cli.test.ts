@@ -129,9 +129,20 @@ describe('baton keys and baton serve', () => {
     ]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--no-auth serves without keys, so only on a loopback --host');
-    const server = await serve(['tests/server/fixtures/flows/expense.ts', '--no-auth', '--port', '0']);
+    const server = await serve([
+      'tests/server/fixtures/flows/expense.ts',
+      'examples/customer-support/team.yaml',
+      '--no-auth',
+      '--port',
+      '0',
+    ]);
     try {
-      expect((await call(`${server.url}/v1/targets`)).status).toBe(200);
+      expect(server.output()).toContain('No API keys: anyone who reaches this address');
+      const targets = await call(`${server.url}/v1/targets`);
+      expect(targets.status).toBe(200);
+      expect(targets.body.targets).toContainEqual(
+        expect.objectContaining({ name: 'customer-support', source: 'examples/customer-support/team.yaml' }),
+      );
     } finally {
       server.child.kill('SIGINT');
     }
