@@ -80,6 +80,8 @@ describe('architecture', () => {
       distributed: ['core', 'models', 'patterns'],
       observability: ['core'],
       evals: ['core', 'models', 'governance', 'patterns'],
+      // A leaf over the public API (the package entry) and the kernel's contracts; nothing imports it but cli.
+      server: ['core'],
     };
     const violations: string[] = [];
     for (const [file, targets] of typeGraph) {
@@ -105,6 +107,25 @@ describe('architecture', () => {
     expect(
       users.map((file) => relative(root, file)).filter((file) => !file.startsWith('protocols/mcp/')),
     ).toEqual([]);
+  });
+
+  it('loads hono only from server/ (behind batonjs/server), and only cli/ imports server/, lazily', () => {
+    const users = files.filter((file) =>
+      /from '(hono|@hono\/node-server)(\/[^']*)?'|import\('(hono|@hono\/node-server)/.test(
+        readFileSync(file, 'utf8'),
+      ),
+    );
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.map((file) => relative(root, file)).filter((file) => !file.startsWith('server/'))).toEqual(
+      [],
+    );
+    // Outside server/, only cli/ names it, and only with a dynamic import (baton serve and baton keys load it on use).
+    const importers = files.filter(
+      (file) => layerOf(file) !== 'server' && /from '[^']*\/server\/[^']*'/.test(readFileSync(file, 'utf8')),
+    );
+    expect(importers.map((file) => relative(root, file))).toEqual([]);
+    const lazy = files.filter((file) => /import\('[^']*\/server\/[^']*'\)/.test(readFileSync(file, 'utf8')));
+    expect(lazy.map((file) => relative(root, file)).filter((file) => !file.startsWith('cli/'))).toEqual([]);
   });
 
   it('loads the Redis packages only from distributed/redis (optional peers behind batonjs/redis)', () => {

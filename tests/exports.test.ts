@@ -183,6 +183,17 @@ const expected: Record<string, string[]> = {
     'toolCallsOf',
   ],
   './mcp': ['mcpCapabilities', 'mcpTools'],
+  './server': [
+    'HttpError',
+    'apiKeyScopes',
+    'apiKeyStream',
+    'createApiKey',
+    'createApiKeyVerifier',
+    'createServer',
+    'listApiKeys',
+    'listen',
+    'revokeApiKey',
+  ],
   './redis': [
     'callWithSharedLimits',
     'createBullmqDispatcher',

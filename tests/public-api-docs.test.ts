@@ -13,6 +13,7 @@ const entryPoints = [
   'src/team/index.ts',
   'src/protocols/mcp/index.ts',
   'src/distributed/redis/index.ts',
+  'src/server/index.ts',
 ].map((file) => resolve(repo, file));
 
 describe('public API documentation', () => {

@@ -20,11 +20,13 @@ import { cancelCommand } from './commands/cancel.js';
 import { evalCommand } from './commands/eval.js';
 import { forkCommand } from './commands/fork.js';
 import { inboxCommand } from './commands/inbox.js';
+import { keysCommand } from './commands/keys.js';
 import { replayCommand } from './commands/replay.js';
 import { replyCommand } from './commands/reply.js';
 import { resumeCommand } from './commands/resume.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
+import { serveCommand } from './commands/serve.js';
 import { showCommand } from './commands/show.js';
 import { signalCommand } from './commands/signal.js';
 import { statsCommand } from './commands/stats.js';
@@ -38,7 +40,7 @@ import { resolveStorePath } from './store-path.js';
  *
  * @example
  * ```ts
- * commands.map((command) => command.name); // ['run', 'runs', 'show', 'stats', 'eval', 'resume', 'replay', 'fork', 'signal', …, 'worker']
+ * commands.map((command) => command.name); // ['run', 'runs', 'show', 'stats', 'eval', 'resume', 'replay', 'fork', 'signal', …, 'worker', 'serve', 'keys']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -57,6 +59,8 @@ export const commands: readonly Command[] = [
   cancelCommand,
   auditCommand,
   workerCommand,
+  serveCommand,
+  keysCommand,
 ];
 
 /**

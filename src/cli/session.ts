@@ -32,7 +32,7 @@ export interface Session {
 
 /**
  * Opens the store (SQLite, or Postgres for a `postgres://` URL) and a runtime that only runs what this command starts (no recovery
- * of other runs). With `mustExist`, a missing store file is an error instead of being created;
+ * of other runs, unless `recover`: `baton serve` continues due timers and runs whose process died). With `mustExist`, a missing store file is an error instead of being created;
  * without it, the store's folder is created (an error names the path when it cannot be). With
  * `queue`, the runtime runs nothing itself: a signal to a suspended run is dispatched to the
  * workers on that BullMQ queue (`baton worker`), and `dispatcher` hands them other runs.
@@ -45,7 +45,7 @@ export interface Session {
  */
 export async function openSession(
   context: CliContext,
-  options: { mustExist?: boolean; queue?: QueueTarget | undefined } = {},
+  options: { mustExist?: boolean; queue?: QueueTarget | undefined; recover?: boolean } = {},
 ): Promise<Session> {
   const postgres = isPostgresUrl(context.storePath);
   if (!postgres && options.mustExist === true && !existsSync(context.storePath)) {
@@ -68,7 +68,8 @@ export async function openSession(
       : (await import('../distributed/redis/index.js')).createBullmqDispatcher(options.queue);
   const runtime = createRuntime({
     store,
-    recover: false,
+    // Only baton serve recovers: it owns the runs it serves (timers, crashed runs) while it lives.
+    recover: options.recover === true,
     // BATON_JOURNAL_PROMPTS=1: model steps record the messages sent, for baton show --full and traces.
     journalPrompts: context.env.BATON_JOURNAL_PROMPTS === '1' || context.env.BATON_JOURNAL_PROMPTS === 'true',
     audit: (auditStore) => createAuditWriter(auditStore, key === undefined ? {} : { key }),

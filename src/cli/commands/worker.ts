@@ -159,7 +159,7 @@ export const workerCommand: Command = {
 };
 
 /** Resolves with the first of SIGTERM and SIGINT the process receives; `stop()` stops listening. */
-function stopSignal(): { received: Promise<'SIGTERM' | 'SIGINT'>; stop(): void } {
+export function stopSignal(): { received: Promise<'SIGTERM' | 'SIGINT'>; stop(): void } {
   let onTerm = (): void => undefined;
   let onInt = (): void => undefined;
   const stop = (): void => {

@@ -1,0 +1,185 @@
+/** `baton serve [files or folders…]`: the HTTP API (batonjs/server) over the CLI's store, serving every team file and module named, until SIGINT or SIGTERM. */
+
+import { readdirSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { errorMessage } from '../../core/errors.js';
+import { ConfigError, type Runnable } from '../../index.js';
+import { importModule, moduleExtensions } from '../../team/index.js';
+import { type CliContext, type Command, UsageError } from '../command.js';
+import { isRunnable, loadSource, recordedPath } from '../load-source.js';
+import { openSession, shownPath } from '../session.js';
+import { stopSignal } from './worker.js';
+
+const teamExtensions = ['.yaml', '.yml'];
+const loopbackHosts = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** The `serve` command. */
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Serve team files and modules over HTTP (REST, live events, API keys)',
+  usage: '<file or folder…>',
+  description:
+    'Serves every team file (.yaml) and module (each workflow, agent and pattern it exports) named,\n' +
+    'or found in a folder named, over HTTP on the store the CLI uses: start runs (idempotent),\n' +
+    'list, get, cancel, signal, read journals, follow live events over SSE (resumable with\n' +
+    'Last-Event-ID), and GET /openapi.json. It continues due timers and runs whose process died.\n' +
+    '\n' +
+    'Requests need an API key (Authorization: Bearer bk_…, see baton keys create). --no-auth turns\n' +
+    'keys off, for a loopback host only. SIGINT or SIGTERM stops it: open streams end, runs in\n' +
+    'flight stop at their next step and stay resumable. See docs/server.md.',
+  arguments: [
+    {
+      name: 'file or folder',
+      description: 'team files, modules, or folders of them (not searched recursively)',
+      required: true,
+      variadic: true,
+    },
+  ],
+  options: {
+    port: { type: 'string', value: '<n>', description: 'port to listen on (default 7070; 0: any free port)' },
+    host: { type: 'string', value: '<address>', description: 'address to listen on (default 127.0.0.1)' },
+    'no-auth': { type: 'boolean', description: 'no API keys (only with a loopback --host)' },
+    cors: {
+      type: 'string',
+      value: '<origin>',
+      description: 'allow browsers from this origin (comma-separated, or *)',
+    },
+    'body-limit': { type: 'string', value: '<bytes>', description: 'largest request body (default 1048576)' },
+  },
+  examples: [
+    'baton serve examples/customer-support/team.yaml',
+    'baton serve flows/ --port 8080 --host 0.0.0.0 --cors https://app.example.com',
+    'baton serve flows/expense.ts --no-auth',
+  ],
+  async run({ positionals, values }, context) {
+    const port = wholeNumber(values.port, '--port', 0, 65_535) ?? 7070;
+    const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+    const auth = values['no-auth'] !== true;
+    if (!auth && !loopbackHosts.has(host)) {
+      throw new UsageError(
+        `--no-auth serves without keys, so only on a loopback --host (127.0.0.1, ::1, localhost); got ${host}. Create a key with baton keys create.`,
+        'serve',
+      );
+    }
+    const bodyLimit = wholeNumber(values['body-limit'], '--body-limit', 1, Number.MAX_SAFE_INTEGER);
+    const cors =
+      typeof values.cors === 'string' ? values.cors.split(',').map((origin) => origin.trim()) : undefined;
+    const session = await openSession(context, { recover: true });
+    const stop = stopSignal();
+    try {
+      const targets = await servedTargets(positionals, context, session.store);
+      const server = await import('../../server/index.js');
+      const abort = new AbortController();
+      const app = server.createServer({
+        runtime: session.runtime,
+        targets,
+        auth,
+        signal: abort.signal,
+        ...(cors === undefined ? {} : { cors: cors.length === 1 ? (cors[0] as string) : cors }),
+        ...(bodyLimit === undefined ? {} : { bodyLimit }),
+      });
+      const listening = await server.listen(app, { port, hostname: host });
+      const say = (text: string): void => {
+        context.stdout.write(`${text}\n`);
+      };
+      say(
+        `Serving ${targets.map((target) => target.runnable.name).join(', ')} on ${listening.url} (store ${shownPath(context, context.storePath)}).`,
+      );
+      if (!auth) say('No API keys: anyone who reaches this address can start and signal runs.');
+      else if ((await server.listApiKeys(session.store)).every((key) => key.revokedAt !== undefined)) {
+        say('No API key yet: every request gets 401. Create one with: baton keys create --scope read,run');
+      }
+      say(`OpenAPI: ${listening.url}/openapi.json. Ctrl-C stops.`);
+      const received = await stop.received;
+      say(`${received}: stopping.`);
+      abort.abort();
+      await listening.close();
+      return 0;
+    } finally {
+      stop.stop();
+      await session.close();
+    }
+  },
+};
+
+/** Every definition the arguments name: team files, each runnable export of a module, and the team files and modules in a folder. */
+async function servedTargets(
+  paths: readonly string[],
+  context: CliContext,
+  store: Parameters<typeof loadSource>[1]['store'],
+): Promise<{ runnable: Runnable; source: string }[]> {
+  const targets = new Map<string, { runnable: Runnable; source: string }>();
+  const add = (runnable: Runnable, source: string): void => {
+    const existing = targets.get(runnable.name);
+    if (existing !== undefined && existing.runnable !== runnable) {
+      throw new ConfigError(
+        `Two targets are named "${runnable.name}" (${existing.source} and ${source}); a server serves each name once.`,
+      );
+    }
+    targets.set(runnable.name, { runnable, source });
+  };
+  for (const path of paths) {
+    const absolute = resolve(context.cwd, path);
+    let folder = false;
+    try {
+      folder = statSync(absolute).isDirectory();
+    } catch {
+      throw new ConfigError(`File not found: ${path} (looked for ${absolute}).`);
+    }
+    const files = folder
+      ? readdirSync(absolute)
+          .filter((name) => [...teamExtensions, ...moduleExtensions].includes(extname(name).toLowerCase()))
+          .filter((name) => !/\.(test|spec|d)\.[cm]?[jt]s$/.test(name))
+          .sort()
+          .map((name) => join(absolute, name))
+      : [absolute];
+    for (const file of files) {
+      if (teamExtensions.includes(extname(file).toLowerCase())) {
+        const loaded = await loadSource(file, { cwd: context.cwd, env: context.env, store });
+        add(loaded.runnable, loaded.source);
+        continue;
+      }
+      if (!moduleExtensions.includes(extname(file).toLowerCase())) {
+        throw new ConfigError(
+          `Cannot serve "${path}": expected a team file (${teamExtensions.join(', ')}), a module (${moduleExtensions.join(', ')}) or a folder.`,
+        );
+      }
+      let module: Record<string, unknown>;
+      try {
+        module = await importModule(file);
+      } catch (error) {
+        throw new ConfigError(`Could not load ${shownPath(context, file)}: ${errorMessage(error)}`, {
+          cause: error,
+        });
+      }
+      const exports = Object.entries(module).filter(([, value]) => isRunnable(value)) as [string, Runnable][];
+      // A module in a folder that defines nothing to run (a helper) is skipped; one named is an error.
+      if (exports.length === 0 && !folder) {
+        throw new ConfigError(`${path} exports no workflow, agent or pattern to serve.`);
+      }
+      for (const [name, runnable] of exports) add(runnable, `${recordedPath(file, context.cwd)}#${name}`);
+    }
+  }
+  if (targets.size === 0)
+    throw new ConfigError(
+      `Nothing to serve in ${paths.join(', ')}: no team file and no module that exports a workflow, agent or pattern.`,
+    );
+  return [...targets.values()];
+}
+
+/** A whole number option within bounds, or undefined when not given. */
+function wholeNumber(
+  value: string | boolean | undefined,
+  flag: string,
+  minimum: number,
+  maximum: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < minimum || number > maximum)
+    throw new UsageError(
+      `${flag} must be a whole number from ${minimum} to ${maximum}; got ${String(value)}.`,
+      'serve',
+    );
+  return number;
+}

@@ -1,0 +1,485 @@
+/** createServer(): the HTTP API (Hono) over a runtime: runs, signals, journals, live events; API-key auth. */
+
+import { createHash } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { ZodType } from 'zod';
+import { z } from 'zod';
+import { findForbiddenKey } from '../core/forbidden-keys.js';
+import { BatonError, type Runnable, type Runtime } from '../index.js';
+import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
+import { HttpError, toHttpError } from './http-error.js';
+import { openApiDocument, type RouteDoc } from './openapi.js';
+import { parseEventId, streamRunEvents } from './run-events.js';
+import { listRunPage } from './run-page.js';
+import {
+  eventsQuery,
+  journalSchema,
+  listRunsQuery,
+  runPageSchema,
+  runParams,
+  runSchema,
+  runView,
+  signalBody,
+  startRunBody,
+  targetsSchema,
+} from './schemas.js';
+
+/** A definition the server runs, and where it was loaded from (recorded on its runs, so `baton resume` finds it). */
+export interface ServedTarget {
+  runnable: Runnable;
+  source?: string;
+}
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  /** The runtime that starts and continues runs; its store is where events and keys are read. */
+  runtime: Runtime;
+  /** What clients may start, by name. */
+  targets: ReadonlyArray<Runnable | ServedTarget>;
+  /** Checks API keys; default: the keys in the runtime's store (`baton keys create`). */
+  keys?: ApiKeyVerifier;
+  /** How long the default key verifier caches the key list, in ms. Default 5000. */
+  keyCacheMs?: number;
+  /** `false`: no API keys (mount the app behind your own auth). Default true. */
+  auth?: boolean;
+  /** Origins allowed by CORS (`*` for any); none by default. */
+  cors?: string | readonly string[];
+  /** Largest request body in bytes; larger ones get 413. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Comment lines on open event streams, every this many ms. Default 15000. */
+  heartbeatMs?: number;
+  /** How often an event stream reads the store when the store announces no change. Default 500. */
+  pollMs?: number;
+  /** Ends open event streams (call before closing the HTTP server). */
+  signal?: AbortSignal;
+}
+
+const defaults = {
+  keyCacheMs: 5000,
+  auth: true,
+  bodyLimit: 1024 * 1024,
+  heartbeatMs: 15_000,
+  pollMs: 500,
+} satisfies Partial<ServerOptions>;
+
+type Env = { Variables: { apiKey: ApiKeyInfo | undefined } };
+
+/** What a handler gets: the validated parts of the request and the caller's key. */
+interface RouteInput {
+  params: { id?: string };
+  query: Record<string, unknown>;
+  body: unknown;
+  key: ApiKeyInfo | undefined;
+}
+
+interface Route extends RouteDoc {
+  handle(c: Context<Env>, input: RouteInput): Promise<Response> | Response;
+}
+
+const idempotencyPattern = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * The Baton HTTP API as a Hono app: mount it in your own server or serve it with
+ * `@hono/node-server` (what `baton serve` does). Routes are under `/v1`; `GET /openapi.json`
+ * describes them. Every request needs `Authorization: Bearer <key>` unless `auth: false`.
+ *
+ * @example
+ * ```ts
+ * import { serve } from '@hono/node-server';
+ * import { createServer } from 'batonjs/server';
+ * const app = createServer({ runtime, targets: [supportTeam] });
+ * serve({ fetch: app.fetch, port: 7070 });
+ * ```
+ */
+export function createServer(options: ServerOptions): Hono<Env> {
+  const settings = { ...defaults, ...options };
+  const { runtime } = settings;
+  const store = runtime.store;
+  const served = new Map<string, ServedTarget>();
+  for (const target of settings.targets) {
+    const entry = 'runnable' in target ? target : { runnable: target };
+    served.set(entry.runnable.name, entry);
+    runtime.register(entry.runnable);
+  }
+  const keys = settings.auth
+    ? (settings.keys ?? createApiKeyVerifier(store, { cacheMs: settings.keyCacheMs }))
+    : undefined;
+
+  /** The run, when the caller's key reaches its target. */
+  const readRun = async (id: string, key: ApiKeyInfo | undefined) => {
+    const record = await runtime.get(id);
+    assertTarget(key, record.target);
+    return record;
+  };
+
+  const routes: Route[] = [
+    {
+      method: 'post',
+      path: '/v1/runs',
+      operationId: 'startRun',
+      summary: 'Start a run (idempotent with an Idempotency-Key header)',
+      scope: 'run',
+      body: startRunBody,
+      headers: [
+        {
+          name: 'Idempotency-Key',
+          required: false,
+          description: 'The same key gives the same run: 201 when it starts, 200 with the run after',
+        },
+      ],
+      responses: {
+        201: { description: 'The run started', schema: runSchema },
+        200: { description: 'The run this Idempotency-Key started before', schema: runSchema },
+      },
+      async handle(c, { body, key }) {
+        const request = body as z.infer<typeof startRunBody>;
+        const target = served.get(request.target);
+        if (target === undefined) {
+          throw new HttpError(
+            404,
+            'TARGET_NOT_FOUND',
+            `No target "${request.target}" is served. Targets: ${[...served.keys()].join(', ') || 'none'}.`,
+          );
+        }
+        assertTarget(key, request.target);
+        const idempotencyKey = c.req.header('idempotency-key');
+        let runId: string | undefined;
+        if (idempotencyKey !== undefined) {
+          if (!idempotencyPattern.test(idempotencyKey)) {
+            throw new HttpError(
+              400,
+              'INVALID_IDEMPOTENCY_KEY',
+              'Idempotency-Key must be 1 to 200 visible ASCII characters.',
+            );
+          }
+          runId = `run_idem_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
+          const existing = await store.getRun(runId);
+          if (existing !== undefined) return c.json(runView(sameRequest(existing, request)), 200);
+        }
+        try {
+          const handle = await runtime.start(request.target, request.input, {
+            ...(runId === undefined ? {} : { runId }),
+            ...(request.threadId === undefined ? {} : { threadId: request.threadId }),
+            ...(target.source === undefined ? {} : { source: target.source }),
+          });
+          // The run starts on its own; its result is not awaited here (a waiter would poll the store
+          // for as long as the run waits, days for an approval). Clients read it from the store.
+          c.header('Location', `/v1/runs/${handle.runId}`);
+          return c.json(runView(await runtime.get(handle.runId)), 201);
+        } catch (error) {
+          // Another request with the same key won the race: answer with its run.
+          if (runId !== undefined && BatonError.isInstance(error) && error.code === 'RUN_EXISTS') {
+            return c.json(runView(sameRequest(await runtime.get(runId), request)), 200);
+          }
+          throw error;
+        }
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/runs',
+      operationId: 'listRuns',
+      summary: 'List runs, newest first, with filters and cursor paging',
+      scope: 'read',
+      query: listRunsQuery,
+      responses: { 200: { description: 'A page of runs', schema: runPageSchema } },
+      async handle(c, { query, key }) {
+        const request = query as z.infer<typeof listRunsQuery>;
+        let target = request.target;
+        if (target !== undefined) assertTarget(key, target);
+        else if (key?.targets !== undefined && !key.scopes.includes('admin')) {
+          if (key.targets.length !== 1) {
+            throw new HttpError(
+              403,
+              'FORBIDDEN',
+              `This key reaches only the targets ${key.targets.join(', ')}: name one with ?target=.`,
+            );
+          }
+          target = key.targets[0];
+        }
+        const page = await listRunPage(
+          store,
+          {
+            ...(request.status === undefined ? {} : { status: request.status }),
+            ...(target === undefined ? {} : { target }),
+            ...(request.thread === undefined ? {} : { threadId: request.thread }),
+          },
+          request.limit,
+          request.cursor,
+        );
+        return c.json({ runs: page.runs.map(runView), nextCursor: page.nextCursor });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/runs/:id',
+      operationId: 'getRun',
+      summary: 'Get a run',
+      scope: 'read',
+      params: runParams,
+      responses: { 200: { description: 'The run', schema: runSchema } },
+      async handle(c, { params, key }) {
+        return c.json(runView(await readRun(params.id ?? '', key)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/runs/:id/cancel',
+      operationId: 'cancelRun',
+      summary: 'Cancel a run (a run that has ended is returned as it is)',
+      scope: 'run',
+      params: runParams,
+      responses: { 200: { description: 'The run after cancelling', schema: runSchema } },
+      async handle(c, { params, key }) {
+        await readRun(params.id ?? '', key);
+        return c.json(runView(await runtime.cancel(params.id ?? '')));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/runs/:id/signal',
+      operationId: 'signalRun',
+      summary: "Send a signal to a run; a payload the run's wait refuses is not stored (400)",
+      scope: 'run',
+      params: runParams,
+      body: signalBody,
+      responses: { 202: { description: 'The signal is stored; the run as it is now', schema: runSchema } },
+      async handle(c, { params, body, key }) {
+        const request = body as z.infer<typeof signalBody>;
+        const id = params.id ?? '';
+        await readRun(id, key);
+        await runtime.signal(id, request.name, request.payload ?? null);
+        return c.json(runView(await runtime.get(id)), 202);
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/runs/:id/journal',
+      operationId: 'getJournal',
+      summary: "A run's journal: every recorded step, in order",
+      scope: 'read',
+      params: runParams,
+      responses: { 200: { description: 'The journal', schema: journalSchema } },
+      async handle(c, { params, key }) {
+        await readRun(params.id ?? '', key);
+        return c.json({ entries: await runtime.journal(params.id ?? '') });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/runs/:id/events',
+      operationId: 'streamRunEvents',
+      summary: "A run's events over SSE (step, run, end), resumable with Last-Event-ID",
+      scope: 'read',
+      params: runParams,
+      query: eventsQuery,
+      headers: [{ name: 'Last-Event-ID', required: false, description: 'Resume after this event' }],
+      responses: {
+        200: {
+          description: 'Server-sent events: step (id = journal position), run (status), end',
+          contentType: 'text/event-stream',
+        },
+      },
+      async handle(c, { params, query, key }) {
+        const id = params.id ?? '';
+        await readRun(id, key);
+        const from = parseEventId(c.req.header('last-event-id'));
+        return streamRunEvents(c, {
+          store,
+          runId: id,
+          from,
+          content: query.content === '1',
+          heartbeatMs: settings.heartbeatMs,
+          pollMs: settings.pollMs,
+          signal: settings.signal,
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/targets',
+      operationId: 'listTargets',
+      summary: 'What this server runs, with input schemas',
+      scope: 'read',
+      responses: { 200: { description: 'The served targets', schema: targetsSchema } },
+      handle(c, { key }) {
+        const targets = [...served.values()]
+          .filter(({ runnable }) => reaches(key, runnable.name))
+          .map(({ runnable, source }) => ({
+            name: runnable.name,
+            kind: runnable.kind,
+            version: runnable.version,
+            ...(source === undefined ? {} : { source }),
+            ...inputSchemaOf(runnable),
+          }));
+        return c.json({ targets });
+      },
+    },
+  ];
+  const openApiRoute: Route = {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openApi',
+    summary: 'This document',
+    scope: 'public',
+    responses: { 200: { description: 'The OpenAPI 3.1 document' } },
+    handle: (c) => c.json(document),
+  };
+  routes.push(openApiRoute);
+  const document = openApiDocument(routes, { title: 'Baton HTTP API', version: '1' });
+
+  const app = new Hono<Env>();
+  if (settings.cors !== undefined) {
+    const origins = typeof settings.cors === 'string' ? settings.cors : [...settings.cors];
+    app.use(
+      '*',
+      cors({
+        origin: origins,
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        exposeHeaders: ['Location'],
+      }),
+    );
+  }
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: settings.bodyLimit,
+      onError: (c) =>
+        c.json(
+          new HttpError(
+            413,
+            'BODY_TOO_LARGE',
+            `Request bodies are limited to ${settings.bodyLimit} bytes.`,
+          ).body(),
+          413,
+        ),
+    }),
+  );
+  for (const route of routes) {
+    app.on(route.method.toUpperCase(), route.path, async (c) => {
+      const key =
+        keys === undefined || route.scope === 'public' ? undefined : await authorize(c, keys, route);
+      const params = parse(route.params, c.req.param(), 'params');
+      const query = parse(route.query, c.req.query(), 'query');
+      const body = route.body === undefined ? undefined : parse(route.body, await readJson(c), 'body');
+      return route.handle(c, { params, query, body, key });
+    });
+  }
+  app.notFound((c) =>
+    c.json(new HttpError(404, 'NOT_FOUND', `No route ${c.req.method} ${c.req.path}.`).body(), 404),
+  );
+  app.onError((error, c) => {
+    const answer = toHttpError(error);
+    if (answer.status === 500)
+      process.stderr.write(`baton serve: ${c.req.method} ${c.req.path}: ${String(error)}\n`);
+    return c.json(answer.body(), answer.status);
+  });
+  return app;
+}
+
+/** Checks the bearer key: 401 without one or with an unknown or revoked one, 403 outside its scope. */
+async function authorize(c: Context<Env>, keys: ApiKeyVerifier, route: RouteDoc): Promise<ApiKeyInfo> {
+  const header = c.req.header('authorization');
+  const token = header === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  if (token === undefined) {
+    c.header('WWW-Authenticate', 'Bearer');
+    throw new HttpError(
+      401,
+      'UNAUTHORIZED',
+      'Send an API key: Authorization: Bearer bk_… (create one with baton keys create).',
+    );
+  }
+  const key = await keys.verify(token);
+  if (key === undefined) {
+    c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
+    throw new HttpError(401, 'UNAUTHORIZED', 'This API key is not valid (unknown or revoked).');
+  }
+  if (!key.scopes.includes('admin') && !key.scopes.includes(route.scope as ApiKeyInfo['scopes'][number])) {
+    throw new HttpError(
+      403,
+      'FORBIDDEN',
+      `${route.method.toUpperCase()} ${route.path} needs a key with scope "${route.scope}"; this key has ${key.scopes.join(', ')}.`,
+    );
+  }
+  c.set('apiKey', key);
+  return key;
+}
+
+function reaches(key: ApiKeyInfo | undefined, target: string): boolean {
+  return key?.targets === undefined || key.scopes.includes('admin') || key.targets.includes(target);
+}
+
+function assertTarget(key: ApiKeyInfo | undefined, target: string): void {
+  if (!reaches(key, target)) {
+    throw new HttpError(403, 'FORBIDDEN', `This key does not reach target "${target}".`);
+  }
+}
+
+/** An idempotent start's stored run must be what was asked again: the same target and thread. */
+function sameRequest<RUN extends { target: string; threadId?: string }>(
+  run: RUN,
+  request: z.infer<typeof startRunBody>,
+): RUN {
+  if (run.target !== request.target || run.threadId !== request.threadId) {
+    throw new HttpError(
+      409,
+      'IDEMPOTENCY_CONFLICT',
+      'This Idempotency-Key started a run of another target or thread; use a new key for a new run.',
+    );
+  }
+  return run;
+}
+
+/** Reads the body as JSON: 400 when it is not JSON or holds a forbidden key (`__proto__`, `constructor`, `prototype`). */
+async function readJson(c: Context<Env>): Promise<unknown> {
+  const text = await c.req.text();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, 'INVALID_JSON', `The request body is not JSON: ${(error as Error).message}`);
+  }
+  const path = findForbiddenKey(value);
+  if (path !== undefined) {
+    throw new HttpError(400, 'FORBIDDEN_KEY', `The request body uses a forbidden key at ${path.join('.')}.`, [
+      { path, message: `"${String(path.at(-1))}" is not allowed as a key` },
+    ]);
+  }
+  return value;
+}
+
+function parse<T>(
+  schema: ZodType<T> | undefined,
+  value: unknown,
+  where: string,
+): Record<string, unknown> & T {
+  if (schema === undefined) return {} as Record<string, unknown> & T;
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data as Record<string, unknown> & T;
+  const issues = parsed.error.issues.map((issue) => ({
+    path: issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)),
+    message: issue.message,
+  }));
+  throw new HttpError(
+    400,
+    'INVALID_REQUEST',
+    `Invalid request ${where}: ${issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+    issues,
+  );
+}
+
+function inputSchemaOf(runnable: Runnable): { inputSchema?: Record<string, unknown> } {
+  if (runnable.inputSchema === undefined) return {};
+  try {
+    const { $schema: _dialect, ...schema } = z.toJSONSchema(runnable.inputSchema, {
+      io: 'input',
+      unrepresentable: 'any',
+    }) as Record<string, unknown>;
+    return { inputSchema: schema };
+  } catch {
+    return {};
+  }
+}
