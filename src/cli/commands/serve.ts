@@ -82,14 +82,18 @@ export const serveCommand: Command = {
       const say = (text: string): void => {
         context.stdout.write(`${text}\n`);
       };
-      say(
+      // One write: whoever waits for the "Serving … on <url>" line has the notices with it.
+      const lines = [
         `Serving ${targets.map((target) => target.runnable.name).join(', ')} on ${listening.url} (store ${shownPath(context, context.storePath)}).`,
-      );
-      if (!auth) say('No API keys: anyone who reaches this address can start and signal runs.');
+      ];
+      if (!auth) lines.push('No API keys: anyone who reaches this address can start and signal runs.');
       else if ((await server.listApiKeys(session.store)).every((key) => key.revokedAt !== undefined)) {
-        say('No API key yet: every request gets 401. Create one with: baton keys create --scope read,run');
+        lines.push(
+          'No API key yet: every request gets 401. Create one with: baton keys create --scope read,run',
+        );
       }
-      say(`OpenAPI: ${listening.url}/openapi.json. Ctrl-C stops.`);
+      lines.push(`OpenAPI: ${listening.url}/openapi.json. Ctrl-C stops.`);
+      say(lines.join('\n'));
       const received = await stop.received;
       say(`${received}: stopping.`);
       abort.abort();
