@@ -630,6 +630,7 @@ function seal(state: ChainState, entry: JournalEntry, body: AuditBody): { hash: 
 }
 
 /** What needs escaping in a JSON string: a quote, a backslash, a control character, a surrogate (lone ones are escaped). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes.
 const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** `JSON.stringify(text)`, without a call into the runtime for the usual text that needs no escape. */
