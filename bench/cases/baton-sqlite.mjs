@@ -33,6 +33,7 @@ function createDurableLoop(directory, payloads) {
   const db = new Database(join(directory, 'floor.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  db.pragma('wal_autocheckpoint = 4000'); // the store's setting (sqlite-store.ts)
   db.exec(
     'CREATE TABLE steps (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, key TEXT NOT NULL, payload TEXT, UNIQUE (run_id, key))',
   );
@@ -77,6 +78,7 @@ function bareInsertUs(directory, payloads, rows = 4000, rounds = 5) {
   const db = new Database(join(directory, 'bare.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  db.pragma('wal_autocheckpoint = 4000'); // the store's setting (sqlite-store.ts)
   db.exec(
     'CREATE TABLE bare (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, key TEXT NOT NULL, payload TEXT, UNIQUE (run_id, key))',
   );

@@ -397,4 +397,33 @@ describe('audit log', () => {
     });
     expect(entries[2]?.data.output).toEqual({ x: 1, y: 2 });
   });
+
+  it('seals keys and step names that need escaping in JSON (quotes, backslashes, control characters, lone surrogates) so they verify', async () => {
+    const store = createMemoryStore();
+    const write = createAuditWriter(store)({ runId: 'run_q', startedEmpty: true });
+    const names = [
+      'tool:say "hi"',
+      'tool:back\\slash',
+      'tool:tab\there',
+      'tool:lone \ud800 half',
+      'tool:pair 😀',
+      'tool:plain',
+    ];
+    for (const [index, name] of names.entries()) {
+      await write({
+        runId: 'run_q',
+        key: `r#${index}/${name}`,
+        name,
+        kind: 'tool',
+        status: 'completed',
+        result: index,
+        startedAt: 1,
+        endedAt: 2,
+        meta: { agent: 'a"b' },
+      });
+    }
+    const entries = await readAudit(store, 'run_q');
+    expect(entries.map((entry) => entry.step)).toEqual(names);
+    for (const entry of entries) expect(entry.hash).toBe(auditHash(entry));
+  });
 });

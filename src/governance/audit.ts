@@ -615,43 +615,25 @@ function seal(state: ChainState, entry: JournalEntry, body: AuditBody): { hash: 
   // prev, runId, step, type), undefined ones left out. Every field but data is a string or a
   // number, whose canonical JSON is JSON.stringify's; endedAt comes from the clock (a finite
   // number, whose JSON is its string); the type is one of AuditEntryType's literals, which need
-  // no escaping. One array makes both texts: with `prev` in front for the hash, then with the
-  // hash in its place for the store; join() makes each one flat string in one allocation (a
-  // concatenation would keep every piece alive in a store that holds the text in memory).
-  const pieces: Array<string | number> = [
-    prev,
-    '{',
-    agentField,
-    at === undefined ? '' : '"at":',
-    at === undefined ? '' : at,
-    at === undefined ? '' : ',',
-    '"data":',
-    dataJson,
-    '', // 8-10: the hash field, in the stored JSON only
-    '',
-    '',
-    ',"index":',
-    state.index + 1,
-    ',"key":',
-    JSON.stringify(entry.key),
-    state.key === undefined ? ',"prev":"' : ',"mac":"hmac-sha256","prev":"',
-    prev,
-    '","runId":',
-    state.runIdJson,
-    ',"step":',
-    JSON.stringify(entry.name),
-    ',"type":"',
-    body.type,
-    '"}',
-  ];
-  const text = pieces.join('');
+  // no escaping. The text splits where the hash goes in the stored JSON: the hash is taken over
+  // `prev` + head + tail, and the stored JSON is head + the hash field + tail.
+  const head = `{${agentField}${at === undefined ? '' : `"at":${at},`}"data":${dataJson}`;
+  const tail = `,"index":${state.index + 1},"key":${jsonString(entry.key)}${state.key === undefined ? ',"prev":"' : ',"mac":"hmac-sha256","prev":"'}${prev}","runId":${state.runIdJson},"step":${jsonString(entry.name)},"type":"${body.type}"}`;
+  const text = prev + head + tail;
   const hash =
     state.key === undefined
       ? sha('sha256', text, 'hex')
       : createHmac('sha256', state.key).update(text).digest('hex');
-  pieces[0] = '';
-  pieces[8] = ',"hash":"';
-  pieces[9] = hash;
-  pieces[10] = '"';
-  return { hash, json: pieces.join('') };
+  // join() makes the stored text one flat string in one allocation: a concatenation would keep
+  // every piece alive in a store that holds the text in memory.
+  return { hash, json: [head, ',"hash":"', hash, '"', tail].join('') };
+}
+
+/** What needs escaping in a JSON string: a quote, a backslash, a control character, a surrogate (lone ones are escaped). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes.
+const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(text)`, without a call into the runtime for the usual text that needs no escape. */
+function jsonString(text: string): string {
+  return needsEscape.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
