@@ -1,11 +1,17 @@
 /** The agent loop: prepare context -> model step -> tool steps -> handoff or finish, until an answer or a limit. */
 
-import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
+import type {
+  LanguageModelV3CallOptions,
+  LanguageModelV3FunctionTool,
+  LanguageModelV3Prompt,
+} from '@ai-sdk/provider';
 import {
   type AgentInput,
   assistantMessage,
   inputMessages,
   type Message,
+  type ParsedToolInput,
+  type PromptInput,
   parseToolInputs,
   toolMessage,
   userMessage,
@@ -27,7 +33,7 @@ import type { Transfer } from './handoff.js';
 import { modelStep } from './model-step.js';
 import { modelTools, preparePrompt } from './prepare-context.js';
 import { responseFormat } from './response-format.js';
-import { type BeforeToolCall, toolSteps } from './tool-steps.js';
+import { type BeforeToolCall, type HandoffRequest, type ToolStepsResult, toolSteps } from './tool-steps.js';
 
 /** Everything an agent run produced, for patterns that need more than the output. */
 export interface AgentRunResult<OUTPUT> {
@@ -139,196 +145,382 @@ function offerOf(agent: Agent<unknown>, options: RunAgentOptions): Offer {
  *
  * @example
  * ```ts
- * const flow = workflow({ name: 'answer' }, async (ctx, question: string) => {
- *   const result = await runAgent(ctx, researcher, question);
+ * const flow = workflow({ name: 'answer' }, async (ctx) => {
+ *   const result = await runAgent(ctx, researcher, 'What changed in v2?');
  *   return { answer: result.output, answeredBy: result.agent };
  * });
  * ```
  */
-export async function runAgent<OUTPUT>(
+export function runAgent<OUTPUT>(
   ctx: RunContext,
   start: Agent<OUTPUT>,
   input: AgentInput,
   options: RunAgentOptions = noOptions,
 ): Promise<AgentRunResult<OUTPUT>> {
-  let current = start as Agent<unknown>;
+  return drive(ctx, start as Agent<unknown>, input, options, false) as Promise<AgentRunResult<OUTPUT>>;
+}
+
+/**
+ * `runAgent(...).output`, without a promise layer for taking the output (the agent's own
+ * `execute`: one layer fewer held per run in flight).
+ *
+ * @example
+ * ```ts
+ * const answer = await runAgentOutput(ctx, researcher, 'What changed in v2?');
+ * ```
+ */
+export function runAgentOutput<OUTPUT>(
+  ctx: RunContext,
+  start: Agent<OUTPUT>,
+  input: AgentInput,
+  options: RunAgentOptions = noOptions,
+): Promise<OUTPUT> {
+  return drive(ctx, start as Agent<unknown>, input, options, true) as Promise<OUTPUT>;
+}
+
+/**
+ * The loop's awaits, and nothing else: its state lives in one `AgentLoop` object and each phase
+ * is a method that answers at once unless a hook (or the model, or a tool) makes it wait. An
+ * async function keeps its whole register file for as long as it waits (for the model, per run
+ * in flight), so this one holds only a handful.
+ */
+async function drive(
+  ctx: RunContext,
+  start: Agent<unknown>,
+  input: AgentInput,
+  options: RunAgentOptions,
+  outputOnly: boolean,
+): Promise<unknown> {
   // Converted once per agent run (not per turn); a string or prompt-format messages cost nothing.
-  const prepared = typeof input === 'string' ? input : await toPromptInput(input);
-  const history = inputMessages(prepared);
-  let turnsOfAgent = 0;
-  let turns = 0;
-  let failingTurns = 0;
-  let repairs = 0;
-  let payload: unknown;
+  const loop = new AgentLoop(
+    ctx,
+    start,
+    typeof input === 'string' ? input : await toPromptInput(input),
+    options,
+  );
+  const starting = loop.begin();
+  if (starting !== undefined) await starting;
+  for (;;) {
+    const preparing = loop.prepare();
+    if (preparing !== undefined) await preparing;
+    const response = await loop.callModel();
+    const noting = loop.afterModel(response);
+    if (noting !== undefined) await noting;
+    if (response.toolCalls.length === 0) {
+      const answering = loop.answer(response.text);
+      const answer = answering instanceof Promise ? await answering : answering;
+      if (answer !== undefined) return outputOnly ? answer.output : answer;
+      continue;
+    }
+    const handing = loop.afterTools(response, await loop.toolSteps(response));
+    if (handing !== undefined) await handing;
+  }
+}
+
+/** One agent run's state, and the phases of its turns (see `drive`). */
+class AgentLoop {
+  readonly ctx: RunContext;
+  readonly options: RunAgentOptions;
+  readonly history: Message[];
+  readonly scope: string;
+  /** The hook view; `run` is it while the current agent has hooks, else undefined. */
+  readonly hookRun: AgentRun & { agent: Agent<unknown>; turns: number };
+  run: AgentRun | undefined;
+  hooks: HookPipeline;
+  current: Agent<unknown>;
+  turnsOfAgent = 0;
+  turns = 0;
+  failingTurns = 0;
+  repairs = 0;
+  payload: unknown;
   /**
    * Turns per agent in this loop, so a scripted or replayed model sees stable turn numbers. Made
    * at the first handoff: until then only the first agent speaks (its turns in `soloTurns`).
    */
-  let agentTurns = options.turnCounter;
-  let soloTurns = 0;
-  const scope = ctx.scope;
-  if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
-  // Policies plug in through the agent's hooks (agent-hooks.ts), compiled once per agent. An agent
-  // with none gets the shared empty pipeline: no view object, and each phase is one check.
-  const hookRun = createAgentRun(ctx, current, history, prepared);
-  let run: AgentRun | undefined;
-  let hooks = activeHooks(current.hookPlan, hookRun);
-  if (!hooks.empty) run = hookRun;
-  const onInput = hooks.onInput;
-  if (onInput !== undefined)
+  agentTurns: Map<string, number> | undefined;
+  soloTurns = 0;
+  /** This turn's offer and prompt (set by `prepare`). */
+  offer: Offer | undefined;
+  prompt: LanguageModelV3Prompt | undefined;
+  /** This turn's parsed tool inputs and `afterModel` notes (set by `afterModel`). */
+  inputs: ParsedToolInput[] = [];
+  notes: string[] | undefined;
+
+  constructor(ctx: RunContext, start: Agent<unknown>, prepared: PromptInput, options: RunAgentOptions) {
+    this.ctx = ctx;
+    this.options = options;
+    this.current = start;
+    this.history = inputMessages(prepared);
+    this.agentTurns = options.turnCounter;
+    this.scope = ctx.scope;
+    // Policies plug in through the agent's hooks (agent-hooks.ts), compiled once per agent. An agent
+    // with none gets the shared empty pipeline: no view object, and each phase is one check.
+    this.hookRun = createAgentRun(ctx, start, this.history, prepared) as AgentLoop['hookRun'];
+    this.hooks = activeHooks(start.hookPlan, this.hookRun);
+    if (!this.hooks.empty) this.run = this.hookRun;
+  }
+
+  /** The start of the agent run: its event and the `onInput` hooks. */
+  begin(): Promise<void> | undefined {
+    if (this.ctx.observed)
+      this.ctx.emitEvent({ type: 'agent-start', scope: this.scope, agent: this.current.name });
+    const onInput = this.hooks.onInput;
+    if (onInput === undefined) return undefined;
+    return this.#onInput(onInput);
+  }
+
+  async #onInput(onInput: Hooks<'onInput'>): Promise<void> {
     for (let index = 0; index < onInput.length; index++) {
-      const done = (onInput[index] as Hook<'onInput'>)(run as AgentRun);
+      const done = (onInput[index] as Hook<'onInput'>)(this.run as AgentRun);
       if (done !== undefined) await done;
     }
-  for (;;) {
-    if (turnsOfAgent >= current.maxTurns) {
+  }
+
+  /** Phase 1: the turn limit, the tools offered and the prompt (through the `beforeModel` hooks). */
+  prepare(): Promise<void> | undefined {
+    const current = this.current;
+    if (this.turnsOfAgent >= current.maxTurns) {
       throw new ModelBehaviorError(
         `Agent "${current.name}" reached maxTurns (${current.maxTurns}) without a final answer. Raise maxTurns or tighten its instructions.`,
         {
           agent: current.name,
           code: 'MAX_TURNS',
-          runId: ctx.runId,
+          runId: this.ctx.runId,
         },
       );
     }
-    const offer =
-      current.toolRouter === undefined
-        ? offerOf(current, options)
-        : await routedOffer(ctx, current, offerOf(current, options), history);
-    let prompt = preparePrompt(current, history, ctx.runId, payload);
+    const offer = offerOf(current, this.options);
+    if (current.toolRouter !== undefined) return this.#routed(offer);
+    this.offer = offer;
+    this.prompt = preparePrompt(current, this.history, this.ctx.runId, this.payload);
     // Hook lists are run inline (not through a helper): a hook that answers at once costs no promise.
-    const beforeModel = hooks.beforeModel;
-    if (beforeModel !== undefined)
-      for (let index = 0; index < beforeModel.length; index++) {
-        const returned = (beforeModel[index] as Hook<'beforeModel'>)(run as AgentRun, prompt, offer.tools);
-        const replaced = returned instanceof Promise ? await returned : returned;
-        if (replaced !== undefined) prompt = replaced;
-      }
+    return this.hooks.beforeModel === undefined ? undefined : this.#beforeModel(0);
+  }
+
+  async #routed(offer: Offer): Promise<void> {
+    this.offer = await routedOffer(this.ctx, this.current, offer, this.history);
+    this.prompt = preparePrompt(this.current, this.history, this.ctx.runId, this.payload);
+    if (this.hooks.beforeModel !== undefined) await this.#beforeModel(0);
+  }
+
+  /** The `beforeModel` hooks from `from` on, each seeing the prompt the previous one returned. */
+  #beforeModel(from: number): Promise<void> | undefined {
+    const beforeModel = this.hooks.beforeModel as Hooks<'beforeModel'>;
+    for (let index = from; index < beforeModel.length; index++) {
+      const returned = (beforeModel[index] as Hook<'beforeModel'>)(
+        this.run as AgentRun,
+        this.prompt as LanguageModelV3Prompt,
+        (this.offer as Offer).tools,
+      );
+      if (returned instanceof Promise)
+        return returned.then((replaced) => {
+          if (replaced !== undefined) this.prompt = replaced;
+          return this.#beforeModel(index + 1);
+        });
+      if (returned !== undefined) this.prompt = returned;
+    }
+    return undefined;
+  }
+
+  /** Phase 2: the model step (`onModelError` hooks see a failure before it propagates). */
+  callModel(): Promise<ModelResponse> {
+    const current = this.current;
     let turn: number;
-    if (agentTurns === undefined) turn = soloTurns++;
+    const agentTurns = this.agentTurns;
+    if (agentTurns === undefined) turn = this.soloTurns++;
     else {
       turn = agentTurns.get(current.name) ?? 0;
       agentTurns.set(current.name, turn + 1);
     }
+    const hooks = this.hooks;
     // A final answer ends the run when nothing but returning it follows: no output schema to
     // check (a repair turn), no hook that sees the response or the answer.
     const endsRun =
-      options.endsRun === true &&
+      this.options.endsRun === true &&
       current.output === undefined &&
       hooks.afterModel === undefined &&
       hooks.onOutput === undefined;
-    const calling = modelStep(ctx, current, prompt, offer.tools, offer.responseFormat, turn, endsRun);
-    const response: ModelResponse =
-      hooks.onModelError === undefined ? await calling : await calling.catch(failing(hooks, run as AgentRun));
-    turnsOfAgent++;
-    turns++;
-    if (run !== undefined) run.turns = turns;
-    const inputs = parseToolInputs(response);
-    history.push(assistantMessage(response, inputs));
-    let notes: string[] | undefined;
-    const afterModel = hooks.afterModel;
-    if (afterModel !== undefined)
-      for (let index = 0; index < afterModel.length; index++) {
-        const returned = (afterModel[index] as Hook<'afterModel'>)(run as AgentRun, response, inputs);
-        const note = returned instanceof Promise ? await returned : returned;
-        if (note === undefined) continue;
-        notes ??= [];
-        notes.push(note);
-      }
-
-    if (response.toolCalls.length === 0) {
-      let text = response.text;
-      const onOutput = hooks.onOutput;
-      if (onOutput !== undefined)
-        for (let index = 0; index < onOutput.length; index++) {
-          const returned = (onOutput[index] as Hook<'onOutput'>)(run as AgentRun, text);
-          const replaced = returned instanceof Promise ? await returned : returned;
-          if (replaced !== undefined) text = replaced;
-        }
-      const final = finish(current, text);
-      if (final.ok) {
-        if (ctx.observed)
-          ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: final.value });
-        return {
-          output: final.value as OUTPUT,
-          text,
-          agent: current.name,
-          messages: history,
-          turns,
-        };
-      }
-      if (repairs >= current.maxRepairs) {
-        throw new ModelBehaviorError(
-          `Agent "${current.name}" gave a final answer that does not match its output schema after ${repairs} repair turns: ${final.error}`,
-          {
-            agent: current.name,
-            code: 'OUTPUT_INVALID',
-            rawOutput: text,
-            runId: ctx.runId,
-          },
-        );
-      }
-      repairs++;
-      history.push(
-        userMessage(
-          `Your answer does not match the required output schema: ${final.error}. Reply with only the corrected JSON.`,
-        ),
-      );
-      continue;
-    }
-
-    const outcome = await toolSteps(
-      ctx,
+    const offer = this.offer as Offer;
+    const calling = modelStep(
+      this.ctx,
       current,
-      response.toolCalls,
-      inputs,
-      offer.transfers,
-      offer.own,
-      options.beforeToolCall,
-      history,
-      hooks,
-      run,
+      this.prompt as LanguageModelV3Prompt,
+      offer.tools,
+      offer.responseFormat,
+      turn,
+      endsRun,
     );
-    history.push(toolMessage(outcome.results));
-    if (notes !== undefined) for (const note of notes) history.push(userMessage(note));
-    failingTurns = outcome.errors.length === response.toolCalls.length ? failingTurns + 1 : 0;
-    if (failingTurns >= current.maxToolErrors) {
+    return hooks.onModelError === undefined ? calling : calling.catch(failing(hooks, this.run as AgentRun));
+  }
+
+  /** The response joins the history; the `afterModel` hooks may add notes for the next turn. */
+  afterModel(response: ModelResponse): Promise<void> | undefined {
+    this.turnsOfAgent++;
+    this.turns++;
+    if (this.run !== undefined) this.hookRun.turns = this.turns;
+    const inputs = parseToolInputs(response);
+    this.inputs = inputs;
+    this.notes = undefined;
+    this.history.push(assistantMessage(response, inputs));
+    return this.hooks.afterModel === undefined ? undefined : this.#afterModel(response, 0);
+  }
+
+  #afterModel(response: ModelResponse, from: number): Promise<void> | undefined {
+    const afterModel = this.hooks.afterModel as Hooks<'afterModel'>;
+    for (let index = from; index < afterModel.length; index++) {
+      const returned = (afterModel[index] as Hook<'afterModel'>)(this.run as AgentRun, response, this.inputs);
+      if (returned instanceof Promise)
+        return returned.then((note) => {
+          this.#note(note);
+          return this.#afterModel(response, index + 1);
+        });
+      this.#note(returned);
+    }
+    return undefined;
+  }
+
+  #note(note: string | undefined): void {
+    if (note === undefined) return;
+    this.notes ??= [];
+    this.notes.push(note);
+  }
+
+  /**
+   * Phase 4 of a turn without tool calls: the `onOutput` hooks, then the check against the
+   * output schema. The run's result, or undefined after asking the model for a repair.
+   */
+  answer(text: string): AgentRunResult<unknown> | undefined | Promise<AgentRunResult<unknown> | undefined> {
+    return this.hooks.onOutput === undefined ? this.#finish(text) : this.#onOutput(text, 0);
+  }
+
+  #onOutput(
+    text: string,
+    from: number,
+  ): AgentRunResult<unknown> | undefined | Promise<AgentRunResult<unknown> | undefined> {
+    const onOutput = this.hooks.onOutput as Hooks<'onOutput'>;
+    let current = text;
+    for (let index = from; index < onOutput.length; index++) {
+      const returned = (onOutput[index] as Hook<'onOutput'>)(this.run as AgentRun, current);
+      if (returned instanceof Promise) {
+        const before = current;
+        return returned.then((replaced) => this.#onOutput(replaced ?? before, index + 1));
+      }
+      if (returned !== undefined) current = returned;
+    }
+    return this.#finish(current);
+  }
+
+  #finish(text: string): AgentRunResult<unknown> | undefined {
+    const current = this.current;
+    const final = finish(current, text);
+    if (final.ok) {
+      if (this.ctx.observed)
+        this.ctx.emitEvent({
+          type: 'agent-end',
+          scope: this.scope,
+          agent: current.name,
+          output: final.value,
+        });
+      return {
+        output: final.value,
+        text,
+        agent: current.name,
+        messages: this.history,
+        turns: this.turns,
+      };
+    }
+    if (this.repairs >= current.maxRepairs) {
       throw new ModelBehaviorError(
-        `Agent "${current.name}" made failing tool calls ${failingTurns} turns in a row; last: ${outcome.errors.at(-1)}`,
+        `Agent "${current.name}" gave a final answer that does not match its output schema after ${this.repairs} repair turns: ${final.error}`,
         {
           agent: current.name,
-          code: 'TOOL_CALLS_FAILING',
-          runId: ctx.runId,
+          code: 'OUTPUT_INVALID',
+          rawOutput: text,
+          runId: this.ctx.runId,
         },
       );
     }
-    if (outcome.handoff !== undefined) {
-      const { transfer: requested, payload: handoffPayload } = outcome.handoff;
-      const redirected = options.onHandoff?.(current, requested.agent, handoffPayload);
-      let transfer = (redirected instanceof Promise ? await redirected : redirected) ?? requested;
-      if (hooks.onHandoff !== undefined)
-        transfer = await onHandoff(hooks.onHandoff, run as AgentRun, current, transfer, handoffPayload);
-      ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: undefined });
-      ctx.emitEvent({
-        type: 'handoff',
-        scope,
-        from: current.name,
-        to: transfer.agent.name,
-        ...(handoffPayload === undefined ? {} : { payload: handoffPayload }),
-      });
-      if (transfer.inputFilter !== undefined)
-        history.splice(0, history.length, ...transfer.inputFilter(history));
-      agentTurns ??= new Map([[current.name, soloTurns]]);
-      current = transfer.agent;
-      hookRun.agent = current;
-      hooks = activeHooks(current.hookPlan, hookRun);
-      if (!hooks.empty) run = hookRun;
-      payload = handoffPayload;
-      turnsOfAgent = 0;
-      failingTurns = 0;
-      repairs = 0;
-      if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: current.name });
+    this.repairs++;
+    this.history.push(
+      userMessage(
+        `Your answer does not match the required output schema: ${final.error}. Reply with only the corrected JSON.`,
+      ),
+    );
+    return undefined;
+  }
+
+  /** Phase 3: the turn's tool calls. */
+  toolSteps(response: ModelResponse): Promise<ToolStepsResult> {
+    const offer = this.offer as Offer;
+    return toolSteps(
+      this.ctx,
+      this.current,
+      response.toolCalls,
+      this.inputs,
+      offer.transfers,
+      offer.own,
+      this.options.beforeToolCall,
+      this.history,
+      this.hooks,
+      this.run,
+    );
+  }
+
+  /** The tool results join the history; failing turns are counted; a handoff moves control. */
+  afterTools(response: ModelResponse, outcome: ToolStepsResult): Promise<void> | undefined {
+    const history = this.history;
+    history.push(toolMessage(outcome.results));
+    const notes = this.notes;
+    if (notes !== undefined) for (const note of notes) history.push(userMessage(note));
+    this.failingTurns = outcome.errors.length === response.toolCalls.length ? this.failingTurns + 1 : 0;
+    const current = this.current;
+    if (this.failingTurns >= current.maxToolErrors) {
+      throw new ModelBehaviorError(
+        `Agent "${current.name}" made failing tool calls ${this.failingTurns} turns in a row; last: ${outcome.errors.at(-1)}`,
+        {
+          agent: current.name,
+          code: 'TOOL_CALLS_FAILING',
+          runId: this.ctx.runId,
+        },
+      );
     }
+    return outcome.handoff === undefined ? undefined : this.#handoff(outcome.handoff);
+  }
+
+  async #handoff({ transfer: requested, payload: handoffPayload }: HandoffRequest): Promise<void> {
+    const { ctx, scope, current } = this;
+    const redirected = this.options.onHandoff?.(current, requested.agent, handoffPayload);
+    let transfer = (redirected instanceof Promise ? await redirected : redirected) ?? requested;
+    if (this.hooks.onHandoff !== undefined)
+      transfer = await onHandoff(
+        this.hooks.onHandoff,
+        this.run as AgentRun,
+        current,
+        transfer,
+        handoffPayload,
+      );
+    ctx.emitEvent({ type: 'agent-end', scope, agent: current.name, output: undefined });
+    ctx.emitEvent({
+      type: 'handoff',
+      scope,
+      from: current.name,
+      to: transfer.agent.name,
+      ...(handoffPayload === undefined ? {} : { payload: handoffPayload }),
+    });
+    const history = this.history;
+    if (transfer.inputFilter !== undefined)
+      history.splice(0, history.length, ...transfer.inputFilter(history));
+    this.agentTurns ??= new Map([[current.name, this.soloTurns]]);
+    const next = transfer.agent;
+    this.current = next;
+    this.hookRun.agent = next;
+    this.hooks = activeHooks(next.hookPlan, this.hookRun);
+    if (!this.hooks.empty) this.run = this.hookRun;
+    this.payload = handoffPayload;
+    this.turnsOfAgent = 0;
+    this.failingTurns = 0;
+    this.repairs = 0;
+    if (ctx.observed) ctx.emitEvent({ type: 'agent-start', scope, agent: next.name });
   }
 }
 
