@@ -31,7 +31,7 @@ import { agentInputSchema, toPromptInput } from './agent-input.js';
 import { runAgent, runAgentOutput } from './agent-loop.js';
 import { type Transfer, transfer } from './handoff.js';
 import { policyHooks } from './policy-hooks.js';
-import type { AgentRunResult, RunAgentOptions } from './run-agent.js';
+import type { RunAgentOptions } from './run-agent.js';
 
 /** Any tool, whatever its input and output types. */
 // biome-ignore lint/suspicious/noExplicitAny: a list of tools mixes input types; each is checked by its own schema.
