@@ -24,37 +24,61 @@ export class RunExecution extends WaitingExecution {
    */
   #stepWrite: Promise<void> | undefined;
 
-  /** Runs the target from the start; recorded steps replay, the rest run for real. */
-  async execute(target: Runnable, input: unknown): Promise<ExecutionOutcome> {
-    const resumed = this.recordedCount > 0;
-    const observer = this.host.observer;
-    if (observer !== undefined) this.watch = observer.watch(this.record, resumed);
-    if (this.observed) this.emit({ type: 'run-start', target: target.name, resumed }, true);
-    let outcome: ExecutionOutcome;
+  /**
+   * Runs the target from the start; recorded steps replay, the rest run for real. No async frame
+   * waits for the target (one would be held, with its registers, per run in flight).
+   */
+  execute(target: Runnable, input: unknown): Promise<ExecutionOutcome> {
+    let running: Promise<unknown>;
     try {
-      const output = await target.execute(new ScopeContext(this, 'r'), input);
-      const flushing = this.#writesBehind();
-      if (flushing !== undefined) {
-        // Writes still in flight (the last step's entry): the run's end is queued right behind
-        // them, so a group-committing store stores both in one transaction, and it is reported
-        // only once both are stored.
-        if (this.writeError === undefined && this.stopReason === undefined && !this.suspended)
-          return this.#persist({ status: 'completed', output }, false, flushing);
-        await flushing;
-      }
-      outcome =
-        this.stopReason !== undefined
-          ? this.#stoppedOutcome()
-          : this.suspended
-            ? this.suspendedOutcome()
-            : { status: 'completed', output };
+      const resumed = this.recordedCount > 0;
+      const observer = this.host.observer;
+      if (observer !== undefined) this.watch = observer.watch(this.record, resumed);
+      if (this.observed) this.emit({ type: 'run-start', target: target.name, resumed }, true);
+      running = target.execute(new ScopeContext(this, 'r'), input);
     } catch (error) {
-      await this.#writesBehind()?.catch(() => undefined);
-      if (this.stopReason !== undefined) outcome = this.#stoppedOutcome();
-      else if (this.suspended) outcome = this.suspendedOutcome();
-      else outcome = failedOutcome(serializeError(this.attachRunId(error)));
+      running = Promise.reject(error);
     }
-    return this.#persist(outcome);
+    return running.then(
+      (output) => this.#afterOutput(output),
+      (error: unknown) => this.#afterFailure(error),
+    );
+  }
+
+  /** The target returned `output`: the run completes (or stops or suspends, as its state says). */
+  #afterOutput(output: unknown): Promise<ExecutionOutcome> {
+    const flushing = this.#writesBehind();
+    if (flushing === undefined) return this.#persist(this.#endWith(output));
+    // Writes still in flight (the last step's entry): the run's end is queued right behind
+    // them, so a group-committing store stores both in one transaction, and it is reported
+    // only once both are stored.
+    if (this.writeError === undefined && this.stopReason === undefined && !this.suspended)
+      return this.#persist({ status: 'completed', output }, false, flushing);
+    return flushing.then(
+      () => this.#persist(this.#endWith(output)),
+      (error: unknown) => this.#afterFailure(error),
+    );
+  }
+
+  #endWith(output: unknown): ExecutionOutcome {
+    if (this.stopReason !== undefined) return this.#stoppedOutcome();
+    return this.suspended ? this.suspendedOutcome() : { status: 'completed', output };
+  }
+
+  /** The target (or a write it left behind) failed: the run fails, unless it stopped or suspended. */
+  #afterFailure(error: unknown): Promise<ExecutionOutcome> {
+    const behind = this.#writesBehind();
+    if (behind === undefined) return this.#persist(this.#failureOf(error));
+    return behind.then(
+      () => this.#persist(this.#failureOf(error)),
+      () => this.#persist(this.#failureOf(error)),
+    );
+  }
+
+  #failureOf(error: unknown): ExecutionOutcome {
+    if (this.stopReason !== undefined) return this.#stoppedOutcome();
+    if (this.suspended) return this.suspendedOutcome();
+    return failedOutcome(serializeError(this.attachRunId(error)));
   }
 
   /** Waits for writes not awaited yet (`flushWrites`, and the append of a step that ended the run); undefined when there are none. */
