@@ -13,7 +13,7 @@ import { jsonProblem } from './json-value.js';
 import type { DistributiveOmit, RunContext, StepContext, StepOptions } from './run-context.js';
 import type { Runnable } from './runnable.js';
 import { ScopeContext, Step } from './scope-context.js';
-import type { JournalEntry, JournalEntryKind, RunPatch, RunStatus } from './store.js';
+import type { JournalEntry, RunPatch, RunStatus } from './store.js';
 
 /** Executes (or replays) one run. Created by the runtime; not part of the public API. */
 export class RunExecution extends WaitingExecution {
@@ -287,47 +287,51 @@ export class RunExecution extends WaitingExecution {
   }
 
   /** Runs a step for real; `startedAt`: the clock, read as the step was let through. */
-  async #runStep<T>(
+  #runStep<T>(
     key: string,
     name: string,
     fn: (step: StepContext) => T | Promise<T>,
     options: StepOptions<T> | undefined,
     startedAt: number,
   ): Promise<T> {
-    const kind: JournalEntryKind = options?.kind ?? 'step';
-    const meta = options?.meta;
-    if (this.observed) this.emit({ type: 'step-start', key, name, kind });
+    try {
+      if (this.observed) this.emit({ type: 'step-start', key, name, kind: options?.kind ?? 'step' });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let running: T | Promise<T>;
+    try {
+      running = fn(new Step(this, key));
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    return this.#settle(running, key, name, options, startedAt);
+  }
+
+  /**
+   * Waits for a step's function, then records its entry. Kept to a few locals, the work in
+   * synchronous helpers: an async function holds its whole register file while it waits (a
+   * model call can take minutes, per run in flight).
+   */
+  async #settle<T>(
+    running: T | Promise<T>,
+    key: string,
+    name: string,
+    options: StepOptions<T> | undefined,
+    startedAt: number,
+  ): Promise<T> {
     let entry: JournalEntry;
     let failure: unknown;
-    let failed = false;
     try {
-      const result = await fn(new Step(this, key));
-      // A value JSON cannot hold would come back as something else on replay (a Date as a
-      // string, a Map as {}): the step fails here instead, the same way on every replay.
-      const problem = result === undefined ? undefined : jsonProblem(result, 'its result');
-      if (problem !== undefined) throw new InvalidStepResultError(name, key, problem, this.runId);
-      entry = this.entry(key, name, kind, startedAt);
-      entry.result = result;
-      if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
+      entry = this.#completedEntry(key, name, options, startedAt, await running);
     } catch (error) {
       if (error instanceof Suspension || this.stopReason !== undefined) throw error;
-      failed = true;
       failure = error;
-      entry = this.entry(key, name, kind, startedAt);
+      entry = this.entry(key, name, options?.kind ?? 'step', startedAt);
       entry.status = 'failed';
       entry.error = serializeError(error);
     }
-    if (this.writeError !== undefined) throw this.writeError;
-    this.account(entry);
-    if (!failed && options?.endsRun?.(entry.result as T) === true && this.#mayDefer(entry)) {
-      // Nothing but the run's end follows: the entry is not awaited here but stored with the
-      // run's end (in `execute`), which reports the run only once both are stored. Should a
-      // step follow after all, it waits for the entry first (in `step`).
-      this.#stepWrite = this.appendFenced(entry, entry.endedAt).then(undefined, (error: unknown) => {
-        this.writeError ??= error;
-      });
-      return entry.result as T;
-    }
+    if (this.#deferred(entry, options)) return entry.result as T;
     try {
       await this.host.store.appendJournal(entry, this.fence(entry.endedAt));
     } catch (error) {
@@ -335,8 +339,47 @@ export class RunExecution extends WaitingExecution {
     }
     if (this.host.audit !== undefined) await this.audited(this.host.audit, entry);
     if (this.observed) this.#announceStepEnd(entry, startedAt);
-    if (failed) throw this.attachRunId(failure);
+    if (entry.status === 'failed') throw this.attachRunId(failure);
     return entry.result as T;
+  }
+
+  /** The entry of a step that returned `result`; throws (to fail the step) when JSON cannot hold it or its meta fails. */
+  #completedEntry<T>(
+    key: string,
+    name: string,
+    options: StepOptions<T> | undefined,
+    startedAt: number,
+    result: T,
+  ): JournalEntry {
+    // A value JSON cannot hold would come back as something else on replay (a Date as a
+    // string, a Map as {}): the step fails here instead, the same way on every replay.
+    const problem = result === undefined ? undefined : jsonProblem(result, 'its result');
+    if (problem !== undefined) throw new InvalidStepResultError(name, key, problem, this.runId);
+    const entry = this.entry(key, name, options?.kind ?? 'step', startedAt);
+    entry.result = result;
+    const meta = options?.meta;
+    if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
+    return entry;
+  }
+
+  /**
+   * Accounts a step's entry; true when it is not awaited (see `#mayDefer`): the step ends the
+   * run, so the entry is stored with the run's end (in `execute`), which reports the run only
+   * once both are stored. Should a step follow after all, it waits for the entry first (`step`).
+   */
+  #deferred<T>(entry: JournalEntry, options: StepOptions<T> | undefined): boolean {
+    if (this.writeError !== undefined) throw this.writeError;
+    this.account(entry);
+    if (
+      entry.status !== 'completed' ||
+      options?.endsRun?.(entry.result as T) !== true ||
+      !this.#mayDefer(entry)
+    )
+      return false;
+    this.#stepWrite = this.appendFenced(entry, entry.endedAt).then(undefined, (error: unknown) => {
+      this.writeError ??= error;
+    });
+    return true;
   }
 
   /**
