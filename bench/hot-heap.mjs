@@ -20,7 +20,10 @@ const store =
     ? batonSqlite.createSqliteStore({ path: join(directory, 'baton.db') })
     : baton.createMemoryStore();
 const counters = { modelCalls: createCounter(), toolCalls: createCounter() };
-const agent = await sleepyAgent(Number(process.env.HOT_HEAP_MODEL_MS ?? 60_000), { name: 'sleepy-heap', counters });
+const agent = await sleepyAgent(Number(process.env.HOT_HEAP_MODEL_MS ?? 60_000), {
+  name: 'sleepy-heap',
+  counters,
+});
 const runtime = baton.createRuntime({ store, recover: false, workflows: [agent] });
 // One run first (opens the store, compiles the code), on a runtime whose model answers at once.
 const warm = await sleepyAgent(0, { name: 'sleepy-heap-warm' });
