@@ -36,3 +36,17 @@ export function runAgent<OUTPUT>(
     return loaded.runAgent(ctx, start, input, options);
   });
 }
+
+/** `runAgent(...).output` with no promise layer for taking it (what an agent's own `execute` runs). */
+export function runAgentOutput<OUTPUT>(
+  ctx: RunContext,
+  start: Agent<OUTPUT>,
+  input: AgentInput,
+  options?: RunAgentOptions,
+): Promise<OUTPUT> {
+  if (loop !== undefined) return loop.runAgentOutput(ctx, start, input, options);
+  return import('./run-agent.js').then((loaded) => {
+    loop = loaded;
+    return loaded.runAgentOutput(ctx, start, input, options);
+  });
+}

@@ -28,10 +28,10 @@ import { runnableTool, type Tool, toJsonSchema } from '../tools/tool.js';
 import { createToolRouter, type ToolRouter, type ToolRoutingOptions } from '../tools/tool-router.js';
 import { type AgentHooks, type HookPlan, hookPlan } from './agent-hooks.js';
 import { agentInputSchema, toPromptInput } from './agent-input.js';
-import { runAgent } from './agent-loop.js';
+import { runAgent, runAgentOutput } from './agent-loop.js';
 import { type Transfer, transfer } from './handoff.js';
 import { policyHooks } from './policy-hooks.js';
-import type { AgentRunResult, RunAgentOptions } from './run-agent.js';
+import type { RunAgentOptions } from './run-agent.js';
 
 /** Any tool, whatever its input and output types. */
 // biome-ignore lint/suspicious/noExplicitAny: a list of tools mixes input types; each is checked by its own schema.
@@ -163,8 +163,6 @@ export interface Agent<OUTPUT = string> extends Runnable<AgentInput, OUTPUT> {
 }
 
 const endsRunOptions: RunAgentOptions = Object.freeze({ endsRun: true });
-
-const outputOf = <OUTPUT>(result: AgentRunResult<OUTPUT>): OUTPUT => result.output;
 
 function count(
   where: string,
@@ -351,9 +349,7 @@ export function agent<OUTPUT = string>(options: AgentOptions<OUTPUT>): Agent<OUT
       // The usual run (a prompt, no thread): the agent loop itself, with no async frame around
       // it (one would be held for as long as the run waits).
       if (typeof input === 'string' && ctx.threadId === undefined)
-        return runAgent(ctx, definition, input, ctx.scope === 'r' ? endsRunOptions : undefined).then(
-          outputOf,
-        ) as Promise<OUTPUT>;
+        return runAgentOutput(ctx, definition, input, ctx.scope === 'r' ? endsRunOptions : undefined);
       return executeWithThread(ctx, input);
     },
     asTool(toolOptions = {}) {

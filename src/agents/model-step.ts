@@ -12,7 +12,7 @@ import type { ModelResponse } from '../models/call-model.js';
 import { resolveRunModel } from '../models/model-providers.js';
 import { pricesOf } from '../models/pricing.js';
 import { agentModelCall, resilienceMeta } from '../models/resilience/agent-model.js';
-import { withEscalation } from '../models/resilience/escalation.js';
+import { escalated } from '../models/resilience/escalation.js';
 import { modelName } from '../models/resolve-model.js';
 import { cacheMeta, runtimeResponseCache, withResponseCache } from '../models/response-cache.js';
 import type { Agent } from './agent.js';
@@ -32,8 +32,15 @@ export function modelStep(
   turn: number,
   endsRun = false,
 ): Promise<ModelResponse> {
-  return withEscalation(ctx, agent.name, undefined, () =>
-    modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn, endsRun),
+  // As `withEscalation`, with the retrying closure made only once a call failed (not per call).
+  return modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn, endsRun).catch((error: unknown) =>
+    escalated(
+      ctx,
+      agent.name,
+      undefined,
+      () => modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn, endsRun),
+      error,
+    ),
   );
 }
 

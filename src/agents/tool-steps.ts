@@ -9,7 +9,7 @@ import type { CustomEvent, RunContext, StepContext } from '../core/run-context.j
 import type { StepMeta } from '../core/store.js';
 import { settleAll } from '../governance/approvals.js';
 import type { ModelToolCall } from '../models/call-model.js';
-import { errorClassOf, withEscalation } from '../models/resilience/escalation.js';
+import { errorClassOf, escalated } from '../models/resilience/escalation.js';
 import { resilienceOf } from '../models/resilience/registry.js';
 import { defineLazySignal } from '../models/resilience/run-resilient.js';
 import { executeToolResilient, toolCallEmitter, toolStepMeta } from '../models/resilience/tool-call.js';
@@ -383,17 +383,16 @@ async function runTool(
             (input as { input: string }).input,
             tool.distribute === true ? distributed : undefined,
           )
-        : await withEscalation(ctx, agent.name, tool.name, () => {
-            let attempts = 1;
-            const counted = (made: number) => {
-              attempts = made;
-            };
-            return ctx.step(
-              stepName('tool:', tool.name),
-              (step) => execute(tool, input, agent.name, call.toolCallId, step, ctx, counted, messages),
-              { kind: 'tool', meta: () => toolStepMeta(toolMeta(agent.name, tool.name), attempts) },
-            );
-          });
+        : // As `withEscalation`, with the retrying closure made only once a call failed (not per call).
+          await toolStep(ctx, agent, tool, call, input, messages).catch((error: unknown) =>
+            escalated(
+              ctx,
+              agent.name,
+              tool.name,
+              () => toolStep(ctx, agent, tool, call, input, messages),
+              error,
+            ),
+          );
   } catch (error) {
     if (ctx.observed)
       announceResult(ctx, agent, tool, call, { error: String((error as Error)?.message ?? error) });
@@ -417,6 +416,26 @@ async function runTool(
  * `toolSteps` with the output the hooks left.
  */
 const deferredResults = new WeakMap<LanguageModelV3ToolResultOutput, (output: unknown) => void>();
+
+/** The tool's step: its execution under the tool's resilience, with the attempts made in its meta. */
+function toolStep(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  tool: AnyTool,
+  call: ModelToolCall,
+  input: unknown,
+  messages: readonly Message[] | undefined,
+): Promise<unknown> {
+  let attempts = 1;
+  const counted = (made: number) => {
+    attempts = made;
+  };
+  return ctx.step(
+    stepName('tool:', tool.name),
+    (step) => execute(tool, input, agent.name, call.toolCallId, step, ctx, counted, messages),
+    { kind: 'tool', meta: () => toolStepMeta(toolMeta(agent.name, tool.name), attempts) },
+  );
+}
 
 async function execute(
   tool: AnyTool,

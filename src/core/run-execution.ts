@@ -13,7 +13,7 @@ import { jsonProblem } from './json-value.js';
 import type { DistributiveOmit, RunContext, StepContext, StepOptions } from './run-context.js';
 import type { Runnable } from './runnable.js';
 import { ScopeContext, Step } from './scope-context.js';
-import type { JournalEntry, JournalEntryKind, RunPatch, RunStatus } from './store.js';
+import type { JournalEntry, RunPatch, RunStatus } from './store.js';
 
 /** Executes (or replays) one run. Created by the runtime; not part of the public API. */
 export class RunExecution extends WaitingExecution {
@@ -24,37 +24,61 @@ export class RunExecution extends WaitingExecution {
    */
   #stepWrite: Promise<void> | undefined;
 
-  /** Runs the target from the start; recorded steps replay, the rest run for real. */
-  async execute(target: Runnable, input: unknown): Promise<ExecutionOutcome> {
-    const resumed = this.recordedCount > 0;
-    const observer = this.host.observer;
-    if (observer !== undefined) this.watch = observer.watch(this.record, resumed);
-    if (this.observed) this.emit({ type: 'run-start', target: target.name, resumed }, true);
-    let outcome: ExecutionOutcome;
+  /**
+   * Runs the target from the start; recorded steps replay, the rest run for real. No async frame
+   * waits for the target (one would be held, with its registers, per run in flight).
+   */
+  execute(target: Runnable, input: unknown): Promise<ExecutionOutcome> {
+    let running: Promise<unknown>;
     try {
-      const output = await target.execute(new ScopeContext(this, 'r'), input);
-      const flushing = this.#writesBehind();
-      if (flushing !== undefined) {
-        // Writes still in flight (the last step's entry): the run's end is queued right behind
-        // them, so a group-committing store stores both in one transaction, and it is reported
-        // only once both are stored.
-        if (this.writeError === undefined && this.stopReason === undefined && !this.suspended)
-          return this.#persist({ status: 'completed', output }, false, flushing);
-        await flushing;
-      }
-      outcome =
-        this.stopReason !== undefined
-          ? this.#stoppedOutcome()
-          : this.suspended
-            ? this.suspendedOutcome()
-            : { status: 'completed', output };
+      const resumed = this.recordedCount > 0;
+      const observer = this.host.observer;
+      if (observer !== undefined) this.watch = observer.watch(this.record, resumed);
+      if (this.observed) this.emit({ type: 'run-start', target: target.name, resumed }, true);
+      running = target.execute(new ScopeContext(this, 'r'), input);
     } catch (error) {
-      await this.#writesBehind()?.catch(() => undefined);
-      if (this.stopReason !== undefined) outcome = this.#stoppedOutcome();
-      else if (this.suspended) outcome = this.suspendedOutcome();
-      else outcome = failedOutcome(serializeError(this.attachRunId(error)));
+      running = Promise.reject(error);
     }
-    return this.#persist(outcome);
+    return running.then(
+      (output) => this.#afterOutput(output),
+      (error: unknown) => this.#afterFailure(error),
+    );
+  }
+
+  /** The target returned `output`: the run completes (or stops or suspends, as its state says). */
+  #afterOutput(output: unknown): Promise<ExecutionOutcome> {
+    const flushing = this.#writesBehind();
+    if (flushing === undefined) return this.#persist(this.#endWith(output));
+    // Writes still in flight (the last step's entry): the run's end is queued right behind
+    // them, so a group-committing store stores both in one transaction, and it is reported
+    // only once both are stored.
+    if (this.writeError === undefined && this.stopReason === undefined && !this.suspended)
+      return this.#persist({ status: 'completed', output }, false, flushing);
+    return flushing.then(
+      () => this.#persist(this.#endWith(output)),
+      (error: unknown) => this.#afterFailure(error),
+    );
+  }
+
+  #endWith(output: unknown): ExecutionOutcome {
+    if (this.stopReason !== undefined) return this.#stoppedOutcome();
+    return this.suspended ? this.suspendedOutcome() : { status: 'completed', output };
+  }
+
+  /** The target (or a write it left behind) failed: the run fails, unless it stopped or suspended. */
+  #afterFailure(error: unknown): Promise<ExecutionOutcome> {
+    const behind = this.#writesBehind();
+    if (behind === undefined) return this.#persist(this.#failureOf(error));
+    return behind.then(
+      () => this.#persist(this.#failureOf(error)),
+      () => this.#persist(this.#failureOf(error)),
+    );
+  }
+
+  #failureOf(error: unknown): ExecutionOutcome {
+    if (this.stopReason !== undefined) return this.#stoppedOutcome();
+    if (this.suspended) return this.suspendedOutcome();
+    return failedOutcome(serializeError(this.attachRunId(error)));
   }
 
   /** Waits for writes not awaited yet (`flushWrites`, and the append of a step that ended the run); undefined when there are none. */
@@ -263,47 +287,51 @@ export class RunExecution extends WaitingExecution {
   }
 
   /** Runs a step for real; `startedAt`: the clock, read as the step was let through. */
-  async #runStep<T>(
+  #runStep<T>(
     key: string,
     name: string,
     fn: (step: StepContext) => T | Promise<T>,
     options: StepOptions<T> | undefined,
     startedAt: number,
   ): Promise<T> {
-    const kind: JournalEntryKind = options?.kind ?? 'step';
-    const meta = options?.meta;
-    if (this.observed) this.emit({ type: 'step-start', key, name, kind });
+    try {
+      if (this.observed) this.emit({ type: 'step-start', key, name, kind: options?.kind ?? 'step' });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let running: T | Promise<T>;
+    try {
+      running = fn(new Step(this, key));
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    return this.#settle(running, key, name, options, startedAt);
+  }
+
+  /**
+   * Waits for a step's function, then records its entry. Kept to a few locals, the work in
+   * synchronous helpers: an async function holds its whole register file while it waits (a
+   * model call can take minutes, per run in flight).
+   */
+  async #settle<T>(
+    running: T | Promise<T>,
+    key: string,
+    name: string,
+    options: StepOptions<T> | undefined,
+    startedAt: number,
+  ): Promise<T> {
     let entry: JournalEntry;
     let failure: unknown;
-    let failed = false;
     try {
-      const result = await fn(new Step(this, key));
-      // A value JSON cannot hold would come back as something else on replay (a Date as a
-      // string, a Map as {}): the step fails here instead, the same way on every replay.
-      const problem = result === undefined ? undefined : jsonProblem(result, 'its result');
-      if (problem !== undefined) throw new InvalidStepResultError(name, key, problem, this.runId);
-      entry = this.entry(key, name, kind, startedAt);
-      entry.result = result;
-      if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
+      entry = this.#completedEntry(key, name, options, startedAt, await running);
     } catch (error) {
       if (error instanceof Suspension || this.stopReason !== undefined) throw error;
-      failed = true;
       failure = error;
-      entry = this.entry(key, name, kind, startedAt);
+      entry = this.entry(key, name, options?.kind ?? 'step', startedAt);
       entry.status = 'failed';
       entry.error = serializeError(error);
     }
-    if (this.writeError !== undefined) throw this.writeError;
-    this.account(entry);
-    if (!failed && options?.endsRun?.(entry.result as T) === true && this.#mayDefer(entry)) {
-      // Nothing but the run's end follows: the entry is not awaited here but stored with the
-      // run's end (in `execute`), which reports the run only once both are stored. Should a
-      // step follow after all, it waits for the entry first (in `step`).
-      this.#stepWrite = this.appendFenced(entry, entry.endedAt).then(undefined, (error: unknown) => {
-        this.writeError ??= error;
-      });
-      return entry.result as T;
-    }
+    if (this.#deferred(entry, options)) return entry.result as T;
     try {
       await this.host.store.appendJournal(entry, this.fence(entry.endedAt));
     } catch (error) {
@@ -311,8 +339,47 @@ export class RunExecution extends WaitingExecution {
     }
     if (this.host.audit !== undefined) await this.audited(this.host.audit, entry);
     if (this.observed) this.#announceStepEnd(entry, startedAt);
-    if (failed) throw this.attachRunId(failure);
+    if (entry.status === 'failed') throw this.attachRunId(failure);
     return entry.result as T;
+  }
+
+  /** The entry of a step that returned `result`; throws (to fail the step) when JSON cannot hold it or its meta fails. */
+  #completedEntry<T>(
+    key: string,
+    name: string,
+    options: StepOptions<T> | undefined,
+    startedAt: number,
+    result: T,
+  ): JournalEntry {
+    // A value JSON cannot hold would come back as something else on replay (a Date as a
+    // string, a Map as {}): the step fails here instead, the same way on every replay.
+    const problem = result === undefined ? undefined : jsonProblem(result, 'its result');
+    if (problem !== undefined) throw new InvalidStepResultError(name, key, problem, this.runId);
+    const entry = this.entry(key, name, options?.kind ?? 'step', startedAt);
+    entry.result = result;
+    const meta = options?.meta;
+    if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
+    return entry;
+  }
+
+  /**
+   * Accounts a step's entry; true when it is not awaited (see `#mayDefer`): the step ends the
+   * run, so the entry is stored with the run's end (in `execute`), which reports the run only
+   * once both are stored. Should a step follow after all, it waits for the entry first (`step`).
+   */
+  #deferred<T>(entry: JournalEntry, options: StepOptions<T> | undefined): boolean {
+    if (this.writeError !== undefined) throw this.writeError;
+    this.account(entry);
+    if (
+      entry.status !== 'completed' ||
+      options?.endsRun?.(entry.result as T) !== true ||
+      !this.#mayDefer(entry)
+    )
+      return false;
+    this.#stepWrite = this.appendFenced(entry, entry.endedAt).then(undefined, (error: unknown) => {
+      this.writeError ??= error;
+    });
+    return true;
   }
 
   /**

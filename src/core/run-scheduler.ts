@@ -59,14 +59,18 @@ type AfterExecution = (
 
 /**
  * A launched run: its execution starts at the first `go()`, and `done` settles with what the
- * scheduler made of its end. No async frame waits for the start (one was held per run in flight).
+ * scheduler made of its end. No async frame waits for the start (one was held per run in flight),
+ * and `done` read after `go()` (as `result()` does) is the execution's own promise: a promise
+ * made to wait for the start exists only when someone asks before it.
  */
 class LaunchedRun implements ActiveRun {
   readonly execution: RunExecution;
-  readonly done: Promise<ExecutionOutcome>;
   readonly #definition: Runnable;
   readonly #record: RunRecord;
   readonly #after: AfterExecution;
+  #started = false;
+  #done: Promise<ExecutionOutcome> | undefined;
+  /** Set while someone waits on `done` before the start. */
   #resolve: ((outcome: Promise<ExecutionOutcome>) => void) | undefined;
 
   constructor(execution: RunExecution, definition: Runnable, record: RunRecord, after: AfterExecution) {
@@ -74,30 +78,37 @@ class LaunchedRun implements ActiveRun {
     this.#definition = definition;
     this.#record = record;
     this.#after = after;
-    this.done = new Promise((resolve) => {
+  }
+
+  get done(): Promise<ExecutionOutcome> {
+    this.#done ??= new Promise((resolve) => {
       this.#resolve = resolve;
     });
+    return this.#done;
   }
 
   go(): void {
-    const resolve = this.#resolve;
-    if (resolve === undefined) return;
-    this.#resolve = undefined;
+    if (this.#started) return;
+    this.#started = true;
     const { execution } = this;
     const runId = this.#record.id;
     const after = this.#after;
-    resolve(
-      execution.execute(this.#definition, this.#record.input).then(
-        (outcome) => after(execution, runId, outcome),
-        (error: unknown) =>
-          after(
-            execution,
-            runId,
-            { status: 'released', error: { name: 'Error', message: String(error) } },
-            error,
-          ),
-      ),
+    const settled = execution.execute(this.#definition, this.#record.input).then(
+      (outcome) => after(execution, runId, outcome),
+      (error: unknown) =>
+        after(
+          execution,
+          runId,
+          { status: 'released', error: { name: 'Error', message: String(error) } },
+          error,
+        ),
     );
+    const resolve = this.#resolve;
+    if (resolve === undefined) this.#done = settled;
+    else {
+      this.#resolve = undefined;
+      resolve(settled);
+    }
   }
 }
 

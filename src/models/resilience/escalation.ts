@@ -38,7 +38,12 @@ export function withEscalation<T>(
   return call().catch((error: unknown) => escalated(ctx, agent, tool, call, error));
 }
 
-async function escalated<T>(
+/**
+ * `withEscalation` for a call already made and failed with `first`: a caller that makes its
+ * first call itself (`call(...).catch((error) => escalated(ctx, agent, tool, () => call(...), error))`)
+ * allocates the retrying closure only once a call failed.
+ */
+export async function escalated<T>(
   ctx: RunContext,
   agent: string,
   tool: string | undefined,
