@@ -18,6 +18,11 @@ export abstract class WaitingExecution extends JournaledExecution {
   #refusedSignals: Set<number> | undefined;
   #wakeAt: number | undefined;
   #signals: SignalRecord[] | undefined;
+  /**
+   * A signal was stored for the run while this execution was still active in this process: if
+   * it suspends without having seen it (its last look came first), the runtime wakes it again.
+   */
+  signalled = false;
 
   /**
    * The run's stored signals, read by whoever resumed it together with its journal, so its

@@ -202,6 +202,8 @@ export class RunScheduler {
       process.stderr.write(`baton: run ${runId} stopped because its store failed: ${String(storeError)}\n`);
     }
     if (outcome.leaseHeld === true) this.#leasesToClear.add(runId);
+    // A signal stored while this execution was active may have missed its last look.
+    if (execution.signalled && outcome.status === 'suspended') outcome.wakeNow = true;
     if (this.#host.dispatch !== undefined) {
       this.#dispatchNext(this.#host.dispatch, runId, outcome);
     } else if (outcome.status === 'suspended' && !this.#host.closed) {

@@ -654,7 +654,10 @@ class BatonRuntime implements Runtime {
     const adding = store.addSignal(runId, name, payload ?? null, this.clock.now());
     if (this.#dispatcher !== undefined) {
       const added = await adding;
-      if (record.status === 'suspended') await this.#dispatch(runId, 'signal', { key: `signal-${added.id}` });
+      // Read as running: read again now the signal is stored (a run that suspended meanwhile may
+      // have looked for signals before this one was there).
+      const status = record.status === 'suspended' ? record.status : (await store.getRun(runId))?.status;
+      if (status === 'suspended') await this.#dispatch(runId, 'signal', { key: `signal-${added.id}` });
       return;
     }
     const definition = this.#registry.get(record.target);
@@ -677,6 +680,21 @@ class BatonRuntime implements Runtime {
       return;
     }
     await adding;
+    // The signal is stored, then the run read again (its suspension is stored, then it looks for
+    // signals: one of the two sees the other). A run that suspended without seeing this one is
+    // woken: by its execution's end if that is still active here, else resumed now.
+    if (definition === undefined) return;
+    const fresh = record.status === 'suspended' ? record : await store.getRun(runId);
+    if (fresh?.status !== 'suspended') return;
+    const active = this.#active.get(runId);
+    if (active !== undefined) {
+      active.execution.signalled = true;
+      return;
+    }
+    if (!canResume(definition, fresh)) return;
+    await this.#resume(runId, {}, fresh).catch((error: unknown) => {
+      if (!(BatonError.isInstance(error) && error.code === 'RUN_LEASED')) throw error;
+    });
   }
 
   async get(runId: string): Promise<RunRecord> {
