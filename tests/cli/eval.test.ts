@@ -121,11 +121,12 @@ describe('baton eval', () => {
     ];
     const child = spawn(process.execPath, args, { cwd: repo, env, stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    // Kill it once the second case has finished its tool call (its last model call is in flight).
+    // Kill it once the second case's last model call has begun (150 ms long): its tool step is
+    // journaled by then (a run moves on only once a step's entry is stored).
     const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
     for (
       let waited = 0;
-      lines().filter((line) => line.startsWith('tool')).length < 2 && waited < 600;
+      lines().filter((line) => line === 'model answer').length < 2 && waited < 600;
       waited++
     )
       await new Promise((resolve) => setTimeout(resolve, 25));
