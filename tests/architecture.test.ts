@@ -79,7 +79,7 @@ describe('architecture', () => {
       protocols: ['core', 'models', 'tools', 'stores'],
       distributed: ['core', 'models', 'patterns'],
       observability: ['core'],
-      evals: ['core', 'models', 'governance', 'patterns'],
+      evals: ['core', 'models', 'governance', 'patterns', 'observability'],
       // A leaf over the public API (the package entry) and the kernel's contracts; nothing imports it but cli.
       server: ['core'],
     };

@@ -17,6 +17,7 @@ import {
 } from '../context/messages.js';
 import { ConfigError, ModelBehaviorError } from '../core/errors.js';
 import { findForbiddenKey, forbiddenKeyMessage } from '../core/forbidden-keys.js';
+import { withoutCodeFence } from '../core/json-value.js';
 import type { RunContext } from '../core/run-context.js';
 import type { ModelResponse } from '../models/call-model.js';
 import type { Agent, AnyTool } from './agent.js';
@@ -451,7 +452,7 @@ function finish(agent: Agent<unknown>, text: string): Final {
   if (agent.output === undefined) return { ok: true, value: text };
   let value: unknown;
   try {
-    value = JSON.parse(stripFence(text));
+    value = JSON.parse(withoutCodeFence(text));
   } catch {
     return { ok: false, error: 'it is not valid JSON' };
   }
@@ -465,9 +466,4 @@ function finish(agent: Agent<unknown>, text: string): Final {
       .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
       .join('; '),
   };
-}
-
-function stripFence(text: string): string {
-  const match = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/.exec(text);
-  return match?.[1] ?? text;
 }

@@ -13,6 +13,19 @@
  * jsonProblem({ total: 3 }, 'result'); // undefined
  * ```
  */
+/**
+ * The text inside a Markdown code fence that wraps all of `text` (```json … ``` or ``` … ```),
+ * else `text` itself: models often fence the JSON they were asked for.
+ *
+ * @example
+ * ```ts
+ * JSON.parse(withoutCodeFence('```json\n{"ok": true}\n```')); // { ok: true }
+ * ```
+ */
+export function withoutCodeFence(text: string): string {
+  return /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/.exec(text)?.[1] ?? text;
+}
+
 export function jsonProblem(value: unknown, path: string): string | undefined {
   // Most values are fine: a walk that allocates nothing says so; only a value it cannot vouch
   // for (a problem, or nesting deep enough to be a cycle) is walked again to say where and why.

@@ -2,6 +2,7 @@
 
 import { type ZodType, z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { withoutCodeFence } from '../core/json-value.js';
 import { canonicalJson } from '../governance/canonical-json.js';
 import {
   checkScorerName,
@@ -168,7 +169,7 @@ export function matchesSchema(options: { schema?: OutputSchema; name?: string } 
       if (stopped !== undefined) return stopped;
       let value = subject.output;
       if (typeof value === 'string') {
-        const text = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/.exec(value)?.[1] ?? value;
+        const text = withoutCodeFence(value);
         try {
           value = JSON.parse(text);
         } catch {

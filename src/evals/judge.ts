@@ -2,6 +2,7 @@
 
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { ConfigError } from '../core/errors.js';
+import { withoutCodeFence } from '../core/json-value.js';
 import { callModel } from '../models/call-model.js';
 import { costOf } from '../models/pricing.js';
 import { type ModelSpec, resolveModel } from '../models/resolve-model.js';
@@ -113,7 +114,7 @@ function caseText(subject: EvalSubject): string {
 function parseAnswer(text: string, min: number, max: number): { score: number; reason: string } | string {
   let value: { score?: unknown; reason?: unknown } | null;
   try {
-    value = JSON.parse(/^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/.exec(text)?.[1] ?? text);
+    value = JSON.parse(withoutCodeFence(text));
   } catch {
     return `the judge's answer is not JSON: ${text.slice(0, 200)}`;
   }

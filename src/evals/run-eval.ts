@@ -9,6 +9,7 @@ import type { AnyRunnable } from '../core/runnable.js';
 import type { RunHandle, Runtime } from '../core/runtime.js';
 import { type JournalEntry, type RunRecord, type Store, terminalStatuses } from '../core/store.js';
 import type { ModelSpec } from '../models/resolve-model.js';
+import { quantile } from '../observability/run-stats.js';
 import type { PolicyOutcome } from '../patterns/evolving.js';
 import { compareEvals, type EvalComparison } from './compare.js';
 import { datasetHash, type EvalDataset, scorersForCase } from './dataset.js';
@@ -411,11 +412,6 @@ export function toolCallsOf(journal: readonly JournalEntry[]): ToolCallSeen[] {
   return calls;
 }
 
-function percentile(sorted: readonly number[], fraction: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
-}
-
 /** The totals of scored cases. */
 export function summarize(cases: readonly CaseResult[]): EvalSummary {
   const scorers: EvalSummary['scorers'] = {};
@@ -445,8 +441,8 @@ export function summarize(cases: readonly CaseResult[]): EvalSummary {
     costUsd: cases.reduce((sum, result) => sum + result.costUsd, 0),
     judgeCostUsd,
     tokens: cases.reduce((sum, result) => sum + result.tokens, 0),
-    latencyP50Ms: percentile(latencies, 0.5),
-    latencyP95Ms: percentile(latencies, 0.95),
+    latencyP50Ms: quantile(latencies, 0.5) ?? 0,
+    latencyP95Ms: quantile(latencies, 0.95) ?? 0,
   };
 }
 

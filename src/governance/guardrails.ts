@@ -2,6 +2,7 @@
 
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { BatonError, ConfigError } from '../core/errors.js';
+import { withoutCodeFence } from '../core/json-value.js';
 import type { RunContext, RunServices } from '../core/run-context.js';
 import type { StepMeta } from '../core/store.js';
 import { callModel, type ModelResponse } from '../models/call-model.js';
@@ -233,7 +234,7 @@ const judgeUsage = new WeakMap<GuardrailVerdict, ModelResponse>();
 function parseVerdict(text: string): GuardrailVerdict {
   let value: { verdict?: unknown; reason?: unknown; text?: unknown };
   try {
-    value = JSON.parse(/^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/.exec(text)?.[1] ?? text);
+    value = JSON.parse(withoutCodeFence(text));
   } catch {
     return { action: 'trip', reason: `the judge's answer is not JSON: ${text.slice(0, 200)}` };
   }

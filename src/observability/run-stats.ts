@@ -191,8 +191,8 @@ function callSample(entry: JournalEntry, runCompleted: boolean): Sample {
   };
 }
 
-/** The value at quantile `q` of sorted `values` (nearest rank). */
-function quantile(sorted: readonly number[], q: number): number | null {
+/** The value at quantile `q` of sorted `values` (nearest rank); null when there are none. */
+export function quantile(sorted: readonly number[], q: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 }
