@@ -170,6 +170,16 @@ describe('baton eval', () => {
     ]);
     expect(concurrency.code).toBe(2);
     expect(concurrency.stderr).toContain('--concurrency must be an integer from 1 to 256; got "many"');
+    // As for baton run: --model is for team files; a module names its models in code.
+    const model = runBaton(env, [
+      'eval',
+      `${fixtures}/eval-sums.jsonl`,
+      target,
+      '--model',
+      'openai:gpt-4o-mini',
+    ]);
+    expect(model.code).toBe(2);
+    expect(model.stderr).toContain('--model openai:gpt-4o-mini applies to team files only');
     const threshold = runBaton(env, ['eval', `${fixtures}/eval-sums.jsonl`, target, '--threshold', '5']);
     expect(threshold.code).toBe(2);
     expect(threshold.stderr).toContain('--threshold must be a number from 0 to 1');

@@ -11,6 +11,7 @@ import { alignedTable, formatCost, formatDuration, formatTime } from '../format.
 import { loadSource } from '../load-source.js';
 import type { Style } from '../output.js';
 import { command, openSession } from '../session.js';
+import { modelOption, sourceOptions } from './run.js';
 
 /** The `eval` command. */
 export const evalCommand: Command = {
@@ -86,9 +87,7 @@ export const evalCommand: Command = {
       throw new UsageError(`eval takes a dataset and a file; got also "${extra}".`, 'eval');
     const concurrency = integerOption(values.concurrency, 'concurrency', 4, 1, 256);
     const threshold = fractionOption(values.threshold, 'threshold', 0.05);
-    const model = values.model as string | undefined;
-    if (model !== undefined && values.offline === true)
-      throw new UsageError('--model and --offline contradict each other; pick one.', 'eval');
+    const model = modelOption(file, values, 'eval');
     const { loadDatasetFile, runEval, EvalIncompleteError } = await import('../../evals/index.js');
     const data = await loadDataset(
       datasetFile,
@@ -98,13 +97,7 @@ export const evalCommand: Command = {
     );
     const session = await openSession(context);
     try {
-      const loaded = await loadSource(file, {
-        cwd: context.cwd,
-        env: context.env,
-        exportName: values.export as string | undefined,
-        model: values.offline === true ? 'offline' : model,
-        store: session.store,
-      });
+      const loaded = await loadSource(file, sourceOptions(values, context, session.store, model));
       const live = values.json !== true;
       if (live && loaded.notice !== undefined)
         context.stdout.write(`${context.style.yellow(loaded.notice)}\n\n`);

@@ -2,9 +2,10 @@
 
 import { extname } from 'node:path';
 import { findForbiddenKey, forbiddenKeyMessage } from '../../core/forbidden-keys.js';
+import type { Store } from '../../core/store.js';
 import { moduleExtensions } from '../../team/index.js';
-import { type CliContext, type Command, UsageError } from '../command.js';
-import { loadSource } from '../load-source.js';
+import { type CliContext, type Command, type CommandArguments, UsageError } from '../command.js';
+import { type LoadSourceOptions, loadSource } from '../load-source.js';
 import { followRun, openSession, printOutcome } from '../session.js';
 import { withoutFinalNewline } from '../stdin.js';
 
@@ -75,22 +76,11 @@ export const runCommand: Command = {
     if (text !== undefined && inputJson !== undefined) {
       throw new UsageError('give the input either as text or with --input-json, not both.', 'run');
     }
-    const model = values.model as string | undefined;
-    if (model !== undefined && values.offline === true) {
-      throw new UsageError('--model and --offline contradict each other; pick one.', 'run');
-    }
-    if (moduleExtensions.includes(extname(file).toLowerCase()))
-      refuseModelFlags(file, model, values.offline === true);
+    const model = modelOption(file, values, 'run');
     const input = await readInput(text, inputJson, context);
     const session = await openSession(context);
     try {
-      const loaded = await loadSource(file, {
-        cwd: context.cwd,
-        env: context.env,
-        exportName: values.export as string | undefined,
-        model: values.offline === true ? 'offline' : model,
-        store: session.store,
-      });
+      const loaded = await loadSource(file, sourceOptions(values, context, session.store, model));
       if (loaded.kind === 'team' && input === undefined) {
         throw new UsageError(
           `missing input: a team needs a message, e.g. baton run ${file} "your question", or piped on stdin${context.stdin.piped ? ' (stdin was empty)' : ''}.`,
@@ -149,13 +139,42 @@ async function requiredStdin(context: CliContext, what: string): Promise<string>
 }
 
 /** --model and --offline choose the model of a team file's agents; a module's agents choose theirs in code. */
-function refuseModelFlags(file: string, model: string | undefined, offline: boolean): void {
+/**
+ * `--model` and `--offline` of a command that loads `file` (run, eval), as `loadSource`'s
+ * `model`: refused together, and refused for a module (its agents name their models in code).
+ */
+export function modelOption(
+  file: string,
+  values: CommandArguments['values'],
+  command: string,
+): string | undefined {
+  const model = values.model as string | undefined;
+  const offline = values.offline === true;
+  if (model !== undefined && offline)
+    throw new UsageError('--model and --offline contradict each other; pick one.', command);
   const flag = model !== undefined ? `--model ${model}` : offline ? '--offline' : undefined;
-  if (flag === undefined) return;
-  throw new UsageError(
-    `${flag} applies to team files only; ${file} is a module, whose agents name their models in code. Remove ${flag.split(' ')[0]}, or pick the model in the module (for example from process.env.BATON_MODEL).`,
-    'run',
-  );
+  if (flag !== undefined && moduleExtensions.includes(extname(file).toLowerCase()))
+    throw new UsageError(
+      `${flag} applies to team files only; ${file} is a module, whose agents name their models in code. Remove ${flag.split(' ')[0]}, or pick the model in the module (for example from process.env.BATON_MODEL).`,
+      command,
+    );
+  return offline ? 'offline' : model;
+}
+
+/** `loadSource`'s options for a command's file: its folder, environment, `--export`, the model option and the store. */
+export function sourceOptions(
+  values: CommandArguments['values'],
+  context: CliContext,
+  store: Store,
+  model: string | undefined,
+): LoadSourceOptions {
+  return {
+    cwd: context.cwd,
+    env: context.env,
+    exportName: values.export as string | undefined,
+    model,
+    store,
+  };
 }
 
 /** Parses JSON given on the command line, with an error that says which argument and how to quote it. */

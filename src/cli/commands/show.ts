@@ -297,7 +297,7 @@ export function addContent(steps: StepNode[], journal: readonly JournalEntry[]):
   const visit = (nodes: StepNode[]): void => {
     for (const node of nodes) {
       const entry = byKey.get(node.key);
-      const scope = node.key.slice(0, node.key.lastIndexOf('#'));
+      const scope = scopeOf(node.key);
       if (entry !== undefined && entry.status === 'completed' && node.kind === 'model') {
         const answer = (entry.result ?? {}) as RecordedAnswer;
         const lines: string[] = [];
