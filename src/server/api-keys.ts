@@ -24,6 +24,10 @@ export interface ApiKeyInfo {
   scopes: ApiKeyScope[];
   /** When set, the key reaches only runs of these targets. */
   targets?: string[];
+  /** The tenant the key belongs to: it reaches only that tenant's runtime and runs. None: the server's own. */
+  tenant?: string;
+  /** Requests per minute this key may make (per server process); none: the server's default. */
+  rateLimit?: number;
   createdAt: number;
   revokedAt?: number;
 }
@@ -56,8 +60,14 @@ export interface CreateApiKeyOptions {
   scopes: readonly ApiKeyScope[];
   targets?: readonly string[];
   name?: string;
+  /** The tenant the key belongs to (letters, digits, `_`, `-`, `.`; up to 100). */
+  tenant?: string;
+  /** Requests per minute (a positive integer). */
+  rateLimit?: number;
   now?: number;
 }
+
+const tenantPattern = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /**
  * Creates a key: 32 random bytes after `bk_`; stores only its SHA-256 hash. The key itself is
@@ -77,6 +87,19 @@ export async function createApiKey(
   if (scopes.length === 0 || scopes.some((scope) => !apiKeyScopes.includes(scope))) {
     throw new TypeError(`API key scopes must be some of ${apiKeyScopes.join(', ')}.`);
   }
+  if (options.tenant !== undefined && !tenantPattern.test(options.tenant)) {
+    throw new TypeError(
+      `An API key's tenant must be 1 to 100 letters, digits, "_", "-" or "."; got ${JSON.stringify(options.tenant)}.`,
+    );
+  }
+  if (
+    options.rateLimit !== undefined &&
+    !(Number.isInteger(options.rateLimit) && options.rateLimit > 0 && options.rateLimit <= 1_000_000)
+  ) {
+    throw new TypeError(
+      `An API key's rate limit is requests per minute, an integer from 1 to 1000000; got ${options.rateLimit}.`,
+    );
+  }
   const key = `${keyPrefix}${randomBytes(32).toString('base64url')}`;
   const info: ApiKeyInfo = {
     id: `key_${randomBytes(6).toString('hex')}`,
@@ -86,6 +109,8 @@ export async function createApiKey(
   if (options.name !== undefined) info.name = options.name;
   if (options.targets !== undefined && options.targets.length > 0)
     info.targets = [...new Set(options.targets)];
+  if (options.tenant !== undefined) info.tenant = options.tenant;
+  if (options.rateLimit !== undefined) info.rateLimit = options.rateLimit;
   const record: CreateRecord = { type: 'create', ...info, hash: hashKey(key) };
   await store.appendRecord(apiKeyStream, record, info.createdAt);
   return { key, info };

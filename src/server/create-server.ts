@@ -10,7 +10,18 @@ import { findForbiddenKey } from '../core/forbidden-keys.js';
 import { BatonError, type Runnable, type Runtime } from '../index.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { HttpError, toHttpError } from './http-error.js';
-import { openApiDocument, type RouteDoc } from './openapi.js';
+import { openApiDocument } from './openapi.js';
+import { createRateLimiter } from './rate-limit.js';
+import { readRoutes } from './read-routes.js';
+import {
+  assertTarget,
+  type Env,
+  type Route,
+  reaches,
+  readRun,
+  type ServedTarget,
+  type Tenant,
+} from './route.js';
 import { parseEventId, streamRunEvents } from './run-events.js';
 import { listRunPage } from './run-page.js';
 import {
@@ -25,11 +36,16 @@ import {
   startRunBody,
   targetsSchema,
 } from './schemas.js';
+import { targetEventsRoute } from './target-events.js';
+import { waitRoutes } from './wait-routes.js';
 
-/** A definition the server runs, and where it was loaded from (recorded on its runs, so `baton resume` finds it). */
-export interface ServedTarget {
-  runnable: Runnable;
-  source?: string;
+export type { ServedTarget } from './route.js';
+
+/** A tenant of the server: its own runtime (so its own store and runs) and what it serves. */
+export interface TenantOptions {
+  runtime: Runtime;
+  /** What this tenant's clients may start; default the server's `targets`. */
+  targets?: ReadonlyArray<Runnable | ServedTarget>;
 }
 
 /** Options of {@link createServer}. */
@@ -38,6 +54,13 @@ export interface ServerOptions {
   runtime: Runtime;
   /** What clients may start, by name. */
   targets: ReadonlyArray<Runnable | ServedTarget>;
+  /**
+   * Tenants by id: a key created with `tenant: id` reaches only that tenant's runtime and the runs
+   * in its store; keys without a tenant reach `runtime`. Keys are always read from `runtime`'s store.
+   */
+  tenants?: Readonly<Record<string, TenantOptions>>;
+  /** Requests per minute per key, for keys without their own `rateLimit`; none by default. Counted per server process. */
+  rateLimit?: number;
   /** Checks API keys; default: the keys in the runtime's store (`baton keys create`). */
   keys?: ApiKeyVerifier;
   /** How long the default key verifier caches the key list, in ms. Default 5000. */
@@ -64,20 +87,6 @@ const defaults = {
   pollMs: 500,
 } satisfies Partial<ServerOptions>;
 
-type Env = { Variables: { apiKey: ApiKeyInfo | undefined } };
-
-/** What a handler gets: the validated parts of the request and the caller's key. */
-interface RouteInput {
-  params: { id?: string };
-  query: Record<string, unknown>;
-  body: unknown;
-  key: ApiKeyInfo | undefined;
-}
-
-interface Route extends RouteDoc {
-  handle(c: Context<Env>, input: RouteInput): Promise<Response> | Response;
-}
-
 const idempotencyPattern = /^[\x21-\x7e]{1,200}$/;
 
 /**
@@ -95,23 +104,33 @@ const idempotencyPattern = /^[\x21-\x7e]{1,200}$/;
  */
 export function createServer(options: ServerOptions): Hono<Env> {
   const settings = { ...defaults, ...options };
-  const { runtime } = settings;
-  const store = runtime.store;
-  const served = new Map<string, ServedTarget>();
-  for (const target of settings.targets) {
-    const entry = 'runnable' in target ? target : { runnable: target };
-    served.set(entry.runnable.name, entry);
-    runtime.register(entry.runnable);
+  const own = tenantOf(undefined, settings.runtime, settings.targets);
+  const tenants = new Map<string, Tenant>();
+  for (const [id, tenant] of Object.entries(settings.tenants ?? {})) {
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(id))
+      throw new TypeError(
+        `A tenant id must be 1 to 100 letters, digits, "_", "-" or "."; got ${JSON.stringify(id)}.`,
+      );
+    if (tenant.runtime === settings.runtime)
+      throw new TypeError(`Tenant "${id}" must have its own runtime (with its own store), not the server's.`);
+    tenants.set(id, tenantOf(id, tenant.runtime, tenant.targets ?? settings.targets));
   }
   const keys = settings.auth
-    ? (settings.keys ?? createApiKeyVerifier(store, { cacheMs: settings.keyCacheMs }))
+    ? (settings.keys ?? createApiKeyVerifier(own.store, { cacheMs: settings.keyCacheMs }))
     : undefined;
+  const limiter = createRateLimiter();
 
-  /** The run, when the caller's key reaches its target. */
-  const readRun = async (id: string, key: ApiKeyInfo | undefined) => {
-    const record = await runtime.get(id);
-    assertTarget(key, record.target);
-    return record;
+  /** The tenant a key reaches: its own, else the server's runtime. */
+  const resolveTenant = (key: ApiKeyInfo | undefined): Tenant => {
+    if (key?.tenant === undefined) return own;
+    const tenant = tenants.get(key.tenant);
+    if (tenant === undefined)
+      throw new HttpError(
+        403,
+        'FORBIDDEN',
+        `This key belongs to tenant "${key.tenant}", which this server does not serve.`,
+      );
+    return tenant;
   };
 
   const routes: Route[] = [
@@ -133,8 +152,9 @@ export function createServer(options: ServerOptions): Hono<Env> {
         201: { description: 'The run started', schema: runSchema },
         200: { description: 'The run this Idempotency-Key started before', schema: runSchema },
       },
-      async handle(c, { body, key }) {
+      async handle(c, { body, key, tenant }) {
         const request = body as z.infer<typeof startRunBody>;
+        const { runtime, store, served } = tenant;
         const target = served.get(request.target);
         if (target === undefined) {
           throw new HttpError(
@@ -185,7 +205,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
       scope: 'read',
       query: listRunsQuery,
       responses: { 200: { description: 'A page of runs', schema: runPageSchema } },
-      async handle(c, { query, key }) {
+      async handle(c, { query, key, tenant }) {
         const request = query as z.infer<typeof listRunsQuery>;
         let target = request.target;
         if (target !== undefined) assertTarget(key, target);
@@ -200,7 +220,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
           target = key.targets[0];
         }
         const page = await listRunPage(
-          store,
+          tenant.store,
           {
             ...(request.status === undefined ? {} : { status: request.status }),
             ...(target === undefined ? {} : { target }),
@@ -220,8 +240,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
       scope: 'read',
       params: runParams,
       responses: { 200: { description: 'The run', schema: runSchema } },
-      async handle(c, { params, key }) {
-        return c.json(runView(await readRun(params.id ?? '', key)));
+      async handle(c, { params, key, tenant }) {
+        return c.json(runView(await readRun(tenant, params.id, key)));
       },
     },
     {
@@ -232,9 +252,9 @@ export function createServer(options: ServerOptions): Hono<Env> {
       scope: 'run',
       params: runParams,
       responses: { 200: { description: 'The run after cancelling', schema: runSchema } },
-      async handle(c, { params, key }) {
-        await readRun(params.id ?? '', key);
-        return c.json(runView(await runtime.cancel(params.id ?? '')));
+      async handle(c, { params, key, tenant }) {
+        const run = await readRun(tenant, params.id, key);
+        return c.json(runView(await tenant.runtime.cancel(run.id)));
       },
     },
     {
@@ -246,12 +266,24 @@ export function createServer(options: ServerOptions): Hono<Env> {
       params: runParams,
       body: signalBody,
       responses: { 202: { description: 'The signal is stored; the run as it is now', schema: runSchema } },
-      async handle(c, { params, body, key }) {
+      async handle(c, { params, body, key, tenant }) {
         const request = body as z.infer<typeof signalBody>;
-        const id = params.id ?? '';
-        await readRun(id, key);
-        await runtime.signal(id, request.name, request.payload ?? null);
-        return c.json(runView(await runtime.get(id)), 202);
+        const run = await readRun(tenant, params.id, key);
+        // Waits for a person are answered with the approve scope only, whichever route carries the answer.
+        const answersPerson = request.name.startsWith('approval:') || request.name.startsWith('human:');
+        if (
+          answersPerson &&
+          key !== undefined &&
+          !key.scopes.some((scope) => scope === 'approve' || scope === 'admin')
+        ) {
+          throw new HttpError(
+            403,
+            'FORBIDDEN',
+            `The signal "${request.name}" answers a wait for a person: it needs a key with scope "approve" (or use POST /v1/runs/${run.id}/approvals/:callId or /reply with one).`,
+          );
+        }
+        await tenant.runtime.signal(run.id, request.name, request.payload ?? null);
+        return c.json(runView(await tenant.runtime.get(run.id)), 202);
       },
     },
     {
@@ -262,9 +294,9 @@ export function createServer(options: ServerOptions): Hono<Env> {
       scope: 'read',
       params: runParams,
       responses: { 200: { description: 'The journal', schema: journalSchema } },
-      async handle(c, { params, key }) {
-        await readRun(params.id ?? '', key);
-        return c.json({ entries: await runtime.journal(params.id ?? '') });
+      async handle(c, { params, key, tenant }) {
+        const run = await readRun(tenant, params.id, key);
+        return c.json({ entries: await tenant.runtime.journal(run.id) });
       },
     },
     {
@@ -282,13 +314,12 @@ export function createServer(options: ServerOptions): Hono<Env> {
           contentType: 'text/event-stream',
         },
       },
-      async handle(c, { params, query, key }) {
-        const id = params.id ?? '';
-        await readRun(id, key);
+      async handle(c, { params, query, key, tenant }) {
+        const run = await readRun(tenant, params.id, key);
         const from = parseEventId(c.req.header('last-event-id'));
         return streamRunEvents(c, {
-          store,
-          runId: id,
+          store: tenant.store,
+          runId: run.id,
           from,
           content: query.content === '1',
           heartbeatMs: settings.heartbeatMs,
@@ -304,8 +335,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
       summary: 'What this server runs, with input schemas',
       scope: 'read',
       responses: { 200: { description: 'The served targets', schema: targetsSchema } },
-      handle(c, { key }) {
-        const targets = [...served.values()]
+      handle(c, { key, tenant }) {
+        const targets = [...tenant.served.values()]
           .filter(({ runnable }) => reaches(key, runnable.name))
           .map(({ runnable, source }) => ({
             name: runnable.name,
@@ -318,6 +349,15 @@ export function createServer(options: ServerOptions): Hono<Env> {
       },
     },
   ];
+  routes.push(
+    ...waitRoutes(),
+    ...readRoutes(),
+    targetEventsRoute({
+      heartbeatMs: settings.heartbeatMs,
+      pollMs: settings.pollMs,
+      signal: settings.signal,
+    }),
+  );
   const openApiRoute: Route = {
     method: 'get',
     path: '/openapi.json',
@@ -339,7 +379,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
         origin: origins,
         allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
         allowMethods: ['GET', 'POST', 'OPTIONS'],
-        exposeHeaders: ['Location'],
+        exposeHeaders: ['Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining'],
       }),
     );
   }
@@ -362,10 +402,33 @@ export function createServer(options: ServerOptions): Hono<Env> {
     app.on(route.method.toUpperCase(), route.path, async (c) => {
       const key =
         keys === undefined || route.scope === 'public' ? undefined : await authorize(c, keys, route);
+      if (key !== undefined) {
+        const limit = key.rateLimit ?? settings.rateLimit;
+        if (limit !== undefined) {
+          const verdict = limiter.take(key.id, limit);
+          c.header('RateLimit-Limit', String(limit));
+          c.header('RateLimit-Remaining', String(verdict.remaining));
+          if (!verdict.allowed) {
+            c.header('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000)));
+            throw new HttpError(
+              429,
+              'RATE_LIMITED',
+              `This key may make ${limit} requests per minute; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s.`,
+            );
+          }
+        }
+      }
+      const tenant = route.scope === 'public' ? own : resolveTenant(key);
       const params = parse(route.params, c.req.param(), 'params');
       const query = parse(route.query, c.req.query(), 'query');
       const body = route.body === undefined ? undefined : parse(route.body, await readJson(c), 'body');
-      return route.handle(c, { params, query, body, key });
+      return route.handle(c, {
+        params: params as Record<string, string | undefined>,
+        query,
+        body,
+        key,
+        tenant,
+      });
     });
   }
   app.notFound((c) =>
@@ -381,7 +444,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
 }
 
 /** Checks the bearer key: 401 without one or with an unknown or revoked one, 403 outside its scope. */
-async function authorize(c: Context<Env>, keys: ApiKeyVerifier, route: RouteDoc): Promise<ApiKeyInfo> {
+async function authorize(c: Context<Env>, keys: ApiKeyVerifier, route: Route): Promise<ApiKeyInfo> {
   const header = c.req.header('authorization');
   const token = header === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(header)?.[1];
   if (token === undefined) {
@@ -408,14 +471,19 @@ async function authorize(c: Context<Env>, keys: ApiKeyVerifier, route: RouteDoc)
   return key;
 }
 
-function reaches(key: ApiKeyInfo | undefined, target: string): boolean {
-  return key?.targets === undefined || key.scopes.includes('admin') || key.targets.includes(target);
-}
-
-function assertTarget(key: ApiKeyInfo | undefined, target: string): void {
-  if (!reaches(key, target)) {
-    throw new HttpError(403, 'FORBIDDEN', `This key does not reach target "${target}".`);
+/** A tenant over `runtime`: its targets registered with it, by name. */
+function tenantOf(
+  id: string | undefined,
+  runtime: Runtime,
+  targets: ReadonlyArray<Runnable | ServedTarget>,
+): Tenant {
+  const served = new Map<string, ServedTarget>();
+  for (const target of targets) {
+    const entry = 'runnable' in target ? target : { runnable: target };
+    served.set(entry.runnable.name, entry);
+    runtime.register(entry.runnable);
   }
+  return { id, runtime, store: runtime.store, served };
 }
 
 /** An idempotent start's stored run must be what was asked again: the same target and thread. */

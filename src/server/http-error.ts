@@ -23,7 +23,7 @@ export interface ErrorBody {
  */
 export class HttpError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 500,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500,
     readonly code: string,
     message: string,
     readonly issues?: RequestIssue[],

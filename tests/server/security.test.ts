@@ -38,13 +38,17 @@ async function operations(): Promise<(Operation & { body?: unknown })[]> {
   };
   return Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
-      const concrete = path.replace('{id}', runId);
+      const concrete = path.replace('{id}', runId).replace('{call}', 'call_1');
       const body =
         concrete === '/v1/runs' && method === 'post'
           ? { target: 'greet', input: { name: 'a' } }
           : concrete.endsWith('/signal')
             ? { name: 'approval', payload: { approved: true } }
-            : undefined;
+            : concrete.includes('/approvals/')
+              ? { approved: true }
+              : concrete.endsWith('/reply')
+                ? { member: 'lead', text: 'yes' }
+                : undefined;
       return {
         method: method.toUpperCase() as Operation['method'],
         path: concrete,
@@ -79,7 +83,7 @@ async function request(
 describe('API keys', () => {
   it('covers every route: 401 without a key, with a wrong one, a revoked one or a malformed header; 403 outside the scope; let in with it', async () => {
     const all = await operations();
-    expect(all.length).toBe(9);
+    expect(all.length).toBe(15);
     const revoked = await createApiKey(store, { scopes: ['admin'] });
     await revokeApiKey(store, revoked.info.id);
     const approveOnly = await keyWith(store, ['approve']);
@@ -105,12 +109,21 @@ describe('API keys', () => {
       const other = operation.scope === 'read' ? 'run' : 'read';
       const wrong = await request(operation, await keyWith(store, [other as 'read' | 'run']));
       expect(wrong.status, `${name} with a ${other} key`).toBe(403);
-      expect((await request(operation, approveOnly)).status, `${name} with an approve key`).toBe(403);
-      const right = await request(operation, await keyWith(store, [operation.scope as 'read' | 'run']));
-      // Let in: the signal may find the run cancelled by the route before it (409), nothing else.
-      expect([200, 201, 202, 409], `${name} with a ${operation.scope} key`).toContain(right.status);
+      if (operation.scope !== 'approve')
+        expect((await request(operation, approveOnly)).status, `${name} with an approve key`).toBe(403);
+      const right = await request(
+        operation,
+        await keyWith(store, [operation.scope as 'read' | 'run' | 'approve']),
+      );
+      // Let in: the signal may find the run cancelled by a route before it (409); the run waits for no
+      // tool approval or human member (404 REQUEST_NOT_FOUND) and has no thread (404 THREAD_NOT_FOUND).
+      expect([200, 201, 202, 404, 409], `${name} with a ${operation.scope} key`).toContain(right.status);
+      if (right.status === 404)
+        expect(['REQUEST_NOT_FOUND', 'THREAD_NOT_FOUND'], name).toContain(
+          (right as { body: { error: { code: string } } }).body.error.code,
+        );
     }
-    expect(checked).toHaveLength(8);
+    expect(checked).toHaveLength(14);
   });
 
   it('limits a key to its targets: other runs are 403, lists and targets show only its own', async () => {
@@ -188,13 +201,19 @@ describe('OpenAPI document', () => {
     expect(documented).toEqual(routed);
     expect(routed).toEqual([
       'GET /openapi.json',
+      'GET /v1/events',
+      'GET /v1/inbox',
       'GET /v1/runs',
       'GET /v1/runs/{id}',
       'GET /v1/runs/{id}/events',
       'GET /v1/runs/{id}/journal',
+      'GET /v1/stats',
       'GET /v1/targets',
+      'GET /v1/threads/{id}',
       'POST /v1/runs',
+      'POST /v1/runs/{id}/approvals/{call}',
       'POST /v1/runs/{id}/cancel',
+      'POST /v1/runs/{id}/reply',
       'POST /v1/runs/{id}/signal',
     ]);
     const start = document.paths['/v1/runs'].post;

@@ -117,6 +117,73 @@ describe('baton keys and baton serve', () => {
     );
   }, 60_000);
 
+  it('serves tenants from their own stores with --tenants; a tenant key reaches only its own; past its --rate, 429', async () => {
+    const acmeStore = join(folder, 'acme.db');
+    const bad = runBaton(env, [
+      'serve',
+      'tests/server/fixtures/flows',
+      '--tenants',
+      'acme',
+      '--store',
+      store,
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--tenants takes id=store pairs');
+    const same = runBaton(env, [
+      'serve',
+      'tests/server/fixtures/flows',
+      '--tenants',
+      `acme=${store}`,
+      '--store',
+      store,
+    ]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('must have its own store');
+    const created = runBaton(env, [
+      'keys',
+      'create',
+      '--scope',
+      'read,run',
+      '--tenant',
+      'acme',
+      '--rate',
+      '5',
+      '--store',
+      store,
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toMatch(/tenant acme; 5\/min\) created/);
+    expect(
+      runBaton(env, ['keys', 'create', '--scope', 'read', '--rate', 'lots', '--store', store]).code,
+    ).toBe(2);
+    const acmeKey = created.stdout.trim();
+    const server = await serve([
+      'tests/server/fixtures/flows',
+      '--port',
+      '0',
+      '--tenants',
+      `acme=${acmeStore}`,
+    ]);
+    try {
+      expect(server.output()).toContain('Tenant acme: store');
+      const started = await call(`${server.url}/v1/runs`, {
+        key: acmeKey,
+        body: { target: 'echo', input: { t: 1 } },
+      });
+      expect(started.status).toBe(201);
+      const own = runBaton(env, ['runs', '--json', '--store', acmeStore]);
+      expect(own.stdout).toContain(started.body.id);
+      expect(runBaton(env, ['runs', '--json', '--store', store]).stdout).not.toContain(started.body.id);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++)
+        statuses.push((await call(`${server.url}/v1/targets`, { key: acmeKey })).status);
+      expect(statuses.at(-1)).toBe(429);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    await new Promise((resolve) => server.child.once('exit', resolve));
+  }, 60_000);
+
   it('serves without keys only on a loopback host', async () => {
     const refused = runBaton(env, [
       'serve',

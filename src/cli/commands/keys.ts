@@ -15,8 +15,9 @@ export const keysCommand: Command = {
   usage: '<create|list|revoke> [id]',
   description:
     'API keys for the HTTP API (baton serve). create prints a new key once: only its SHA-256 hash is\n' +
-    'stored. Scopes: read (GET routes), run (start, cancel, signal), approve (approvals), admin\n' +
-    '(everything); --target limits a key to runs of those targets. list shows every key without its\n' +
+    'stored. Scopes: read (GET routes), run (start, cancel, signal), approve (approvals and answers\n' +
+    'for human members), admin (everything); --target limits a key to runs of those targets, --tenant\n' +
+    "to one tenant's runtime, --rate to requests per minute. list shows every key without its\n" +
     'secret; revoke <id> stops a key (within the server key cache, 5 s).',
   arguments: [
     { name: 'action', description: 'create, list or revoke', required: true },
@@ -34,11 +35,22 @@ export const keysCommand: Command = {
       description: 'comma-separated targets the key reaches (create; default all)',
     },
     name: { type: 'string', value: '<text>', description: 'a name to recognise the key by (create)' },
+    tenant: {
+      type: 'string',
+      value: '<id>',
+      description: "the tenant the key belongs to: it reaches only that tenant's runs (create)",
+    },
+    rate: {
+      type: 'string',
+      value: '<n>',
+      description: "requests per minute the key may make (create; default the server's --rate-limit)",
+    },
     json: { type: 'boolean', description: 'print JSON' },
   },
   examples: [
     'baton keys create --scope read,run --name ci',
     'baton keys create --scope read --target support-team',
+    'baton keys create --scope read,run --tenant acme --rate 600',
     'baton keys list',
     'baton keys revoke key_3f9a0c12b7de',
   ],
@@ -54,18 +66,34 @@ export const keysCommand: Command = {
       if (unknown !== undefined)
         throw new UsageError(`unknown scope "${unknown}"; scopes: ${scopes.join(', ')}.`, 'keys');
       const targets = listOf(values.target);
+      let rateLimit: number | undefined;
+      if (typeof values.rate === 'string') {
+        rateLimit = Number(values.rate);
+        if (!/^\d+$/.test(values.rate) || rateLimit < 1 || rateLimit > 1_000_000)
+          throw new UsageError(
+            `--rate is requests per minute, an integer from 1 to 1000000; got "${values.rate}".`,
+            'keys',
+          );
+      }
+      if (typeof values.tenant === 'string' && !/^[A-Za-z0-9_.-]{1,100}$/.test(values.tenant))
+        throw new UsageError(
+          `--tenant must be 1 to 100 letters, digits, "_", "-" or "."; got "${values.tenant}".`,
+          'keys',
+        );
       const session = await openSession(context);
       try {
         const { key, info } = await server.createApiKey(session.store, {
           scopes: scopeList as Scope[],
           ...(targets.length === 0 ? {} : { targets }),
           ...(typeof values.name === 'string' ? { name: values.name } : {}),
+          ...(typeof values.tenant === 'string' ? { tenant: values.tenant } : {}),
+          ...(rateLimit === undefined ? {} : { rateLimit }),
         });
         if (values.json === true) context.stdout.write(`${JSON.stringify({ key, ...info }, null, 2)}\n`);
         else {
           context.stdout.write(`${key}\n`);
           context.stderr.write(
-            `Key ${info.id} (${info.scopes.join(', ')}${info.targets === undefined ? '' : `; targets ${info.targets.join(', ')}`}) created. It is shown only this once: keep it now.\n`,
+            `Key ${info.id} (${info.scopes.join(', ')}${info.targets === undefined ? '' : `; targets ${info.targets.join(', ')}`}${info.tenant === undefined ? '' : `; tenant ${info.tenant}`}${info.rateLimit === undefined ? '' : `; ${info.rateLimit}/min`}) created. It is shown only this once: keep it now.\n`,
           );
         }
         return 0;
@@ -84,12 +112,14 @@ export const keysCommand: Command = {
         else
           context.stdout.write(
             `${alignedTable(
-              ['ID', 'NAME', 'SCOPES', 'TARGETS', 'CREATED', 'REVOKED'],
+              ['ID', 'NAME', 'SCOPES', 'TARGETS', 'TENANT', 'RATE', 'CREATED', 'REVOKED'],
               keys.map((key) => [
                 key.id,
                 key.name ?? '',
                 key.scopes.join(','),
                 key.targets?.join(',') ?? 'all',
+                key.tenant ?? '',
+                key.rateLimit === undefined ? '' : `${key.rateLimit}/min`,
                 formatTime(key.createdAt),
                 key.revokedAt === undefined ? '' : formatTime(key.revokedAt),
               ]),

@@ -8,6 +8,7 @@ import { importModule, moduleExtensions } from '../../team/index.js';
 import { type CliContext, type Command, UsageError } from '../command.js';
 import { isRunnable, loadSource, recordedPath } from '../load-source.js';
 import { openSession, shownPath } from '../session.js';
+import { resolveStorePath } from '../store-path.js';
 import { stopSignal } from './worker.js';
 
 const teamExtensions = ['.yaml', '.yml'];
@@ -45,11 +46,23 @@ export const serveCommand: Command = {
       description: 'allow browsers from this origin (comma-separated, or *)',
     },
     'body-limit': { type: 'string', value: '<bytes>', description: 'largest request body (default 1048576)' },
+    'rate-limit': {
+      type: 'string',
+      value: '<n>',
+      description: 'requests per minute per key, for keys created without --rate (default none)',
+    },
+    tenants: {
+      type: 'string',
+      value: '<id=store,…>',
+      description:
+        'tenants, each with its own store (a path or postgres:// URL); keys made with --tenant reach only theirs',
+    },
   },
   examples: [
     'baton serve examples/customer-support/team.yaml',
     'baton serve flows/ --port 8080 --host 0.0.0.0 --cors https://app.example.com',
     'baton serve flows/expense.ts --no-auth',
+    'baton serve flows/ --tenants acme=.baton/acme.db,globex=.baton/globex.db --rate-limit 600',
   ],
   async run({ positionals, values }, context) {
     const port = wholeNumber(values.port, '--port', 0, 65_535) ?? 7070;
@@ -64,9 +77,24 @@ export const serveCommand: Command = {
     const bodyLimit = wholeNumber(values['body-limit'], '--body-limit', 1, Number.MAX_SAFE_INTEGER);
     const cors =
       typeof values.cors === 'string' ? values.cors.split(',').map((origin) => origin.trim()) : undefined;
+    const rateLimit = wholeNumber(values['rate-limit'], '--rate-limit', 1, 1_000_000);
+    const tenantStores = tenantList(values.tenants, context);
     const session = await openSession(context, { recover: true });
+    const tenantSessions: { id: string; path: string; session: Awaited<ReturnType<typeof openSession>> }[] =
+      [];
     const stop = stopSignal();
     try {
+      for (const { id, path } of tenantStores) {
+        const place = resolveStorePath(path, {}, context.cwd);
+        tenantSessions.push({
+          id,
+          path: place.path,
+          session: await openSession(
+            { ...context, storePath: place.path, storeOrigin: '--store' },
+            { recover: true },
+          ),
+        });
+      }
       const targets = await servedTargets(positionals, context, session.store);
       const server = await import('../../server/index.js');
       const abort = new AbortController();
@@ -75,6 +103,14 @@ export const serveCommand: Command = {
         targets,
         auth,
         signal: abort.signal,
+        ...(rateLimit === undefined ? {} : { rateLimit }),
+        ...(tenantSessions.length === 0
+          ? {}
+          : {
+              tenants: Object.fromEntries(
+                tenantSessions.map(({ id, session }) => [id, { runtime: session.runtime }]),
+              ),
+            }),
         ...(cors === undefined ? {} : { cors: cors.length === 1 ? (cors[0] as string) : cors }),
         ...(bodyLimit === undefined ? {} : { bodyLimit }),
       });
@@ -86,6 +122,8 @@ export const serveCommand: Command = {
       const lines = [
         `Serving ${targets.map((target) => target.runnable.name).join(', ')} on ${listening.url} (store ${shownPath(context, context.storePath)}).`,
       ];
+      for (const tenant of tenantSessions)
+        lines.push(`Tenant ${tenant.id}: store ${shownPath(context, tenant.path)}.`);
       if (!auth) lines.push('No API keys: anyone who reaches this address can start and signal runs.');
       else if ((await server.listApiKeys(session.store)).every((key) => key.revokedAt !== undefined)) {
         lines.push(
@@ -101,10 +139,37 @@ export const serveCommand: Command = {
       return 0;
     } finally {
       stop.stop();
+      for (const { session: tenant } of tenantSessions) await tenant.close();
       await session.close();
     }
   },
 };
+
+/** `--tenants acme=.baton/acme.db,globex=postgres://…`: each tenant's id and store. */
+function tenantList(
+  value: string | boolean | undefined,
+  context: CliContext,
+): { id: string; path: string }[] {
+  if (typeof value !== 'string') return [];
+  const tenants: { id: string; path: string }[] = [];
+  for (const part of value.split(',').map((text) => text.trim())) {
+    const equals = part.indexOf('=');
+    const id = part.slice(0, equals);
+    const path = part.slice(equals + 1);
+    if (equals < 1 || path === '' || !/^[A-Za-z0-9_.-]{1,100}$/.test(id))
+      throw new UsageError(
+        `--tenants takes id=store pairs separated by commas (ids of letters, digits, "_", "-", "."), e.g. acme=.baton/acme.db; got "${part}".`,
+        'serve',
+      );
+    if (tenants.some((tenant) => tenant.id === id))
+      throw new UsageError(`--tenants names tenant "${id}" twice.`, 'serve');
+    const place = resolveStorePath(path, {}, context.cwd).path;
+    if (place === context.storePath)
+      throw new UsageError(`tenant "${id}" must have its own store, not the server's (${path}).`, 'serve');
+    tenants.push({ id, path });
+  }
+  return tenants;
+}
 
 /** Every definition the arguments name: team files, each runnable export of a module, and the team files and modules in a folder. */
 async function servedTargets(

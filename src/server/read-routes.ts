@@ -1,0 +1,136 @@
+/** Read-only routes beyond single runs: a thread (its messages and runs) and run statistics. */
+
+import { z } from 'zod';
+import { readThread } from '../memory/threads.js';
+import { parseDuration, runStats, type StatsDimension } from '../observability/run-stats.js';
+import { HttpError } from './http-error.js';
+import { type Route, reaches, reachesAll } from './route.js';
+import { runSchema, runView } from './schemas.js';
+
+const threadParams = z.strictObject({ id: z.string().min(1).max(200).describe('The thread id') });
+
+const threadQuery = z.strictObject({
+  runs: z.coerce.number().int().min(0).max(100).default(20).describe('How many of its newest runs to list'),
+});
+
+const threadSchema = z.object({
+  id: z.string(),
+  messages: z.array(z.looseObject({ role: z.string(), content: z.unknown() })),
+  runs: z.array(runSchema),
+});
+
+const dimensions = ['workflow', 'agent', 'model', 'tool'] as const satisfies readonly StatsDimension[];
+
+const statsQuery = z.strictObject({
+  since: z
+    .string()
+    .min(1)
+    .max(20)
+    .default('24h')
+    .describe('Runs created within this long ago: 90m, 24h, 7d; all for every run'),
+  by: z.enum(dimensions).default('workflow').describe('Rows by workflow, agent, model or tool'),
+});
+
+const statsRow = z.looseObject({
+  key: z.string(),
+  count: z.number(),
+  ended: z.number(),
+  completed: z.number(),
+  failed: z.number(),
+  completionRate: z.number().nullable(),
+  latencyP50Ms: z.number().nullable(),
+  latencyP95Ms: z.number().nullable(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  costUsd: z.number(),
+  errorRate: z.number().nullable(),
+  errorsByClass: z.record(z.string(), z.number()),
+});
+
+const statsSchema = z.object({
+  since: z.number().nullable(),
+  by: z.enum(dimensions),
+  total: statsRow,
+  rows: z.array(statsRow),
+});
+
+/**
+ * `GET /v1/threads/:id` and `GET /v1/stats`.
+ *
+ * @example
+ * ```ts
+ * routes.push(...readRoutes());
+ * ```
+ */
+export function readRoutes(): Route[] {
+  return [
+    {
+      method: 'get',
+      path: '/v1/threads/:id',
+      operationId: 'getThread',
+      summary: 'A thread: its messages (oldest first) and its newest runs',
+      scope: 'read',
+      params: threadParams,
+      query: threadQuery,
+      responses: { 200: { description: 'The thread', schema: threadSchema } },
+      async handle(c, { params, query, key, tenant }) {
+        const id = params.id ?? '';
+        const limit = query.runs as number;
+        // Every run of the thread, to check the key reaches all of them: a thread's messages mix its runs'.
+        const runs = await tenant.store.listRuns({ threadId: id });
+        const outside = runs.find((run) => !reaches(key, run.target));
+        if (outside !== undefined)
+          throw new HttpError(
+            403,
+            'FORBIDDEN',
+            `Thread "${id}" has runs of target "${outside.target}", which this key does not reach.`,
+          );
+        const messages = await readThread(tenant.store, id);
+        if (runs.length === 0 && messages.length === 0)
+          throw new HttpError(
+            404,
+            'THREAD_NOT_FOUND',
+            `No thread "${id}": no run was started with this threadId.`,
+          );
+        return c.json({ id, messages, runs: runs.slice(0, limit).map(runView) });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/stats',
+      operationId: 'getStats',
+      summary:
+        'Statistics of recent runs: completion, latency, tokens, cost, errors; by workflow, agent, model or tool',
+      scope: 'read',
+      query: statsQuery,
+      responses: { 200: { description: 'The statistics', schema: statsSchema } },
+      async handle(c, { query, key, tenant }) {
+        if (!reachesAll(key))
+          throw new HttpError(
+            403,
+            'FORBIDDEN',
+            'Statistics span every target: they need a key that is not limited to targets.',
+          );
+        const request = query as z.infer<typeof statsQuery>;
+        let since: number | undefined;
+        if (request.since !== 'all') {
+          try {
+            since = Date.now() - parseDuration(request.since);
+          } catch (error) {
+            throw new HttpError(
+              400,
+              'INVALID_REQUEST',
+              `Invalid request query: since: ${(error as Error).message}`,
+              [{ path: ['since'], message: (error as Error).message }],
+            );
+          }
+        }
+        const stats = await runStats(tenant.store, {
+          by: request.by,
+          ...(since === undefined ? {} : { since }),
+        });
+        return c.json({ ...stats, since: stats.since ?? null });
+      },
+    },
+  ];
+}
