@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { findForbiddenKey } from '../core/forbidden-keys.js';
 import { BatonError, type Runnable, type Runtime } from '../index.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
+import { chatRoute } from './chat-route.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -352,6 +353,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
   routes.push(
     ...waitRoutes(),
     ...readRoutes(),
+    chatRoute(),
     targetEventsRoute({
       heartbeatMs: settings.heartbeatMs,
       pollMs: settings.pollMs,
@@ -379,7 +381,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
         origin: origins,
         allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
         allowMethods: ['GET', 'POST', 'OPTIONS'],
-        exposeHeaders: ['Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining'],
+        exposeHeaders: ['Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'X-Baton-Run-Id'],
       }),
     );
   }
