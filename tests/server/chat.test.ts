@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agent, createMemoryStore, type Store, tool } from '../../src/index.js';
 import { readThread } from '../../src/memory/threads.js';
+import type { ServerOptions } from '../../src/server/index.js';
 import { scriptedModel } from '../../src/testing/index.js';
 import { call, keyWith, startServer } from './server-fixtures.js';
 
@@ -39,7 +40,7 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function serve(store: Store, targets: Parameters<typeof startServer>[1]['targets']) {
+async function serve(store: Store, targets: ServerOptions['targets']) {
   const started = await startServer(store, { targets });
   stops.push(() => started.stop());
   return started;

@@ -38,7 +38,7 @@ async function operations(): Promise<(Operation & { body?: unknown })[]> {
   };
   return Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
-      const concrete = path.replace('{id}', runId).replace('{call}', 'call_1');
+      const concrete = path.replace('{id}', runId).replace('{call}', 'call_1').replace('{target}', 'helper');
       const body =
         concrete === '/v1/runs' && method === 'post'
           ? { target: 'greet', input: { name: 'a' } }
@@ -48,7 +48,12 @@ async function operations(): Promise<(Operation & { body?: unknown })[]> {
               ? { approved: true }
               : concrete.endsWith('/reply')
                 ? { member: 'lead', text: 'yes' }
-                : undefined;
+                : concrete.startsWith('/v1/chat/')
+                  ? {
+                      id: 'chat-1',
+                      messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }],
+                    }
+                  : undefined;
       return {
         method: method.toUpperCase() as Operation['method'],
         path: concrete,
@@ -64,10 +69,16 @@ async function request(
   key?: string,
   headers?: Record<string, string>,
 ) {
-  if (operation.path.endsWith('/events')) {
+  if (operation.path.endsWith('/events') || operation.path.startsWith('/v1/chat/')) {
     // An event stream that is let in stays open: read its status and hang up.
     const response = await fetch(`${url}${operation.path}`, {
-      headers: { ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...headers },
+      method: operation.method,
+      headers: {
+        ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+        ...(operation.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(operation.body === undefined ? {} : { body: JSON.stringify(operation.body) }),
     });
     await response.body?.cancel();
     return { status: response.status };
@@ -83,7 +94,7 @@ async function request(
 describe('API keys', () => {
   it('covers every route: 401 without a key, with a wrong one, a revoked one or a malformed header; 403 outside the scope; let in with it', async () => {
     const all = await operations();
-    expect(all.length).toBe(15);
+    expect(all.length).toBe(16);
     const revoked = await createApiKey(store, { scopes: ['admin'] });
     await revokeApiKey(store, revoked.info.id);
     const approveOnly = await keyWith(store, ['approve']);
@@ -123,7 +134,7 @@ describe('API keys', () => {
           (right as { body: { error: { code: string } } }).body.error.code,
         );
     }
-    expect(checked).toHaveLength(14);
+    expect(checked).toHaveLength(15);
   });
 
   it('limits a key to its targets: other runs are 403, lists and targets show only its own', async () => {
@@ -210,6 +221,7 @@ describe('OpenAPI document', () => {
       'GET /v1/stats',
       'GET /v1/targets',
       'GET /v1/threads/{id}',
+      'POST /v1/chat/{target}',
       'POST /v1/runs',
       'POST /v1/runs/{id}/approvals/{call}',
       'POST /v1/runs/{id}/cancel',
