@@ -37,6 +37,7 @@ import {
   startRunBody,
   targetsSchema,
 } from './schemas.js';
+import { storeChanges } from './store-changes.js';
 import { targetEventsRoute } from './target-events.js';
 import { waitRoutes } from './wait-routes.js';
 
@@ -320,6 +321,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
         const from = parseEventId(c.req.header('last-event-id'));
         return streamRunEvents(c, {
           store: tenant.store,
+          changes: tenant.changes,
           runId: run.id,
           from,
           content: query.content === '1',
@@ -381,7 +383,13 @@ export function createServer(options: ServerOptions): Hono<Env> {
         origin: origins,
         allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
         allowMethods: ['GET', 'POST', 'OPTIONS'],
-        exposeHeaders: ['Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'X-Baton-Run-Id'],
+        exposeHeaders: [
+          'Location',
+          'Retry-After',
+          'RateLimit-Limit',
+          'RateLimit-Remaining',
+          'X-Baton-Run-Id',
+        ],
       }),
     );
   }
@@ -485,7 +493,7 @@ function tenantOf(
     served.set(entry.runnable.name, entry);
     runtime.register(entry.runnable);
   }
-  return { id, runtime, store: runtime.store, served };
+  return { id, runtime, store: runtime.store, served, changes: storeChanges(runtime.store) };
 }
 
 /** An idempotent start's stored run must be what was asked again: the same target and thread. */

@@ -5,6 +5,7 @@ import type { Runnable, Runtime, Store } from '../index.js';
 import type { ApiKeyInfo } from './api-keys.js';
 import { HttpError } from './http-error.js';
 import type { RouteDoc } from './openapi.js';
+import type { StoreChanges } from './store-changes.js';
 
 /** A definition the server runs, and where it was loaded from (recorded on its runs, so `baton resume` finds it). */
 export interface ServedTarget {
@@ -26,6 +27,8 @@ export interface Tenant {
   store: Store;
   /** What clients may start here, by name. */
   served: ReadonlyMap<string, ServedTarget>;
+  /** The store's change notifications, routed by run (event streams wake on them). */
+  changes: StoreChanges;
 }
 
 /** What a handler gets: the validated parts of the request, the caller's key and its tenant. */

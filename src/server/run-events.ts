@@ -5,6 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import { terminalStatuses } from '../core/store.js';
 import type { JournalEntry, RunRecord, RunStatus, Store } from '../index.js';
 import { HttpError } from './http-error.js';
+import type { StoreChanges } from './store-changes.js';
 
 /** Where a client stands in a run's event stream: journal entries seen, and the last run status seen. */
 export interface EventPosition {
@@ -17,6 +18,8 @@ export interface EventPosition {
 /** Options of {@link streamRunEvents}. */
 export interface RunEventsOptions {
   store: Store;
+  /** The store's changes by run: the stream reads again as soon as its run changes. */
+  changes: StoreChanges;
   runId: string;
   /** Where to resume (from `Last-Event-ID`); the start by default. */
   from: EventPosition;
@@ -66,7 +69,7 @@ export function parseEventId(text: string | undefined): EventPosition {
  *
  * @example
  * ```ts
- * app.get('/v1/runs/:id/events', (c) => streamRunEvents(c, { store, runId, from, content: false, heartbeatMs: 15_000, pollMs: 500, signal: undefined }));
+ * app.get('/v1/runs/:id/events', (c) => streamRunEvents(c, { store, changes: storeChanges(store), runId, from, content: false, heartbeatMs: 15_000, pollMs: 500, signal: undefined }));
  * ```
  */
 export function streamRunEvents(c: Context, options: RunEventsOptions): Response {
@@ -83,9 +86,7 @@ export function streamRunEvents(c: Context, options: RunEventsOptions): Response
     };
     stream.onAbort(nudge);
     options.signal?.addEventListener('abort', nudge, { once: true });
-    const unsubscribe = store.subscribe?.((change) => {
-      if (change.runId === runId && change.kind !== 'signal') nudge();
-    });
+    const unsubscribe = options.changes.onRun(runId, nudge);
     const heartbeat = setInterval(() => {
       if (!stream.aborted) stream.write(': heartbeat\n\n').catch(() => {});
     }, options.heartbeatMs);
@@ -150,7 +151,7 @@ export function streamRunEvents(c: Context, options: RunEventsOptions): Response
       }
     } finally {
       clearInterval(heartbeat);
-      unsubscribe?.();
+      unsubscribe();
       options.signal?.removeEventListener('abort', nudge);
     }
   });

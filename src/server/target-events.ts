@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { terminalStatuses } from '../core/store.js';
 import type { RunRecord, Store } from '../index.js';
 import { HttpError } from './http-error.js';
-import { assertTarget, type Route } from './route.js';
+import { assertTarget, type Route, type Tenant } from './route.js';
 
 const eventsQuery = z.strictObject({
   target: z.string().min(1).max(200).optional().describe('Only runs of this target'),
@@ -74,7 +74,7 @@ export function targetEventsRoute(options: TargetEventsOptions): Route {
         target = key.targets[0];
       }
       const after = resumePoint(c.req.header('last-event-id'), request.after);
-      return streamChanges(c, tenant.store, target, after, options);
+      return streamChanges(c, tenant, target, after, options);
     },
   };
 }
@@ -99,7 +99,7 @@ function resumePoint(
 
 function streamChanges(
   c: Parameters<Route['handle']>[0],
-  store: Store,
+  { store, changes }: Tenant,
   target: string | undefined,
   after: { at: number; id: string } | undefined,
   options: TargetEventsOptions,
@@ -115,9 +115,7 @@ function streamChanges(
     };
     stream.onAbort(nudge);
     options.signal?.addEventListener('abort', nudge, { once: true });
-    const unsubscribe = store.subscribe?.((change) => {
-      if (change.kind === 'run') nudge();
-    });
+    const unsubscribe = changes.onAnyRun(nudge);
     const heartbeat = setInterval(() => {
       if (!stream.aborted) stream.write(': heartbeat\n\n').catch(() => {});
     }, options.heartbeatMs);
@@ -161,7 +159,7 @@ function streamChanges(
       }
     } finally {
       clearInterval(heartbeat);
-      unsubscribe?.();
+      unsubscribe();
       options.signal?.removeEventListener('abort', nudge);
     }
   });
