@@ -183,6 +183,50 @@ describe('API keys', () => {
     await expect(createApiKey(store, { scopes: [] })).rejects.toThrow(/scopes/);
   });
 
+  it("gives another tenant's key nothing of this tenant on any route, whatever its scopes", async () => {
+    const { createRuntime } = await import('../../src/index.js');
+    const other = createRuntime({ store: createMemoryStore(), pollIntervalMs: 50 });
+    const tenanted = await startServer(store, { tenants: { globex: { runtime: other } } });
+    try {
+      const base = tenanted.server.url;
+      const stranger = (await createApiKey(store, { scopes: ['admin'], tenant: 'globex' })).key;
+      for (const operation of await operations()) {
+        if (operation.scope === 'public') continue;
+        const name = `${operation.method} ${operation.path}`;
+        const answer = await (operation.path.endsWith('/events') || operation.path.startsWith('/v1/chat/')
+          ? fetch(`${base}${operation.path}`, {
+              method: operation.method,
+              headers: {
+                authorization: `Bearer ${stranger}`,
+                ...(operation.body === undefined ? {} : { 'content-type': 'application/json' }),
+              },
+              ...(operation.body === undefined ? {} : { body: JSON.stringify(operation.body) }),
+            }).then(async (response) => {
+              await response.body?.cancel();
+              return { status: response.status, body: undefined };
+            })
+          : call(`${base}${operation.path}`, {
+              method: operation.method,
+              key: stranger,
+              ...(operation.body === undefined ? {} : { body: operation.body }),
+            }));
+        // This tenant's run does not exist for the stranger; lists and figures are of its own (empty) store.
+        if (operation.path.includes(runId)) {
+          expect(answer.status, name).toBe(404);
+          continue;
+        }
+        expect(JSON.stringify(answer.body ?? ''), name).not.toContain(runId);
+      }
+      expect((await call(`${base}/v1/stats?since=all`, { key: stranger })).body.total.count).toBe(
+        (await other.store.listRuns()).length,
+      );
+      expect((await store.getRun(runId))?.status).toBe('suspended');
+    } finally {
+      await tenanted.stop();
+      await other.close();
+    }
+  });
+
   it('needs no key with auth: false', async () => {
     const open = await startServer(store, { auth: false });
     try {
