@@ -8,6 +8,7 @@ import type { ZodType } from 'zod';
 import { z } from 'zod';
 import { findForbiddenKey } from '../core/forbidden-keys.js';
 import { BatonError, type Runnable, type Runtime } from '../index.js';
+import { type A2aServerOptions, mountA2a } from './a2a-routes.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
@@ -54,6 +55,8 @@ export interface ServerOptions {
   pollMs?: number;
   /** Ends open event streams (call before closing the HTTP server). */
   signal?: AbortSignal;
+  /** The targets as A2A agents (docs/a2a.md); `false` to leave them out. Default: on when there are targets. */
+  a2a?: boolean | A2aServerOptions;
 }
 
 const defaults = {
@@ -368,6 +371,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
       return route.handle(c, { params, query, body, key });
     });
   }
+  if (settings.a2a !== false && served.size > 0)
+    mountA2a(app, { ...settings, targets: [...served.values()], keys });
   app.notFound((c) =>
     c.json(new HttpError(404, 'NOT_FOUND', `No route ${c.req.method} ${c.req.path}.`).body(), 404),
   );
