@@ -73,7 +73,7 @@ describe('remoteAgent', () => {
     const calls = journal.filter(
       (entry) => entry.name === 'a2a:shouter' || entry.name === 'a2a-wait:shouter',
     );
-    expect((calls.at(-1)?.result as { output?: unknown }).output).toBe('QUIET PLEASE');
+    expect((calls.at(-1)?.result as { output?: unknown } | undefined)?.output).toBe('QUIET PLEASE');
     // The tool ran the remote agent as a child run, whose output went back to the model.
     expect(journal.find((entry) => entry.name === 'run:shouter')?.result).toBe('QUIET PLEASE');
   });
