@@ -58,6 +58,11 @@ export class RemoteAgentError extends BatonError {
  * The class of a remote call's failure: HTTP 408, 409, 429 and 5xx, network errors and timeouts
  * are transient (retried); other HTTP errors, A2A errors (unknown task, bad request) and failed
  * tasks are fatal.
+ *
+ * @example
+ * ```ts
+ * classifyRemote(new RemoteAgentError('busy', { agent: 'research', code: 'REMOTE_AGENT_UNAVAILABLE', statusCode: 503 })); // 'transient'
+ * ```
  */
 export function classifyRemote(error: unknown): ErrorClass {
   if (error instanceof RemoteAgentError) {
