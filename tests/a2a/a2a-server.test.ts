@@ -2,16 +2,20 @@
 
 import { type StreamResponse, TaskState } from '@a2a-js/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
+  agent,
   createMemoryStore,
   createRuntime,
   human,
   type Runtime,
   type Store,
+  tool,
   workflow,
 } from '../../src/index.js';
 import { createApiKey, createServer } from '../../src/server/index.js';
 import { type Listening, listen } from '../../src/server/listen.js';
+import { scriptedModel } from '../../src/testing/index.js';
 import { eventually, pushReceiver, request, sdkClient, text, userMessage } from './a2a-fixtures.js';
 
 const echo = workflow({ name: 'echo' }, async (ctx, input: unknown) =>
@@ -21,6 +25,23 @@ const editor = human({ name: 'editor', prompt: 'Publish this draft?' });
 const publish = workflow({ name: 'publish' }, async (ctx, draft: string) => {
   const answer = await ctx.run(editor, draft);
   return `Published "${draft}": ${answer}`;
+});
+const refunds: number[] = [];
+const refund = tool({
+  name: 'refund',
+  description: 'Refunds an amount',
+  input: z.object({ amount: z.number() }),
+  approval: 'always',
+  execute: ({ amount }) => {
+    refunds.push(amount);
+    return `refunded ${amount}`;
+  },
+});
+const refunder = agent({
+  name: 'refunder',
+  instructions: 'Refund what is asked.',
+  tools: [refund],
+  model: scriptedModel([{ toolCalls: [{ tool: 'refund', input: { amount: 5 } }] }, { text: 'Refunded 5.' }]),
 });
 const nap = workflow({ name: 'nap' }, async (ctx) => {
   await ctx.sleep(600_000);
@@ -39,7 +60,7 @@ beforeAll(async () => {
   abort = new AbortController();
   const app = createServer({
     runtime,
-    targets: [echo, publish, nap],
+    targets: [echo, publish, nap, refunder],
     keyCacheMs: 0,
     pollMs: 20,
     signal: abort.signal,
@@ -73,7 +94,12 @@ describe('the A2A server', () => {
     expect(response.status).toBe(200);
     // biome-ignore lint/suspicious/noExplicitAny: the card's JSON, checked below
     const card: any = await response.json();
-    expect(card.skills.map((skill: { id: string }) => skill.id)).toEqual(['echo', 'publish', 'nap']);
+    expect(card.skills.map((skill: { id: string }) => skill.id)).toEqual([
+      'echo',
+      'publish',
+      'nap',
+      'refunder',
+    ]);
     expect(card.supportedInterfaces[0]).toMatchObject({
       url: `${server.url}/a2a`,
       protocolBinding: 'JSONRPC',
@@ -167,6 +193,39 @@ describe('the A2A server', () => {
     await expect(
       client.sendMessage(request(userMessage([text('again')], { taskId: asked.id }))),
     ).rejects.toThrow(/ended/);
+  });
+
+  it('asks a person to approve a tool call (input-required), refuses an unclear answer, and runs the tool on "approve"', async () => {
+    const client = await sdkClient(`${server.url}/a2a/refunder/`, key);
+    const asked = await client.sendMessage(request(userMessage([text('Refund 5 please')])));
+    if (!('status' in asked)) throw new Error('expected a task');
+    expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    const question = asked.status?.message?.parts[0]?.content;
+    expect(question?.$case === 'text' && question.value).toContain('refund');
+    const requests = asked.status?.message?.parts[1]?.content;
+    expect(requests?.$case === 'data' && requests.value.requests[0]).toMatchObject({
+      kind: 'approval',
+      tool: 'refund',
+    });
+    await expect(
+      client.sendMessage(request(userMessage([text('maybe')], { taskId: asked.id }))),
+    ).rejects.toThrow(/approve/);
+    expect(refunds).toEqual([]);
+    const done = await client.sendMessage(request(userMessage([text('approve')], { taskId: asked.id })));
+    expect('status' in done && done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(refunds).toEqual([5]);
+    const listed = await client.listTasks({
+      tenant: '',
+      contextId: '',
+      status: TaskState.TASK_STATE_UNSPECIFIED,
+      pageSize: 10,
+      pageToken: '',
+      historyLength: undefined,
+      statusTimestampAfter: undefined,
+      includeArtifacts: false,
+    });
+    // The target's endpoint lists only its own tasks.
+    expect(listed.tasks.map((task) => task.id)).toEqual([asked.id]);
   });
 
   it('resubscribes to an input-required task (SubscribeToTask) and follows it to the end after the answer', async () => {

@@ -102,6 +102,8 @@ export class PushNotifier {
   }
 
   async #watch(taskId: string, announce: boolean, signal: AbortSignal): Promise<void> {
+    // No watcher for a task without configs (a GetTask of any task asks for one).
+    if ((await readPushConfigs(this.options.store, taskId)).length === 0) return;
     let first = true;
     for await (const view of watchTask({ ...this.options, runId: taskId, signal })) {
       if (first && !announce) {
