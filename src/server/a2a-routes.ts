@@ -2,11 +2,23 @@
 
 import type { Context, Hono } from 'hono';
 import type { Runnable, Runtime } from '../index.js';
-import type { A2aHandler, A2aHandlerOptions } from '../protocols/a2a/a2a-handler.js';
+import type { A2aHandler } from '../protocols/a2a/a2a-handler.js';
 import type { ApiKeyVerifier } from './api-keys.js';
 
-/** Options of the A2A endpoints (`createServer({ a2a })`). */
-export type A2aServerOptions = Pick<A2aHandlerOptions, 'name' | 'description' | 'url' | 'pushNotifications'>;
+/**
+ * Options of the A2A endpoints (`createServer({ a2a })`), written out here so that the server's
+ * types name nothing of the optional A2A SDK (a subset of `A2aHandlerOptions` from `batonjs/a2a`).
+ */
+export interface A2aServerOptions {
+  /** The server card's name. Default `baton`. */
+  name?: string;
+  /** The server card's description. Default: one naming the skills. */
+  description?: string;
+  /** The public base URL of the app (behind a proxy); default: from each request's URL. */
+  url?: string;
+  /** `false`: no push notifications. `allow` decides which webhook URLs are accepted (default: any http or https). */
+  pushNotifications?: boolean | { allow?: (url: URL) => boolean; timeoutMs?: number };
+}
 
 /** What the routes need from createServer's settings. */
 export interface A2aMount {

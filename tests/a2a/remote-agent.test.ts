@@ -6,6 +6,7 @@ import {
   BatonError,
   createMemoryStore,
   createRuntime,
+  human,
   listPending,
   type Runtime,
   type Store,
@@ -136,11 +137,16 @@ describe('remoteAgent', () => {
     const echo = workflow({ name: 'echo' }, async (ctx, input: string) =>
       ctx.step('echo', () => `Echo: ${input}`),
     );
+    const boss = human({ name: 'boss', prompt: 'Approve the draft?' });
+    const review = workflow(
+      { name: 'review' },
+      async (ctx, draft: string) => `${draft}: ${await ctx.run(boss, draft)}`,
+    );
     const abort = new AbortController();
     const server: Listening = await listen(
       createServer({
         runtime: serverRuntime,
-        targets: [echo],
+        targets: [echo, review],
         pollMs: 20,
         keyCacheMs: 0,
         signal: abort.signal,
@@ -157,6 +163,16 @@ describe('remoteAgent', () => {
       expect(runs).toHaveLength(1);
       // Calls of one run share a context: the remote run's thread.
       expect(runs[0]?.threadId).toMatch(/^baton-/);
+
+      // The remote team's human member asks; the question becomes a wait here, the answer goes back.
+      const reviewer = remoteAgent({ url: `${server.url}/a2a/review`, token: key, name: 'review' });
+      const asked = await runtime.start(reviewer, 'Draft 1');
+      await eventually(async () => (await runtime.get(asked.runId)).status === 'suspended');
+      const [question] = await listPending(store, { runId: asked.runId });
+      expect(question).toMatchObject({ kind: 'human', signal: 'human:review' });
+      expect(String(question?.input)).toContain('Approve the draft?');
+      await runtime.signal(asked.runId, 'human:review', 'looks good');
+      expect(await asked.result()).toBe('Draft 1: looks good');
     } finally {
       abort.abort();
       await server.close();
