@@ -321,6 +321,27 @@ describe('the A2A server', () => {
     await expect(outsider.getTask({ tenant: '', id: task.id })).rejects.toThrow(/403/);
   });
 
+  it('is left out with a2a: false, and its card names no security scheme without keys (auth: false)', async () => {
+    const off = createServer({ runtime, targets: [echo], a2a: false });
+    expect((await off.request('/.well-known/agent-card.json')).status).toBe(404);
+    expect((await off.request('/a2a/echo', { method: 'POST', body: '{}' })).status).toBe(404);
+    const open = createServer({
+      runtime,
+      targets: [echo],
+      auth: false,
+      a2a: { name: 'desk', description: 'The help desk' },
+    });
+    const card = (await (await open.request('http://desk.example/.well-known/agent-card.json')).json()) as {
+      name: string;
+      description: string;
+      securitySchemes?: Record<string, unknown>;
+      supportedInterfaces: { url: string }[];
+    };
+    expect(card).toMatchObject({ name: 'desk', description: 'The help desk' });
+    expect(card.securitySchemes ?? {}).toEqual({});
+    expect(card.supportedInterfaces[0]?.url).toBe('http://desk.example/a2a');
+  });
+
   it('takes the v0.3 method names too (message/send)', async () => {
     const response = await fetch(`${server.url}/a2a/echo`, {
       method: 'POST',

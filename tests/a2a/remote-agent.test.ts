@@ -5,6 +5,7 @@ import {
   agent,
   BatonError,
   createMemoryStore,
+  createResilience,
   createRuntime,
   human,
   listPending,
@@ -92,6 +93,32 @@ describe('remoteAgent', () => {
     const step = (await runtime.journal(handle.runId)).find((entry) => entry.name === 'a2a:flaky');
     expect(step?.meta?.attempts).toBe(3);
     expect(shout.received.length - before).toBe(1);
+  });
+
+  it('opens its circuit breaker after repeated transient failures: the next call fails fast without reaching the agent', async () => {
+    const resilience = createResilience({
+      tools: { 'a2a:fragile': { breaker: { threshold: 2, halfOpenAfterMs: 60_000 } } },
+    });
+    const own = createRuntime({ store: createMemoryStore(), pollIntervalMs: 50, resilience });
+    try {
+      const remote = remoteAgent({ url: shout.url, name: 'fragile', retry: { maxAttempts: 1 } });
+      shout.failNext(2, 503);
+      const codes: unknown[] = [];
+      for (const input of ['one', 'two', 'three']) {
+        const handle = await own.start(remote, input);
+        codes.push(
+          await handle.result().then(
+            () => 'completed',
+            (error: unknown) => (BatonError.isInstance(error) ? error.code : error),
+          ),
+        );
+      }
+      // The third call would have succeeded (no failures left): it never reached the agent.
+      expect(codes).toEqual(['REMOTE_AGENT_UNAVAILABLE', 'REMOTE_AGENT_UNAVAILABLE', 'CIRCUIT_OPEN']);
+      expect(resilience.breakerState('tool', 'a2a:fragile')).toBe('open');
+    } finally {
+      await own.close();
+    }
   });
 
   it('does not retry a refusal (HTTP 403): the run fails with REMOTE_AGENT_UNAVAILABLE', async () => {
