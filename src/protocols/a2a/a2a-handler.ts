@@ -1,14 +1,16 @@
 /** createA2aHandler(): Baton's served targets as A2A agents over HTTP (Agent Cards, JSON-RPC, SSE), with Web `Request`/`Response` so any server can mount it. */
 
-import { AgentCard, formatSSEErrorEvent, formatSSEEvent, Message } from '@a2a-js/sdk';
+import { AgentCard, Message } from '@a2a-js/sdk';
 import { isLegacyJsonRpcMethod } from '@a2a-js/sdk/compat/v0_3';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { JsonRpcTransportHandler, ServerCallContext, type User } from '@a2a-js/sdk/server';
 import { findForbiddenKey } from '../../core/forbidden-keys.js';
 import type { Runnable, Runtime } from '../../index.js';
+import { type A2aKey, stateKeys } from './a2a-access.js';
 import { agentCard, descriptionOf, skillOf } from './a2a-card.js';
+import { errorAnswer, hideInternal, rpcId, sseResponse } from './a2a-http.js';
 import { PushNotifier } from './a2a-push.js';
-import { type A2aKey, BatonRequestHandler, stateKeys } from './a2a-request-handler.js';
+import { BatonRequestHandler } from './a2a-request-handler.js';
 
 /** Checks a bearer key (structurally the server's `ApiKeyVerifier`). */
 export interface A2aKeyVerifier {
@@ -62,7 +64,6 @@ const readMethods = new Set([
   'agent/getAuthenticatedExtendedCard',
 ]);
 const cardSuffix = '/.well-known/agent-card.json';
-const internalError = -32603;
 
 /**
  * Serves runs as A2A tasks (protocol 1.0, JSON-RPC binding; v0.3 method names too): a task is a
@@ -243,85 +244,4 @@ export function createA2aHandler(options: A2aHandlerOptions): A2aHandler {
       return sseResponse(first, iterator, heartbeatMs, left, rpcId(call.id));
     },
   };
-}
-
-/** The SSE answer of a stream whose first item is `first`: one `data:` event per item, heartbeats, an `error` event if it fails. */
-function sseResponse(
-  first: IteratorResult<unknown>,
-  iterator: AsyncIterator<unknown>,
-  heartbeatMs: number,
-  left: AbortController,
-  id: string | number | null,
-): Response {
-  const encoder = new TextEncoder();
-  let closed = false;
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
-  const finish = (controller: ReadableStreamDefaultController<Uint8Array>): void => {
-    if (closed) return;
-    closed = true;
-    clearInterval(heartbeat);
-    left.abort();
-    controller.close();
-  };
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (first.done === true) return finish(controller);
-      controller.enqueue(encoder.encode(formatSSEEvent(first.value)));
-      heartbeat = setInterval(() => {
-        if (!closed) controller.enqueue(encoder.encode(': heartbeat\n\n'));
-      }, heartbeatMs);
-    },
-    async pull(controller) {
-      if (closed) return;
-      try {
-        const next = await iterator.next();
-        if (closed) return;
-        if (next.done === true) return finish(controller);
-        controller.enqueue(encoder.encode(formatSSEEvent(next.value)));
-      } catch (error) {
-        if (closed) return;
-        const mapped = JsonRpcTransportHandler.mapToJSONRPCError(error);
-        controller.enqueue(
-          encoder.encode(formatSSEErrorEvent(hideInternal({ jsonrpc: '2.0', id, error: mapped }))),
-        );
-        finish(controller);
-      }
-    },
-    cancel() {
-      closed = true;
-      clearInterval(heartbeat);
-      left.abort();
-      void iterator.return?.(undefined);
-    },
-  });
-  return new Response(body, {
-    headers: {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    },
-  });
-}
-
-/** A JSON-RPC answer with an internal error's message replaced (it is logged): the answer says nothing of the internals. */
-function hideInternal<T>(answer: T): T {
-  const error = (answer as { error?: { code?: number; message?: string; data?: unknown } }).error;
-  if (error?.code !== internalError) return answer;
-  process.stderr.write(`baton a2a: ${error.message ?? 'internal error'}\n`);
-  return {
-    ...answer,
-    error: { code: internalError, message: 'The server failed to answer; its log says why.' },
-  };
-}
-
-function errorAnswer(status: number, code: string, message: string, authenticate?: string): Response {
-  return Response.json(
-    { error: { code, message } },
-    { status, ...(authenticate === undefined ? {} : { headers: { 'www-authenticate': authenticate } }) },
-  );
-}
-
-function rpcId(value: unknown): string | number | null {
-  return typeof value === 'string' || typeof value === 'number' ? value : null;
 }
