@@ -81,7 +81,9 @@ describe('architecture', () => {
       observability: ['core'],
       evals: ['core', 'models', 'governance', 'patterns', 'observability'],
       // A leaf over the public API (the package entry) and the kernel's contracts; nothing imports it but cli.
-      server: ['core'],
+      // It mounts the A2A handler of protocols/a2a, imported on the first A2A request (checked below),
+      // and reads `?since=` durations as `baton stats` does (observability's parseDuration).
+      server: ['core', 'protocols', 'observability'],
     };
     const violations: string[] = [];
     for (const [file, targets] of typeGraph) {
@@ -107,6 +109,21 @@ describe('architecture', () => {
     expect(
       users.map((file) => relative(root, file)).filter((file) => !file.startsWith('protocols/mcp/')),
     ).toEqual([]);
+  });
+
+  it('loads the A2A SDK only from protocols/a2a (an optional peer behind batonjs/a2a); server/ imports it only lazily', () => {
+    const users = files.filter((file) => /from '@a2a-js\/sdk/.test(readFileSync(file, 'utf8')));
+    expect(users.length).toBeGreaterThan(0);
+    expect(
+      users.map((file) => relative(root, file)).filter((file) => !file.startsWith('protocols/a2a/')),
+    ).toEqual([]);
+    // server/ names protocols/ in type imports and one dynamic import, so batonjs/server loads no SDK.
+    const eager = files.filter(
+      (file) =>
+        layerOf(file) === 'server' &&
+        /^import (?!type)[^;]*'\.\.\/protocols\//m.test(readFileSync(file, 'utf8')),
+    );
+    expect(eager.map((file) => relative(root, file))).toEqual([]);
   });
 
   it('loads hono only from server/ (behind batonjs/server), and only cli/ imports server/, lazily', () => {

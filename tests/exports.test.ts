@@ -183,6 +183,7 @@ const expected: Record<string, string[]> = {
     'toolCallsOf',
   ],
   './mcp': ['mcpCapabilities', 'mcpTools'],
+  './a2a': ['RemoteAgentError', 'classifyRemote', 'createA2aHandler', 'remoteAgent'],
   './server': [
     'HttpError',
     'apiKeyScopes',

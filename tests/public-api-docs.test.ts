@@ -12,6 +12,7 @@ const entryPoints = [
   'src/stores/sqlite/index.ts',
   'src/team/index.ts',
   'src/protocols/mcp/index.ts',
+  'src/protocols/a2a/index.ts',
   'src/distributed/redis/index.ts',
   'src/server/index.ts',
 ].map((file) => resolve(repo, file));

@@ -19,7 +19,7 @@ import { baton, createBatonAgent } from '../lib/baton-agent.mjs';
 export const name = 'baton-serve';
 export const kind = 'subject';
 export const description =
-  'Per-run row: the baton-memory workload (reference, same process). Extra metrics: baton serve\'s API (createServer, SQLite store, API keys) in its own process; runs of a 5-step workflow (1 s per step) started at 200/s for 15 s, each followed by an SSE client until its end (about 1,000 clients at once); after a 5 s ramp, start-run latency (POST /v1/runs) and event delivery lag (a step\'s journal endedAt to its SSE event arriving), p50/p99.';
+  "Per-run row: the baton-memory workload (reference, same process). Extra metrics: baton serve's API (createServer, SQLite store, API keys) in its own process; runs of a 5-step workflow (1 s per step) started at 200/s for 15 s, each followed by an SSE client until its end (about 1,000 clients at once); after a 5 s ramp, start-run latency (POST /v1/runs) and event delivery lag (a step's journal endedAt to its SSE event arriving), p50/p99.";
 export const importSpecifiers = ['../../dist/server/index.js'];
 export const packages = ['hono', '@hono/node-server'];
 const PORT = 47_070;
@@ -32,13 +32,18 @@ const RAMP_MS = quick ? 1_000 : 5_000;
 const STEPS = quick ? 2 : 5;
 const STEP_MS = 1_000;
 
-const script = process.env.BATON_BENCH_SERVE_SCRIPT ?? fileURLToPath(new URL('../lib/serve-process.mjs', import.meta.url));
+const script =
+  process.env.BATON_BENCH_SERVE_SCRIPT ?? fileURLToPath(new URL('../lib/serve-process.mjs', import.meta.url));
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
 
 function startServer() {
-  const child = spawn(process.execPath, [script, JSON.stringify({ port: PORT, steps: STEPS, stepMs: STEP_MS })], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [script, JSON.stringify({ port: PORT, steps: STEPS, stepMs: STEP_MS })],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   let errors = '';
   child.stdout.on('data', (chunk) => {
@@ -49,7 +54,10 @@ function startServer() {
     if (process.env.BATON_BENCH_SERVE_SCRIPT) process.stderr.write(chunk);
   });
   const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start: ${errors.slice(0, 2000)}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the server did not start: ${errors.slice(0, 2000)}`)),
+      30_000,
+    );
     child.stdout.on('data', () => {
       const match = /READY (\S+) (\S+)/.exec(output);
       if (match !== null) {
@@ -84,7 +92,11 @@ function startRun(url, key, input) {
       {
         method: 'POST',
         agent,
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
       },
       (response) => {
         let text = '';
@@ -94,7 +106,8 @@ function startRun(url, key, input) {
         });
         response.on('end', () => {
           const ms = performance.now() - began;
-          if (response.statusCode !== 201) reject(new Error(`POST /v1/runs answered ${response.statusCode}: ${text}`));
+          if (response.statusCode !== 201)
+            reject(new Error(`POST /v1/runs answered ${response.statusCode}: ${text}`));
           else resolve({ id: JSON.parse(text).id, ms });
         });
       },
@@ -216,7 +229,8 @@ async function measureLoad() {
     const wallMs = performance.now() - t0;
     const failed = outcomes.filter((outcome) => outcome.status === 'rejected');
     if (failed.length > 0) throw new Error(`${failed.length} runs failed: ${failed[0].reason}`);
-    if (steps !== started * STEPS) throw new Error(`${started} runs sent ${steps} step events, not ${started * STEPS}`);
+    if (steps !== started * STEPS)
+      throw new Error(`${started} runs sent ${steps} step events, not ${started * STEPS}`);
     return {
       started,
       maxOpen,
@@ -255,6 +269,16 @@ export async function setup() {
 }
 
 export const targets = ({ metrics }) => [
-  { label: 'start run p99 (ms) with ~1,000 SSE clients', value: metrics['start run p99: ms'], limit: 50, unit: 'ms' },
-  { label: 'event delivery lag p99 (ms) with ~1,000 SSE clients', value: metrics['event lag p99: ms'], limit: 100, unit: 'ms' },
+  {
+    label: 'start run p99 (ms) with ~1,000 SSE clients',
+    value: metrics['start run p99: ms'],
+    limit: 50,
+    unit: 'ms',
+  },
+  {
+    label: 'event delivery lag p99 (ms) with ~1,000 SSE clients',
+    value: metrics['event lag p99: ms'],
+    limit: 100,
+    unit: 'ms',
+  },
 ];

@@ -20,7 +20,10 @@ const store = createSqliteStore({ path: join(folder, 'baton.db') });
 const runtime = createRuntime({ store, recover: false });
 const paced = workflow({ name: 'paced' }, async (ctx, input) => {
   for (let step = 0; step < options.steps; step++)
-    await ctx.step(`step-${step}`, () => new Promise((resolve) => setTimeout(() => resolve(step), options.stepMs)));
+    await ctx.step(
+      `step-${step}`,
+      () => new Promise((resolve) => setTimeout(() => resolve(step), options.stepMs)),
+    );
   return input;
 });
 const { key } = await createApiKey(store, { scopes: ['read', 'run'] });

@@ -8,6 +8,7 @@ import type { ZodType } from 'zod';
 import { z } from 'zod';
 import { findForbiddenKey } from '../core/forbidden-keys.js';
 import { BatonError, type Runnable, type Runtime } from '../index.js';
+import { type A2aServerOptions, mountA2a } from './a2a-routes.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { chatRoute } from './chat-route.js';
 import { HttpError, toHttpError } from './http-error.js';
@@ -79,6 +80,8 @@ export interface ServerOptions {
   pollMs?: number;
   /** Ends open event streams (call before closing the HTTP server). */
   signal?: AbortSignal;
+  /** The targets as A2A agents (docs/a2a.md); `false` to leave them out. Default: on when there are targets. */
+  a2a?: boolean | A2aServerOptions;
 }
 
 const defaults = {
@@ -440,6 +443,19 @@ export function createServer(options: ServerOptions): Hono<Env> {
         tenant,
       });
     });
+  }
+  if (settings.a2a !== false && own.served.size > 0) {
+    // A2A serves the server's own runtime: a tenant's key is not valid there (401).
+    const ownKeys: ApiKeyVerifier | undefined =
+      keys === undefined
+        ? undefined
+        : {
+            async verify(token) {
+              const info = await keys.verify(token);
+              return info?.tenant === undefined ? info : undefined;
+            },
+          };
+    mountA2a(app, { ...settings, targets: [...own.served.values()], keys: ownKeys });
   }
   app.notFound((c) =>
     c.json(new HttpError(404, 'NOT_FOUND', `No route ${c.req.method} ${c.req.path}.`).body(), 404),

@@ -1,5 +1,6 @@
 /** batonjs/server: the HTTP API (Hono) over a runtime, and the API keys it checks. */
 
+export type { A2aServerOptions } from './a2a-routes.js';
 export {
   type ApiKeyInfo,
   type ApiKeyScope,

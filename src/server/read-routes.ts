@@ -1,8 +1,8 @@
 /** Read-only routes beyond single runs: a thread (its messages and runs) and run statistics. */
 
 import { z } from 'zod';
-import { readThread } from '../memory/threads.js';
-import { parseDuration, runStats, type StatsDimension } from '../observability/run-stats.js';
+import { readThread, runStats, type StatsDimension } from '../index.js';
+import { parseDuration } from '../observability/run-stats.js';
 import { HttpError } from './http-error.js';
 import { type Route, reaches, reachesAll } from './route.js';
 import { runSchema, runView } from './schemas.js';

@@ -1,8 +1,7 @@
 /** Routes for waits a person answers: the inbox, approving or rejecting a tool call, replying for a human member. */
 
 import { z } from 'zod';
-import { listPending, type PendingRequest } from '../governance/approval-inbox.js';
-import type { ApprovalDecision } from '../governance/approvals.js';
+import { type ApprovalDecision, listPending, type PendingRequest } from '../index.js';
 import type { ApiKeyInfo } from './api-keys.js';
 import { HttpError } from './http-error.js';
 import { type Route, reaches, readRun, type Tenant } from './route.js';
