@@ -369,6 +369,12 @@ describe('rate limits and tenants', () => {
     const stray = await call(`${server.url}/v1/runs`, { key: strayKey });
     expect(stray).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
     expect(stray.body.error.message).toContain('globex');
+    // A2A serves the server's own runtime only: a tenant's key is not valid there.
+    const a2a = await call(`${server.url}/a2a`, {
+      key: acmeKey,
+      body: { jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: theirs.body.id } },
+    });
+    expect(a2a.status).toBe(401);
     await expect(createApiKey(store, { scopes: ['read'], tenant: '../etc' })).rejects.toThrow(/tenant/);
   });
 });
