@@ -10,6 +10,7 @@ import { findForbiddenKey } from '../core/forbidden-keys.js';
 import { BatonError, type Runnable, type Runtime } from '../index.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { chatRoute } from './chat-route.js';
+import { type DashboardOptions, dashboardApp } from './dashboard.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -78,6 +79,11 @@ export interface ServerOptions {
   pollMs?: number;
   /** Ends open event streams (call before closing the HTTP server). */
   signal?: AbortSignal;
+  /**
+   * Serves the dashboard at `/` (the page and `/assets/*`, no key needed for the files; the page
+   * asks for one). Default false; `baton serve` turns it on. See docs/dashboard.md.
+   */
+  dashboard?: boolean | DashboardOptions;
 }
 
 const defaults = {
@@ -381,7 +387,13 @@ export function createServer(options: ServerOptions): Hono<Env> {
         origin: origins,
         allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
         allowMethods: ['GET', 'POST', 'OPTIONS'],
-        exposeHeaders: ['Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'X-Baton-Run-Id'],
+        exposeHeaders: [
+          'Location',
+          'Retry-After',
+          'RateLimit-Limit',
+          'RateLimit-Remaining',
+          'X-Baton-Run-Id',
+        ],
       }),
     );
   }
@@ -400,6 +412,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
         ),
     }),
   );
+  if (settings.dashboard !== undefined && settings.dashboard !== false)
+    app.route('/', dashboardApp(settings.dashboard === true ? {} : settings.dashboard));
   for (const route of routes) {
     app.on(route.method.toUpperCase(), route.path, async (c) => {
       const key =
