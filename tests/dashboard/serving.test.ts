@@ -1,7 +1,7 @@
 /** How the server serves the dashboard: the page and its assets with content types, cache and security headers, no key needed for them, nothing from another origin; off unless asked for; a clear 503 when it was not built. */
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryStore, createRuntime } from '../../src/index.js';
 import { createServer } from '../../src/server/index.js';
@@ -95,5 +95,19 @@ describe('serving the dashboard', () => {
       await server.close();
       await runtime.close();
     }
+  });
+
+  it('is a leaf: the page imports only its own files, preact and its signals (never the package)', () => {
+    const folder = resolve(import.meta.dirname, '../../src/dashboard');
+    const outside: string[] = [];
+    for (const name of readdirSync(folder).filter((file) => /\.tsx?$/.test(file))) {
+      const text = readFileSync(join(folder, name), 'utf8');
+      for (const match of text.matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)) {
+        const specifier = match[1] as string;
+        if (!/^\.\/[\w-]+\.js$/.test(specifier) && !/^(preact|@preact\/signals)(\/|$)/.test(specifier))
+          outside.push(`${name}: ${specifier}`);
+      }
+    }
+    expect(outside).toEqual([]);
   });
 });
