@@ -212,7 +212,9 @@ export function RunsPage() {
               <th scope="col" class="optional">
                 Run
               </th>
-              <th scope="col">Started</th>
+              <th scope="col" class="optional">
+                Started
+              </th>
               <th scope="col" class="number">
                 Duration
               </th>
@@ -260,7 +262,9 @@ export function RunsPage() {
                     {run.id}
                   </a>
                 </td>
-                <td title={new Date(run.createdAt).toISOString()}>{formatTime(run.createdAt, now)}</td>
+                <td class="optional" title={new Date(run.createdAt).toISOString()}>
+                  {formatTime(run.createdAt, now)}
+                </td>
                 <td class="number">
                   {formatDuration((run.endedAt ?? Math.max(now, run.updatedAt)) - run.createdAt)}
                 </td>

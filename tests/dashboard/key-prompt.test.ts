@@ -38,11 +38,11 @@ describe('the API key', () => {
     await page.goto(`${served.server.url}/`);
     const prompt = page.locator('section.key-prompt');
     await prompt.waitFor();
-    expect(unauthorized.length).toBeGreaterThan(0);
+    await expect.poll(() => unauthorized.length).toBeGreaterThan(0);
     expect(unauthorized.every((path) => path.startsWith('/v1/'))).toBe(true);
     expect(await prompt.locator('[role="alert"]').textContent()).toBe('This server needs an API key.');
     // The field has the focus: type and press Enter.
-    expect(await page.evaluate('document.activeElement?.id')).toBe('api-key');
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('api-key');
     await screenshot(page, 'key-prompt');
 
     await page.keyboard.type('bk_not-a-key');
