@@ -11,6 +11,7 @@ import { BatonError, type Runnable, type Runtime } from '../index.js';
 import { type A2aServerOptions, mountA2a } from './a2a-routes.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { chatRoute } from './chat-route.js';
+import { type DashboardOptions, dashboardApp } from './dashboard.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -82,6 +83,11 @@ export interface ServerOptions {
   signal?: AbortSignal;
   /** The targets as A2A agents (docs/a2a.md); `false` to leave them out. Default: on when there are targets. */
   a2a?: boolean | A2aServerOptions;
+  /**
+   * Serves the dashboard at `/` (the page and `/assets/*`, no key needed for the files; the page
+   * asks for one). Default false; `baton serve` turns it on. See docs/dashboard.md.
+   */
+  dashboard?: boolean | DashboardOptions;
 }
 
 const defaults = {
@@ -411,6 +417,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
         ),
     }),
   );
+  if (settings.dashboard !== undefined && settings.dashboard !== false)
+    app.route('/', dashboardApp(settings.dashboard === true ? {} : settings.dashboard));
   for (const route of routes) {
     app.on(route.method.toUpperCase(), route.path, async (c) => {
       const key =

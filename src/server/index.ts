@@ -14,5 +14,6 @@ export {
   revokeApiKey,
 } from './api-keys.js';
 export { createServer, type ServedTarget, type ServerOptions } from './create-server.js';
+export type { DashboardOptions } from './dashboard.js';
 export { type ErrorBody, HttpError, type RequestIssue } from './http-error.js';
 export { type Listening, listen } from './listen.js';

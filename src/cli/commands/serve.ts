@@ -23,7 +23,8 @@ export const serveCommand: Command = {
     'Serves every team file (.yaml) and module (each workflow, agent and pattern it exports) named,\n' +
     'or found in a folder named, over HTTP on the store the CLI uses: start runs (idempotent),\n' +
     'list, get, cancel, signal, read journals, follow live events over SSE (resumable with\n' +
-    'Last-Event-ID), and GET /openapi.json. It continues due timers and runs whose process died.\n' +
+    'Last-Event-ID), and GET /openapi.json; the dashboard at / (watch, inspect and approve runs in a\n' +
+    'browser). It continues due timers and runs whose process died.\n' +
     '\n' +
     'Requests need an API key (Authorization: Bearer bk_…, see baton keys create). --no-auth turns\n' +
     'keys off, for a loopback host only. SIGINT or SIGTERM stops it: open streams end, runs in\n' +
@@ -40,6 +41,7 @@ export const serveCommand: Command = {
     port: { type: 'string', value: '<n>', description: 'port to listen on (default 7070; 0: any free port)' },
     host: { type: 'string', value: '<address>', description: 'address to listen on (default 127.0.0.1)' },
     'no-auth': { type: 'boolean', description: 'no API keys (only with a loopback --host)' },
+    'no-dashboard': { type: 'boolean', description: 'do not serve the dashboard at / (the API only)' },
     cors: {
       type: 'string',
       value: '<origin>',
@@ -102,6 +104,7 @@ export const serveCommand: Command = {
         runtime: session.runtime,
         targets,
         auth,
+        dashboard: values['no-dashboard'] !== true,
         signal: abort.signal,
         ...(rateLimit === undefined ? {} : { rateLimit }),
         ...(tenantSessions.length === 0
@@ -130,6 +133,7 @@ export const serveCommand: Command = {
           'No API key yet: every request gets 401. Create one with: baton keys create --scope read,run',
         );
       }
+      if (values['no-dashboard'] !== true) lines.push(`Dashboard: ${listening.url}/`);
       lines.push(`OpenAPI: ${listening.url}/openapi.json. Ctrl-C stops.`);
       say(lines.join('\n'));
       const received = await stop.received;

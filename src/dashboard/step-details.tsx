@@ -1,0 +1,128 @@
+/** One step of a run in full: what it is, when, how long, its tokens and cost, its input (where the journal has it), its output and error. */
+
+import { useEffect, useRef } from 'preact/hooks';
+import { formatCost, formatDuration, formatJson, formatTime, formatTokens } from './format.js';
+import { stepInput } from './timeline-model.js';
+import type { JournalEntry } from './types.js';
+
+const shown = 50_000;
+
+/** Props of {@link StepDetails}. */
+export interface StepDetailsProps {
+  entries: readonly JournalEntry[];
+  /** Journal position (1-based). */
+  position: number;
+  entry: JournalEntry;
+  runStart: number;
+  onClose(): void;
+}
+
+/** The panel of the selected step; Escape closes it. */
+export function StepDetails({ entries, position, entry, runStart, onClose }: StepDetailsProps) {
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent): void => {
+      if (event.key === 'Escape') onClose();
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [onClose]);
+  useEffect(() => {
+    panel.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [position]);
+  const meta = entry.meta ?? {};
+  const { agent, model, tool, usage, costUsd, prompt: _prompt, ...rest } = meta;
+  const input = stepInput(entries, position);
+  return (
+    <aside class="step-details card" ref={panel} aria-labelledby="step-title" data-position={position}>
+      <div class="details-head">
+        <h2 id="step-title">{entry.name}</h2>
+        <button type="button" class="quiet" onClick={onClose} aria-label="Close step details">
+          ✕
+        </button>
+      </div>
+      <dl class="facts compact">
+        <div>
+          <dt>Step</dt>
+          <dd>
+            #{position} <code>{entry.key}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Kind</dt>
+          <dd>{entry.kind}</dd>
+        </div>
+        <div>
+          <dt>Status</dt>
+          <dd class={`step-status-${entry.status}`}>{entry.status}</dd>
+        </div>
+        <div>
+          <dt>Started</dt>
+          <dd>
+            {formatTime(entry.startedAt)} (+{formatDuration(entry.startedAt - runStart)})
+          </dd>
+        </div>
+        <div>
+          <dt>Latency</dt>
+          <dd data-latency={entry.endedAt - entry.startedAt}>
+            {formatDuration(entry.endedAt - entry.startedAt)}
+          </dd>
+        </div>
+        {agent === undefined ? null : (
+          <div>
+            <dt>Agent</dt>
+            <dd>{agent}</dd>
+          </div>
+        )}
+        {model === undefined ? null : (
+          <div>
+            <dt>Model</dt>
+            <dd>{model}</dd>
+          </div>
+        )}
+        {tool === undefined ? null : (
+          <div>
+            <dt>Tool</dt>
+            <dd>{tool}</dd>
+          </div>
+        )}
+        {usage === undefined ? null : (
+          <div>
+            <dt>Tokens</dt>
+            <dd>
+              {formatTokens(usage.inputTokens)} in, {formatTokens(usage.outputTokens)} out
+            </dd>
+          </div>
+        )}
+        {costUsd === undefined ? null : (
+          <div>
+            <dt>Cost</dt>
+            <dd>{formatCost(costUsd)}</dd>
+          </div>
+        )}
+      </dl>
+      {input === undefined ? null : (
+        <section>
+          <h3>Input</h3>
+          <pre class="step-input">{formatJson(input, shown)}</pre>
+        </section>
+      )}
+      {entry.error === undefined ? null : (
+        <section>
+          <h3>Error</h3>
+          <pre class="step-error">{formatJson(entry.error, shown)}</pre>
+        </section>
+      )}
+      <section>
+        <h3>Output</h3>
+        <pre class="step-output">{formatJson(entry.result, shown)}</pre>
+      </section>
+      {Object.keys(rest).length === 0 ? null : (
+        <details>
+          <summary>Recorded details</summary>
+          <pre class="step-meta">{formatJson(rest, shown)}</pre>
+        </details>
+      )}
+    </aside>
+  );
+}

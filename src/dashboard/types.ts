@@ -1,0 +1,132 @@
+/** What the dashboard reads from the HTTP API, as docs/server.md describes it. */
+
+/** A run's status. */
+export type RunStatus = 'running' | 'suspended' | 'completed' | 'failed' | 'cancelled' | 'budget-exceeded';
+
+/** Run statuses, in the order the filter lists them. */
+export const runStatuses: readonly RunStatus[] = [
+  'running',
+  'suspended',
+  'completed',
+  'failed',
+  'cancelled',
+  'budget-exceeded',
+];
+
+/** Statuses after which a run never changes. */
+export const endedStatuses: ReadonlySet<string> = new Set([
+  'completed',
+  'failed',
+  'cancelled',
+  'budget-exceeded',
+]);
+
+/** Tokens of a run or a step. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+/** An error as the API serializes it. */
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  code?: string;
+  [field: string]: unknown;
+}
+
+/** A run (`GET /v1/runs/:id`); the change stream sends the same fields with `runId` for `id`. */
+export interface Run {
+  id: string;
+  target: string;
+  targetVersion?: string;
+  input?: unknown;
+  status: RunStatus;
+  output?: unknown;
+  error?: ErrorInfo;
+  threadId?: string;
+  source?: string;
+  usage: Usage;
+  costUsd: number;
+  createdAt: number;
+  updatedAt: number;
+  endedAt?: number;
+  wakeAt?: number;
+}
+
+/** A `run` event of `GET /v1/events`. */
+export interface RunChange extends Omit<Run, 'id'> {
+  runId: string;
+}
+
+/** What a step recorded for display. */
+export interface StepMeta {
+  agent?: string;
+  model?: string;
+  tool?: string;
+  usage?: Usage;
+  costUsd?: number;
+  [field: string]: unknown;
+}
+
+/** A journal entry (`GET /v1/runs/:id/journal`, or a `step` event with `?content=1`). */
+export interface JournalEntry {
+  key: string;
+  name: string;
+  kind: string;
+  status: 'completed' | 'failed';
+  result?: unknown;
+  error?: ErrorInfo;
+  startedAt: number;
+  endedAt: number;
+  meta?: StepMeta;
+}
+
+/** A wait a person can answer (`GET /v1/inbox`). */
+export interface PendingRequest {
+  kind: 'approval' | 'human' | 'signal';
+  runId: string;
+  target: string;
+  signal: string;
+  since: number;
+  answered: boolean;
+  tool?: string;
+  toolCallId?: string;
+  input?: unknown;
+  member?: string;
+  prompt?: string;
+  deadline?: number;
+}
+
+/** A row of `GET /v1/stats`. */
+export interface StatsRow {
+  key: string;
+  count: number;
+  ended: number;
+  completed: number;
+  failed: number;
+  completionRate: number | null;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  errorRate: number | null;
+  errorsByClass: Record<string, number>;
+}
+
+/** `GET /v1/stats`. */
+export interface Stats {
+  since: number | null;
+  by: string;
+  total: StatsRow;
+  rows: StatsRow[];
+}
+
+/** A served target (`GET /v1/targets`). */
+export interface Target {
+  name: string;
+  kind: string;
+  version: string;
+}
