@@ -59,17 +59,21 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
   return key === undefined ? extra : { ...extra, authorization: `Bearer ${key}` };
 }
 
-async function failure(response: Response): Promise<ApiError> {
+async function failure(response: Response, signal?: AbortSignal): Promise<ApiError> {
   let code = 'HTTP_ERROR';
   let message = `${response.status} ${response.statusText}`;
+  let read = false;
   try {
     const body = (await response.json()) as { error?: { code?: string; message?: string } };
     code = body.error?.code ?? code;
     message = body.error?.message ?? message;
+    read = true;
   } catch {
-    // Not JSON: the status line says enough.
+    // Not JSON (or the request was aborted while its body was read): the status line says enough.
   }
-  if (response.status === 401) {
+  // A request aborted meanwhile (the page moved on) does not replace what another answer said.
+  const stale = signal?.aborted === true || (!read && keyProblem.value !== undefined);
+  if (response.status === 401 && !stale) {
     keyProblem.value =
       apiKey.value === undefined
         ? 'This server needs an API key.'
@@ -98,7 +102,7 @@ export async function api<T>(
   if (options.body !== undefined) init.body = JSON.stringify(options.body);
   if (options.signal !== undefined) init.signal = options.signal;
   const response = await fetch(url(path), init);
-  if (!response.ok) throw await failure(response);
+  if (!response.ok) throw await failure(response, options.signal);
   return (await response.json()) as T;
 }
 
@@ -142,7 +146,7 @@ export async function followStream(path: string, options: FollowOptions): Promis
       if (lastEventId !== undefined) extra['last-event-id'] = lastEventId;
       const response = await fetch(url(path), { headers: headers(extra), signal: options.signal });
       if (!response.ok || response.body === null) {
-        options.onError?.(await failure(response));
+        options.onError?.(await failure(response, options.signal));
         return;
       }
       options.onState?.(true);
