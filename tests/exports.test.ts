@@ -182,7 +182,7 @@ const expected: Record<string, string[]> = {
     'toolCalls',
     'toolCallsOf',
   ],
-  './mcp': ['mcpCapabilities', 'mcpTools'],
+  './mcp': ['createMcpServer', 'mcpCapabilities', 'mcpTools'],
   './server': [
     'HttpError',
     'apiKeyScopes',

@@ -10,6 +10,7 @@ import { findForbiddenKey } from '../core/forbidden-keys.js';
 import { BatonError, type Runnable, type Runtime } from '../index.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { type McpEndpointFactory, mountMcp } from './mcp-route.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
 import { parseEventId, streamRunEvents } from './run-events.js';
 import { listRunPage } from './run-page.js';
@@ -54,6 +55,11 @@ export interface ServerOptions {
   pollMs?: number;
   /** Ends open event streams (call before closing the HTTP server). */
   signal?: AbortSignal;
+  /**
+   * Serves MCP (Streamable HTTP) at `/mcp` behind the same keys (`read` lists tools and reads runs,
+   * `run` calls tools): pass `createMcpServer` from `batonjs/mcp`. See docs/mcp.md.
+   */
+  mcp?: McpEndpointFactory;
 }
 
 const defaults = {
@@ -367,6 +373,10 @@ export function createServer(options: ServerOptions): Hono<Env> {
       const body = route.body === undefined ? undefined : parse(route.body, await readJson(c), 'body');
       return route.handle(c, { params, query, body, key });
     });
+  }
+  if (settings.mcp !== undefined) {
+    const endpoint = settings.mcp({ runtime, targets: [...served.values()] });
+    mountMcp(app, { endpoint, keys, bodyLimit: settings.bodyLimit });
   }
   app.notFound((c) =>
     c.json(new HttpError(404, 'NOT_FOUND', `No route ${c.req.method} ${c.req.path}.`).body(), 404),

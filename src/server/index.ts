@@ -15,3 +15,4 @@ export {
 export { createServer, type ServedTarget, type ServerOptions } from './create-server.js';
 export { type ErrorBody, HttpError, type RequestIssue } from './http-error.js';
 export { type Listening, listen } from './listen.js';
+export type { McpEndpointFactory, McpHttpEndpoint, McpRequestAccess } from './mcp-route.js';

@@ -45,6 +45,7 @@ export const serveCommand: Command = {
       description: 'allow browsers from this origin (comma-separated, or *)',
     },
     'body-limit': { type: 'string', value: '<bytes>', description: 'largest request body (default 1048576)' },
+    mcp: { type: 'boolean', description: 'also serve MCP (Streamable HTTP) at /mcp, behind the same keys' },
   },
   examples: [
     'baton serve examples/customer-support/team.yaml',
@@ -77,6 +78,9 @@ export const serveCommand: Command = {
         signal: abort.signal,
         ...(cors === undefined ? {} : { cors: cors.length === 1 ? (cors[0] as string) : cors }),
         ...(bodyLimit === undefined ? {} : { bodyLimit }),
+        ...(values.mcp === true
+          ? { mcp: (await import('../../protocols/mcp/index.js')).createMcpServer }
+          : {}),
       });
       const listening = await server.listen(app, { port, hostname: host });
       const say = (text: string): void => {
@@ -92,6 +96,8 @@ export const serveCommand: Command = {
           'No API key yet: every request gets 401. Create one with: baton keys create --scope read,run',
         );
       }
+      if (values.mcp === true)
+        lines.push(`MCP: ${listening.url}/mcp (read lists and reads, run calls tools).`);
       lines.push(`OpenAPI: ${listening.url}/openapi.json. Ctrl-C stops.`);
       say(lines.join('\n'));
       const received = await stop.received;
@@ -106,8 +112,8 @@ export const serveCommand: Command = {
   },
 };
 
-/** Every definition the arguments name: team files, each runnable export of a module, and the team files and modules in a folder. */
-async function servedTargets(
+/** Every definition the arguments name: team files, each runnable export of a module, and the team files and modules in a folder (baton serve, baton mcp serve). */
+export async function servedTargets(
   paths: readonly string[],
   context: CliContext,
   store: Parameters<typeof loadSource>[1]['store'],

@@ -1,4 +1,4 @@
-/** `batonjs/mcp`: MCP servers as tool sources for agents (needs the optional peer `@modelcontextprotocol/sdk`). */
+/** `batonjs/mcp`: MCP servers as tool sources for agents, and Baton as an MCP server (needs the optional peer `@modelcontextprotocol/sdk`). */
 
 export { type McpToolAnnotations, mcpCapabilities } from './mcp-capabilities.js';
 export {
@@ -11,3 +11,10 @@ export {
   type McpToolsOptions,
   mcpTools,
 } from './mcp-tools.js';
+export {
+  type BatonMcpServer,
+  createMcpServer,
+  type McpAccess,
+  type McpServedTarget,
+  type McpServerOptions,
+} from './serve/create-mcp-server.js';
