@@ -1,6 +1,13 @@
 /** `batonjs/mcp`: MCP servers as tool sources for agents, and Baton as an MCP server (needs the optional peer `@modelcontextprotocol/sdk`). */
 
 export { type McpToolAnnotations, mcpCapabilities } from './mcp-capabilities.js';
+export type { McpPrompt, McpPromptMessages } from './mcp-prompts.js';
+export type {
+  McpResource,
+  McpResourceContent,
+  McpResourceTemplate,
+  McpResourceToolsOptions,
+} from './mcp-resources.js';
 export {
   type McpHttpServer,
   type McpReconnectOptions,
