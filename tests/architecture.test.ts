@@ -75,7 +75,8 @@ describe('architecture', () => {
       memory: ['core', 'tools', 'stores', 'context'],
       patterns: ['core', 'agents', 'models', 'tools', 'governance', 'context'],
       testing: ['core', 'stores', 'models'],
-      team: ['core', 'agents', 'models', 'tools', 'patterns', 'testing', 'stores', 'context'],
+      // protocols: a team file's mcp: servers, imported only when the file declares some.
+      team: ['core', 'agents', 'models', 'tools', 'patterns', 'testing', 'stores', 'context', 'protocols'],
       protocols: ['core', 'models', 'tools', 'stores'],
       distributed: ['core', 'models', 'patterns'],
       observability: ['core'],

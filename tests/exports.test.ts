@@ -144,6 +144,7 @@ const expected: Record<string, string[]> = {
   ],
   './team': [
     'TeamFileError',
+    'allowMcpCommandsVariable',
     'allowModulesVariable',
     'allowedFoldersFromEnv',
     'closestName',

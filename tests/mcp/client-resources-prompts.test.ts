@@ -1,15 +1,13 @@
 /** mcpTools() reads a server's resources and prompts: lists, templates, reads, as context in a run's input, as the tools list_resources and read_resource, and prompts as messages and text. Against a server built with the SDK's McpServer. */
 
-import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agent, type BatonError, createRuntime } from '../../src/index.js';
 import { type McpToolSet, mcpTools } from '../../src/protocols/mcp/index.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { scriptedModel } from '../../src/testing/index.js';
+import { serveMcp } from './mcp-test-server.js';
 
 /** One pixel, as a PNG. */
 const pixel = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
@@ -68,40 +66,20 @@ function docsServer(toolsOnly: boolean): McpServer {
   return server;
 }
 
-/** Serves a fresh server per request (stateless Streamable HTTP) on an ephemeral port. */
-async function serve(toolsOnly: boolean): Promise<{ url: string; http: Server }> {
-  const http = createHttpServer((request, response) => {
-    if (request.method !== 'POST') {
-      response.writeHead(405, { Allow: 'POST' }).end();
-      return;
-    }
-    void (async () => {
-      const transport = new StreamableHTTPServerTransport({});
-      await docsServer(toolsOnly).connect(transport);
-      await transport.handleRequest(request, response);
-    })().catch(() => {
-      if (!response.headersSent) response.writeHead(500).end();
-    });
-  });
-  http.listen(0, '127.0.0.1');
-  await new Promise((resolve) => http.once('listening', resolve));
-  return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, http };
-}
-
 let docs: McpToolSet;
 let toolsOnly: McpToolSet;
-const servers: Server[] = [];
+const servers: { close(): Promise<void> }[] = [];
 beforeAll(async () => {
-  const full = await serve(false);
-  const bare = await serve(true);
-  servers.push(full.http, bare.http);
+  const full = await serveMcp(() => docsServer(false));
+  const bare = await serveMcp(() => docsServer(true));
+  servers.push(full, bare);
   docs = await mcpTools({ url: full.url }, { name: 'docs', prefix: 'docs_' });
   toolsOnly = await mcpTools({ url: bare.url }, { name: 'bare' });
 });
 afterAll(async () => {
   await docs?.close();
   await toolsOnly?.close();
-  for (const server of servers) server.close();
+  await Promise.all(servers.map((server) => server.close()));
 });
 
 describe('MCP resources', () => {
