@@ -5,8 +5,6 @@ export { closestName, didYouMean } from '../core/suggest.js';
 export { allowedFoldersFromEnv, allowModulesVariable, isInsideFolders } from './allowed-folders.js';
 export { importModule, moduleExtensions } from './import-module.js';
 export { type LoadedTeam, type LoadTeamFileOptions, loadTeamFile } from './load-team-file.js';
-export { allowMcpCommandsVariable } from './team-mcp.js';
-export type { TeamFileMcpServer } from './team-mcp-schema.js';
 export type { TerminateCondition } from './patterns/group-chat-terminate.js';
 export { formatProblem, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 export {
@@ -21,4 +19,6 @@ export {
   teamPatterns,
 } from './team-file-schema.js';
 export { formatTeamJsonSchema, teamJsonSchema } from './team-json-schema.js';
+export { allowMcpCommandsVariable } from './team-mcp.js';
+export type { TeamFileMcpServer } from './team-mcp-schema.js';
 export type { TeamModelOption } from './team-models.js';
