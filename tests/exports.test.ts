@@ -144,6 +144,7 @@ const expected: Record<string, string[]> = {
   ],
   './team': [
     'TeamFileError',
+    'allowMcpCommandsVariable',
     'allowModulesVariable',
     'allowedFoldersFromEnv',
     'closestName',
@@ -182,7 +183,7 @@ const expected: Record<string, string[]> = {
     'toolCalls',
     'toolCallsOf',
   ],
-  './mcp': ['mcpCapabilities', 'mcpTools'],
+  './mcp': ['createMcpServer', 'mcpCapabilities', 'mcpTools'],
   './a2a': ['RemoteAgentError', 'classifyRemote', 'createA2aHandler', 'remoteAgent'],
   './server': [
     'HttpError',

@@ -21,6 +21,7 @@ import { evalCommand } from './commands/eval.js';
 import { forkCommand } from './commands/fork.js';
 import { inboxCommand } from './commands/inbox.js';
 import { keysCommand } from './commands/keys.js';
+import { mcpCommand } from './commands/mcp.js';
 import { replayCommand } from './commands/replay.js';
 import { replyCommand } from './commands/reply.js';
 import { resumeCommand } from './commands/resume.js';
@@ -40,7 +41,7 @@ import { resolveStorePath } from './store-path.js';
  *
  * @example
  * ```ts
- * commands.map((command) => command.name); // ['run', 'runs', 'show', 'stats', 'eval', 'resume', 'replay', 'fork', 'signal', …, 'worker', 'serve', 'keys']
+ * commands.map((command) => command.name); // ['run', 'runs', 'show', 'stats', 'eval', 'resume', 'replay', 'fork', 'signal', …, 'worker', 'serve', 'keys', 'mcp']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -61,6 +62,7 @@ export const commands: readonly Command[] = [
   workerCommand,
   serveCommand,
   keysCommand,
+  mcpCommand,
 ];
 
 /**

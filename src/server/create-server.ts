@@ -13,6 +13,7 @@ import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './ap
 import { chatRoute } from './chat-route.js';
 import { type DashboardOptions, dashboardApp } from './dashboard.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { type McpEndpointFactory, mountMcp } from './mcp-route.js';
 import { openApiDocument } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
 import { readRoutes } from './read-routes.js';
@@ -88,6 +89,11 @@ export interface ServerOptions {
    * asks for one). Default false; `baton serve` turns it on. See docs/dashboard.md.
    */
   dashboard?: boolean | DashboardOptions;
+  /**
+   * Serves MCP (Streamable HTTP) at `/mcp` behind the same keys (`read` lists tools and reads runs,
+   * `run` calls tools): pass `createMcpServer` from `batonjs/mcp`. See docs/mcp.md.
+   */
+  mcp?: McpEndpointFactory;
 }
 
 const defaults = {
@@ -452,18 +458,23 @@ export function createServer(options: ServerOptions): Hono<Env> {
       });
     });
   }
+  // A2A and MCP serve the server's own runtime: a tenant's key is not valid there (401).
+  const ownKeys: ApiKeyVerifier | undefined =
+    keys === undefined
+      ? undefined
+      : {
+          async verify(token) {
+            const info = await keys.verify(token);
+            return info?.tenant === undefined ? info : undefined;
+          },
+        };
   if (settings.a2a !== false && own.served.size > 0) {
-    // A2A serves the server's own runtime: a tenant's key is not valid there (401).
-    const ownKeys: ApiKeyVerifier | undefined =
-      keys === undefined
-        ? undefined
-        : {
-            async verify(token) {
-              const info = await keys.verify(token);
-              return info?.tenant === undefined ? info : undefined;
-            },
-          };
     mountA2a(app, { ...settings, targets: [...own.served.values()], keys: ownKeys });
+  }
+  if (settings.mcp !== undefined) {
+    // MCP serves the server's own runtime as well: a tenant's key is refused there (401).
+    const endpoint = settings.mcp({ runtime: own.runtime, targets: [...own.served.values()] });
+    mountMcp(app, { endpoint, keys: ownKeys, bodyLimit: settings.bodyLimit });
   }
   app.notFound((c) =>
     c.json(new HttpError(404, 'NOT_FOUND', `No route ${c.req.method} ${c.req.path}.`).body(), 404),

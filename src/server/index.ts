@@ -17,3 +17,4 @@ export { createServer, type ServedTarget, type ServerOptions } from './create-se
 export type { DashboardOptions } from './dashboard.js';
 export { type ErrorBody, HttpError, type RequestIssue } from './http-error.js';
 export { type Listening, listen } from './listen.js';
+export type { McpEndpointFactory, McpHttpEndpoint, McpRequestAccess } from './mcp-route.js';

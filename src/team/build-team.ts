@@ -38,6 +38,8 @@ export interface TeamParts {
   /** The model for a "provider:model" written in the file (a selector, a manager, a planner). */
   inlineModel: (spec: string) => ModelSpec;
   tools: ReadonlyMap<string, AnyTool>;
+  /** Each MCP server's tools, by server name (an agent's `mcp:` list takes them whole). */
+  mcpTools?: ReadonlyMap<string, readonly AnyTool[]>;
   /** Output schema per agent index. */
   outputs: ReadonlyMap<number, ZodType>;
   /** Payload schema per `agentIndex.handoffIndex`. */
@@ -200,7 +202,7 @@ function agentOptions(
     name: definition.name,
     instructions: withPayload(definition.instructions),
     model: parts.modelOf(definition),
-    tools: [...(definition.tools ?? []).map((name) => parts.tools.get(name) as AnyTool), ...more.tools],
+    tools: agentTools(definition, parts, more.tools),
     handoffs: () =>
       (definition.handoffs ?? []).map((entry, position) => handoffTo(entry, `${index}.${position}`)),
     version: String(definition.version ?? team.version ?? '1'),
@@ -275,4 +277,14 @@ function withPayload(text: string): (context: InstructionContext) => string {
 function messageOf(error: unknown): string {
   const message = errorMessage(error);
   return BatonError.isInstance(error) ? message.replace(/^agent\("[^"]*"\): /, '') : message;
+}
+
+/** An agent's tools: those it names, every tool of the MCP servers it lists (each name once), and those its options add. */
+function agentTools(definition: TeamFileAgent, parts: TeamParts, added: readonly AnyTool[]): AnyTool[] {
+  const tools = new Map<string, AnyTool>();
+  for (const name of definition.tools ?? []) tools.set(name, parts.tools.get(name) as AnyTool);
+  for (const server of definition.mcp ?? [])
+    for (const tool of parts.mcpTools?.get(server) ?? [])
+      if (!tools.has(tool.name)) tools.set(tool.name, tool);
+  return [...tools.values(), ...added];
 }

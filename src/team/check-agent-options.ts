@@ -16,6 +16,8 @@ export function checkAgentOptions(
   source: YamlSource,
   team: TeamFile,
   tools: ReadonlyMap<string, AnyTool>,
+  /** The tools of each MCP server, which an agent's `mcp:` list gives it. */
+  serverTools: ReadonlyMap<string, readonly AnyTool[]> = new Map(),
 ): TeamFileProblem[] {
   const problems: TeamFileProblem[] = [];
   const members = new Set(
@@ -23,7 +25,12 @@ export function checkAgentOptions(
   );
   for (const [index, agent] of team.agents.entries()) {
     const path = ['agents', index];
-    const own = [...(agent.tools ?? [])];
+    const own = [
+      ...new Set([
+        ...(agent.tools ?? []),
+        ...(agent.mcp ?? []).flatMap((server) => (serverTools.get(server) ?? []).map((tool) => tool.name)),
+      ]),
+    ];
     const memory = agent.memory !== undefined && agent.memory !== false;
     if (memory) {
       for (const name of memoryToolNames) {

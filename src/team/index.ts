@@ -19,4 +19,6 @@ export {
   teamPatterns,
 } from './team-file-schema.js';
 export { formatTeamJsonSchema, teamJsonSchema } from './team-json-schema.js';
+export { allowMcpCommandsVariable } from './team-mcp.js';
+export type { TeamFileMcpServer } from './team-mcp-schema.js';
 export type { TeamModelOption } from './team-models.js';

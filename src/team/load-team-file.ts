@@ -9,6 +9,7 @@ import type { AnyRunnable } from '../core/runnable.js';
 import { didYouMean } from '../core/suggest.js';
 import type { Agent, AgentInput, AnyTool, ModelChain, ModelSpec, Runnable, Store } from '../index.js';
 import type { Human } from '../patterns/human.js';
+import type { McpToolSet } from '../protocols/mcp/index.js';
 import { loadScript, scriptedModel } from '../testing/index.js';
 import { allowedFoldersFromEnv } from './allowed-folders.js';
 import { buildTeam } from './build-team.js';
@@ -18,6 +19,7 @@ import { jsonSchemaToZod } from './json-schema-output.js';
 import { schemaProblems } from './schema-problems.js';
 import { sortProblems, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 import { type TeamFile, type TeamPattern, teamFileSchema } from './team-file-schema.js';
+import { allowMcpCommandsVariable, connectTeamMcp, type TeamMcp } from './team-mcp.js';
 import { type ModelPlan, planModels, type TeamModelOption } from './team-models.js';
 import { loadExports, loadTools } from './team-modules.js';
 import { inlineModels, internalAgents } from './team-references.js';
@@ -53,6 +55,13 @@ export interface LoadTeamFileOptions {
    * `BATON_ALLOW_MODULES_FROM` in `env` adds folders too (how the `baton` CLI is told).
    */
   allowModulesFrom?: readonly string[];
+  /**
+   * Lets the file's `mcp:` servers with a `command:` start (they run programs). Off by default, so
+   * a team file you did not write cannot run programs on your machine; the variable
+   * `BATON_ALLOW_MCP_COMMANDS=1` in `env` allows it too (how the `baton` CLI is told). Servers
+   * reached by `url:` need no permission.
+   */
+  allowMcpCommands?: boolean;
 }
 
 /**
@@ -82,6 +91,10 @@ export interface LoadedTeam {
   readonly tools: ReadonlyMap<string, AnyTool>;
   /** The tools module's exports (its own instance: module state lives here). */
   readonly toolsModule: Readonly<Record<string, unknown>> | undefined;
+  /** The connections to the file's MCP servers (`mcp:`), by server name: resources and prompts too. */
+  readonly mcp: ReadonlyMap<string, McpToolSet>;
+  /** Closes the MCP connections (and stops the servers it started). The process may also just exit. */
+  close(): Promise<void>;
   /** True when the agents run on the offline script instead of a real model. */
   readonly offline: boolean;
   /** A one-line notice to show the user when running offline. */
@@ -197,21 +210,47 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
     ...(options.allowModulesFrom ?? []).map((folder) => resolve(cwd, folder)),
     ...allowedFoldersFromEnv(options.env ?? process.env, cwd),
   ];
-  const { tools, toolsModule } = await loadTools(source, team, here, display, allowed);
-  const optionProblems = checkAgentOptions(source, team, tools);
-  if (optionProblems.length > 0) return fail(sortProblems(optionProblems));
-  const exports = await loadExports(source, team, here, display, allowed);
-
-  const models = await modelChooser(source, team, plan, here, options.offlineChunkDelayMs ?? 12);
-  const built = buildTeam(source, team, {
-    ...models,
-    tools,
-    outputs,
-    payloads,
-    exports,
-    store: options.store,
+  const env = options.env ?? process.env;
+  const mcp = await connectTeamMcp(source, team, {
+    here,
+    env,
+    allowCommands: options.allowMcpCommands ?? /^(1|true)$/i.test(env[allowMcpCommandsVariable] ?? ''),
   });
-  if (Array.isArray(built)) return fail(sortProblems(built));
+  // Whatever fails from here closes the servers just started.
+  try {
+    const { tools, toolsModule } = await loadTools(source, team, here, display, allowed, mcp);
+    const optionProblems = checkAgentOptions(source, team, tools, mcp.serverTools);
+    if (optionProblems.length > 0) return fail(sortProblems(optionProblems));
+    const exports = await loadExports(source, team, here, display, allowed);
+
+    const models = await modelChooser(source, team, plan, here, options.offlineChunkDelayMs ?? 12);
+    const built = buildTeam(source, team, {
+      ...models,
+      tools,
+      mcpTools: mcp.serverTools,
+      outputs,
+      payloads,
+      exports,
+      store: options.store,
+    });
+    if (Array.isArray(built)) return fail(sortProblems(built));
+    return loaded(team, file, plan, built, tools, toolsModule, mcp);
+  } catch (error) {
+    await mcp.close();
+    throw error;
+  }
+}
+
+/** The loaded team, once built. */
+function loaded(
+  team: TeamFile,
+  file: string,
+  plan: Exclude<ModelPlan, TeamFileProblem[]>,
+  built: Exclude<ReturnType<typeof buildTeam>, TeamFileProblem[]>,
+  tools: ReadonlyMap<string, AnyTool>,
+  toolsModule: Record<string, unknown> | undefined,
+  mcp: TeamMcp,
+): LoadedTeam {
   return {
     runnable: built.runnable,
     name: team.name,
@@ -224,6 +263,8 @@ export async function loadTeamFile(path: string, options: LoadTeamFileOptions = 
     humans: built.humans,
     tools,
     toolsModule,
+    mcp: mcp.servers,
+    close: () => mcp.close(),
     offline: plan.kind === 'offline',
     notice: plan.kind === 'offline' ? plan.notice : undefined,
     definition: team,

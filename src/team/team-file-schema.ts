@@ -10,6 +10,7 @@ import {
   memorySchema,
   toolRoutingSchema,
 } from './team-agent-options.js';
+import { teamMcpServerSchema } from './team-mcp-schema.js';
 import {
   agentReference,
   definitionName,
@@ -194,6 +195,12 @@ export const teamAgentSchema = z
         .optional()
         .describe('Names of tools exported by the tools module.'),
       handoffs: z.array(handoffEntry).optional().describe('Agents this agent can hand the conversation to.'),
+      mcp: z
+        .array(z.string({ error: 'expected the name of an MCP server (a string)' }), {
+          error: 'expected a list of MCP server names',
+        })
+        .optional()
+        .describe('MCP servers (named under the top-level mcp:) whose every tool this agent gets.'),
       maxTurns: wholeNumber().min(1).optional().describe('Model turns this agent may take. Default 10.'),
       maxToolErrors: z
         .int()
@@ -318,6 +325,12 @@ export const teamFileSchema = z
         .string({ error: 'expected the path of a tools module (a string), e.g. ./tools.ts' })
         .optional()
         .describe('Module (.ts or .js, relative to this file) whose exports include tool() definitions.'),
+      mcp: z
+        .array(teamMcpServerSchema, { error: 'expected a list of MCP servers' })
+        .optional()
+        .describe(
+          'MCP servers (stdio commands or Streamable HTTP URLs) whose tools agents name under tools: or take whole with mcp:.',
+        ),
       offline: z
         .strictObject({
           script: z

@@ -8,6 +8,7 @@ import { allowModulesVariable, isInsideFolders } from './allowed-folders.js';
 import { importModule, moduleExtensions } from './import-module.js';
 import { sortProblems, TeamFileError, type TeamFileProblem } from './team-file-error.js';
 import type { TeamFile } from './team-file-schema.js';
+import type { TeamMcp } from './team-mcp.js';
 import { moduleReferences } from './team-references.js';
 import { collectTools } from './team-tools.js';
 import type { YamlSource } from './yaml-source.js';
@@ -19,6 +20,7 @@ export async function loadTools(
   here: string,
   display: (target: string) => string,
   allowed: readonly string[] = [here],
+  mcp?: TeamMcp,
 ): Promise<{ tools: Map<string, AnyTool>; toolsModule: Record<string, unknown> | undefined }> {
   let tools = new Map<string, AnyTool>();
   let toolsModule: Record<string, unknown> | undefined;
@@ -63,21 +65,46 @@ export async function loadTools(
       );
     }
   }
+  // MCP servers' tools join the module's, under names of their own.
+  for (const [name, tool] of mcp?.tools ?? []) {
+    const owner = mcp?.owners.get(name) as string;
+    if (tools.has(name)) {
+      const index = (team.mcp ?? []).findIndex((server) => server.name === owner);
+      problems.push(
+        source.problem(
+          ['mcp', index],
+          `MCP server "${owner}" offers a tool named "${name}", and ${team.tools} exports one too; set prefix: on the server (e.g. prefix: ${owner}_).`,
+        ),
+      );
+      continue;
+    }
+    tools.set(name, tool);
+  }
+  const moduleTools = [...tools.keys()].filter((name) => !mcp?.owners.has(name));
   const known = [...tools.keys()];
-  const exported =
-    team.tools === undefined
+  const offers =
+    mcp === undefined || mcp.servers.size === 0
       ? ''
-      : known.length === 0
-        ? ` (${team.tools} exports no tool() definitions)`
-        : ` (${team.tools} exports: ${known.join(', ')})`;
+      : `${[...mcp.serverTools].map(([server, list]) => `MCP server ${server} offers: ${list.map((tool) => tool.name).join(', ') || 'none'}`).join('; ')}`;
+  const sources = [
+    ...(team.tools === undefined
+      ? []
+      : [
+          moduleTools.length === 0
+            ? `${team.tools} exports no tool() definitions`
+            : `${team.tools} exports: ${moduleTools.join(', ')}`,
+        ]),
+    ...(offers === '' ? [] : [offers]),
+  ];
+  const exported = sources.length === 0 ? '' : ` (${sources.join('; ')})`;
   for (const [index, agent] of team.agents.entries()) {
     for (const [position, name] of (agent.tools ?? []).entries()) {
       if (tools.has(name)) continue;
       problems.push(
         source.problem(
           ['agents', index, 'tools', position],
-          team.tools === undefined
-            ? `unknown tool "${name}": this team has no tools module; add tools: ./tools.ts at the top level, a module that exports tool() definitions.`
+          sources.length === 0
+            ? `unknown tool "${name}": this team has no tools module; add tools: ./tools.ts at the top level, a module that exports tool() definitions (or an MCP server under mcp:).`
             : `unknown tool "${name}"${exported}.${didYouMean(name, known)}`,
         ),
       );
@@ -95,7 +122,7 @@ export async function loadTools(
         source.problem(
           ['agents', index, 'permissions', 'tools', position],
           () =>
-            `unknown tool "${name}" in permissions: not a tool of the tools module nor a member${exported}.${didYouMean(name, [...known, ...members])}`,
+            `unknown tool "${name}" in permissions: not a tool of the tools module or an MCP server, nor a member${exported}.${didYouMean(name, [...known, ...members])}`,
         ),
       );
     }

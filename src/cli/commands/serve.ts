@@ -59,6 +59,7 @@ export const serveCommand: Command = {
       description:
         'tenants, each with its own store (a path or postgres:// URL); keys made with --tenant reach only theirs',
     },
+    mcp: { type: 'boolean', description: 'also serve MCP (Streamable HTTP) at /mcp, behind the same keys' },
   },
   examples: [
     'baton serve examples/customer-support/team.yaml',
@@ -116,6 +117,9 @@ export const serveCommand: Command = {
             }),
         ...(cors === undefined ? {} : { cors: cors.length === 1 ? (cors[0] as string) : cors }),
         ...(bodyLimit === undefined ? {} : { bodyLimit }),
+        ...(values.mcp === true
+          ? { mcp: (await import('../../protocols/mcp/index.js')).createMcpServer }
+          : {}),
       });
       const listening = await server.listen(app, { port, hostname: host });
       const say = (text: string): void => {
@@ -134,6 +138,8 @@ export const serveCommand: Command = {
         );
       }
       if (values['no-dashboard'] !== true) lines.push(`Dashboard: ${listening.url}/`);
+      if (values.mcp === true)
+        lines.push(`MCP: ${listening.url}/mcp (read lists and reads, run calls tools).`);
       lines.push(`OpenAPI: ${listening.url}/openapi.json. Ctrl-C stops.`);
       say(lines.join('\n'));
       const received = await stop.received;
@@ -175,8 +181,8 @@ function tenantList(
   return tenants;
 }
 
-/** Every definition the arguments name: team files, each runnable export of a module, and the team files and modules in a folder. */
-async function servedTargets(
+/** Every definition the arguments name: team files, each runnable export of a module, and the team files and modules in a folder (baton serve, baton mcp serve). */
+export async function servedTargets(
   paths: readonly string[],
   context: CliContext,
   store: Parameters<typeof loadSource>[1]['store'],

@@ -8,7 +8,7 @@ import {
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Tool as McpToolDefinition } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool as McpToolDefinition, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../core/errors.js';
 import {
   callFailedError,
@@ -128,6 +128,19 @@ export interface McpConnection {
     site: McpCallSite,
     signal: AbortSignal,
   ): Promise<McpCallResult>;
+  /**
+   * Runs another request (resources, prompts) on the live connection like `callTool`: reconnecting
+   * first if it is lost, once more if it never reached the server. `describe` names it in errors
+   * (`request resources/read of file:///a.md`).
+   */
+  request<T>(
+    site: McpCallSite,
+    signal: AbortSignal | undefined,
+    describe: string,
+    send: (client: Client, options: { timeout?: number; signal?: AbortSignal }) => Promise<T>,
+  ): Promise<T>;
+  /** What the server said it offers in `initialize` (tools, resources, prompts), once connected. */
+  readonly serverCapabilities: ServerCapabilities | undefined;
   close(): Promise<void>;
   readonly connected: boolean;
   readonly closed: boolean;
@@ -289,7 +302,7 @@ export function createMcpConnection(options: McpConnectionOptions): McpConnectio
       return withConnection(
         site,
         signal,
-        () => 'tools/list',
+        () => 'request tools/list',
         (live) => listAll(live.client, requestOptions(signal)),
       );
     },
@@ -297,7 +310,7 @@ export function createMcpConnection(options: McpConnectionOptions): McpConnectio
       return withConnection(
         site,
         signal,
-        () => serverTool,
+        () => `tool ${serverTool}`,
         async (live) =>
           (await live.client.callTool(
             { name: serverTool, arguments: input },
@@ -305,6 +318,17 @@ export function createMcpConnection(options: McpConnectionOptions): McpConnectio
             requestOptions(signal),
           )) as McpCallResult,
       );
+    },
+    request(site, signal, describe, send) {
+      return withConnection(
+        site,
+        signal,
+        () => describe,
+        (live) => send(live.client, requestOptions(signal)),
+      );
+    },
+    get serverCapabilities() {
+      return current?.client.getServerCapabilities();
     },
     async close() {
       if (closed) return;

@@ -86,14 +86,12 @@ export function closedError(label: string, site: McpCallSite): ToolError {
   );
 }
 
-/** Any other failure of `tools/call`: transient on a request timeout, else classified by its cause. */
-export function callFailedError(
-  label: string,
-  serverTool: string,
-  site: McpCallSite,
-  cause: unknown,
-): ToolError {
-  const failure = new ToolError(`MCP tool ${serverTool} on "${label}" failed: ${errorMessage(cause)}`, {
+/**
+ * Any other failure of a request (`what`: `tool add`, `request resources/read of …`): transient on
+ * a request timeout, else classified by its cause.
+ */
+export function callFailedError(label: string, what: string, site: McpCallSite, cause: unknown): ToolError {
+  const failure = new ToolError(`MCP ${what} on "${label}" failed: ${errorMessage(cause)}`, {
     ...toolErrorFields(site),
     code: 'MCP_CALL_FAILED',
     cause,

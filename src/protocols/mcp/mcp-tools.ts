@@ -17,6 +17,8 @@ import {
 } from './mcp-connection.js';
 import { classified } from './mcp-errors.js';
 import { mcpOutput } from './mcp-output.js';
+import { type McpPrompts, mcpPrompts } from './mcp-prompts.js';
+import { type McpResources, mcpResources } from './mcp-resources.js';
 
 export type { McpHttpServer, McpReconnectOptions, McpServer, McpStdioServer } from './mcp-connection.js';
 
@@ -68,6 +70,10 @@ type McpTool = Tool<Record<string, unknown>, unknown>;
  * drops and follows the server's tool list. An agent keeps the tools it was defined with, so
  * define agents from `tools` (or `select()`) again after a change to offer new tools.
  *
+ * It also reads the server's resources (`listResources`, `listResourceTemplates`, `readResource`;
+ * for agents: `resourceMessage` as context in a run's input, or `resourceTools()` to let the model
+ * list and read them) and prompts (`listPrompts`, `getPrompt` as messages and text). See docs/mcp.md.
+ *
  * @example
  * ```ts
  * const github = await mcpTools({ url }, { name: 'github' });
@@ -80,7 +86,7 @@ type McpTool = Tool<Record<string, unknown>, unknown>;
  * await github.close();
  * ```
  */
-export interface McpToolSet {
+export interface McpToolSet extends McpResources, McpPrompts {
   /** The server's name as used in messages. */
   readonly server: string;
   /**
@@ -267,6 +273,8 @@ export async function mcpTools(server: McpServer, options: McpToolsOptions = {})
   };
   return {
     server: label,
+    ...mcpResources(connection, label, prefix),
+    ...mcpPrompts(connection, label),
     get tools() {
       return filtered;
     },

@@ -80,7 +80,17 @@ describe('pattern registry', () => {
     const schema = teamJsonSchema() as {
       properties: Record<string, unknown> & { teams: { items: { properties: Record<string, unknown> } } };
     };
-    const fileKeys = ['$schema', 'name', 'version', 'description', 'model', 'tools', 'offline', 'pattern'];
+    const fileKeys = [
+      '$schema',
+      'name',
+      'version',
+      'description',
+      'model',
+      'tools',
+      'mcp',
+      'offline',
+      'pattern',
+    ];
     expect(Object.keys(schema.properties)).toEqual([...fileKeys, 'agents', 'teams', 'humans', ...fields]);
     expect(Object.keys(schema.properties.teams.items.properties)).toEqual([
       'name',
