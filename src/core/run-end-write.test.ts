@@ -11,6 +11,7 @@ import { createSqliteStore } from '../stores/sqlite/index.js';
 import { scriptedModel } from '../testing/index.js';
 import { tool } from '../tools/tool.js';
 import { BatonError } from './errors.js';
+import { runChangesStream } from './run-changes.js';
 import { workflow } from './runnable.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import type { JournalEntry, Store } from './store.js';
@@ -192,9 +193,16 @@ describe('an agent that is the run itself, on SQLite', () => {
     const before = { ...store.stats };
     const handle = await runtime.start(calculator, 'What is 2+3?');
     expect(await handle.result()).toBe('5');
-    // The run's insert, the first model step, the tool step, then the final model step with the run's end.
+    // The run's insert, the first model step, the tool step, then the final model step with the
+    // run's end and its record in the change feed (run-changes.ts).
     expect(store.stats.transactions - before.transactions).toBe(4);
-    expect(store.stats.queuedWrites - before.queuedWrites).toBe(5);
+    expect(store.stats.queuedWrites - before.queuedWrites).toBe(6);
+    const changes = await store.readRecords(runChangesStream);
+    expect(changes.at(-1)?.data).toMatchObject({
+      runId: handle.runId,
+      target: 'calculator',
+      status: 'completed',
+    });
     expect(store.stats.journalEntries - before.journalEntries).toBe(3);
     expect(additions).toBe(2);
     const journal = await runtime.journal(handle.runId);

@@ -25,6 +25,7 @@ import {
   startRunBody,
   targetsSchema,
 } from './schemas.js';
+import { webhookRoutes } from './webhooks-routes.js';
 
 /** A definition the server runs, and where it was loaded from (recorded on its runs, so `baton resume` finds it). */
 export interface ServedTarget {
@@ -54,6 +55,8 @@ export interface ServerOptions {
   pollMs?: number;
   /** Ends open event streams (call before closing the HTTP server). */
   signal?: AbortSignal;
+  /** Serve the webhook routes (`/v1/webhooks…`, admin keys; webhooks-routes.ts). Default true. */
+  webhooks?: boolean;
 }
 
 const defaults = {
@@ -62,6 +65,7 @@ const defaults = {
   bodyLimit: 1024 * 1024,
   heartbeatMs: 15_000,
   pollMs: 500,
+  webhooks: true,
 } satisfies Partial<ServerOptions>;
 
 type Env = { Variables: { apiKey: ApiKeyInfo | undefined } };
@@ -327,6 +331,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
     responses: { 200: { description: 'The OpenAPI 3.1 document' } },
     handle: (c) => c.json(document),
   };
+  if (settings.webhooks) routes.push(...webhookRoutes(store));
   routes.push(openApiRoute);
   const document = openApiDocument(routes, { title: 'Baton HTTP API', version: '1' });
 

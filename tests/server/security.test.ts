@@ -2,7 +2,13 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore, type Store } from '../../src/index.js';
-import { createApiKey, createApiKeyVerifier, listApiKeys, revokeApiKey } from '../../src/server/index.js';
+import {
+  createApiKey,
+  createApiKeyVerifier,
+  createWebhook,
+  listApiKeys,
+  revokeApiKey,
+} from '../../src/server/index.js';
 import { waitForStatus } from '../../src/testing/index.js';
 import { call, keyWith, startServer } from './server-fixtures.js';
 
@@ -10,6 +16,7 @@ let store: Store;
 let served: Awaited<ReturnType<typeof startServer>>;
 let url: string;
 let runId: string;
+let webhookId: string;
 
 beforeEach(async () => {
   store = createMemoryStore();
@@ -22,6 +29,7 @@ beforeEach(async () => {
   });
   runId = started.body.id;
   await waitForStatus(served.runtime, runId, 'suspended');
+  webhookId = (await createWebhook(store, { url: 'https://example.com/hook', events: ['run.completed'] })).info.id;
 });
 afterEach(() => served.stop());
 
@@ -38,13 +46,15 @@ async function operations(): Promise<(Operation & { body?: unknown })[]> {
   };
   return Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
-      const concrete = path.replace('{id}', runId);
+      const concrete = path.replace('{id}', path.startsWith('/v1/webhooks/') ? webhookId : runId);
       const body =
         concrete === '/v1/runs' && method === 'post'
           ? { target: 'greet', input: { name: 'a' } }
           : concrete.endsWith('/signal')
             ? { name: 'approval', payload: { approved: true } }
-            : undefined;
+            : concrete === '/v1/webhooks' && method === 'post'
+              ? { url: 'https://example.com/other', events: ['run.failed'] }
+              : undefined;
       return {
         method: method.toUpperCase() as Operation['method'],
         path: concrete,
@@ -79,7 +89,7 @@ async function request(
 describe('API keys', () => {
   it('covers every route: 401 without a key, with a wrong one, a revoked one or a malformed header; 403 outside the scope; let in with it', async () => {
     const all = await operations();
-    expect(all.length).toBe(9);
+    expect(all.length).toBe(13);
     const revoked = await createApiKey(store, { scopes: ['admin'] });
     await revokeApiKey(store, revoked.info.id);
     const approveOnly = await keyWith(store, ['approve']);
@@ -110,7 +120,7 @@ describe('API keys', () => {
       // Let in: the signal may find the run cancelled by the route before it (409), nothing else.
       expect([200, 201, 202, 409], `${name} with a ${operation.scope} key`).toContain(right.status);
     }
-    expect(checked).toHaveLength(8);
+    expect(checked).toHaveLength(12);
   });
 
   it('limits a key to its targets: other runs are 403, lists and targets show only its own', async () => {
@@ -193,9 +203,13 @@ describe('OpenAPI document', () => {
       'GET /v1/runs/{id}/events',
       'GET /v1/runs/{id}/journal',
       'GET /v1/targets',
+      'GET /v1/webhooks',
+      'GET /v1/webhooks/{id}/deliveries',
       'POST /v1/runs',
       'POST /v1/runs/{id}/cancel',
       'POST /v1/runs/{id}/signal',
+      'POST /v1/webhooks',
+      'POST /v1/webhooks/{id}/revoke',
     ]);
     const start = document.paths['/v1/runs'].post;
     expect(start.requestBody.content['application/json'].schema).toMatchObject({
