@@ -29,7 +29,8 @@ beforeEach(async () => {
   });
   runId = started.body.id;
   await waitForStatus(served.runtime, runId, 'suspended');
-  webhookId = (await createWebhook(store, { url: 'https://example.com/hook', events: ['run.completed'] })).info.id;
+  webhookId = (await createWebhook(store, { url: 'https://example.com/hook', events: ['run.completed'] }))
+    .info.id;
 });
 afterEach(() => served.stop());
 
