@@ -97,9 +97,13 @@ export function webhookProblems(options: CreateWebhookOptions): WebhookProblem[]
     options.events.forEach((event, index) => {
       if (typeof event !== 'string' || !webhookEventTypes.includes(event as WebhookEventType)) {
         const name = String(event);
+        const normalized = name.toLowerCase().replace(/-/g, '_');
+        const hint = webhookEventTypes.includes(normalized as WebhookEventType)
+          ? ` Did you mean "${normalized}"?`
+          : didYouMean(normalized, webhookEventTypes);
         problems.push({
           path: ['events', index],
-          message: `unknown event "${name}".${didYouMean(name.replace(/-/g, '_'), webhookEventTypes)} Events: ${webhookEventTypes.join(', ')}`,
+          message: `unknown event "${name}".${hint} Events: ${webhookEventTypes.join(', ')}`,
         });
       }
     });
