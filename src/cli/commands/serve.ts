@@ -22,7 +22,8 @@ export const serveCommand: Command = {
     'Serves every team file (.yaml) and module (each workflow, agent and pattern it exports) named,\n' +
     'or found in a folder named, over HTTP on the store the CLI uses: start runs (idempotent),\n' +
     'list, get, cancel, signal, read journals, follow live events over SSE (resumable with\n' +
-    'Last-Event-ID), and GET /openapi.json. It continues due timers and runs whose process died.\n' +
+    'Last-Event-ID), and GET /openapi.json. It continues due timers and runs whose process died,\n' +
+    'and sends webhooks (baton webhooks create; --no-webhooks leaves that to other processes).\n' +
     '\n' +
     'Requests need an API key (Authorization: Bearer bk_…, see baton keys create). --no-auth turns\n' +
     'keys off, for a loopback host only. SIGINT or SIGTERM stops it: open streams end, runs in\n' +
@@ -45,6 +46,10 @@ export const serveCommand: Command = {
       description: 'allow browsers from this origin (comma-separated, or *)',
     },
     'body-limit': { type: 'string', value: '<bytes>', description: 'largest request body (default 1048576)' },
+    'no-webhooks': {
+      type: 'boolean',
+      description: 'do not send webhooks from this process (docs/webhooks.md)',
+    },
   },
   examples: [
     'baton serve examples/customer-support/team.yaml',
@@ -79,6 +84,8 @@ export const serveCommand: Command = {
         ...(bodyLimit === undefined ? {} : { bodyLimit }),
       });
       const listening = await server.listen(app, { port, hostname: host });
+      const webhooks =
+        values['no-webhooks'] === true ? undefined : server.createWebhookDispatcher({ store: session.store });
       const say = (text: string): void => {
         context.stdout.write(`${text}\n`);
       };
@@ -98,6 +105,7 @@ export const serveCommand: Command = {
       say(`${received}: stopping.`);
       abort.abort();
       await listening.close();
+      await webhooks?.close();
       return 0;
     } finally {
       stop.stop();
