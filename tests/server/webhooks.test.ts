@@ -73,6 +73,11 @@ const chatty = agent({
   ],
 });
 
+const napper = workflow({ name: 'napper' }, async (ctx) => {
+  await ctx.sleep(60_000);
+  return 'rested';
+});
+
 const fast = {
   pollMs: 25,
   retryBaseMs: 50,
@@ -86,7 +91,10 @@ async function setup(
   store: Store = createMemoryStore(),
 ) {
   const receiver = await startReceiver(answer);
-  const runtime = createRuntime({ store, workflows: [greet, broken, expense, refunder, editor, chatty] });
+  const runtime = createRuntime({
+    store,
+    workflows: [greet, broken, expense, refunder, editor, chatty, napper],
+  });
   const dispatcher = createWebhookDispatcher({ store, ...fast });
   cleanups.push(async () => {
     await dispatcher.close();
@@ -171,6 +179,27 @@ describe('webhooks', () => {
     expect(receiver.received).toHaveLength(3);
   });
 
+  it('announces a cancelled run, and nothing for a run that only sleeps', async () => {
+    const { store, receiver, runtime } = await setup();
+    await createWebhook(store, { url: receiver.url, events: ['run.cancelled', 'run.waiting'] });
+    const sleeper = await runtime.start(napper, null);
+    await waitForStatus(runtime, sleeper.runId, 'suspended');
+    const wait = await runtime.start(expense, 7);
+    await waitForStatus(runtime, wait.runId, 'suspended');
+    await receiver.waitFor(1);
+    await runtime.cancel(wait.runId);
+    const [waiting, cancelled] = await receiver.waitFor(2);
+    await pause(200);
+    expect(receiver.received).toHaveLength(2);
+    expect(waiting?.event).toMatchObject({ type: 'run.waiting', runId: wait.runId });
+    expect(cancelled?.event).toMatchObject({
+      type: 'run.cancelled',
+      runId: wait.runId,
+      status: 'cancelled',
+      error: { code: 'RUN_CANCELLED' },
+    });
+  });
+
   it('announces a budget stop with its partial output', async () => {
     const { store, receiver, runtime } = await setup();
     await createWebhook(store, { url: receiver.url, events: ['run.budget_exceeded'] });
@@ -182,6 +211,9 @@ describe('webhooks', () => {
       status: 'budget-exceeded',
       error: { code: 'BUDGET_EXCEEDED' },
     });
+    // The partial result: the run's stored output, here null (the stopped agent had written no text).
+    expect(request?.event.output).toEqual((await runtime.get(handle.runId)).output);
+    expect(request?.event).toHaveProperty('output');
     await pause(150);
     expect(receiver.received).toHaveLength(1);
   });
