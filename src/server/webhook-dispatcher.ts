@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type RunChange, runChangesStream } from '../core/run-changes.js';
 import { ConfigError, type Store } from '../index.js';
+import { firstAtOrAfter } from './record-search.js';
 import {
   type ClaimRecord,
   DeliveryBook,
@@ -265,11 +266,10 @@ class Dispatcher implements WebhookDispatcher {
       if (this.#sending.has(state.id)) continue;
       if (this.#sending.size + claims.length >= this.#settings.concurrency) break;
       const hook = this.#hooks.get(state.webhook);
-      if (hook === undefined || hook.revokedAt !== undefined) {
-        await this.#cancel(
-          state,
-          hook === undefined ? 'no such subscription' : 'the subscription was revoked',
-        );
+      // Not read yet: subscriptions are append-only, so the next look has it.
+      if (hook === undefined) continue;
+      if (hook.revokedAt !== undefined) {
+        await this.#cancel(state, 'the subscription was revoked');
         continue;
       }
       const base = { delivery: state.id, webhook: state.webhook };
@@ -315,7 +315,8 @@ class Dispatcher implements WebhookDispatcher {
 
   async #send(state: DeliveryState): Promise<void> {
     const hook = this.#hooks.get(state.webhook);
-    if (hook === undefined || hook.revokedAt !== undefined) {
+    if (hook === undefined) return;
+    if (hook.revokedAt !== undefined) {
       await this.#cancel(state, 'the subscription was revoked').catch((error: unknown) =>
         this.#report(error),
       );
@@ -382,30 +383,4 @@ class Dispatcher implements WebhookDispatcher {
     }
     return this.#hooks.all().filter((hook) => hook.revokedAt === undefined);
   }
-}
-
-/**
- * The first `seq` of `stream` whose record is at or after `time` (records are appended in about
- * time order), or the stream's length + 1: a doubling search for the end, then a binary search,
- * one single-record read per probe.
- */
-async function firstAtOrAfter(store: Store, stream: string, time: number): Promise<number> {
-  const at = async (seq: number): Promise<number | undefined> =>
-    (await store.readRecords(stream, { after: seq - 1, limit: 1 }))[0]?.at;
-  // Doubling: `low` is before `time` (0: before the first record), `high` at or after it, or past the end.
-  let low = 0;
-  let high = 1;
-  for (;;) {
-    const value = await at(high);
-    if (value === undefined || value >= time) break;
-    low = high;
-    high *= 2;
-  }
-  while (high - low > 1) {
-    const middle = Math.floor((low + high) / 2);
-    const value = await at(middle);
-    if (value !== undefined && value < time) low = middle;
-    else high = middle;
-  }
-  return high;
 }
