@@ -2,6 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { type RunChange, runChangesStream } from '../core/run-changes.js';
 import { ConfigError, type Store } from '../index.js';
 import { firstAtOrAfter } from './record-search.js';
@@ -49,6 +50,19 @@ const defaults = {
   concurrency: 8,
 } satisfies Partial<WebhookDispatcherOptions>;
 
+const dispatcherOptionNames = optionNames<WebhookDispatcherOptions>({
+  store: true,
+  pollMs: true,
+  timeoutMs: true,
+  maxAttempts: true,
+  retryBaseMs: true,
+  retryMaxMs: true,
+  claimGraceMs: true,
+  concurrency: true,
+  fetch: true,
+  onError: true,
+});
+
 /** A running dispatcher. */
 export interface WebhookDispatcher {
   /** This dispatcher's name in claims (`<host>:<pid>:<random>`). */
@@ -79,6 +93,11 @@ const cursorEveryMs = 5000;
  * ```
  */
 export function createWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
+  checkOptionNames('createWebhookDispatcher()', options, dispatcherOptionNames);
+  if (typeof options.store?.readRecords !== 'function')
+    throw new ConfigError('createWebhookDispatcher(): store must be a Store (the one the runs live in).', {
+      code: 'INVALID_OPTION',
+    });
   const settings = { ...defaults, ...options };
   for (const name of Object.keys(defaults) as (keyof typeof defaults)[]) {
     const value = settings[name];

@@ -73,6 +73,19 @@ describe('createWebhook refuses', () => {
   });
 });
 
+describe('createWebhookDispatcher refuses', () => {
+  it('an unknown option (with a did-you-mean), a bad number, no store', () => {
+    const store = createMemoryStore();
+    expect(() => createWebhookDispatcher({ store, pollMS: 10 } as never)).toThrow(
+      'createWebhookDispatcher(): unknown option "pollMS". Did you mean "pollMs"?',
+    );
+    expect(() => createWebhookDispatcher({ store, maxAttempts: 0 })).toThrow(
+      'createWebhookDispatcher(): maxAttempts must be a whole number ≥ 1; got 0.',
+    );
+    expect(() => createWebhookDispatcher({} as never)).toThrow('store must be a Store');
+  });
+});
+
 describe('webhook routes', () => {
   async function served(store: Store = createMemoryStore()) {
     const started = await startServer(store);

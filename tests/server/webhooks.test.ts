@@ -88,6 +88,7 @@ const fast = {
 
 async function setup(
   answer?: (request: Received, index: number) => Answer,
+  options: Partial<WebhookDispatcherOptions> = {},
   store: Store = createMemoryStore(),
 ) {
   const receiver = await startReceiver(answer);
@@ -95,7 +96,7 @@ async function setup(
     store,
     workflows: [greet, broken, expense, refunder, editor, chatty, napper],
   });
-  const dispatcher = createWebhookDispatcher({ store, ...fast });
+  const dispatcher = createWebhookDispatcher({ store, ...fast, ...options });
   cleanups.push(async () => {
     await dispatcher.close();
     await runtime.close();
@@ -286,12 +287,13 @@ describe('webhooks', () => {
   });
 
   it('sends nothing to a revoked subscription, not even a pending retry', async () => {
-    const { store, receiver, runtime } = await setup(() => ({ status: 500 }));
+    // The retry is due 0.5 to 1 s later: the revocation comes first.
+    const { store, receiver, runtime } = await setup(() => ({ status: 500 }), { retryBaseMs: 1000 });
     const { info } = await createWebhook(store, { url: receiver.url, events: ['run.completed'] });
     await finished(runtime, 'greet', 'Fe');
     await receiver.waitFor(1);
     await revokeWebhook(store, info.id);
-    await pause(500);
+    await pause(1200);
     expect(receiver.received).toHaveLength(1);
     expect((await listWebhookDeliveries(store, info.id))[0]).toMatchObject({
       outcome: 'cancelled',
