@@ -320,7 +320,10 @@ class Dispatcher implements WebhookDispatcher {
   /** Reads the stream up to the claims just made, and sends those that won. */
   async #sendWon(claims: readonly { delivery: string; seq: number }[]): Promise<void> {
     if (claims.length === 0) return;
-    await this.#book.sync(this.#store);
+    // Up to the last claim (a read shared with one begun before the claims were stored may stop short).
+    const last = Math.max(...claims.map((claim) => claim.seq));
+    do await this.#book.sync(this.#store);
+    while (this.#book.seen < last);
     for (const { delivery, seq } of claims) {
       const state = this.#book.get(delivery);
       if (state === undefined || state.claimSeq !== seq || this.#closed) continue;
