@@ -4,7 +4,6 @@ import { serializeError, WaitTimeoutError } from './errors.js';
 import type { ExecutionOutcome } from './execution-host.js';
 import { JournaledExecution } from './execution-journal.js';
 import { Suspension } from './interruption.js';
-import { logRunChange } from './run-changes.js';
 import type { WaitOptions } from './run-context.js';
 import type { LeaseFence, SignalRecord } from './store.js';
 import { type OpenWait, payloadProblem, waitSchemaJson, waitsStream } from './wait-payload.js';
@@ -191,7 +190,7 @@ export abstract class WaitingExecution extends JournaledExecution {
       });
       const seq = await store.appendRecord(waitsStream(this.runId), { waits }, now);
       // The change feed's record, in the same turn as the status (run-changes.ts).
-      logRunChange(store, {
+      this.host.changes?.log({
         runId: this.runId,
         target: this.record.target,
         status: 'suspended',

@@ -10,7 +10,7 @@ import { type ExecutionOutcome, failedOutcome } from './execution-host.js';
 import { WaitingExecution } from './execution-waits.js';
 import { Suspension } from './interruption.js';
 import { jsonProblem } from './json-value.js';
-import { logRunChange, type RunChange } from './run-changes.js';
+import type { RunChange } from './run-changes.js';
 import type { DistributiveOmit, RunContext, StepContext, StepOptions } from './run-context.js';
 import type { Runnable } from './runnable.js';
 import { ScopeContext, Step } from './scope-context.js';
@@ -132,7 +132,7 @@ export class RunExecution extends WaitingExecution {
             leaseExpiresAt: null,
           };
     // The change feed's record first, in the same turn: one transaction with the status.
-    logRunChange(this.host.store, this.#change(outcome.status, now));
+    this.host.changes?.log(this.#change(outcome.status, now));
     const update = this.host.store.updateRun(this.runId, patch, now, this.fence(now));
     if (behind !== undefined) return this.#persistBehind(outcome, behind, update, now);
     return update.then(
@@ -208,7 +208,7 @@ export class RunExecution extends WaitingExecution {
       case 'suspended':
         return this.persistSuspended(outcome, now, fence);
       case 'budget-exceeded':
-        logRunChange(store, this.#change('budget-exceeded', now));
+        this.host.changes?.log(this.#change('budget-exceeded', now));
         await store.updateRun(
           this.runId,
           {

@@ -1,6 +1,7 @@
 /** Webhook subscriptions: created with a signing secret shown once, listed, revoked; kept as a record stream in the store, like API keys. */
 
 import { randomBytes } from 'node:crypto';
+import { runChangeConsumersStream } from '../core/run-changes.js';
 import { didYouMean } from '../core/suggest.js';
 import { ConfigError, type Store } from '../index.js';
 
@@ -180,6 +181,12 @@ export async function createWebhook(
     info.targets = [...new Set(options.targets)];
   if (options.description !== undefined) info.description = options.description;
   const secret = `whsec_${randomBytes(32).toString('base64url')}`;
+  // Runtimes write the change feed while someone wants it: from now on (within about a second).
+  await store.appendRecord(
+    runChangeConsumersStream,
+    { consumer: `webhook:${info.id}`, wanted: true },
+    info.createdAt,
+  );
   await store.appendRecord(webhookStream, { type: 'create', ...info, secret }, info.createdAt);
   return { secret, info };
 }
@@ -208,8 +215,10 @@ export async function listWebhooks(store: Store): Promise<WebhookInfo[]> {
 export async function revokeWebhook(store: Store, id: string, now = Date.now()): Promise<boolean> {
   const found = (await readWebhooks(store)).find((hook) => hook.id === id);
   if (found === undefined) return false;
-  if (found.revokedAt === undefined)
+  if (found.revokedAt === undefined) {
     await store.appendRecord(webhookStream, { type: 'revoke', id, at: now }, now);
+    await store.appendRecord(runChangeConsumersStream, { consumer: `webhook:${id}`, wanted: false }, now);
+  }
   return true;
 }
 
