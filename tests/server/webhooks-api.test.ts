@@ -123,6 +123,14 @@ describe('webhook routes', () => {
     expect(noLog.status).toBe(404);
   });
 
+  it('leaves the routes out with webhooks: false', async () => {
+    const { runtime } = await served();
+    const { createServer } = await import('../../src/server/index.js');
+    const paths = createServer({ runtime, targets: [], webhooks: false }).routes.map((route) => route.path);
+    expect(paths).toContain('/v1/runs');
+    expect(paths.filter((path) => path.startsWith('/v1/webhooks'))).toEqual([]);
+  });
+
   it('refuses a bad URL, unknown events and __proto__ with what and where', async () => {
     const { url, admin, store } = await served();
     const bad = await call(`${url}/v1/webhooks`, {
