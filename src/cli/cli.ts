@@ -31,6 +31,7 @@ import { serveCommand } from './commands/serve.js';
 import { showCommand } from './commands/show.js';
 import { signalCommand } from './commands/signal.js';
 import { statsCommand } from './commands/stats.js';
+import { webhooksCommand } from './commands/webhooks.js';
 import { workerCommand } from './commands/worker.js';
 import { createStyle, type Writer } from './output.js';
 import { processStdin, type Stdin } from './stdin.js';
@@ -41,7 +42,7 @@ import { resolveStorePath } from './store-path.js';
  *
  * @example
  * ```ts
- * commands.map((command) => command.name); // ['run', 'runs', 'show', 'stats', 'eval', 'resume', 'replay', 'fork', 'signal', …, 'worker', 'serve', 'keys', 'mcp']
+ * commands.map((command) => command.name); // ['run', 'runs', 'show', 'stats', 'eval', 'resume', 'replay', 'fork', 'signal', …, 'worker', 'serve', 'keys', 'mcp', 'webhooks']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -63,6 +64,7 @@ export const commands: readonly Command[] = [
   serveCommand,
   keysCommand,
   mcpCommand,
+  webhooksCommand,
 ];
 
 /**

@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import type { SpawnChild } from './distributed-child.js';
 import type { SerializedError } from './errors.js';
 import type { EventBus } from './events.js';
+import type { RunChangeLog } from './run-changes.js';
 import type { Tenant } from './run-context.js';
 import type { RunObserver } from './run-observer.js';
 import type { JournalEntry, RunStatus, Store } from './store.js';
@@ -46,6 +47,8 @@ export interface ExecutionHost {
   readonly replayOnly?: boolean;
   /** Set when the runtime has a dispatcher: starts a distributed child run (`ctx.run(..., { distribute: true })`). */
   readonly spawnChild?: SpawnChild;
+  /** The store's change feed (run-changes.ts): told of every run end and wait for a signal. Absent in a replay. */
+  readonly changes?: RunChangeLog;
 }
 
 /**

@@ -188,7 +188,16 @@ export abstract class WaitingExecution extends JournaledExecution {
         const schema = this.#waitSchemas?.get(signal);
         return schema === undefined ? { signal } : { signal, schema };
       });
-      await store.appendRecord(waitsStream(this.runId), { waits }, now);
+      const seq = await store.appendRecord(waitsStream(this.runId), { waits }, now);
+      // The change feed's record, in the same turn as the status (run-changes.ts).
+      this.host.changes?.log({
+        runId: this.runId,
+        target: this.record.target,
+        status: 'suspended',
+        at: now,
+        owner: this.host.owner,
+        waits: seq,
+      });
     }
     await store.updateRun(
       this.runId,

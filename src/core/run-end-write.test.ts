@@ -11,6 +11,7 @@ import { createSqliteStore } from '../stores/sqlite/index.js';
 import { scriptedModel } from '../testing/index.js';
 import { tool } from '../tools/tool.js';
 import { BatonError } from './errors.js';
+import { runChangeConsumersStream, runChangesStream } from './run-changes.js';
 import { workflow } from './runnable.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import type { JournalEntry, Store } from './store.js';
@@ -195,10 +196,39 @@ describe('an agent that is the run itself, on SQLite', () => {
     // The run's insert, the first model step, the tool step, then the final model step with the run's end.
     expect(store.stats.transactions - before.transactions).toBe(4);
     expect(store.stats.queuedWrites - before.queuedWrites).toBe(5);
+    // No one reads the change feed (run-changes.ts): only the first run, before the runtime looked, wrote a change.
+    expect((await store.readRecords(runChangesStream)).map((record) => record.data)).toEqual([
+      expect.objectContaining({ runId: first.runId, status: 'completed' }),
+    ]);
     expect(store.stats.journalEntries - before.journalEntries).toBe(3);
     expect(additions).toBe(2);
     const journal = await runtime.journal(handle.runId);
     expect(journal.map((entry) => entry.name)).toEqual(['model:calculator', 'tool:add', 'model:calculator']);
     expect((await runtime.get(handle.runId)).status).toBe('completed');
+  });
+
+  it('with a consumer of the change feed, adds the change record to the same transaction', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'baton-run-end-write-'));
+    const store = createSqliteStore({ path: join(folder, 'baton.db') });
+    cleanups.push(async () => {
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    });
+    await store.appendRecord(runChangeConsumersStream, { consumer: 'test', wanted: true });
+    const flow = workflow({ name: 'flow' }, async (ctx) => ctx.step('one', async () => 1));
+    const runtime = runtimeOn(store, [flow]);
+    await (await runtime.start(flow, null)).result();
+    const before = { ...store.stats };
+    const handle = await runtime.start(flow, null);
+    expect(await handle.result()).toBe(1);
+    // The run's insert, its step, then its end with the change record: 4 writes in 3 transactions.
+    expect(store.stats.transactions - before.transactions).toBe(3);
+    expect(store.stats.queuedWrites - before.queuedWrites).toBe(4);
+    expect((await store.readRecords(runChangesStream)).at(-1)?.data).toMatchObject({
+      runId: handle.runId,
+      target: 'flow',
+      status: 'completed',
+      owner: expect.any(String),
+    });
   });
 });

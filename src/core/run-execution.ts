@@ -10,6 +10,7 @@ import { type ExecutionOutcome, failedOutcome } from './execution-host.js';
 import { WaitingExecution } from './execution-waits.js';
 import { Suspension } from './interruption.js';
 import { jsonProblem } from './json-value.js';
+import type { RunChange } from './run-changes.js';
 import type { DistributiveOmit, RunContext, StepContext, StepOptions } from './run-context.js';
 import type { Runnable } from './runnable.js';
 import { ScopeContext, Step } from './scope-context.js';
@@ -130,6 +131,8 @@ export class RunExecution extends WaitingExecution {
             leaseOwner: null,
             leaseExpiresAt: null,
           };
+    // The change feed's record first, in the same turn: one transaction with the status.
+    this.host.changes?.log(this.#change(outcome.status, now));
     const update = this.host.store.updateRun(this.runId, patch, now, this.fence(now));
     if (behind !== undefined) return this.#persistBehind(outcome, behind, update, now);
     return update.then(
@@ -205,6 +208,7 @@ export class RunExecution extends WaitingExecution {
       case 'suspended':
         return this.persistSuspended(outcome, now, fence);
       case 'budget-exceeded':
+        this.host.changes?.log(this.#change('budget-exceeded', now));
         await store.updateRun(
           this.runId,
           {
@@ -233,6 +237,11 @@ export class RunExecution extends WaitingExecution {
         break;
     }
     return this.#ended(outcome, now);
+  }
+
+  /** The change feed's record of this run reaching `status` at `now` (run-changes.ts). */
+  #change(status: RunStatus, now: number): RunChange {
+    return { runId: this.runId, target: this.record.target, status, at: now, owner: this.host.owner };
   }
 
   /** Announces the end of the run to listeners. */

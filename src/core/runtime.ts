@@ -17,6 +17,7 @@ import { EventBus, type EventListener } from './events.js';
 import type { ExecutionHost, ExecutionOutcome } from './execution-host.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
 import { checkOptionNames, optionNames } from './option-names.js';
+import { RunChangeLog } from './run-changes.js';
 import type { Tenant } from './run-context.js';
 import { Handle, type RunHandle, RunResults } from './run-handle.js';
 import type { RunObserver } from './run-observer.js';
@@ -270,6 +271,7 @@ class BatonRuntime implements Runtime {
         owner: this.#owner,
         leaseMs: this.#leaseMs,
         tenant: this.#tenant,
+        changes: new RunChangeLog(store),
       };
       if (this.#audit !== undefined) this.#host = { ...this.#host, audit: this.#audit(store) };
       if (this.#dispatcher !== undefined) this.#host = { ...this.#host, spawnChild: this.#spawnChild };
@@ -717,6 +719,7 @@ class BatonRuntime implements Runtime {
     const record = await this.get(runId);
     if (terminalStatuses.has(record.status)) return record;
     const now = this.clock.now();
+    this.#hostFor(store).changes?.log({ runId, target: record.target, status: 'cancelled', at: now });
     await store.updateRun(
       runId,
       {

@@ -43,6 +43,7 @@ import {
 import { storeChanges } from './store-changes.js';
 import { targetEventsRoute } from './target-events.js';
 import { waitRoutes } from './wait-routes.js';
+import { webhookRoutes } from './webhooks-routes.js';
 
 export type { ServedTarget } from './route.js';
 
@@ -94,6 +95,8 @@ export interface ServerOptions {
    * `run` calls tools): pass `createMcpServer` from `batonjs/mcp`. See docs/mcp.md.
    */
   mcp?: McpEndpointFactory;
+  /** Serve the webhook routes (`/v1/webhooks…`, admin keys; webhooks-routes.ts). Default true. */
+  webhooks?: boolean;
 }
 
 const defaults = {
@@ -102,6 +105,7 @@ const defaults = {
   bodyLimit: 1024 * 1024,
   heartbeatMs: 15_000,
   pollMs: 500,
+  webhooks: true,
 } satisfies Partial<ServerOptions>;
 
 const idempotencyPattern = /^[\x21-\x7e]{1,200}$/;
@@ -386,6 +390,21 @@ export function createServer(options: ServerOptions): Hono<Env> {
     responses: { 200: { description: 'The OpenAPI 3.1 document' } },
     handle: (c) => c.json(document),
   };
+  // Webhooks are the server's own (its store runs the dispatcher): a tenant's key is refused.
+  if (settings.webhooks)
+    for (const route of webhookRoutes(own.store))
+      routes.push({
+        ...route,
+        handle(c, input) {
+          if (input.tenant.id !== undefined)
+            throw new HttpError(
+              403,
+              'FORBIDDEN',
+              `Webhooks belong to the server, not to tenant "${input.tenant.id}": use a key without a tenant.`,
+            );
+          return route.handle(c, input);
+        },
+      });
   routes.push(openApiRoute);
   const document = openApiDocument(routes, { title: 'Baton HTTP API', version: '1' });
 

@@ -1,4 +1,4 @@
-/** batonjs/server: the HTTP API (Hono) over a runtime, and the API keys it checks. */
+/** batonjs/server: the HTTP API (Hono) over a runtime, the API keys it checks, and webhooks. */
 
 export type { A2aServerOptions } from './a2a-routes.js';
 export {
@@ -18,3 +18,33 @@ export type { DashboardOptions } from './dashboard.js';
 export { type ErrorBody, HttpError, type RequestIssue } from './http-error.js';
 export { type Listening, listen } from './listen.js';
 export type { McpEndpointFactory, McpHttpEndpoint, McpRequestAccess } from './mcp-route.js';
+export {
+  type AttemptRecord,
+  listWebhookDeliveries,
+  type WebhookDelivery,
+  webhookDeliveryStream,
+} from './webhook-deliveries.js';
+export {
+  createWebhookDispatcher,
+  type WebhookDispatcher,
+  type WebhookDispatcherOptions,
+} from './webhook-dispatcher.js';
+export type { WebhookEvent, WebhookPendingRequest } from './webhook-events.js';
+export {
+  signWebhook,
+  type VerifyWebhookOptions,
+  verifyWebhookSignature,
+  webhookHeaders,
+} from './webhook-signature.js';
+export {
+  type CreateWebhookOptions,
+  createWebhook,
+  listWebhooks,
+  revokeWebhook,
+  type WebhookEventType,
+  type WebhookInfo,
+  type WebhookProblem,
+  webhookEventTypes,
+  webhookProblems,
+  webhookStream,
+} from './webhooks.js';

@@ -2,7 +2,13 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore, type Store } from '../../src/index.js';
-import { createApiKey, createApiKeyVerifier, listApiKeys, revokeApiKey } from '../../src/server/index.js';
+import {
+  createApiKey,
+  createApiKeyVerifier,
+  createWebhook,
+  listApiKeys,
+  revokeApiKey,
+} from '../../src/server/index.js';
 import { waitForStatus } from '../../src/testing/index.js';
 import { call, keyWith, startServer } from './server-fixtures.js';
 
@@ -10,6 +16,7 @@ let store: Store;
 let served: Awaited<ReturnType<typeof startServer>>;
 let url: string;
 let runId: string;
+let webhookId: string;
 
 beforeEach(async () => {
   store = createMemoryStore();
@@ -22,6 +29,8 @@ beforeEach(async () => {
   });
   runId = started.body.id;
   await waitForStatus(served.runtime, runId, 'suspended');
+  webhookId = (await createWebhook(store, { url: 'https://example.com/hook', events: ['run.completed'] }))
+    .info.id;
 });
 afterEach(() => served.stop());
 
@@ -38,7 +47,10 @@ async function operations(): Promise<(Operation & { body?: unknown })[]> {
   };
   return Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
-      const concrete = path.replace('{id}', runId).replace('{call}', 'call_1').replace('{target}', 'helper');
+      const concrete = path
+        .replace('{id}', path.startsWith('/v1/webhooks/') ? webhookId : runId)
+        .replace('{call}', 'call_1')
+        .replace('{target}', 'helper');
       const body =
         concrete === '/v1/runs' && method === 'post'
           ? { target: 'greet', input: { name: 'a' } }
@@ -53,7 +65,9 @@ async function operations(): Promise<(Operation & { body?: unknown })[]> {
                       id: 'chat-1',
                       messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }],
                     }
-                  : undefined;
+                  : concrete === '/v1/webhooks' && method === 'post'
+                    ? { url: 'https://example.com/other', events: ['run.failed'] }
+                    : undefined;
       return {
         method: method.toUpperCase() as Operation['method'],
         path: concrete,
@@ -94,7 +108,7 @@ async function request(
 describe('API keys', () => {
   it('covers every route: 401 without a key, with a wrong one, a revoked one or a malformed header; 403 outside the scope; let in with it', async () => {
     const all = await operations();
-    expect(all.length).toBe(16);
+    expect(all.length).toBe(20);
     const revoked = await createApiKey(store, { scopes: ['admin'] });
     await revokeApiKey(store, revoked.info.id);
     const approveOnly = await keyWith(store, ['approve']);
@@ -134,7 +148,7 @@ describe('API keys', () => {
           (right as { body: { error: { code: string } } }).body.error.code,
         );
     }
-    expect(checked).toHaveLength(15);
+    expect(checked).toHaveLength(19);
   });
 
   it('limits a key to its targets: other runs are 403, lists and targets show only its own', async () => {
@@ -265,12 +279,16 @@ describe('OpenAPI document', () => {
       'GET /v1/stats',
       'GET /v1/targets',
       'GET /v1/threads/{id}',
+      'GET /v1/webhooks',
+      'GET /v1/webhooks/{id}/deliveries',
       'POST /v1/chat/{target}',
       'POST /v1/runs',
       'POST /v1/runs/{id}/approvals/{call}',
       'POST /v1/runs/{id}/cancel',
       'POST /v1/runs/{id}/reply',
       'POST /v1/runs/{id}/signal',
+      'POST /v1/webhooks',
+      'POST /v1/webhooks/{id}/revoke',
     ]);
     const start = document.paths['/v1/runs'].post;
     expect(start.requestBody.content['application/json'].schema).toMatchObject({

@@ -375,6 +375,13 @@ describe('rate limits and tenants', () => {
       body: { jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: theirs.body.id } },
     });
     expect(a2a.status).toBe(401);
+    // Webhooks are the server's own: a tenant's admin key is refused.
+    const acmeAdmin = (await createApiKey(store, { scopes: ['admin'], tenant: 'acme' })).key;
+    const hook = await call(`${server.url}/v1/webhooks`, {
+      key: acmeAdmin,
+      body: { url: 'https://example.com/hook', events: ['run.completed'] },
+    });
+    expect(hook).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
     await expect(createApiKey(store, { scopes: ['read'], tenant: '../etc' })).rejects.toThrow(/tenant/);
   });
 });

@@ -24,7 +24,8 @@ export const serveCommand: Command = {
     'or found in a folder named, over HTTP on the store the CLI uses: start runs (idempotent),\n' +
     'list, get, cancel, signal, read journals, follow live events over SSE (resumable with\n' +
     'Last-Event-ID), and GET /openapi.json; the dashboard at / (watch, inspect and approve runs in a\n' +
-    'browser). It continues due timers and runs whose process died.\n' +
+    'browser). It continues due timers and runs whose process died, and sends webhooks (baton\n' +
+    'webhooks create; --no-webhooks leaves that to other processes).\n' +
     '\n' +
     'Requests need an API key (Authorization: Bearer bk_…, see baton keys create). --no-auth turns\n' +
     'keys off, for a loopback host only. SIGINT or SIGTERM stops it: open streams end, runs in\n' +
@@ -60,6 +61,10 @@ export const serveCommand: Command = {
         'tenants, each with its own store (a path or postgres:// URL); keys made with --tenant reach only theirs',
     },
     mcp: { type: 'boolean', description: 'also serve MCP (Streamable HTTP) at /mcp, behind the same keys' },
+    'no-webhooks': {
+      type: 'boolean',
+      description: 'do not send webhooks from this process (docs/webhooks.md)',
+    },
   },
   examples: [
     'baton serve examples/customer-support/team.yaml',
@@ -122,6 +127,8 @@ export const serveCommand: Command = {
           : {}),
       });
       const listening = await server.listen(app, { port, hostname: host });
+      const webhooks =
+        values['no-webhooks'] === true ? undefined : server.createWebhookDispatcher({ store: session.store });
       const say = (text: string): void => {
         context.stdout.write(`${text}\n`);
       };
@@ -146,6 +153,7 @@ export const serveCommand: Command = {
       say(`${received}: stopping.`);
       abort.abort();
       await listening.close();
+      await webhooks?.close();
       return 0;
     } finally {
       stop.stop();

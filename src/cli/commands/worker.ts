@@ -62,6 +62,10 @@ export const workerCommand: Command = {
       description:
         'limits its model calls share with every worker, by provider or provider:model, e.g. \'{"openai": {"maxConcurrent": 16}}\'',
     },
+    webhooks: {
+      type: 'boolean',
+      description: 'also send webhooks: a dispatcher on the store (off by default; baton serve runs one)',
+    },
     quiet: { type: 'boolean', short: 'q', description: 'print nothing but errors' },
     ...queueOptions,
   },
@@ -125,6 +129,9 @@ export const workerCommand: Command = {
         ...(events === undefined ? {} : { events }),
         ...(limits === undefined ? {} : { resilience: createResilience({ sharedLimits: limits }) }),
       });
+      // Closed after the worker and before the store: attempts in flight are recorded.
+      if (values.webhooks === true)
+        opened.push((await import('../../server/webhook-dispatcher.js')).createWebhookDispatcher({ store }));
     } catch (error) {
       stopped.stop();
       for (const resource of opened) await resource.close().catch(() => undefined);
@@ -145,7 +152,7 @@ export const workerCommand: Command = {
         });
     if (!quiet)
       context.stdout.write(
-        `baton worker ready: queue "${queue.queue}" on ${safeUrl(queue.redis)}, store ${postgres ? safeUrl(context.storePath) : shownPath(context, context.storePath)}, concurrency ${concurrency ?? 10}${values.events === true ? ', events on Redis' : ''}${sharedLimits === undefined ? '' : `, shared limits on ${Object.keys(sharedLimits).join(', ')}`}, running ${definitions.map((definition) => definition.name).join(', ')}\n`,
+        `baton worker ready: queue "${queue.queue}" on ${safeUrl(queue.redis)}, store ${postgres ? safeUrl(context.storePath) : shownPath(context, context.storePath)}, concurrency ${concurrency ?? 10}${values.events === true ? ', events on Redis' : ''}${values.webhooks === true ? ', webhooks' : ''}${sharedLimits === undefined ? '' : `, shared limits on ${Object.keys(sharedLimits).join(', ')}`}, running ${definitions.map((definition) => definition.name).join(', ')}\n`,
       );
     const signal = await stopped.received;
     if (!quiet) context.stdout.write(`${signal}: draining (runs in hand go back to the queue)…\n`);
