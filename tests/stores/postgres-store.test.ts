@@ -205,6 +205,12 @@ describe('resuming a run by signal on Postgres', () => {
     try {
       const handle = await runtime.start(flow, 'order');
       await waitForStatus(runtime, handle.runId, 'suspended');
+      // The suspension's own writes may still commit (the change feed's record, issued with the
+      // status, can take its own transaction): count from when they are done.
+      for (let last = -1; last !== store.stats.transactions; ) {
+        last = store.stats.transactions;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       const reads: string[] = [];
       for (const method of ['getRun', 'loadJournal', 'listSignals', 'readRecords'] as const) {
         const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>;
