@@ -69,5 +69,8 @@ export function failedOutcome(error: SerializedError): ExecutionOutcome {
   return { status: 'budget-exceeded', error, output: error.data?.partial ?? null };
 }
 
-/** Why an execution stopped before its code ended. */
-export type StopReason = 'cancelled' | 'shutdown' | 'lost-lease' | 'store-failed';
+/**
+ * Why an execution stopped before its code ended. `not-created`: the run was started while its
+ * creation was queued (`Store.createsWithFirstStep`) and the creation failed.
+ */
+export type StopReason = 'cancelled' | 'shutdown' | 'lost-lease' | 'store-failed' | 'not-created';

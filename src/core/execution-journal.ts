@@ -79,9 +79,16 @@ export abstract class JournaledExecution extends LeasedExecution {
   /** Set when the runtime's observer watches this execution (tracing): it gets every event. */
   watch: ExecutionWatch | undefined;
 
-  /** True when someone gets this run's events: a listener on the runtime, or the observer watching this execution. */
+  /**
+   * Set while a run started before its handle existed (`runtime.start` on a store that
+   * `createsWithFirstStep`): its events are kept here until the handle's `events()` takes them
+   * or the runtime drops them (the turn after `start` resolved).
+   */
+  early: BatonEvent[] | undefined;
+
+  /** True when someone gets this run's events: a listener on the runtime, the observer watching this execution, or the buffer of a run started before its handle. */
   get observed(): boolean {
-    return this.host.events.active || this.watch !== undefined;
+    return this.host.events.active || this.watch !== undefined || this.early !== undefined;
   }
 
   /** True when a listener on the runtime wants events as they happen, text deltas included (model calls then stream). */
@@ -93,8 +100,10 @@ export abstract class JournaledExecution extends LeasedExecution {
   emit(event: DistributiveOmit<BatonEvent, 'runId' | 'at'>, force = false): void {
     const bus = this.host.events;
     const watch = this.watch;
-    if ((!bus.active && watch === undefined) || (!force && this.replaying)) return;
+    const early = this.early;
+    if ((!bus.active && watch === undefined && early === undefined) || (!force && this.replaying)) return;
     const full = { ...event, runId: this.runId, at: this.host.clock.now() } as BatonEvent;
+    early?.push(full);
     if (bus.active) bus.emit(full);
     if (watch !== undefined) {
       try {

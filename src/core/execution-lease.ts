@@ -46,6 +46,14 @@ export abstract class LeasedExecution {
     this.stop('lost-lease', error ?? new LeaseLostError(this.runId, this.host.owner));
   }
 
+  /**
+   * Stops a run whose creation failed after it was started (`runtime.start` starts a run while
+   * its creation is queued, on a store that `createsWithFirstStep`): nothing more is written for it.
+   */
+  notCreated(error: Error): void {
+    this.stop('not-created', error);
+  }
+
   /** Aborted when the run is cancelled, shut down or taken over. */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
@@ -87,12 +95,14 @@ export abstract class LeasedExecution {
   /**
    * What a failed store call means for the run, as an error to throw: a lost lease stops the
    * execution, a journal conflict means another process recorded the key (it took the run
-   * over), and any other store failure (locked, full, I/O, connection) releases the run as a
-   * crash would, never as the workflow's own failure.
+   * over), a run the store does not have (its creation failed) stops it without another write,
+   * and any other store failure (locked, full, I/O, connection) releases the run as a crash
+   * would, never as the workflow's own failure.
    */
   protected storeFailure(error: unknown): Error {
     if (BatonError.isInstance(error)) {
       if (error.code === 'LEASE_LOST' || error.code === 'JOURNAL_CONFLICT') this.loseLease(error);
+      else if (error.code === 'RUN_NOT_FOUND') this.notCreated(error);
       else if (error.code === 'STORE_CLOSED')
         this.stop('store-failed', new StoreUnavailableError(error, this.runId));
       return this.stopError ?? error;
@@ -174,7 +184,7 @@ export abstract class LeasedExecution {
    * it (a failing store may refuse that too; the outcome then says the lease is still held).
    */
   protected async release(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
-    if (this.stopReason === 'lost-lease') return outcome;
+    if (this.stopReason === 'lost-lease' || this.stopReason === 'not-created') return outcome;
     const now = this.host.clock.now();
     try {
       await this.host.store.updateRun(

@@ -95,7 +95,7 @@ export class RunExecution extends WaitingExecution {
   #stoppedOutcome(): ExecutionOutcome {
     if (this.stopReason === 'cancelled')
       return { status: 'cancelled', error: serializeError(new RunCancelledError(this.runId)) };
-    if (this.stopReason === 'store-failed')
+    if (this.stopReason === 'store-failed' || this.stopReason === 'not-created')
       return { status: 'released', error: serializeError(this.stopError) };
     return { status: 'released' };
   }

@@ -390,6 +390,16 @@ export interface Store {
   readRecords(stream: string, options?: ReadRecordsOptions): Promise<StoredRecord[]>;
 
   /**
+   * Optional: true when the store writes calls issued one after another without awaiting in call
+   * order, those of one turn of the event loop in one transaction (group commit), and refuses a
+   * write to a run that is queued behind that run's failed `createRun` in the same transaction
+   * (`appendJournal` and `updateRun` reject with `RUN_NOT_FOUND`, nothing written). The runtime
+   * then starts a new run whose id it generated while the run's `createRun` is still queued, so
+   * the run's first step is stored in the transaction that creates it (the SQLite store).
+   */
+  readonly createsWithFirstStep?: boolean;
+
+  /**
    * Optional: calls `listener` after a change committed by any process sharing the store (the
    * Postgres store hears them with `LISTEN/NOTIFY`), so a waiting process wakes without waiting
    * for its next poll. Returns the function that unsubscribes. A store without it is polled;

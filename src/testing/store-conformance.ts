@@ -4,7 +4,7 @@
  * Vitest is an optional peer dependency, loaded only by this entry.
  */
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { BatonError, type SerializedError } from '../core/errors.js';
 import type { JournalEntry, RunRecord, Store } from '../core/store.js';
 
@@ -141,7 +141,7 @@ export function describeStoreConformance(
   const registered = new Set<string>();
 
   /** Registers a case, or skips it with the store's stated reason. */
-  function check(name: string, body: () => Promise<void>): void {
+  function check(name: string, body: (context: TestContext) => Promise<void>): void {
     registered.add(name);
     const reason = skip[name];
     if (reason === undefined) it(name, body);
@@ -893,6 +893,38 @@ export function describeStoreConformance(
           'RUN_NOT_FOUND',
         );
       });
+    });
+
+    describe('a run stored with its first step (createsWithFirstStep)', () => {
+      check(
+        'refuses the writes to a run queued behind its failed createRun, storing none of them',
+        async (context) => {
+          if (store.createsWithFirstStep !== true)
+            context.skip('the store does not set createsWithFirstStep: the runtime awaits each creation');
+          const held = { leaseOwner: 'worker-a', leaseExpiresAt: T + 100 };
+          const fence = { owner: 'worker-a', now: T + 1 };
+          await store.createRun(sampleRun({ id: 'taken', ...held, input: 'first' }));
+          await store.appendJournal(sampleEntry('taken', 'r#0', { result: 'first' }), fence);
+          // Issued together, as the runtime issues a new run's creation and its first step: the
+          // second creation fails, and its writes (which the lease would let through, since the
+          // same owner holds the taken run) must not land in the other run.
+          const outcomes = await Promise.allSettled([
+            store.createRun(sampleRun({ id: 'taken', ...held, input: 'second' })),
+            store.appendJournal(sampleEntry('taken', 'r#1', { result: 'second' }), fence),
+            store.updateRun('taken', { status: 'completed', output: 'second' }, T + 2, fence),
+            store.createRun(sampleRun({ id: 'fresh', ...held })),
+            store.appendJournal(sampleEntry('fresh', 'r#0'), fence),
+          ]);
+          const codes = outcomes.map((outcome) =>
+            outcome.status === 'fulfilled' ? 'stored' : (outcome.reason as BatonError).code,
+          );
+          expect(codes).toEqual(['RUN_EXISTS', 'RUN_NOT_FOUND', 'RUN_NOT_FOUND', 'stored', 'stored']);
+          expect((await store.loadJournal('taken')).map((entry) => entry.result)).toEqual(['first']);
+          const taken = await store.getRun('taken');
+          expect([taken?.status, taken?.input, taken?.output]).toEqual(['running', 'first', undefined]);
+          expect((await store.loadJournal('fresh')).map((entry) => entry.key)).toEqual(['r#0']);
+        },
+      );
     });
 
     describe('signals', () => {

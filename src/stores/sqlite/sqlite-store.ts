@@ -79,7 +79,9 @@ const defaults = {
  * group-committed: every one issued before the event loop turns is written, in call order,
  * in one transaction, and each promise resolves only when that transaction has committed. A
  * write that fails on its own (`RUN_EXISTS`, `RUN_NOT_FOUND`, `JOURNAL_CONFLICT`) rejects
- * only its own promise. Every other call first writes the queue, so it observes the queued
+ * only its own promise, and the appends and updates of a run queued behind its failed
+ * `createRun` in the same transaction (`RUN_NOT_FOUND`: nothing of a run that was not created is
+ * stored; `createsWithFirstStep`). Every other call first writes the queue, so it observes the queued
  * writes and is ordered after them. `close()` writes the queue, then closes the file; later
  * calls reject with `STORE_CLOSED`. All stored values must be JSON-serializable.
  *
@@ -153,6 +155,8 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
   return {
     path,
     stats,
+    // A run's first step may be queued behind its creation (see write-queue.ts).
+    createsWithFirstStep: true,
 
     createRun(run) {
       return enqueue(() => {
@@ -160,10 +164,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         const runId = run.id;
         return {
           journal: false,
-          write: () => insertRun.run(...params).changes,
-          settle: (changes) => {
-            if (changes === 0) throw runExistsError(runId);
+          creates: runId,
+          // Thrown inside the batch, so the writes to this run queued behind it are refused too.
+          write: () => {
+            if (insertRun.run(...params).changes === 0) throw runExistsError(runId);
           },
+          settle: returnNothing,
         };
       });
     },
@@ -183,6 +189,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         if (fence === undefined) {
           return {
             journal: false,
+            runId,
             write: () => statement.run(...values).changes,
             settle: (changes) => {
               if (changes === 0) throw new RunNotFoundError(runId);
@@ -192,6 +199,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         values.push(fence.owner, fence.now);
         return {
           journal: false,
+          runId,
           // 1: updated; 0: the run is unknown; -1: the fence's owner does not hold the lease.
           write: () =>
             statement.run(...values).changes > 0 ? 1 : selectRunExists.get(runId) === undefined ? 0 : -1,
@@ -246,6 +254,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         if (fence === undefined) {
           return {
             journal: true,
+            runId,
             write: () => insertJournal.run(...params).changes,
             settle: (changes) => {
               if (changes === 0) throw journalConflictError(runId, key);
@@ -255,6 +264,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         const { owner, now } = fence;
         return {
           journal: true,
+          runId,
           // 1: appended; 0: the key is taken; -1: the fence's owner does not hold the lease.
           write: () =>
             insertJournalFenced.run(...params, runId, owner, now).changes > 0
@@ -363,6 +373,8 @@ function validate(settings: Required<SqliteStoreOptions>): void {
     throw new ConfigError('createSqliteStore: path must be a string.');
   }
 }
+
+function returnNothing(): void {}
 
 function normalizeLimit(limit: number): number {
   return Math.max(0, Math.floor(limit));
