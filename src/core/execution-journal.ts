@@ -6,7 +6,7 @@
 import type { Budget } from './budget-limits.js';
 import { deserializeError, NonDeterminismError } from './errors.js';
 import type { BatonEvent } from './events.js';
-import type { AuditOpener, ExecutionHost } from './execution-host.js';
+import type { AuditOpener, ExecutionHost, JournalAuditor, SealedAudit } from './execution-host.js';
 import { LeasedExecution } from './execution-lease.js';
 import type { DistributiveOmit, RunGovernance, RunServices } from './run-context.js';
 import type { ExecutionWatch } from './run-observer.js';
@@ -27,7 +27,7 @@ export abstract class JournaledExecution extends LeasedExecution {
   protected readonly recordedCount: number;
   protected replayedCount = 0;
   #pendingWrites: Set<Promise<void>> | undefined;
-  #auditor: ((entry: JournalEntry) => Promise<void>) | undefined;
+  #auditor: JournalAuditor | undefined;
   protected writeError: unknown;
   /** Signals taken by a `waitFor` of this run: recorded ones (loaded with the journal) and this execution's. */
   protected consumedSignals: Set<number> | undefined;
@@ -163,18 +163,31 @@ export abstract class JournaledExecution extends LeasedExecution {
     if (cost !== undefined) this.costUsd += cost;
   }
 
-  /** Appends an entry (steps inline the same sequence to save an async frame). */
+  /** Appends an entry with its audit records (steps inline the same sequence to save an async frame). */
   protected async append(entry: JournalEntry): Promise<void> {
     if (this.writeError !== undefined) throw this.writeError;
     this.account(entry);
-    await this.appendFenced(entry);
-    if (this.host.audit !== undefined) await this.audited(this.host.audit, entry);
+    const sealed = this.sealAudit(entry);
+    if (!(await this.appendFenced(entry, undefined, sealed)) && this.host.audit !== undefined)
+      await this.audited(this.host.audit, entry);
   }
 
   /** Audits an appended entry, opening this execution's audit chain on first use. */
   protected audited(open: AuditOpener, entry: JournalEntry): Promise<void> {
     this.#auditor ??= open(this);
     return this.#auditor(entry);
+  }
+
+  /**
+   * The audit records of `entry`, sealed to be stored in the entry's own write; undefined
+   * without an audit log, on a store without `appendJournalWith`, or when the chain audits the
+   * entry after its append instead.
+   */
+  protected sealAudit(entry: JournalEntry): SealedAudit | undefined {
+    const open = this.host.audit;
+    if (open === undefined || this.host.store.appendJournalWith === undefined) return undefined;
+    this.#auditor ??= open(this);
+    return this.#auditor.seal?.(entry);
   }
 
   /** Appends without waiting; later awaits and the end of the run wait for it, in order. */

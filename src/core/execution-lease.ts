@@ -6,7 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import type { SpawnChild } from './distributed-child.js';
 import { BatonError, LeaseLostError, RunCancelledError, StoreUnavailableError } from './errors.js';
-import type { ExecutionHost, ExecutionOutcome, StopReason } from './execution-host.js';
+import type { ExecutionHost, ExecutionOutcome, SealedAudit, StopReason } from './execution-host.js';
 import { ShutdownError, Suspension } from './interruption.js';
 import type { JournalEntry, LeaseFence, RunRecord, Store } from './store.js';
 
@@ -156,16 +156,27 @@ export abstract class LeasedExecution {
   }
 
   /**
-   * Appends an entry fenced on this process's lease (as of `now`, when the clock was just read).
-   * A write refused only because the lease expired while still this process's (nobody took the
-   * run over) renews it and is tried once more.
+   * Appends an entry fenced on this process's lease (as of `now`, when the clock was just read),
+   * with `sealed`'s audit records in the same write when given. A write refused only because the
+   * lease expired while still this process's (nobody took the run over) renews it and is tried
+   * once more, without the records. Resolves true when the records were stored with the entry.
    */
-  protected async appendFenced(entry: JournalEntry, now?: number): Promise<void> {
+  protected async appendFenced(entry: JournalEntry, now?: number, sealed?: SealedAudit): Promise<boolean> {
+    const { store } = this.host;
     try {
-      await this.host.store.appendJournal(entry, this.fence(now));
+      if (sealed === undefined || store.appendJournalWith === undefined) {
+        sealed?.stored(false);
+        await store.appendJournal(entry, this.fence(now));
+        return false;
+      }
+      await store.appendJournalWith(entry, this.fence(now), sealed.records);
     } catch (error) {
+      sealed?.stored(false);
       await this.appendRefused(entry, error);
+      return false;
     }
+    sealed.stored(true);
+    return true;
   }
 
   /** After a refused append: tries once more if the lease is still this process's, else stops the execution and throws why. */

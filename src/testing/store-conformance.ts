@@ -927,6 +927,78 @@ export function describeStoreConformance(
       );
     });
 
+    describe('appendJournalWith (optional: an entry and records in one write)', () => {
+      const held = { leaseOwner: 'worker-a', leaseExpiresAt: T + 100 };
+      const fence = { owner: 'worker-a', now: T + 1 };
+      const skipped = 'the store has no appendJournalWith: the runtime appends records after the entry';
+
+      check(
+        'stores the entry and its records together, the records in order after earlier ones',
+        async (context) => {
+          if (store.appendJournalWith === undefined) context.skip(skipped);
+          await store.createRun(sampleRun({ id: 'run', ...held }));
+          await store.appendRecord('audit:run', 'earlier', T);
+          await store.appendJournalWith?.(sampleEntry('run', 'r#0'), fence, [
+            { stream: 'audit:run', data: { index: 1 }, at: T + 1 },
+            { stream: 'audit:run', data: { index: 2 }, at: T + 2 },
+            { stream: 'other', data: null, at: T + 3 },
+          ]);
+          expect((await store.loadJournal('run')).map((entry) => entry.key)).toEqual(['r#0']);
+          expect(await store.readRecords('audit:run')).toEqual([
+            { seq: 1, at: T, data: 'earlier' },
+            { seq: 2, at: T + 1, data: { index: 1 } },
+            { seq: 3, at: T + 2, data: { index: 2 } },
+          ]);
+          expect(await store.readRecords('other')).toEqual([{ seq: 1, at: T + 3, data: null }]);
+          // Without a fence and without records, it is appendJournal.
+          await store.appendJournalWith?.(sampleEntry('run', 'r#1'), undefined, []);
+          expect((await store.loadJournal('run')).map((entry) => entry.key)).toEqual(['r#0', 'r#1']);
+        },
+      );
+
+      check('stores none of the records of an entry that is refused', async (context) => {
+        if (store.appendJournalWith === undefined) context.skip(skipped);
+        await store.createRun(sampleRun({ id: 'run', ...held }));
+        await store.appendJournal(sampleEntry('run', 'r#0'), fence);
+        const records = [{ stream: 'audit:run', data: 'never', at: T + 2 }];
+        const outcomes = await Promise.allSettled([
+          store.appendJournalWith?.(sampleEntry('run', 'r#0'), fence, records),
+          store.appendJournalWith?.(sampleEntry('run', 'r#1'), { owner: 'worker-b', now: T + 2 }, records),
+          store.appendJournalWith?.(sampleEntry('run', 'r#2'), { owner: 'worker-a', now: T + 100 }, records),
+          store.appendJournalWith?.(sampleEntry('run', 'r#3'), fence, [
+            { stream: 'audit:run', data: 'kept', at: T + 3 },
+          ]),
+        ]);
+        expect(
+          outcomes.map((outcome) =>
+            outcome.status === 'fulfilled' ? 'stored' : (outcome.reason as BatonError).code,
+          ),
+        ).toEqual(['JOURNAL_CONFLICT', 'LEASE_LOST', 'LEASE_LOST', 'stored']);
+        expect((await store.loadJournal('run')).map((entry) => entry.key)).toEqual(['r#0', 'r#3']);
+        expect((await store.readRecords('audit:run')).map((record) => record.data)).toEqual(['kept']);
+      });
+
+      check('checks every record before writing anything', async (context) => {
+        if (store.appendJournalWith === undefined) context.skip(skipped);
+        await store.createRun(sampleRun({ id: 'run', ...held }));
+        await expectBatonError(
+          store.appendJournalWith?.(sampleEntry('run', 'r#0'), fence, [
+            { stream: 'audit:run', data: 'fine', at: T },
+            { stream: 'bad stream!', data: 'x', at: T },
+          ]) ?? Promise.resolve(),
+          'INVALID_STREAM',
+        );
+        await expectBatonError(
+          store.appendJournalWith?.(sampleEntry('run', 'r#0'), fence, [
+            { stream: 'audit:run', data: { when: new Date(T) }, at: T },
+          ]) ?? Promise.resolve(),
+          'INVALID_RECORD',
+        );
+        expect(await store.loadJournal('run')).toEqual([]);
+        expect(await store.readRecords('audit:run')).toEqual([]);
+      });
+    });
+
     describe('signals', () => {
       check('addSignal returns the stored signal and listSignals returns them in id order', async () => {
         await store.createRun(sampleRun({ id: 'run' }));

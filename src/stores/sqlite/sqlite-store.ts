@@ -4,7 +4,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, RunNotFoundError } from '../../core/errors.js';
-import { checkReadOptions, prepareRecord, type SignalRecord, type Store } from '../../core/store.js';
+import {
+  checkReadOptions,
+  type JournalEntry,
+  type LeaseFence,
+  prepareRecord,
+  type SignalRecord,
+  type Store,
+} from '../../core/store.js';
 import {
   journalConflictError,
   leaseLostError,
@@ -122,6 +129,48 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
   const queue = createWriteQueue(db, stats);
 
   let closed = false;
+
+  /** The queued write of one journal entry; its outcome is 1 when the entry was appended. */
+  function journalWrite(entry: JournalEntry, fence: LeaseFence | undefined): QueuedWrite<void, number> {
+    const params = journalParams(entry);
+    const { runId, key } = entry;
+    if (fence === undefined) {
+      return {
+        journal: true,
+        runId,
+        write: () => insertJournal.run(...params).changes,
+        settle: (changes) => {
+          if (changes === 0) throw journalConflictError(runId, key);
+        },
+      };
+    }
+    const { owner, now } = fence;
+    return {
+      journal: true,
+      runId,
+      // 1: appended; 0: the key is taken; -1: the fence's owner does not hold the lease.
+      write: () =>
+        insertJournalFenced.run(...params, runId, owner, now).changes > 0
+          ? 1
+          : selectLeaseHeld.get(runId, owner, now) === undefined
+            ? -1
+            : 0,
+      settle: (outcome) => {
+        if (outcome < 0) throw leaseLostError(runId, fence);
+        if (outcome === 0) throw journalConflictError(runId, key);
+      },
+    };
+  }
+
+  /**
+   * A journal entry and the records stored with it (`appendJournalWith`), atomically: in its own
+   * immediate transaction when it is alone in its batch, in a savepoint inside a batch.
+   */
+  const appendWithRecords = db.transaction((appendEntry: () => number, rows: RecordInsert[]): number => {
+    const outcome = appendEntry();
+    if (outcome === 1) for (const row of rows) insertRecord.get(...row);
+    return outcome;
+  });
 
   /**
    * Runs one store operation now: rejects if closed, writes the queue first, and turns a
@@ -248,35 +297,20 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     appendJournal(entry, fence) {
+      return enqueue(() => journalWrite(entry, fence));
+    },
+
+    appendJournalWith(entry, fence, records) {
       return enqueue(() => {
-        const params = journalParams(entry);
-        const { runId, key } = entry;
-        if (fence === undefined) {
-          return {
-            journal: true,
-            runId,
-            write: () => insertJournal.run(...params).changes,
-            settle: (changes) => {
-              if (changes === 0) throw journalConflictError(runId, key);
-            },
-          };
-        }
-        const { owner, now } = fence;
-        return {
-          journal: true,
-          runId,
-          // 1: appended; 0: the key is taken; -1: the fence's owner does not hold the lease.
-          write: () =>
-            insertJournalFenced.run(...params, runId, owner, now).changes > 0
-              ? 1
-              : selectLeaseHeld.get(runId, owner, now) === undefined
-                ? -1
-                : 0,
-          settle: (outcome) => {
-            if (outcome < 0) throw leaseLostError(runId, fence);
-            if (outcome === 0) throw journalConflictError(runId, key);
-          },
-        };
+        // Every record is checked (and serialized) before anything is queued.
+        const rows = records.map((record): RecordInsert => {
+          const { json, at } = prepareRecord(record.stream, record.data, record.at);
+          return [record.stream, at, json, record.stream];
+        });
+        const write = journalWrite(entry, fence);
+        if (rows.length === 0) return write;
+        const appendEntry = write.write;
+        return { ...write, write: () => appendWithRecords.immediate(appendEntry, rows) };
       });
     },
 
@@ -375,6 +409,9 @@ function validate(settings: Required<SqliteStoreOptions>): void {
 }
 
 function returnNothing(): void {}
+
+/** The values `insertRecord` binds: stream, at, data, stream. */
+type RecordInsert = [string, number, string, string];
 
 function normalizeLimit(limit: number): number {
   return Math.max(0, Math.floor(limit));
