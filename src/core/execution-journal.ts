@@ -14,6 +14,30 @@ import type { JournalEntry, JournalEntryKind, RunRecord, Usage } from './store.j
 
 const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
 
+/**
+ * The events a run emitted before its handle existed, each as emitted (without `runId` and
+ * `at`) followed by its time: `[event, at, event, at, ...]` (no object made per event until a
+ * handle asks for them). See `earlyEvents`.
+ */
+export type EarlyEvents = Array<DistributiveOmit<BatonEvent, 'runId' | 'at'> | number>;
+
+/**
+ * The full events of `early` for run `runId`, in order.
+ *
+ * @example
+ * ```ts
+ * const events = earlyEvents('run_1', [{ type: 'run-start', target: 't', resumed: false }, 5]);
+ * ```
+ */
+export function earlyEvents(runId: string, early: EarlyEvents): BatonEvent[] {
+  const events: BatonEvent[] = [];
+  for (let index = 0; index + 1 < early.length; index += 2) {
+    const event = early[index] as DistributiveOmit<BatonEvent, 'runId' | 'at'>;
+    events.push({ ...event, runId, at: early[index + 1] as number } as BatonEvent);
+  }
+  return events;
+}
+
 /** The recorded entries of one execution and the writes it appends; the waits and steps build on it. */
 export abstract class JournaledExecution extends LeasedExecution {
   readonly usage: Usage = emptyUsage();
@@ -84,7 +108,7 @@ export abstract class JournaledExecution extends LeasedExecution {
    * `createsWithFirstStep`): its events are kept here until the handle's `events()` takes them
    * or the runtime drops them (the turn after `start` resolved).
    */
-  early: BatonEvent[] | undefined;
+  early: EarlyEvents | undefined;
 
   /** True when someone gets this run's events: a listener on the runtime, the observer watching this execution, or the buffer of a run started before its handle. */
   get observed(): boolean {
@@ -101,9 +125,14 @@ export abstract class JournaledExecution extends LeasedExecution {
     const bus = this.host.events;
     const watch = this.watch;
     const early = this.early;
-    if ((!bus.active && watch === undefined && early === undefined) || (!force && this.replaying)) return;
+    if (!bus.active && watch === undefined) {
+      // Kept for a handle that may ask for it (usually none does): the full event is made then.
+      if (early !== undefined && (force || !this.replaying)) early.push(event, this.host.clock.now());
+      return;
+    }
+    if (!force && this.replaying) return;
     const full = { ...event, runId: this.runId, at: this.host.clock.now() } as BatonEvent;
-    early?.push(full);
+    early?.push(full, full.at);
     if (bus.active) bus.emit(full);
     if (watch !== undefined) {
       try {

@@ -5,6 +5,7 @@ import type { RunEventFeed } from './dispatch.js';
 import { deserializeError } from './errors.js';
 import type { BatonEvent, EventBus } from './events.js';
 import type { ExecutionOutcome } from './execution-host.js';
+import { type EarlyEvents, earlyEvents } from './execution-journal.js';
 import type { ActiveRun } from './run-scheduler.js';
 import type { Runtime } from './runtime.js';
 import type { RunRecord } from './store.js';
@@ -48,7 +49,7 @@ export class RunResults {
    * Runs started before their handle existed (`keepEarlyEvents`), whose executions keep their
    * events for the handle's `events()`; kept here so a run that already ended still hands them over.
    */
-  readonly #early = new Map<string, EarlyEvents>();
+  readonly #early = new Map<string, EarlyEventsHolder>();
   /** Runs whose early events are dropped at the next turn of the event loop. */
   #dropping: string[] = [];
 
@@ -73,7 +74,7 @@ export class RunResults {
    * that `createsWithFirstStep`: the run starts while its creation is queued), so the handle's
    * `events()` still delivers them all from `run-start`.
    */
-  keepEarlyEvents(runId: string, execution: EarlyEvents): void {
+  keepEarlyEvents(runId: string, execution: EarlyEventsHolder): void {
     execution.early = [];
     this.#early.set(runId, execution);
   }
@@ -99,7 +100,7 @@ export class RunResults {
   }
 
   /** The events kept for a run started before its handle, if any; they are kept no longer. */
-  #takeEarly(runId: string): BatonEvent[] | undefined {
+  #takeEarly(runId: string): EarlyEvents | undefined {
     const execution = this.#early.get(runId);
     if (execution === undefined) return undefined;
     this.#early.delete(runId);
@@ -216,7 +217,7 @@ export class RunResults {
     // A run started before its handle: what it emitted until now (subscribed above, in the same
     // turn, so nothing is missed or seen twice), even if it has ended since.
     const early = this.#takeEarly(runId);
-    if (early !== undefined) for (const event of early) queue.push(event);
+    if (early !== undefined) for (const event of earlyEvents(runId, early)) queue.push(event);
     const active = this.#active.get(runId);
     active?.go();
     active?.done.then(
@@ -242,8 +243,8 @@ export class RunResults {
 }
 
 /** What keeps a run's early events: its execution (`early` is set while they are kept). */
-interface EarlyEvents {
-  early: BatonEvent[] | undefined;
+interface EarlyEventsHolder {
+  early: EarlyEvents | undefined;
 }
 
 /** A run handle; methods on a class rather than closures per run. */
