@@ -35,6 +35,7 @@ export {
   WaitTimeoutError,
 } from './core/errors.js';
 export type { BatonEvent, BatonEventType, EventListener } from './core/events.js';
+export type { SealedAudit } from './core/execution-host.js';
 export { isInterruption } from './core/interruption.js';
 export type { RetryOptions } from './core/retry-options.js';
 export type {
@@ -72,6 +73,7 @@ export type {
   StepMeta,
   Store,
   StoredRecord,
+  StreamRecord,
   Usage,
 } from './core/store.js';
 export type { OpenWait } from './core/wait-payload.js';
@@ -90,7 +92,7 @@ export type {
   ApprovalTimeoutAction,
 } from './governance/approvals.js';
 export { approvalSignal, argumentsHash } from './governance/approvals.js';
-export type { AuditEntry, AuditEntryType, AuditedExecution } from './governance/audit.js';
+export type { AuditChain, AuditEntry, AuditEntryType, AuditedExecution } from './governance/audit.js';
 export { auditKeyStream, createAuditWriter, readAudit } from './governance/audit.js';
 export type { AuditProblem, AuditReport } from './governance/audit-verify.js';
 export { verifyAudit } from './governance/audit-verify.js';

@@ -7,17 +7,39 @@ import type { EventBus } from './events.js';
 import type { RunChangeLog } from './run-changes.js';
 import type { Tenant } from './run-context.js';
 import type { RunObserver } from './run-observer.js';
-import type { JournalEntry, RunStatus, Store } from './store.js';
+import type { JournalEntry, RunStatus, Store, StreamRecord } from './store.js';
 
 /**
  * Opens the audit chain of one execution of a run: `startedEmpty` is true when the run's journal
- * was empty as the execution began (nothing can be audited yet). Returns the function that
- * audits each journal entry the execution appends.
+ * was empty as the execution began (nothing can be audited yet). Returns what audits each journal
+ * entry the execution appends.
  */
 export type AuditOpener = (execution: {
   readonly runId: string;
   readonly startedEmpty: boolean;
-}) => (entry: JournalEntry) => Promise<void>;
+}) => JournalAuditor;
+
+/**
+ * Audits one execution's journal entries: called, and awaited, after each entry is appended.
+ * With `seal`, an entry's audit records may instead be stored in the entry's own write
+ * (`Store.appendJournalWith`).
+ */
+export interface JournalAuditor {
+  (entry: JournalEntry): Promise<void>;
+  /**
+   * The records that audit `entry`, sealed into the chain now to be stored with it; undefined
+   * when it must be audited after its append instead (the chain is still being read, another
+   * write of it is in flight). The caller reports the write's outcome with `stored`.
+   */
+  readonly seal?: (entry: JournalEntry) => SealedAudit | undefined;
+}
+
+/** An entry's audit records, sealed to be stored in the entry's own write. */
+export interface SealedAudit {
+  readonly records: readonly StreamRecord[];
+  /** The write holding the entry and the records was stored (true), or refused or failed (false: nothing of it). */
+  stored(written: boolean): void;
+}
 
 /** What the runtime provides to an execution. */
 export interface ExecutionHost {
@@ -32,8 +54,8 @@ export interface ExecutionHost {
   readonly inlineWaitMs: number;
   /**
    * Set when the runtime keeps an audit log (`audit: createAuditWriter`): opened once per
-   * execution, at its first journal append; the function it returns is called and awaited
-   * after every journal append.
+   * execution, at its first journal append; each entry's records are stored with it
+   * (`seal` and `Store.appendJournalWith`) or, failing that, audited right after its append.
    */
   readonly audit?: AuditOpener;
   /** The runtime's own state, carried to every run in `ctx.services.tenant`. */
@@ -72,5 +94,8 @@ export function failedOutcome(error: SerializedError): ExecutionOutcome {
   return { status: 'budget-exceeded', error, output: error.data?.partial ?? null };
 }
 
-/** Why an execution stopped before its code ended. */
-export type StopReason = 'cancelled' | 'shutdown' | 'lost-lease' | 'store-failed';
+/**
+ * Why an execution stopped before its code ended. `not-created`: the run was started while its
+ * creation was queued (`Store.createsWithFirstStep`) and the creation failed.
+ */
+export type StopReason = 'cancelled' | 'shutdown' | 'lost-lease' | 'store-failed' | 'not-created';

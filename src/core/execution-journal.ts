@@ -6,13 +6,37 @@
 import type { Budget } from './budget-limits.js';
 import { deserializeError, NonDeterminismError } from './errors.js';
 import type { BatonEvent } from './events.js';
-import type { AuditOpener, ExecutionHost } from './execution-host.js';
+import type { AuditOpener, ExecutionHost, JournalAuditor, SealedAudit } from './execution-host.js';
 import { LeasedExecution } from './execution-lease.js';
 import type { DistributiveOmit, RunGovernance, RunServices } from './run-context.js';
 import type { ExecutionWatch } from './run-observer.js';
 import type { JournalEntry, JournalEntryKind, RunRecord, Usage } from './store.js';
 
 const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
+
+/**
+ * The events a run emitted before its handle existed, each as emitted (without `runId` and
+ * `at`) followed by its time: `[event, at, event, at, ...]` (no object made per event until a
+ * handle asks for them). See `earlyEvents`.
+ */
+export type EarlyEvents = Array<DistributiveOmit<BatonEvent, 'runId' | 'at'> | number>;
+
+/**
+ * The full events of `early` for run `runId`, in order.
+ *
+ * @example
+ * ```ts
+ * const events = earlyEvents('run_1', [{ type: 'run-start', target: 't', resumed: false }, 5]);
+ * ```
+ */
+export function earlyEvents(runId: string, early: EarlyEvents): BatonEvent[] {
+  const events: BatonEvent[] = [];
+  for (let index = 0; index + 1 < early.length; index += 2) {
+    const event = early[index] as DistributiveOmit<BatonEvent, 'runId' | 'at'>;
+    events.push({ ...event, runId, at: early[index + 1] as number } as BatonEvent);
+  }
+  return events;
+}
 
 /** The recorded entries of one execution and the writes it appends; the waits and steps build on it. */
 export abstract class JournaledExecution extends LeasedExecution {
@@ -27,7 +51,7 @@ export abstract class JournaledExecution extends LeasedExecution {
   protected readonly recordedCount: number;
   protected replayedCount = 0;
   #pendingWrites: Set<Promise<void>> | undefined;
-  #auditor: ((entry: JournalEntry) => Promise<void>) | undefined;
+  #auditor: JournalAuditor | undefined;
   protected writeError: unknown;
   /** Signals taken by a `waitFor` of this run: recorded ones (loaded with the journal) and this execution's. */
   protected consumedSignals: Set<number> | undefined;
@@ -79,9 +103,16 @@ export abstract class JournaledExecution extends LeasedExecution {
   /** Set when the runtime's observer watches this execution (tracing): it gets every event. */
   watch: ExecutionWatch | undefined;
 
-  /** True when someone gets this run's events: a listener on the runtime, or the observer watching this execution. */
+  /**
+   * Set while a run started before its handle existed (`runtime.start` on a store that
+   * `createsWithFirstStep`): its events are kept here until the handle's `events()` takes them
+   * or the runtime drops them (the turn after `start` resolved).
+   */
+  early: EarlyEvents | undefined;
+
+  /** True when someone gets this run's events: a listener on the runtime, the observer watching this execution, or the buffer of a run started before its handle. */
   get observed(): boolean {
-    return this.host.events.active || this.watch !== undefined;
+    return this.host.events.active || this.watch !== undefined || this.early !== undefined;
   }
 
   /** True when a listener on the runtime wants events as they happen, text deltas included (model calls then stream). */
@@ -93,8 +124,15 @@ export abstract class JournaledExecution extends LeasedExecution {
   emit(event: DistributiveOmit<BatonEvent, 'runId' | 'at'>, force = false): void {
     const bus = this.host.events;
     const watch = this.watch;
-    if ((!bus.active && watch === undefined) || (!force && this.replaying)) return;
+    const early = this.early;
+    if (!bus.active && watch === undefined) {
+      // Kept for a handle that may ask for it (usually none does): the full event is made then.
+      if (early !== undefined && (force || !this.replaying)) early.push(event, this.host.clock.now());
+      return;
+    }
+    if (!force && this.replaying) return;
     const full = { ...event, runId: this.runId, at: this.host.clock.now() } as BatonEvent;
+    early?.push(full, full.at);
     if (bus.active) bus.emit(full);
     if (watch !== undefined) {
       try {
@@ -154,18 +192,31 @@ export abstract class JournaledExecution extends LeasedExecution {
     if (cost !== undefined) this.costUsd += cost;
   }
 
-  /** Appends an entry (steps inline the same sequence to save an async frame). */
+  /** Appends an entry with its audit records (steps inline the same sequence to save an async frame). */
   protected async append(entry: JournalEntry): Promise<void> {
     if (this.writeError !== undefined) throw this.writeError;
     this.account(entry);
-    await this.appendFenced(entry);
-    if (this.host.audit !== undefined) await this.audited(this.host.audit, entry);
+    const sealed = this.sealAudit(entry);
+    if (!(await this.appendFenced(entry, undefined, sealed)) && this.host.audit !== undefined)
+      await this.audited(this.host.audit, entry);
   }
 
   /** Audits an appended entry, opening this execution's audit chain on first use. */
   protected audited(open: AuditOpener, entry: JournalEntry): Promise<void> {
     this.#auditor ??= open(this);
     return this.#auditor(entry);
+  }
+
+  /**
+   * The audit records of `entry`, sealed to be stored in the entry's own write; undefined
+   * without an audit log, on a store without `appendJournalWith`, or when the chain audits the
+   * entry after its append instead.
+   */
+  protected sealAudit(entry: JournalEntry): SealedAudit | undefined {
+    const open = this.host.audit;
+    if (open === undefined || this.host.store.appendJournalWith === undefined) return undefined;
+    this.#auditor ??= open(this);
+    return this.#auditor.seal?.(entry);
   }
 
   /** Appends without waiting; later awaits and the end of the run wait for it, in order. */

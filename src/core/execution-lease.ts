@@ -6,7 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import type { SpawnChild } from './distributed-child.js';
 import { BatonError, LeaseLostError, RunCancelledError, StoreUnavailableError } from './errors.js';
-import type { ExecutionHost, ExecutionOutcome, StopReason } from './execution-host.js';
+import type { ExecutionHost, ExecutionOutcome, SealedAudit, StopReason } from './execution-host.js';
 import { ShutdownError, Suspension } from './interruption.js';
 import type { JournalEntry, LeaseFence, RunRecord, Store } from './store.js';
 
@@ -44,6 +44,14 @@ export abstract class LeasedExecution {
   /** Stops the run because another process took it over (or this one stalled past its lease). */
   loseLease(error?: BatonError): void {
     this.stop('lost-lease', error ?? new LeaseLostError(this.runId, this.host.owner));
+  }
+
+  /**
+   * Stops a run whose creation failed after it was started (`runtime.start` starts a run while
+   * its creation is queued, on a store that `createsWithFirstStep`): nothing more is written for it.
+   */
+  notCreated(error: Error): void {
+    this.stop('not-created', error);
   }
 
   /** Aborted when the run is cancelled, shut down or taken over. */
@@ -87,12 +95,14 @@ export abstract class LeasedExecution {
   /**
    * What a failed store call means for the run, as an error to throw: a lost lease stops the
    * execution, a journal conflict means another process recorded the key (it took the run
-   * over), and any other store failure (locked, full, I/O, connection) releases the run as a
-   * crash would, never as the workflow's own failure.
+   * over), a run the store does not have (its creation failed) stops it without another write,
+   * and any other store failure (locked, full, I/O, connection) releases the run as a crash
+   * would, never as the workflow's own failure.
    */
   protected storeFailure(error: unknown): Error {
     if (BatonError.isInstance(error)) {
       if (error.code === 'LEASE_LOST' || error.code === 'JOURNAL_CONFLICT') this.loseLease(error);
+      else if (error.code === 'RUN_NOT_FOUND') this.notCreated(error);
       else if (error.code === 'STORE_CLOSED')
         this.stop('store-failed', new StoreUnavailableError(error, this.runId));
       return this.stopError ?? error;
@@ -146,16 +156,27 @@ export abstract class LeasedExecution {
   }
 
   /**
-   * Appends an entry fenced on this process's lease (as of `now`, when the clock was just read).
-   * A write refused only because the lease expired while still this process's (nobody took the
-   * run over) renews it and is tried once more.
+   * Appends an entry fenced on this process's lease (as of `now`, when the clock was just read),
+   * with `sealed`'s audit records in the same write when given. A write refused only because the
+   * lease expired while still this process's (nobody took the run over) renews it and is tried
+   * once more, without the records. Resolves true when the records were stored with the entry.
    */
-  protected async appendFenced(entry: JournalEntry, now?: number): Promise<void> {
+  protected async appendFenced(entry: JournalEntry, now?: number, sealed?: SealedAudit): Promise<boolean> {
+    const { store } = this.host;
     try {
-      await this.host.store.appendJournal(entry, this.fence(now));
+      if (sealed === undefined || store.appendJournalWith === undefined) {
+        sealed?.stored(false);
+        await store.appendJournal(entry, this.fence(now));
+        return false;
+      }
+      await store.appendJournalWith(entry, this.fence(now), sealed.records);
     } catch (error) {
+      sealed?.stored(false);
       await this.appendRefused(entry, error);
+      return false;
     }
+    sealed.stored(true);
+    return true;
   }
 
   /** After a refused append: tries once more if the lease is still this process's, else stops the execution and throws why. */
@@ -174,7 +195,7 @@ export abstract class LeasedExecution {
    * it (a failing store may refuse that too; the outcome then says the lease is still held).
    */
   protected async release(outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
-    if (this.stopReason === 'lost-lease') return outcome;
+    if (this.stopReason === 'lost-lease' || this.stopReason === 'not-created') return outcome;
     const now = this.host.clock.now();
     try {
       await this.host.store.updateRun(

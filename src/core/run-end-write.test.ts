@@ -163,7 +163,7 @@ describe("a step that ends the run (endsRun) is stored with the run's end", () =
 });
 
 describe('an agent that is the run itself, on SQLite', () => {
-  it('stores its final model step and the run’s end in one transaction: 4 per tool-calling run', async () => {
+  it('stores its final model step and the run’s end in one transaction: 3 per tool-calling run', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'baton-run-end-write-'));
     const store = createSqliteStore({ path: join(folder, 'baton.db') });
     cleanups.push(async () => {
@@ -193,8 +193,9 @@ describe('an agent that is the run itself, on SQLite', () => {
     const before = { ...store.stats };
     const handle = await runtime.start(calculator, 'What is 2+3?');
     expect(await handle.result()).toBe('5');
-    // The run's insert, the first model step, the tool step, then the final model step with the run's end.
-    expect(store.stats.transactions - before.transactions).toBe(4);
+    // The run's insert with the first model step (createsWithFirstStep), the tool step, then the
+    // final model step with the run's end.
+    expect(store.stats.transactions - before.transactions).toBe(3);
     expect(store.stats.queuedWrites - before.queuedWrites).toBe(5);
     // No one reads the change feed (run-changes.ts): only the first run, before the runtime looked, wrote a change.
     expect((await store.readRecords(runChangesStream)).map((record) => record.data)).toEqual([

@@ -96,7 +96,7 @@ export class RunExecution extends WaitingExecution {
   #stoppedOutcome(): ExecutionOutcome {
     if (this.stopReason === 'cancelled')
       return { status: 'cancelled', error: serializeError(new RunCancelledError(this.runId)) };
-    if (this.stopReason === 'store-failed')
+    if (this.stopReason === 'store-failed' || this.stopReason === 'not-created')
       return { status: 'released', error: serializeError(this.stopError) };
     return { status: 'released' };
   }
@@ -341,12 +341,16 @@ export class RunExecution extends WaitingExecution {
       entry.error = serializeError(error);
     }
     if (this.#deferred(entry, options)) return entry.result as T;
-    try {
-      await this.host.store.appendJournal(entry, this.fence(entry.endedAt));
-    } catch (error) {
-      await this.appendRefused(entry, error);
-    }
-    if (this.host.audit !== undefined) await this.audited(this.host.audit, entry);
+    const audit = this.host.audit;
+    if (audit === undefined) {
+      try {
+        await this.host.store.appendJournal(entry, this.fence(entry.endedAt));
+      } catch (error) {
+        await this.appendRefused(entry, error);
+      }
+    } else if (!(await this.appendFenced(entry, entry.endedAt, this.sealAudit(entry))))
+      // Its audit records were not stored with it: they are appended now.
+      await this.audited(audit, entry);
     if (this.observed) this.#announceStepEnd(entry, startedAt);
     if (entry.status === 'failed') throw this.attachRunId(failure);
     return entry.result as T;
@@ -385,19 +389,32 @@ export class RunExecution extends WaitingExecution {
       !this.#mayDefer(entry)
     )
       return false;
-    this.#stepWrite = this.appendFenced(entry, entry.endedAt).then(undefined, (error: unknown) => {
-      this.writeError ??= error;
-    });
+    const audit = this.host.audit;
+    if (audit === undefined) {
+      this.#stepWrite = this.appendFenced(entry, entry.endedAt).then(undefined, (error: unknown) => {
+        this.writeError ??= error;
+      });
+      return true;
+    }
+    // Audited: deferred only when its audit records are stored in the entry's own write, so
+    // the run's end, queued behind it, is reported only once the entry is audited too.
+    const sealed = this.sealAudit(entry);
+    if (sealed === undefined) return false;
+    this.#stepWrite = this.appendFenced(entry, entry.endedAt, sealed)
+      .then((withRecords) => (withRecords ? undefined : this.audited(audit, entry)))
+      .then(undefined, (error: unknown) => {
+        this.writeError ??= error;
+      });
     return true;
   }
 
   /**
-   * Whether a completed step's entry may be stored without awaiting it: not when an audit log
-   * follows each append or someone listens (their `step-end` comes after the append, in order),
-   * and not when its meta could make the store refuse it (the run must then fail at this step).
+   * Whether a completed step's entry may be stored without awaiting it: not when someone
+   * listens (their `step-end` comes after the append, in order), and not when its meta could
+   * make the store refuse it (the run must then fail at this step).
    */
   #mayDefer(entry: JournalEntry): boolean {
-    if (this.host.audit !== undefined || this.observed) return false;
+    if (this.observed) return false;
     return entry.meta === undefined || jsonProblem(entry.meta, 'meta') === undefined;
   }
 

@@ -5,6 +5,7 @@ import type { RunEventFeed } from './dispatch.js';
 import { deserializeError } from './errors.js';
 import type { BatonEvent, EventBus } from './events.js';
 import type { ExecutionOutcome } from './execution-host.js';
+import { type EarlyEvents, earlyEvents } from './execution-journal.js';
 import type { ActiveRun } from './run-scheduler.js';
 import type { Runtime } from './runtime.js';
 import type { RunRecord } from './store.js';
@@ -15,7 +16,7 @@ import type { RunRecord } from './store.js';
  * @example
  * ```ts
  * const handle = await runtime.start(supportAgent, 'I was charged twice');
- * for await (const event of handle.events()) if (event.type === 'model-delta') process.stdout.write(event.text);
+ * for await (const event of handle.events()) if (event.type === 'tool-call') console.log(event.tool);
  * console.log(await handle.result());
  * ```
  */
@@ -23,7 +24,12 @@ export interface RunHandle<OUTPUT = unknown> {
   readonly runId: string;
   /** Resolves with the output once the run completes; rejects with its error if it fails or is cancelled. */
   result(): Promise<OUTPUT>;
-  /** The run's live events until it ends or suspends. Call it right after `start` resolves. */
+  /**
+   * The run's live events until it ends or suspends. Asked for right after `start` resolves (in
+   * that turn of the event loop), it gives every event from `run-start`, also those of a first
+   * step that began before `start` resolved. A model call streams (`model-delta`) only when
+   * someone listens as it begins: to stream a run's first one, listen with `runtime.on()` first.
+   */
   events(): AsyncIterable<BatonEvent>;
   /** The stored run. */
   status(): Promise<RunRecord>;
@@ -39,6 +45,13 @@ export class RunResults {
   readonly #pollIntervalMs: number;
   /** Who waits, in `result()`, for a run that this process is not executing right now. */
   readonly #ended = new Map<string, Set<() => void>>();
+  /**
+   * Runs started before their handle existed (`keepEarlyEvents`), whose executions keep their
+   * events for the handle's `events()`; kept here so a run that already ended still hands them over.
+   */
+  readonly #early = new Map<string, EarlyEventsHolder>();
+  /** Runs whose early events are dropped at the next turn of the event loop. */
+  #dropping: string[] = [];
 
   constructor(
     runtime: Pick<Runtime, 'get'>,
@@ -54,6 +67,46 @@ export class RunResults {
     this.#events = events;
     this.#clock = clock;
     this.#pollIntervalMs = pollIntervalMs;
+  }
+
+  /**
+   * Keeps the events of a run that starts before its handle exists (`runtime.start` on a store
+   * that `createsWithFirstStep`: the run starts while its creation is queued), so the handle's
+   * `events()` still delivers them all from `run-start`.
+   */
+  keepEarlyEvents(runId: string, execution: EarlyEventsHolder): void {
+    execution.early = [];
+    this.#early.set(runId, execution);
+  }
+
+  /**
+   * The run's handle has been handed out: its early events are dropped at the next turn of the
+   * event loop, by when a caller that asks for `events()` right after `start` resolves has asked.
+   * (A run that is not started early starts at that turn at the latest, so events asked for later
+   * miss its first ones either way.) With `now`, they are dropped at once (the run was not created).
+   */
+  dropEarlyEvents(runId: string, now = false): void {
+    if (now) {
+      this.#takeEarly(runId);
+      return;
+    }
+    this.#dropping.push(runId);
+    if (this.#dropping.length > 1) return;
+    setImmediate(() => {
+      const dropping = this.#dropping;
+      this.#dropping = [];
+      for (const id of dropping) this.#takeEarly(id);
+    });
+  }
+
+  /** The events kept for a run started before its handle, if any; they are kept no longer. */
+  #takeEarly(runId: string): EarlyEvents | undefined {
+    const execution = this.#early.get(runId);
+    if (execution === undefined) return undefined;
+    this.#early.delete(runId);
+    const events = execution.early;
+    execution.early = undefined;
+    return events;
   }
 
   /** The stored run (see `RunHandle.status`). */
@@ -142,7 +195,7 @@ export class RunResults {
 
   /** The live events of a run (see `RunHandle.events`). */
   async *eventsOf(runId: string): AsyncGenerator<BatonEvent> {
-    if (this.#feed !== undefined && !this.#active.has(runId)) {
+    if (this.#feed !== undefined && !this.#active.has(runId) && !this.#early.has(runId)) {
       // Executed elsewhere (a worker): its events come from the feed.
       const controller = new AbortController();
       try {
@@ -161,6 +214,10 @@ export class RunResults {
       if (event.type === 'run-end' || event.type === 'run-suspended') finished = true;
       wake?.();
     });
+    // A run started before its handle: what it emitted until now (subscribed above, in the same
+    // turn, so nothing is missed or seen twice), even if it has ended since.
+    const early = this.#takeEarly(runId);
+    if (early !== undefined) for (const event of earlyEvents(runId, early)) queue.push(event);
     const active = this.#active.get(runId);
     active?.go();
     active?.done.then(
@@ -183,6 +240,11 @@ export class RunResults {
       off();
     }
   }
+}
+
+/** What keeps a run's early events: its execution (`early` is set while they are kept). */
+interface EarlyEventsHolder {
+  early: EarlyEvents | undefined;
 }
 
 /** A run handle; methods on a class rather than closures per run. */

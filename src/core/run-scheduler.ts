@@ -181,6 +181,21 @@ export class RunScheduler {
     }
   }
 
+  /**
+   * Starts a new run at once, while its creation is still queued in the store
+   * (`Store.createsWithFirstStep`): its first step is then stored in the transaction that creates
+   * the run. Its events are kept for its handle (`RunResults.keepEarlyEvents`).
+   */
+  launchCreating(host: ExecutionHost, definition: Runnable, record: RunRecord, budget?: Budget): ActiveRun {
+    const execution = new RunExecution(host, record, [], budget);
+    this.#results.keepEarlyEvents(record.id, execution);
+    const active = new LaunchedRun(execution, definition, record, this.#afterExecution);
+    this.#active.set(record.id, active);
+    this.#ensureHeartbeat();
+    active.go();
+    return active;
+  }
+
   readonly #afterExecution = (
     execution: RunExecution,
     runId: string,

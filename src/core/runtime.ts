@@ -80,7 +80,12 @@ export interface Runtime {
   readonly store: Store;
   /** Adds definitions it can run by name. */
   register(...definitions: Runnable[]): void;
-  /** Starts a run of a definition (or a registered name). Resolves once the run is stored. */
+  /**
+   * Starts a run of a definition (or a registered name). Resolves once the run is stored. On a
+   * store that `createsWithFirstStep` (SQLite), a run whose id is generated here starts while its
+   * creation is queued, so its first step is stored with it and may have begun by then
+   * (docs/durability.md, "Starting a run"); with `runId`, nothing runs before the run is stored.
+   */
   start<INPUT, OUTPUT>(
     target: Runnable<INPUT, OUTPUT>,
     input: INPUT,
@@ -308,9 +313,10 @@ class BatonRuntime implements Runtime {
             checkOptionNames(`runtime.start("${definition.name}")`, options, startOptionNames);
         }
       }
-      if (options?.runId !== undefined) checkRunId(definition.name, options.runId);
+      const runId = options?.runId;
+      if (runId !== undefined) checkRunId(definition.name, runId);
       const record = this.#newRecord(definition, this.#checkInput(definition, input), options);
-      return this.#create(definition, record, options?.budget);
+      return this.#create(definition, record, options?.budget, undefined, runId === undefined);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -351,13 +357,15 @@ class BatonRuntime implements Runtime {
 
   /**
    * Stores a new run (with its budget; for a fork, its origin and the journal it shares first)
-   * and runs it here or hands it to the dispatcher.
+   * and runs it here or hands it to the dispatcher. `generatedId`: the run's id was generated
+   * here, so no stored run can have it.
    */
   async #create(
     definition: Runnable,
     record: RunRecord,
     budget?: Budget,
     fork?: { origin: ForkOrigin; shared: JournalEntry[] },
+    generatedId = false,
   ): Promise<RunHandle<unknown>> {
     const store = this.#store ?? (await this.#getStore());
     try {
@@ -366,6 +374,13 @@ class BatonRuntime implements Runtime {
         await store.appendRecord(forkStream(record.id), fork.origin, record.createdAt);
         for (const entry of fork.shared) await store.appendJournal(entry);
       }
+      if (
+        generatedId &&
+        fork === undefined &&
+        this.#dispatcher === undefined &&
+        store.createsWithFirstStep === true
+      )
+        return await this.#createRunning(store, definition, record, budget);
       await store.createRun(record);
     } catch (error) {
       const failure = asStoreError(error);
@@ -378,6 +393,34 @@ class BatonRuntime implements Runtime {
       return new Handle(this.#results, record.id);
     }
     this.#scheduler.launch(this.#hostFor(store), definition, record, fork?.shared ?? [], true, budget);
+    return new Handle(this.#results, record.id);
+  }
+
+  /**
+   * Starts a new run while its creation is queued, on a store that `createsWithFirstStep`, so
+   * the run's first step is stored in the transaction that creates it (three transactions for
+   * an agent's model, tool, model run on SQLite instead of four). Resolves, as `start` always
+   * does, once the run is stored. The first step may have begun by then; should the creation
+   * fail, the run stops without another write (the store refuses the writes queued behind it)
+   * and this rejects, as a step in flight at a crash runs for a run no one will continue. Only
+   * for an id generated here: a caller's id may be taken, and no step runs before that is known.
+   */
+  async #createRunning(
+    store: Store,
+    definition: Runnable,
+    record: RunRecord,
+    budget: Budget | undefined,
+  ): Promise<RunHandle<unknown>> {
+    const created = store.createRun(record);
+    const { execution } = this.#scheduler.launchCreating(this.#hostFor(store), definition, record, budget);
+    try {
+      await created;
+    } catch (error) {
+      this.#results.dropEarlyEvents(record.id, true);
+      execution.notCreated(asStoreError(error, record.id));
+      throw error;
+    }
+    this.#results.dropEarlyEvents(record.id);
     return new Handle(this.#results, record.id);
   }
 

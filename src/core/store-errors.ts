@@ -12,6 +12,17 @@ export function runExistsError(runId: string): BatonError {
   });
 }
 
+/**
+ * A write to a run queued behind that run's `createRun` in the same transaction, refused because
+ * the `createRun` failed: the run this process meant to create does not exist (`RUN_NOT_FOUND`).
+ */
+export function runNotCreatedError(runId: string): BatonError {
+  return new BatonError(
+    `Run "${runId}" was not created (its createRun failed), so a write to it queued behind that createRun was refused.`,
+    { code: 'RUN_NOT_FOUND', fault: 'system', runId },
+  );
+}
+
 /** `appendJournal` with a key already recorded for the run. */
 export function journalConflictError(runId: string, key: string): BatonError {
   return new BatonError(

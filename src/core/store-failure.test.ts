@@ -66,6 +66,9 @@ describe('a store that fails while a run executes', () => {
     const holder = lockHolder(path);
     let charges = 0;
     const flow = workflow({ name: 'charge-briefly-locked', version: '1' }, async (ctx) => {
+      // Not the first step: that one is stored with the run's creation, whose failure rejects
+      // start() instead (start-with-first-step.test.ts).
+      await ctx.step('begin', () => 'begun');
       try {
         await ctx.step('charge', () => {
           charges++;
@@ -103,6 +106,7 @@ describe('a store that fails while a run executes', () => {
     const holder = lockHolder(path);
     let charges = 0;
     const flow = workflow({ name: 'charge-long-locked', version: '1' }, async (ctx) => {
+      await ctx.step('begin', () => 'begun');
       await ctx.step('charge', () => {
         charges++;
         if (charges === 1) holder.lock();

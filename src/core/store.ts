@@ -157,6 +157,13 @@ export interface StoredRecord {
   data: unknown;
 }
 
+/** A record to append to a named stream (`Store.appendJournalWith`): what `appendRecord(stream, data, at)` takes. */
+export interface StreamRecord {
+  readonly stream: string;
+  readonly data: unknown;
+  readonly at: number;
+}
+
 /** Options of `readRecords`. */
 export interface ReadRecordsOptions {
   /** Only records with a `seq` greater than this (for paging and tailing). Default 0: from the start. */
@@ -353,6 +360,19 @@ export interface Store {
    * awaiting are still kept in call order, and any later call on the store observes them.
    */
   appendJournal(entry: JournalEntry, fence?: LeaseFence): Promise<void>;
+  /**
+   * Optional: `appendJournal(entry, fence)` and, in the same atomic write, `appendRecord` of each
+   * of `records` in order (checked as `appendRecord` checks, before anything is written). The
+   * records are stored only with the entry: an entry that is refused (`LEASE_LOST`,
+   * `JOURNAL_CONFLICT`, a run not created) stores none of them. A runtime with an audit log
+   * stores each entry's audit records this way when its store has it: one store call (on SQLite,
+   * one transaction) per step instead of two.
+   */
+  appendJournalWith?(
+    entry: JournalEntry,
+    fence: LeaseFence | undefined,
+    records: readonly StreamRecord[],
+  ): Promise<void>;
   /** The run's entries in append order. */
   loadJournal(runId: string): Promise<JournalEntry[]>;
 
@@ -388,6 +408,16 @@ export interface Store {
    * copies: `data` is what JSON gives back for the appended value.
    */
   readRecords(stream: string, options?: ReadRecordsOptions): Promise<StoredRecord[]>;
+
+  /**
+   * Optional: true when the store writes calls issued one after another without awaiting in call
+   * order, those of one turn of the event loop in one transaction (group commit), and refuses a
+   * write to a run that is queued behind that run's failed `createRun` in the same transaction
+   * (`appendJournal` and `updateRun` reject with `RUN_NOT_FOUND`, nothing written). The runtime
+   * then starts a new run whose id it generated while the run's `createRun` is still queued, so
+   * the run's first step is stored in the transaction that creates it (the SQLite store).
+   */
+  readonly createsWithFirstStep?: boolean;
 
   /**
    * Optional: calls `listener` after a change committed by any process sharing the store (the

@@ -426,4 +426,176 @@ describe('audit log', () => {
     expect(entries.map((entry) => entry.step)).toEqual(names);
     for (const entry of entries) expect(entry.hash).toBe(auditHash(entry));
   });
+  it('writes model decisions and tool calls whose strings need escaping as canonical JSON, so they verify', async () => {
+    const store = createMemoryStore();
+    const write = createAuditWriter(store)({ runId: 'run_m', startedEmpty: true });
+    const results: Array<{ kind: 'model' | 'tool'; result?: unknown; error?: string }> = [
+      { kind: 'model', result: { text: 'say "hi"\u2028\ud800', model: 'm:"x"' } },
+      { kind: 'model', result: { text: '' } },
+      {
+        kind: 'model',
+        result: {
+          text: 'calling \\ both',
+          model: 'fake',
+          toolCalls: [
+            { toolCallId: 'c"1', toolName: 'add', input: '{"a":2,"b":"\\n"}' },
+            { toolCallId: 'c2', toolName: 'transfer_to_billing', input: '{}' },
+          ],
+        },
+      },
+      { kind: 'tool', result: 'out "quoted" \t' },
+      { kind: 'tool', result: -0 },
+      { kind: 'tool', result: 1e21 },
+      { kind: 'tool', result: false },
+      { kind: 'tool' },
+      { kind: 'tool', error: 'failed "badly"' },
+    ];
+    for (const [index, { kind, result, error }] of results.entries()) {
+      await write({
+        runId: 'run_m',
+        key: `r#${index}`,
+        name: kind === 'model' ? 'model:a' : 'tool:t "x"',
+        kind,
+        status: error === undefined ? 'completed' : 'failed',
+        ...(result === undefined ? {} : { result }),
+        ...(error === undefined ? {} : { error: { name: 'Error', message: error } }),
+        startedAt: 1,
+        endedAt: 2,
+        meta: { agent: 'a', tool: 't "x"' },
+      });
+    }
+    const entries = await readAudit(store, 'run_m');
+    expect(entries.map((entry) => entry.type)).toEqual([
+      'model-decision',
+      'model-decision',
+      'model-decision',
+      'handoff',
+      'tool-call',
+      'tool-call',
+      'tool-call',
+      'tool-call',
+      'tool-call',
+      'tool-call',
+    ]);
+    for (const entry of entries) expect(entry.hash).toBe(auditHash(entry));
+    expect(entries[2]?.data).toEqual({
+      decision: 'tool-calls',
+      model: 'fake',
+      text: 'calling \\ both',
+      toolCalls: [
+        { id: 'c"1', input: '{"a":2,"b":"\\n"}', tool: 'add' },
+        { id: 'c2', input: '{}', tool: 'transfer_to_billing' },
+      ],
+    });
+    expect(entries.map((entry) => entry.data.output)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'out "quoted" \t',
+      0,
+      1e21,
+      false,
+      null,
+      undefined,
+    ]);
+  });
+
+  it('seals an entry for its own write; a refused write takes its records back out of the chain', async () => {
+    const store = createMemoryStore();
+    const chain = createAuditWriter(store)({ runId: 'run_s', startedEmpty: true });
+    const entry = (index: number) =>
+      ({
+        runId: 'run_s',
+        key: `r#${index}`,
+        name: 'tool:t',
+        kind: 'tool',
+        status: 'completed',
+        result: index,
+        startedAt: 1,
+        endedAt: 2,
+      }) as const;
+    const first = chain.seal(entry(0));
+    expect(first?.records.map((record) => record.stream)).toEqual([auditStream('run_s')]);
+    // A second write of the chain is not sealed while the first is in flight.
+    expect(chain.seal(entry(1))).toBeUndefined();
+    first?.stored(false);
+    // Refused: the next entry takes its place at index 1, chained to the genesis.
+    const second = chain.seal(entry(1));
+    for (const record of second?.records ?? [])
+      await store.appendRecord(record.stream, record.data, record.at);
+    second?.stored(true);
+    await chain(entry(2));
+    const entries = await readAudit(store, 'run_s');
+    expect(entries.map((audited) => [audited.index, audited.key])).toEqual([
+      [1, 'r#1'],
+      [2, 'r#2'],
+    ]);
+    expect(entries[0]?.prev).toBe(auditGenesis);
+    expect(entries[1]?.prev).toBe(entries[0]?.hash);
+  });
+
+  it('appends an entry audited while a sealed write is in flight only after that write, chained to its outcome', async () => {
+    for (const written of [true, false]) {
+      const store = createMemoryStore();
+      const chain = createAuditWriter(store)({ runId: 'run_w', startedEmpty: true });
+      const entry = (index: number) =>
+        ({
+          runId: 'run_w',
+          key: `r#${index}`,
+          name: 'tool:t',
+          kind: 'tool',
+          status: 'completed',
+          result: index,
+          startedAt: 1,
+          endedAt: 2,
+        }) as const;
+      const sealed = chain.seal(entry(0));
+      const later = chain(entry(1));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await readAudit(store, 'run_w')).toEqual([]);
+      if (written)
+        for (const record of sealed?.records ?? [])
+          await store.appendRecord(record.stream, record.data, record.at);
+      sealed?.stored(written);
+      await later;
+      const entries = await readAudit(store, 'run_w');
+      expect(entries.map((audited) => audited.key)).toEqual(written ? ['r#0', 'r#1'] : ['r#1']);
+      for (const audited of entries) expect(audited.hash).toBe(auditHash(audited));
+      for (const [index, audited] of entries.entries()) {
+        expect(audited.index).toBe(index + 1);
+        expect(audited.prev).toBe(index === 0 ? auditGenesis : entries[index - 1]?.hash);
+      }
+    }
+  });
+
+  it('stores an agent run’s audit records in the transactions of their journal entries on SQLite: 3 per run', async () => {
+    const store = createSqliteStore({ path: join(scratch, 'same-transaction.db') });
+    const add = tool({
+      name: 'add',
+      description: 'Adds',
+      input: z.object({ a: z.number(), b: z.number() }),
+      execute: ({ a, b }) => a + b,
+    });
+    const script = [{ toolCalls: [{ tool: 'add', input: { a: 2, b: 3 } }] }, { text: '5' }];
+    const calculator = agent({
+      name: 'calculator',
+      instructions: 'Add.',
+      model: scriptedModel([...script, ...script]),
+      tools: [add],
+    });
+    const runtime = createRuntime({ store, recover: false, audit: createAuditWriter });
+    expect(await (await runtime.start(calculator, 'What is 2+3?')).result()).toBe('5');
+    const before = { ...store.stats };
+    const handle = await runtime.start(calculator, 'What is 2+3?');
+    expect(await handle.result()).toBe('5');
+    // The run with the first model step and its record, the tool step and its record, the final
+    // model step, its record and the run's end: one transaction each.
+    expect(store.stats.transactions - before.transactions).toBe(3);
+    expect(store.stats.journalEntries - before.journalEntries).toBe(3);
+    const report = await verifyAudit(store, handle.runId);
+    expect([report.ok, report.entries]).toEqual([true, 3]);
+    await runtime.close();
+    await store.close();
+  });
 });

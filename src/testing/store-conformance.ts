@@ -4,7 +4,7 @@
  * Vitest is an optional peer dependency, loaded only by this entry.
  */
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { BatonError, type SerializedError } from '../core/errors.js';
 import type { JournalEntry, RunRecord, Store } from '../core/store.js';
 
@@ -141,7 +141,7 @@ export function describeStoreConformance(
   const registered = new Set<string>();
 
   /** Registers a case, or skips it with the store's stated reason. */
-  function check(name: string, body: () => Promise<void>): void {
+  function check(name: string, body: (context: TestContext) => Promise<void>): void {
     registered.add(name);
     const reason = skip[name];
     if (reason === undefined) it(name, body);
@@ -892,6 +892,110 @@ export function describeStoreConformance(
           store.updateRun('missing', { costUsd: 1 }, T, { owner: 'worker-a', now: T }),
           'RUN_NOT_FOUND',
         );
+      });
+    });
+
+    describe('a run stored with its first step (createsWithFirstStep)', () => {
+      check(
+        'refuses the writes to a run queued behind its failed createRun, storing none of them',
+        async (context) => {
+          if (store.createsWithFirstStep !== true)
+            context.skip('the store does not set createsWithFirstStep: the runtime awaits each creation');
+          const held = { leaseOwner: 'worker-a', leaseExpiresAt: T + 100 };
+          const fence = { owner: 'worker-a', now: T + 1 };
+          await store.createRun(sampleRun({ id: 'taken', ...held, input: 'first' }));
+          await store.appendJournal(sampleEntry('taken', 'r#0', { result: 'first' }), fence);
+          // Issued together, as the runtime issues a new run's creation and its first step: the
+          // second creation fails, and its writes (which the lease would let through, since the
+          // same owner holds the taken run) must not land in the other run.
+          const outcomes = await Promise.allSettled([
+            store.createRun(sampleRun({ id: 'taken', ...held, input: 'second' })),
+            store.appendJournal(sampleEntry('taken', 'r#1', { result: 'second' }), fence),
+            store.updateRun('taken', { status: 'completed', output: 'second' }, T + 2, fence),
+            store.createRun(sampleRun({ id: 'fresh', ...held })),
+            store.appendJournal(sampleEntry('fresh', 'r#0'), fence),
+          ]);
+          const codes = outcomes.map((outcome) =>
+            outcome.status === 'fulfilled' ? 'stored' : (outcome.reason as BatonError).code,
+          );
+          expect(codes).toEqual(['RUN_EXISTS', 'RUN_NOT_FOUND', 'RUN_NOT_FOUND', 'stored', 'stored']);
+          expect((await store.loadJournal('taken')).map((entry) => entry.result)).toEqual(['first']);
+          const taken = await store.getRun('taken');
+          expect([taken?.status, taken?.input, taken?.output]).toEqual(['running', 'first', undefined]);
+          expect((await store.loadJournal('fresh')).map((entry) => entry.key)).toEqual(['r#0']);
+        },
+      );
+    });
+
+    describe('appendJournalWith (optional: an entry and records in one write)', () => {
+      const held = { leaseOwner: 'worker-a', leaseExpiresAt: T + 100 };
+      const fence = { owner: 'worker-a', now: T + 1 };
+      const skipped = 'the store has no appendJournalWith: the runtime appends records after the entry';
+
+      check(
+        'stores the entry and its records together, the records in order after earlier ones',
+        async (context) => {
+          if (store.appendJournalWith === undefined) context.skip(skipped);
+          await store.createRun(sampleRun({ id: 'run', ...held }));
+          await store.appendRecord('audit:run', 'earlier', T);
+          await store.appendJournalWith?.(sampleEntry('run', 'r#0'), fence, [
+            { stream: 'audit:run', data: { index: 1 }, at: T + 1 },
+            { stream: 'audit:run', data: { index: 2 }, at: T + 2 },
+            { stream: 'other', data: null, at: T + 3 },
+          ]);
+          expect((await store.loadJournal('run')).map((entry) => entry.key)).toEqual(['r#0']);
+          expect(await store.readRecords('audit:run')).toEqual([
+            { seq: 1, at: T, data: 'earlier' },
+            { seq: 2, at: T + 1, data: { index: 1 } },
+            { seq: 3, at: T + 2, data: { index: 2 } },
+          ]);
+          expect(await store.readRecords('other')).toEqual([{ seq: 1, at: T + 3, data: null }]);
+          // Without a fence and without records, it is appendJournal.
+          await store.appendJournalWith?.(sampleEntry('run', 'r#1'), undefined, []);
+          expect((await store.loadJournal('run')).map((entry) => entry.key)).toEqual(['r#0', 'r#1']);
+        },
+      );
+
+      check('stores none of the records of an entry that is refused', async (context) => {
+        if (store.appendJournalWith === undefined) context.skip(skipped);
+        await store.createRun(sampleRun({ id: 'run', ...held }));
+        await store.appendJournal(sampleEntry('run', 'r#0'), fence);
+        const records = [{ stream: 'audit:run', data: 'never', at: T + 2 }];
+        const outcomes = await Promise.allSettled([
+          store.appendJournalWith?.(sampleEntry('run', 'r#0'), fence, records),
+          store.appendJournalWith?.(sampleEntry('run', 'r#1'), { owner: 'worker-b', now: T + 2 }, records),
+          store.appendJournalWith?.(sampleEntry('run', 'r#2'), { owner: 'worker-a', now: T + 100 }, records),
+          store.appendJournalWith?.(sampleEntry('run', 'r#3'), fence, [
+            { stream: 'audit:run', data: 'kept', at: T + 3 },
+          ]),
+        ]);
+        expect(
+          outcomes.map((outcome) =>
+            outcome.status === 'fulfilled' ? 'stored' : (outcome.reason as BatonError).code,
+          ),
+        ).toEqual(['JOURNAL_CONFLICT', 'LEASE_LOST', 'LEASE_LOST', 'stored']);
+        expect((await store.loadJournal('run')).map((entry) => entry.key)).toEqual(['r#0', 'r#3']);
+        expect((await store.readRecords('audit:run')).map((record) => record.data)).toEqual(['kept']);
+      });
+
+      check('checks every record before writing anything', async (context) => {
+        if (store.appendJournalWith === undefined) context.skip(skipped);
+        await store.createRun(sampleRun({ id: 'run', ...held }));
+        await expectBatonError(
+          store.appendJournalWith?.(sampleEntry('run', 'r#0'), fence, [
+            { stream: 'audit:run', data: 'fine', at: T },
+            { stream: 'bad stream!', data: 'x', at: T },
+          ]) ?? Promise.resolve(),
+          'INVALID_STREAM',
+        );
+        await expectBatonError(
+          store.appendJournalWith?.(sampleEntry('run', 'r#0'), fence, [
+            { stream: 'audit:run', data: { when: new Date(T) }, at: T },
+          ]) ?? Promise.resolve(),
+          'INVALID_RECORD',
+        );
+        expect(await store.loadJournal('run')).toEqual([]);
+        expect(await store.readRecords('audit:run')).toEqual([]);
       });
     });
 

@@ -5,7 +5,9 @@ import { createSqliteStore } from '../../src/stores/sqlite/index.js';
 import { crashFlow } from './crash-flow.js';
 import { exitWhenEnded } from './exit-when-ended.js';
 
-const [mode, dbPath, logPath, runId] = process.argv.slice(2) as [string, string, string, string];
+const [mode, dbPath, logPath, givenId] = process.argv.slice(2) as [string, string, string, string];
+/** `-`: `start` lets the runtime generate the id (the run is then stored with its first step). */
+let runId = givenId;
 const killAt = process.env.KILL_AT === '' ? undefined : process.env.KILL_AT;
 const flow = crashFlow(logPath, killAt);
 const store = createSqliteStore({ path: dbPath });
@@ -15,7 +17,8 @@ runtime.on((event) => {
 });
 
 if (mode === 'start') {
-  const handle = await runtime.start(flow, { order: 'A-1' }, { runId });
+  const handle = await runtime.start(flow, { order: 'A-1' }, runId === '-' ? {} : { runId });
+  runId = handle.runId;
   process.stdout.write(`STARTED ${handle.runId}\n`);
 } else if (mode === 'signal') {
   await runtime.signal(runId, 'approve', { approvedBy: 'ops' });

@@ -1,6 +1,6 @@
 /** The in-memory Store: Maps in one process, no persistence; the fastest store, for tests and short-lived runs. */
 
-import type { SerializedError } from '../../core/errors.js';
+import type { BatonError, SerializedError } from '../../core/errors.js';
 import { RunNotFoundError } from '../../core/errors.js';
 import type {
   JournalEntry,
@@ -136,6 +136,36 @@ export function createMemoryStore(): Store {
     place(leased, slot, 'leasedAt', record.leaseOwner !== undefined);
   }
 
+  /** Appends a journal entry; returns why it was refused (a lost lease, a taken key), or undefined. */
+  function append(entry: JournalEntry, fence: LeaseFence | undefined): BatonError | undefined {
+    let slot = slotOf(entry.runId);
+    if (fence !== undefined && (slot?.record === undefined || !holdsLease(slot.record, fence)))
+      return leaseLostError(entry.runId, fence);
+    if (slot === undefined) {
+      slot = new RunSlot(undefined);
+      runs.set(entry.runId, slot);
+    }
+    const entries = slot.entries;
+    if (entries === undefined) slot.entries = [copyEntry(entry)];
+    else if (hasKey(entries, slot, entry.key)) return journalConflictError(entry.runId, entry.key);
+    else {
+      entries.push(copyEntry(entry));
+      slot.keys?.add(entry.key);
+    }
+    return undefined;
+  }
+
+  /** Appends a checked record's JSON to its stream and returns its `seq`. */
+  function storeRecord(stream: string, at: number, json: string): number {
+    let records = streams.get(stream);
+    if (records === undefined) {
+      records = [];
+      streams.set(stream, records);
+    }
+    records.push({ at, json });
+    return records.length;
+  }
+
   return {
     createRun(run) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
@@ -232,21 +262,21 @@ export function createMemoryStore(): Store {
 
     appendJournal(entry, fence) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
-      let slot = slotOf(entry.runId);
-      if (fence !== undefined && (slot?.record === undefined || !holdsLease(slot.record, fence)))
-        return Promise.reject(leaseLostError(entry.runId, fence));
-      if (slot === undefined) {
-        slot = new RunSlot(undefined);
-        runs.set(entry.runId, slot);
+      const refused = append(entry, fence);
+      return refused === undefined ? resolvedVoid : Promise.reject(refused);
+    },
+
+    appendJournalWith(entry, fence, records) {
+      if (closed) return Promise.reject(storeClosedError('The memory store'));
+      let prepared: Array<{ stream: string; at: number; json: string }>;
+      try {
+        prepared = records.map(({ stream, data, at }) => ({ stream, ...prepareRecord(stream, data, at) }));
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const entries = slot.entries;
-      if (entries === undefined) slot.entries = [copyEntry(entry)];
-      else if (hasKey(entries, slot, entry.key))
-        return Promise.reject(journalConflictError(entry.runId, entry.key));
-      else {
-        entries.push(copyEntry(entry));
-        slot.keys?.add(entry.key);
-      }
+      const refused = append(entry, fence);
+      if (refused !== undefined) return Promise.reject(refused);
+      for (const { stream, at, json } of prepared) storeRecord(stream, at, json);
       return resolvedVoid;
     },
 
@@ -279,13 +309,7 @@ export function createMemoryStore(): Store {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       try {
         const { json, at } = prepareRecord(stream, data, now);
-        let records = streams.get(stream);
-        if (records === undefined) {
-          records = [];
-          streams.set(stream, records);
-        }
-        records.push({ at, json });
-        return Promise.resolve(records.length);
+        return Promise.resolve(storeRecord(stream, at, json));
       } catch (error) {
         return Promise.reject(error);
       }

@@ -4,7 +4,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, RunNotFoundError } from '../../core/errors.js';
-import { checkReadOptions, prepareRecord, type SignalRecord, type Store } from '../../core/store.js';
+import {
+  checkReadOptions,
+  type JournalEntry,
+  type LeaseFence,
+  prepareRecord,
+  type SignalRecord,
+  type Store,
+} from '../../core/store.js';
 import {
   journalConflictError,
   leaseLostError,
@@ -79,7 +86,9 @@ const defaults = {
  * group-committed: every one issued before the event loop turns is written, in call order,
  * in one transaction, and each promise resolves only when that transaction has committed. A
  * write that fails on its own (`RUN_EXISTS`, `RUN_NOT_FOUND`, `JOURNAL_CONFLICT`) rejects
- * only its own promise. Every other call first writes the queue, so it observes the queued
+ * only its own promise, and the appends and updates of a run queued behind its failed
+ * `createRun` in the same transaction (`RUN_NOT_FOUND`: nothing of a run that was not created is
+ * stored; `createsWithFirstStep`). Every other call first writes the queue, so it observes the queued
  * writes and is ordered after them. `close()` writes the queue, then closes the file; later
  * calls reject with `STORE_CLOSED`. All stored values must be JSON-serializable.
  *
@@ -121,6 +130,48 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
 
   let closed = false;
 
+  /** The queued write of one journal entry; its outcome is 1 when the entry was appended. */
+  function journalWrite(entry: JournalEntry, fence: LeaseFence | undefined): QueuedWrite<void, number> {
+    const params = journalParams(entry);
+    const { runId, key } = entry;
+    if (fence === undefined) {
+      return {
+        journal: true,
+        runId,
+        write: () => insertJournal.run(...params).changes,
+        settle: (changes) => {
+          if (changes === 0) throw journalConflictError(runId, key);
+        },
+      };
+    }
+    const { owner, now } = fence;
+    return {
+      journal: true,
+      runId,
+      // 1: appended; 0: the key is taken; -1: the fence's owner does not hold the lease.
+      write: () =>
+        insertJournalFenced.run(...params, runId, owner, now).changes > 0
+          ? 1
+          : selectLeaseHeld.get(runId, owner, now) === undefined
+            ? -1
+            : 0,
+      settle: (outcome) => {
+        if (outcome < 0) throw leaseLostError(runId, fence);
+        if (outcome === 0) throw journalConflictError(runId, key);
+      },
+    };
+  }
+
+  /**
+   * A journal entry and the records stored with it (`appendJournalWith`), atomically: in its own
+   * immediate transaction when it is alone in its batch, in a savepoint inside a batch.
+   */
+  const appendWithRecords = db.transaction((appendEntry: () => number, rows: RecordInsert[]): number => {
+    const outcome = appendEntry();
+    if (outcome === 1) for (const row of rows) insertRecord.get(...row);
+    return outcome;
+  });
+
   /**
    * Runs one store operation now: rejects if closed, writes the queue first, and turns a
    * synchronous result or throw into a settled promise.
@@ -153,6 +204,8 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
   return {
     path,
     stats,
+    // A run's first step may be queued behind its creation (see write-queue.ts).
+    createsWithFirstStep: true,
 
     createRun(run) {
       return enqueue(() => {
@@ -160,10 +213,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         const runId = run.id;
         return {
           journal: false,
-          write: () => insertRun.run(...params).changes,
-          settle: (changes) => {
-            if (changes === 0) throw runExistsError(runId);
+          creates: runId,
+          // Thrown inside the batch, so the writes to this run queued behind it are refused too.
+          write: () => {
+            if (insertRun.run(...params).changes === 0) throw runExistsError(runId);
           },
+          settle: returnNothing,
         };
       });
     },
@@ -183,6 +238,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         if (fence === undefined) {
           return {
             journal: false,
+            runId,
             write: () => statement.run(...values).changes,
             settle: (changes) => {
               if (changes === 0) throw new RunNotFoundError(runId);
@@ -192,6 +248,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         values.push(fence.owner, fence.now);
         return {
           journal: false,
+          runId,
           // 1: updated; 0: the run is unknown; -1: the fence's owner does not hold the lease.
           write: () =>
             statement.run(...values).changes > 0 ? 1 : selectRunExists.get(runId) === undefined ? 0 : -1,
@@ -240,33 +297,20 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     appendJournal(entry, fence) {
+      return enqueue(() => journalWrite(entry, fence));
+    },
+
+    appendJournalWith(entry, fence, records) {
       return enqueue(() => {
-        const params = journalParams(entry);
-        const { runId, key } = entry;
-        if (fence === undefined) {
-          return {
-            journal: true,
-            write: () => insertJournal.run(...params).changes,
-            settle: (changes) => {
-              if (changes === 0) throw journalConflictError(runId, key);
-            },
-          };
-        }
-        const { owner, now } = fence;
-        return {
-          journal: true,
-          // 1: appended; 0: the key is taken; -1: the fence's owner does not hold the lease.
-          write: () =>
-            insertJournalFenced.run(...params, runId, owner, now).changes > 0
-              ? 1
-              : selectLeaseHeld.get(runId, owner, now) === undefined
-                ? -1
-                : 0,
-          settle: (outcome) => {
-            if (outcome < 0) throw leaseLostError(runId, fence);
-            if (outcome === 0) throw journalConflictError(runId, key);
-          },
-        };
+        // Every record is checked (and serialized) before anything is queued.
+        const rows = records.map((record): RecordInsert => {
+          const { json, at } = prepareRecord(record.stream, record.data, record.at);
+          return [record.stream, at, json, record.stream];
+        });
+        const write = journalWrite(entry, fence);
+        if (rows.length === 0) return write;
+        const appendEntry = write.write;
+        return { ...write, write: () => appendWithRecords.immediate(appendEntry, rows) };
       });
     },
 
@@ -363,6 +407,11 @@ function validate(settings: Required<SqliteStoreOptions>): void {
     throw new ConfigError('createSqliteStore: path must be a string.');
   }
 }
+
+function returnNothing(): void {}
+
+/** The values `insertRecord` binds: stream, at, data, stream. */
+type RecordInsert = [string, number, string, string];
 
 function normalizeLimit(limit: number): number {
   return Math.max(0, Math.floor(limit));

@@ -1,6 +1,7 @@
 /** Group commit for the SQLite store: writes queued in one event-loop turn commit in one transaction, in order. */
 
 import type Database from 'better-sqlite3';
+import { runNotCreatedError } from '../../core/store-errors.js';
 
 /**
  * One write for the queue. `write` runs its single statement inside the batch; `settle` turns
@@ -13,6 +14,13 @@ export interface QueuedWrite<T, R> {
   settle(result: R): T;
   /** Counted as a journal entry in the stats. */
   readonly journal: boolean;
+  /** Set on a run's creation (the run's id): a `write` that throws means the run was not created. */
+  readonly creates?: string;
+  /**
+   * Set on a write to one run (a journal append, a run update): when a creation of that run failed
+   * earlier in the same batch, the write is not run and rejects with `RUN_NOT_FOUND`.
+   */
+  readonly runId?: string;
 }
 
 /** A queued write and the promise it settles. */
@@ -54,7 +62,10 @@ export interface WriteQueue {
  * the same lock and waits the same way, without the two extra statements.
  *
  * A write whose statement fails on its own (a constraint) changes nothing and rejects only
- * its own promise, as does one whose `settle` throws; the rest of the batch commits. If the
+ * its own promise, as does one whose `settle` throws; the rest of the batch commits, except the
+ * writes to a run (`runId`) queued behind that run's failed creation (`creates`), which are not
+ * run and reject with `RUN_NOT_FOUND`: a run's first step queued with its creation is never
+ * stored for a run that was not created (or under a taken id, in another run's journal). If the
  * transaction itself fails (busy past the timeout, disk full, I/O error) nothing of the batch
  * is stored and every promise in it rejects with that error.
  *
@@ -63,8 +74,11 @@ export interface WriteQueue {
  * const queue = createWriteQueue(db, stats);
  * const created = queue.enqueue({
  *   journal: false,
- *   write: () => insertRun.run(params).changes,
- *   settle: (changes) => { if (changes === 0) throw runExistsError(runId); },
+ *   creates: runId,
+ *   write: () => {
+ *     if (insertRun.run(params).changes === 0) throw runExistsError(runId);
+ *   },
+ *   settle: () => undefined,
  * });
  * ```
  */
@@ -73,14 +87,26 @@ export function createWriteQueue(db: Database.Database, stats: WriteQueueStats):
   let scheduled: NodeJS.Immediate | undefined;
 
   const writeBatch = db.transaction((batch: Pending[]) => {
+    /** Runs whose creation failed in this batch: the writes queued behind it to those runs are refused. */
+    let notCreated: Set<string> | undefined;
     for (const pending of batch) {
+      const { write } = pending;
+      if (notCreated !== undefined && write.runId !== undefined && notCreated.has(write.runId)) {
+        pending.failed = true;
+        pending.outcome = runNotCreatedError(write.runId);
+        continue;
+      }
       try {
-        pending.outcome = pending.write.write();
+        pending.outcome = write.write();
       } catch (error) {
         // SQLite rolled back the whole transaction (I/O error, full disk): fail the batch.
         if (!db.inTransaction) throw error;
         pending.failed = true;
         pending.outcome = error;
+        if (write.creates !== undefined) {
+          notCreated ??= new Set();
+          notCreated.add(write.creates);
+        }
       }
     }
   });
