@@ -48,6 +48,29 @@ async function withStoreOn(
   }
 }
 
+describe('createSqliteStore change announcements', () => {
+  it("announces its own stored changes to subscribers (not another store object's), and nothing once unsubscribed", async () => {
+    await withStore(async (store, file) => {
+      const heard: string[] = [];
+      const off = store.subscribe?.((change) => heard.push(`${change.kind}:${change.runId}:${change.local}`));
+      expect(off).toBeTypeOf('function');
+      await store.createRun(sampleRun({ id: 'a', status: 'suspended' }));
+      await store.appendJournal(sampleEntry('a', 'r#0'));
+      await store.updateRun('a', { status: 'running' }, T + 1);
+      await store.addSignal('a', 'go', null, T + 2);
+      // A refused write announces nothing.
+      await expect(store.createRun(sampleRun({ id: 'a' }))).rejects.toThrow();
+      await withStoreOn(file, async (other) => {
+        await other.createRun(sampleRun({ id: 'b' }));
+      });
+      expect(heard).toEqual(['run:a:true', 'journal:a:true', 'run:a:true', 'signal:a:true']);
+      off?.();
+      await store.appendJournal(sampleEntry('a', 'r#1'));
+      expect(heard).toHaveLength(4);
+    });
+  });
+});
+
 describe('createSqliteStore durability', () => {
   it('keeps runs, journals and signals across close and reopen', async () => {
     const file = nextPath();

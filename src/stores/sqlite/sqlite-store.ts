@@ -11,6 +11,7 @@ import {
   prepareRecord,
   type SignalRecord,
   type Store,
+  type StoreChange,
 } from '../../core/store.js';
 import {
   journalConflictError,
@@ -186,6 +187,18 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     }
   }
 
+  /** Who hears this store object's own changes (`subscribe`). */
+  const listeners = new Set<(change: StoreChange) => void>();
+  /** `result`, announcing the change it made to the listeners once it is stored (nothing to do without any). */
+  function announced<T>(result: Promise<T>, kind: StoreChange['kind'], runId: string): Promise<T> {
+    if (listeners.size === 0) return result;
+    return result.then((value) => {
+      const change: StoreChange = { kind, runId, local: true };
+      for (const listener of listeners) listener(change);
+      return value;
+    });
+  }
+
   /**
    * Queues the write `prepare` builds: rejects if closed, or with what `prepare` throws (a
    * value JSON cannot hold), before anything is queued.
@@ -208,19 +221,23 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     createsWithFirstStep: true,
 
     createRun(run) {
-      return enqueue(() => {
-        const params = runParams(run);
-        const runId = run.id;
-        return {
-          journal: false,
-          creates: runId,
-          // Thrown inside the batch, so the writes to this run queued behind it are refused too.
-          write: () => {
-            if (insertRun.run(...params).changes === 0) throw runExistsError(runId);
-          },
-          settle: returnNothing,
-        };
-      });
+      return announced(
+        enqueue(() => {
+          const params = runParams(run);
+          const runId = run.id;
+          return {
+            journal: false,
+            creates: runId,
+            // Thrown inside the batch, so the writes to this run queued behind it are refused too.
+            write: () => {
+              if (insertRun.run(...params).changes === 0) throw runExistsError(runId);
+            },
+            settle: returnNothing,
+          };
+        }),
+        'run',
+        run.id,
+      );
     },
 
     getRun(runId) {
@@ -231,33 +248,37 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     updateRun(runId, patch, now, fence) {
-      return enqueue(() => {
-        const values: unknown[] = [];
-        const statement = updateStatement(patchValues(patch, values), fence !== undefined);
-        values.push(now, runId);
-        if (fence === undefined) {
+      return announced(
+        enqueue(() => {
+          const values: unknown[] = [];
+          const statement = updateStatement(patchValues(patch, values), fence !== undefined);
+          values.push(now, runId);
+          if (fence === undefined) {
+            return {
+              journal: false,
+              runId,
+              write: () => statement.run(...values).changes,
+              settle: (changes) => {
+                if (changes === 0) throw new RunNotFoundError(runId);
+              },
+            };
+          }
+          values.push(fence.owner, fence.now);
           return {
             journal: false,
             runId,
-            write: () => statement.run(...values).changes,
-            settle: (changes) => {
-              if (changes === 0) throw new RunNotFoundError(runId);
+            // 1: updated; 0: the run is unknown; -1: the fence's owner does not hold the lease.
+            write: () =>
+              statement.run(...values).changes > 0 ? 1 : selectRunExists.get(runId) === undefined ? 0 : -1,
+            settle: (outcome) => {
+              if (outcome === 0) throw new RunNotFoundError(runId);
+              if (outcome < 0) throw leaseLostError(runId, fence);
             },
           };
-        }
-        values.push(fence.owner, fence.now);
-        return {
-          journal: false,
-          runId,
-          // 1: updated; 0: the run is unknown; -1: the fence's owner does not hold the lease.
-          write: () =>
-            statement.run(...values).changes > 0 ? 1 : selectRunExists.get(runId) === undefined ? 0 : -1,
-          settle: (outcome) => {
-            if (outcome === 0) throw new RunNotFoundError(runId);
-            if (outcome < 0) throw leaseLostError(runId, fence);
-          },
-        };
-      });
+        }),
+        'run',
+        runId,
+      );
     },
 
     listRuns(filter = {}) {
@@ -277,11 +298,15 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     claimRun(runId, owner, now, leaseMs, force = false) {
-      return perform(() => {
-        const row = claimRun.get({ id: runId, owner, now, until: now + leaseMs, force: force ? 1 : 0 });
-        stats.transactions++;
-        return row === undefined ? undefined : toRunRecord(row);
-      });
+      return announced(
+        perform(() => {
+          const row = claimRun.get({ id: runId, owner, now, until: now + leaseMs, force: force ? 1 : 0 });
+          stats.transactions++;
+          return row === undefined ? undefined : toRunRecord(row);
+        }),
+        'run',
+        runId,
+      );
     },
 
     renewLeases(owner, until) {
@@ -297,21 +322,29 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     appendJournal(entry, fence) {
-      return enqueue(() => journalWrite(entry, fence));
+      return announced(
+        enqueue(() => journalWrite(entry, fence)),
+        'journal',
+        entry.runId,
+      );
     },
 
     appendJournalWith(entry, fence, records) {
-      return enqueue(() => {
-        // Every record is checked (and serialized) before anything is queued.
-        const rows = records.map((record): RecordInsert => {
-          const { json, at } = prepareRecord(record.stream, record.data, record.at);
-          return [record.stream, at, json, record.stream];
-        });
-        const write = journalWrite(entry, fence);
-        if (rows.length === 0) return write;
-        const appendEntry = write.write;
-        return { ...write, write: () => appendWithRecords.immediate(appendEntry, rows) };
-      });
+      return announced(
+        enqueue(() => {
+          // Every record is checked (and serialized) before anything is queued.
+          const rows = records.map((record): RecordInsert => {
+            const { json, at } = prepareRecord(record.stream, record.data, record.at);
+            return [record.stream, at, json, record.stream];
+          });
+          const write = journalWrite(entry, fence);
+          if (rows.length === 0) return write;
+          const appendEntry = write.write;
+          return { ...write, write: () => appendWithRecords.immediate(appendEntry, rows) };
+        }),
+        'journal',
+        entry.runId,
+      );
     },
 
     loadJournal(runId) {
@@ -319,11 +352,27 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     addSignal(runId, name, payload, now) {
-      return perform((): SignalRecord => {
-        const id = signal.immediate(runId, name, toJson(payload), now);
-        stats.transactions++;
-        return { id, runId, name, payload, createdAt: now };
-      });
+      return announced(
+        perform((): SignalRecord => {
+          const id = signal.immediate(runId, name, toJson(payload), now);
+          stats.transactions++;
+          return { id, runId, name, payload, createdAt: now };
+        }),
+        'signal',
+        runId,
+      );
+    },
+
+    /**
+     * Announces the changes this store object makes (`local: true`), once stored: the journal
+     * entries, run creations, updates and claims, and signals it writes. Changes other processes
+     * make to the same file are not announced: readers find them by polling.
+     */
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
 
     listSignals(runId) {
