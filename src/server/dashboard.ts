@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { HttpError } from './http-error.js';
 import type { Env } from './route.js';
 
 /** Options of the dashboard (`createServer({ dashboard })`). */
@@ -97,16 +98,12 @@ export function dashboardApp(options: DashboardOptions = {}): Hono<Env> {
     const name = c.req.param('file');
     const file = assets.get(name);
     if (file === undefined) {
-      return c.json(
-        {
-          error: {
-            code: 'NOT_FOUND',
-            message: `No dashboard asset ${name}; reload the page for the current ones.`,
-          },
-        },
+      const missing = new HttpError(
         404,
-        { 'cache-control': 'no-store' },
+        'NOT_FOUND',
+        `No dashboard asset ${name}; reload the page for the current ones.`,
       );
+      return c.json(missing.body(), 404, { 'cache-control': 'no-store' });
     }
     return c.body(new Uint8Array(file), 200, {
       'content-type': contentTypes[extname(name)] ?? 'application/octet-stream',
