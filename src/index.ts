@@ -92,7 +92,13 @@ export type {
   ApprovalTimeoutAction,
 } from './governance/approvals.js';
 export { approvalSignal, argumentsHash } from './governance/approvals.js';
-export type { AuditChain, AuditEntry, AuditEntryType, AuditedExecution } from './governance/audit.js';
+export type {
+  AuditChain,
+  AuditEntry,
+  AuditEntryType,
+  AuditedExecution,
+  AuditWriter,
+} from './governance/audit.js';
 export { auditKeyStream, createAuditWriter, readAudit } from './governance/audit.js';
 export type { AuditProblem, AuditReport } from './governance/audit-verify.js';
 export { verifyAudit } from './governance/audit-verify.js';

@@ -9,29 +9,35 @@ import type { Tenant } from './run-context.js';
 import type { RunObserver } from './run-observer.js';
 import type { JournalEntry, RunStatus, Store, StreamRecord } from './store.js';
 
-/**
- * Opens the audit chain of one execution of a run: `startedEmpty` is true when the run's journal
- * was empty as the execution began (nothing can be audited yet). Returns what audits each journal
- * entry the execution appends.
- */
-export type AuditOpener = (execution: {
+/** The execution an audit chain is opened for: `startedEmpty` when its run's journal was empty as it began (nothing can be audited yet). */
+export interface AuditedRun {
   readonly runId: string;
   readonly startedEmpty: boolean;
-}) => JournalAuditor;
+}
 
 /**
- * Audits one execution's journal entries: called, and awaited, after each entry is appended.
- * With `seal`, an entry's audit records may instead be stored in the entry's own write
- * (`Store.appendJournalWith`).
+ * Opens the audit chain of one execution of a run: returns the function that audits each
+ * journal entry after the execution appends it. With `openChain`, the chain itself, which can
+ * also seal an entry's records into the entry's own write.
+ */
+export interface AuditOpener {
+  (execution: AuditedRun): (entry: JournalEntry) => Promise<void>;
+  readonly openChain?: (execution: AuditedRun) => JournalAuditor;
+}
+
+/**
+ * Audits one execution's journal entries: `append`, called and awaited after each entry is
+ * appended; with `seal`, an entry's audit records may instead be stored in the entry's own
+ * write (`Store.appendJournalWith`).
  */
 export interface JournalAuditor {
-  (entry: JournalEntry): Promise<void>;
+  append(entry: JournalEntry): Promise<void>;
   /**
    * The records that audit `entry`, sealed into the chain now to be stored with it; undefined
    * when it must be audited after its append instead (the chain is still being read, another
    * write of it is in flight). The caller reports the write's outcome with `stored`.
    */
-  readonly seal?: (entry: JournalEntry) => SealedAudit | undefined;
+  seal?(entry: JournalEntry): SealedAudit | undefined;
 }
 
 /** An entry's audit records, sealed to be stored in the entry's own write. */

@@ -6,13 +6,24 @@
 import type { Budget } from './budget-limits.js';
 import { deserializeError, NonDeterminismError } from './errors.js';
 import type { BatonEvent } from './events.js';
-import type { AuditOpener, ExecutionHost, JournalAuditor, SealedAudit } from './execution-host.js';
+import type {
+  AuditedRun,
+  AuditOpener,
+  ExecutionHost,
+  JournalAuditor,
+  SealedAudit,
+} from './execution-host.js';
 import { LeasedExecution } from './execution-lease.js';
 import type { DistributiveOmit, RunGovernance, RunServices } from './run-context.js';
 import type { ExecutionWatch } from './run-observer.js';
 import type { JournalEntry, JournalEntryKind, RunRecord, Usage } from './store.js';
 
 const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
+
+/** Opens an execution's audit chain: the opener's own chain object, or its append function. */
+function openAuditor(open: AuditOpener, execution: AuditedRun): JournalAuditor {
+  return open.openChain?.(execution) ?? { append: open(execution) };
+}
 
 /**
  * The events a run emitted before its handle existed, each as emitted (without `runId` and
@@ -203,8 +214,8 @@ export abstract class JournaledExecution extends LeasedExecution {
 
   /** Audits an appended entry, opening this execution's audit chain on first use. */
   protected audited(open: AuditOpener, entry: JournalEntry): Promise<void> {
-    this.#auditor ??= open(this);
-    return this.#auditor(entry);
+    this.#auditor ??= openAuditor(open, this);
+    return this.#auditor.append(entry);
   }
 
   /**
@@ -215,7 +226,7 @@ export abstract class JournaledExecution extends LeasedExecution {
   protected sealAudit(entry: JournalEntry): SealedAudit | undefined {
     const open = this.host.audit;
     if (open === undefined || this.host.store.appendJournalWith === undefined) return undefined;
-    this.#auditor ??= open(this);
+    this.#auditor ??= openAuditor(open, this);
     return this.#auditor.seal?.(entry);
   }
 

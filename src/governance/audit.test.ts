@@ -503,7 +503,7 @@ describe('audit log', () => {
 
   it('seals an entry for its own write; a refused write takes its records back out of the chain', async () => {
     const store = createMemoryStore();
-    const chain = createAuditWriter(store)({ runId: 'run_s', startedEmpty: true });
+    const chain = createAuditWriter(store).openChain({ runId: 'run_s', startedEmpty: true });
     const entry = (index: number) =>
       ({
         runId: 'run_s',
@@ -525,7 +525,7 @@ describe('audit log', () => {
     for (const record of second?.records ?? [])
       await store.appendRecord(record.stream, record.data, record.at);
     second?.stored(true);
-    await chain(entry(2));
+    await chain.append(entry(2));
     const entries = await readAudit(store, 'run_s');
     expect(entries.map((audited) => [audited.index, audited.key])).toEqual([
       [1, 'r#1'],
@@ -538,7 +538,7 @@ describe('audit log', () => {
   it('appends an entry audited while a sealed write is in flight only after that write, chained to its outcome', async () => {
     for (const written of [true, false]) {
       const store = createMemoryStore();
-      const chain = createAuditWriter(store)({ runId: 'run_w', startedEmpty: true });
+      const chain = createAuditWriter(store).openChain({ runId: 'run_w', startedEmpty: true });
       const entry = (index: number) =>
         ({
           runId: 'run_w',
@@ -551,7 +551,7 @@ describe('audit log', () => {
           endedAt: 2,
         }) as const;
       const sealed = chain.seal(entry(0));
-      const later = chain(entry(1));
+      const later = chain.append(entry(1));
       await new Promise((resolve) => setImmediate(resolve));
       expect(await readAudit(store, 'run_w')).toEqual([]);
       if (written)

@@ -355,10 +355,10 @@ interface ChainState {
   readonly key: AuditKey | undefined;
   readonly runId: string;
   /** `runId` as JSON, made on first use. */
-  runIdJson?: string;
+  runIdJson: string | undefined;
   /** The agent of the last entry sealed, and its `"agent":...,` field. */
-  agent?: string;
-  agentField?: string;
+  agent: string | undefined;
+  agentField: string | undefined;
   index: number;
   hash: string;
   /**
@@ -371,7 +371,7 @@ interface ChainState {
   /** Appends started and not finished: none (the usual case, each awaited before the next) means the next one starts at once. */
   pending: number;
   /** `auditStream(runId)`, made on first use. */
-  stream?: string;
+  stream: string | undefined;
   /** Set once the chain's head is read; nothing is appended before. */
   ready: boolean;
   /** True while a sealed write (`AuditChain.seal`) is in flight: the head may yet move back. */
@@ -414,8 +414,10 @@ export interface AuditedExecution {
 
 /**
  * Makes the audit writer of a runtime created with `audit: createAuditWriter`: the runtime
- * opens one chain per execution of a run and calls it after every journal append; it appends
- * the entry's audit records to `audit:<runId>`, chained to the last one.
+ * opens one chain per execution of a run (`openChain`) and gives it every journal entry: it
+ * seals the entry's audit records into the chain to be stored with the entry, on a store with
+ * `appendJournalWith`, or appends them to `audit:<runId>` after the entry. Called as a
+ * function, the writer opens a chain and returns what appends after each entry.
  *
  * Exactly once per journal entry: replayed steps are never appended to the journal again, so
  * they never reach the writer; and the first time an execution audits a run it resumed (in
@@ -430,77 +432,105 @@ export interface AuditedExecution {
  * await auditEntry(journalEntry);
  * ```
  */
-export function createAuditWriter(
-  store: Store,
-  options: AuditWriterOptions = {},
-): (execution: AuditedExecution) => AuditChain {
+export function createAuditWriter(store: Store, options: AuditWriterOptions = {}): AuditWriter {
   const key = options.key === undefined ? undefined : checkAuditKey(options.key, 'createAuditWriter()');
-  return (execution) => {
-    const chain: ChainState = {
-      key,
-      runId: execution.runId,
-      index: 0,
-      hash: auditGenesis,
-      audited: undefined,
-      queue: undefined,
-      pending: 0,
-      ready: execution.startedEmpty === true,
-      sealing: false,
-      afterSeal: undefined,
-    };
-    const auditEntry = ((entry) => {
-      const bodies = auditBodies(entry);
-      if (bodies.length === 0) return Promise.resolve();
-      if (!chain.ready && chain.queue === undefined) {
-        chain.audited = new Set();
-        chain.queue = load(store, chain).catch((error: unknown) => {
-          // Read again for the next entry rather than starting a second chain at the genesis.
-          chain.queue = undefined;
-          throw error;
-        });
-      }
-      // A failed append rejects its own entry's promise only; the next one chains to the last written entry.
-      chain.pending++;
-      let next: Promise<void>;
-      if (chain.ready && chain.pending === 1)
-        next =
-          bodies.length === 1 && chain.audited === undefined && (chain.key === undefined || chain.index > 0)
-            ? appendOne(store, chain, entry, bodies[0] as AuditBody)
-            : append(store, chain, entry, bodies, true);
-      else {
-        const run = () => append(store, chain, entry, bodies, true);
-        if (chain.queue !== undefined) next = chain.queue.then(run, run);
-        else if (chain.sealing)
-          // Behind a sealed write still in flight: it decides where the chain's head is.
-          next = new Promise<void>((resolve) => {
-            chain.afterSeal ??= [];
-            chain.afterSeal.push(resolve);
-          }).then(run);
-        else next = run();
-      }
-      chain.queue = next;
-      return next;
-    }) as AuditChain;
-    auditEntry.seal = (entry) => sealRecords(chain, entry);
-    return auditEntry;
-  };
+  const writer = ((execution: AuditedExecution) => {
+    const chain = new Chain(store, key, execution);
+    return (entry: JournalEntry) => chain.append(entry);
+  }) as AuditWriter;
+  writer.openChain = (execution) => new Chain(store, key, execution);
+  return writer;
 }
 
 /**
- * One execution's audit chain, as `createAuditWriter` opens it: called with each journal entry
- * after it is appended, it appends the entry's audit records; `seal` instead gives them to be
- * stored in the entry's own write (`Store.appendJournalWith`).
+ * What `createAuditWriter` returns: called with an execution, it opens that execution's chain
+ * and returns what appends each journal entry's records after the entry; `openChain` opens the
+ * chain itself (the runtime's way in, which can also `seal` records into the entry's write).
+ */
+export interface AuditWriter {
+  (execution: AuditedExecution): (entry: JournalEntry) => Promise<void>;
+  openChain(execution: AuditedExecution): AuditChain;
+}
+
+/**
+ * One execution's audit chain: `append` appends an entry's audit records after the entry is
+ * stored; `seal` instead gives them to be stored in the entry's own write (`Store.appendJournalWith`).
  */
 export interface AuditChain {
-  (entry: JournalEntry): Promise<void>;
+  append(entry: JournalEntry): Promise<void>;
   /**
    * Seals `entry`'s audit records into the chain, to be stored with the entry, and returns them
    * with `stored`, to call with the write's outcome (a refused write takes them back out of the
-   * chain). Undefined when the entry must be audited after its append instead: the chain's head
-   * is still being read (a resumed run), another write of the chain is in flight, or a keyed
-   * chain has not written its marker yet.
+   * chain). Undefined when the entry must be appended after it instead: the chain's head is
+   * still being read (a resumed run), another write of the chain is in flight, or a keyed chain
+   * has not written its marker yet.
    */
   seal(entry: JournalEntry): SealedAudit | undefined;
+}
+
+/** One execution's chain: its state (see `ChainState`) and the two ways in. */
+class Chain implements ChainState, AuditChain {
+  readonly key: AuditKey | undefined;
+  readonly runId: string;
+  runIdJson: string | undefined = undefined;
+  agent: string | undefined = undefined;
+  agentField: string | undefined = undefined;
+  index = 0;
+  hash = auditGenesis;
+  audited: Set<string> | undefined = undefined;
+  queue: Promise<void> | undefined = undefined;
+  pending = 0;
+  stream: string | undefined = undefined;
+  ready: boolean;
+  sealing = false;
+  afterSeal: Array<() => void> | undefined = undefined;
+  readonly #store: Store;
+
+  constructor(store: Store, key: AuditKey | undefined, execution: AuditedExecution) {
+    this.#store = store;
+    this.key = key;
+    this.runId = execution.runId;
+    this.ready = execution.startedEmpty === true;
+  }
+
+  append(entry: JournalEntry): Promise<void> {
+    const store = this.#store;
+    const bodies = auditBodies(entry);
+    if (bodies.length === 0) return Promise.resolve();
+    if (!this.ready && this.queue === undefined) {
+      this.audited = new Set();
+      this.queue = load(store, this).catch((error: unknown) => {
+        // Read again for the next entry rather than starting a second chain at the genesis.
+        this.queue = undefined;
+        throw error;
+      });
+    }
+    // A failed append rejects its own entry's promise only; the next one chains to the last written entry.
+    this.pending++;
+    let next: Promise<void>;
+    if (this.ready && this.pending === 1)
+      next =
+        bodies.length === 1 && this.audited === undefined && (this.key === undefined || this.index > 0)
+          ? appendOne(store, this, entry, bodies[0] as AuditBody)
+          : append(store, this, entry, bodies, true);
+    else {
+      const run = () => append(store, this, entry, bodies, true);
+      if (this.queue !== undefined) next = this.queue.then(run, run);
+      else if (this.sealing)
+        // Behind a sealed write still in flight: it decides where the chain's head is.
+        next = new Promise<void>((resolve) => {
+          this.afterSeal ??= [];
+          this.afterSeal.push(resolve);
+        }).then(run);
+      else next = run();
+    }
+    this.queue = next;
+    return next;
+  }
+
+  seal(entry: JournalEntry): SealedAudit | undefined {
+    return sealRecords(this, entry);
+  }
 }
 
 /** What a sealed entry's write is told: nothing to store, nothing to undo. */
