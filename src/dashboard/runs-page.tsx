@@ -90,6 +90,8 @@ export function RunsPage() {
     };
     api<{ runs: Run[]; nextCursor: string | null }>(listPath(filters), { signal: abort.signal })
       .then((page) => {
+        // A page that arrived after the filters changed belongs to the old ones.
+        if (abort.signal.aborted) return;
         runs.value = page.runs;
         cursor.value = page.nextCursor;
         loading.value = false;
