@@ -373,8 +373,12 @@ export interface Store {
     fence: LeaseFence | undefined,
     records: readonly StreamRecord[],
   ): Promise<void>;
-  /** The run's entries in append order. */
-  loadJournal(runId: string): Promise<JournalEntry[]>;
+  /**
+   * The run's entries in append order, from position `from` (0, the first entry, by default):
+   * `loadJournal(id, n)` resolves what `loadJournal(id)` would, without its first `n` entries, so a
+   * reader that follows a run reads only what is new.
+   */
+  loadJournal(runId: string, from?: number): Promise<JournalEntry[]>;
 
   /**
    * Stores a signal for a run (which may be running, suspended or not yet waiting). In the

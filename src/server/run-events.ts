@@ -99,15 +99,12 @@ export function streamRunEvents(c: Context, options: RunEventsOptions): Response
         // The record before the journal: a run that is terminal here has all its entries in the read after.
         const record = await store.getRun(runId);
         if (record === undefined) break;
-        const journal = await store.loadJournal(runId);
+        // Only the entries the client does not have yet: a long run is not read whole on each change.
+        const fresh = await store.loadJournal(runId, entries);
         // Steps are appended only while a run is running, so new steps come after a `running` event
         // (sent even when the run has ended since: it ran to append them), and any other status
         // after its steps. So after any step event the client's status is `running`.
-        if (
-          (record.status === 'running' || entries < journal.length) &&
-          status !== 'running' &&
-          status !== 'end'
-        ) {
+        if ((record.status === 'running' || fresh.length > 0) && status !== 'running' && status !== 'end') {
           status = 'running';
           await stream.writeSSE({
             id: `${entries}:running`,
@@ -115,13 +112,14 @@ export function streamRunEvents(c: Context, options: RunEventsOptions): Response
             data: JSON.stringify({ runId, status: 'running' }),
           });
         }
-        for (; entries < journal.length && !stopped(); entries++) {
-          const entry = journal[entries] as JournalEntry;
+        for (const entry of fresh) {
+          if (stopped()) break;
           await stream.writeSSE({
             id: String(entries + 1),
             event: 'step',
             data: JSON.stringify(stepData(entry, entries + 1, content)),
           });
+          entries++;
         }
         if (stopped()) break;
         if (status !== record.status && status !== 'end') {

@@ -793,6 +793,21 @@ export function describeStoreConformance(
         expect(await store.loadJournal('never-created')).toEqual([]);
       });
 
+      check('loadJournal from a position resolves the entries after it, in append order', async () => {
+        await store.createRun(sampleRun({ id: 'followed' }));
+        for (const key of ['r#0', 'r#1', 'r#2']) await store.appendJournal(sampleEntry('followed', key));
+        await store.appendJournal(sampleEntry('other', 'r#0'));
+        const keys = async (from: number): Promise<string[]> =>
+          (await store.loadJournal('followed', from)).map((entry) => entry.key);
+        expect(await keys(0)).toEqual(['r#0', 'r#1', 'r#2']);
+        expect(await keys(1)).toEqual(['r#1', 'r#2']);
+        expect(await keys(3)).toEqual([]);
+        expect(await keys(7)).toEqual([]);
+        expect(await store.loadJournal('followed', 2)).toStrictEqual(
+          (await store.loadJournal('followed')).slice(2),
+        );
+      });
+
       check('an append is visible to the next read without awaiting it first', async () => {
         const pending = store.appendJournal(sampleEntry('run', 'r#0'));
         const loaded = store.loadJournal('run');

@@ -280,10 +280,10 @@ export function createMemoryStore(): Store {
       return resolvedVoid;
     },
 
-    loadJournal(runId) {
+    loadJournal(runId, from = 0) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const entries = slotOf(runId)?.entries;
-      return Promise.resolve(entries === undefined ? [] : entries.slice());
+      return Promise.resolve(entries === undefined ? [] : entries.slice(from));
     },
 
     addSignal(runId, name, payload, now) {

@@ -98,6 +98,9 @@ export function postgresStatements(schema: string) {
       )
       SELECT EXISTS (SELECT 1 FROM lease) AS held, EXISTS (SELECT 1 FROM inserted) AS inserted`),
     selectJournal: prepared(`SELECT ${journalColumns} FROM ${schema}.journal WHERE run_id = $1 ORDER BY seq`),
+    selectJournalFrom: prepared(
+      `SELECT ${journalColumns} FROM ${schema}.journal WHERE run_id = $1 ORDER BY seq OFFSET $2`,
+    ),
     /** Bind run id, name, payload, now; returns the signal id (none for an unknown run). */
     insertSignal: prepared(`WITH run AS (
         SELECT status FROM ${runs} WHERE id = $1 FOR UPDATE

@@ -364,8 +364,12 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
       });
     },
 
-    async loadJournal(runId) {
-      return (await read<JournalRow>(sql.selectJournal, [runId])).map(toJournalEntry);
+    async loadJournal(runId, from = 0) {
+      const rows =
+        from === 0
+          ? await read<JournalRow>(sql.selectJournal, [runId])
+          : await read<JournalRow>(sql.selectJournalFrom, [runId, from]);
+      return rows.map(toJournalEntry);
     },
 
     addSignal(runId, name, payload, now) {

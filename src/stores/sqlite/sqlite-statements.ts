@@ -44,6 +44,8 @@ export interface Statements {
   /** 1 when the run exists (bind run id), else undefined. */
   selectRunExists: Database.Statement<[string], number>;
   selectJournal: Database.Statement<[string], JournalRow>;
+  /** A run's journal without its first `?` entries. */
+  selectJournalFrom: Database.Statement<[string, number], JournalRow>;
   selectSignals: Database.Statement<[string], SignalRow>;
   /** Extends `owner`'s leases on running runs to `until`; returns ids of its runs no longer running. */
   renew: Database.Transaction<(owner: string, until: number) => string[]>;
@@ -123,6 +125,10 @@ export function prepareStatements(db: Database.Database): Statements {
   const selectJournal = db.prepare<[string], JournalRow>(
     `SELECT run_id, key, name, kind, status, result, error, started_at, ended_at, meta
      FROM journal WHERE run_id = ? ORDER BY seq`,
+  );
+  const selectJournalFrom = db.prepare<[string, number], JournalRow>(
+    `SELECT run_id, key, name, kind, status, result, error, started_at, ended_at, meta
+     FROM journal WHERE run_id = ? ORDER BY seq LIMIT -1 OFFSET ?`,
   );
   const selectStatus = db.prepare<[string], string>('SELECT status FROM runs WHERE id = ?').pluck();
   const insertSignal = db.prepare<[string, string, string | null, number]>(
@@ -230,6 +236,7 @@ export function prepareStatements(db: Database.Database): Statements {
     selectLeaseHeld,
     selectRunExists,
     selectJournal,
+    selectJournalFrom,
     selectSignals,
     renew,
     signal,

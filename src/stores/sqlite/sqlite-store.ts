@@ -120,6 +120,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     selectLeaseHeld,
     selectRunExists,
     selectJournal,
+    selectJournalFrom,
     selectSignals,
     renew,
     signal,
@@ -347,8 +348,10 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
       );
     },
 
-    loadJournal(runId) {
-      return perform(() => selectJournal.all(runId).map(toJournalEntry));
+    loadJournal(runId, from = 0) {
+      return perform(() =>
+        (from === 0 ? selectJournal.all(runId) : selectJournalFrom.all(runId, from)).map(toJournalEntry),
+      );
     },
 
     addSignal(runId, name, payload, now) {
