@@ -20,6 +20,7 @@ import {
   storeClosedError,
   storeOpenError,
 } from '../../core/store-errors.js';
+import { createCheckpointer } from './sqlite-checkpointer.js';
 import {
   journalParams,
   patchValues,
@@ -106,8 +107,18 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
   const settings = { ...defaults, ...options };
   validate(settings);
   const path = settings.path;
+  const inMemory = path === ':memory:' || path === '';
   const db = open(path, settings.synchronous, settings.busyTimeoutMs);
   const stats = { transactions: 0, writeBatches: 0, queuedWrites: 0, journalBatches: 0, journalEntries: 0 };
+  // Copies WAL pages back on a worker thread ahead of SQLite's own checkpoint at walCheckpointPages.
+  const checkpointer = inMemory
+    ? undefined
+    : createCheckpointer({
+        path,
+        busyTimeoutMs: settings.busyTimeoutMs,
+        everyFrames: walCheckpointPages / 8,
+      });
+  const committed = (): void => checkpointer?.committed();
 
   const {
     insertRun,
@@ -128,7 +139,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     insertRecord,
     selectRecords,
   } = prepareStatements(db);
-  const queue = createWriteQueue(db, stats);
+  const queue = createWriteQueue(db, stats, committed);
 
   let closed = false;
 
@@ -303,6 +314,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         perform(() => {
           const row = claimRun.get({ id: runId, owner, now, until: now + leaseMs, force: force ? 1 : 0 });
           stats.transactions++;
+          committed();
           return row === undefined ? undefined : toRunRecord(row);
         }),
         'run',
@@ -314,6 +326,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
       return perform(() => {
         const stopped = renew.immediate(owner, until);
         stats.transactions++;
+        committed();
         return stopped;
       });
     },
@@ -359,6 +372,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         perform((): SignalRecord => {
           const id = signal.immediate(runId, name, toJson(payload), now);
           stats.transactions++;
+          committed();
           return { id, runId, name, payload, createdAt: now };
         }),
         'signal',
@@ -404,25 +418,27 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
       });
     },
 
-    close() {
-      if (closed) return Promise.resolve();
+    async close() {
+      if (closed) return;
       closed = true;
       try {
         queue.flush();
+      } finally {
+        // The worker's connection first: the last connection to close checkpoints and removes the WAL.
+        await checkpointer?.close();
         db.close();
-        return Promise.resolve();
-      } catch (error) {
-        return Promise.reject(error);
       }
     },
   };
 }
 
 /**
- * WAL pages written before a commit copies them back into the database file (SQLite's
- * default is 1000). Each checkpoint costs two fsyncs and copies every page changed since the
- * last one once, so a longer interval means fewer fsyncs and fewer copies of pages rewritten
- * by many commits, for a WAL file of up to about 16 MB.
+ * WAL pages written between two checkpoints, which copy them back into the database file
+ * (SQLite's default is 1000). Each checkpoint costs two fsyncs and copies every page changed
+ * since the last one once, so a longer interval means fewer fsyncs and fewer copies of pages
+ * rewritten by many commits, for a WAL file of up to about 16 MB. A worker thread copies most
+ * pages ahead of it (sqlite-checkpointer.ts), so the checkpoint on the committing thread, which
+ * stalls the event loop while it runs, has little left to do.
  */
 const walCheckpointPages = 4000;
 

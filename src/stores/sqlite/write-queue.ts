@@ -82,7 +82,11 @@ export interface WriteQueue {
  * });
  * ```
  */
-export function createWriteQueue(db: Database.Database, stats: WriteQueueStats): WriteQueue {
+export function createWriteQueue(
+  db: Database.Database,
+  stats: WriteQueueStats,
+  onCommit: () => void = () => {},
+): WriteQueue {
   let queue: Pending[] = [];
   let scheduled: NodeJS.Immediate | undefined;
 
@@ -144,6 +148,7 @@ export function createWriteQueue(db: Database.Database, stats: WriteQueueStats):
     let journalEntries = 0;
     for (const pending of batch) if (pending.write.journal) journalEntries++;
     stats.transactions++;
+    onCommit();
     stats.writeBatches++;
     stats.queuedWrites += batch.length;
     if (journalEntries > 0) {
