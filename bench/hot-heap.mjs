@@ -1,4 +1,4 @@
-// What a run waiting on its model call holds: `node --expose-gc bench/hot-heap.mjs [runs] [memory|sqlite] [snapshot]`
+// What a run waiting on its model call holds: `node --expose-gc bench/hot-heap.mjs [runs] [memory|sqlite|postgres] [snapshot]`
 // starts `runs` runs of the sleepy agent (model calls of 60 s, so that no run gets past its first
 // one while the others start, however loaded the machine), waits until every run made its
 // first model call, and prints heap bytes per run in flight after full GCs (as baton-scale
@@ -15,10 +15,22 @@ import { createCounter } from './lib/workload.mjs';
 const runs = Number(process.argv[2] ?? 1000);
 const storeKind = process.argv[3] ?? 'memory';
 const directory = mkdtempSync(join(tmpdir(), 'baton-hot-heap-'));
-const store =
-  storeKind === 'sqlite'
-    ? batonSqlite.createSqliteStore({ path: join(directory, 'baton.db') })
-    : baton.createMemoryStore();
+let dropPostgres = async () => undefined;
+async function openStore() {
+  if (storeKind === 'sqlite') return batonSqlite.createSqliteStore({ path: join(directory, 'baton.db') });
+  if (storeKind !== 'postgres') return baton.createMemoryStore();
+  const { dropSchema, freshSchema, POSTGRES_URL } = await import('./lib/postgres-bench.mjs');
+  const { createPostgresStore } = await import(new URL('../dist/stores/postgres/index.js', import.meta.url).href);
+  const schema = freshSchema('hot_heap');
+  const postgres = createPostgresStore({ connectionString: POSTGRES_URL, schema });
+  await postgres.open();
+  dropPostgres = async () => {
+    await postgres.close();
+    await dropSchema(schema);
+  };
+  return postgres;
+}
+const store = await openStore();
 const counters = { modelCalls: createCounter(), toolCalls: createCounter() };
 const agent = await sleepyAgent(Number(process.env.HOT_HEAP_MODEL_MS ?? 60_000), {
   name: 'sleepy-heap',
@@ -52,4 +64,6 @@ if (snapshot) console.log(writeHeapSnapshot(join(tmpdir(), `hot-${storeKind}.hea
 // The runs wait another minute: measured, the process ends without them.
 results.catch(() => undefined);
 rmSync(directory, { recursive: true, force: true });
+await runtime.close().catch(() => undefined);
+await dropPostgres();
 process.exit(0);

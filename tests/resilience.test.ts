@@ -1,5 +1,5 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { stepTreeText } from '../src/cli/commands/show.js';
 import { createStyle } from '../src/cli/output.js';
@@ -348,6 +348,46 @@ describe('circuit breakers and bulkheads', () => {
     expect(breakerState('provider', 'brk')).toBe('closed');
     const states = events.filter((event) => event.type === 'breaker-state').map((event) => event.state);
     expect(states).toEqual(['open', 'half-open', 'closed']);
+    await runtime.close();
+  });
+
+  it("a run whose call is in flight hears of its breaker opening on another run's failure, and only then", async () => {
+    configureResilience({ providers: { shared: { breaker: { threshold: 1, halfOpenAfterMs: 60_000 } } } });
+    let release: (() => void) | undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    stub.setHandler(async ({ body }) => {
+      if (String(body.messages.at(-1)?.content) === 'slow') {
+        await released;
+        return { text: 'slow answer' };
+      }
+      return { fault: 'status', status: 500 };
+    });
+    const { runtime, events } = setup();
+    const caller = agent({
+      name: 'caller',
+      instructions: 'x',
+      model: model('shared'),
+      retry: { maxAttempts: 1 },
+    });
+    const slow = await runtime.start(caller, 'slow');
+    await vi.waitFor(() => expect(stub.requests).toHaveLength(1));
+    const failing = await runtime.start(caller, 'fail');
+    expect((await failure(failing.result())).code).not.toBe('CIRCUIT_OPEN');
+    expect(breakerState('provider', 'shared')).toBe('open');
+    release?.();
+    expect(await slow.result()).toBe('slow answer');
+    const opened = (runId: string) =>
+      events.flatMap((event) =>
+        event.type === 'breaker-state' && event.runId === runId ? [event.state] : [],
+      );
+    // Both calls were in flight through the breaker when it opened; a later call fails fast without a change.
+    expect(opened(slow.runId)).toEqual(['open']);
+    expect(opened(failing.runId)).toEqual(['open']);
+    const late = await runtime.start(caller, 'late');
+    expect((await failure(late.result())).code).toBe('CIRCUIT_OPEN');
+    expect(opened(late.runId)).toEqual([]);
     await runtime.close();
   });
 

@@ -71,10 +71,10 @@ function startServer() {
     new Promise((resolve) => {
       const before = output.length;
       const check = () => {
-        const match = /CPUNOW (\S+)\n/.exec(output.slice(before));
+        const match = /CPUNOW (\S+) (\S+) (\S+)\n/.exec(output.slice(before));
         if (match !== null) {
           child.stdout.off('data', check);
-          resolve(Number(match[1]));
+          resolve({ cpuMs: Number(match[1]), loopP99: Number(match[2]), loopMax: Number(match[3]) });
         }
       };
       child.stdout.on('data', check);
@@ -238,7 +238,9 @@ async function measureLoad() {
       startP99: quantile(startMs, 0.99),
       lagP50: quantile(lagMs, 0.5),
       lagP99: quantile(lagMs, 0.99),
-      serverCpu: (cpuAfter - cpuBefore) / wallMs,
+      serverCpu: (cpuAfter.cpuMs - cpuBefore.cpuMs) / wallMs,
+      serverLoopP99: cpuAfter.loopP99,
+      serverLoopMax: cpuAfter.loopMax,
       clientLoopP99: loop.percentile(99) / 1e6,
     };
   } finally {
@@ -262,6 +264,8 @@ export async function setup() {
       'event lag p50: ms': load.lagP50,
       'event lag p99: ms': load.lagP99,
       'server CPU (cores busy)': load.serverCpu,
+      'server event-loop delay p99: ms': load.serverLoopP99,
+      'server event-loop delay max: ms': load.serverLoopMax,
       'client event-loop delay p99: ms': load.clientLoopP99,
     }),
     close: () => runtime.close(),

@@ -1,12 +1,13 @@
 // The server process of the serve bench: `baton serve`'s API (createServer + listen) on a SQLite
 // store in a temp folder, serving `paced` (a workflow of STEPS steps that each wait STEP_MS), with
 // one API key. Prints `READY <url> <key>` once it listens; answers `CPU` on stdin with the CPU ms
-// used so far; exits on SIGTERM or when stdin closes (the bench went away).
+// used so far and its event loop's delay p99 and max (ms) since the previous `CPU`; exits on SIGTERM or when stdin closes (the bench went away).
 //
 // Usage: node serve-process.mjs <json options>   { port, steps, stepMs }
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 const options = JSON.parse(process.argv[2]);
@@ -48,8 +49,13 @@ const stop = () => {
 process.on('SIGTERM', () => void stop());
 process.stdin.on('end', () => void stop());
 process.stdin.on('error', () => void stop());
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
 process.stdin.on('data', (chunk) => {
   if (!String(chunk).includes('CPU')) return;
   const cpu = process.cpuUsage();
-  process.stdout.write(`CPUNOW ${(cpu.user + cpu.system) / 1000}\n`);
+  process.stdout.write(
+    `CPUNOW ${(cpu.user + cpu.system) / 1000} ${loop.percentile(99) / 1e6} ${loop.max / 1e6}\n`,
+  );
+  loop.reset();
 });

@@ -169,3 +169,19 @@ export function alignedTable(
       .trimEnd();
   return [style.dim(render(header)), ...rows.map(render)].join('\n');
 }
+
+/**
+ * The items of a comma-separated option, trimmed, empty ones dropped; none for a flag without a value.
+ *
+ * @example
+ * ```ts
+ * commaList('read, run,'); // ['read', 'run']
+ * ```
+ */
+export function commaList(value: string | boolean | undefined): string[] {
+  if (typeof value !== 'string') return [];
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+}

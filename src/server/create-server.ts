@@ -19,6 +19,7 @@ import { createRateLimiter } from './rate-limit.js';
 import { readRoutes } from './read-routes.js';
 import {
   assertTarget,
+  bearerKey,
   type Env,
   type Route,
   reaches,
@@ -509,21 +510,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
 
 /** Checks the bearer key: 401 without one or with an unknown or revoked one, 403 outside its scope. */
 async function authorize(c: Context<Env>, keys: ApiKeyVerifier, route: Route): Promise<ApiKeyInfo> {
-  const header = c.req.header('authorization');
-  const token = header === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-  if (token === undefined) {
-    c.header('WWW-Authenticate', 'Bearer');
-    throw new HttpError(
-      401,
-      'UNAUTHORIZED',
-      'Send an API key: Authorization: Bearer bk_… (create one with baton keys create).',
-    );
-  }
-  const key = await keys.verify(token);
-  if (key === undefined) {
-    c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
-    throw new HttpError(401, 'UNAUTHORIZED', 'This API key is not valid (unknown or revoked).');
-  }
+  const key = await bearerKey(c, keys);
   if (!key.scopes.includes('admin') && !key.scopes.includes(route.scope as ApiKeyInfo['scopes'][number])) {
     throw new HttpError(
       403,

@@ -3,8 +3,9 @@
 import { type Context, type Env, Hono } from 'hono';
 import { findForbiddenKey } from '../core/forbidden-keys.js';
 import type { Runnable, Runtime } from '../index.js';
-import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
+import { type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { bearerKey } from './route.js';
 
 /** What an MCP endpoint may do for one request: the caller's key, as scopes and targets. */
 export interface McpRequestAccess {
@@ -173,26 +174,6 @@ async function readMessages<E extends Env>(c: Context<E>, limit: number): Promis
 
 function tooLarge(limit: number): never {
   throw new HttpError(413, 'BODY_TOO_LARGE', `Request bodies are limited to ${limit} bytes.`);
-}
-
-/** The key of `Authorization: Bearer …`: 401 without one or with an unknown or revoked one. */
-async function bearerKey<E extends Env>(c: Context<E>, keys: ApiKeyVerifier): Promise<ApiKeyInfo> {
-  const header = c.req.header('authorization');
-  const token = header === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-  if (token === undefined) {
-    c.header('WWW-Authenticate', 'Bearer');
-    throw new HttpError(
-      401,
-      'UNAUTHORIZED',
-      'Send an API key: Authorization: Bearer bk_… (create one with baton keys create).',
-    );
-  }
-  const key = await keys.verify(token);
-  if (key === undefined) {
-    c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
-    throw new HttpError(401, 'UNAUTHORIZED', 'This API key is not valid (unknown or revoked).');
-  }
-  return key;
 }
 
 function hostName(header: string | undefined): string | undefined {

@@ -1,8 +1,8 @@
 /** What every route of the HTTP API shares: its description, its handler's input, the tenant a key reaches, target checks. */
 
-import type { Context } from 'hono';
+import type { Context, Env as HonoEnv } from 'hono';
 import type { Runnable, Runtime, Store } from '../index.js';
-import type { ApiKeyInfo } from './api-keys.js';
+import type { ApiKeyInfo, ApiKeyVerifier } from './api-keys.js';
 import { HttpError } from './http-error.js';
 import type { RouteDoc } from './openapi.js';
 import type { StoreChanges } from './store-changes.js';
@@ -97,4 +97,24 @@ export async function readRun(tenant: Tenant, id: string | undefined, key: ApiKe
   const record = await tenant.runtime.get(id ?? '');
   assertTarget(key, record.target);
   return record;
+}
+
+/** The key of `Authorization: Bearer …`: 401 without one or with an unknown or revoked one. */
+export async function bearerKey<E extends HonoEnv>(c: Context<E>, keys: ApiKeyVerifier): Promise<ApiKeyInfo> {
+  const header = c.req.header('authorization');
+  const token = header === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  if (token === undefined) {
+    c.header('WWW-Authenticate', 'Bearer');
+    throw new HttpError(
+      401,
+      'UNAUTHORIZED',
+      'Send an API key: Authorization: Bearer bk_… (create one with baton keys create).',
+    );
+  }
+  const key = await keys.verify(token);
+  if (key === undefined) {
+    c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
+    throw new HttpError(401, 'UNAUTHORIZED', 'This API key is not valid (unknown or revoked).');
+  }
+  return key;
 }

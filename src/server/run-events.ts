@@ -1,11 +1,11 @@
 /** A run's live events over SSE, read from the store (journal entries, status changes, the end), so a client resumes with Last-Event-ID across reconnects and server restarts. */
 
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { terminalStatuses } from '../core/store.js';
 import type { JournalEntry, RunRecord, RunStatus, Store } from '../index.js';
 import { HttpError } from './http-error.js';
 import type { StoreChanges } from './store-changes.js';
+import { streamFromStore } from './store-stream.js';
 
 /** Where a client stands in a run's event stream: journal entries seen, and the last run status seen. */
 export interface EventPosition {
@@ -74,84 +74,53 @@ export function parseEventId(text: string | undefined): EventPosition {
  */
 export function streamRunEvents(c: Context, options: RunEventsOptions): Response {
   const { store, runId, content } = options;
-  return streamSSE(c, async (stream) => {
-    let wake: (() => void) | undefined;
-    // A change announced while the store is being read: the next wait returns at once.
-    let pending = false;
-    const nudge = (): void => {
-      const resolve = wake;
-      wake = undefined;
-      if (resolve === undefined) pending = true;
-      else resolve();
-    };
-    stream.onAbort(nudge);
-    options.signal?.addEventListener('abort', nudge, { once: true });
-    const unsubscribe = options.changes.onRun(runId, nudge);
-    const heartbeat = setInterval(() => {
-      if (!stream.aborted) stream.write(': heartbeat\n\n').catch(() => {});
-    }, options.heartbeatMs);
-    const stopped = (): boolean => stream.aborted || options.signal?.aborted === true;
-    let entries = options.from.entries;
-    let status = options.from.status;
-    try {
-      while (!stopped()) {
-        pending = false;
-        // The record before the journal: a run that is terminal here has all its entries in the read after.
-        const record = await store.getRun(runId);
-        if (record === undefined) break;
-        // Only the entries the client does not have yet: a long run is not read whole on each change.
-        const fresh = await store.loadJournal(runId, entries);
-        // Steps are appended only while a run is running, so new steps come after a `running` event
-        // (sent even when the run has ended since: it ran to append them), and any other status
-        // after its steps. So after any step event the client's status is `running`.
-        if ((record.status === 'running' || fresh.length > 0) && status !== 'running' && status !== 'end') {
-          status = 'running';
-          await stream.writeSSE({
-            id: `${entries}:running`,
-            event: 'run',
-            data: JSON.stringify({ runId, status: 'running' }),
-          });
-        }
-        for (const entry of fresh) {
-          if (stopped()) break;
-          await stream.writeSSE({
-            id: String(entries + 1),
-            event: 'step',
-            data: JSON.stringify(stepData(entry, entries + 1, content)),
-          });
-          entries++;
-        }
-        if (stopped()) break;
-        if (status !== record.status && status !== 'end') {
-          status = record.status;
-          await stream.writeSSE({
-            id: `${entries}:${record.status}`,
-            event: 'run',
-            data: JSON.stringify(runData(record)),
-          });
-        }
-        if (terminalStatuses.has(record.status)) {
-          await stream.writeSSE({
-            id: `${entries}:end`,
-            event: 'end',
-            data: JSON.stringify({ runId, status: record.status }),
-          });
-          break;
-        }
-        if (pending || stopped()) continue;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(nudge, options.pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    } finally {
-      clearInterval(heartbeat);
-      unsubscribe();
-      options.signal?.removeEventListener('abort', nudge);
+  let entries = options.from.entries;
+  let status = options.from.status;
+  const waits = { ...options, watch: (nudge: () => void) => options.changes.onRun(runId, nudge) };
+  return streamFromStore(c, waits, async (stream, stopped) => {
+    // The record before the journal: a run that is terminal here has all its entries in the read after.
+    const record = await store.getRun(runId);
+    if (record === undefined) return 'end';
+    // Only the entries the client does not have yet: a long run is not read whole on each change.
+    const fresh = await store.loadJournal(runId, entries);
+    // Steps are appended only while a run is running, so new steps come after a `running` event
+    // (sent even when the run has ended since: it ran to append them), and any other status
+    // after its steps. So after any step event the client's status is `running`.
+    if ((record.status === 'running' || fresh.length > 0) && status !== 'running' && status !== 'end') {
+      status = 'running';
+      await stream.writeSSE({
+        id: `${entries}:running`,
+        event: 'run',
+        data: JSON.stringify({ runId, status: 'running' }),
+      });
     }
+    for (const entry of fresh) {
+      if (stopped()) break;
+      await stream.writeSSE({
+        id: String(entries + 1),
+        event: 'step',
+        data: JSON.stringify(stepData(entry, entries + 1, content)),
+      });
+      entries++;
+    }
+    if (stopped()) return 'end';
+    if (status !== record.status && status !== 'end') {
+      status = record.status;
+      await stream.writeSSE({
+        id: `${entries}:${record.status}`,
+        event: 'run',
+        data: JSON.stringify(runData(record)),
+      });
+    }
+    if (terminalStatuses.has(record.status)) {
+      await stream.writeSSE({
+        id: `${entries}:end`,
+        event: 'end',
+        data: JSON.stringify({ runId, status: record.status }),
+      });
+      return 'end';
+    }
+    return 'wait';
   });
 }
 

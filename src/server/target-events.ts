@@ -1,11 +1,11 @@
 /** Live status changes of every run (of a target) over SSE, read from the store so a reconnecting client resumes after the last change it saw. */
 
-import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { terminalStatuses } from '../core/store.js';
 import type { RunRecord, Store } from '../index.js';
 import { HttpError } from './http-error.js';
 import { assertTarget, type Route, type Tenant } from './route.js';
+import { streamFromStore } from './store-stream.js';
 
 const eventsQuery = z.strictObject({
   target: z.string().min(1).max(200).optional().describe('Only runs of this target'),
@@ -104,65 +104,38 @@ function streamChanges(
   after: { at: number; id: string } | undefined,
   options: TargetEventsOptions,
 ): Response {
-  return streamSSE(c, async (stream) => {
-    let wake: (() => void) | undefined;
-    let pending = false;
-    const nudge = (): void => {
-      const resolve = wake;
-      wake = undefined;
-      if (resolve === undefined) pending = true;
-      else resolve();
-    };
-    stream.onAbort(nudge);
-    options.signal?.addEventListener('abort', nudge, { once: true });
-    const unsubscribe = changes.onAnyRun(nudge);
-    const heartbeat = setInterval(() => {
-      if (!stream.aborted) stream.write(': heartbeat\n\n').catch(() => {});
-    }, options.heartbeatMs);
-    const stopped = (): boolean => stream.aborted || options.signal?.aborted === true;
-    /** What the client was last told of each run it may still hear of: status and updatedAt. */
-    const seen = new Map<string, { status: string; updatedAt: number }>();
-    let first = true;
-    try {
-      while (!stopped()) {
-        pending = false;
-        const runs = await readCandidates(store, target, seen);
-        const changed: RunRecord[] = [];
-        for (const run of runs) {
-          const before = seen.get(run.id);
-          if (before !== undefined && before.status === run.status && before.updatedAt === run.updatedAt)
-            continue;
-          seen.set(run.id, { status: run.status, updatedAt: run.updatedAt });
-          // The first read only sets the baseline, unless the client resumes from a point.
-          if (first && (after === undefined || !isAfter(run, after))) continue;
-          changed.push(run);
-        }
-        first = false;
-        changed.sort((a, b) => a.updatedAt - b.updatedAt || (a.id < b.id ? -1 : 1));
-        for (const run of changed) {
-          if (stopped()) break;
-          await stream.writeSSE({
-            id: `${run.updatedAt}:${run.id}`,
-            event: 'run',
-            data: JSON.stringify(summary(run)),
-          });
-        }
-        forget(seen);
-        if (pending || stopped()) continue;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(nudge, options.pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
+  /** What the client was last told of each run it may still hear of: status and updatedAt. */
+  const seen = new Map<string, { status: string; updatedAt: number }>();
+  let first = true;
+  return streamFromStore(
+    c,
+    { ...options, watch: (nudge) => changes.onAnyRun(nudge) },
+    async (stream, stopped) => {
+      const runs = await readCandidates(store, target, seen);
+      const changed: RunRecord[] = [];
+      for (const run of runs) {
+        const before = seen.get(run.id);
+        if (before !== undefined && before.status === run.status && before.updatedAt === run.updatedAt)
+          continue;
+        seen.set(run.id, { status: run.status, updatedAt: run.updatedAt });
+        // The first read only sets the baseline, unless the client resumes from a point.
+        if (first && (after === undefined || !isAfter(run, after))) continue;
+        changed.push(run);
+      }
+      first = false;
+      changed.sort((a, b) => a.updatedAt - b.updatedAt || (a.id < b.id ? -1 : 1));
+      for (const run of changed) {
+        if (stopped()) break;
+        await stream.writeSSE({
+          id: `${run.updatedAt}:${run.id}`,
+          event: 'run',
+          data: JSON.stringify(summary(run)),
         });
       }
-    } finally {
-      clearInterval(heartbeat);
-      unsubscribe();
-      options.signal?.removeEventListener('abort', nudge);
-    }
-  });
+      forget(seen);
+      return 'wait';
+    },
+  );
 }
 
 /** The runs that may have changed: running ones (up to 1,000), the newest, and those last seen not ended. */

@@ -2,7 +2,7 @@
 
 import { ConfigError } from '../../index.js';
 import { type Command, UsageError } from '../command.js';
-import { alignedTable, formatTime } from '../format.js';
+import { alignedTable, commaList, formatTime } from '../format.js';
 import { openSession } from '../session.js';
 
 const scopes = ['read', 'run', 'approve', 'admin'] as const;
@@ -59,13 +59,13 @@ export const keysCommand: Command = {
     const server = await import('../../server/api-keys.js');
     if (action === 'create') {
       if (id !== undefined) throw new UsageError('keys create takes no id.', 'keys');
-      const scopeList = listOf(values.scope);
+      const scopeList = commaList(values.scope);
       if (scopeList.length === 0)
         throw new UsageError(`keys create needs --scope (${scopes.join(', ')}).`, 'keys');
       const unknown = scopeList.find((scope) => !scopes.includes(scope as Scope));
       if (unknown !== undefined)
         throw new UsageError(`unknown scope "${unknown}"; scopes: ${scopes.join(', ')}.`, 'keys');
-      const targets = listOf(values.target);
+      const targets = commaList(values.target);
       let rateLimit: number | undefined;
       if (typeof values.rate === 'string') {
         rateLimit = Number(values.rate);
@@ -152,11 +152,3 @@ export const keysCommand: Command = {
     );
   },
 };
-
-function listOf(value: string | boolean | undefined): string[] {
-  if (typeof value !== 'string') return [];
-  return value
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
-}

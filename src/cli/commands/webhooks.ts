@@ -2,7 +2,7 @@
 
 import { ConfigError } from '../../index.js';
 import { type Command, UsageError } from '../command.js';
-import { alignedTable, formatDuration, formatTime } from '../format.js';
+import { alignedTable, commaList, formatDuration, formatTime } from '../format.js';
 import { openSession } from '../session.js';
 
 /** The event types (server/webhooks.ts's webhookEventTypes, repeated: the server is loaded only on use). */
@@ -72,8 +72,8 @@ export const webhooksCommand: Command = {
         throw new UsageError('webhooks create needs --url https://… (where to POST events).', 'webhooks');
       const options = {
         url: values.url,
-        events: listOf(values.events),
-        ...(listOf(values.target).length === 0 ? {} : { targets: listOf(values.target) }),
+        events: commaList(values.events),
+        ...(commaList(values.target).length === 0 ? {} : { targets: commaList(values.target) }),
         ...(typeof values.description === 'string' ? { description: values.description } : {}),
         ...(values['allow-http'] === true ? { allowHttp: true } : {}),
       };
@@ -184,14 +184,6 @@ export const webhooksCommand: Command = {
     );
   },
 };
-
-function listOf(value: string | boolean | undefined): string[] {
-  if (typeof value !== 'string') return [];
-  return value
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
-}
 
 function wholeNumber(value: string | boolean | undefined): number | undefined {
   if (value === undefined) return undefined;

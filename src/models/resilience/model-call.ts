@@ -111,27 +111,42 @@ function buildModelPlan(resilience: Resilience, policy: ModelCallPolicy, name: s
   };
 }
 
-/** Retry and breaker events of one call, for an observed run. */
+/** Retry and breaker events of one call, for an observed run (one object, no closures: held for as long as the call takes). */
 function modelObserver(
   plan: ModelPlan,
   agent: string,
   emit: (event: ModelCallEvent) => void,
 ): ResilientObserver {
-  const name = plan.name;
-  return {
-    onRetry: (attempt, delayMs, error) =>
-      emit({
-        type: 'call-retry',
-        agent,
-        target: 'model',
-        name,
-        attempt,
-        delayMs,
-        error: errorMessage(error),
-      }),
-    onBreakerState: (state) =>
-      emit({ type: 'breaker-state', breaker: 'provider', name: name.slice(0, name.indexOf(':')), state }),
-  };
+  return new ModelObserver(plan.name, agent, emit);
+}
+
+class ModelObserver implements ResilientObserver {
+  readonly #name: string;
+  readonly #agent: string;
+  readonly #emit: (event: ModelCallEvent) => void;
+
+  constructor(name: string, agent: string, emit: (event: ModelCallEvent) => void) {
+    this.#name = name;
+    this.#agent = agent;
+    this.#emit = emit;
+  }
+
+  onRetry(attempt: number, delayMs: number, error: unknown): void {
+    this.#emit({
+      type: 'call-retry',
+      agent: this.#agent,
+      target: 'model',
+      name: this.#name,
+      attempt,
+      delayMs,
+      error: errorMessage(error),
+    });
+  }
+
+  onBreakerState(state: BreakerState): void {
+    const name = this.#name;
+    this.#emit({ type: 'breaker-state', breaker: 'provider', name: name.slice(0, name.indexOf(':')), state });
+  }
 }
 
 /**

@@ -103,6 +103,11 @@ interface CachedPlan {
   plan: unknown;
 }
 
+/** An observed call in flight through a breaker (see `Resilience.watchBreaker`). */
+export interface BreakerWatcher {
+  breakerChanged(state: BreakerState): void;
+}
+
 /**
  * Resilience settings and the state they govern: circuit breakers, bulkheads, observed
  * latencies and the call plans built from them. A runtime given one
@@ -127,6 +132,8 @@ export class Resilience {
   readonly #bulkheads = new Map<string, BulkheadPolicy | null>();
   /** Per key: the latest samples and the same samples kept sorted (for p95 in O(1)). */
   readonly #latencies = new Map<string, LatencySamples>();
+  /** Per breaker: the observed calls in flight through it, told of its state changes by one listener. */
+  readonly #watchers = new WeakMap<CircuitBreakerPolicy, Set<BreakerWatcher>>();
   /** Plans per owner (an agent's model policy, a tool) and key (a model, a calling agent). */
   readonly #plans = new WeakMap<object, Map<string, CachedPlan>>();
 
@@ -212,6 +219,29 @@ export class Resilience {
    */
   breakerCounter(breaker: CircuitBreakerPolicy): IBreaker | undefined {
     return this.#counters.get(breaker);
+  }
+
+  /**
+   * Tells `watcher` of every state change of `breaker` until `unwatchBreaker`: an observed call in
+   * flight, in the order the calls began (one listener on the breaker serves them all).
+   */
+  watchBreaker(breaker: CircuitBreakerPolicy, watcher: BreakerWatcher): void {
+    let watchers = this.#watchers.get(breaker);
+    if (watchers === undefined) {
+      const set = new Set<BreakerWatcher>();
+      watchers = set;
+      this.#watchers.set(breaker, set);
+      breaker.onStateChange((state) => {
+        const name = stateName(state);
+        for (const each of set) each.breakerChanged(name);
+      });
+    }
+    watchers.add(watcher);
+  }
+
+  /** Stops telling `watcher` of `breaker`'s changes. */
+  unwatchBreaker(breaker: CircuitBreakerPolicy, watcher: BreakerWatcher): void {
+    this.#watchers.get(breaker)?.delete(watcher);
   }
 
   /** The bulkhead of a provider, tool or agent; `fallback` is the definition's own limit. */

@@ -22,7 +22,7 @@ import type { ErrorClass } from '../../core/errors.js';
 import type { Expiring } from './attempt-deadlines.js';
 import { retryAfterMs } from './classify.js';
 import { cockatiel, isBrokenCircuit } from './cockatiel.js';
-import type { BreakerState, Resilience, RetryOptions } from './registry.js';
+import type { BreakerState, BreakerWatcher, Resilience, RetryOptions } from './registry.js';
 import { stateName } from './registry.js';
 
 /** Defaults of a retry policy. */
@@ -125,14 +125,18 @@ export function runResilient<T>(
   // object does the timeout, the breaker's count and the latency, and hands a failure to the
   // breaker and the retries; nothing else waits on the call (each layer held a promise and
   // closures for as long as the call took, per call in flight).
-  if (timeoutMs !== undefined && observer === undefined && plan.bulkheads.length === 0) {
+  // An observed call takes the same path: its breaker's changes reach it through the runtime's
+  // one listener per breaker (`Resilience.watchBreaker`), not a listener and a policy frame per call.
+  if (timeoutMs !== undefined && plan.bulkheads.length === 0) {
     const breaker = plan.breaker;
     if (breaker === undefined)
-      return new TimedAttempt<T>(plan, timeoutMs, parent, undefined, undefined, afterRetries).run(fn);
+      return new TimedAttempt<T>(plan, timeoutMs, parent, undefined, undefined, afterRetries, observer).run(
+        fn,
+      );
     if (breaker.state === cockatiel().CircuitState.Closed) {
       const counter = plan.resilience.breakerCounter(breaker);
       if (counter !== undefined)
-        return new TimedAttempt<T>(plan, timeoutMs, parent, breaker, counter, afterRetries).run(fn);
+        return new TimedAttempt<T>(plan, timeoutMs, parent, breaker, counter, afterRetries, observer).run(fn);
     }
   }
   // The first attempt outside any async frame: most calls succeed at once.
@@ -327,7 +331,7 @@ async function timed<T>(
  * aborting one ~7 µs (a DOMException). A callee that read its signal is not aborted when it
  * returns (nothing listens to it after that).
  */
-class TimedAttempt<T> implements SignalSource, Expiring {
+class TimedAttempt<T> implements SignalSource, Expiring, BreakerWatcher {
   readonly #plan: ResilientPlan;
   readonly #ms: number;
   readonly #parent: SignalSource;
@@ -348,6 +352,8 @@ class TimedAttempt<T> implements SignalSource, Expiring {
   /** Set when a failure goes on to the retries (the attempt is the first); else the attempt rejects with it. */
   readonly #afterRetries: AfterRetries<T> | undefined;
   #fn: ((signal: SignalSource) => Promise<T>) | undefined;
+  /** Who hears of this call's retries and of its breaker's changes while the call is in flight (an observed run). */
+  readonly #observer: ResilientObserver | undefined;
 
   constructor(
     plan: ResilientPlan,
@@ -356,6 +362,7 @@ class TimedAttempt<T> implements SignalSource, Expiring {
     breaker?: CircuitBreakerPolicy,
     counter?: IBreaker,
     afterRetries?: AfterRetries<T>,
+    observer?: ResilientObserver,
   ) {
     this.#plan = plan;
     this.#ms = ms;
@@ -363,6 +370,12 @@ class TimedAttempt<T> implements SignalSource, Expiring {
     this.#breaker = breaker;
     this.#counter = counter;
     this.#afterRetries = afterRetries;
+    this.#observer = observer;
+  }
+
+  /** The breaker changed state while this call went through it. */
+  breakerChanged(state: BreakerState): void {
+    this.#observer?.onBreakerState(state);
   }
 
   get signal(): AbortSignal {
@@ -398,6 +411,8 @@ class TimedAttempt<T> implements SignalSource, Expiring {
       this.#start = start;
       this.deadline = start + this.#ms;
       this.#plan.resilience.deadlines.add(this, start);
+      if (this.#observer !== undefined && this.#breaker !== undefined)
+        this.#plan.resilience.watchBreaker(this.#breaker, this);
       let pending: Promise<T>;
       try {
         pending = Promise.resolve(fn(this));
@@ -410,6 +425,7 @@ class TimedAttempt<T> implements SignalSource, Expiring {
           this.#plan.resilience.recordLatency(this.#plan.latencyKey, performance.now() - this.#start);
           if (!this.#finish()) return;
           this.#counter?.success(cockatiel().CircuitState.Closed);
+          this.#unwatch();
           resolve(value);
         },
         (error: unknown) => {
@@ -421,16 +437,25 @@ class TimedAttempt<T> implements SignalSource, Expiring {
 
   /** What the attempt settles with when it fails: the breaker sees the failure, then the retries. */
   #failed(error: unknown): Promise<T> {
-    const failed =
+    let failed: Promise<T> =
       this.#breaker === undefined
         ? Promise.reject(error)
         : closedBreakerFailure(this.#breaker, this.#plan, error);
+    // Watched until the breaker has counted the failure (which may open it), as a call through cockatiel's policy is.
+    if (this.#observer !== undefined && this.#breaker !== undefined)
+      failed = failed.finally(() => this.#unwatch());
     const afterRetries = this.#afterRetries;
     const fn = this.#fn;
     if (afterRetries === undefined || fn === undefined) return failed;
+    const observer = this.#observer;
     return failed.then(undefined, (first: unknown) =>
-      afterFirstFailure(this.#plan, this.#ms, this.#parent, fn, undefined, first, afterRetries),
+      afterFirstFailure(this.#plan, this.#ms, this.#parent, fn, observer, first, afterRetries),
     );
+  }
+
+  #unwatch(): void {
+    if (this.#observer !== undefined && this.#breaker !== undefined)
+      this.#plan.resilience.unwatchBreaker(this.#breaker, this);
   }
 
   /** The deadline passed (called by the deadlines, which no longer watch it). */
