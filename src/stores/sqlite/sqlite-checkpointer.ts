@@ -16,8 +16,16 @@ import { Worker } from 'node:worker_threads';
 export interface Checkpointer {
   /** A write transaction committed on the store's connection. */
   committed(): void;
-  /** Checkpoints the worker ran, and whether it stopped for good. */
-  readonly stats: { readonly checkpoints: number; readonly failed: boolean };
+  /**
+   * Checkpoints the worker ran, the frames the last one found in the WAL and had copied back when it
+   * ended, and whether the worker stopped for good.
+   */
+  readonly stats: {
+    readonly checkpoints: number;
+    readonly lastLog: number;
+    readonly lastCheckpointed: number;
+    readonly failed: boolean;
+  };
   /** Stops the worker (its connection closes); resolves when it has stopped. */
   close(): Promise<void>;
 }
@@ -70,7 +78,7 @@ parentPort.on('message', (message) => {
 export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
   let worker: Worker | undefined;
   let closed = false;
-  const stats = { checkpoints: 0, failed: false };
+  const stats = { checkpoints: 0, lastLog: 0, lastCheckpointed: 0, failed: false };
   /** A request is out: commits go on, no second request until it answers. */
   let asking = false;
   let commits = 0;
@@ -99,6 +107,8 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       // A busy database or an I/O error: the next request tries again.
       if ('error' in reply) return;
       stats.checkpoints++;
+      stats.lastLog = reply.log;
+      stats.lastCheckpointed = reply.checkpointed;
       // The WAL starts over after SQLite's own checkpoint: then every frame in it is new.
       const gained = reply.log >= lastLog ? reply.log - lastLog : reply.log;
       lastLog = reply.log;
