@@ -65,6 +65,9 @@ export function setSignalSource(target: object, source: SignalSource): void {
   (target as WithSource)[sourceKey] = source;
 }
 
+/** The call a policy protects: gets the attempt's signal source; may answer at once (a synchronous tool). */
+export type Attempted<T> = (signal: SignalSource) => T | Promise<T>;
+
 /** The fixed part of a call's protection, made once per model or tool and configuration. */
 export interface ResilientPlan {
   /** The runtime's (or the process) resilience state the plan was built from: latencies are recorded there. */
@@ -117,7 +120,7 @@ export function runResilient<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
   afterRetries: AfterRetries<T>,
 ): Promise<T> {
@@ -146,7 +149,7 @@ async function afterFirstFailure<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
   first: unknown,
   afterRetries: AfterRetries<T>,
@@ -200,7 +203,7 @@ function attempt<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
 ): Promise<T> {
   const breaker = plan.breaker;
@@ -213,7 +216,7 @@ function throughBreaker<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
 ): Promise<T> {
   const closed = cockatiel().CircuitState.Closed;
@@ -237,7 +240,7 @@ function throughClosedBreaker<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
 ): Promise<T> {
   const closed = cockatiel().CircuitState.Closed;
   return guarded(plan, timeoutMs, parent, fn, 0).then(
@@ -269,7 +272,7 @@ async function throughBreakerPolicy<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
 ): Promise<T> {
   const listener =
@@ -293,7 +296,7 @@ function guarded<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   index: number,
 ): Promise<T> {
   const bulkhead = plan.bulkheads[index];
@@ -308,11 +311,7 @@ function guarded<T>(
   return new TimedAttempt<T>(plan, timeoutMs, parent).run(fn);
 }
 
-async function timed<T>(
-  plan: ResilientPlan,
-  source: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
-): Promise<T> {
+async function timed<T>(plan: ResilientPlan, source: SignalSource, fn: Attempted<T>): Promise<T> {
   const start = performance.now();
   const value = await fn(source);
   plan.resilience.recordLatency(plan.latencyKey, performance.now() - start);
@@ -347,7 +346,7 @@ class TimedAttempt<T> implements SignalSource, Expiring {
   readonly #counter: IBreaker | undefined;
   /** Set when a failure goes on to the retries (the attempt is the first); else the attempt rejects with it. */
   readonly #afterRetries: AfterRetries<T> | undefined;
-  #fn: ((signal: SignalSource) => Promise<T>) | undefined;
+  #fn: Attempted<T> | undefined;
 
   constructor(
     plan: ResilientPlan,
@@ -390,7 +389,7 @@ class TimedAttempt<T> implements SignalSource, Expiring {
     return controller.signal;
   }
 
-  run(fn: (signal: SignalSource) => Promise<T>): Promise<T> {
+  run(fn: Attempted<T>): Promise<T> {
     return new Promise<T>((resolve) => {
       this.#resolve = resolve;
       if (this.#afterRetries !== undefined) this.#fn = fn;
