@@ -105,6 +105,7 @@ export { verifyAudit } from './governance/audit-verify.js';
 export type { Budget, BudgetLimit, BudgetPartialResult, Spend } from './governance/budget.js';
 export { BudgetExceededError, estimatePromptTokens } from './governance/budget.js';
 export type { BuiltinGuardrailOptions } from './governance/builtin-guardrails.js';
+export { guardedJournal, settledLength, withGuardedInput } from './governance/guarded-journal.js';
 export {
   detectInjection,
   findInjectionMarkers,

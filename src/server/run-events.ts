@@ -5,6 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import { terminalStatuses } from '../core/store.js';
 import type { JournalEntry, RunRecord, RunStatus, Store } from '../index.js';
 import { HttpError } from './http-error.js';
+import { readShownJournal } from './shown-journal.js';
 import type { StoreChanges } from './store-changes.js';
 
 /** Where a client stands in a run's event stream: journal entries seen, and the last run status seen. */
@@ -60,7 +61,9 @@ export function parseEventId(text: string | undefined): EventPosition {
 
 /**
  * Streams a run's events from the store: each journal entry as a `step` event (id = its
- * position in the journal, from 1; data = the entry, without `result` unless `content`), each
+ * position in the journal, from 1; data = the entry, without `result` unless `content`; with
+ * `content` the result is as the guardrails left it, and a step is sent once settled, see
+ * `readShownJournal`), each
  * status change as a `run` event (id `<entries>:<status>`: a change to `running` before the steps
  * read with it, any other after them), and a last `end` event when the run is terminal and every
  * entry was sent. Status changes between two reads of the store are seen as one. Comment lines keep the connection alive every
@@ -97,9 +100,18 @@ export function streamRunEvents(c: Context, options: RunEventsOptions): Response
       while (!stopped()) {
         pending = false;
         // The record before the journal: a run that is terminal here has all its entries in the read after.
-        const record = await store.getRun(runId);
+        let record: RunRecord | undefined;
+        let journal: JournalEntry[];
+        if (content) {
+          // Content as the guardrails left it, and only what no guardrail decision can still rewrite.
+          const shown = await readShownJournal(store, runId);
+          record = shown?.record;
+          journal = shown?.entries ?? [];
+        } else {
+          record = await store.getRun(runId);
+          journal = record === undefined ? [] : await store.loadJournal(runId);
+        }
         if (record === undefined) break;
-        const journal = await store.loadJournal(runId);
         // Steps are appended only while a run is running, so new steps come after a `running` event
         // (sent even when the run has ended since: it ran to append them), and any other status
         // after its steps. So after any step event the client's status is `running`.
