@@ -49,11 +49,11 @@ describe('guardedJournal', () => {
     const shown = guardedJournal(journal);
     expect(JSON.stringify(journal)).toBe(before);
     expect(
-      (shown[1]?.result as { toolCalls: { input: string }[] }).toolCalls.map((call) => call.input),
+      (shown[1]!.result as { toolCalls: { input: string }[] }).toolCalls.map((call) => call.input),
     ).toEqual(['{"to":"x@y.z"}', '{"to":"[email 2]"}']);
     expect(shown[3]?.result).toBe('sent to [email 2]');
     expect(shown[5]?.result).toBe('sent to x@y.z');
-    expect((shown[7]?.result as { text: string }).text).toBe('done: [email]');
+    expect((shown[7]!.result as { text: string }).text).toBe('done: [email]');
     expect(withGuardedInput({ input: 'mail me@x.y' }, journal).input).toBe('mail [email]');
   });
 });
