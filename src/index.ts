@@ -105,7 +105,6 @@ export { verifyAudit } from './governance/audit-verify.js';
 export type { Budget, BudgetLimit, BudgetPartialResult, Spend } from './governance/budget.js';
 export { BudgetExceededError, estimatePromptTokens } from './governance/budget.js';
 export type { BuiltinGuardrailOptions } from './governance/builtin-guardrails.js';
-export { guardedJournal, settledLength, withGuardedInput } from './governance/guarded-journal.js';
 export {
   detectInjection,
   findInjectionMarkers,
@@ -115,6 +114,7 @@ export {
   redactPii,
   redactSecrets,
 } from './governance/builtin-guardrails.js';
+export { guardedJournal, settledLength, withGuardedInput } from './governance/guarded-journal.js';
 export type {
   Guardrail,
   GuardrailContext,
