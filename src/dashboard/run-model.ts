@@ -45,8 +45,14 @@ export interface TreeNode {
   start: number | undefined;
   end: number | undefined;
   steps: number;
-  failed: boolean;
+  /** Its failed steps (a failed tool call the model recovered from counts too). */
+  failures: number;
   children: TreeNode[];
+}
+
+/** The structured fields of a failed step's error (`agent`, `tool`, `errorClass`, …). */
+function errorData(entry: TimelineEntry): Record<string, unknown> {
+  return (entry as { error?: { data?: Record<string, unknown> } }).error?.data ?? {};
 }
 
 /** The child run a scope belongs to: the scope cut after its last child-run segment (`r/1/2.0` → `r/1`; branches are not runs). */
@@ -74,7 +80,7 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
     start: undefined,
     end: undefined,
     steps: 0,
-    failed: false,
+    failures: 0,
     children: [],
   });
   const root = { ...node('run', target), scope: 'r' };
@@ -84,7 +90,7 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
     target.start = target.start === undefined ? entry.startedAt : Math.min(target.start, entry.startedAt);
     target.end = target.end === undefined ? entry.endedAt : Math.max(target.end, entry.endedAt);
     target.steps++;
-    if (entry.status === 'failed') target.failed = true;
+    if (entry.status === 'failed') target.failures++;
   };
   /** The node of the child run at `scope`, made (with its parents) when first seen. */
   const runAt = (scope: string): TreeNode => {
@@ -108,7 +114,7 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
       child.position = position;
       child.start = Math.min(child.start ?? entry.startedAt, entry.startedAt);
       child.end = Math.max(child.end ?? entry.endedAt, entry.endedAt);
-      if (entry.status === 'failed') child.failed = true;
+      if (entry.status === 'failed') child.failures++;
       return;
     }
     if (entry.name.startsWith('spawn:') && typeof entry.result === 'string') {
@@ -120,7 +126,8 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
     const pattern = entry.meta?.pattern;
     if (typeof pattern === 'string' && !owner.patterns.includes(pattern)) owner.patterns.push(pattern);
     widen(owner, entry);
-    const agent = entry.meta?.agent;
+    // A failed tool step records no meta; its error names the agent.
+    const agent = entry.meta?.agent ?? errorData(entry).agent;
     if (typeof agent !== 'string' || (entry.kind !== 'model' && entry.kind !== 'tool')) return;
     const agentKey = `${owner.scope} ${agent}`;
     let agentNode = agents.get(agentKey);
@@ -166,10 +173,10 @@ export function stepRoute(entries: readonly TimelineEntry[], position: number, t
   for (let index = 1; index < parts.length; index++) {
     const part = parts[index] ?? '';
     if (part.includes('.')) continue;
-    const parentScope = runScopeOf(parts.slice(0, index).join('/'));
-    route.push(names.get(`${parentScope}#${part}`) ?? `child #${part}`);
+    // The child run of scope `…/1.0/0` is the `run:` step at `…/1.0#0` (in the branch that ran it).
+    route.push(names.get(`${parts.slice(0, index).join('/')}#${part}`) ?? `child #${part}`);
   }
-  const data = (entry as { error?: { data?: Record<string, unknown> } }).error?.data ?? {};
+  const data = errorData(entry);
   const agent = entry.meta?.agent ?? (typeof data.agent === 'string' ? data.agent : undefined);
   if (typeof agent === 'string' && agent !== route.at(-1)) route.push(`agent ${agent}`);
   const tool =

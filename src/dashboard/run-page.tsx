@@ -244,7 +244,7 @@ export function RunPage({ id }: { id: string }) {
           />
         )}
       </div>
-      <div class="run-views two">
+      <div class={list.some((entry) => entry.status === 'failed') ? 'run-views two' : 'run-views'}>
         <RunTreeView
           root={tree}
           now={now}

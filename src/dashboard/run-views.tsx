@@ -45,7 +45,11 @@ export function RunTreeView({
             {pattern}
           </span>
         ))}
-        {node.failed ? <span class="tree-failed">failed</span> : null}
+        {node.failures === 0 ? null : (
+          <span class="tree-failed">
+            {node.failures} failed step{node.failures === 1 ? '' : 's'}
+          </span>
+        )}
         <span class="tree-latency">{latency(node, now, open)}</span>
       </>
     );
