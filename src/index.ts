@@ -114,6 +114,7 @@ export {
   redactPii,
   redactSecrets,
 } from './governance/builtin-guardrails.js';
+export { guardedJournal, settledLength, withGuardedInput } from './governance/guarded-journal.js';
 export type {
   Guardrail,
   GuardrailContext,

@@ -7,7 +7,7 @@ import { cors } from 'hono/cors';
 import type { ZodType } from 'zod';
 import { z } from 'zod';
 import { findForbiddenKey } from '../core/forbidden-keys.js';
-import { BatonError, type Runnable, type Runtime } from '../index.js';
+import { BatonError, type Runnable, type Runtime, withGuardedInput } from '../index.js';
 import { type A2aServerOptions, mountA2a } from './a2a-routes.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { chatRoute } from './chat-route.js';
@@ -41,6 +41,7 @@ import {
   startRunBody,
   targetsSchema,
 } from './schemas.js';
+import { readShownJournal } from './shown-journal.js';
 import { storeChanges } from './store-changes.js';
 import { targetEventsRoute } from './target-events.js';
 import { waitRoutes } from './wait-routes.js';
@@ -263,7 +264,9 @@ export function createServer(options: ServerOptions): Hono<Env> {
       params: runParams,
       responses: { 200: { description: 'The run', schema: runSchema } },
       async handle(c, { params, key, tenant }) {
-        return c.json(runView(await readRun(tenant, params.id, key)));
+        const run = await readRun(tenant, params.id, key);
+        // The input as the run's input guardrails left it (a redacted email is never sent).
+        return c.json(runView(withGuardedInput(run, await tenant.store.loadJournal(run.id))));
       },
     },
     {
@@ -312,13 +315,15 @@ export function createServer(options: ServerOptions): Hono<Env> {
       method: 'get',
       path: '/v1/runs/:id/journal',
       operationId: 'getJournal',
-      summary: "A run's journal: every recorded step, in order",
+      summary:
+        "A run's journal: every recorded step, in order, with content as the guardrails left it (a running run's last steps may be held back until settled)",
       scope: 'read',
       params: runParams,
       responses: { 200: { description: 'The journal', schema: journalSchema } },
       async handle(c, { params, key, tenant }) {
         const run = await readRun(tenant, params.id, key);
-        return c.json({ entries: await tenant.runtime.journal(run.id) });
+        const shown = await readShownJournal(tenant.store, run.id);
+        return c.json({ entries: shown?.entries ?? [], held: shown?.held ?? 0 });
       },
     },
     {

@@ -76,7 +76,15 @@ export const journalEntrySchema = z.looseObject({
 });
 
 /** Answer of `GET /v1/runs/:id/journal`. */
-export const journalSchema = z.object({ entries: z.array(journalEntrySchema) });
+export const journalSchema = z.object({
+  entries: z.array(journalEntrySchema),
+  held: z
+    .number()
+    .int()
+    .describe(
+      "Entries of a running run recorded but not yet shown: a guardrail's decision on them may follow",
+    ),
+});
 
 /** Answer of `GET /v1/targets`. */
 export const targetsSchema = z.object({
