@@ -28,6 +28,7 @@ export function EvalsTable({ evals, error }: { evals: EvalEntry[] | undefined; e
             <thead>
               <tr>
                 <th scope="col">Target · dataset</th>
+                <th scope="col">Verdict</th>
                 <th scope="col" class="optional">
                   Ended
                 </th>
@@ -40,7 +41,6 @@ export function EvalsTable({ evals, error }: { evals: EvalEntry[] | undefined; e
                 <th scope="col" class="number optional">
                   Cost
                 </th>
-                <th scope="col">Verdict</th>
               </tr>
             </thead>
             <tbody>
@@ -58,22 +58,6 @@ export function EvalsTable({ evals, error }: { evals: EvalEntry[] | undefined; e
                         {entry.evalId}
                       </span>
                     </th>
-                    <td class="optional">{formatTime(entry.endedAt)}</td>
-                    <td class="number">
-                      {comparison === null ? '' : `${formatRate(comparison.passRate.previous)} → `}
-                      <strong>{formatRate(entry.summary.passRate)}</strong>{' '}
-                      <span class="hint">
-                        ({entry.summary.passed}/{entry.summary.cases})
-                      </span>
-                      {comparison === null ? null : (
-                        <span class="delta"> {delta(comparison.passRate, true)}</span>
-                      )}
-                    </td>
-                    <td class="number optional">
-                      {comparison === null ? '' : `${comparison.meanScore.previous.toFixed(2)} → `}
-                      {entry.summary.meanScore.toFixed(2)}
-                    </td>
-                    <td class="number optional">{formatCost(entry.summary.costUsd)}</td>
                     <td>
                       {comparison === null ? (
                         <span class="verdict first">first eval</span>
@@ -93,6 +77,22 @@ export function EvalsTable({ evals, error }: { evals: EvalEntry[] | undefined; e
                         </span>
                       )}
                     </td>
+                    <td class="optional">{formatTime(entry.endedAt)}</td>
+                    <td class="number">
+                      {comparison === null ? '' : `${formatRate(comparison.passRate.previous)} → `}
+                      <strong>{formatRate(entry.summary.passRate)}</strong>{' '}
+                      <span class="hint">
+                        ({entry.summary.passed}/{entry.summary.cases})
+                      </span>
+                      {comparison === null ? null : (
+                        <span class="delta"> {delta(comparison.passRate, true)}</span>
+                      )}
+                    </td>
+                    <td class="number optional">
+                      {comparison === null ? '' : `${comparison.meanScore.previous.toFixed(2)} → `}
+                      {entry.summary.meanScore.toFixed(2)}
+                    </td>
+                    <td class="number optional">{formatCost(entry.summary.costUsd)}</td>
                   </tr>
                 );
               })}

@@ -81,7 +81,7 @@ export function LineChart({ title, starts, series, format, dashed = [] }: LineCh
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label}>
         <line class="grid" x1={left} x2={width - right} y1={top} y2={top} />
         <line class="baseline" x1={left} x2={width - right} y1={height - bottom} y2={height - bottom} />
-        <text class="tick" x={left} y={top - 4}>
+        <text class="chart-tick" x={left} y={top - 4}>
           {format(max)}
         </text>
         {series.map((line, index) => draw(line, index, 'solid'))}
@@ -102,12 +102,12 @@ export function LineChart({ title, starts, series, format, dashed = [] }: LineCh
           ),
         )}
         {first === undefined ? null : (
-          <text class="tick" x={left} y={height - 5}>
+          <text class="chart-tick" x={left} y={height - 5}>
             {tick(first, starts)}
           </text>
         )}
         {last === undefined || starts.length < 2 ? null : (
-          <text class="tick end" x={width - right} y={height - 5}>
+          <text class="chart-tick end" x={width - right} y={height - 5}>
             {tick(last, starts)}
           </text>
         )}
