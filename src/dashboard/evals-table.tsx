@@ -58,7 +58,7 @@ export function EvalsTable({ evals, error }: { evals: EvalEntry[] | undefined; e
                         {entry.evalId}
                       </span>
                     </th>
-                    <td>
+                    <td class="verdict-cell">
                       {comparison === null ? (
                         <span class="verdict first">first eval</span>
                       ) : comparison.regressed ? (

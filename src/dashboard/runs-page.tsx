@@ -24,6 +24,11 @@ interface Filters {
 
 const filterNames = ['status', 'target', 'thread', 'after', 'before', 'waiting', 'q'] as const;
 
+/** The filters an address holds (`#/runs?status=…`). */
+function filtersOf(query: URLSearchParams): Filters {
+  return Object.fromEntries(filterNames.map((name) => [name, query.get(name) ?? ''])) as unknown as Filters;
+}
+
 /** A datetime-local value as ms since the epoch (in this browser's time zone); undefined when empty or invalid. */
 function localTime(text: string): number | undefined {
   if (text === '') return undefined;
@@ -65,9 +70,7 @@ function listPath(filters: Filters, cursor?: string): string {
 /** The runs list. */
 export function RunsPage() {
   const query = route.value.query;
-  const filters = Object.fromEntries(
-    filterNames.map((name) => [name, query.get(name) ?? '']),
-  ) as unknown as Filters;
+  const filters = filtersOf(query);
   const filtered = filterNames.some((name) => filters[name] !== '');
   const runs = useSignal<Run[]>([]);
   const cursor = useSignal<string | null>(null);
@@ -163,8 +166,10 @@ export function RunsPage() {
     return () => abort.abort();
   }, [...filterNames.map((name) => filters[name]), reloads.value]);
 
+  // Read from the address at the time of the change, not from this render: two changes in one
+  // task (before the page renders again) would otherwise undo the first.
   const setFilter = (name: keyof Filters, value: string): void => {
-    replaceRoute(href('runs', { ...filters, [name]: value }));
+    replaceRoute(href('runs', { ...filtersOf(route.value.query), [name]: value }));
   };
 
   const loadMore = (): void => {
@@ -194,7 +199,11 @@ export function RunsPage() {
         onSubmit={(event) => {
           event.preventDefault();
           replaceRoute(
-            href('runs', { ...filters, thread: threadDraft.value.trim(), q: searchDraft.value.trim() }),
+            href('runs', {
+              ...filtersOf(route.value.query),
+              thread: threadDraft.value.trim(),
+              q: searchDraft.value.trim(),
+            }),
           );
         }}
       >

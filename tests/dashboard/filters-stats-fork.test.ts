@@ -141,12 +141,18 @@ describe('runs filters', () => {
     // Answering the order's wait drops it from the list live.
     await served.runtime.signal(ids.order as string, 'go', { approved: false });
     await expect.poll(() => shownRuns(page), { timeout: 10_000 }).toEqual([ids.support]);
-    await page.uncheck('input[name="waiting"]');
 
-    // Started before a day ago: only the two old runs; after: every new one.
+    // Started before a day ago: only the two old runs. Unchecking "waiting" and setting the time in one
+    // task (before the page renders again) keeps both changes: each reads the address, not its render.
     const dayAgo = localInput(Date.now() - day);
-    await page.fill('input[name="before"]', dayAgo);
+    await page.evaluate((value) => {
+      (document.querySelector('input[name="waiting"]') as HTMLInputElement).click();
+      const before = document.querySelector('input[name="before"]') as HTMLInputElement;
+      before.value = value;
+      before.dispatchEvent(new Event('change', { bubbles: true }));
+    }, dayAgo);
     await expect.poll(() => shownRuns(page)).toEqual(['run_old_1', 'run_old_0']);
+    expect(page.url()).not.toContain('waiting=1');
     await page.fill('input[name="before"]', '');
     await page.fill('input[name="after"]', localInput(Date.now() - 2.5 * day));
     await expect.poll(() => shownRuns(page)).toContain('run_old_1');
