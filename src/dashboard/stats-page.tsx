@@ -17,13 +17,21 @@ const bucketOf: Record<string, string> = { '1h': '5m', '24h': '1h', '7d': '6h', 
 /** Lines a chart draws at most: the keys with the most runs or calls. */
 const maxSeries = 6;
 
-/** One series per key (the busiest first) of one figure of each bucket. */
-function seriesOf(data: Stats, keys: readonly string[], figure: (row: StatsRow) => number | null): Series[] {
+/**
+ * One series per key (the busiest first) of one figure of each bucket; `missing` is the value of a
+ * bucket without runs or calls of the key: 0 for sums (cost, tokens), null (a gap) for latency and rates.
+ */
+function seriesOf(
+  data: Stats,
+  keys: readonly string[],
+  figure: (row: StatsRow) => number | null,
+  missing: 0 | null,
+): Series[] {
   return keys.map((key) => ({
     name: key,
     values: (data.buckets ?? []).map((bucket) => {
       const row = bucket.rows.find((candidate) => candidate.key === key);
-      return row === undefined ? null : figure(row);
+      return row === undefined ? missing : figure(row);
     }),
   }));
 }
@@ -158,26 +166,26 @@ export function StatsPage() {
                 <LineChart
                   title="Cost"
                   starts={starts}
-                  series={seriesOf(data, keys, (row) => row.costUsd)}
+                  series={seriesOf(data, keys, (row) => row.costUsd, 0)}
                   format={formatCost}
                 />
                 <LineChart
                   title="Tokens"
                   starts={starts}
-                  series={seriesOf(data, keys, (row) => row.inputTokens + row.outputTokens)}
+                  series={seriesOf(data, keys, (row) => row.inputTokens + row.outputTokens, 0)}
                   format={formatTokens}
                 />
                 <LineChart
                   title="Latency p95 (p50 dashed)"
                   starts={starts}
-                  series={seriesOf(data, keys, (row) => row.latencyP95Ms)}
-                  dashed={seriesOf(data, keys, (row) => row.latencyP50Ms)}
+                  series={seriesOf(data, keys, (row) => row.latencyP95Ms, null)}
+                  dashed={seriesOf(data, keys, (row) => row.latencyP50Ms, null)}
                   format={(value) => formatDuration(value)}
                 />
                 <LineChart
                   title="Error rate"
                   starts={starts}
-                  series={seriesOf(data, keys, (row) => row.errorRate)}
+                  series={seriesOf(data, keys, (row) => row.errorRate, null)}
                   format={formatRate}
                 />
               </div>

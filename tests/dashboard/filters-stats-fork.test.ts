@@ -145,12 +145,13 @@ describe('runs filters', () => {
     // Started before a day ago: only the two old runs. Unchecking "waiting" and setting the time in one
     // task (before the page renders again) keeps both changes: each reads the address, not its render.
     const dayAgo = localInput(Date.now() - day);
-    await page.evaluate((value) => {
-      (document.querySelector('input[name="waiting"]') as HTMLInputElement).click();
-      const before = document.querySelector('input[name="before"]') as HTMLInputElement;
-      before.value = value;
+    // A string: it runs in the page (this file is type-checked without the DOM).
+    await page.evaluate(`(() => {
+      document.querySelector('input[name="waiting"]').click();
+      const before = document.querySelector('input[name="before"]');
+      before.value = ${JSON.stringify(dayAgo)};
       before.dispatchEvent(new Event('change', { bubbles: true }));
-    }, dayAgo);
+    })()`);
     await expect.poll(() => shownRuns(page)).toEqual(['run_old_1', 'run_old_0']);
     expect(page.url()).not.toContain('waiting=1');
     await page.fill('input[name="before"]', '');
