@@ -1,6 +1,7 @@
 /** One step of a run in full: what it is, when, how long, its tokens and cost, its input (where the journal has it), its output and error. */
 
 import { useEffect, useRef } from 'preact/hooks';
+import { ForkControl } from './fork-control.js';
 import { formatCost, formatDuration, formatJson, formatTime, formatTokens } from './format.js';
 import { stepRoute } from './run-model.js';
 import { errorClass } from './run-views.js';
@@ -144,6 +145,7 @@ export function StepDetails({ entries, position, entry, runStart, target, onClos
           <pre class="step-meta">{formatJson(rest, shown)}</pre>
         </details>
       )}
+      <ForkControl key={entry.key} entry={entry} />
     </aside>
   );
 }

@@ -12,6 +12,8 @@ import { type A2aServerOptions, mountA2a } from './a2a-routes.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { chatRoute } from './chat-route.js';
 import { type DashboardOptions, dashboardApp } from './dashboard.js';
+import { evalRoute } from './eval-routes.js';
+import { forkRoutes } from './fork-routes.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { type McpEndpointFactory, mountMcp } from './mcp-route.js';
 import { openApiDocument } from './openapi.js';
@@ -28,7 +30,7 @@ import {
   type Tenant,
 } from './route.js';
 import { parseEventId, streamRunEvents } from './run-events.js';
-import { listRunPage } from './run-page.js';
+import { runListPage } from './run-list.js';
 import {
   eventsQuery,
   journalSchema,
@@ -224,7 +226,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
       method: 'get',
       path: '/v1/runs',
       operationId: 'listRuns',
-      summary: 'List runs, newest first, with filters and cursor paging',
+      summary:
+        'List runs, newest first, with filters (status, target, thread, time, waiting for a person), search and cursor paging',
       scope: 'read',
       query: listRunsQuery,
       responses: { 200: { description: 'A page of runs', schema: runPageSchema } },
@@ -242,16 +245,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
           }
           target = key.targets[0];
         }
-        const page = await listRunPage(
-          tenant.store,
-          {
-            ...(request.status === undefined ? {} : { status: request.status }),
-            ...(target === undefined ? {} : { target }),
-            ...(request.thread === undefined ? {} : { threadId: request.thread }),
-          },
-          request.limit,
-          request.cursor,
-        );
+        const { target: _asked, ...rest } = request;
+        const page = await runListPage(tenant, { ...rest, ...(target === undefined ? {} : { target }) });
         return c.json({ runs: page.runs.map(runView), nextCursor: page.nextCursor });
       },
     },
@@ -379,6 +374,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
   ];
   routes.push(
     ...waitRoutes(),
+    ...forkRoutes(),
+    evalRoute(),
     ...readRoutes(),
     chatRoute(),
     targetEventsRoute({
