@@ -53,7 +53,8 @@ export function evalRoute(): Route {
     method: 'get',
     path: '/v1/evals',
     operationId: 'listEvals',
-    summary: 'Stored evals of the served targets, newest first, with their regressions against the previous eval',
+    summary:
+      'Stored evals of the served targets, newest first, with their regressions against the previous eval',
     scope: 'read',
     query: evalsQuery,
     responses: { 200: { description: 'The evals', schema: z.object({ evals: z.array(evalSchema) }) } },
