@@ -20,7 +20,9 @@ async function openStore() {
   if (storeKind === 'sqlite') return batonSqlite.createSqliteStore({ path: join(directory, 'baton.db') });
   if (storeKind !== 'postgres') return baton.createMemoryStore();
   const { dropSchema, freshSchema, POSTGRES_URL } = await import('./lib/postgres-bench.mjs');
-  const { createPostgresStore } = await import(new URL('../dist/stores/postgres/index.js', import.meta.url).href);
+  const { createPostgresStore } = await import(
+    new URL('../dist/stores/postgres/index.js', import.meta.url).href
+  );
   const schema = freshSchema('hot_heap');
   const postgres = createPostgresStore({ connectionString: POSTGRES_URL, schema });
   await postgres.open();

@@ -114,6 +114,7 @@ export {
   redactPii,
   redactSecrets,
 } from './governance/builtin-guardrails.js';
+export { guardedJournal, settledLength, withGuardedInput } from './governance/guarded-journal.js';
 export type {
   Guardrail,
   GuardrailContext,
@@ -194,7 +195,13 @@ export { createMemoryResponseCache, responseCacheKey } from './models/response-c
 export type { StoreResponseCacheOptions } from './models/store-response-cache.js';
 export { createStoreResponseCache } from './models/store-response-cache.js';
 export type { MetricsOptions } from './observability/metrics.js';
-export type { RunStats, RunStatsOptions, StatsDimension, StatsRow } from './observability/run-stats.js';
+export type {
+  RunStats,
+  RunStatsOptions,
+  StatsBucket,
+  StatsDimension,
+  StatsRow,
+} from './observability/run-stats.js';
 export { runStats } from './observability/run-stats.js';
 export type { TracingOptions } from './observability/tracing.js';
 export type {

@@ -84,7 +84,8 @@ describe('architecture', () => {
       // A leaf over the public API (the package entry) and the kernel's contracts; nothing imports it but cli.
       // It mounts the A2A handler of protocols/a2a, imported on the first A2A request (checked below),
       // and reads `?since=` durations as `baton stats` does (observability's parseDuration).
-      server: ['core', 'protocols', 'observability'],
+      // GET /v1/evals reads stored evals with evals/' evalHistory, imported on its first request.
+      server: ['core', 'protocols', 'observability', 'evals'],
     };
     const violations: string[] = [];
     for (const [file, targets] of typeGraph) {

@@ -40,8 +40,11 @@ export interface ToolStepsResult {
   errors: string[];
 }
 
-/** Runs one turn's tool calls. Calls start in the model's order, so their step keys are deterministic. */
-export async function toolSteps(
+/**
+ * Runs one turn's tool calls. Calls start in the model's order, so their step keys are
+ * deterministic. A turn of one call and no `afterTool` hooks (the usual turn) takes no async frame.
+ */
+export function toolSteps(
   ctx: RunContext,
   agent: Agent<unknown>,
   calls: readonly ModelToolCall[],
@@ -55,55 +58,79 @@ export async function toolSteps(
 ): Promise<ToolStepsResult> {
   let handoff: HandoffRequest | undefined;
   const errors: string[] = [];
-  const pending = calls.map(
-    (call, index): Promise<LanguageModelV3ToolResultOutput> | LanguageModelV3ToolResultOutput => {
-      const target = transfers.find((candidate) => candidate.toolName === call.toolName);
-      if (target !== undefined) {
-        const parsed = validateInput(call.input, inputs[index], target.payloadSchema);
-        if (!parsed.ok)
-          return failure(errors, `Invalid handoff arguments for ${call.toolName}: ${parsed.error}`);
-        if (handoff !== undefined)
-          return failure(errors, `Ignored: control already goes to ${handoff.transfer.agent.name}.`);
-        handoff = { transfer: target, payload: parsed.value };
-        return { type: 'text', value: `Transferred to ${target.agent.name}.` };
-      }
-      const tool = tools.find((candidate) => candidate.name === call.toolName);
-      if (tool === undefined) {
-        const available = [
-          ...tools.map((candidate) => candidate.name),
-          ...transfers.map((candidate) => candidate.toolName),
-        ];
-        return failure(
-          errors,
-          `Unknown tool "${call.toolName}". Available tools: ${available.join(', ') || 'none'}.`,
+  let pending: Array<Promise<LanguageModelV3ToolResultOutput> | LanguageModelV3ToolResultOutput>;
+  try {
+    pending = calls.map(
+      (call, index): Promise<LanguageModelV3ToolResultOutput> | LanguageModelV3ToolResultOutput => {
+        const target = transfers.find((candidate) => candidate.toolName === call.toolName);
+        if (target !== undefined) {
+          const parsed = validateInput(call.input, inputs[index], target.payloadSchema);
+          if (!parsed.ok)
+            return failure(errors, `Invalid handoff arguments for ${call.toolName}: ${parsed.error}`);
+          if (handoff !== undefined)
+            return failure(errors, `Ignored: control already goes to ${handoff.transfer.agent.name}.`);
+          handoff = { transfer: target, payload: parsed.value };
+          return { type: 'text', value: `Transferred to ${target.agent.name}.` };
+        }
+        const tool = tools.find((candidate) => candidate.name === call.toolName);
+        if (tool === undefined) {
+          const available = [
+            ...tools.map((candidate) => candidate.name),
+            ...transfers.map((candidate) => candidate.toolName),
+          ];
+          return failure(
+            errors,
+            `Unknown tool "${call.toolName}". Available tools: ${available.join(', ') || 'none'}.`,
+          );
+        }
+        const authorizeTool = hooks?.authorizeTool;
+        const authorizing =
+          authorizeTool === undefined
+            ? undefined
+            : firstVeto(authorizeTool.length, (index) => authorizeTool[index]!(run as AgentRun, tool, call));
+        if (authorizing === undefined)
+          return checkAndRun(
+            ctx,
+            agent,
+            tool,
+            call,
+            inputs[index],
+            beforeToolCall,
+            messages,
+            hooks,
+            run,
+            errors,
+          );
+        if (typeof authorizing === 'string') return failure(errors, authorizing);
+        return authorizing.then((reason) =>
+          reason === undefined
+            ? checkAndRun(ctx, agent, tool, call, inputs[index], beforeToolCall, messages, hooks, run, errors)
+            : failure(errors, reason),
         );
-      }
-      const authorizeTool = hooks?.authorizeTool;
-      const authorizing =
-        authorizeTool === undefined
-          ? undefined
-          : firstVeto(authorizeTool.length, (index) => authorizeTool[index]!(run as AgentRun, tool, call));
-      if (authorizing === undefined)
-        return checkAndRun(
-          ctx,
-          agent,
-          tool,
-          call,
-          inputs[index],
-          beforeToolCall,
-          messages,
-          hooks,
-          run,
-          errors,
-        );
-      if (typeof authorizing === 'string') return failure(errors, authorizing);
-      return authorizing.then((reason) =>
-        reason === undefined
-          ? checkAndRun(ctx, agent, tool, call, inputs[index], beforeToolCall, messages, hooks, run, errors)
-          : failure(errors, reason),
-      );
-    },
-  );
+      },
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const only = pending.length === 1 ? pending[0] : undefined;
+  if (only instanceof Promise && hooks?.afterTool === undefined)
+    return only.then((output) => ({ results: resultParts(calls, [output]), handoff, errors }));
+  return settleTurn(ctx, calls, pending, transfers, hooks, run).then((outputs) => ({
+    results: resultParts(calls, outputs),
+    handoff,
+    errors,
+  }));
+}
+
+/** Waits for a turn's tool calls, then runs the `afterTool` hooks on their outputs. */
+async function settleTurn(
+  ctx: RunContext,
+  calls: readonly ModelToolCall[],
+  pending: ReadonlyArray<Promise<LanguageModelV3ToolResultOutput> | LanguageModelV3ToolResultOutput>,
+  transfers: readonly Transfer[],
+  hooks: HookPipeline | undefined,
+  run: AgentRun | undefined,
+): Promise<LanguageModelV3ToolResultOutput[]> {
   // Settled first: a call suspending for approval must not leave the others' steps unrecorded.
   const outputs = pending.length === 1 ? [await pending[0]!] : await settleAll(pending);
   if (hooks?.afterTool !== undefined) {
@@ -120,7 +147,15 @@ export async function toolSteps(
         announce(output.value);
       });
   }
-  const results = outputs.map(
+  return outputs;
+}
+
+/** The tool-result parts of a turn's outputs, in the calls' order. */
+function resultParts(
+  calls: readonly ModelToolCall[],
+  outputs: readonly LanguageModelV3ToolResultOutput[],
+): LanguageModelV3ToolResultPart[] {
+  return outputs.map(
     (output, index): LanguageModelV3ToolResultPart => ({
       type: 'tool-result',
       toolCallId: calls[index]!.toolCallId,
@@ -128,7 +163,6 @@ export async function toolSteps(
       output,
     }),
   );
-  return { results, handoff, errors };
 }
 
 /** Phase 3b of one call, once authorized: validate its arguments, let hooks veto or rewrite them, then run it. */
@@ -203,7 +237,11 @@ function wrapped(
   );
 }
 
-/** Runs the tool as its step; a failure becomes the model's tool error, unless it must stop the run. */
+/**
+ * Runs the tool as its step; a failure becomes the model's tool error, unless it must stop the
+ * run. One `then` on the step: an escalation (a failure of class `escalate`) and the tool's
+ * events are handled in it, with no async frame held while the tool runs.
+ */
 function executeCall(
   ctx: RunContext,
   agent: Agent<unknown>,
@@ -214,11 +252,79 @@ function executeCall(
   errors: string[],
   deferResult: boolean,
 ): Promise<LanguageModelV3ToolResultOutput> {
-  return runTool(ctx, agent, tool, call, input, messages, deferResult).catch((error: unknown) => {
-    if (isInterruption(error, ctx)) throw error;
-    if (tool.runnable === undefined && errorClassOf(error) === 'fatal') throw error;
-    return failure(errors, `Tool ${tool.name} failed: ${errorMessage(error)}`);
+  let running: Promise<unknown>;
+  try {
+    if (ctx.observed)
+      ctx.emitEvent({
+        type: 'tool-call',
+        scope: ctx.scope,
+        agent: agent.name,
+        tool: tool.name,
+        toolCallId: call.toolCallId,
+        input,
+      });
+    running =
+      tool.runnable !== undefined
+        ? ctx.run(
+            tool.runnable,
+            (input as { input: string }).input,
+            tool.distribute === true ? distributed : undefined,
+          )
+        : toolStep(ctx, agent, tool, call, input, messages);
+  } catch (error) {
+    running = Promise.reject(error);
+  }
+  const ran = (output: unknown) => toolResult(ctx, agent, tool, call, output, deferResult);
+  const failed = (error: unknown) => toolFailed(ctx, agent, tool, call, errors, error);
+  return running.then(ran, (error: unknown) => {
+    // As `withEscalation`, with the retrying closure made only once a call failed (not per call).
+    if (tool.runnable !== undefined || errorClassOf(error) !== 'escalate' || isInterruption(error, ctx))
+      return failed(error);
+    return escalated(
+      ctx,
+      agent.name,
+      tool.name,
+      () => toolStep(ctx, agent, tool, call, input, messages),
+      error,
+    ).then(ran, failed);
   });
+}
+
+/** A tool's output as the model gets it, announced to listeners (after the `afterTool` hooks when deferred). */
+function toolResult(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  tool: AnyTool,
+  call: ModelToolCall,
+  output: unknown,
+  deferResult: boolean,
+): LanguageModelV3ToolResultOutput {
+  const result: LanguageModelV3ToolResultOutput =
+    typeof output === 'string'
+      ? { type: 'text', value: output }
+      : { type: 'json', value: (output ?? null) as never };
+  if (ctx.observed) {
+    if (deferResult)
+      deferredResults.set(result, (shown) => announceResult(ctx, agent, tool, call, { output: shown }));
+    else announceResult(ctx, agent, tool, call, { output });
+  }
+  return result;
+}
+
+/** A tool call failed: announced, then rethrown when it must stop the run, else given to the model as its error. */
+function toolFailed(
+  ctx: RunContext,
+  agent: Agent<unknown>,
+  tool: AnyTool,
+  call: ModelToolCall,
+  errors: string[],
+  error: unknown,
+): LanguageModelV3ToolResultOutput {
+  if (ctx.observed)
+    announceResult(ctx, agent, tool, call, { error: String((error as Error)?.message ?? error) });
+  if (isInterruption(error, ctx)) throw error;
+  if (tool.runnable === undefined && errorClassOf(error) === 'fatal') throw error;
+  return failure(errors, `Tool ${tool.name} failed: ${errorMessage(error)}`);
 }
 
 type Hooks<PHASE extends keyof HookPipeline> = NonNullable<HookPipeline[PHASE]>;
@@ -355,61 +461,6 @@ function validateInput(
 
 const distributed = { distribute: true } as const;
 
-async function runTool(
-  ctx: RunContext,
-  agent: Agent<unknown>,
-  tool: AnyTool,
-  call: ModelToolCall,
-  input: unknown,
-  messages: readonly Message[] | undefined,
-  deferResult: boolean,
-): Promise<LanguageModelV3ToolResultOutput> {
-  const scope = ctx.scope;
-  if (ctx.observed)
-    ctx.emitEvent({
-      type: 'tool-call',
-      scope,
-      agent: agent.name,
-      tool: tool.name,
-      toolCallId: call.toolCallId,
-      input,
-    });
-  let output: unknown;
-  try {
-    output =
-      tool.runnable !== undefined
-        ? await ctx.run(
-            tool.runnable,
-            (input as { input: string }).input,
-            tool.distribute === true ? distributed : undefined,
-          )
-        : // As `withEscalation`, with the retrying closure made only once a call failed (not per call).
-          await toolStep(ctx, agent, tool, call, input, messages).catch((error: unknown) =>
-            escalated(
-              ctx,
-              agent.name,
-              tool.name,
-              () => toolStep(ctx, agent, tool, call, input, messages),
-              error,
-            ),
-          );
-  } catch (error) {
-    if (ctx.observed)
-      announceResult(ctx, agent, tool, call, { error: String((error as Error)?.message ?? error) });
-    throw error;
-  }
-  const result: LanguageModelV3ToolResultOutput =
-    typeof output === 'string'
-      ? { type: 'text', value: output }
-      : { type: 'json', value: (output ?? null) as never };
-  if (ctx.observed) {
-    if (deferResult)
-      deferredResults.set(result, (shown) => announceResult(ctx, agent, tool, call, { output: shown }));
-    else announceResult(ctx, agent, tool, call, { output });
-  }
-  return result;
-}
-
 /**
  * Results whose `tool-result` event waits for the agent's `afterTool` hooks (tool-output
  * guardrails), keyed by the output object the tool step returned; announced, then removed, by
@@ -437,7 +488,8 @@ function toolStep(
   );
 }
 
-async function execute(
+/** The tool's call under its resilience (no async frame: the step's function may return at once). */
+function execute(
   tool: AnyTool,
   input: unknown,
   agentName: string,
@@ -459,7 +511,7 @@ async function execute(
     tool,
     agentName,
     step,
-    async (source) =>
+    (source) =>
       tool.execute(
         input,
         defineLazySignal(

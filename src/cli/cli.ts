@@ -17,6 +17,7 @@ import {
 import { approveCommand } from './commands/approve.js';
 import { auditCommand } from './commands/audit.js';
 import { cancelCommand } from './commands/cancel.js';
+import { devCommand } from './commands/dev.js';
 import { evalCommand } from './commands/eval.js';
 import { forkCommand } from './commands/fork.js';
 import { inboxCommand } from './commands/inbox.js';
@@ -42,7 +43,7 @@ import { resolveStorePath } from './store-path.js';
  *
  * @example
  * ```ts
- * commands.map((command) => command.name); // ['run', 'runs', 'show', 'stats', 'eval', 'resume', 'replay', 'fork', 'signal', …, 'worker', 'serve', 'keys', 'mcp', 'webhooks']
+ * commands.map((command) => command.name); // ['run', 'runs', 'show', 'stats', 'eval', 'resume', 'replay', 'fork', 'signal', …, 'worker', 'serve', 'dev', 'keys', 'mcp', 'webhooks']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -62,6 +63,7 @@ export const commands: readonly Command[] = [
   auditCommand,
   workerCommand,
   serveCommand,
+  devCommand,
   keysCommand,
   mcpCommand,
   webhooksCommand,

@@ -8,7 +8,7 @@ import type { SpawnChild } from './distributed-child.js';
 import { BatonError, LeaseLostError, RunCancelledError, StoreUnavailableError } from './errors.js';
 import type { ExecutionHost, ExecutionOutcome, SealedAudit, StopReason } from './execution-host.js';
 import { ShutdownError, Suspension } from './interruption.js';
-import type { JournalEntry, LeaseFence, RunRecord, Store } from './store.js';
+import { type JournalEntry, type LeaseFence, type RunRecord, type Store, storedNow } from './store.js';
 
 /** The lease and the stop state of one execution; `RunExecution` builds on it (journal, waits, steps). */
 export abstract class LeasedExecution {
@@ -177,6 +177,22 @@ export abstract class LeasedExecution {
     }
     sealed.stored(true);
     return true;
+  }
+
+  /**
+   * Appends an entry without audit records, fenced as `appendFenced` does: undefined when the
+   * store stored it before returning (`storedNow`: the memory store), else the write to wait for
+   * (a refusal goes through `appendRefused`). The store is called in this turn, as before.
+   */
+  protected appendPlain(entry: JournalEntry, now: number): Promise<void> | undefined {
+    let write: Promise<void>;
+    try {
+      write = this.host.store.appendJournal(entry, this.fence(now));
+    } catch (error) {
+      write = Promise.reject(error);
+    }
+    if (write === storedNow) return undefined;
+    return write.then(undefined, (error: unknown) => this.appendRefused(entry, error));
   }
 
   /** After a refused append: tries once more if the lease is still this process's, else stops the execution and throws why. */

@@ -14,7 +14,7 @@ import type { RunChange } from './run-changes.js';
 import type { DistributiveOmit, RunContext, StepContext, StepOptions } from './run-context.js';
 import type { Runnable } from './runnable.js';
 import { ScopeContext, Step } from './scope-context.js';
-import type { JournalEntry, RunPatch, RunStatus } from './store.js';
+import { type JournalEntry, type RunPatch, type RunStatus, storedNow } from './store.js';
 
 /** Executes (or replays) one run. Created by the runtime; not part of the public API. */
 export class RunExecution extends WaitingExecution {
@@ -47,7 +47,7 @@ export class RunExecution extends WaitingExecution {
   }
 
   /** The target returned `output`: the run completes (or stops or suspends, as its state says). */
-  #afterOutput(output: unknown): Promise<ExecutionOutcome> {
+  #afterOutput(output: unknown): ExecutionOutcome | Promise<ExecutionOutcome> {
     const flushing = this.#writesBehind();
     if (flushing === undefined) return this.#persist(this.#endWith(output));
     // Writes still in flight (the last step's entry): the run's end is queued right behind
@@ -67,7 +67,7 @@ export class RunExecution extends WaitingExecution {
   }
 
   /** The target (or a write it left behind) failed: the run fails, unless it stopped or suspended. */
-  #afterFailure(error: unknown): Promise<ExecutionOutcome> {
+  #afterFailure(error: unknown): ExecutionOutcome | Promise<ExecutionOutcome> {
     const behind = this.#writesBehind();
     if (behind === undefined) return this.#persist(this.#failureOf(error));
     return behind.then(
@@ -105,7 +105,11 @@ export class RunExecution extends WaitingExecution {
    * Stores how the run ended. The common ends (completed, failed) take a short path with no
    * async frame. `behind`: journal writes queued before the end and still in flight.
    */
-  #persist(outcome: ExecutionOutcome, retried = false, behind?: Promise<void>): Promise<ExecutionOutcome> {
+  #persist(
+    outcome: ExecutionOutcome,
+    retried = false,
+    behind?: Promise<void>,
+  ): ExecutionOutcome | Promise<ExecutionOutcome> {
     if (outcome.status !== 'completed' && outcome.status !== 'failed')
       return this.#persistOther(outcome, retried);
     const now = this.host.clock.now();
@@ -135,6 +139,7 @@ export class RunExecution extends WaitingExecution {
     this.host.changes?.log(this.#change(outcome.status, now));
     const update = this.host.store.updateRun(this.runId, patch, now, this.fence(now));
     if (behind !== undefined) return this.#persistBehind(outcome, behind, update, now);
+    if (update === storedNow) return this.#ended(outcome, now);
     return update.then(
       () => this.#ended(outcome, now),
       (error: unknown) => this.#persistFailed(outcome, error, retried),
@@ -159,7 +164,7 @@ export class RunExecution extends WaitingExecution {
           (error: unknown) => this.#persistFailed(outcome, error, false),
         ),
       (error: unknown) => {
-        const afterWrites = (): Promise<ExecutionOutcome> =>
+        const afterWrites = (): ExecutionOutcome | Promise<ExecutionOutcome> =>
           this.stopReason !== undefined
             ? this.#persist(this.#stoppedOutcome())
             : this.#persist(failedOutcome(serializeError(this.attachRunId(error))));
@@ -318,39 +323,76 @@ export class RunExecution extends WaitingExecution {
   }
 
   /**
-   * Waits for a step's function, then records its entry. Kept to a few locals, the work in
-   * synchronous helpers: an async function holds its whole register file while it waits (a
-   * model call can take minutes, per run in flight).
+   * Waits for a step's function, then records its entry: one `then` on the function's promise,
+   * the rest synchronous while the store stores at once (`storedNow`), so a step costs no async
+   * frame (one would hold its register file while a model call takes minutes, per run in flight).
    */
-  async #settle<T>(
+  #settle<T>(
     running: T | Promise<T>,
     key: string,
     name: string,
     options: StepOptions<T> | undefined,
     startedAt: number,
   ): Promise<T> {
+    return Promise.resolve(running).then(
+      (result) => this.#recordResult(key, name, options, startedAt, result),
+      (error: unknown) => this.#recordFailure(key, name, options, startedAt, error),
+    );
+  }
+
+  #recordResult<T>(
+    key: string,
+    name: string,
+    options: StepOptions<T> | undefined,
+    startedAt: number,
+    result: T,
+  ): T | Promise<T> {
     let entry: JournalEntry;
-    let failure: unknown;
     try {
-      entry = this.#completedEntry(key, name, options, startedAt, await running);
+      entry = this.#completedEntry(key, name, options, startedAt, result);
     } catch (error) {
-      if (error instanceof Suspension || this.stopReason !== undefined) throw error;
-      failure = error;
-      entry = this.entry(key, name, options?.kind ?? 'step', startedAt);
-      entry.status = 'failed';
-      entry.error = serializeError(error);
+      return this.#recordFailure(key, name, options, startedAt, error);
     }
+    return this.#record(entry, options, startedAt, undefined);
+  }
+
+  /** The step's function failed (or its result could not be recorded): the failure is recorded, then thrown. */
+  #recordFailure<T>(
+    key: string,
+    name: string,
+    options: StepOptions<T> | undefined,
+    startedAt: number,
+    error: unknown,
+  ): T | Promise<T> {
+    if (error instanceof Suspension || this.stopReason !== undefined) throw error;
+    const entry = this.entry(key, name, options?.kind ?? 'step', startedAt);
+    entry.status = 'failed';
+    entry.error = serializeError(error);
+    return this.#record(entry, options, startedAt, error);
+  }
+
+  /** Stores a step's entry (durable before the step returns, unless it ends the run: `#deferred`). */
+  #record<T>(
+    entry: JournalEntry,
+    options: StepOptions<T> | undefined,
+    startedAt: number,
+    failure: unknown,
+  ): T | Promise<T> {
     if (this.#deferred(entry, options)) return entry.result as T;
     const audit = this.host.audit;
-    if (audit === undefined) {
-      try {
-        await this.host.store.appendJournal(entry, this.fence(entry.endedAt));
-      } catch (error) {
-        await this.appendRefused(entry, error);
-      }
-    } else if (!(await this.appendFenced(entry, entry.endedAt, this.sealAudit(entry))))
-      // Its audit records were not stored with it: they are appended now.
-      await this.audited(audit, entry);
+    let writing: Promise<unknown> | undefined;
+    if (audit === undefined) writing = this.appendPlain(entry, entry.endedAt);
+    else
+      writing = this.appendFenced(entry, entry.endedAt, this.sealAudit(entry)).then((withRecords) =>
+        // Its audit records were not stored with it: they are appended now.
+        withRecords ? undefined : this.audited(audit, entry),
+      );
+    if (writing === undefined) return this.#stepEnded(entry, startedAt, failure);
+    return writing.then(() => this.#stepEnded(entry, startedAt, failure));
+  }
+
+  /** The step's entry is stored: announces it, then returns its result or throws its failure. */
+  #stepEnded<T>(entry: JournalEntry, startedAt: number, failure: unknown): T {
     if (this.observed) this.#announceStepEnd(entry, startedAt);
     if (entry.status === 'failed') throw this.attachRunId(failure);
     return entry.result as T;
@@ -391,9 +433,12 @@ export class RunExecution extends WaitingExecution {
       return false;
     const audit = this.host.audit;
     if (audit === undefined) {
-      this.#stepWrite = this.appendFenced(entry, entry.endedAt).then(undefined, (error: unknown) => {
-        this.writeError ??= error;
-      });
+      const writing = this.appendPlain(entry, entry.endedAt);
+      // Undefined: stored already (`storedNow`), nothing for the run's end to wait for.
+      if (writing !== undefined)
+        this.#stepWrite = writing.then(undefined, (error: unknown) => {
+          this.writeError ??= error;
+        });
       return true;
     }
     // Audited: deferred only when its audit records are stored in the entry's own write, so

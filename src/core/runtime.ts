@@ -40,6 +40,7 @@ import {
   runSchemaVersion,
   type SignalRecord,
   type Store,
+  storedNow,
   terminalStatuses,
 } from './store.js';
 import { checkSignalPayload } from './wait-payload.js';
@@ -360,12 +361,54 @@ class BatonRuntime implements Runtime {
    * and runs it here or hands it to the dispatcher. `generatedId`: the run's id was generated
    * here, so no stored run can have it.
    */
-  async #create(
+  #create(
     definition: Runnable,
     record: RunRecord,
     budget?: Budget,
     fork?: { origin: ForkOrigin; shared: JournalEntry[] },
     generatedId = false,
+  ): Promise<RunHandle<unknown>> {
+    const store = this.#store;
+    if (
+      store === undefined ||
+      budget !== undefined ||
+      fork !== undefined ||
+      this.#dispatcher !== undefined ||
+      store.createsWithFirstStep === true
+    )
+      return this.#createThrough(definition, record, budget, fork, generatedId);
+    // The plain start (an open store that creates runs alone, here): no async frame, and a
+    // run the store created at once (`storedNow`) is launched in this turn.
+    let created: Promise<void>;
+    try {
+      created = store.createRun(record);
+    } catch (error) {
+      created = Promise.reject(error);
+    }
+    if (created === storedNow) return Promise.resolve(this.#launchCreated(store, definition, record));
+    return created.then(
+      () => this.#launchCreated(store, definition, record),
+      (error: unknown) => {
+        const failure = asStoreError(error);
+        this.#observer?.handedOff(record, serializeError(failure));
+        throw failure;
+      },
+    );
+  }
+
+  /** Launches a fresh run its store has just created (no fork, no budget, no dispatcher). */
+  #launchCreated(store: Store, definition: Runnable, record: RunRecord): RunHandle<unknown> {
+    this.#scheduler.launch(this.#hostFor(store), definition, record, [], true);
+    return new Handle(this.#results, record.id);
+  }
+
+  /** `#create` for the other starts: a store still opening, a budget, a fork, a dispatcher, a first step stored with the creation. */
+  async #createThrough(
+    definition: Runnable,
+    record: RunRecord,
+    budget: Budget | undefined,
+    fork: { origin: ForkOrigin; shared: JournalEntry[] } | undefined,
+    generatedId: boolean,
   ): Promise<RunHandle<unknown>> {
     const store = this.#store ?? (await this.#getStore());
     try {

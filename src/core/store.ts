@@ -293,6 +293,22 @@ export interface StoreChange {
 }
 
 /**
+ * The settled promise a store returns from a write that was stored (as durably as that store
+ * stores anything) before the call returned: the memory store's writes. The kernel compares a
+ * write's promise with it and moves on in the same turn instead of waiting a turn for it;
+ * stores whose writes complete later return their own promises, and are awaited as ever.
+ *
+ * @example
+ * ```ts
+ * appendJournal(entry) {
+ *   entries.push(entry);
+ *   return storedNow;
+ * }
+ * ```
+ */
+export const storedNow: Promise<void> = Promise.resolve();
+
+/**
  * Persistence contract for runs. Implementations: `createMemoryStore()` and
  * `createSqliteStore()` (from `batonjs/sqlite`). Methods may batch writes internally but a
  * returned promise resolves only once its write is durable for that store.

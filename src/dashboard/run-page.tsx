@@ -1,11 +1,21 @@
 /** One run: its figures, its timeline (live while it runs, over `GET /v1/runs/:id/events`) and the step picked in it. */
 
 import { useSignal } from '@preact/signals';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import { api, followStream } from './api.js';
 import { formatCost, formatDuration, formatJson, formatTime, formatTokens } from './format.js';
 import { ErrorNote, LiveDot, StatusBadge, useNow } from './parts.js';
 import { href, replaceRoute, route } from './router.js';
+import {
+  chatThread,
+  interruptions,
+  ledgers,
+  parentRunId,
+  runTree,
+  stepRoute,
+  type TreeNode,
+} from './run-model.js';
+import { ChatView, ErrorsView, errorClass, InterruptionNote, LedgersView, RunTreeView } from './run-views.js';
 import { StepDetails } from './step-details.js';
 import { Timeline } from './timeline.js';
 import { endedStatuses, type JournalEntry, type Run } from './types.js';
@@ -22,6 +32,17 @@ export function RunPage({ id }: { id: string }) {
   const now = useNow(open);
   const stepText = route.value.query.get('step');
   const selected = stepText === null ? undefined : Number(stepText);
+  /** A child run shown alone on the timeline (`?scope=r/1`). */
+  const scope = route.value.query.get('scope') ?? undefined;
+  const list = entries.value;
+  const target = current?.target ?? '';
+  const tree = useMemo(() => runTree(list, target), [list, target]);
+  const gaps = useMemo(() => interruptions(list), [list]);
+  const ledgerList = useMemo(() => ledgers(list), [list]);
+  const layout = useMemo(
+    () => ({ resumedAt: gaps, ...(scope === undefined ? {} : { scope }) }),
+    [gaps, scope],
+  );
 
   useEffect(() => {
     const abort = new AbortController();
@@ -76,6 +97,10 @@ export function RunPage({ id }: { id: string }) {
     const query = Object.fromEntries(route.value.query);
     replaceRoute(href(`runs/${encodeURIComponent(id)}`, { ...query, step: position?.toString() }));
   };
+  /** Shows a child run alone on the timeline (undefined: the whole run), opening its `run:` step when it has one. */
+  const openScope = (child: string | undefined, position: number | undefined): void => {
+    replaceRoute(href(`runs/${encodeURIComponent(id)}`, { scope: child, step: position?.toString() }));
+  };
 
   const cancel = (): void => {
     actionError.value = undefined;
@@ -104,11 +129,26 @@ export function RunPage({ id }: { id: string }) {
       </section>
     );
   const selectedEntry = selected === undefined ? undefined : entries.value[selected - 1];
+  const raisedAt = current.error === undefined ? undefined : failedStep(list, current.error.message);
+  const chatScope = scope ?? 'r';
+  const chatSource =
+    scope === undefined
+      ? current.output
+      : list.find((entry) => entry.kind === 'child' && entry.key.replace('#', '/') === scope)?.result;
+  const chat = chatThread(chatSource, scope === undefined ? current.input : undefined, list, chatScope);
   const duration = (current.endedAt ?? Math.max(now, current.updatedAt)) - current.createdAt;
   return (
     <section aria-labelledby="run-title" class="run-page">
       <p class="crumbs">
         <a href={href('runs')}>← Runs</a>
+        {parentRunId(current.id) === undefined ? null : (
+          <>
+            {' · child of '}
+            <a href={href(`runs/${encodeURIComponent(parentRunId(current.id) ?? '')}`)}>
+              {parentRunId(current.id)}
+            </a>
+          </>
+        )}
       </p>
       <div class="page-head">
         <h1 id="run-title">
@@ -162,8 +202,27 @@ export function RunPage({ id }: { id: string }) {
       ) : null}
       {current.error === undefined ? null : (
         <div class="run-error" role="alert">
-          <strong>{current.error.code ?? current.error.name}</strong>: {current.error.message}
+          <strong>{errorClass(current.error)}</strong>: {current.error.message}
+          {raisedAt === undefined ? null : (
+            <span class="error-route">
+              raised at{' '}
+              <button type="button" class="link" onClick={() => select(raisedAt)}>
+                {stepRoute(list, raisedAt, current.target).join(' › ')}
+              </button>
+            </span>
+          )}
         </div>
+      )}
+      <InterruptionNote gaps={gaps} entries={list} onSelect={select} />
+      {scope === undefined ? null : (
+        <p class="scope-note">
+          <span>
+            Showing the child run <strong>{childName(tree, scope)}</strong> alone.
+          </span>
+          <button type="button" class="quiet" onClick={() => openScope(undefined, undefined)}>
+            Show the whole run
+          </button>
+        </p>
       )}
       <div class={selectedEntry === undefined ? 'run-body' : 'run-body with-details'}>
         <Timeline
@@ -172,6 +231,7 @@ export function RunPage({ id }: { id: string }) {
           now={now}
           selected={selected}
           onSelect={(position) => select(position)}
+          layout={layout}
         />
         {selectedEntry === undefined || selected === undefined ? null : (
           <StepDetails
@@ -179,9 +239,25 @@ export function RunPage({ id }: { id: string }) {
             position={selected}
             entry={selectedEntry}
             runStart={current.createdAt}
+            target={current.target}
             onClose={() => select(undefined)}
           />
         )}
+      </div>
+      <div class={list.some((entry) => entry.status === 'failed') ? 'run-views two' : 'run-views'}>
+        <RunTreeView
+          root={tree}
+          now={now}
+          open={open}
+          scope={scope}
+          onOpenScope={openScope}
+          onSelect={select}
+        />
+        <ErrorsView entries={list} target={current.target} onSelect={select} />
+      </div>
+      <div class="run-views">
+        <LedgersView list={ledgerList} onSelect={select} />
+        {chat === undefined ? null : <ChatView lines={chat} live={open} onSelect={select} />}
       </div>
       <details class="io">
         <summary>Run input</summary>
@@ -195,4 +271,26 @@ export function RunPage({ id }: { id: string }) {
       )}
     </section>
   );
+}
+
+/** The step that raised the run's error: the last failed step with its message, else the last failed step. */
+function failedStep(entries: readonly JournalEntry[], message: string): number | undefined {
+  let matching: number | undefined;
+  let last: number | undefined;
+  entries.forEach((entry, index) => {
+    if (entry.status !== 'failed') return;
+    last = index + 1;
+    if (entry.error?.message === message) matching = index + 1;
+  });
+  return matching ?? last;
+}
+
+/** The name of the child run at `scope` in the tree. */
+function childName(node: TreeNode, scope: string): string {
+  if (node.scope === scope) return node.label;
+  for (const child of node.children) {
+    const found = childName(child, scope);
+    if (found !== '') return found;
+  }
+  return node.kind === 'run' ? scope : '';
 }

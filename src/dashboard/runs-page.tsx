@@ -1,4 +1,4 @@
-/** The runs page: newest first, filtered by status, target and thread, paged, and kept live by `GET /v1/events`. */
+/** The runs page: newest first, filtered by status, target, thread, time and waits for a person, searched, paged, and kept live by `GET /v1/events`. */
 
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
@@ -14,13 +14,41 @@ interface Filters {
   status: string;
   target: string;
   thread: string;
+  /** Local date-times (`YYYY-MM-DDTHH:mm`, as a datetime-local field gives them). */
+  after: string;
+  before: string;
+  /** `1`: only runs waiting for a person. */
+  waiting: string;
+  q: string;
 }
 
+const filterNames = ['status', 'target', 'thread', 'after', 'before', 'waiting', 'q'] as const;
+
+/** The filters an address holds (`#/runs?status=…`). */
+function filtersOf(query: URLSearchParams): Filters {
+  return Object.fromEntries(filterNames.map((name) => [name, query.get(name) ?? ''])) as unknown as Filters;
+}
+
+/** A datetime-local value as ms since the epoch (in this browser's time zone); undefined when empty or invalid. */
+function localTime(text: string): number | undefined {
+  if (text === '') return undefined;
+  const time = new Date(text).getTime();
+  return Number.isFinite(time) ? time : undefined;
+}
+
+/** Whether a run changed live still belongs in the list (the has-waits filter is checked by the server: see reloads). */
 function matches(run: Run, filters: Filters): boolean {
+  const after = localTime(filters.after);
+  const before = localTime(filters.before);
+  const q = filters.q.toLowerCase();
   return (
     (filters.status === '' || run.status === filters.status) &&
     (filters.target === '' || run.target === filters.target) &&
-    (filters.thread === '' || run.threadId === filters.thread)
+    (filters.thread === '' || run.threadId === filters.thread) &&
+    (after === undefined || run.createdAt >= after) &&
+    (before === undefined || run.createdAt < before) &&
+    (filters.waiting === '' || run.status === 'suspended') &&
+    (q === '' || run.id === filters.q || run.threadId === filters.q || run.target.toLowerCase().includes(q))
   );
 }
 
@@ -29,6 +57,12 @@ function listPath(filters: Filters, cursor?: string): string {
   if (filters.status !== '') query.set('status', filters.status);
   if (filters.target !== '') query.set('target', filters.target);
   if (filters.thread !== '') query.set('thread', filters.thread);
+  const after = localTime(filters.after);
+  const before = localTime(filters.before);
+  if (after !== undefined) query.set('after', String(after));
+  if (before !== undefined) query.set('before', String(before));
+  if (filters.waiting !== '') query.set('waiting', '1');
+  if (filters.q !== '') query.set('q', filters.q);
   if (cursor !== undefined) query.set('cursor', cursor);
   return `v1/runs?${query}`;
 }
@@ -36,11 +70,8 @@ function listPath(filters: Filters, cursor?: string): string {
 /** The runs list. */
 export function RunsPage() {
   const query = route.value.query;
-  const filters: Filters = {
-    status: query.get('status') ?? '',
-    target: query.get('target') ?? '',
-    thread: query.get('thread') ?? '',
-  };
+  const filters = filtersOf(query);
+  const filtered = filterNames.some((name) => filters[name] !== '');
   const runs = useSignal<Run[]>([]);
   const cursor = useSignal<string | null>(null);
   const loading = useSignal(true);
@@ -48,6 +79,8 @@ export function RunsPage() {
   const live = useSignal<'connecting' | 'live' | 'reconnecting' | 'off'>('connecting');
   const targets = useSignal<string[]>([]);
   const threadDraft = useSignal(filters.thread);
+  const searchDraft = useSignal(filters.q);
+  const reloads = useSignal(0);
   const open = runs.value.some((run) => !endedStatuses.has(run.status));
   const now = useNow(open);
 
@@ -64,7 +97,18 @@ export function RunsPage() {
     loading.value = true;
     error.value = undefined;
     threadDraft.value = filters.thread;
+    searchDraft.value = filters.q;
+    let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+    abort.signal.addEventListener('abort', () => clearTimeout(reloadTimer));
     const apply = (change: RunChange): void => {
+      // Whether a run waits for a person is the server's to say (its inbox): read the first page again.
+      if (filters.waiting !== '') {
+        clearTimeout(reloadTimer);
+        reloadTimer = setTimeout(() => {
+          reloads.value += 1;
+        }, 300);
+        return;
+      }
       const { runId, ...fields } = change;
       const run: Run = { ...fields, id: runId };
       const list = runs.value;
@@ -120,10 +164,12 @@ export function RunsPage() {
         live.value = 'off';
       });
     return () => abort.abort();
-  }, [filters.status, filters.target, filters.thread]);
+  }, [...filterNames.map((name) => filters[name]), reloads.value]);
 
+  // Read from the address at the time of the change, not from this render: two changes in one
+  // task (before the page renders again) would otherwise undo the first.
   const setFilter = (name: keyof Filters, value: string): void => {
-    replaceRoute(href('runs', { ...filters, [name]: value }));
+    replaceRoute(href('runs', { ...filtersOf(route.value.query), [name]: value }));
   };
 
   const loadMore = (): void => {
@@ -152,9 +198,27 @@ export function RunsPage() {
         aria-label="Filters"
         onSubmit={(event) => {
           event.preventDefault();
-          setFilter('thread', threadDraft.value.trim());
+          replaceRoute(
+            href('runs', {
+              ...filtersOf(route.value.query),
+              thread: threadDraft.value.trim(),
+              q: searchDraft.value.trim(),
+            }),
+          );
         }}
       >
+        <label class="search">
+          Search
+          <input
+            name="q"
+            type="search"
+            placeholder="run id, thread or target"
+            value={searchDraft.value}
+            onInput={(event) => {
+              searchDraft.value = event.currentTarget.value;
+            }}
+          />
+        </label>
         <label>
           Status
           <select
@@ -197,8 +261,35 @@ export function RunsPage() {
             }}
           />
         </label>
+        <label>
+          Started after
+          <input
+            name="after"
+            type="datetime-local"
+            value={filters.after}
+            onChange={(event) => setFilter('after', event.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Started before
+          <input
+            name="before"
+            type="datetime-local"
+            value={filters.before}
+            onChange={(event) => setFilter('before', event.currentTarget.value)}
+          />
+        </label>
+        <label class="check">
+          <input
+            name="waiting"
+            type="checkbox"
+            checked={filters.waiting !== ''}
+            onChange={(event) => setFilter('waiting', event.currentTarget.checked ? '1' : '')}
+          />
+          Waiting for a person
+        </label>
         <button type="submit">Filter</button>
-        {filters.status !== '' || filters.target !== '' || filters.thread !== '' ? (
+        {filtered ? (
           <a class="button quiet" href={href('runs')}>
             Clear
           </a>
@@ -281,7 +372,7 @@ export function RunsPage() {
         <div class="empty">
           <p>
             No runs
-            {filters.status !== '' || filters.target !== '' || filters.thread !== '' ? ' match' : ' yet'}.
+            {filtered ? ' match' : ' yet'}.
           </p>
           <p class="hint">
             Start one with <code>baton run &lt;team.yaml&gt; "…"</code> or <code>POST /v1/runs</code>; it

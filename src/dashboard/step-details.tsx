@@ -1,7 +1,11 @@
 /** One step of a run in full: what it is, when, how long, its tokens and cost, its input (where the journal has it), its output and error. */
 
 import { useEffect, useRef } from 'preact/hooks';
+import { ForkControl } from './fork-control.js';
 import { formatCost, formatDuration, formatJson, formatTime, formatTokens } from './format.js';
+import { stepRoute } from './run-model.js';
+import { errorClass } from './run-views.js';
+import { PromptView, StepOutput } from './step-content.js';
 import { stepInput } from './timeline-model.js';
 import type { JournalEntry } from './types.js';
 
@@ -14,11 +18,13 @@ export interface StepDetailsProps {
   position: number;
   entry: JournalEntry;
   runStart: number;
+  /** The run's target, the first part of an error's route. */
+  target: string;
   onClose(): void;
 }
 
 /** The panel of the selected step; Escape closes it. */
-export function StepDetails({ entries, position, entry, runStart, onClose }: StepDetailsProps) {
+export function StepDetails({ entries, position, entry, runStart, target, onClose }: StepDetailsProps) {
   const panel = useRef<HTMLElement>(null);
   useEffect(() => {
     const onKey = (event: KeyboardEvent): void => {
@@ -103,26 +109,43 @@ export function StepDetails({ entries, position, entry, runStart, onClose }: Ste
       </dl>
       {input === undefined ? null : (
         <section>
-          <h3>Input</h3>
-          <pre class="step-input">{formatJson(input, shown)}</pre>
+          <h3>{entry.kind === 'model' ? 'Prompt' : 'Input'}</h3>
+          {entry.kind === 'model' ? (
+            <PromptView prompt={input} />
+          ) : (
+            <pre class="step-input">{formatJson(input, shown)}</pre>
+          )}
         </section>
       )}
       {entry.error === undefined ? null : (
-        <section>
+        <section class="step-error-section">
           <h3>Error</h3>
-          <pre class="step-error">{formatJson(entry.error, shown)}</pre>
+          <p class="error-class" data-error-class>
+            {errorClass(entry.error)}
+          </p>
+          <p class="error-route" data-error-route>
+            raised at {stepRoute(entries, position, target).join(' › ')}
+          </p>
+          <p class="step-error-message">{entry.error.message}</p>
+          <details>
+            <summary>The error as recorded</summary>
+            <pre class="step-error">{formatJson(entry.error, shown)}</pre>
+          </details>
         </section>
       )}
-      <section>
-        <h3>Output</h3>
-        <pre class="step-output">{formatJson(entry.result, shown)}</pre>
-      </section>
+      {entry.status === 'failed' && entry.result === undefined ? null : (
+        <section>
+          <h3>{entry.kind === 'model' ? 'Response' : 'Output'}</h3>
+          <StepOutput entry={entry} />
+        </section>
+      )}
       {Object.keys(rest).length === 0 ? null : (
         <details>
           <summary>Recorded details</summary>
           <pre class="step-meta">{formatJson(rest, shown)}</pre>
         </details>
       )}
+      <ForkControl key={entry.key} entry={entry} />
     </aside>
   );
 }

@@ -13,7 +13,7 @@ export interface TimelineEntry {
 }
 
 /** What a marker stands for. */
-export type MarkerKind = 'handoff' | 'decision' | 'ledger' | 'wait' | 'error';
+export type MarkerKind = 'handoff' | 'speaker' | 'decision' | 'ledger' | 'wait' | 'error' | 'resume';
 
 /** A moment worth seeing on the timeline, tied to the step that recorded it. */
 export interface Marker {
@@ -38,6 +38,8 @@ export interface TimelineRow {
   latency: number;
   /** Markers of this step. */
   markers: Marker[];
+  /** The run was interrupted just before this step (and resumed with it): how long it stood still, in ms. */
+  resumedAfter?: number;
 }
 
 /** The whole chart. */
@@ -58,13 +60,23 @@ export interface TimelineRun {
   status: string;
 }
 
+/** Options of {@link layoutTimeline}. */
+export interface LayoutOptions {
+  /** Only the steps in this scope and the scopes inside it (a child run: `r/1`); all by default. */
+  scope?: string;
+  /** Where the run was interrupted: the positions of the first step after each interruption. */
+  resumedAt?: readonly { before: number; after: number; stoppedAt: number; resumedAt: number }[];
+}
+
 const scopeDepth = /\//g;
 
 /**
  * Lays out `entries` (in journal order) of `run`. A run that has not ended stretches to `now`.
- * A handoff is seen where a model step's agent differs from the previous model step's in the
- * same scope (the agent loop journals no step of its own for it); decisions and ledgers are the steps
- * named `decision:…` and `ledger:…`; waits are `signal` steps; errors are failed steps.
+ * Where a model step's agent differs from the previous model step's in the same scope, control
+ * moved (the journal has no step of its own for it): a handoff when that previous step asked for
+ * a `transfer_to_…` tool, else a speaker selection (a group chat's or a magentic manager's next
+ * speaker). Decisions and ledgers are the steps named `decision:…` and `ledger:…`; waits are
+ * `signal` steps; errors are failed steps; `options.resumedAt` adds a resume marker.
  *
  * @example
  * ```ts
@@ -72,18 +84,38 @@ const scopeDepth = /\//g;
  * timeline.rows[0].offset; // ms after the run started
  * ```
  */
-export function layoutTimeline(entries: readonly TimelineEntry[], run: TimelineRun, now: number): Timeline {
-  let start = run.createdAt;
-  let end = run.endedAt ?? (run.status === 'running' || run.status === 'suspended' ? now : run.createdAt);
+export function layoutTimeline(
+  entries: readonly TimelineEntry[],
+  run: TimelineRun,
+  now: number,
+  options: LayoutOptions = {},
+): Timeline {
+  const only = options.scope;
+  const inView = (entry: TimelineEntry): boolean => {
+    if (only === undefined) return true;
+    const scope = scopeOf(entry.key);
+    return scope === only || scope.startsWith(`${only}/`);
+  };
+  let start = only === undefined ? run.createdAt : Number.POSITIVE_INFINITY;
+  let end =
+    only === undefined
+      ? (run.endedAt ?? (run.status === 'running' || run.status === 'suspended' ? now : run.createdAt))
+      : Number.NEGATIVE_INFINITY;
   for (const entry of entries) {
+    if (!inView(entry)) continue;
     if (entry.startedAt < start) start = entry.startedAt;
     if (entry.endedAt > end) end = entry.endedAt;
   }
+  if (!Number.isFinite(start)) start = run.createdAt;
+  if (!Number.isFinite(end)) end = start;
+  const resumes = new Map((options.resumedAt ?? []).map((gap) => [gap.after, gap]));
   const rows: TimelineRow[] = [];
   const markers: Marker[] = [];
   const lastAgent = new Map<string, string>();
+  const lastModel = new Map<string, TimelineEntry>();
   entries.forEach((entry, index) => {
     const position = index + 1;
+    if (!inView(entry)) return;
     const scope = scopeOf(entry.key);
     const row: TimelineRow = {
       position,
@@ -98,14 +130,23 @@ export function layoutTimeline(entries: readonly TimelineEntry[], run: TimelineR
       row.markers.push(marker);
       markers.push(marker);
     };
+    const gap = resumes.get(position);
+    if (gap !== undefined) {
+      row.resumedAfter = gap.resumedAt - gap.stoppedAt;
+      mark('resume', `interrupted after step #${gap.before}, resumed here`, entry.startedAt);
+    }
     if (entry.kind === 'model') {
       const agent = entry.meta?.agent;
       const before = lastAgent.get(scope);
       if (agent !== undefined) {
-        if (before !== undefined && before !== agent)
-          mark('handoff', `${before} → ${agent}`, entry.startedAt);
+        if (before !== undefined && before !== agent) {
+          if (asksTransfer(lastModel.get(scope)?.result))
+            mark('handoff', `${before} → ${agent}`, entry.startedAt);
+          else mark('speaker', `next speaker: ${agent}`, entry.startedAt);
+        }
         lastAgent.set(scope, agent);
       }
+      lastModel.set(scope, entry);
     }
     if (entry.name.startsWith('decision:')) {
       const decision = entry.meta?.decision;
@@ -172,6 +213,11 @@ export function stepInput(entries: readonly TimelineEntry[], position: number): 
 
 function scopeOf(key: string): string {
   return key.split('#')[0] ?? '';
+}
+
+/** Whether a model step's answer asked for a handoff tool (`transfer_to_…`). */
+function asksTransfer(result: unknown): boolean {
+  return toolCallList(result).some((call) => call.toolName.startsWith('transfer_to_'));
 }
 
 function toolCallList(result: unknown): { toolName: string; input: unknown }[] {

@@ -3,7 +3,7 @@
 import { useSignal } from '@preact/signals';
 import { useEffect, useLayoutEffect, useMemo, useRef } from 'preact/hooks';
 import { formatDuration } from './format.js';
-import { layoutTimeline, type MarkerKind } from './timeline-model.js';
+import { type LayoutOptions, layoutTimeline, type MarkerKind } from './timeline-model.js';
 import type { JournalEntry, Run } from './types.js';
 
 /** Height of a row in px (the CSS gives `.steps > li` the same). */
@@ -13,10 +13,12 @@ const overscan = 12;
 
 const markerIcons: Record<MarkerKind, string> = {
   handoff: '⇄',
+  speaker: '»',
   decision: '◆',
   ledger: '▤',
   wait: '‖',
   error: '✕',
+  resume: '↻',
 };
 
 /** Props of {@link Timeline}. */
@@ -27,15 +29,17 @@ export interface TimelineProps {
   /** The journal position of the step shown in detail. */
   selected: number | undefined;
   onSelect(position: number): void;
+  /** A child run alone (`scope`) and where the run was interrupted (`resumedAt`). */
+  layout?: LayoutOptions;
 }
 
 /** The timeline of a run. */
-export function Timeline({ entries, run, now, selected, onSelect }: TimelineProps) {
+export function Timeline({ entries, run, now, selected, onSelect, layout }: TimelineProps) {
   const ended = run.endedAt !== undefined;
   const timeline = useMemo(
-    () => layoutTimeline(entries, run, now),
+    () => layoutTimeline(entries, run, now, layout),
     // `now` matters only while the run is open (its end is now).
-    [entries, run.createdAt, run.endedAt, run.status, ended ? 0 : now],
+    [entries, run.createdAt, run.endedAt, run.status, ended ? 0 : now, layout?.scope, layout?.resumedAt],
   );
   const viewport = useRef<HTMLDivElement>(null);
   const scrollTop = useSignal(0);
@@ -56,14 +60,14 @@ export function Timeline({ entries, run, now, selected, onSelect }: TimelineProp
     });
     observer.observe(element);
     return () => observer.disconnect();
-  }, [entries.length === 0]);
+  }, [timeline.rows.length === 0]);
   // The selected step (from the URL) is scrolled into view once.
   useLayoutEffect(() => {
     const element = viewport.current;
     if (element === null || selected === undefined) return;
     const index = timeline.rows.findIndex((row) => row.position === selected);
     if (index !== -1) scrollTop.value = reveal(element, index);
-  }, [entries.length === 0]);
+  }, [timeline.rows.length === 0]);
   useEffect(() => {
     const index = focusIndex.current;
     if (index === undefined) return;
@@ -97,14 +101,14 @@ export function Timeline({ entries, run, now, selected, onSelect }: TimelineProp
     else focusIndex.current = next;
   };
 
-  if (entries.length === 0)
+  if (count === 0)
     return (
       <div class="timeline empty">
         <p>No steps recorded yet{ended ? '.' : '; they appear here as the run records them.'}</p>
       </div>
     );
   return (
-    <section class="timeline" aria-label={`Timeline, ${entries.length} steps`}>
+    <section class="timeline" aria-label={`Timeline, ${count} steps`}>
       <div class="axis" aria-hidden="true">
         <span class="step-label" />
         <span class="step-track">
@@ -151,6 +155,7 @@ export function Timeline({ entries, run, now, selected, onSelect }: TimelineProp
             return (
               <li
                 key={row.position}
+                class={row.resumedAfter === undefined ? undefined : 'resumed-after'}
                 style={{ top: `${index * rowHeight}px` }}
                 aria-posinset={index + 1}
                 aria-setsize={count}
@@ -165,6 +170,14 @@ export function Timeline({ entries, run, now, selected, onSelect }: TimelineProp
                 >
                   <span class="step-label" style={{ paddingLeft: `${0.25 + row.depth * 0.9}rem` }}>
                     <span class="step-name">{row.entry.name}</span>
+                    {row.resumedAfter === undefined ? null : (
+                      <span
+                        class="resume-chip"
+                        title="The run was interrupted before this step and resumed with it"
+                      >
+                        resumed after {formatDuration(row.resumedAfter)}
+                      </span>
+                    )}
                     {row.markers.map((marker) => (
                       <span
                         class={`marker-icon marker-${marker.kind}`}

@@ -122,6 +122,36 @@ export interface Stats {
   by: string;
   total: StatsRow;
   rows: StatsRow[];
+  /** With `?bucket=`: every bucket, oldest first. */
+  bucketMs?: number;
+  buckets?: Array<{ start: number; total: StatsRow; rows: StatsRow[] }>;
+}
+
+/** A figure before and now (`GET /v1/evals` comparisons). */
+export interface Change {
+  previous: number;
+  current: number;
+  delta: number;
+}
+
+/** A stored eval (`GET /v1/evals`). */
+export interface EvalEntry {
+  evalId: string;
+  target: string;
+  targetVersion: string;
+  dataset: string;
+  startedAt: number;
+  endedAt: number;
+  summary: { cases: number; passed: number; passRate: number; meanScore: number; costUsd: number };
+  comparison: {
+    previousEvalId: string;
+    passRate: Change;
+    meanScore: Change;
+    regressed: boolean;
+    reasons: string[];
+    regressedCases: Array<{ id: string }>;
+    improvedCases: Array<{ id: string }>;
+  } | null;
 }
 
 /** A served target (`GET /v1/targets`). */

@@ -12,7 +12,24 @@ export interface RunStatsOptions {
   since?: number;
   /** Group rows by this. Default `workflow`. */
   by?: StatsDimension;
+  /**
+   * Also split the figures into time buckets this many ms wide (aligned to the epoch, so a day
+   * is a UTC day): a run counts in the bucket of its creation, a call in the bucket of its start.
+   * Default: no buckets. At most 1,000 buckets from `since` (or the first run) to `now`.
+   */
+  bucketMs?: number;
+  /** The end of the last bucket's range (ms since the epoch). Default `Date.now()`. */
+  now?: number;
 }
+
+/** The figures of one time bucket: runs created (and calls started) in `[start, start + bucketMs)`. */
+export interface StatsBucket {
+  start: number;
+  total: StatsRow;
+  rows: StatsRow[];
+}
+
+const maxBuckets = 1000;
 
 /** Figures of one group (or of everything): runs for `workflow`, calls for the others. */
 export interface StatsRow {
@@ -50,6 +67,9 @@ export interface RunStats {
   total: StatsRow;
   /** One row per workflow, agent, model or tool, most runs or calls first. */
   rows: StatsRow[];
+  /** With `bucketMs`: every bucket from the first to the last, oldest first, empty ones included. */
+  buckets?: StatsBucket[];
+  bucketMs?: number;
 }
 
 const endedStatuses = new Set(['completed', 'failed', 'cancelled', 'budget-exceeded']);
@@ -87,31 +107,80 @@ export async function runStats(store: Store, options: RunStatsOptions = {}): Pro
       },
     );
   }
+  const bucketMs = options.bucketMs;
+  if (bucketMs !== undefined && (!Number.isSafeInteger(bucketMs) || bucketMs < 1000))
+    throw new ConfigError(
+      `runStats(): bucketMs must be a whole number of ms, 1000 or more; got ${bucketMs}.`,
+      {
+        code: 'INVALID_OPTION',
+      },
+    );
+  const now = options.now ?? Date.now();
   const runs = await runsSince(store, options.since);
   const totals: Sample[] = [];
   const groups = new Map<string, Sample[]>();
-  const add = (key: string, sample: Sample) => {
-    const list = groups.get(key);
-    if (list === undefined) groups.set(key, [sample]);
-    else list.push(sample);
+  const bucketTotals = new Map<number, Sample[]>();
+  const bucketGroups = new Map<number, Map<string, Sample[]>>();
+  const add = (key: string, sample: Sample, time: number) => {
+    push(groups, key, sample);
+    if (bucketMs === undefined) return;
+    const start = Math.floor(time / bucketMs) * bucketMs;
+    let bucket = bucketGroups.get(start);
+    if (bucket === undefined) {
+      bucket = new Map();
+      bucketGroups.set(start, bucket);
+    }
+    push(bucket, key, sample);
   };
   for (const run of runs) {
     const journal = await store.loadJournal(run.id);
     const handoffs = journal.reduce((count, entry) => count + handoffsOf(entry), 0);
     const sample = runSample(run, handoffs);
     totals.push(sample);
+    if (bucketMs !== undefined) push(bucketTotals, Math.floor(run.createdAt / bucketMs) * bucketMs, sample);
     if (by === 'workflow') {
-      add(run.target, sample);
+      add(run.target, sample, run.createdAt);
       continue;
     }
     for (const entry of journal) {
       const key = keyOf(entry, by);
-      if (key !== undefined) add(key, callSample(entry, run.status === 'completed'));
+      if (key !== undefined) add(key, callSample(entry, run.status === 'completed'), entry.startedAt);
     }
   }
+  const rows = summarizeGroups(groups);
+  const stats: RunStats = { since: options.since, by, total: summarize('all', totals), rows };
+  if (bucketMs === undefined) return stats;
+  const starts = [...bucketTotals.keys(), ...bucketGroups.keys()];
+  const first = Math.floor((options.since ?? Math.min(now, ...starts)) / bucketMs) * bucketMs;
+  const last = Math.floor(Math.max(now, ...starts) / bucketMs) * bucketMs;
+  const count = (last - first) / bucketMs + 1;
+  if (count > maxBuckets)
+    throw new ConfigError(
+      `runStats(): ${count} buckets of ${bucketMs} ms would be needed (at most ${maxBuckets}): use wider buckets or a later since.`,
+      { code: 'INVALID_OPTION' },
+    );
+  stats.bucketMs = bucketMs;
+  stats.buckets = Array.from({ length: count }, (_, index) => {
+    const start = first + index * bucketMs;
+    return {
+      start,
+      total: summarize('all', bucketTotals.get(start) ?? []),
+      rows: summarizeGroups(bucketGroups.get(start) ?? new Map()),
+    };
+  });
+  return stats;
+}
+
+function push<KEY>(map: Map<KEY, Sample[]>, key: KEY, sample: Sample): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [sample]);
+  else list.push(sample);
+}
+
+function summarizeGroups(groups: ReadonlyMap<string, readonly Sample[]>): StatsRow[] {
   const rows = [...groups].map(([key, samples]) => summarize(key, samples));
   rows.sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
-  return { since: options.since, by, total: summarize('all', totals), rows };
+  return rows;
 }
 
 async function runsSince(store: Store, since: number | undefined): Promise<RunRecord[]> {

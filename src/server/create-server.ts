@@ -7,11 +7,13 @@ import { cors } from 'hono/cors';
 import type { ZodType } from 'zod';
 import { z } from 'zod';
 import { findForbiddenKey } from '../core/forbidden-keys.js';
-import { BatonError, type Runnable, type Runtime } from '../index.js';
+import { BatonError, type Runnable, type Runtime, withGuardedInput } from '../index.js';
 import { type A2aServerOptions, mountA2a } from './a2a-routes.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { chatRoute } from './chat-route.js';
 import { type DashboardOptions, dashboardApp } from './dashboard.js';
+import { evalRoute } from './eval-routes.js';
+import { forkRoutes } from './fork-routes.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { type McpEndpointFactory, mountMcp } from './mcp-route.js';
 import { openApiDocument } from './openapi.js';
@@ -28,7 +30,7 @@ import {
   type Tenant,
 } from './route.js';
 import { parseEventId, streamRunEvents } from './run-events.js';
-import { listRunPage } from './run-page.js';
+import { runListPage } from './run-list.js';
 import {
   eventsQuery,
   journalSchema,
@@ -41,6 +43,7 @@ import {
   startRunBody,
   targetsSchema,
 } from './schemas.js';
+import { readShownJournal } from './shown-journal.js';
 import { storeChanges } from './store-changes.js';
 import { targetEventsRoute } from './target-events.js';
 import { waitRoutes } from './wait-routes.js';
@@ -223,7 +226,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
       method: 'get',
       path: '/v1/runs',
       operationId: 'listRuns',
-      summary: 'List runs, newest first, with filters and cursor paging',
+      summary:
+        'List runs, newest first, with filters (status, target, thread, time, waiting for a person), search and cursor paging',
       scope: 'read',
       query: listRunsQuery,
       responses: { 200: { description: 'A page of runs', schema: runPageSchema } },
@@ -241,16 +245,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
           }
           target = key.targets[0];
         }
-        const page = await listRunPage(
-          tenant.store,
-          {
-            ...(request.status === undefined ? {} : { status: request.status }),
-            ...(target === undefined ? {} : { target }),
-            ...(request.thread === undefined ? {} : { threadId: request.thread }),
-          },
-          request.limit,
-          request.cursor,
-        );
+        const { target: _asked, ...rest } = request;
+        const page = await runListPage(tenant, { ...rest, ...(target === undefined ? {} : { target }) });
         return c.json({ runs: page.runs.map(runView), nextCursor: page.nextCursor });
       },
     },
@@ -263,7 +259,9 @@ export function createServer(options: ServerOptions): Hono<Env> {
       params: runParams,
       responses: { 200: { description: 'The run', schema: runSchema } },
       async handle(c, { params, key, tenant }) {
-        return c.json(runView(await readRun(tenant, params.id, key)));
+        const run = await readRun(tenant, params.id, key);
+        // The input as the run's input guardrails left it (a redacted email is never sent).
+        return c.json(runView(withGuardedInput(run, await tenant.store.loadJournal(run.id))));
       },
     },
     {
@@ -312,13 +310,15 @@ export function createServer(options: ServerOptions): Hono<Env> {
       method: 'get',
       path: '/v1/runs/:id/journal',
       operationId: 'getJournal',
-      summary: "A run's journal: every recorded step, in order",
+      summary:
+        "A run's journal: every recorded step, in order, with content as the guardrails left it (a running run's last steps may be held back until settled)",
       scope: 'read',
       params: runParams,
       responses: { 200: { description: 'The journal', schema: journalSchema } },
       async handle(c, { params, key, tenant }) {
         const run = await readRun(tenant, params.id, key);
-        return c.json({ entries: await tenant.runtime.journal(run.id) });
+        const shown = await readShownJournal(tenant.store, run.id);
+        return c.json({ entries: shown?.entries ?? [], held: shown?.held ?? 0 });
       },
     },
     {
@@ -374,6 +374,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
   ];
   routes.push(
     ...waitRoutes(),
+    ...forkRoutes(),
+    evalRoute(),
     ...readRoutes(),
     chatRoute(),
     targetEventsRoute({

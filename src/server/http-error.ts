@@ -47,6 +47,7 @@ export class HttpError extends Error {
 const statusOfCode: Readonly<Record<string, 400 | 404 | 409>> = {
   RUN_NOT_FOUND: 404,
   RUN_ENDED: 409,
+  RUN_NOT_ENDED: 409,
   RUN_EXISTS: 409,
   RUN_LEASED: 409,
   INVALID_INPUT: 400,

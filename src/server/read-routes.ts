@@ -1,7 +1,7 @@
 /** Read-only routes beyond single runs: a thread (its messages and runs) and run statistics. */
 
 import { z } from 'zod';
-import { readThread, runStats, type StatsDimension } from '../index.js';
+import { readThread, runStats, type StatsDimension, type Store } from '../index.js';
 import { parseDuration } from '../observability/run-stats.js';
 import { HttpError } from './http-error.js';
 import { type Route, reaches, reachesAll } from './route.js';
@@ -29,6 +29,14 @@ const statsQuery = z.strictObject({
     .default('24h')
     .describe('Runs created within this long ago: 90m, 24h, 7d; all for every run'),
   by: z.enum(dimensions).default('workflow').describe('Rows by workflow, agent, model or tool'),
+  bucket: z
+    .string()
+    .min(1)
+    .max(20)
+    .optional()
+    .describe(
+      'Also split into time buckets this wide (1h, 1d; at least 1m, at most 1,000 buckets), oldest first',
+    ),
 });
 
 const statsRow = z.looseObject({
@@ -52,7 +60,43 @@ const statsSchema = z.object({
   by: z.enum(dimensions),
   total: statsRow,
   rows: z.array(statsRow),
+  bucketMs: z.number().optional().describe('With ?bucket=: the width of each bucket in ms'),
+  buckets: z
+    .array(z.object({ start: z.number(), total: statsRow, rows: z.array(statsRow) }))
+    .optional()
+    .describe('With ?bucket=: every bucket from since (or the first run) to now, empty ones included'),
 });
+
+/** A duration in a query (`24h`, `7d`); 400 naming the parameter otherwise. */
+function duration(text: string, name: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw invalidQuery(name, (error as Error).message);
+  }
+}
+
+function invalidQuery(name: string, message: string): HttpError {
+  return new HttpError(400, 'INVALID_REQUEST', `Invalid request query: ${name}: ${message}`, [
+    { path: [name], message },
+  ]);
+}
+
+/** When the store's first run was created (the oldest of a newest-first list is read page by page). */
+async function oldestRunTime(store: Store): Promise<number | undefined> {
+  let oldest: number | undefined;
+  let before: number | undefined;
+  for (;;) {
+    const page = await store.listRuns(
+      before === undefined ? { limit: 500 } : { limit: 500, createdBefore: before },
+    );
+    const last = page.at(-1);
+    if (last === undefined) return oldest;
+    oldest = last.createdAt;
+    if (page.length < 500) return oldest;
+    before = last.createdAt;
+  }
+}
 
 /**
  * `GET /v1/threads/:id` and `GET /v1/stats`.
@@ -112,22 +156,25 @@ export function readRoutes(): Route[] {
             'Statistics span every target: they need a key that is not limited to targets.',
           );
         const request = query as z.infer<typeof statsQuery>;
-        let since: number | undefined;
-        if (request.since !== 'all') {
-          try {
-            since = Date.now() - parseDuration(request.since);
-          } catch (error) {
-            throw new HttpError(
-              400,
-              'INVALID_REQUEST',
-              `Invalid request query: since: ${(error as Error).message}`,
-              [{ path: ['since'], message: (error as Error).message }],
+        const now = Date.now();
+        const since = request.since === 'all' ? undefined : now - duration(request.since, 'since');
+        let bucketMs: number | undefined;
+        if (request.bucket !== undefined) {
+          bucketMs = duration(request.bucket, 'bucket');
+          if (bucketMs < 60_000) throw invalidQuery('bucket', 'a bucket is at least 1m wide');
+          const from = since ?? (await oldestRunTime(tenant.store)) ?? now;
+          const count = Math.floor(now / bucketMs) - Math.floor(from / bucketMs) + 1;
+          if (count > 1000)
+            throw invalidQuery(
+              'bucket',
+              `${count} buckets of ${request.bucket} would be needed, at most 1000: use wider buckets or a shorter since`,
             );
-          }
         }
         const stats = await runStats(tenant.store, {
           by: request.by,
+          now,
           ...(since === undefined ? {} : { since }),
+          ...(bucketMs === undefined ? {} : { bucketMs }),
         });
         return c.json({ ...stats, since: stats.since ?? null });
       },

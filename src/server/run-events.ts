@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { terminalStatuses } from '../core/store.js';
 import type { JournalEntry, RunRecord, RunStatus, Store } from '../index.js';
 import { HttpError } from './http-error.js';
+import { readShownJournal } from './shown-journal.js';
 import type { StoreChanges } from './store-changes.js';
 import { streamFromStore } from './store-stream.js';
 
@@ -60,7 +61,9 @@ export function parseEventId(text: string | undefined): EventPosition {
 
 /**
  * Streams a run's events from the store: each journal entry as a `step` event (id = its
- * position in the journal, from 1; data = the entry, without `result` unless `content`), each
+ * position in the journal, from 1; data = the entry, without `result` unless `content`; with
+ * `content` the result is as the guardrails left it, and a step is sent once settled, see
+ * `readShownJournal`), each
  * status change as a `run` event (id `<entries>:<status>`: a change to `running` before the steps
  * read with it, any other after them), and a last `end` event when the run is terminal and every
  * entry was sent. Status changes between two reads of the store are seen as one. Comment lines keep the connection alive every
@@ -79,10 +82,20 @@ export function streamRunEvents(c: Context, options: RunEventsOptions): Response
   const waits = { ...options, watch: (nudge: () => void) => options.changes.onRun(runId, nudge) };
   return streamFromStore(c, waits, async (stream, stopped) => {
     // The record before the journal: a run that is terminal here has all its entries in the read after.
-    const record = await store.getRun(runId);
+    let record: RunRecord | undefined;
+    let fresh: JournalEntry[];
+    if (content) {
+      // Content as the guardrails left it, and only what no guardrail decision can still rewrite
+      // (a later guardrail step rewrites an earlier entry, so the journal is read whole).
+      const shown = await readShownJournal(store, runId);
+      record = shown?.record;
+      fresh = shown?.entries.slice(entries) ?? [];
+    } else {
+      record = await store.getRun(runId);
+      // Only the entries the client does not have yet: a long run is not read whole on each change.
+      fresh = record === undefined ? [] : await store.loadJournal(runId, entries);
+    }
     if (record === undefined) return 'end';
-    // Only the entries the client does not have yet: a long run is not read whole on each change.
-    const fresh = await store.loadJournal(runId, entries);
     // Steps are appended only while a run is running, so new steps come after a `running` event
     // (sent even when the run has ended since: it ran to append them), and any other status
     // after its steps. So after any step event the client's status is `running`.

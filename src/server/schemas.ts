@@ -15,11 +15,43 @@ export const startRunBody = z.strictObject({
   threadId: z.string().min(1).max(200).optional().describe('Groups runs of one conversation'),
 });
 
+/** A time in a query: milliseconds since the epoch, or an ISO 8601 date (`2026-01-31`, `2026-01-31T09:00:00Z`). */
+const timeParam = z
+  .string()
+  .min(1)
+  .max(40)
+  .transform((text, context) => {
+    const time = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+    if (!Number.isSafeInteger(time) || time < 0) {
+      context.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a time: use milliseconds since the epoch or an ISO 8601 date`,
+      });
+      return z.NEVER;
+    }
+    return time;
+  });
+
 /** Query of `GET /v1/runs`. */
 export const listRunsQuery = z.strictObject({
   status: z.enum(runStatuses).optional(),
   target: z.string().min(1).optional(),
   thread: z.string().min(1).optional(),
+  after: timeParam.optional().describe('Runs created at or after this time (ms since the epoch or ISO 8601)'),
+  before: timeParam.optional().describe('Runs created before this time (ms since the epoch or ISO 8601)'),
+  waiting: z
+    .enum(['1'])
+    .optional()
+    .describe('1: only runs waiting for a person (suspended with an unanswered request in the inbox)'),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      'Search: the run with this id, runs of this thread, and runs of the served targets whose names contain it (any case)',
+    ),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(500).optional().describe('nextCursor of the previous page'),
 });
@@ -76,7 +108,15 @@ export const journalEntrySchema = z.looseObject({
 });
 
 /** Answer of `GET /v1/runs/:id/journal`. */
-export const journalSchema = z.object({ entries: z.array(journalEntrySchema) });
+export const journalSchema = z.object({
+  entries: z.array(journalEntrySchema),
+  held: z
+    .number()
+    .int()
+    .describe(
+      "Entries of a running run recorded but not yet shown: a guardrail's decision on them may follow",
+    ),
+});
 
 /** Answer of `GET /v1/targets`. */
 export const targetsSchema = z.object({

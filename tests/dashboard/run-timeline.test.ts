@@ -110,7 +110,11 @@ describe('the run page', () => {
           : typeof entry.result === 'string'
             ? entry.result
             : JSON.stringify(entry.result, null, 2);
-      expect(await details.locator('pre.step-output').textContent()).toBe(output);
+      // Model answers and ledgers are laid out for reading, with the value as recorded beside them.
+      const recorded = details.locator('pre.step-output-json');
+      expect(
+        await ((await recorded.count()) > 0 ? recorded : details.locator('pre.step-output')).textContent(),
+      ).toBe(output);
       if (entry.name === 'tool:refund')
         expect(JSON.parse((await details.locator('pre.step-input').textContent()) ?? '')).toEqual({
           orderId: 'A-1001',

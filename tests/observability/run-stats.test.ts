@@ -96,6 +96,46 @@ async function sampleStore() {
 }
 
 describe('runStats', () => {
+  it('splits the figures into time buckets: runs by creation, calls by start, empty buckets included', async () => {
+    const store = await sampleStore();
+    const minute = 60_000;
+    // One more run two minutes later, with a model call of its own.
+    await store.createRun(
+      sampleRun({
+        id: 'e',
+        target: 'support',
+        status: 'completed',
+        createdAt: T + 2 * minute,
+        endedAt: T + 2 * minute + 50,
+      }),
+    );
+    await store.appendJournal(
+      sampleEntry('e', 'r#0', {
+        kind: 'model',
+        startedAt: T + 2 * minute,
+        endedAt: T + 2 * minute + 30,
+        meta: { agent: 'triage', model: 'openai:gpt-4o-mini', usage: usage(1, 1), costUsd: 0.001 },
+      }),
+    );
+    const first = Math.floor(T / minute) * minute;
+    const stats = await runStats(store, { by: 'model', bucketMs: minute, now: T + 2 * minute + 1 });
+    expect(stats.bucketMs).toBe(minute);
+    expect(stats.buckets?.map((bucket) => bucket.start)).toEqual([first, first + minute, first + 2 * minute]);
+    expect(stats.buckets?.map((bucket) => bucket.total.count)).toEqual([4, 0, 1]);
+    const last = stats.buckets?.[2];
+    expect(last?.rows).toEqual([
+      expect.objectContaining({ key: 'openai:gpt-4o-mini', count: 1, costUsd: 0.001 }),
+    ]);
+    // The buckets' calls add up to the rows over the whole window.
+    const calls = (stats.buckets ?? [])
+      .flatMap((bucket) => bucket.rows)
+      .reduce((sum, row) => sum + row.count, 0);
+    expect(calls).toBe(stats.rows.reduce((sum, row) => sum + row.count, 0));
+    expect((await runStats(store)).buckets).toBeUndefined();
+    await expect(runStats(store, { bucketMs: 10 })).rejects.toThrow(/bucketMs must be/);
+    await expect(runStats(store, { bucketMs: 1000, now: T + 10_000_000 })).rejects.toThrow(/at most 1000/);
+  });
+
   it('sums runs by workflow: completion and error rates by class, latency quantiles, tokens, cost, handoffs', async () => {
     const stats = await runStats(await sampleStore());
     expect(stats.total).toEqual({

@@ -45,6 +45,7 @@ async function operations(): Promise<(Operation & { body?: unknown })[]> {
   const document = (await call(`${url}/openapi.json`)).body as {
     paths: Record<string, Record<string, { 'x-baton-scope': string }>>;
   };
+  const firstStep = (await store.loadJournal(runId))[0]?.key;
   return Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
       const concrete = path
@@ -65,9 +66,11 @@ async function operations(): Promise<(Operation & { body?: unknown })[]> {
                       id: 'chat-1',
                       messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }],
                     }
-                  : concrete === '/v1/webhooks' && method === 'post'
-                    ? { url: 'https://example.com/other', events: ['run.failed'] }
-                    : undefined;
+                  : concrete.endsWith('/fork')
+                    ? { at: firstStep }
+                    : concrete === '/v1/webhooks' && method === 'post'
+                      ? { url: 'https://example.com/other', events: ['run.failed'] }
+                      : undefined;
       return {
         method: method.toUpperCase() as Operation['method'],
         path: concrete,
@@ -108,7 +111,7 @@ async function request(
 describe('API keys', () => {
   it('covers every route: 401 without a key, with a wrong one, a revoked one or a malformed header; 403 outside the scope; let in with it', async () => {
     const all = await operations();
-    expect(all.length).toBe(20);
+    expect(all.length).toBe(23);
     const revoked = await createApiKey(store, { scopes: ['admin'] });
     await revokeApiKey(store, revoked.info.id);
     const approveOnly = await keyWith(store, ['approve']);
@@ -148,7 +151,7 @@ describe('API keys', () => {
           (right as { body: { error: { code: string } } }).body.error.code,
         );
     }
-    expect(checked).toHaveLength(19);
+    expect(checked).toHaveLength(22);
   });
 
   it('limits a key to its targets: other runs are 403, lists and targets show only its own', async () => {
@@ -270,6 +273,7 @@ describe('OpenAPI document', () => {
     expect(documented).toEqual(routed);
     expect(routed).toEqual([
       'GET /openapi.json',
+      'GET /v1/evals',
       'GET /v1/events',
       'GET /v1/inbox',
       'GET /v1/runs',
@@ -285,6 +289,8 @@ describe('OpenAPI document', () => {
       'POST /v1/runs',
       'POST /v1/runs/{id}/approvals/{call}',
       'POST /v1/runs/{id}/cancel',
+      'POST /v1/runs/{id}/fork',
+      'POST /v1/runs/{id}/replay',
       'POST /v1/runs/{id}/reply',
       'POST /v1/runs/{id}/signal',
       'POST /v1/webhooks',
@@ -304,6 +310,10 @@ describe('OpenAPI document', () => {
       'status',
       'target',
       'thread',
+      'after',
+      'before',
+      'waiting',
+      'q',
       'limit',
       'cursor',
     ]);

@@ -5,7 +5,7 @@ import { extname, join, resolve } from 'node:path';
 import { errorMessage } from '../../core/errors.js';
 import { ConfigError, type Runnable } from '../../index.js';
 import { importModule, moduleExtensions } from '../../team/index.js';
-import { type CliContext, type Command, UsageError } from '../command.js';
+import { type CliContext, type Command, type CommandArguments, UsageError } from '../command.js';
 import { isRunnable, loadSource, recordedPath } from '../load-source.js';
 import { openSession, shownPath } from '../session.js';
 import { resolveStorePath } from '../store-path.js';
@@ -72,96 +72,104 @@ export const serveCommand: Command = {
     'baton serve flows/expense.ts --no-auth',
     'baton serve flows/ --tenants acme=.baton/acme.db,globex=.baton/globex.db --rate-limit 600',
   ],
-  async run({ positionals, values }, context) {
-    const port = wholeNumber(values.port, '--port', 0, 65_535) ?? 7070;
-    const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
-    const auth = values['no-auth'] !== true;
-    if (!auth && !loopbackHosts.has(host)) {
-      throw new UsageError(
-        `--no-auth serves without keys, so only on a loopback --host (127.0.0.1, ::1, localhost); got ${host}. Create a key with baton keys create.`,
-        'serve',
+  run: (args, context) => serveTargets(args, context, 'serve'),
+};
+
+/**
+ * What `baton serve` and `baton dev` do: serve until SIGINT or SIGTERM;
+ * `onListening` is called once the server listens, with its URL and whether it serves the dashboard.
+ */
+export async function serveTargets(
+  { positionals, values }: CommandArguments,
+  context: CliContext,
+  command: string,
+  onListening?: (url: string, dashboard: boolean) => Promise<void>,
+): Promise<number> {
+  const port = wholeNumber(values.port, '--port', 0, 65_535) ?? 7070;
+  const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+  const auth = values['no-auth'] !== true;
+  if (!auth && !loopbackHosts.has(host)) {
+    throw new UsageError(
+      `--no-auth serves without keys, so only on a loopback --host (127.0.0.1, ::1, localhost); got ${host}. Create a key with baton keys create.`,
+      command,
+    );
+  }
+  const bodyLimit = wholeNumber(values['body-limit'], '--body-limit', 1, Number.MAX_SAFE_INTEGER);
+  const cors =
+    typeof values.cors === 'string' ? values.cors.split(',').map((origin) => origin.trim()) : undefined;
+  const rateLimit = wholeNumber(values['rate-limit'], '--rate-limit', 1, 1_000_000);
+  const tenantStores = tenantList(values.tenants, context);
+  const session = await openSession(context, { recover: true });
+  const tenantSessions: { id: string; path: string; session: Awaited<ReturnType<typeof openSession>> }[] = [];
+  const stop = stopSignal();
+  try {
+    for (const { id, path } of tenantStores) {
+      const place = resolveStorePath(path, {}, context.cwd);
+      tenantSessions.push({
+        id,
+        path: place.path,
+        session: await openSession(
+          { ...context, storePath: place.path, storeOrigin: '--store' },
+          { recover: true },
+        ),
+      });
+    }
+    const targets = await servedTargets(positionals, context, session.store);
+    const server = await import('../../server/index.js');
+    const abort = new AbortController();
+    const app = server.createServer({
+      runtime: session.runtime,
+      targets,
+      auth,
+      dashboard: values['no-dashboard'] !== true,
+      signal: abort.signal,
+      ...(rateLimit === undefined ? {} : { rateLimit }),
+      ...(tenantSessions.length === 0
+        ? {}
+        : {
+            tenants: Object.fromEntries(
+              tenantSessions.map(({ id, session }) => [id, { runtime: session.runtime }]),
+            ),
+          }),
+      ...(cors === undefined ? {} : { cors: cors.length === 1 ? (cors[0] as string) : cors }),
+      ...(bodyLimit === undefined ? {} : { bodyLimit }),
+      ...(values.mcp === true ? { mcp: (await import('../../protocols/mcp/index.js')).createMcpServer } : {}),
+    });
+    const http = await server.listen(app, { port, hostname: host });
+    const webhooks =
+      values['no-webhooks'] === true ? undefined : server.createWebhookDispatcher({ store: session.store });
+    const say = (text: string): void => {
+      context.stdout.write(`${text}\n`);
+    };
+    // One write: whoever waits for the "Serving … on <url>" line has the notices with it.
+    const lines = [
+      `Serving ${targets.map((target) => target.runnable.name).join(', ')} on ${http.url} (store ${shownPath(context, context.storePath)}).`,
+    ];
+    for (const tenant of tenantSessions)
+      lines.push(`Tenant ${tenant.id}: store ${shownPath(context, tenant.path)}.`);
+    if (!auth) lines.push('No API keys: anyone who reaches this address can start and signal runs.');
+    else if ((await server.listApiKeys(session.store)).every((key) => key.revokedAt !== undefined)) {
+      lines.push(
+        'No API key yet: every request gets 401. Create one with: baton keys create --scope read,run',
       );
     }
-    const bodyLimit = wholeNumber(values['body-limit'], '--body-limit', 1, Number.MAX_SAFE_INTEGER);
-    const cors =
-      typeof values.cors === 'string' ? values.cors.split(',').map((origin) => origin.trim()) : undefined;
-    const rateLimit = wholeNumber(values['rate-limit'], '--rate-limit', 1, 1_000_000);
-    const tenantStores = tenantList(values.tenants, context);
-    const session = await openSession(context, { recover: true });
-    const tenantSessions: { id: string; path: string; session: Awaited<ReturnType<typeof openSession>> }[] =
-      [];
-    const stop = stopSignal();
-    try {
-      for (const { id, path } of tenantStores) {
-        const place = resolveStorePath(path, {}, context.cwd);
-        tenantSessions.push({
-          id,
-          path: place.path,
-          session: await openSession(
-            { ...context, storePath: place.path, storeOrigin: '--store' },
-            { recover: true },
-          ),
-        });
-      }
-      const targets = await servedTargets(positionals, context, session.store);
-      const server = await import('../../server/index.js');
-      const abort = new AbortController();
-      const app = server.createServer({
-        runtime: session.runtime,
-        targets,
-        auth,
-        dashboard: values['no-dashboard'] !== true,
-        signal: abort.signal,
-        ...(rateLimit === undefined ? {} : { rateLimit }),
-        ...(tenantSessions.length === 0
-          ? {}
-          : {
-              tenants: Object.fromEntries(
-                tenantSessions.map(({ id, session }) => [id, { runtime: session.runtime }]),
-              ),
-            }),
-        ...(cors === undefined ? {} : { cors: cors.length === 1 ? (cors[0] as string) : cors }),
-        ...(bodyLimit === undefined ? {} : { bodyLimit }),
-        ...(values.mcp === true
-          ? { mcp: (await import('../../protocols/mcp/index.js')).createMcpServer }
-          : {}),
-      });
-      const listening = await server.listen(app, { port, hostname: host });
-      const webhooks =
-        values['no-webhooks'] === true ? undefined : server.createWebhookDispatcher({ store: session.store });
-      const say = (text: string): void => {
-        context.stdout.write(`${text}\n`);
-      };
-      // One write: whoever waits for the "Serving … on <url>" line has the notices with it.
-      const lines = [
-        `Serving ${targets.map((target) => target.runnable.name).join(', ')} on ${listening.url} (store ${shownPath(context, context.storePath)}).`,
-      ];
-      for (const tenant of tenantSessions)
-        lines.push(`Tenant ${tenant.id}: store ${shownPath(context, tenant.path)}.`);
-      if (!auth) lines.push('No API keys: anyone who reaches this address can start and signal runs.');
-      else if ((await server.listApiKeys(session.store)).every((key) => key.revokedAt !== undefined)) {
-        lines.push(
-          'No API key yet: every request gets 401. Create one with: baton keys create --scope read,run',
-        );
-      }
-      if (values['no-dashboard'] !== true) lines.push(`Dashboard: ${listening.url}/`);
-      if (values.mcp === true)
-        lines.push(`MCP: ${listening.url}/mcp (read lists and reads, run calls tools).`);
-      lines.push(`OpenAPI: ${listening.url}/openapi.json. Ctrl-C stops.`);
-      say(lines.join('\n'));
-      const received = await stop.received;
-      say(`${received}: stopping.`);
-      abort.abort();
-      await listening.close();
-      await webhooks?.close();
-      return 0;
-    } finally {
-      stop.stop();
-      for (const { session: tenant } of tenantSessions) await tenant.close();
-      await session.close();
-    }
-  },
-};
+    if (values['no-dashboard'] !== true) lines.push(`Dashboard: ${http.url}/`);
+    if (values.mcp === true) lines.push(`MCP: ${http.url}/mcp (read lists and reads, run calls tools).`);
+    lines.push(`OpenAPI: ${http.url}/openapi.json. Ctrl-C stops.`);
+    say(lines.join('\n'));
+    await onListening?.(http.url, values['no-dashboard'] !== true);
+    const received = await stop.received;
+    say(`${received}: stopping.`);
+    abort.abort();
+    await http.close();
+    await webhooks?.close();
+    return 0;
+  } finally {
+    stop.stop();
+    for (const { session: tenant } of tenantSessions) await tenant.close();
+    await session.close();
+  }
+}
 
 /** `--tenants acme=.baton/acme.db,globex=postgres://…`: each tenant's id and store. */
 function tenantList(

@@ -1,6 +1,7 @@
 /** `baton show <runId>`: a run's summary and its journal as a tree of steps. */
 
 import { describeContext } from '../../context/context-text.js';
+import { guardedJournal, withGuardedInput } from '../../governance/guarded-journal.js';
 import type { JournalEntry, RunRecord } from '../../index.js';
 import { type Command, UsageError } from '../command.js';
 import { display, formatCost, formatDuration, formatTime, formatUsage, indent, preview } from '../format.js';
@@ -199,66 +200,7 @@ interface PromptMessage {
   parts?: Array<{ type?: string; content?: string; name?: string; arguments?: unknown; response?: unknown }>;
 }
 
-/** What replaced a tool output or an answer that a guardrail rewrote or withheld. */
-function decisionText(entry: JournalEntry): string | undefined {
-  const verdict = entry.result as { action?: unknown; text?: unknown; reason?: unknown } | undefined;
-  if (verdict?.action === 'rewrite' && typeof verdict.text === 'string') return verdict.text;
-  if (verdict?.action === 'trip')
-    return `[withheld: guardrail ${String(entry.meta?.guardrail ?? entry.name)} tripped: ${String(verdict.reason ?? '')}]`;
-  return undefined;
-}
-
 const scopeOf = (key: string): string => key.slice(0, key.lastIndexOf('#'));
-
-/**
- * The journal as the agents' guardrails left its content: a tool output that a `tool-output`
- * guardrail rewrote (or tripped on) is replaced by the rewritten text (or a withheld marker),
- * and so is the final answer of a model call that an `output` guardrail rewrote. The decisions
- * are the journal's own `guardrail:<name>` entries, matched to the latest tool step of that
- * tool (or model step) in the same scope. Prompts recorded with `journalPrompts` are already
- * what the model got, after the guardrails.
- */
-export function guardedJournal(journal: readonly JournalEntry[]): JournalEntry[] {
-  const copy = journal.map((entry) => ({ ...entry }));
-  const lastTool = new Map<string, JournalEntry>();
-  const lastModel = new Map<string, JournalEntry>();
-  for (const entry of copy) {
-    const scope = scopeOf(entry.key);
-    if (entry.kind === 'tool') {
-      const tool = typeof entry.meta?.tool === 'string' ? entry.meta.tool : entry.name.replace(/^tool:/, '');
-      lastTool.set(`${scope} ${tool}`, entry);
-      lastTool.set(`${scope} `, entry);
-    } else if (entry.kind === 'model') {
-      lastModel.set(scope, entry);
-    } else if (entry.name.startsWith('guardrail:') && entry.status === 'completed') {
-      const text = decisionText(entry);
-      if (text === undefined) continue;
-      if (entry.meta?.stage === 'tool-output') {
-        const tool = typeof entry.meta.tool === 'string' ? entry.meta.tool : '';
-        const target = lastTool.get(`${scope} ${tool}`);
-        if (target !== undefined) target.result = text;
-      } else if (entry.meta?.stage === 'output') {
-        const target = lastModel.get(scope);
-        if (target !== undefined) target.result = { ...(target.result as RecordedAnswer), text };
-      }
-    }
-  }
-  return copy;
-}
-
-/**
- * The run with its input as the top agent's `input` guardrails left it (a redacted email shows
- * redacted), when one of them rewrote or refused it; else the run as stored.
- */
-export function withGuardedInput(record: RunRecord, journal: readonly JournalEntry[]): RunRecord {
-  let input: unknown;
-  for (const entry of journal) {
-    if (!entry.name.startsWith('guardrail:') || entry.meta?.stage !== 'input' || scopeOf(entry.key) !== 'r')
-      continue;
-    input = decisionText(entry) ?? input;
-  }
-  return input === undefined ? record : { ...record, input };
-}
 
 /** A journaled prompt as indented lines: one per message part. */
 function promptLines(prompt: readonly PromptMessage[]): string[] {

@@ -65,6 +65,9 @@ export function setSignalSource(target: object, source: SignalSource): void {
   (target as WithSource)[sourceKey] = source;
 }
 
+/** The call a policy protects: gets the attempt's signal source; may answer at once (a synchronous tool). */
+export type Attempted<T> = (signal: SignalSource) => T | Promise<T>;
+
 /** The fixed part of a call's protection, made once per model or tool and configuration. */
 export interface ResilientPlan {
   /** The runtime's (or the process) resilience state the plan was built from: latencies are recorded there. */
@@ -117,7 +120,7 @@ export function runResilient<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
   afterRetries: AfterRetries<T>,
 ): Promise<T> {
@@ -150,7 +153,7 @@ async function afterFirstFailure<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
   first: unknown,
   afterRetries: AfterRetries<T>,
@@ -204,7 +207,7 @@ function attempt<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
 ): Promise<T> {
   const breaker = plan.breaker;
@@ -217,7 +220,7 @@ function throughBreaker<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
 ): Promise<T> {
   const closed = cockatiel().CircuitState.Closed;
@@ -241,7 +244,7 @@ function throughClosedBreaker<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
 ): Promise<T> {
   const closed = cockatiel().CircuitState.Closed;
   return guarded(plan, timeoutMs, parent, fn, 0).then(
@@ -273,7 +276,7 @@ async function throughBreakerPolicy<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   observer: ResilientObserver | undefined,
 ): Promise<T> {
   const listener =
@@ -297,7 +300,7 @@ function guarded<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
+  fn: Attempted<T>,
   index: number,
 ): Promise<T> {
   const bulkhead = plan.bulkheads[index];
@@ -312,11 +315,7 @@ function guarded<T>(
   return new TimedAttempt<T>(plan, timeoutMs, parent).run(fn);
 }
 
-async function timed<T>(
-  plan: ResilientPlan,
-  source: SignalSource,
-  fn: (signal: SignalSource) => Promise<T>,
-): Promise<T> {
+async function timed<T>(plan: ResilientPlan, source: SignalSource, fn: Attempted<T>): Promise<T> {
   const start = performance.now();
   const value = await fn(source);
   plan.resilience.recordLatency(plan.latencyKey, performance.now() - start);
@@ -351,7 +350,7 @@ class TimedAttempt<T> implements SignalSource, Expiring, BreakerWatcher {
   readonly #counter: IBreaker | undefined;
   /** Set when a failure goes on to the retries (the attempt is the first); else the attempt rejects with it. */
   readonly #afterRetries: AfterRetries<T> | undefined;
-  #fn: ((signal: SignalSource) => Promise<T>) | undefined;
+  #fn: Attempted<T> | undefined;
   /** Who hears of this call's retries and of its breaker's changes while the call is in flight (an observed run). */
   readonly #observer: ResilientObserver | undefined;
 
@@ -403,7 +402,7 @@ class TimedAttempt<T> implements SignalSource, Expiring, BreakerWatcher {
     return controller.signal;
   }
 
-  run(fn: (signal: SignalSource) => Promise<T>): Promise<T> {
+  run(fn: Attempted<T>): Promise<T> {
     return new Promise<T>((resolve) => {
       this.#resolve = resolve;
       if (this.#afterRetries !== undefined) this.#fn = fn;

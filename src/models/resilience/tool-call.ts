@@ -7,6 +7,7 @@ import type { Tool } from '../../tools/tool.js';
 import { classifyError } from './classify.js';
 import type { BreakerState, Resilience } from './registry.js';
 import {
+  type Attempted,
   type ResilientObserver,
   type ResilientPlan,
   retryBackoff,
@@ -105,19 +106,26 @@ function toolObserver(name: string, agent: string, emit: (event: ToolCallEvent) 
  * `signal` (the step) is read only when needed; `execute` gets a source whose signal aborts on
  * timeout or cancellation (read it only when the tool asks for it).
  */
-export async function executeToolResilient<T>(
+export function executeToolResilient<T>(
   resilience: Resilience,
   tool: ToolPolicy,
   agent: string,
   signal: SignalSource,
-  execute: (signal: SignalSource) => Promise<T>,
+  execute: Attempted<T>,
   emit: ((event: ToolCallEvent) => void) | undefined,
   onAttempts: ((attempts: number) => void) | undefined,
 ): Promise<T> {
-  const plan = toolPlan(resilience, tool, agent);
-  const timeoutMs = plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey);
+  let plan: ToolPlan;
+  let timeoutMs: number | undefined;
   try {
-    return await runResilient(
+    plan = toolPlan(resilience, tool, agent);
+    timeoutMs = plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  let running: Promise<T>;
+  try {
+    running = runResilient(
       plan,
       timeoutMs,
       signal,
@@ -129,13 +137,22 @@ export async function executeToolResilient<T>(
       },
     );
   } catch (error) {
-    if (signal.signal.aborted || BatonError.isInstance(error) || !(error instanceof Error)) throw error;
-    const tagged = error as Error & { errorClass?: ErrorClass; attempts?: number };
-    throw Object.assign(new ToolError(error.message, { tool: tool.name, agent, cause: error }), {
-      errorClass: tagged.errorClass,
-      attempts: tagged.attempts,
-    });
+    running = Promise.reject(error);
   }
+  // No async frame around the call (one would be held for as long as the tool takes).
+  return running.then(undefined, (error: unknown) => {
+    throw asToolError(tool, agent, signal, error);
+  });
+}
+
+/** A tool's failure as thrown from its step: a plain `Error` becomes a `ToolError` keeping its class and attempts. */
+function asToolError(tool: ToolPolicy, agent: string, signal: SignalSource, error: unknown): unknown {
+  if (signal.signal.aborted || BatonError.isInstance(error) || !(error instanceof Error)) return error;
+  const tagged = error as Error & { errorClass?: ErrorClass; attempts?: number };
+  return Object.assign(new ToolError(error.message, { tool: tool.name, agent, cause: error }), {
+    errorClass: tagged.errorClass,
+    attempts: tagged.attempts,
+  });
 }
 
 /** The emitter of a tool call's resilience events, or undefined when nobody listens. */

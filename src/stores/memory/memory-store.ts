@@ -12,7 +12,7 @@ import type {
   Store,
   StoredRecord,
 } from '../../core/store.js';
-import { checkReadOptions, prepareRecord, terminalStatuses } from '../../core/store.js';
+import { checkReadOptions, prepareRecord, storedNow, terminalStatuses } from '../../core/store.js';
 import {
   journalConflictError,
   leaseLostError,
@@ -73,11 +73,10 @@ function hasKey(entries: JournalEntry[], slot: RunSlot, key: string): boolean {
   return slot.keys.has(key);
 }
 
-const resolvedVoid: Promise<void> = Promise.resolve();
-
 /**
  * Creates a Store that keeps everything in Maps inside this process. Every method is a few
- * Map operations and returns an already-settled promise; nothing is persisted.
+ * Map operations and returns an already-settled promise (a write that succeeded returns
+ * `storedNow`, so the runtime moves on without waiting a turn); nothing is persisted.
  *
  * Values are stored by reference, never cloned: `input`, `output`, step results, `meta` and
  * signal payloads must be JSON-serializable (the durable stores require it too) and must not
@@ -179,7 +178,7 @@ export function createMemoryStore(): Store {
         lastSlot = slot;
       }
       put(slot, copyRun(run));
-      return resolvedVoid;
+      return storedNow;
     },
 
     getRun(runId) {
@@ -196,7 +195,7 @@ export function createMemoryStore(): Store {
       if (fence !== undefined && !holdsLease(current, fence))
         return Promise.reject(leaseLostError(runId, fence));
       put(slot, applyPatch(current, patch, now));
-      return resolvedVoid;
+      return storedNow;
     },
 
     listRuns(filter = {}) {
@@ -263,7 +262,7 @@ export function createMemoryStore(): Store {
     appendJournal(entry, fence) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       const refused = append(entry, fence);
-      return refused === undefined ? resolvedVoid : Promise.reject(refused);
+      return refused === undefined ? storedNow : Promise.reject(refused);
     },
 
     appendJournalWith(entry, fence, records) {
@@ -277,7 +276,7 @@ export function createMemoryStore(): Store {
       const refused = append(entry, fence);
       if (refused !== undefined) return Promise.reject(refused);
       for (const { stream, at, json } of prepared) storeRecord(stream, at, json);
-      return resolvedVoid;
+      return storedNow;
     },
 
     loadJournal(runId, from = 0) {
@@ -334,7 +333,7 @@ export function createMemoryStore(): Store {
 
     close() {
       closed = true;
-      return resolvedVoid;
+      return Promise.resolve();
     },
   };
 }
