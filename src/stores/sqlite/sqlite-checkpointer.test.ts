@@ -64,7 +64,7 @@ describe('the WAL checkpoint worker', () => {
       everyFrames: 100,
       onFailure: (error) => failures.push(error),
     });
-    checkpointer.committed();
+    for (let commit = 0; commit < 128; commit++) checkpointer.committed();
     await expect.poll(() => failures.length, { timeout: 5000 }).toBe(1);
     // Later commits neither restart it nor report again.
     for (let commit = 0; commit < 200; commit++) checkpointer.committed();
@@ -77,28 +77,33 @@ describe('the WAL checkpoint worker', () => {
     const file = nextPath();
     const store = createSqliteStore({ path: file });
     await store.createRun(sampleRun({ id: 'run' }));
-    for (let step = 0; step < 200; step++) await store.appendJournal(sampleEntry('run', `r#${step}`));
+    for (let step = 0; step < 300; step++) await store.appendJournal(sampleEntry('run', `r#${step}`));
     expect(walBytes(file)).toBeGreaterThan(0);
     await store.close();
     // The last connection to close removes the WAL: the worker's was closed too.
     expect(fs.existsSync(`${file}-wal`)).toBe(false);
     const reopened = createSqliteStore({ path: file });
     try {
-      expect(await reopened.loadJournal('run')).toHaveLength(200);
+      expect(await reopened.loadJournal('run')).toHaveLength(300);
     } finally {
       await reopened.close();
     }
   });
 
-  it('a store that only reads starts no worker', async () => {
+  it('starts the worker only once a store has committed enough to need it', async () => {
     const file = nextPath();
-    const writer = createSqliteStore({ path: file });
-    await writer.createRun(sampleRun({ id: 'run' }));
-    await writer.close();
-    const reader = createSqliteStore({ path: file });
-    const before = process.getActiveResourcesInfo().length;
-    expect(await reader.getRun('run')).toBeDefined();
-    expect(process.getActiveResourcesInfo().length).toBe(before);
-    await reader.close();
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    const checkpointer = createCheckpointer({ path: file, busyTimeoutMs: 5000, everyFrames: 100 });
+    try {
+      for (let commit = 0; commit < 127; commit++) checkpointer.committed();
+      expect(checkpointer.stats.started).toBe(false);
+      checkpointer.committed();
+      expect(checkpointer.stats.started).toBe(true);
+      await expect.poll(() => checkpointer.stats.checkpoints, { timeout: 10_000 }).toBe(1);
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
   });
 });

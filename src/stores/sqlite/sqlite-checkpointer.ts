@@ -21,12 +21,14 @@ export interface Checkpointer {
    * ended, and whether the worker stopped for good.
    */
   readonly stats: {
+    /** Whether the worker was started. */
+    readonly started: boolean;
     readonly checkpoints: number;
     readonly lastLog: number;
     readonly lastCheckpointed: number;
     readonly failed: boolean;
   };
-  /** Stops the worker (its connection closes); resolves when it has stopped. */
+  /** Stops the worker (its connection closes as it exits); resolves when it has stopped. */
   close(): Promise<void>;
 }
 
@@ -54,12 +56,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
 db.pragma('wal_autocheckpoint = 0');
-parentPort.on('message', (message) => {
-  if (message === 'close') {
-    db.close();
-    parentPort.close();
-    return;
-  }
+parentPort.on('message', () => {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
     parentPort.postMessage({ log: result.log, checkpointed: result.checkpointed });
@@ -72,18 +69,18 @@ parentPort.on('message', (message) => {
 /**
  * Starts a worker thread with its own connection to `path` that runs a PASSIVE checkpoint when
  * asked. The store asks after a number of commits that adapts so that about `everyFrames` frames
- * accumulate between two requests. The worker starts on the first commit (a process that only
- * reads never starts one) and does not keep the process alive.
+ * accumulate between two requests. The worker starts with the first request, after 128 commits (a
+ * store that writes little never starts one), and does not keep the process alive.
  */
 export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
   let worker: Worker | undefined;
   let closed = false;
-  const stats = { checkpoints: 0, lastLog: 0, lastCheckpointed: 0, failed: false };
+  const stats = { started: false, checkpoints: 0, lastLog: 0, lastCheckpointed: 0, failed: false };
   /** A request is out: commits go on, no second request until it answers. */
   let asking = false;
   let commits = 0;
   /** Commits between two requests, adapted from the frames the WAL gained per commit. */
-  let every = 32;
+  let every = 128;
   let commitsAtRequest = 0;
   let lastLog = 0;
 
@@ -128,15 +125,16 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     committed() {
       if (stats.failed || closed) return;
       commits++;
+      if (asking || commits < every) return;
       if (worker === undefined) {
         try {
+          stats.started = true;
           worker = start();
         } catch (error) {
           fail(error instanceof Error ? error : new Error(String(error)));
           return;
         }
       }
-      if (asking || commits < every) return;
       asking = true;
       commitsAtRequest = commits;
       commits = 0;
@@ -149,12 +147,10 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       const running = worker;
       worker = undefined;
       if (running === undefined) return;
-      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-      running.postMessage('close');
-      // A worker that does not stop on its own within a second is stopped.
-      const timer = setTimeout(() => void running.terminate(), 1000);
-      await exited;
-      clearTimeout(timer);
+      // Stopped at once, not asked: a checkpoint in progress ends as a crash would (SQLite's
+      // checkpoints are crash-safe), the thread's connection closes as it exits, and a close never
+      // waits for a worker still loading the driver.
+      await running.terminate();
     },
   };
 }
