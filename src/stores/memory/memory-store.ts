@@ -291,7 +291,8 @@ export function createMemoryStore(): Store {
           const prepared = prepareRecord(stream, data, at, knownStream(stream));
           const stored: StoredText = { stream, at: prepared.at, json: prepared.json };
           if (first === undefined) first = stored;
-          else (rest ??= []).push(stored);
+          else if (rest === undefined) rest = [stored];
+          else rest.push(stored);
         }
       } catch (error) {
         return Promise.reject(error);
