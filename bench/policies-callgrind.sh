@@ -5,7 +5,8 @@
 # `all`, the same with the audit log) and prints the difference ÷ runs, then each ÷ the first.
 # Only the main thread is counted: the optimizing compiler's and the GC's helper threads run
 # beside it (their counts vary with when a function gets optimized), the main thread is what a
-# run waits for.
+# run waits for. Under load the parallel scavenger splits its work between threads differently
+# from run to run: NODE_FLAGS=--single-threaded-gc keeps it on the main thread.
 runs=${1:-2000}; warm=${2:-2000}; shift 2 2>/dev/null
 names=${*:-turn all}
 dir=$(mktemp -d)
