@@ -1,6 +1,7 @@
 // Per-policy cost of the baton-policies workload: CPU µs per run of the bare agent and of the agent
 // with one policy (or all) enabled, timed interleaved in one process.
 // Usage: npm run build && node bench/prof-policies.mjs [all|none|audit|retry|...]...
+//        node bench/prof-policies.mjs --only <name> <runs> [warm]   (for callgrind: runs only that one)
 // CPU time of this process (all its threads), not wall time, so other busy processes on the
 // machine skew it less; still compare figures from one invocation only.
 import { baton, createBatonAgent } from './lib/baton-agent.mjs';
@@ -43,6 +44,16 @@ function optionsFor(name) {
       `unknown policy ${name}: ${Object.keys(agentPolicies).join(', ')}, audit, turn (all but audit), all, none`,
     );
   return { agent, ...(name === 'permissions' ? { tool } : {}) };
+}
+
+if (process.argv[2] === '--only') {
+  // For callgrind (bench/policies-callgrind.sh): `warm` runs of one configuration, then `runs`
+  // more; instructions per run = the difference of two counts.
+  const [, , , name = 'all', runs = '0', warm = '2000'] = process.argv;
+  const subject = createBatonAgent(baton.createMemoryStore(), optionsFor(name));
+  for (let index = 0; index < Number(warm) + Number(runs); index++) await subject.runOnce();
+  await subject.runtime.close();
+  process.exit(0);
 }
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['all'];

@@ -201,7 +201,9 @@ export function assertStreamName(stream: unknown): asserts stream is string {
  * numbers, booleans and `null` (object properties that are `undefined` are dropped, as JSON
  * does), else a `ConfigError` coded `INVALID_RECORD` names the path of the first value JSON
  * cannot hold; `now` must be a finite number (default `Date.now()`). A `RecordJson` (Baton's
- * own pre-serialized records) is stored as its text without the value checks.
+ * own pre-serialized records) is stored as its text without the value checks. `streamChecked`:
+ * the caller knows the stream's name passed `assertStreamName` already (a store holds records
+ * only under checked names), so it is not checked again.
  *
  * @example
  * ```ts
@@ -209,8 +211,13 @@ export function assertStreamName(stream: unknown): asserts stream is string {
  * prepareRecord('policy:router', { at: new Date() }); // throws: data.at is a Date
  * ```
  */
-export function prepareRecord(stream: unknown, data: unknown, now?: number): { json: string; at: number } {
-  assertStreamName(stream);
+export function prepareRecord(
+  stream: unknown,
+  data: unknown,
+  now?: number,
+  streamChecked = false,
+): { json: string; at: number } {
+  if (!streamChecked) assertStreamName(stream);
   const at = now ?? Date.now();
   if (typeof at !== 'number' || !Number.isFinite(at)) {
     throw new ConfigError(`appendRecord("${stream}"): now must be a finite number of milliseconds.`, {

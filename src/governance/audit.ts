@@ -545,35 +545,56 @@ function sealRecords(state: ChainState, entry: JournalEntry): SealedAudit | unde
     (state.key !== undefined && state.index === 0)
   )
     return undefined;
-  const bodies = auditBodies(entry);
-  if (bodies.length === 0) return noRecords;
-  state.stream ??= auditStream(state.runId);
   const { index, hash } = state;
-  const records: StreamRecord[] = [];
-  for (const body of bodies) {
-    const sealed = seal(state, entry, body);
-    records.push({ stream: state.stream, data: new RecordJson(sealed.json), at: entry.endedAt });
+  let records: StreamRecord[];
+  const usual = usualBody(entry);
+  if (usual !== undefined) {
+    state.stream ??= auditStream(state.runId);
+    const sealed = sealText(state, entry, usual.type, usual.agent, usual.dataJson);
+    records = [{ stream: state.stream, data: new RecordJson(sealed.json), at: entry.endedAt }];
     state.index += 1;
     state.hash = sealed.hash;
+  } else {
+    const bodies = auditBodies(entry);
+    if (bodies.length === 0) return noRecords;
+    state.stream ??= auditStream(state.runId);
+    records = [];
+    for (const body of bodies) {
+      const sealed = seal(state, entry, body);
+      records.push({ stream: state.stream, data: new RecordJson(sealed.json), at: entry.endedAt });
+      state.index += 1;
+      state.hash = sealed.hash;
+    }
   }
   // The chain moves on now; entries audited meanwhile wait for the write (see `afterSeal`).
   state.pending++;
   state.sealing = true;
   state.queue = undefined;
-  return {
-    records,
-    stored: (written) => {
-      state.pending--;
-      state.sealing = false;
-      if (!written) {
-        state.index = index;
-        state.hash = hash;
-      }
-      const waiting = state.afterSeal;
-      state.afterSeal = undefined;
-      if (waiting !== undefined) for (const resume of waiting) resume();
-    },
-  };
+  return new SealedRecords(records, state, index, hash);
+}
+
+/** A sealed entry's records and what its write's outcome does to the chain (one object, no closure). */
+class SealedRecords implements SealedAudit {
+  constructor(
+    readonly records: StreamRecord[],
+    readonly state: ChainState,
+    /** The chain's head before the records: where a refused write takes it back to. */
+    readonly index: number,
+    readonly hash: string,
+  ) {}
+
+  stored(written: boolean): void {
+    const state = this.state;
+    state.pending--;
+    state.sealing = false;
+    if (!written) {
+      state.index = this.index;
+      state.hash = this.hash;
+    }
+    const waiting = state.afterSeal;
+    state.afterSeal = undefined;
+    if (waiting !== undefined) for (const resume of waiting) resume();
+  }
 }
 
 /** Reads the chain's head, then audits journal entries a crash left out (in journal order). */
@@ -697,6 +718,67 @@ function knownDataJson(body: AuditBody): string | undefined {
   return undefined;
 }
 
+/**
+ * The one body of the steps nearly every run records, made straight from the journal entry:
+ * a model step that answered or called tools (none of them a handoff), and a tool step whose
+ * output is a string, finite number, boolean or null. Its data's canonical JSON is what
+ * `auditBodies` then `knownDataJson` make (the same fields, the same sorted order), without the
+ * body and data objects in between. Undefined for any other entry, which takes that way.
+ */
+function usualBody(
+  entry: JournalEntry,
+): { type: AuditEntryType; agent: string | undefined; dataJson: string } | undefined {
+  if (entry.status === 'failed') return undefined;
+  const meta = entry.meta;
+  const agent = typeof meta?.agent === 'string' ? meta.agent : undefined;
+  if (entry.kind === 'model') {
+    const response = entry.result as Record<string, unknown> | null | undefined;
+    if (typeof response !== 'object' || response === null) return undefined;
+    const { text, model, toolCalls } = response;
+    if (!isText(text) || !isText(model)) return undefined;
+    const calls = toolCalls === undefined ? [] : toolCalls;
+    if (!Array.isArray(calls)) return undefined;
+    if (calls.length === 0)
+      return {
+        type: 'model-decision',
+        agent,
+        dataJson: `{"answer":${jsonString(text ?? '')},"decision":"final-answer"${model === undefined ? '' : `,"model":${jsonString(model)}`}}`,
+      };
+    let list = '';
+    for (let index = 0; index < calls.length; index++) {
+      const call = calls[index] as Record<string, unknown> | null | undefined;
+      if (typeof call !== 'object' || call === null) return undefined;
+      const { toolCallId, input, toolName } = call;
+      if (typeof toolCallId !== 'string' || typeof input !== 'string' || typeof toolName !== 'string')
+        return undefined;
+      if (toolName.startsWith('transfer_to_')) return undefined;
+      list += `${index === 0 ? '' : ','}{"id":${jsonString(toolCallId)},"input":${jsonString(input)},"tool":${jsonString(toolName)}}`;
+    }
+    return {
+      type: 'model-decision',
+      agent,
+      dataJson: `{"decision":"tool-calls",${textField('model', model)}${text ? textField('text', text) : ''}"toolCalls":[${list}]}`,
+    };
+  }
+  if (entry.kind === 'tool') {
+    const tool = meta?.tool ?? entry.name.replace(/^tool:/, '');
+    if (typeof tool !== 'string') return undefined;
+    const output = entry.result ?? null;
+    let outputJson: string;
+    if (output === null) outputJson = 'null';
+    else if (typeof output === 'string') outputJson = jsonString(output);
+    else if (typeof output === 'boolean' || (typeof output === 'number' && Number.isFinite(output)))
+      outputJson = JSON.stringify(output);
+    else return undefined;
+    return {
+      type: 'tool-call',
+      agent,
+      dataJson: `{"output":${outputJson},"status":${jsonString(entry.status)},"tool":${jsonString(tool)}}`,
+    };
+  }
+  return undefined;
+}
+
 /** True for a string or `undefined` (left out of an object's JSON, as canonical JSON leaves it out). */
 function isText(value: unknown): value is string | undefined {
   return value === undefined || typeof value === 'string';
@@ -715,14 +797,25 @@ function seal(state: ChainState, entry: JournalEntry, body: AuditBody): { hash: 
     dataJson = plainCanonical(body.data, 0);
     if (dataJson === undefined) dataJson = canonicalJson(JSON.parse(JSON.stringify(body.data)));
   }
+  return sealText(state, entry, body.type, body.agent, dataJson);
+}
+
+/** `seal` of a body given as its type, agent and data's canonical JSON. */
+function sealText(
+  state: ChainState,
+  entry: JournalEntry,
+  type: AuditEntryType,
+  agent: string | undefined,
+  dataJson: string,
+): { hash: string; json: string } {
   const prev = state.hash;
   const at = entry.endedAt;
   let agentField = '';
-  if (body.agent !== undefined) {
+  if (agent !== undefined) {
     // The agent rarely changes from one entry to the next: its JSON is made once per change.
-    if (body.agent !== state.agent) {
-      state.agent = body.agent;
-      state.agentField = `"agent":${JSON.stringify(body.agent)},`;
+    if (agent !== state.agent) {
+      state.agent = agent;
+      state.agentField = `"agent":${JSON.stringify(agent)},`;
     }
     agentField = state.agentField as string;
   }
@@ -734,7 +827,7 @@ function seal(state: ChainState, entry: JournalEntry, body: AuditBody): { hash: 
   // no escaping. The text splits where the hash goes in the stored JSON: the hash is taken over
   // `prev` + head + tail, and the stored JSON is head + the hash field + tail.
   const head = `{${agentField}${at === undefined ? '' : `"at":${at},`}"data":${dataJson}`;
-  const tail = `,"index":${state.index + 1},"key":${jsonString(entry.key)}${state.key === undefined ? ',"prev":"' : ',"mac":"hmac-sha256","prev":"'}${prev}","runId":${state.runIdJson},"step":${jsonString(entry.name)},"type":"${body.type}"}`;
+  const tail = `,"index":${state.index + 1},"key":${jsonString(entry.key)}${state.key === undefined ? ',"prev":"' : ',"mac":"hmac-sha256","prev":"'}${prev}","runId":${state.runIdJson},"step":${jsonString(entry.name)},"type":"${type}"}`;
   const text = prev + head + tail;
   const hash =
     state.key === undefined

@@ -11,6 +11,7 @@ import type {
   SignalRecord,
   Store,
   StoredRecord,
+  StreamRecord,
 } from '../../core/store.js';
 import { checkReadOptions, prepareRecord, storedNow, terminalStatuses } from '../../core/store.js';
 import {
@@ -154,13 +155,24 @@ export function createMemoryStore(): Store {
     return undefined;
   }
 
+  /** The stream appended to last, and its records: a run's records come one after another. */
+  let lastStream: string | undefined;
+  let lastRecords: Array<{ at: number; json: string }> | undefined;
+
+  /** True for a stream the store holds records of: its name was checked when it got its first. */
+  function knownStream(stream: unknown): boolean {
+    return typeof stream === 'string' && (stream === lastStream || streams.has(stream));
+  }
+
   /** Appends a checked record's JSON to its stream and returns its `seq`. */
   function storeRecord(stream: string, at: number, json: string): number {
-    let records = streams.get(stream);
+    let records = stream === lastStream ? lastRecords : streams.get(stream);
     if (records === undefined) {
       records = [];
       streams.set(stream, records);
     }
+    lastStream = stream;
+    lastRecords = records;
     records.push({ at, json });
     return records.length;
   }
@@ -267,15 +279,27 @@ export function createMemoryStore(): Store {
 
     appendJournalWith(entry, fence, records) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
-      let prepared: Array<{ stream: string; at: number; json: string }>;
+      // Every record is checked (and serialized) before anything is stored; the usual call
+      // carries one record, so that one is kept without a list.
+      let first: StoredText | undefined;
+      let rest: StoredText[] | undefined;
       try {
-        prepared = records.map(({ stream, data, at }) => ({ stream, ...prepareRecord(stream, data, at) }));
+        for (let index = 0; index < records.length; index++) {
+          const { stream, data, at } = records[index] as StreamRecord;
+          // A stream the store holds has a checked name: its name is not checked again.
+          const prepared = prepareRecord(stream, data, at, knownStream(stream));
+          const stored: StoredText = { stream, at: prepared.at, json: prepared.json };
+          if (first === undefined) first = stored;
+          else if (rest === undefined) rest = [stored];
+          else rest.push(stored);
+        }
       } catch (error) {
         return Promise.reject(error);
       }
       const refused = append(entry, fence);
       if (refused !== undefined) return Promise.reject(refused);
-      for (const { stream, at, json } of prepared) storeRecord(stream, at, json);
+      if (first !== undefined) storeRecord(first.stream, first.at, first.json);
+      if (rest !== undefined) for (const { stream, at, json } of rest) storeRecord(stream, at, json);
       return storedNow;
     },
 
@@ -307,7 +331,7 @@ export function createMemoryStore(): Store {
     appendRecord(stream, data, now) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       try {
-        const { json, at } = prepareRecord(stream, data, now);
+        const { json, at } = prepareRecord(stream, data, now, knownStream(stream));
         return Promise.resolve(storeRecord(stream, at, json));
       } catch (error) {
         return Promise.reject(error);
@@ -336,6 +360,13 @@ export function createMemoryStore(): Store {
       return Promise.resolve();
     },
   };
+}
+
+/** A record checked for its stream, as the store keeps it. */
+interface StoredText {
+  stream: string;
+  at: number;
+  json: string;
 }
 
 /** The optional fields of a run, each possibly `undefined` (meaning absent). */
