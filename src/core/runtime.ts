@@ -83,7 +83,7 @@ export interface Runtime {
   register(...definitions: Runnable[]): void;
   /**
    * Starts a run of a definition (or a registered name). Resolves once the run is stored. On a
-   * store that `createsWithFirstStep` (SQLite), a run whose id is generated here starts while its
+   * store that `createsWithFirstStep` (SQLite, Postgres), a run whose id is generated here starts while its
    * creation is queued, so its first step is stored with it and may have begun by then
    * (docs/durability.md, "Starting a run"); with `runId`, nothing runs before the run is stored.
    */

@@ -437,12 +437,13 @@ export interface Store {
   readRecords(stream: string, options?: ReadRecordsOptions): Promise<StoredRecord[]>;
 
   /**
-   * Optional: true when the store writes calls issued one after another without awaiting in call
-   * order, those of one turn of the event loop in one transaction (group commit), and refuses a
-   * write to a run that is queued behind that run's failed `createRun` in the same transaction
+   * Optional: true when the store writes the calls on one run issued one after another without
+   * awaiting in call order, those of one turn of the event loop together in one transaction (group
+   * commit), and refuses a write to a run that is queued behind that run's failed `createRun`
    * (`appendJournal` and `updateRun` reject with `RUN_NOT_FOUND`, nothing written). The runtime
    * then starts a new run whose id it generated while the run's `createRun` is still queued, so
-   * the run's first step is stored in the transaction that creates it (the SQLite store).
+   * the run's first step is stored in the transaction that creates it (the SQLite and Postgres
+   * stores).
    */
   readonly createsWithFirstStep?: boolean;
 

@@ -265,3 +265,66 @@ describe('the Postgres store writes a batch with one statement per kind', () => 
     }
   });
 });
+
+describe('the Postgres store refuses the writes queued behind a failed createRun (createsWithFirstStep)', () => {
+  const held = (id: string) => leased(id, 'w');
+  const fence = { owner: 'w', now: T + 1 };
+
+  it('refuses them when they wait in the queue for the batch holding the creation', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(held('taken'));
+      await store.appendJournal(sampleEntry('taken', 'r#0', { result: 'first' }), fence);
+      const before = { ...store.stats };
+      const creation = store.createRun(held('taken'));
+      // The creation's batch has left the queue (it waits for a connection or the server): the
+      // writes to its run issued now wait for it in the queue.
+      await new Promise((resolve) => setImmediate(resolve));
+      const outcomes = await Promise.allSettled([
+        creation,
+        store.appendJournal(sampleEntry('taken', 'r#1', { result: 'second' }), fence),
+        store.updateRun('taken', { status: 'completed', output: 'second' }, T + 2, fence),
+        store.createRun(held('fresh')),
+        store.appendJournal(sampleEntry('fresh', 'r#0'), fence),
+      ]);
+      expect(codes(outcomes)).toEqual(['RUN_EXISTS', 'RUN_NOT_FOUND', 'RUN_NOT_FOUND', 'ok', 'ok']);
+      // The creation's batch, then the fresh run's: nothing was written for the refused writes.
+      expect(store.stats.transactions - before.transactions).toBe(2);
+      expect((await store.loadJournal('taken')).map((entry) => entry.result)).toEqual(['first']);
+      expect((await store.getRun('taken'))?.status).toBe('running');
+      expect(keysOf(await store.loadJournal('fresh'))).toEqual(['r#0']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses them when a value the server refuses has the batch written write by write', async () => {
+    const store = testStore();
+    try {
+      await store.createRun(held('taken'));
+      await store.createRun(held('other'));
+      const { outcomes } = await inOneBatch(store, () => [
+        store.appendJournal(sampleEntry('other', 'bad\u0000key'), fence),
+        store.createRun(held('taken')),
+        store.appendJournal(sampleEntry('taken', 'r#0'), fence),
+        store.createRun(sampleRun({ id: 'refused', target: 'bad\u0000target', leaseOwner: 'w' })),
+        store.updateRun('refused', { costUsd: 1 }, T + 2),
+        store.createRun(held('fresh')),
+        store.appendJournal(sampleEntry('fresh', 'r#0'), fence),
+      ]);
+      expect(codes(outcomes)).toEqual([
+        '22021',
+        'RUN_EXISTS',
+        'RUN_NOT_FOUND',
+        '22021',
+        'RUN_NOT_FOUND',
+        'ok',
+        'ok',
+      ]);
+      expect(await store.loadJournal('taken')).toEqual([]);
+      expect(keysOf(await store.loadJournal('fresh'))).toEqual(['r#0']);
+    } finally {
+      await store.close();
+    }
+  });
+});

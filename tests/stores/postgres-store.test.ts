@@ -193,6 +193,67 @@ describe('createPostgresStore wake-ups (LISTEN/NOTIFY)', () => {
   });
 });
 
+describe('a new run stored with its first step on Postgres (createsWithFirstStep)', () => {
+  it('commits the run with its first step, and resolves start() only once both are on the server', async () => {
+    const store = testStore();
+    let open = () => {};
+    const flow = workflow({ name: 'two-steps', version: '1' }, async (ctx, gated: boolean) => {
+      await ctx.step('first', () => 1);
+      // The second step waits for the test: what the server holds meanwhile is start()'s doing.
+      const gate = gated ? new Promise<void>((resolve) => (open = resolve)) : undefined;
+      return ctx.step('second', async () => {
+        await gate;
+        return 2;
+      });
+    });
+    const runtime = createKernelRuntime({ store, workflows: [flow], recover: false });
+    try {
+      await (await runtime.start(flow, false)).result(); // opens the store
+      const before = { ...store.stats };
+      const handle = await runtime.start(flow, true);
+      // The run's creation and its first step share the transaction start() waited for.
+      expect(store.stats.transactions - before.transactions).toBe(1);
+      expect(store.stats.queuedWrites - before.queuedWrites).toBe(2);
+      const { rows } = await admin.query<{ status: string; keys: string[] }>(
+        `SELECT r.status, array(SELECT key FROM "${store.schema}".journal WHERE run_id = r.id) AS keys
+         FROM "${store.schema}".runs AS r WHERE r.id = $1`,
+        [handle.runId],
+      );
+      expect(rows).toEqual([{ status: 'running', keys: ['r#0'] }]);
+      open();
+      expect(await handle.result()).toBe(2);
+    } finally {
+      await runtime.close();
+      await store.close();
+    }
+  });
+
+  it("runs no step of a run started with a caller's id before that id is known to be free", async () => {
+    const store = testStore();
+    // The taken run is leased to this runtime's owner: a step let through would be stored in it.
+    const runtime = createKernelRuntime({ store, recover: false, owner: 'tester' });
+    try {
+      await store.createRun(
+        sampleRun({ id: 'taken', leaseOwner: 'tester', leaseExpiresAt: Date.now() + 60_000 }),
+      );
+      let charged = 0;
+      const flow = workflow({ name: 'charge', version: '1' }, async (ctx) =>
+        ctx.step('charge', () => {
+          charged++;
+          return 'charged';
+        }),
+      );
+      await expectBatonError(runtime.start(flow, null, { runId: 'taken' }), 'RUN_EXISTS');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(charged).toBe(0);
+      expect(await store.loadJournal('taken')).toEqual([]);
+    } finally {
+      await runtime.close();
+      await store.close();
+    }
+  });
+});
+
 describe('resuming a run by signal on Postgres', () => {
   it('stores the signal and claims the run in one transaction, and reads the run once, before its next step starts', async () => {
     const store = testStore();
@@ -311,7 +372,10 @@ describe('createPostgresStore failures', () => {
           // Another session holds the run's row, so the fenced append of this step waits on it...
           blocker = await admin.connect();
           await blocker.query('BEGIN');
-          await blocker.query(`SELECT 1 FROM "${schema}".runs FOR UPDATE`);
+          // The step may begin before the run's creation commits (createsWithFirstStep): lock the
+          // run's row once it is there.
+          while ((await blocker.query(`SELECT 1 FROM "${schema}".runs FOR UPDATE`)).rowCount === 0)
+            await new Promise((resolve) => setTimeout(resolve, 5));
           // ...and the server then ends the store's sessions (as a failover or an admin would).
           setTimeout(() => {
             void admin
@@ -328,6 +392,7 @@ describe('createPostgresStore failures', () => {
     });
     const runtime = createKernelRuntime({ store, workflows: [flow], pollIntervalMs: 100, leaseMs: 1_000 });
     try {
+      await store.open(); // the step below reads the schema's tables
       const handle = await runtime.start(flow, {});
       const error = await handle.result().catch((caught: unknown) => caught);
       expect((error as BatonError).code).toBe('STORE_UNAVAILABLE');

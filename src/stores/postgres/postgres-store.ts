@@ -108,7 +108,10 @@ function channelOf(schema: string): string {
  * `renewLeases`) go through one ordered queue: the writes issued while a transaction is in
  * flight commit together in the next one (group commit), and each promise resolves only after
  * its transaction committed. Reads wait for the writes queued before them. Fenced writes
- * check the lease in the writing statement itself. Signals, journal appends and status
+ * check the lease in the writing statement itself. A run's journal entries and updates queued
+ * behind its `createRun` are written after it (with it when they share a batch) and are refused
+ * with `RUN_NOT_FOUND` should it fail (`createsWithFirstStep`: the runtime starts a new run
+ * while its creation is queued). Signals, journal appends and status
  * changes are announced with `NOTIFY` right after their transaction commits; `subscribe` hears
  * them from every process through `LISTEN`.
  *
@@ -240,6 +243,8 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
   const store: PostgresStore = {
     schema,
     stats,
+    // A run's first step may be queued behind its creation (see postgres-write-queue.ts).
+    createsWithFirstStep: true,
     open,
 
     createRun(run) {
@@ -248,6 +253,8 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
         return {
           journal: false,
           key: `run:${run.id}`,
+          // Queued with the run's first step: should it fail, the writes queued behind it are refused.
+          creates: { runId: run.id, created: (changes: number) => changes > 0 },
           many: { group: groups.createRun, row: values },
           run: async (client) => (await client.query({ ...sql.insertRun, values })).rowCount ?? 0,
           settle: (changes) => {
@@ -272,6 +279,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
           journal: false,
           ...(patch.status !== undefined ? { notify: `run:${origin}:${runId}` } : {}),
           key: `run:${runId}`,
+          runId,
           many: { group: groups.updateRun(shape, fence !== undefined), row: values },
           // 1: updated; 0: the run is unknown; -1: the fence's owner does not hold the lease.
           run: async (client) => {
@@ -339,6 +347,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
           journal: true,
           notify: `journal:${origin}:${runId}`,
           key: `run:${runId}`,
+          runId,
           many: {
             group: fence === undefined ? groups.appendJournal : groups.appendJournalFenced,
             row: values,

@@ -1,6 +1,7 @@
 /** Group commit for the Postgres store: writes queued together commit together, two batches in flight at a time, each run's writes in order. */
 
 import type { Pool, PoolClient } from 'pg';
+import { runNotCreatedError } from '../../core/store-errors.js';
 import { type BatchStep, planBatch } from './postgres-batch-plan.js';
 import type { PostgresWriteGroup } from './postgres-write-groups.js';
 
@@ -24,7 +25,17 @@ export interface PostgresWrite<T, R> {
   readonly key?: string;
   /** A multi-row statement the write may share with others of its group in a batch, and its row of values. */
   readonly many?: { readonly group: PostgresWriteGroup<R>; readonly row: readonly unknown[] };
+  /** Set on a run's creation: the run's id, and whether what `run` returned says the run was created. */
+  readonly creates?: { readonly runId: string; created(result: R): boolean };
+  /**
+   * Set on a write to one run (a journal entry, a run update): queued behind a creation of that
+   * run that fails, the write is not run and rejects with `RUN_NOT_FOUND`.
+   */
+  readonly runId?: string;
 }
+
+/** The outcome of a write refused because it was queued behind its run's failed creation. */
+const notCreated: unique symbol = Symbol('not created');
 
 interface Pending {
   /** Undefined for a barrier: it settles when everything queued before it has been written. */
@@ -87,6 +98,14 @@ function statementError(error: unknown): boolean {
  * order after the commit (a batch settles after the batches taken before it), so a resolved
  * write is durable (committed with the server's `synchronous_commit`, `on` by default). Then
  * the batch's changes are announced with one `NOTIFY` on another connection.
+ *
+ * A run's creation (`creates`) and the writes to that run queued behind it (`runId`: its first
+ * journal entry, its updates) commit in queue order, in one transaction when they share a batch.
+ * Should the creation fail (the id is taken, a refused value, a failed batch), the writes to the
+ * run queued behind it are not written and reject with `RUN_NOT_FOUND`, in its batch (the
+ * statements after the creation's leave them out) or in the queue (a write on a run waits for
+ * the batch in flight that holds the run's creation): nothing is stored for a run that was not
+ * created, nor under a taken id in another run's journal.
  *
  * A write that fails on its own (`settle` throws) rejects alone. A statement error of class 22
  * or 23 aborts the transaction: the batch is rolled back and its writes are written again one
@@ -198,7 +217,7 @@ export function createWriteQueue(
       client = await pool.connect();
     } catch (error) {
       await prior;
-      for (const pending of batch) settleBarrierOr(pending, error);
+      failBatch(batch, error);
       return;
     }
     let broken: Error | undefined;
@@ -221,7 +240,7 @@ export function createWriteQueue(
         } else {
           broken = error as Error;
           await prior;
-          for (const pending of batch) settleBarrierOr(pending, error);
+          failBatch(batch, error);
         }
         return;
       }
@@ -243,13 +262,15 @@ export function createWriteQueue(
     }
     const steps = planBatch(writes.map(({ write }) => ({ group: write!.many?.group, key: write!.key })));
     const outcomes: unknown[] = new Array(writes.length);
+    /** Runs whose creation failed in this batch, and the first such creation's place in it. */
+    const failed = new Map<string, number>();
     if (steps.length === 1) {
-      await runStep(client, writes, steps[0]!, outcomes);
+      await runStep(client, writes, steps[0]!, outcomes, failed);
       return outcomes;
     }
     await client.query('BEGIN');
     try {
-      for (const step of steps) await runStep(client, writes, step, outcomes);
+      for (const step of steps) await runStep(client, writes, step, outcomes, failed);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -258,27 +279,47 @@ export function createWriteQueue(
     return outcomes;
   }
 
-  /** One statement of a batch: a write's own, or its group's over all the step's writes. */
+  /**
+   * One statement of a batch: a write's own, or its group's over all the step's writes. The
+   * writes to a run queued behind its creation that failed earlier in the batch (`failed`) are
+   * left out (outcome `notCreated`); a creation that fails here is added to `failed`.
+   */
   async function runStep(
     client: PoolClient,
     writes: Pending[],
     step: BatchStep,
     outcomes: unknown[],
+    failed: Map<string, number>,
   ): Promise<void> {
-    const { members, group } = step;
-    if (group === undefined || members.length === 1) {
+    const { group } = step;
+    let members = step.members;
+    if (failed.size > 0) {
+      members = members.filter((member) => {
+        const runId = writes[member]!.write!.runId;
+        const creation = runId === undefined ? undefined : failed.get(runId);
+        if (creation === undefined || creation > member) return true;
+        outcomes[member] = notCreated;
+        return false;
+      });
+    }
+    if (group === undefined || members.length <= 1) {
       for (const member of members) {
         stats.statements++;
         outcomes[member] = await writes[member]!.write!.run(client);
       }
-      return;
+    } else {
+      stats.statements++;
+      const results = await group.runMany(
+        client,
+        members.map((member) => writes[member]!.write!.many!.row),
+      );
+      for (let index = 0; index < members.length; index++) outcomes[members[index]!] = results[index];
     }
-    stats.statements++;
-    const results = await group.runMany(
-      client,
-      members.map((member) => writes[member]!.write!.many!.row),
-    );
-    for (let index = 0; index < members.length; index++) outcomes[members[index]!] = results[index];
+    for (const member of members) {
+      const creates = writes[member]!.write!.creates;
+      if (creates !== undefined && !failed.has(creates.runId) && !creates.created(outcomes[member]))
+        failed.set(creates.runId, member);
+    }
   }
 
   /**
@@ -309,45 +350,105 @@ export function createWriteQueue(
       });
   }
 
-  /** After a statement error: each write in its own transaction, so only the offending one fails. */
+  /**
+   * After a statement error: each write in its own transaction, so only the offending one fails.
+   * A write to a run whose creation failed before it in the batch is refused (`RUN_NOT_FOUND`).
+   */
   async function writeOneByOne(client: PoolClient, batch: Pending[]): Promise<void> {
-    for (const pending of batch) {
-      if (pending.write === undefined) {
-        pending.resolve(undefined);
-        continue;
+    const failed = new Set<string>();
+    try {
+      for (const pending of batch) {
+        const write = pending.write;
+        if (write === undefined) {
+          pending.resolve(undefined);
+          continue;
+        }
+        if (write.runId !== undefined && failed.has(write.runId)) {
+          pending.reject(runNotCreatedError(write.runId));
+          continue;
+        }
+        let outcome: unknown[];
+        try {
+          outcome = await runBatch(client, [pending]);
+        } catch (error) {
+          pending.reject(error);
+          if (write.creates !== undefined) failed.add(write.creates.runId);
+          if (!statementError(error)) throw error;
+          continue;
+        }
+        count([pending]);
+        if (write.creates !== undefined && !write.creates.created(outcome[0]))
+          failed.add(write.creates.runId);
+        settleAll([pending], outcome, false);
+        announce([pending]);
       }
-      let outcome: unknown[];
-      try {
-        outcome = await runBatch(client, [pending]);
-      } catch (error) {
-        pending.reject(error);
-        if (!statementError(error)) throw error;
-        continue;
-      }
-      count([pending]);
-      settleAll([pending], outcome);
-      announce([pending]);
+    } finally {
+      for (const runId of failed) refuseQueued(runId);
     }
   }
 
-  function settleAll(batch: Pending[], outcomes: unknown[]): void {
+  /**
+   * Settles a written batch's promises in order; a write left out behind its run's failed
+   * creation rejects with `RUN_NOT_FOUND`. A creation that rejects refuses the writes to its run
+   * still queued behind it (`refuseQueued`), after the batch has settled, unless `refuse` is false
+   * (the caller does it).
+   */
+  function settleAll(batch: Pending[], outcomes: unknown[], refuse = true): void {
     let index = 0;
+    const failed: string[] = [];
     for (const pending of batch) {
-      if (pending.write === undefined) {
+      const write = pending.write;
+      if (write === undefined) {
         pending.resolve(undefined);
         continue;
       }
+      const outcome = outcomes[index++];
+      if (outcome === notCreated) {
+        pending.reject(runNotCreatedError(write.runId!));
+        continue;
+      }
       try {
-        pending.resolve(pending.write.settle(outcomes[index++]));
+        pending.resolve(write.settle(outcome));
       } catch (error) {
         pending.reject(error);
+        if (write.creates !== undefined) failed.push(write.creates.runId);
       }
     }
+    if (refuse) for (const runId of failed) refuseQueued(runId);
   }
 
-  function settleBarrierOr(pending: Pending, error: unknown): void {
-    if (pending.write === undefined) pending.resolve(undefined);
-    else pending.reject(error);
+  /**
+   * After a creation of `runId` failed: the writes to that run still queued (all queued behind
+   * the creation, since a run's writes wait for the batch holding the creation) reject with
+   * `RUN_NOT_FOUND` and leave the queue, up to another creation of the run.
+   */
+  function refuseQueued(runId: string): void {
+    let end = queue.length;
+    for (let index = 0; index < queue.length; index++) {
+      if (queue[index]!.write?.creates?.runId === runId) {
+        end = index;
+        break;
+      }
+    }
+    const kept: Pending[] = [];
+    for (let index = 0; index < queue.length; index++) {
+      const pending = queue[index]!;
+      if (index < end && pending.write?.runId === runId) pending.reject(runNotCreatedError(runId));
+      else kept.push(pending);
+    }
+    if (kept.length !== queue.length) queue = kept;
+  }
+
+  /** Rejects every write of a batch that failed as a whole (barriers resolve), and the writes queued behind its creations. */
+  function failBatch(batch: Pending[], error: unknown): void {
+    for (const pending of batch) {
+      if (pending.write === undefined) pending.resolve(undefined);
+      else pending.reject(error);
+    }
+    for (const pending of batch) {
+      const creates = pending.write?.creates;
+      if (creates !== undefined) refuseQueued(creates.runId);
+    }
   }
 
   function count(writes: Pending[]): void {
