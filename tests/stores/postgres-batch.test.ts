@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { JournalEntry } from '../../src/core/store.js';
 import type { PostgresStore } from '../../src/stores/postgres/index.js';
 import { sampleEntry, sampleRun, T } from '../../src/testing/store-conformance.js';
-import { testStore, useSharedServer } from './postgres-database.js';
+import { admin, testStore, useSharedServer } from './postgres-database.js';
 
 useSharedServer();
 
@@ -324,6 +324,58 @@ describe('the Postgres store refuses the writes queued behind a failed createRun
       expect(await store.loadJournal('taken')).toEqual([]);
       expect(keysOf(await store.loadJournal('fresh'))).toEqual(['r#0']);
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the Postgres store settles every write of a batch written write by write', () => {
+  it('rejects the writes after one whose connection is lost, instead of leaving them pending', async () => {
+    const store = testStore();
+    const locker = await admin.connect();
+    try {
+      await store.createRun(leased('a', 'w'));
+      await store.createRun(leased('b', 'w'));
+      const fence = { owner: 'w', now: T };
+      // Another session holds run b's row: the update of b waits on it.
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM ${store.schema}.runs WHERE id = 'b' FOR UPDATE`);
+      await store.open();
+      // A value the server refuses has the batch written write by write; the update of b then waits.
+      const settled = Promise.allSettled([
+        store.appendJournal(sampleEntry('a', 'bad\u0000key'), fence),
+        store.updateRun('b', { costUsd: 1 }, T + 1, fence),
+        store.appendJournal(sampleEntry('a', 'k3'), fence),
+      ]);
+      // The connection of the waiting update is ended (as a server restart or a network cut would).
+      await expect
+        .poll(
+          async () =>
+            (
+              await admin.query(
+                `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+                 WHERE wait_event_type = 'Lock' AND query ILIKE '%${store.schema}%'`,
+              )
+            ).rowCount,
+          { timeout: 10_000 },
+        )
+        .toBe(1);
+      const outcomes = await Promise.race([
+        settled,
+        new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), 5000)),
+      ]);
+      expect(outcomes).not.toBe('pending');
+      const [bad, update, after] = outcomes as PromiseSettledResult<unknown>[];
+      expect(bad?.status).toBe('rejected');
+      expect(update?.status).toBe('rejected');
+      // The write after the lost connection was not written: it is rejected, and can be written again.
+      expect(after?.status).toBe('rejected');
+      await locker.query('ROLLBACK');
+      await store.appendJournal(sampleEntry('a', 'k3'), fence);
+      expect(keysOf(await store.loadJournal('a'))).toEqual(['k3']);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      locker.release();
       await store.close();
     }
   });

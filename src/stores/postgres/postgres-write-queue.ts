@@ -357,7 +357,7 @@ export function createWriteQueue(
   async function writeOneByOne(client: PoolClient, batch: Pending[]): Promise<void> {
     const failed = new Set<string>();
     try {
-      for (const pending of batch) {
+      for (const [index, pending] of batch.entries()) {
         const write = pending.write;
         if (write === undefined) {
           pending.resolve(undefined);
@@ -373,7 +373,12 @@ export function createWriteQueue(
         } catch (error) {
           pending.reject(error);
           if (write.creates !== undefined) failed.add(write.creates.runId);
-          if (!statementError(error)) throw error;
+          if (!statementError(error)) {
+            // The connection is lost (or the server refuses more than this write): the rest of
+            // the batch is not written, and fails with the same error rather than never settling.
+            failBatch(batch.slice(index + 1), error);
+            throw error;
+          }
           continue;
         }
         count([pending]);
