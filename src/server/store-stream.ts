@@ -15,6 +15,31 @@ export interface StoreStreamOptions {
   watch(nudge: () => void): () => void;
 }
 
+/** The streams waiting on each server signal: one `abort` listener per signal, however many streams are open. */
+const waitingOn = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** Calls `stop` when `signal` aborts; returns the unsubscribe. A thousand open streams add one listener, not a thousand. */
+function onServerAbort(signal: AbortSignal, stop: () => void): () => void {
+  let streams = waitingOn.get(signal);
+  if (streams === undefined) {
+    const registered = new Set<() => void>();
+    streams = registered;
+    waitingOn.set(signal, registered);
+    signal.addEventListener(
+      'abort',
+      () => {
+        waitingOn.delete(signal);
+        for (const each of registered) each();
+      },
+      { once: true },
+    );
+  }
+  streams.add(stop);
+  return () => {
+    streams.delete(stop);
+  };
+}
+
 /**
  * Answers with an SSE stream that calls `read` until it returns `'end'` or the client goes away:
  * after each read it waits for a change `watch` announces, the poll interval or the end, whichever
@@ -43,7 +68,7 @@ export function streamFromStore(
       else resolve();
     };
     stream.onAbort(nudge);
-    options.signal?.addEventListener('abort', nudge, { once: true });
+    const forget = options.signal === undefined ? undefined : onServerAbort(options.signal, nudge);
     const unsubscribe = options.watch(nudge);
     const heartbeat = setInterval(() => {
       if (!stream.aborted) stream.write(': heartbeat\n\n').catch(() => {});
@@ -65,7 +90,7 @@ export function streamFromStore(
     } finally {
       clearInterval(heartbeat);
       unsubscribe();
-      options.signal?.removeEventListener('abort', nudge);
+      forget?.();
     }
   });
 }

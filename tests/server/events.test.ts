@@ -1,5 +1,6 @@
 /** Live events over SSE: read from the store, so a client resumes with Last-Event-ID after a disconnect or a server restart and loses nothing. */
 
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +119,42 @@ describe('run events over SSE', () => {
     expect(followed.events.filter((event) => event.event === 'step')).toEqual(
       whole.events.filter((event) => event.event === 'step'),
     );
+  });
+
+  it('holds one listener on the server signal however many streams are open, and ends them all when it aborts', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    cleanups.push(() => {
+      process.off('warning', onWarning);
+    });
+    const { url, runtime, abort } = await open(createMemoryStore());
+    const started = await call(`${url}/v1/runs`, { body: { target: 'approval', input: { amount: 1 } } });
+    await waitForStatus(runtime, started.body.id, 'suspended');
+    const streams = Array.from({ length: 30 }, (_, index) => {
+      let seen = (): void => {};
+      const first = new Promise<void>((resolve) => {
+        seen = resolve;
+      });
+      const url_ = index % 2 === 0 ? `${url}/v1/runs/${started.body.id}/events` : `${url}/v1/events`;
+      const read = readEvents(url_, {
+        stop: (events) => {
+          seen();
+          return events.length > 1_000;
+        },
+      });
+      return { first, read };
+    });
+    // The target stream has nothing to send yet: wait for the run streams' first event, then a poll.
+    await Promise.all(streams.filter((_, index) => index % 2 === 0).map((stream) => stream.first));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(getEventListeners(abort.signal, 'abort').length).toBeLessThanOrEqual(1);
+    abort.abort();
+    const ended = await Promise.all(streams.map((stream) => stream.read));
+    expect(ended.every((stream) => stream.ended)).toBe(true);
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 
   it('loses nothing across a server restart: a client cut off mid-stream resumes on the next server from the store', async () => {

@@ -82,14 +82,21 @@ const retryDelaysMs = [250, 1000];
  */
 export class PushNotifier {
   readonly #watching = new Map<string, AbortController>();
-  constructor(private readonly options: PushNotifierOptions) {}
+  constructor(private readonly options: PushNotifierOptions) {
+    // One listener for every watcher: a server that watches a thousand tasks adds one, not a thousand.
+    options.signal?.addEventListener(
+      'abort',
+      () => {
+        for (const watcher of this.#watching.values()) watcher.abort();
+      },
+      { once: true },
+    );
+  }
 
   /** Starts watching `taskId` unless this process already does; `announce` sends its current state too. */
   ensure(taskId: string, announce: boolean): void {
     if (this.#watching.has(taskId) || this.options.signal?.aborted === true) return;
     const controller = new AbortController();
-    const stop = (): void => controller.abort();
-    this.options.signal?.addEventListener('abort', stop, { once: true });
     this.#watching.set(taskId, controller);
     void this.#watch(taskId, announce, controller.signal)
       .catch((error: unknown) => {
@@ -97,7 +104,6 @@ export class PushNotifier {
       })
       .finally(() => {
         this.#watching.delete(taskId);
-        this.options.signal?.removeEventListener('abort', stop);
       });
   }
 
