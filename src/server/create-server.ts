@@ -1,7 +1,7 @@
 /** createServer(): the HTTP API (Hono) over a runtime: runs, signals, journals, live events; API-key auth. */
 
 import { createHash } from 'node:crypto';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { ZodType } from 'zod';
@@ -430,21 +430,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
       }),
     );
   }
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: settings.bodyLimit,
-      onError: (c) =>
-        c.json(
-          new HttpError(
-            413,
-            'BODY_TOO_LARGE',
-            `Request bodies are limited to ${settings.bodyLimit} bytes.`,
-          ).body(),
-          413,
-        ),
-    }),
-  );
+  app.use('/v1/*', limitBodies(settings.bodyLimit));
   if (settings.dashboard !== undefined && settings.dashboard !== false)
     app.route('/', dashboardApp(settings.dashboard === true ? {} : settings.dashboard));
   for (const route of routes) {
@@ -603,4 +589,24 @@ function inputSchemaOf(runnable: Runnable): { inputSchema?: Record<string, unkno
   } catch {
     return {};
   }
+}
+
+/**
+ * Refuses bodies over `maxSize` bytes with 413 BODY_TOO_LARGE. A GET or HEAD (no body) and a
+ * body with a Content-Length are decided from the headers alone; only a chunked body is counted
+ * as it streams (Hono's `bodyLimit`). Hono's middleware alone reads `c.req.raw.body` first, which
+ * makes @hono/node-server build a whole web `Request` (headers, abort signal, body stream) for
+ * every request, SSE streams included.
+ */
+function limitBodies(maxSize: number): MiddlewareHandler {
+  const tooLarge = new HttpError(413, 'BODY_TOO_LARGE', `Request bodies are limited to ${maxSize} bytes.`);
+  const streamed = bodyLimit({ maxSize, onError: (c) => c.json(tooLarge.body(), 413) });
+  return async (c, next) => {
+    const method = c.req.method;
+    if (method === 'GET' || method === 'HEAD') return next();
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined)
+      return Number.parseInt(length, 10) > maxSize ? c.json(tooLarge.body(), 413) : next();
+    return streamed(c, next);
+  };
 }
