@@ -118,7 +118,15 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
       return;
     }
     if (entry.name.startsWith('spawn:') && typeof entry.result === 'string') {
-      const spawned = { ...node('spawn', entry.name.slice('spawn:'.length)), runId: entry.result, position };
+      const label = entry.name.slice('spawn:'.length);
+      // A distributed `ctx.run` has a child scope of its own holding only the spawn and the
+      // wait for its end: that scope is the spawned run (its latency the parent's wait).
+      if (owner.kind === 'child' && owner.position === undefined && owner.children.length === 0) {
+        Object.assign(owner, { kind: 'spawn', label, runId: entry.result, position });
+        widen(owner, entry);
+        return;
+      }
+      const spawned = { ...node('spawn', label), runId: entry.result, position };
       widen(spawned, entry);
       owner.children.push(spawned);
       return;

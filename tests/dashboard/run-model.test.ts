@@ -81,6 +81,41 @@ describe('runTree', () => {
   });
 });
 
+describe('runTree with distributed children', () => {
+  it('shows each distributed ctx.run (a scope holding only its spawn and the wait for it) as the spawned run, not as an unnamed child', () => {
+    const child = (branch: number) => `run_1.child.r/0.${branch}_0`;
+    const entries = [
+      entry({ key: 'r/0.0/0#0', name: 'spawn:pack', result: child(0), startedAt: at + 1, endedAt: at + 3 }),
+      entry({ key: 'r/0.1/0#0', name: 'spawn:pack', result: child(1), startedAt: at + 1, endedAt: at + 4 }),
+      entry({ key: 'r/0.0/0#1~timer', name: 'timer', kind: 'timer', startedAt: at + 5, endedAt: at + 5 }),
+      entry({ key: 'r/0.1/0#1~timer', name: 'timer', kind: 'timer', startedAt: at + 5, endedAt: at + 5 }),
+      entry({
+        key: 'r/0.0/0#1',
+        name: `waitFor:child:${child(0)}`,
+        kind: 'signal',
+        startedAt: at + 90,
+        endedAt: at + 90,
+      }),
+      entry({
+        key: 'r/0.1/0#1',
+        name: `waitFor:child:${child(1)}`,
+        kind: 'signal',
+        startedAt: at + 120,
+        endedAt: at + 120,
+      }),
+      entry({ key: 'r#1', name: 'manifest', startedAt: at + 121, endedAt: at + 121 }),
+    ];
+    const root = runTree(entries, 'shipping');
+    expect(
+      root.children.map((node) => [node.kind, node.label, node.runId, (node.end ?? 0) - (node.start ?? 0)]),
+    ).toEqual([
+      ['spawn', 'pack', child(0), 89],
+      ['spawn', 'pack', child(1), 119],
+    ]);
+    expect(root.children.map((node) => node.position)).toEqual([1, 2]);
+  });
+});
+
 describe('interruptions', () => {
   it('finds a pause between two steps, but not a wait, a sleep or an answered signal', () => {
     const entries = [
