@@ -17,13 +17,20 @@ const nap = workflow({ name: 'nap' }, async (ctx) => {
   return 'rested';
 });
 
+/** Waits for `go`, then sleeps for an hour: once answered it is asleep, waiting for no one. */
+const nightcap = workflow({ name: 'nightcap' }, async (ctx) => {
+  await ctx.waitFor('go');
+  await ctx.sleep(3_600_000);
+  return 'rested';
+});
+
 let answer = 'right';
 const quiz = workflow({ name: 'quiz' }, async (ctx, input: string) =>
   ctx.step('answer', async () => `${input}: ${answer}`),
 );
 
 async function open(store: Store = createMemoryStore()) {
-  const started = await startServer(store, { targets: [greet, approval, nap, quiz] });
+  const started = await startServer(store, { targets: [greet, approval, nap, nightcap, quiz] });
   stops.push(started.stop);
   const admin = await keyWith(store, ['admin']);
   return { ...started, store, url: started.server.url, admin };
@@ -116,6 +123,26 @@ describe('GET /v1/runs filters', () => {
     expect(await allPages(url, '/v1/runs?waiting=1', admin)).toEqual(waiting.slice(1));
     expect((await call(`${url}/v1/runs?waiting=1&status=completed`, { key: admin })).body.runs).toEqual([]);
     expect((await call(`${url}/v1/runs?waiting=yes`, { key: admin })).status).toBe(400);
+  });
+
+  it('does not list a run that sleeps after its wait was answered: not in the inbox, not waiting=1', async () => {
+    const { url, runtime, admin } = await open();
+    const started = await call(`${url}/v1/runs`, { key: admin, body: { target: 'nightcap' } });
+    const runId = started.body.id as string;
+    await waitForStatus(runtime, runId, 'suspended');
+    expect((await call(`${url}/v1/inbox?run=${runId}`, { key: admin })).body.requests).toMatchObject([
+      { kind: 'signal', signal: 'go', answered: false },
+    ]);
+    await call(`${url}/v1/runs/${runId}/signal`, { key: admin, body: { name: 'go' } });
+    // Asleep: suspended again, until an hour from now.
+    await expect
+      .poll(async () => {
+        const run = await runtime.get(runId);
+        return run.status === 'suspended' && (run.wakeAt ?? 0) > Date.now() + 60_000;
+      })
+      .toBe(true);
+    expect((await call(`${url}/v1/inbox?run=${runId}`, { key: admin })).body.requests).toEqual([]);
+    expect((await call(`${url}/v1/runs?waiting=1`, { key: admin })).body.runs).toEqual([]);
   });
 
   it('searches by run id, thread and target name (any case, part of it), with the other filters and paging', async () => {
