@@ -41,7 +41,8 @@ export function RunPage({ id }: { id: string }) {
   const list = entries.value;
   const target = current?.target ?? '';
   const tree = useMemo(() => runTree(list, target), [list, target]);
-  const gaps = useMemo(() => interruptions(list), [list]);
+  const forkedAt = current?.forkedFrom?.step;
+  const gaps = useMemo(() => interruptions(list, undefined, forkedAt), [list, forkedAt]);
   const ledgerList = useMemo(() => ledgers(list), [list]);
   const layout = useMemo(
     () => ({ resumedAt: gaps, ...(scope === undefined ? {} : { scope }) }),
