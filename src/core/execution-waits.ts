@@ -17,6 +17,11 @@ export abstract class WaitingExecution extends JournaledExecution {
   /** Stored signals whose payload a wait's schema refused: skipped, never consumed, never a reason to wake. */
   #refusedSignals: Set<number> | undefined;
   #wakeAt: number | undefined;
+  /**
+   * A wait of the run has ended (answered or timed out, here or in an earlier execution): the
+   * newest waits record may name it, so a suspension on timers alone records that none is open.
+   */
+  #waitEnded = false;
   #signals: SignalRecord[] | undefined;
   /**
    * A signal was stored for the run while this execution was still active in this process: if
@@ -37,6 +42,7 @@ export abstract class WaitingExecution extends JournaledExecution {
     const recorded = this.journal?.get(key);
     if (recorded !== undefined) {
       this.#passTimer(key);
+      this.#waitEnded = true;
       return (this.replay(key, recorded, name) as { payload: T }).payload;
     }
     this.refuseLive(key, name);
@@ -51,6 +57,7 @@ export abstract class WaitingExecution extends JournaledExecution {
     const signal = await this.#nextSignal(signalName, options?.schema);
     if (signal !== undefined) {
       this.#passTimer(key);
+      this.#waitEnded = true;
       this.consume(signal.id);
       const entry = this.entry(key, name, 'signal', startedAt);
       entry.result = { signalId: signal.id, payload: signal.payload };
@@ -62,6 +69,7 @@ export abstract class WaitingExecution extends JournaledExecution {
     if (timeoutMs === undefined) this.#suspend(signalName, undefined);
     const deadline = await this.#timer(key, timeoutMs);
     if (this.host.clock.now() < deadline) this.#suspend(signalName, deadline);
+    this.#waitEnded = true;
     const error = new WaitTimeoutError(signalName, timeoutMs, this.runId);
     const entry = this.entry(key, name, 'signal', startedAt);
     entry.status = 'failed';
@@ -198,6 +206,10 @@ export abstract class WaitingExecution extends JournaledExecution {
         owner: this.host.owner,
         waits: seq,
       });
+    } else if (this.#waitEnded) {
+      // Asleep on timers alone after a wait ended: the newest record would still name that wait
+      // (the inbox would list it); this one says no signal is awaited.
+      await store.appendRecord(waitsStream(this.runId), { waits: [] }, now);
     }
     await store.updateRun(
       this.runId,

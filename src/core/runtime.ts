@@ -61,8 +61,15 @@ export interface ForkOptions {
 
 /** Where a forked run came from. */
 export interface ForkOrigin {
+  /** The run it was forked from. */
   runId: string;
+  /** The key of the step it ran again (`ForkOptions.at`); the steps before it are shared. */
   at: string;
+  /**
+   * That step's position in the origin's journal, from 1 (the fork shares the `step - 1` entries
+   * before it). Absent from origins recorded before it was kept.
+   */
+  step?: number;
 }
 
 const forkOptionNames = optionNames<ForkOptions>({ at: true, input: true, runId: true });
@@ -614,7 +621,10 @@ class BatonRuntime implements Runtime {
     if (origin.source !== undefined) startOptions.source = origin.source;
     const record = this.#newRecord(definition, input, startOptions);
     const shared = entries.slice(0, cut).map((entry) => ({ ...entry, runId: record.id }));
-    return this.#create(definition, record, budget, { origin: { runId, at: options.at }, shared });
+    return this.#create(definition, record, budget, {
+      origin: { runId, at: options.at, step: cut + 1 },
+      shared,
+    });
   }
 
   async forkOrigin(runId: string): Promise<ForkOrigin | undefined> {

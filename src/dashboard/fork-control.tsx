@@ -1,10 +1,34 @@
-/** Fork a run from one of its steps (`POST /v1/runs/:id/fork`): the new run shares the steps before it and runs live from it; the page moves to it. */
+/** Fork a run from one of its steps (`POST /v1/runs/:id/fork`): the new run shares the steps before it and runs live from it; the page moves to it, which says where it came from. */
 
 import { useSignal } from '@preact/signals';
 import { api } from './api.js';
 import { ErrorNote } from './parts.js';
 import { href, route } from './router.js';
-import type { JournalEntry, Run } from './types.js';
+import type { ForkOrigin, JournalEntry, Run } from './types.js';
+
+/** "Forked from <run> at step <n>" on a forked run's page: a link to that step of the origin. */
+export function ForkOriginNote({ origin }: { origin: ForkOrigin }) {
+  const step = origin.step;
+  const shared = step === undefined ? 0 : step - 1;
+  return (
+    <p class="fork-origin">
+      Forked from{' '}
+      <a
+        href={href(`runs/${encodeURIComponent(origin.runId)}`, { step: step?.toString() })}
+        title="Open the step it was forked at"
+      >
+        {origin.runId}
+      </a>{' '}
+      at step {step === undefined ? null : `${step} `}
+      <code>{origin.at}</code>
+      {shared === 0
+        ? '.'
+        : shared === 1
+          ? ": step 1 is that run's, as recorded."
+          : `: steps 1–${shared} are that run's, as recorded.`}
+    </p>
+  );
+}
 
 /** The fork button of a step of the open run, with an optional other input (JSON). Needs a key with the `run` scope. */
 export function ForkControl({ entry }: { entry: JournalEntry }) {

@@ -13,11 +13,19 @@ const statusLabels: Record<string, string> = {
   'budget-exceeded': 'over budget',
 };
 
-/** A run's status as a coloured badge (`suspended` reads "waiting"). */
-export function StatusBadge({ status }: { status: string }) {
+/**
+ * A run's status as a coloured badge (`suspended` reads "waiting", or "sleeping" for a run
+ * asleep on timers alone: `wait` from `waitKind`).
+ */
+export function StatusBadge({ status, wait }: { status: string; wait?: string | undefined }) {
+  const sleeping = status === 'suspended' && wait === 'sleep';
   return (
-    <span class={`status status-${status}`} data-status={status}>
-      {statusLabels[status] ?? status}
+    <span
+      class={sleeping ? `status status-${status} status-sleeping` : `status status-${status}`}
+      data-status={status}
+      data-wait={wait}
+    >
+      {sleeping ? 'sleeping' : (statusLabels[status] ?? status)}
     </span>
   );
 }

@@ -220,14 +220,19 @@ const waiting = new Set(['signal', 'sleep', 'timer']);
  * reads the step times: within one execution a step starts as soon as the one before it is
  * recorded, so a pause of more than `gapMs` before a step that is not a wait, after a step that
  * is not a wait, is a crash or a stop followed by a resume (whose replay returned the recorded
- * steps at once and ran the next one for real).
+ * steps at once and ran the next one for real). In a fork, `forkedAt` is the position of its first
+ * step of its own: the pause before it is the time between the original run and the fork.
  *
  * @example
  * ```ts
  * interruptions(entries); // [{ before: 2, after: 3, stoppedAt, resumedAt }]
  * ```
  */
-export function interruptions(entries: readonly TimelineEntry[], gapMs = 2000): Interruption[] {
+export function interruptions(
+  entries: readonly TimelineEntry[],
+  gapMs = 2000,
+  forkedAt?: number,
+): Interruption[] {
   const found: Interruption[] = [];
   let lastEnd: number | undefined;
   let lastPosition = 0;
@@ -236,6 +241,7 @@ export function interruptions(entries: readonly TimelineEntry[], gapMs = 2000): 
     if (
       lastEnd !== undefined &&
       entry.startedAt - lastEnd > gapMs &&
+      index + 1 !== forkedAt &&
       !waiting.has(entry.kind) &&
       !waiting.has(lastKind)
     )

@@ -3,8 +3,10 @@
 import { useSignal } from '@preact/signals';
 import { useEffect, useMemo } from 'preact/hooks';
 import { api, followStream } from './api.js';
+import { ForkOriginNote } from './fork-control.js';
 import { formatCost, formatDuration, formatJson, formatTime, formatTokens } from './format.js';
 import { ErrorNote, LiveDot, StatusBadge, useNow } from './parts.js';
+import { ReplayButton, ReplayResult, useReplay } from './replay-control.js';
 import { href, replaceRoute, route } from './router.js';
 import {
   chatThread,
@@ -16,6 +18,7 @@ import {
   type TreeNode,
 } from './run-model.js';
 import { ChatView, ErrorsView, errorClass, InterruptionNote, LedgersView, RunTreeView } from './run-views.js';
+import { WaitingNote, waitKind } from './run-waits.js';
 import { StepDetails } from './step-details.js';
 import { Timeline } from './timeline.js';
 import { endedStatuses, type JournalEntry, type Run } from './types.js';
@@ -27,6 +30,7 @@ export function RunPage({ id }: { id: string }) {
   const error = useSignal<unknown>(undefined);
   const actionError = useSignal<unknown>(undefined);
   const live = useSignal<'connecting' | 'live' | 'reconnecting' | 'off'>('connecting');
+  const replay = useReplay(id);
   const current = run.value;
   const open = current !== undefined && !endedStatuses.has(current.status);
   const now = useNow(open);
@@ -37,7 +41,8 @@ export function RunPage({ id }: { id: string }) {
   const list = entries.value;
   const target = current?.target ?? '';
   const tree = useMemo(() => runTree(list, target), [list, target]);
-  const gaps = useMemo(() => interruptions(list), [list]);
+  const forkedAt = current?.forkedFrom?.step;
+  const gaps = useMemo(() => interruptions(list, undefined, forkedAt), [list, forkedAt]);
   const ledgerList = useMemo(() => ledgers(list), [list]);
   const layout = useMemo(
     () => ({ resumedAt: gaps, ...(scope === undefined ? {} : { scope }) }),
@@ -150,19 +155,23 @@ export function RunPage({ id }: { id: string }) {
           </>
         )}
       </p>
+      {current.forkedFrom === undefined ? null : <ForkOriginNote origin={current.forkedFrom} />}
       <div class="page-head">
         <h1 id="run-title">
           {current.target} <span class="run-id">{current.id}</span>
         </h1>
-        <StatusBadge status={current.status} />
+        <StatusBadge status={current.status} wait={waitKind(current)} />
         {open || live.value !== 'off' ? <LiveDot state={live.value} /> : null}
         {open ? (
           <button type="button" class="quiet" onClick={cancel}>
             Cancel run
           </button>
-        ) : null}
+        ) : (
+          <ReplayButton replay={replay} />
+        )}
       </div>
       <ErrorNote error={actionError.value} />
+      {open ? null : <ReplayResult replay={replay} entries={list} onSelect={select} />}
       <dl class="facts">
         <div>
           <dt>Started</dt>
@@ -193,13 +202,7 @@ export function RunPage({ id }: { id: string }) {
           </div>
         )}
       </dl>
-      {current.status === 'suspended' ? (
-        <p class="waiting-note">
-          Waiting since {formatTime(current.updatedAt, now)}
-          {current.wakeAt === undefined ? '' : `, or until ${formatTime(current.wakeAt, now)}`}.{' '}
-          <a href={href('inbox')}>Answer it in the inbox</a> if a person is needed.
-        </p>
-      ) : null}
+      {current.status === 'suspended' ? <WaitingNote run={current} now={now} /> : null}
       {current.error === undefined ? null : (
         <div class="run-error" role="alert">
           <strong>{errorClass(current.error)}</strong>: {current.error.message}

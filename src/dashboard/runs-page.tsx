@@ -6,6 +6,7 @@ import { api, followStream } from './api.js';
 import { formatCost, formatDuration, formatTime, formatTokens } from './format.js';
 import { ErrorNote, LiveDot, StatusBadge, useNow } from './parts.js';
 import { href, replaceRoute, route } from './router.js';
+import { waitKind, waitWords } from './run-waits.js';
 import { endedStatuses, type Run, type RunChange, runStatuses, type Target } from './types.js';
 
 const pageSize = 50;
@@ -117,7 +118,9 @@ export function RunsPage() {
         const existing = list[index] as Run;
         if (existing.updatedAt > run.updatedAt) return;
         const next = list.slice();
-        if (matches(run, filters)) next[index] = { ...existing, ...run };
+        // What it waits for is what the change says (nothing once it is no longer suspended).
+        const { waitingFor: _before, ...kept } = existing;
+        if (matches(run, filters)) next[index] = { ...kept, ...run };
         else next.splice(index, 1);
         runs.value = next;
         return;
@@ -229,7 +232,7 @@ export function RunsPage() {
             <option value="">any</option>
             {runStatuses.map((status) => (
               <option value={status} key={status}>
-                {status === 'suspended' ? 'suspended (waiting)' : status}
+                {status === 'suspended' ? 'suspended (waiting, sleeping)' : status}
               </option>
             ))}
           </select>
@@ -320,51 +323,63 @@ export function RunsPage() {
             </tr>
           </thead>
           <tbody>
-            {runs.value.map((run) => (
-              <tr key={run.id} data-run={run.id} data-status={run.status}>
-                <td>
-                  <StatusBadge status={run.status} />
-                </td>
-                <td class="target">
-                  <a href={href(`runs/${encodeURIComponent(run.id)}`)} title={`Open run ${run.id}`}>
-                    {run.target}
-                  </a>
-                  {run.threadId === undefined ? null : (
-                    <a
-                      class="thread"
-                      href={href('runs', { thread: run.threadId })}
-                      title="Runs of this thread"
-                    >
-                      thread {run.threadId}
+            {runs.value.map((run) => {
+              const wait = waitKind(run);
+              const words = waitWords(run, wait, now);
+              return (
+                <tr key={run.id} data-run={run.id} data-status={run.status}>
+                  <td>
+                    <StatusBadge status={run.status} wait={wait} />
+                    {words === undefined ? null : (
+                      <span
+                        class="wait-note"
+                        title={wait === 'sleep' ? new Date(run.wakeAt ?? 0).toISOString() : undefined}
+                      >
+                        {words}
+                      </span>
+                    )}
+                  </td>
+                  <td class="target">
+                    <a href={href(`runs/${encodeURIComponent(run.id)}`)} title={`Open run ${run.id}`}>
+                      {run.target}
                     </a>
-                  )}
-                  {run.error === undefined ? null : (
-                    <span class="row-error" title={run.error.message}>
-                      {run.error.code === undefined ? '' : `${run.error.code}: `}
-                      {run.error.message}
-                    </span>
-                  )}
-                </td>
-                <td class="id optional">
-                  <a
-                    class="id-link"
-                    href={href(`runs/${encodeURIComponent(run.id)}`)}
-                    tabIndex={-1}
-                    title={run.id}
-                  >
-                    {run.id}
-                  </a>
-                </td>
-                <td class="optional" title={new Date(run.createdAt).toISOString()}>
-                  {formatTime(run.createdAt, now)}
-                </td>
-                <td class="number">
-                  {formatDuration((run.endedAt ?? Math.max(now, run.updatedAt)) - run.createdAt)}
-                </td>
-                <td class="number optional">{formatTokens(run.usage.totalTokens)}</td>
-                <td class="number optional">{formatCost(run.costUsd)}</td>
-              </tr>
-            ))}
+                    {run.threadId === undefined ? null : (
+                      <a
+                        class="thread"
+                        href={href('runs', { thread: run.threadId })}
+                        title="Runs of this thread"
+                      >
+                        thread {run.threadId}
+                      </a>
+                    )}
+                    {run.error === undefined ? null : (
+                      <span class="row-error" title={run.error.message}>
+                        {run.error.code === undefined ? '' : `${run.error.code}: `}
+                        {run.error.message}
+                      </span>
+                    )}
+                  </td>
+                  <td class="id optional">
+                    <a
+                      class="id-link"
+                      href={href(`runs/${encodeURIComponent(run.id)}`)}
+                      tabIndex={-1}
+                      title={run.id}
+                    >
+                      {run.id}
+                    </a>
+                  </td>
+                  <td class="optional" title={new Date(run.createdAt).toISOString()}>
+                    {formatTime(run.createdAt, now)}
+                  </td>
+                  <td class="number">
+                    {formatDuration((run.endedAt ?? Math.max(now, run.updatedAt)) - run.createdAt)}
+                  </td>
+                  <td class="number optional">{formatTokens(run.usage.totalTokens)}</td>
+                  <td class="number optional">{formatCost(run.costUsd)}</td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>

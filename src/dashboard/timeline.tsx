@@ -3,6 +3,7 @@
 import { useSignal } from '@preact/signals';
 import { useEffect, useLayoutEffect, useMemo, useRef } from 'preact/hooks';
 import { formatDuration } from './format.js';
+import { waitKind } from './run-waits.js';
 import { type LayoutOptions, layoutTimeline, type MarkerKind } from './timeline-model.js';
 import type { JournalEntry, Run } from './types.js';
 
@@ -202,9 +203,9 @@ export function Timeline({ entries, run, now, selected, onSelect, layout }: Time
         </ol>
       </div>
       {run.status === 'suspended' ? (
-        <div class="waiting-row">
+        <div class={waitKind(run) === 'sleep' ? 'waiting-row sleeping' : 'waiting-row'}>
           <span class="step-label">
-            <span class="step-name">waiting…</span>
+            <span class="step-name">{waitKind(run) === 'sleep' ? 'sleeping…' : 'waiting…'}</span>
           </span>
           <span class="step-track">
             <span

@@ -53,6 +53,29 @@ export interface Run {
   updatedAt: number;
   endedAt?: number;
   wakeAt?: number;
+  /** A suspended run: the signals it waits for; `[]` while it only sleeps until `wakeAt`. */
+  waitingFor?: string[];
+  /** A forked run (`GET /v1/runs/:id`): where it came from. */
+  forkedFrom?: ForkOrigin;
+}
+
+/** Where a forked run came from: the run, the key of the step it ran again, and that step's position in the run's journal. */
+export interface ForkOrigin {
+  runId: string;
+  at: string;
+  step?: number;
+}
+
+/** What `POST /v1/runs/:id/replay` reports: whether today's code makes the recorded run again, or where it first differs. */
+export interface ReplayReport {
+  runId: string;
+  identical: boolean;
+  recorded: number;
+  replayed: number;
+  status: string;
+  output?: unknown;
+  error?: { name: string; message: string; code?: string };
+  difference?: { key?: string; recorded?: string; requested?: string; message: string };
 }
 
 /** A `run` event of `GET /v1/events`. */

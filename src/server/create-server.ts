@@ -29,6 +29,7 @@ import {
   type ServedTarget,
   type Tenant,
 } from './route.js';
+import { forkedFrom, waitingFor, withWaits } from './run-details.js';
 import { parseEventId, streamRunEvents } from './run-events.js';
 import { runListPage } from './run-list.js';
 import {
@@ -247,7 +248,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
         }
         const { target: _asked, ...rest } = request;
         const page = await runListPage(tenant, { ...rest, ...(target === undefined ? {} : { target }) });
-        return c.json({ runs: page.runs.map(runView), nextCursor: page.nextCursor });
+        const runs = await Promise.all(page.runs.map((run) => withWaits(tenant.store, runView(run))));
+        return c.json({ runs, nextCursor: page.nextCursor });
       },
     },
     {
@@ -260,8 +262,17 @@ export function createServer(options: ServerOptions): Hono<Env> {
       responses: { 200: { description: 'The run', schema: runSchema } },
       async handle(c, { params, key, tenant }) {
         const run = await readRun(tenant, params.id, key);
+        const [journal, waits, origin] = await Promise.all([
+          tenant.store.loadJournal(run.id),
+          waitingFor(tenant.store, run),
+          forkedFrom(tenant.runtime, tenant.store, run.id),
+        ]);
         // The input as the run's input guardrails left it (a redacted email is never sent).
-        return c.json(runView(withGuardedInput(run, await tenant.store.loadJournal(run.id))));
+        return c.json({
+          ...runView(withGuardedInput(run, journal)),
+          ...(waits === undefined ? {} : { waitingFor: waits }),
+          ...(origin === undefined ? {} : { forkedFrom: origin }),
+        });
       },
     },
     {

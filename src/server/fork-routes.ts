@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { HttpError } from './http-error.js';
 import { type Route, readRun, type Tenant } from './route.js';
+import { withWaits } from './run-details.js';
 import { runParams, runSchema, runView } from './schemas.js';
 
 const forkBody = z.strictObject({
@@ -88,7 +89,9 @@ export function forkRoutes(): Route[] {
           'input' in request ? { at: request.at, input: request.input } : { at: request.at },
         );
         c.header('Location', `/v1/runs/${handle.runId}`);
-        return c.json(runView(await tenant.runtime.get(handle.runId)), 201);
+        const view = await withWaits(tenant.store, runView(await tenant.runtime.get(handle.runId)));
+        const forkedFrom = await tenant.runtime.forkOrigin(handle.runId);
+        return c.json(forkedFrom === undefined ? view : { ...view, forkedFrom }, 201);
       },
     },
     {

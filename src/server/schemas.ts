@@ -89,6 +89,26 @@ export const runSchema = z.object({
   wakeAt: z.number().optional(),
   trace: z.string().optional(),
   schemaVersion: z.number(),
+  waitingFor: z
+    .array(z.string())
+    .optional()
+    .describe(
+      'A suspended run: the signals it waits for (approval:<call>, human:<member>, a waitFor name, child:<run>); [] while it only sleeps until wakeAt. In GET /v1/runs, GET /v1/runs/:id and GET /v1/events',
+    ),
+  forkedFrom: z
+    .object({
+      runId: z.string().describe('The run it was forked from'),
+      at: z.string().describe('The key of the step it ran again; the steps before it are shared'),
+      step: z
+        .number()
+        .int()
+        .optional()
+        .describe("That step's position in the origin's journal, from 1 (as ?step= on its dashboard page)"),
+    })
+    .optional()
+    .describe(
+      "A forked run (POST /v1/runs/:id/fork): where it came from. In GET /v1/runs/:id and the fork's 201",
+    ),
 });
 
 /** A page of `GET /v1/runs`. */

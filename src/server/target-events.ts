@@ -5,6 +5,7 @@ import { terminalStatuses } from '../core/store.js';
 import type { RunRecord, Store } from '../index.js';
 import { HttpError } from './http-error.js';
 import { assertTarget, type Route, type Tenant } from './route.js';
+import { waitingFor } from './run-details.js';
 import { streamFromStore } from './store-stream.js';
 
 const eventsQuery = z.strictObject({
@@ -129,7 +130,7 @@ function streamChanges(
         await stream.writeSSE({
           id: `${run.updatedAt}:${run.id}`,
           event: 'run',
-          data: JSON.stringify(summary(run)),
+          data: JSON.stringify(await summary(store, run)),
         });
       }
       forget(seen);
@@ -177,7 +178,8 @@ function isAfter(run: RunRecord, point: { at: number; id: string }): boolean {
   return run.updatedAt > point.at || (run.updatedAt === point.at && run.id > point.id);
 }
 
-function summary(run: RunRecord): Record<string, unknown> {
+/** What a `run` event says of a run: its summary, and the signals a suspended one waits for. */
+async function summary(store: Store, run: RunRecord): Promise<Record<string, unknown>> {
   const data: Record<string, unknown> = {
     runId: run.id,
     target: run.target,
@@ -191,5 +193,7 @@ function summary(run: RunRecord): Record<string, unknown> {
   if (run.endedAt !== undefined) data.endedAt = run.endedAt;
   if (run.wakeAt !== undefined) data.wakeAt = run.wakeAt;
   if (run.error !== undefined) data.error = run.error;
+  const waits = await waitingFor(store, run);
+  if (waits !== undefined) data.waitingFor = waits;
   return data;
 }

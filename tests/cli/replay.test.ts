@@ -79,7 +79,7 @@ describe('baton replay', () => {
     expect(forked.output).toEqual({ charged: 10 });
     expect(readFileSync(join(scratch, 'charges.log'), 'utf8').length).toBe(chargesBefore + 1);
     expect(runBaton(env, ['show', forked.id, '--store', store], { cwd: scratch }).stdout).toContain(
-      `forked  from ${runId} at r#1`,
+      `forked  from ${runId} at r#1 (step 2)`,
     );
     const missing = runBaton(env, ['fork', runId, '--store', store], { cwd: scratch });
     expect(missing.code).toBe(2);

@@ -276,7 +276,11 @@ describe('fork from a step', () => {
     const forkId = decodeURIComponent(
       new URL(page.url()).hash.replace(/^#\/runs\//, '').split('?')[0] as string,
     );
-    expect(await runtime.forkOrigin(forkId)).toEqual({ runId: ids.shipped, at: journal[position - 1]?.key });
+    expect(await runtime.forkOrigin(forkId)).toEqual({
+      runId: ids.shipped,
+      at: journal[position - 1]?.key,
+      step: position,
+    });
     // The new run: check shared, price and reserve live, then waiting for go again.
     await waitForStatus(runtime, forkId, 'suspended');
     expect((await runtime.journal(forkId)).slice(0, 3).map((entry) => entry.name)).toEqual([

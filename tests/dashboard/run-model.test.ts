@@ -117,6 +117,20 @@ describe('runTree with distributed children', () => {
 });
 
 describe('interruptions', () => {
+  it("does not take a fork's pause between the shared steps and its own first step for one", () => {
+    // Steps 1 and 2 are the original run's (recorded a minute before the fork); step 3 on ran in the fork.
+    const entries = [
+      entry({ key: 'r#0', name: 'check', startedAt: at, endedAt: at + 20 }),
+      entry({ key: 'r#1', name: 'price', startedAt: at + 25, endedAt: at + 40 }),
+      entry({ key: 'r#2', name: 'reserve', startedAt: at + 60_040, endedAt: at + 60_060 }),
+      entry({ key: 'r#3', name: 'charge', startedAt: at + 200_000, endedAt: at + 200_010 }),
+    ];
+    expect(interruptions(entries, 2000, 3)).toEqual([
+      { before: 3, after: 4, stoppedAt: at + 60_060, resumedAt: at + 200_000 },
+    ]);
+    expect(interruptions(entries).map((gap) => gap.after)).toEqual([3, 4]);
+  });
+
   it('finds a pause between two steps, but not a wait, a sleep or an answered signal', () => {
     const entries = [
       entry({ key: 'r#0', name: 'collect', startedAt: at, endedAt: at + 20 }),

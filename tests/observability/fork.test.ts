@@ -29,7 +29,7 @@ describe('runtime.fork', () => {
     expect(await fork.result()).toBe('draft from notes on owls, polished');
     // research replayed from the shared journal; draft and polish ran again.
     expect(calls).toEqual(['research', 'draft', 'polish', 'draft', 'polish']);
-    expect(await runtime.forkOrigin(fork.runId)).toEqual({ runId: original.runId, at: 'r#1' });
+    expect(await runtime.forkOrigin(fork.runId)).toEqual({ runId: original.runId, at: 'r#1', step: 2 });
     expect(await runtime.forkOrigin(original.runId)).toBeUndefined();
     // The original is untouched.
     expect((await runtime.journal(original.runId)).map((entry) => entry.runId)).toEqual([

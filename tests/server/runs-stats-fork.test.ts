@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dataset, runEval } from '../../src/evals/index.js';
 import { createMemoryStore, type RunRecord, type Store, workflow } from '../../src/index.js';
 import { waitForStatus } from '../../src/testing/index.js';
-import { approval, call, greet, keyWith, startServer } from './server-fixtures.js';
+import { approval, call, greet, keyWith, readEvents, startServer } from './server-fixtures.js';
 
 let stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -17,13 +17,20 @@ const nap = workflow({ name: 'nap' }, async (ctx) => {
   return 'rested';
 });
 
+/** Waits for `go`, then sleeps for an hour: once answered it is asleep, waiting for no one. */
+const nightcap = workflow({ name: 'nightcap' }, async (ctx) => {
+  await ctx.waitFor('go');
+  await ctx.sleep(3_600_000);
+  return 'rested';
+});
+
 let answer = 'right';
 const quiz = workflow({ name: 'quiz' }, async (ctx, input: string) =>
   ctx.step('answer', async () => `${input}: ${answer}`),
 );
 
 async function open(store: Store = createMemoryStore()) {
-  const started = await startServer(store, { targets: [greet, approval, nap, quiz] });
+  const started = await startServer(store, { targets: [greet, approval, nap, nightcap, quiz] });
   stops.push(started.stop);
   const admin = await keyWith(store, ['admin']);
   return { ...started, store, url: started.server.url, admin };
@@ -116,6 +123,57 @@ describe('GET /v1/runs filters', () => {
     expect(await allPages(url, '/v1/runs?waiting=1', admin)).toEqual(waiting.slice(1));
     expect((await call(`${url}/v1/runs?waiting=1&status=completed`, { key: admin })).body.runs).toEqual([]);
     expect((await call(`${url}/v1/runs?waiting=yes`, { key: admin })).status).toBe(400);
+  });
+
+  it('does not list a run that sleeps after its wait was answered: not in the inbox, not waiting=1', async () => {
+    const { url, runtime, admin } = await open();
+    const started = await call(`${url}/v1/runs`, { key: admin, body: { target: 'nightcap' } });
+    const runId = started.body.id as string;
+    await waitForStatus(runtime, runId, 'suspended');
+    expect((await call(`${url}/v1/inbox?run=${runId}`, { key: admin })).body.requests).toMatchObject([
+      { kind: 'signal', signal: 'go', answered: false },
+    ]);
+    await call(`${url}/v1/runs/${runId}/signal`, { key: admin, body: { name: 'go' } });
+    // Asleep: suspended again, until an hour from now.
+    await expect
+      .poll(async () => {
+        const run = await runtime.get(runId);
+        return run.status === 'suspended' && (run.wakeAt ?? 0) > Date.now() + 60_000;
+      })
+      .toBe(true);
+    expect((await call(`${url}/v1/inbox?run=${runId}`, { key: admin })).body.requests).toEqual([]);
+    expect((await call(`${url}/v1/runs?waiting=1`, { key: admin })).body.runs).toEqual([]);
+  });
+
+  it('says which signals a suspended run waits for ([] while it only sleeps) in a run, the list and the change stream', async () => {
+    const { url, runtime, admin } = await open();
+    const started = await call(`${url}/v1/runs`, { key: admin, body: { target: 'nightcap' } });
+    const runId = started.body.id as string;
+    await waitForStatus(runtime, runId, 'suspended');
+    expect((await call(`${url}/v1/runs/${runId}`, { key: admin })).body.waitingFor).toEqual(['go']);
+    const live = readEvents(`${url}/v1/events?after=${started.body.updatedAt}`, {
+      key: admin,
+      stop: (events) => events.some((event) => event.data.runId === runId && event.data.wakeAt > 0),
+    });
+    await call(`${url}/v1/runs/${runId}/signal`, { key: admin, body: { name: 'go' } });
+    const { events } = await live;
+    const asleep = events.filter((event) => event.data.runId === runId).at(-1)?.data;
+    expect(asleep).toMatchObject({ status: 'suspended', waitingFor: [] });
+    const run = (await call(`${url}/v1/runs/${runId}`, { key: admin })).body;
+    expect(run).toMatchObject({ status: 'suspended', waitingFor: [] });
+    expect(run.wakeAt).toBeGreaterThan(Date.now() + 60_000);
+    const done = await call(`${url}/v1/runs`, {
+      key: admin,
+      body: { target: 'greet', input: { name: 'Ada' } },
+    });
+    await waitForStatus(runtime, done.body.id, 'completed');
+    const listed = (await call(`${url}/v1/runs`, { key: admin })).body.runs as RunRecord[];
+    expect(
+      listed.map((listedRun) => [listedRun.id, (listedRun as { waitingFor?: string[] }).waitingFor]),
+    ).toEqual([
+      [done.body.id, undefined],
+      [runId, []],
+    ]);
   });
 
   it('searches by run id, thread and target name (any case, part of it), with the other filters and paging', async () => {
@@ -243,7 +301,26 @@ describe('fork and replay over HTTP', () => {
       ['price', 'price 9'],
       ['reserve', 'reserve 9'],
     ]);
-    expect(await runtime.forkOrigin(forked.body.id)).toEqual({ runId: started.body.id, at: price?.key });
+    const position = journal.indexOf(price as (typeof journal)[number]) + 1;
+    const origin = { runId: started.body.id, at: price?.key, step: position };
+    expect(await runtime.forkOrigin(forked.body.id)).toEqual(origin);
+    // The API says where it came from: in the 201 and in GET /v1/runs/:id; the original was not forked.
+    expect(forked.body.forkedFrom).toEqual(origin);
+    expect((await call(`${url}/v1/runs/${forked.body.id}`, { key: admin })).body.forkedFrom).toEqual(origin);
+    expect((await call(`${url}/v1/runs/${started.body.id}`, { key: admin })).body).not.toHaveProperty(
+      'forkedFrom',
+    );
+    // An origin recorded before positions were kept ({ runId, at }) gets its step from the origin's journal.
+    await store.appendRecord('fork:run_older_fork', { runId: started.body.id, at: price?.key });
+    await store.createRun({
+      ...base,
+      id: 'run_older_fork',
+      target: 'approval',
+      status: 'completed',
+      createdAt: 1000,
+      updatedAt: 1000,
+    });
+    expect((await call(`${url}/v1/runs/run_older_fork`, { key: admin })).body.forkedFrom).toEqual(origin);
   });
 
   it('refuses a fork without the run scope (403), of an unknown run (404), at a step the run lacks (400), with bad input (400)', async () => {
@@ -325,6 +402,9 @@ describe('fork and replay over HTTP', () => {
       (parameter: { name: string }) => parameter.name,
     );
     expect(stats).toContain('bucket');
+    const run = document.paths['/v1/runs/{id}'].get.responses['200'].content['application/json'].schema;
+    expect(run.properties.waitingFor).toMatchObject({ type: 'array', items: { type: 'string' } });
+    expect(Object.keys(run.properties.forkedFrom.properties)).toEqual(['runId', 'at', 'step']);
   });
 });
 

@@ -52,7 +52,7 @@ export const showCommand: Command = {
         const forked =
           origin === undefined
             ? ''
-            : `  ${context.style.dim('forked'.padEnd(8))}from ${origin.runId} at ${origin.at}\n`;
+            : `  ${context.style.dim('forked'.padEnd(8))}from ${origin.runId} at ${origin.at}${origin.step === undefined ? '' : ` (step ${origin.step})`}\n`;
         const summary = runSummary(shownRecord, context.style);
         const head = forked === '' ? summary : `${summary.trimEnd()}\n${forked}`;
         context.stdout.write(`${head}\n${stepTreeText(steps, context.style)}`);
