@@ -7,7 +7,7 @@ import { cors } from 'hono/cors';
 import type { ZodType } from 'zod';
 import { z } from 'zod';
 import { findForbiddenKey } from '../core/forbidden-keys.js';
-import { BatonError, type Runnable, type Runtime, withGuardedInput } from '../index.js';
+import { BatonError, type Runnable, type Runtime } from '../index.js';
 import { type A2aServerOptions, mountA2a } from './a2a-routes.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { chatRoute } from './chat-route.js';
@@ -44,6 +44,7 @@ import {
   targetsSchema,
 } from './schemas.js';
 import { readShownJournal } from './shown-journal.js';
+import { createShownRuns } from './shown-runs.js';
 import { storeChanges } from './store-changes.js';
 import { targetEventsRoute } from './target-events.js';
 import { waitRoutes } from './wait-routes.js';
@@ -201,7 +202,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
           }
           runId = `run_idem_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
           const existing = await store.getRun(runId);
-          if (existing !== undefined) return c.json(runView(sameRequest(existing, request)), 200);
+          if (existing !== undefined)
+            return c.json(runView(await tenant.shown.one(sameRequest(existing, request))), 200);
         }
         try {
           const handle = await runtime.start(request.target, request.input, {
@@ -212,11 +214,14 @@ export function createServer(options: ServerOptions): Hono<Env> {
           // The run starts on its own; its result is not awaited here (a waiter would poll the store
           // for as long as the run waits, days for an approval). Clients read it from the store.
           c.header('Location', `/v1/runs/${handle.runId}`);
-          return c.json(runView(await runtime.get(handle.runId)), 201);
+          return c.json(runView(await tenant.shown.one(await runtime.get(handle.runId))), 201);
         } catch (error) {
           // Another request with the same key won the race: answer with its run.
           if (runId !== undefined && BatonError.isInstance(error) && error.code === 'RUN_EXISTS') {
-            return c.json(runView(sameRequest(await runtime.get(runId), request)), 200);
+            return c.json(
+              runView(await tenant.shown.one(sameRequest(await runtime.get(runId), request))),
+              200,
+            );
           }
           throw error;
         }
@@ -247,7 +252,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
         }
         const { target: _asked, ...rest } = request;
         const page = await runListPage(tenant, { ...rest, ...(target === undefined ? {} : { target }) });
-        return c.json({ runs: page.runs.map(runView), nextCursor: page.nextCursor });
+        const runs = await tenant.shown.many(page.runs);
+        return c.json({ runs: runs.map(runView), nextCursor: page.nextCursor });
       },
     },
     {
@@ -261,7 +267,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
       async handle(c, { params, key, tenant }) {
         const run = await readRun(tenant, params.id, key);
         // The input as the run's input guardrails left it (a redacted email is never sent).
-        return c.json(runView(withGuardedInput(run, await tenant.store.loadJournal(run.id))));
+        return c.json(runView(await tenant.shown.one(run)));
       },
     },
     {
@@ -274,7 +280,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
       responses: { 200: { description: 'The run after cancelling', schema: runSchema } },
       async handle(c, { params, key, tenant }) {
         const run = await readRun(tenant, params.id, key);
-        return c.json(runView(await tenant.runtime.cancel(run.id)));
+        return c.json(runView(await tenant.shown.one(await tenant.runtime.cancel(run.id))));
       },
     },
     {
@@ -303,7 +309,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
           );
         }
         await tenant.runtime.signal(run.id, request.name, request.payload ?? null);
-        return c.json(runView(await tenant.runtime.get(run.id)), 202);
+        return c.json(runView(await tenant.shown.one(await tenant.runtime.get(run.id))), 202);
       },
     },
     {
@@ -536,7 +542,14 @@ function tenantOf(
     served.set(entry.runnable.name, entry);
     runtime.register(entry.runnable);
   }
-  return { id, runtime, store: runtime.store, served, changes: storeChanges(runtime.store) };
+  return {
+    id,
+    runtime,
+    store: runtime.store,
+    served,
+    changes: storeChanges(runtime.store),
+    shown: createShownRuns(runtime.store),
+  };
 }
 
 /** An idempotent start's stored run must be what was asked again: the same target and thread. */

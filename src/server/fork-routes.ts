@@ -88,7 +88,7 @@ export function forkRoutes(): Route[] {
           'input' in request ? { at: request.at, input: request.input } : { at: request.at },
         );
         c.header('Location', `/v1/runs/${handle.runId}`);
-        return c.json(runView(await tenant.runtime.get(handle.runId)), 201);
+        return c.json(runView(await tenant.shown.one(await tenant.runtime.get(handle.runId))), 201);
       },
     },
     {

@@ -136,7 +136,8 @@ export function readRoutes(): Route[] {
             'THREAD_NOT_FOUND',
             `No thread "${id}": no run was started with this threadId.`,
           );
-        return c.json({ id, messages, runs: runs.slice(0, limit).map(runView) });
+        const shown = await tenant.shown.many(runs.slice(0, limit));
+        return c.json({ id, messages, runs: shown.map(runView) });
       },
     },
     {
