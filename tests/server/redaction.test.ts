@@ -60,17 +60,17 @@ function intake(gate: Promise<void>) {
   });
 }
 
-/** A mailer: asks to mail the customer with a tool that waits for approval, then says it is sent. */
-function mailer() {
+/** A mailer: asks to mail the customer (with a tool that waits for approval unless `approval` is false), then says it is sent. */
+function mailer(name = 'mailer', approval = true) {
   const sendMail = tool({
     name: 'send_mail',
     description: 'Mails a customer',
     input: z.object({ to: z.string() }),
-    approval: 'always',
+    ...(approval ? { approval: 'always' as const } : {}),
     execute: async ({ to }) => `sent to ${to}`,
   });
   return agent({
-    name: 'mailer',
+    name,
     instructions: 'Mail the customer.',
     tools: [sendMail],
     guardrails: [redactPii(), redactSecrets()],
@@ -92,7 +92,7 @@ afterEach(async () => {
 
 async function serve(store: Store, gate: Promise<void>) {
   const started = await startServer(store, {
-    targets: [intake(gate), mailer()],
+    targets: [intake(gate), mailer(), mailer('notifier', false)],
     mcp: (served) => createMcpServer(served),
   });
   stop = started.stop;
@@ -283,5 +283,59 @@ describe('redaction in the API', () => {
     });
     expect(got.history[0]?.parts[0]?.content).toEqual({ $case: 'text', value: redactedInput });
     for (const body of [task, got, listed]) expect(clean(body)).toBe(true);
+  });
+
+  it("sends a tool call's arguments that a tool-input guardrail rewrote as rewritten: journal, step events, thread", async () => {
+    const store = createMemoryStore();
+    const started = await serve(store, Promise.resolve());
+    const key = await keyWith(store, ['read', 'run', 'approve']);
+    const url = started.server.url;
+    const redacted = { to: '[REDACTED:email]' };
+    /** The arguments of the model's call `call_mail` in a journal answer. */
+    const askedIn = (body: { entries: { kind: string; result?: { toolCalls?: { input: string }[] } }[] }) =>
+      body.entries.find((entry) => entry.kind === 'model')?.result?.toolCalls?.[0]?.input ?? '';
+
+    // Runs at once: the tool step records the arguments it ran with.
+    const sent = await startRun(
+      started,
+      key,
+      { target: 'notifier', input: rawInput, threadId: 'th-9' },
+      'completed',
+    );
+    // Waits for approval: the approval request holds them, then the tool step too.
+    const gated = await startRun(started, key, { target: 'mailer', input: rawInput }, 'suspended');
+    const waiting = await call(`${url}/v1/runs/${gated}/journal`, { key });
+    expect(clean(waiting.body)).toBe(true);
+    expect(JSON.parse(askedIn(waiting.body))).toEqual(redacted);
+    await call(`${url}/v1/runs/${gated}/approvals/call_mail`, { key, body: { approved: true } });
+    await waitForStatus(started.runtime, gated, 'completed');
+
+    for (const runId of [sent, gated]) {
+      expect(clean(await started.runtime.journal(runId))).toBe(false);
+      const journal = await call(`${url}/v1/runs/${runId}/journal`, { key });
+      const { events } = await readEvents(`${url}/v1/runs/${runId}/events?content=1`, { key });
+      expect(clean(journal.body), runId).toBe(true);
+      expect(clean(events), runId).toBe(true);
+      expect(JSON.parse(askedIn(journal.body))).toEqual(redacted);
+    }
+    const thread = await call(`${url}/v1/threads/th-9`, { key });
+    expect(clean(thread.body)).toBe(true);
+    const asked = thread.body.messages.find((message: { role: string }) => message.role === 'assistant');
+    expect(asked.content[0]).toMatchObject({ type: 'tool-call', input: redacted });
+  });
+
+  it('sends each guardrail decision of a chain with the text the last one left (redactPii leaves the key that redactSecrets removes)', async () => {
+    const store = createMemoryStore();
+    const started = await serve(store, Promise.resolve());
+    const key = await keyWith(store, ['read', 'run']);
+    const runId = await startRun(started, key, { target: 'intake', input: rawInput }, 'completed');
+    const journal = await call(`${started.server.url}/v1/runs/${runId}/journal`, { key });
+    const { events } = await readEvents(`${started.server.url}/v1/runs/${runId}/events?content=1`, { key });
+    expect(clean(journal.body)).toBe(true);
+    expect(clean(events)).toBe(true);
+    const piiDecision = journal.body.entries.find(
+      (entry: { name: string }) => entry.name === 'guardrail:pii',
+    );
+    expect(piiDecision.result.text).toBe(redactedInput);
   });
 });
