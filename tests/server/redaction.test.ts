@@ -54,7 +54,7 @@ function intake(gate: Promise<void>) {
     guardrails: [slowCheck, redactPii(), redactSecrets()],
     model: scriptedModel(({ turn }) =>
       turn === 0
-        ? { toolCalls: [{ tool: 'lookup_customer', input: { id: 'C-7' } }] }
+        ? { text: 'Looking the customer up.', toolCalls: [{ tool: 'lookup_customer', input: { id: 'C-7' } }] }
         : { text: `Write to ${email} about the pro plan.` },
     ),
   });
@@ -337,5 +337,41 @@ describe('redaction in the API', () => {
       (entry: { name: string }) => entry.name === 'guardrail:pii',
     );
     expect(piiDecision.result.text).toBe(redactedInput);
+  });
+
+  it('streams a chat answer as the output guardrails left it', async () => {
+    const store = createMemoryStore();
+    const started = await serve(store, Promise.resolve());
+    const key = await keyWith(store, ['read', 'run']);
+    const chat = async (target: string, id: string): Promise<string> => {
+      const answer = await fetch(`${started.server.url}/v1/chat/${target}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id, messages: [{ role: 'user', parts: [{ type: 'text', text: rawInput }] }] }),
+      });
+      expect(answer.status).toBe(200);
+      return answer.text();
+    };
+    const intakeChat = await chat('intake', 'chat-1');
+    // The model streamed the email; the UI stream has the answer as redactPii left it.
+    expect(clean(intakeChat)).toBe(true);
+    const chunks = intakeChat
+      .split('\n')
+      .filter((line) => line.startsWith('data: {'))
+      .map(
+        (line) => JSON.parse(line.slice('data: '.length)) as { type: string; id?: string; delta?: string },
+      );
+    // The text that came with the tool call is written before it (no output guardrail judges it).
+    const parts: string[] = [];
+    for (const chunk of chunks) {
+      if (chunk.type === 'text-start') parts.push('');
+      if (chunk.type === 'text-delta') parts[parts.length - 1] += chunk.delta ?? '';
+      if (chunk.type === 'tool-input-available') parts.push('(tool call)');
+    }
+    expect(parts).toEqual([
+      'Looking the customer up.',
+      '(tool call)',
+      'Write to [REDACTED:email] about the pro plan.',
+    ]);
   });
 });
