@@ -9,10 +9,13 @@ import {
   agent,
   createMemoryStore,
   guardrail,
+  human,
   redactPii,
   redactSecrets,
+  runAgent,
   type Store,
   tool,
+  workflow,
 } from '../../src/index.js';
 import { createMcpServer } from '../../src/protocols/mcp/index.js';
 import { scriptedModel, waitForStatus } from '../../src/testing/index.js';
@@ -82,6 +85,18 @@ function mailer(name = 'mailer', approval = true) {
   });
 }
 
+/** An agent (with redactPii and redactSecrets) summarizes the request in the run's own scope, then the human member `lead` answers it. */
+const reviewed = workflow({ name: 'reviewed' }, async (ctx, request: string) => {
+  const summarizer = agent({
+    name: 'summarizer',
+    instructions: 'Summarize the request.',
+    guardrails: [redactPii(), redactSecrets()],
+    model: scriptedModel(() => ({ text: 'A customer asks about plans.' })),
+  });
+  const summary = await runAgent(ctx, summarizer, request);
+  return ctx.run(human({ name: 'lead', description: 'Answers the customer' }), summary.output);
+});
+
 let stop: (() => Promise<void>) | undefined;
 let open = (): void => {};
 afterEach(async () => {
@@ -92,7 +107,7 @@ afterEach(async () => {
 
 async function serve(store: Store, gate: Promise<void>) {
   const started = await startServer(store, {
-    targets: [intake(gate), mailer(), mailer('notifier', false)],
+    targets: [intake(gate), mailer(), mailer('notifier', false), reviewed],
     mcp: (served) => createMcpServer(served),
   });
   stop = started.stop;
@@ -205,7 +220,7 @@ describe('redaction in the API', () => {
     expect(thread.body.runs[0].input).toBe(redactedInput);
   });
 
-  it('answers every route that returns a run (start again, fork, cancel, signal, approve) with its input as the guardrails left it', async () => {
+  it('answers every route that returns a run (start again, fork, cancel, signal, approve, reply) with its input as the guardrails left it', async () => {
     const store = createMemoryStore();
     const started = await serve(store, Promise.resolve());
     const key = await keyWith(store, ['read', 'run', 'approve']);
@@ -239,7 +254,22 @@ describe('redaction in the API', () => {
     });
     expect(approved.status).toBe(202);
     expect(approved.body.input).toBe(redactedInput);
-    for (const body of [repeated.body, fork.body, cancelled.body, signalled.body, approved.body])
+
+    const asking = await startRun(started, key, { target: 'reviewed', input: rawInput }, 'suspended');
+    const replied = await call(`${url}/v1/runs/${asking}/reply`, {
+      key,
+      body: { member: 'lead', text: 'Ok.' },
+    });
+    expect(replied.status).toBe(202);
+    expect(replied.body.input).toBe(redactedInput);
+    for (const body of [
+      repeated.body,
+      fork.body,
+      cancelled.body,
+      signalled.body,
+      approved.body,
+      replied.body,
+    ])
       expect(clean(body)).toBe(true);
   });
 
