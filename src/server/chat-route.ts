@@ -160,8 +160,11 @@ function chunker(writer: UIMessageStreamWriter) {
           }
           return;
         case 'call-retry':
-          // A retried call streams its answer again.
+          // A retried call, or the next model of the chain, streams its answer again.
           if (event.target === 'model') held.delete(event.scope);
+          return;
+        case 'model-fallback':
+          held.delete(event.scope);
           return;
         case 'model-delta':
           if (event.text === '') return;
