@@ -35,8 +35,8 @@ const encloses = (outer: string, inner: string): boolean => inner === outer || i
  * the latest tool step of that tool (or model step) in the same scope; tool arguments to the
  * latest model step in the same or an enclosing scope that asked for that tool. Tool-input
  * decisions are not journaled; the arguments a call ran with are, by its `toolCallId`, when they
- * differ from the model's: in its tool step's meta (`toolCallId`, `input`), its approval request
- * or its denial (see {@link guardedMessages}). Prompts recorded with `journalPrompts` are already
+ * differ from the model's: in its tool step's meta (`toolCallId`, `input`) and in its approval
+ * request (see {@link guardedMessages}). Prompts recorded with `journalPrompts` are already
  * what the model got, after the guardrails.
  *
  * @example
@@ -96,7 +96,7 @@ export function guardedJournal(journal: readonly JournalEntry[]): JournalEntry[]
 /**
  * The arguments tool calls ran with (or wait to run with), as JSON by `toolCallId`, where they
  * differ from what the model asked: recorded in a tool step's meta when a hook rewrote them, and
- * in an approval request or a denial (which hold the arguments after the `tool-input` guardrails).
+ * in an approval request (made after the `tool-input` guardrails; a denial comes before them).
  */
 function argumentsRunWith(journal: readonly JournalEntry[]): Map<string, string> {
   const asked = new Map<string, string>();
@@ -115,7 +115,7 @@ function argumentsRunWith(journal: readonly JournalEntry[]): Map<string, string>
     }
     const request = entry.result as { kind?: unknown; toolCallId?: unknown; input?: unknown } | undefined;
     if (
-      (request?.kind === 'approval' || request?.kind === 'denial') &&
+      request?.kind === 'approval' &&
       typeof request.toolCallId === 'string' &&
       entry.status === 'completed'
     )
