@@ -114,7 +114,12 @@ export {
   redactPii,
   redactSecrets,
 } from './governance/builtin-guardrails.js';
-export { guardedJournal, settledLength, withGuardedInput } from './governance/guarded-journal.js';
+export {
+  guardedJournal,
+  guardedMessages,
+  settledLength,
+  withGuardedInput,
+} from './governance/guarded-journal.js';
 export type {
   Guardrail,
   GuardrailContext,
@@ -146,13 +151,14 @@ export type { MemoryHit, MemoryIndex, MemoryItem, MemoryScope, MemorySearch } fr
 export type { MemoryToolScope, MemoryTools, MemoryToolsOptions } from './memory/memory-tools.js';
 export { memoryTools } from './memory/memory-tools.js';
 export { createStoreMemoryIndex } from './memory/store-memory-index.js';
-export type { ThreadRunResult } from './memory/threads.js';
+export type { ThreadRunResult, ThreadTurn } from './memory/threads.js';
 export {
   appendThread,
   clearThread,
   listThreadRuns,
   loadThreadMessages,
   readThread,
+  readThreadTurns,
   saveThreadMessages,
   withThread,
 } from './memory/threads.js';

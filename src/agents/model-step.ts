@@ -8,6 +8,7 @@ import type {
 import { contextMeta } from '../context/context-guard.js';
 import type { RunContext, StepContext, StepOptions } from '../core/run-context.js';
 import type { StepMeta } from '../core/store.js';
+import { hasStage } from '../governance/agent-governance.js';
 import type { ModelResponse } from '../models/call-model.js';
 import { resolveRunModel } from '../models/model-providers.js';
 import { pricesOf } from '../models/pricing.js';
@@ -42,6 +43,13 @@ export function modelStep(
       error,
     ),
   );
+}
+
+/** Emits the streamed text of an agent's model call, marked `guarded` when output guardrails will judge a final answer. */
+function deltaEmitter(ctx: RunContext, agent: Agent<unknown>, scope: string): (text: string) => void {
+  if (hasStage(agent, 'output'))
+    return (text) => ctx.emitEvent({ type: 'model-delta', scope, agent: agent.name, text, guarded: true });
+  return (text) => ctx.emitEvent({ type: 'model-delta', scope, agent: agent.name, text });
 }
 
 /** A response without tool calls: the agent's final answer. */
@@ -81,9 +89,7 @@ function modelStepOnce(
       }
       if (responseSchema !== undefined) options.responseFormat = responseSchema;
       const scope = ctx.scope;
-      const onDelta = ctx.streaming
-        ? (text: string) => ctx.emitEvent({ type: 'model-delta', scope, agent: agent.name, text })
-        : undefined;
+      const onDelta = ctx.streaming ? deltaEmitter(ctx, agent, scope) : undefined;
       const cache = agent.cache;
       if (cache === undefined) return agentModelCall(ctx, agent, options, step, onDelta);
       return cachedModelCall(cache, ctx, agent, options, step, onDelta);

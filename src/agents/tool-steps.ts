@@ -193,12 +193,15 @@ function checkAndRun(
       tool,
       call,
       parsed.value,
+      false,
       messages,
       errors,
       hooks?.afterTool !== undefined,
     );
   const info: ToolCallInfo = { tool, toolCallId: call.toolCallId, input: parsed.value };
-  if (hooks.beforeTool === undefined) return wrapped(ctx, agent, call, info, messages, hooks, run, errors);
+  const model = parsed.value;
+  if (hooks.beforeTool === undefined)
+    return wrapped(ctx, agent, call, info, model, messages, hooks, run, errors);
   let vetoed: string | undefined | Promise<string | undefined>;
   try {
     const beforeTool = hooks.beforeTool;
@@ -210,20 +213,21 @@ function checkAndRun(
   if (vetoed instanceof Promise)
     return vetoed.then((reason) =>
       reason === undefined
-        ? wrapped(ctx, agent, call, info, messages, hooks, run, errors)
+        ? wrapped(ctx, agent, call, info, model, messages, hooks, run, errors)
         : failure(errors, reason),
     );
   return vetoed === undefined
-    ? wrapped(ctx, agent, call, info, messages, hooks, run, errors)
+    ? wrapped(ctx, agent, call, info, model, messages, hooks, run, errors)
     : failure(errors, vetoed);
 }
 
-/** Runs the call through the `wrapTool` hooks, if any. */
+/** Runs the call through the `wrapTool` hooks, if any; `model`: the arguments as the model gave them (hooks may have replaced `info.input`). */
 function wrapped(
   ctx: RunContext,
   agent: Agent<unknown>,
   call: ModelToolCall,
   info: ToolCallInfo,
+  model: unknown,
   messages: readonly Message[] | undefined,
   hooks: HookPipeline,
   run: AgentRun | undefined,
@@ -231,16 +235,27 @@ function wrapped(
 ): Promise<LanguageModelV3ToolResultOutput> {
   const defer = hooks.afterTool !== undefined;
   if (hooks.wrapTool === undefined)
-    return executeCall(ctx, agent, info.tool, call, info.input, messages, errors, defer);
+    return executeCall(
+      ctx,
+      agent,
+      info.tool,
+      call,
+      info.input,
+      info.input !== model,
+      messages,
+      errors,
+      defer,
+    );
   return wrap(hooks.wrapTool, run as AgentRun, info, (scoped) =>
-    executeCall(scoped, agent, info.tool, call, info.input, messages, errors, defer),
+    executeCall(scoped, agent, info.tool, call, info.input, info.input !== model, messages, errors, defer),
   );
 }
 
 /**
  * Runs the tool as its step; a failure becomes the model's tool error, unless it must stop the
  * run. One `then` on the step: an escalation (a failure of class `escalate`) and the tool's
- * events are handled in it, with no async frame held while the tool runs.
+ * events are handled in it, with no async frame held while the tool runs. `rewritten`: a hook
+ * (a `tool-input` guardrail) replaced the model's arguments by `input`.
  */
 function executeCall(
   ctx: RunContext,
@@ -248,6 +263,7 @@ function executeCall(
   tool: AnyTool,
   call: ModelToolCall,
   input: unknown,
+  rewritten: boolean,
   messages: readonly Message[] | undefined,
   errors: string[],
   deferResult: boolean,
@@ -270,7 +286,7 @@ function executeCall(
             (input as { input: string }).input,
             tool.distribute === true ? distributed : undefined,
           )
-        : toolStep(ctx, agent, tool, call, input, messages);
+        : toolStep(ctx, agent, tool, call, input, rewritten, messages);
   } catch (error) {
     running = Promise.reject(error);
   }
@@ -284,7 +300,7 @@ function executeCall(
       ctx,
       agent.name,
       tool.name,
-      () => toolStep(ctx, agent, tool, call, input, messages),
+      () => toolStep(ctx, agent, tool, call, input, rewritten, messages),
       error,
     ).then(ran, failed);
   });
@@ -468,23 +484,33 @@ const distributed = { distribute: true } as const;
  */
 const deferredResults = new WeakMap<LanguageModelV3ToolResultOutput, (output: unknown) => void>();
 
-/** The tool's step: its execution under the tool's resilience, with the attempts made in its meta. */
+/**
+ * The tool's step: its execution under the tool's resilience, with the attempts made in its meta,
+ * and, when a hook (a `tool-input` guardrail) rewrote the model's arguments, the call's id and the
+ * arguments it ran with as JSON (`toolCallId`, `input`): the model step keeps the model's own (a
+ * replay needs them), so readers show these instead (`guardedJournal`).
+ */
 function toolStep(
   ctx: RunContext,
   agent: Agent<unknown>,
   tool: AnyTool,
   call: ModelToolCall,
   input: unknown,
+  rewritten: boolean,
   messages: readonly Message[] | undefined,
 ): Promise<unknown> {
   let attempts = 1;
   const counted = (made: number) => {
     attempts = made;
   };
+  const meta = (): StepMeta => {
+    const base = toolStepMeta(toolMeta(agent.name, tool.name), attempts);
+    return rewritten ? { ...base, toolCallId: call.toolCallId, input: JSON.stringify(input ?? null) } : base;
+  };
   return ctx.step(
     stepName('tool:', tool.name),
     (step) => execute(tool, input, agent.name, call.toolCallId, step, ctx, counted, messages),
-    { kind: 'tool', meta: () => toolStepMeta(toolMeta(agent.name, tool.name), attempts) },
+    { kind: 'tool', meta },
   );
 }
 

@@ -35,7 +35,18 @@ export type BatonEvent =
     })
   | (EventBase & { type: 'agent-start'; scope: string; agent: string })
   | (EventBase & { type: 'agent-end'; scope: string; agent: string; output: unknown })
-  | (EventBase & { type: 'model-delta'; scope: string; agent: string; text: string })
+  | (EventBase & {
+      type: 'model-delta';
+      scope: string;
+      agent: string;
+      text: string;
+      /**
+       * The agent has `output` guardrails: if this answer is its final one they judge it whole
+       * and may rewrite or withhold it, so this text is not yet what they leave. Show it only to
+       * whoever may see what they redact; the answer as they left it comes with `agent-end`.
+       */
+      guarded?: true;
+    })
   | (EventBase & {
       type: 'tool-call';
       scope: string;

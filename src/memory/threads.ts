@@ -32,21 +32,41 @@ export function threadStream(threadId: string): string {
  * ```
  */
 export async function readThread(store: Store, threadId: string): Promise<Message[]> {
+  return (await readThreadTurns(store, threadId)).flatMap((turn) => turn.messages);
+}
+
+/** The messages one run (or another writer) added to a thread. */
+export interface ThreadTurn {
+  runId: string;
+  messages: Message[];
+}
+
+/**
+ * A thread's messages as {@link readThread} reads them, grouped by the run that added them (in
+ * order, each run once): for a reader that shows each run's messages with something of that run,
+ * such as its journal (`guardedMessages`).
+ *
+ * @example
+ * ```ts
+ * for (const { runId, messages } of await readThreadTurns(runtime.store, 'customer-42')) console.log(runId, messages.length);
+ * ```
+ */
+export async function readThreadTurns(store: Store, threadId: string): Promise<ThreadTurn[]> {
   const records = await store.readRecords(threadStream(threadId));
-  let messages: Message[] = [];
+  let turns: ThreadTurn[] = [];
   let seen = new Set<string>();
   for (const record of records) {
     const data = record.data as ThreadRecord;
     if ('cleared' in data) {
-      messages = [];
+      turns = [];
       seen = new Set();
       continue;
     }
     if (seen.has(data.runId)) continue;
     seen.add(data.runId);
-    messages.push(...data.messages);
+    turns.push({ runId: data.runId, messages: data.messages });
   }
-  return messages;
+  return turns;
 }
 
 /**

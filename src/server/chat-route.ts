@@ -104,12 +104,23 @@ export function chatRoute(): Route {
   };
 }
 
-/** Turns a run's events into UI message chunks, keeping one text part open while a model streams. */
+/** Whether `outer` is `inner` or encloses it (`r` encloses `r/2.0`). */
+const encloses = (outer: string, inner: string): boolean => inner === outer || inner.startsWith(`${outer}/`);
+
+/**
+ * Turns a run's events into UI message chunks, keeping one text part open while a model streams.
+ * The text of an agent with output guardrails (`guarded` deltas) is held until it is known what
+ * they leave of it: an answer that calls tools or hands off is not judged, so it is written then;
+ * a final answer is replaced by the agent's answer as they left it (`agent-end`). Held text never
+ * leaves otherwise.
+ */
 function chunker(writer: UIMessageStreamWriter) {
   let open: string | undefined;
   let texts = 0;
   let streamed = false;
   let stepOpen = false;
+  /** Guarded text not yet written, by the agent's scope. */
+  const held = new Map<string, string>();
   const closeText = (): void => {
     if (open !== undefined) writer.write({ type: 'text-end', id: open });
     open = undefined;
@@ -119,26 +130,55 @@ function chunker(writer: UIMessageStreamWriter) {
     if (stepOpen) writer.write({ type: 'finish-step' });
     stepOpen = false;
   };
+  const writeText = (text: string): void => {
+    if (text === '') return;
+    if (open === undefined) {
+      open = `text-${++texts}`;
+      writer.write({ type: 'text-start', id: open });
+    }
+    streamed = true;
+    writer.write({ type: 'text-delta', id: open, delta: text });
+  };
+  /** Writes the held text of `scope`'s agent, and of the agents around it: their answer asked for a tool or a handoff. */
+  const release = (scope: string | undefined): void => {
+    for (const [owner, text] of held)
+      if (scope === undefined || encloses(owner, scope)) {
+        held.delete(owner);
+        writeText(text);
+      }
+  };
   return {
     event(event: BatonEvent): void {
       switch (event.type) {
         case 'step-start':
           if (event.kind === 'model') {
+            // A model call again in a scope with held text: that answer was judged and not kept (a repair).
+            held.delete(event.key.split('#')[0] ?? event.key);
             closeStep();
             writer.write({ type: 'start-step' });
             stepOpen = true;
           }
           return;
+        case 'call-retry':
+          // A retried call, or the next model of the chain, streams its answer again.
+          if (event.target === 'model') held.delete(event.scope);
+          return;
+        case 'model-fallback':
+          held.delete(event.scope);
+          return;
         case 'model-delta':
           if (event.text === '') return;
-          if (open === undefined) {
-            open = `text-${++texts}`;
-            writer.write({ type: 'text-start', id: open });
-          }
-          streamed = true;
-          writer.write({ type: 'text-delta', id: open, delta: event.text });
+          if (event.guarded === true) held.set(event.scope, (held.get(event.scope) ?? '') + event.text);
+          else writeText(event.text);
+          return;
+        case 'agent-end':
+          // A handoff ends the agent without an answer: what it said came with the transfer call.
+          if (event.output === undefined) release(event.scope);
+          else if (held.delete(event.scope))
+            writeText(typeof event.output === 'string' ? event.output : JSON.stringify(event.output));
           return;
         case 'tool-call':
+          release(event.scope);
           closeText();
           writer.write({
             type: 'tool-input-available',
@@ -165,10 +205,13 @@ function chunker(writer: UIMessageStreamWriter) {
             });
           return;
         case 'handoff':
+          release(event.scope);
           closeText();
           writer.write({ type: 'data-handoff', data: { from: event.from, to: event.to } });
           return;
         case 'run-suspended':
+          // A run waits only after a turn's tool calls (an approval): held text asked for them.
+          release(undefined);
           closeStep();
           writer.write({ type: 'data-waiting', data: { runId: event.runId, waitingFor: event.waitingFor } });
           return;
@@ -176,7 +219,10 @@ function chunker(writer: UIMessageStreamWriter) {
           return;
       }
     },
-    close: closeStep,
+    close: (): void => {
+      held.clear();
+      closeStep();
+    },
     /** The run's end: its answer as text when no model streamed it (a workflow, a non-streaming model), or its error. */
     ended(status: string, output: unknown, error: string | undefined): void {
       if (status === 'completed' && !streamed && output !== undefined && output !== null) {

@@ -7,7 +7,7 @@ import { cors } from 'hono/cors';
 import type { ZodType } from 'zod';
 import { z } from 'zod';
 import { findForbiddenKey } from '../core/forbidden-keys.js';
-import { BatonError, type Runnable, type Runtime, withGuardedInput } from '../index.js';
+import { BatonError, type Runnable, type Runtime } from '../index.js';
 import { type A2aServerOptions, mountA2a } from './a2a-routes.js';
 import { type ApiKeyInfo, type ApiKeyVerifier, createApiKeyVerifier } from './api-keys.js';
 import { chatRoute } from './chat-route.js';
@@ -45,6 +45,7 @@ import {
   targetsSchema,
 } from './schemas.js';
 import { readShownJournal } from './shown-journal.js';
+import { createShownRuns } from './shown-runs.js';
 import { storeChanges } from './store-changes.js';
 import { targetEventsRoute } from './target-events.js';
 import { waitRoutes } from './wait-routes.js';
@@ -202,7 +203,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
           }
           runId = `run_idem_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
           const existing = await store.getRun(runId);
-          if (existing !== undefined) return c.json(runView(sameRequest(existing, request)), 200);
+          if (existing !== undefined)
+            return c.json(runView(await tenant.shown.one(sameRequest(existing, request))), 200);
         }
         try {
           const handle = await runtime.start(request.target, request.input, {
@@ -213,11 +215,14 @@ export function createServer(options: ServerOptions): Hono<Env> {
           // The run starts on its own; its result is not awaited here (a waiter would poll the store
           // for as long as the run waits, days for an approval). Clients read it from the store.
           c.header('Location', `/v1/runs/${handle.runId}`);
-          return c.json(runView(await runtime.get(handle.runId)), 201);
+          return c.json(runView(await tenant.shown.one(await runtime.get(handle.runId))), 201);
         } catch (error) {
           // Another request with the same key won the race: answer with its run.
           if (runId !== undefined && BatonError.isInstance(error) && error.code === 'RUN_EXISTS') {
-            return c.json(runView(sameRequest(await runtime.get(runId), request)), 200);
+            return c.json(
+              runView(await tenant.shown.one(sameRequest(await runtime.get(runId), request))),
+              200,
+            );
           }
           throw error;
         }
@@ -248,7 +253,8 @@ export function createServer(options: ServerOptions): Hono<Env> {
         }
         const { target: _asked, ...rest } = request;
         const page = await runListPage(tenant, { ...rest, ...(target === undefined ? {} : { target }) });
-        const runs = await Promise.all(page.runs.map((run) => withWaits(tenant.store, runView(run))));
+        const shown = await tenant.shown.many(page.runs);
+        const runs = await Promise.all(shown.map((run) => withWaits(tenant.store, runView(run))));
         return c.json({ runs, nextCursor: page.nextCursor });
       },
     },
@@ -262,14 +268,14 @@ export function createServer(options: ServerOptions): Hono<Env> {
       responses: { 200: { description: 'The run', schema: runSchema } },
       async handle(c, { params, key, tenant }) {
         const run = await readRun(tenant, params.id, key);
-        const [journal, waits, origin] = await Promise.all([
-          tenant.store.loadJournal(run.id),
+        // The input as the run's input guardrails left it (a redacted email is never sent).
+        const [shown, waits, origin] = await Promise.all([
+          tenant.shown.one(run),
           waitingFor(tenant.store, run),
           forkedFrom(tenant.runtime, tenant.store, run.id),
         ]);
-        // The input as the run's input guardrails left it (a redacted email is never sent).
         return c.json({
-          ...runView(withGuardedInput(run, journal)),
+          ...runView(shown),
           ...(waits === undefined ? {} : { waitingFor: waits }),
           ...(origin === undefined ? {} : { forkedFrom: origin }),
         });
@@ -285,7 +291,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
       responses: { 200: { description: 'The run after cancelling', schema: runSchema } },
       async handle(c, { params, key, tenant }) {
         const run = await readRun(tenant, params.id, key);
-        return c.json(runView(await tenant.runtime.cancel(run.id)));
+        return c.json(runView(await tenant.shown.one(await tenant.runtime.cancel(run.id))));
       },
     },
     {
@@ -314,7 +320,7 @@ export function createServer(options: ServerOptions): Hono<Env> {
           );
         }
         await tenant.runtime.signal(run.id, request.name, request.payload ?? null);
-        return c.json(runView(await tenant.runtime.get(run.id)), 202);
+        return c.json(runView(await tenant.shown.one(await tenant.runtime.get(run.id))), 202);
       },
     },
     {
@@ -533,7 +539,14 @@ function tenantOf(
     served.set(entry.runnable.name, entry);
     runtime.register(entry.runnable);
   }
-  return { id, runtime, store: runtime.store, served, changes: storeChanges(runtime.store) };
+  return {
+    id,
+    runtime,
+    store: runtime.store,
+    served,
+    changes: storeChanges(runtime.store),
+    shown: createShownRuns(runtime.store),
+  };
 }
 
 /** An idempotent start's stored run must be what was asked again: the same target and thread. */

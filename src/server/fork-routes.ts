@@ -89,7 +89,10 @@ export function forkRoutes(): Route[] {
           'input' in request ? { at: request.at, input: request.input } : { at: request.at },
         );
         c.header('Location', `/v1/runs/${handle.runId}`);
-        const view = await withWaits(tenant.store, runView(await tenant.runtime.get(handle.runId)));
+        const view = await withWaits(
+          tenant.store,
+          runView(await tenant.shown.one(await tenant.runtime.get(handle.runId))),
+        );
         const forkedFrom = await tenant.runtime.forkOrigin(handle.runId);
         return c.json(forkedFrom === undefined ? view : { ...view, forkedFrom }, 201);
       },

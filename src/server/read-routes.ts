@@ -1,7 +1,14 @@
 /** Read-only routes beyond single runs: a thread (its messages and runs) and run statistics. */
 
 import { z } from 'zod';
-import { readThread, runStats, type StatsDimension, type Store } from '../index.js';
+import {
+  guardedMessages,
+  type Message,
+  readThreadTurns,
+  runStats,
+  type StatsDimension,
+  type Store,
+} from '../index.js';
 import { parseDuration } from '../observability/run-stats.js';
 import { HttpError } from './http-error.js';
 import { type Route, reaches, reachesAll } from './route.js';
@@ -82,6 +89,26 @@ function invalidQuery(name: string, message: string): HttpError {
   ]);
 }
 
+/**
+ * A thread's messages as its runs' guardrails left them: a run whose messages hold tool calls has
+ * its journal read, for the arguments a `tool-input` guardrail rewrote (`guardedMessages`).
+ */
+async function shownMessages(store: Store, threadId: string): Promise<Message[]> {
+  const turns = await readThreadTurns(store, threadId);
+  const shown = await Promise.all(
+    turns.map(async ({ runId, messages }) => {
+      const calls = messages.some(
+        (message) =>
+          message.role === 'assistant' &&
+          Array.isArray(message.content) &&
+          message.content.some((part) => part.type === 'tool-call'),
+      );
+      return calls ? guardedMessages(messages, await store.loadJournal(runId)) : messages;
+    }),
+  );
+  return shown.flat();
+}
+
 /** When the store's first run was created (the oldest of a newest-first list is read page by page). */
 async function oldestRunTime(store: Store): Promise<number | undefined> {
   let oldest: number | undefined;
@@ -129,14 +156,15 @@ export function readRoutes(): Route[] {
             'FORBIDDEN',
             `Thread "${id}" has runs of target "${outside.target}", which this key does not reach.`,
           );
-        const messages = await readThread(tenant.store, id);
+        const messages = await shownMessages(tenant.store, id);
         if (runs.length === 0 && messages.length === 0)
           throw new HttpError(
             404,
             'THREAD_NOT_FOUND',
             `No thread "${id}": no run was started with this threadId.`,
           );
-        return c.json({ id, messages, runs: runs.slice(0, limit).map(runView) });
+        const shown = await tenant.shown.many(runs.slice(0, limit));
+        return c.json({ id, messages, runs: shown.map(runView) });
       },
     },
     {

@@ -5,6 +5,7 @@ import type { Runnable, Runtime, Store } from '../index.js';
 import type { ApiKeyInfo, ApiKeyVerifier } from './api-keys.js';
 import { HttpError } from './http-error.js';
 import type { RouteDoc } from './openapi.js';
+import type { ShownRuns } from './shown-runs.js';
 import type { StoreChanges } from './store-changes.js';
 
 /** A definition the server runs, and where it was loaded from (recorded on its runs, so `baton resume` finds it). */
@@ -29,6 +30,8 @@ export interface Tenant {
   served: ReadonlyMap<string, ServedTarget>;
   /** The store's change notifications, routed by run (event streams wake on them). */
   changes: StoreChanges;
+  /** Every run an answer carries goes through it: its input as the guardrails left it. */
+  shown: ShownRuns;
 }
 
 /** What a handler gets: the validated parts of the request, the caller's key and its tenant. */

@@ -164,11 +164,12 @@ export const errorSchema = z.object({
 
 /**
  * A run as the API shows it: the record without `leaseOwner` and `leaseExpiresAt` (which process
- * holds it is the server's business).
+ * holds it is the server's business). Pass it the run as the tenant's `shown` shows it (its
+ * input as the guardrails left it).
  *
  * @example
  * ```ts
- * return c.json(runView(await runtime.get(id)));
+ * return c.json(runView(await tenant.shown.one(await runtime.get(id))));
  * ```
  */
 export function runView(record: RunRecord): Omit<RunRecord, 'leaseOwner' | 'leaseExpiresAt'> {

@@ -119,7 +119,7 @@ export function waitRoutes(): Route[] {
         // Bound to the arguments the inbox showed: the call runs only if they still hash the same.
         if (request.inputHash !== undefined) decision.inputHash = request.inputHash;
         await tenant.runtime.signal(run.id, request.signal, decision);
-        return c.json(runView(await tenant.runtime.get(run.id)), 202);
+        return c.json(runView(await tenant.shown.one(await tenant.runtime.get(run.id))), 202);
       },
     },
     {
@@ -142,7 +142,7 @@ export function waitRoutes(): Route[] {
           `an answer from human member "${member}"`,
         );
         await tenant.runtime.signal(run.id, request.signal, { text: reply.text });
-        return c.json(runView(await tenant.runtime.get(run.id)), 202);
+        return c.json(runView(await tenant.shown.one(await tenant.runtime.get(run.id))), 202);
       },
     },
   ];

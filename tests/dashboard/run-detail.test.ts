@@ -193,6 +193,10 @@ describe('the run page in depth', () => {
       if (response.url().includes('/v1/') && response.headers()['content-type']?.includes('json') === true)
         bodies.push(response.text().catch(() => ''));
     });
+    // The list first: it carries each run's input.
+    await opened.page.goto(`${served.server.url}/#/runs`);
+    await opened.page.locator(`tr[data-run="${runId}"]`).waitFor();
+    expect(await opened.page.content()).not.toContain(secretEmail);
     await opened.page.goto(`${served.server.url}/#/runs/${runId}`);
     const rows = opened.page.locator('button.step-row');
     await rows.first().waitFor();
@@ -210,6 +214,7 @@ describe('the run page in depth', () => {
     expect(html).toContain('[REDACTED:email]');
     const answers = await Promise.all(bodies);
     expect(answers.some((body) => body.includes('"entries"'))).toBe(true);
+    expect(answers.some((body) => body.includes('"nextCursor"') && body.includes(runId))).toBe(true);
     for (const body of answers) expect(body).not.toContain(secretEmail);
     // The tool's output as the guardrail left it, for the screenshot.
     const tool = await opened.page.locator('button.step-row', { hasText: 'tool:lookup_customer' });

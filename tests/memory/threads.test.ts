@@ -6,7 +6,13 @@ import { z } from 'zod';
 import { agent } from '../../src/agents/agent.js';
 import { type Message, userMessage } from '../../src/context/messages.js';
 import { createRuntime } from '../../src/core/runtime.js';
-import { appendThread, clearThread, listThreadRuns, readThread } from '../../src/memory/threads.js';
+import {
+  appendThread,
+  clearThread,
+  listThreadRuns,
+  readThread,
+  readThreadTurns,
+} from '../../src/memory/threads.js';
 import { sequential } from '../../src/patterns/sequential.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
@@ -124,6 +130,21 @@ describe('threads', () => {
     await appendThread(store, 't', 'r2', [userMessage('two')]);
     expect(texts(await readThread(store, 't'))).toEqual(['user: two']);
     await expect(readThread(store, '')).rejects.toMatchObject({ code: 'INVALID_THREAD' });
+  });
+
+  it('reads the same messages grouped by the run that added them, each run once, since the last clear', async () => {
+    const store = createMemoryStore();
+    await appendThread(store, 't', 'r0', [userMessage('zero')]);
+    await clearThread(store, 't');
+    await appendThread(store, 't', 'r1', [userMessage('one'), userMessage('one again')]);
+    await appendThread(store, 't', 'r2', [userMessage('two')]);
+    await appendThread(store, 't', 'r1', [userMessage('one')]);
+    const turns = await readThreadTurns(store, 't');
+    expect(turns.map((turn) => [turn.runId, texts(turn.messages)])).toEqual([
+      ['r1', ['user: one', 'user: one again']],
+      ['r2', ['user: two']],
+    ]);
+    expect(turns.flatMap((turn) => turn.messages)).toEqual(await readThread(store, 't'));
   });
 
   it('leaves members of a pattern out of the thread (only the run’s own agent takes part)', async () => {

@@ -5,8 +5,8 @@ import { RequestMalformedError } from '@a2a-js/sdk/errors';
 import type { ServerCallContext } from '@a2a-js/sdk/server';
 import type { RunRecord } from '../../index.js';
 import { decodeMessage, isVisible, type Served } from './a2a-access.js';
-import { stateOf, taskOf } from './a2a-task.js';
-import { readView } from './a2a-watch.js';
+import { stateOf } from './a2a-task.js';
+import { readView, shownTask } from './a2a-watch.js';
 
 const storePage = 100;
 
@@ -42,7 +42,7 @@ export async function listTaskPage(
       const view = await readView(store, run.id, decodeMessage);
       if (view === undefined) continue;
       if (params.status !== TaskState.TASK_STATE_UNSPECIFIED && stateOf(view) !== params.status) continue;
-      const task = taskOf(view, params.historyLength);
+      const task = await shownTask(store, view, params.historyLength);
       if (params.includeArtifacts !== true) task.artifacts = [];
       tasks.push(task);
       runsOfTasks.push(run);

@@ -36,8 +36,8 @@ import {
   savePushConfig,
 } from './a2a-push.js';
 import { acceptMessage, type SendDeps } from './a2a-send.js';
-import { finalStates, signatureOf, stateOf, type TaskView, taskOf } from './a2a-task.js';
-import { isEnded, readView, watchTask } from './a2a-watch.js';
+import { finalStates, signatureOf, stateOf, type TaskView } from './a2a-task.js';
+import { isEnded, readView, shownTask, watchTask } from './a2a-watch.js';
 
 /** What the handler serves. */
 export interface BatonRequestHandlerOptions extends SendDeps {
@@ -61,13 +61,13 @@ export class BatonRequestHandler implements A2ARequestHandler {
   async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
     const { view, after } = await acceptMessage(this.options, params, context);
     const historyLength = params.configuration?.historyLength;
-    if (params.configuration?.returnImmediately === true) return taskOf(view, historyLength);
+    if (params.configuration?.returnImmediately === true) return this.#task(view, historyLength);
     let last = view;
     for await (const next of watchTask(this.#watchOptions(view.run.id, context))) {
       last = next;
       if (settled(next, after)) break;
     }
-    return taskOf(last, historyLength);
+    return this.#task(last, historyLength);
   }
 
   async *sendMessageStream(
@@ -75,7 +75,7 @@ export class BatonRequestHandler implements A2ARequestHandler {
     context: ServerCallContext,
   ): AsyncGenerator<StreamResponse> {
     const { view, after, created } = await acceptMessage(this.options, params, context);
-    const first = taskOf(view, params.configuration?.historyLength);
+    const first = await this.#task(view, params.configuration?.historyLength);
     if (created && first.status !== undefined) first.status.state = TaskState.TASK_STATE_SUBMITTED;
     yield { payload: { $case: 'task', value: first } };
     yield* this.#follow(view.run.id, context, created ? undefined : signatureOf(view), after);
@@ -84,7 +84,7 @@ export class BatonRequestHandler implements A2ARequestHandler {
   async getTask(params: GetTaskRequest, context: ServerCallContext): Promise<Task> {
     const view = await readTask(this.options, params.id, context);
     this.options.push?.ensure(view.run.id, false);
-    return taskOf(view, params.historyLength);
+    return this.#task(view, params.historyLength);
   }
 
   listTasks(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
@@ -95,7 +95,7 @@ export class BatonRequestHandler implements A2ARequestHandler {
     const view = await readTask(this.options, params.id, context);
     if (isEnded(view)) throw new TaskNotCancelableError(`Task ${params.id} has ended (${view.run.status}).`);
     await this.options.runtime.cancel(params.id);
-    return taskOf((await readView(this.options.runtime.store, params.id, decodeMessage)) ?? view);
+    return this.#task((await readView(this.options.runtime.store, params.id, decodeMessage)) ?? view);
   }
 
   async createTaskPushNotificationConfig(
@@ -156,7 +156,7 @@ export class BatonRequestHandler implements A2ARequestHandler {
         `Task ${params.id} has ended (${view.run.status}); read it with GetTask.`,
       );
     this.options.push?.ensure(view.run.id, false);
-    yield { payload: { $case: 'task', value: taskOf(view) } };
+    yield { payload: { $case: 'task', value: await this.#task(view) } };
     yield* this.#follow(view.run.id, context, signatureOf(view), signatureOf(view));
   }
 
@@ -172,6 +172,11 @@ export class BatonRequestHandler implements A2ARequestHandler {
       yield* eventsOf(view);
       if (settled(view, after)) return;
     }
+  }
+
+  /** The task as the client is shown it: its history as the run's guardrails left it. */
+  #task(view: TaskView, historyLength?: number): Promise<Task> {
+    return shownTask(this.options.runtime.store, view, historyLength);
   }
 
   #watchOptions(runId: string, context: ServerCallContext) {

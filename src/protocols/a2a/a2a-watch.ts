@@ -1,8 +1,8 @@
 /** Following a task from the store: its view now, and each change of its state or open questions until it ends (streams, blocking sends, push notifications). */
 
-import type { Message } from '@a2a-js/sdk';
-import { listPending, type Store } from '../../index.js';
-import { signatureOf, type TaskView } from './a2a-task.js';
+import type { Message, Task } from '@a2a-js/sdk';
+import { listPending, type Store, withGuardedInput } from '../../index.js';
+import { partsOf, signatureOf, type TaskView, taskOf } from './a2a-task.js';
 
 /** The record stream of a task's client messages (`{ type: 'message', message }`, the message as A2A JSON). */
 export function taskStream(taskId: string): string {
@@ -27,6 +27,26 @@ export async function readView(
     if (record?.type === 'message') messages.push(decode(record.message));
   }
   return { run, pending, messages };
+}
+
+/**
+ * The task of `view` as a client is shown it (`taskOf`), its history as the run's guardrails left
+ * it: the opening message, which became the run's input, carries the input as the top agent's
+ * input guardrails left it when one of them rewrote or refused it (`withGuardedInput`, one part).
+ * Reads the run's journal, unless no history is sent.
+ */
+export async function shownTask(store: Store, view: TaskView, historyLength?: number): Promise<Task> {
+  if (view.messages.length === 0 || (historyLength !== undefined && historyLength <= 0))
+    return taskOf(view, historyLength);
+  const shown = withGuardedInput(view.run, await store.loadJournal(view.run.id));
+  if (shown === view.run) return taskOf(view, historyLength);
+  // Two racing requests with the same message may both have stored it: every copy is the opening one.
+  const opening = view.messages[0]?.messageId;
+  const parts = partsOf(shown.input);
+  const messages = view.messages.map((message) =>
+    message.messageId === opening ? { ...message, parts } : message,
+  );
+  return taskOf({ ...view, messages }, historyLength);
 }
 
 /** Options of {@link watchTask}. */

@@ -17,7 +17,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError, errorMessage } from '../../../core/errors.js';
-import { listPending, type Runnable, type Runtime } from '../../../index.js';
+import { listPending, type Runnable, type Runtime, withGuardedInput } from '../../../index.js';
 import { followRun } from './follow-run.js';
 import { listRunResources, resourceNotFound, runDocument, runIdOf, runTemplate } from './run-resources.js';
 import { errorResult, runResult } from './run-result.js';
@@ -330,7 +330,8 @@ export function createMcpServer(options: McpServerOptions): BatonMcpServer {
           {
             uri,
             mimeType: 'application/json',
-            text: JSON.stringify(runDocument(run, journal, pending), null, 2),
+            // The input as the run's input guardrails left it (a redacted email is never sent).
+            text: JSON.stringify(runDocument(withGuardedInput(run, journal), journal, pending), null, 2),
           },
         ],
       };

@@ -69,7 +69,8 @@ function runResource(run: RunRecord): Resource {
 
 /**
  * What reading a run's resource gives: the run without its lease fields, what it waits for, and
- * its journal as steps without their results (the newest `maxSteps`).
+ * its journal as steps without their results (the newest `maxSteps`). Pass the run with its input
+ * as the guardrails left it (`withGuardedInput`): the document carries `run.input` as given.
  */
 export function runDocument(
   run: RunRecord,
