@@ -108,6 +108,16 @@ describe('takeBatch', () => {
     expect(take(['keyless', 'b1'].map(write), ['x'])).toBeUndefined();
   });
 
+  it('looks no further than four times maxBatch writes left queued', () => {
+    const queue = ['x1', 'a1', 'x2', 'a2', 'c1', 'b1'].map(write);
+    expect(take(queue, ['x'], 1, 1)).toBeUndefined();
+    expect(take(queue, ['x'], 1, 2)).toEqual({
+      batch: ['b1'],
+      rest: ['x1', 'a1', 'x2', 'a2', 'c1'],
+      exclusive: false,
+    });
+  });
+
   it('takes nothing when every write waits for a batch in flight', () => {
     expect(take(['x1', 'x2'].map(write), ['x'])).toBeUndefined();
   });

@@ -27,9 +27,12 @@ export interface TakenBatch<T> {
  * other keys behind it are taken (a hot key, such as a record stream every run appends to, does
  * not cut the batch short). The write queued right after a write that stays for its key stays
  * too: of two writes issued together (a run's change-feed record, then its status), the later
- * is never taken into an earlier batch. A write that may touch any run (no key) goes only with no
- * batch in flight and nothing before it left queued; nothing after it is taken past it. A barrier
- * goes with the batch unless a write queued before it stays. Undefined when nothing can go now.
+ * is never taken into an earlier batch. A write that may touch any run (no key) goes only with
+ * no batch in flight and nothing before it left queued; nothing after it is taken past it. A
+ * barrier goes with the batch unless a write queued before it stays. The look ends after four
+ * times `maxBatch` writes left queued, so its cost is bounded whatever the queue's length.
+ * Undefined when nothing can go now (only while a batch is in flight: with none, every write
+ * can go).
  *
  * @example
  * ```ts
@@ -55,7 +58,7 @@ export function takeBatch<T extends QueuedWrite>(
   /** The previous write stayed for its key: this one stays with it. */
   let follow = false;
   let index = 0;
-  for (; index < queue.length && writes < maxBatch; index++) {
+  for (; index < queue.length && writes < maxBatch && rest.length < 4 * maxBatch; index++) {
     const pending = queue[index]!;
     const write = pending.write;
     if (write === undefined) {
@@ -88,6 +91,7 @@ export function takeBatch<T extends QueuedWrite>(
     writes++;
   }
   if (writes === 0 && batch.length === 0) return undefined;
-  for (; index < queue.length; index++) rest.push(queue[index]!);
-  return { batch, rest, keys, exclusive };
+  if (index === queue.length) return { batch, rest, keys, exclusive };
+  const tail = queue.slice(index);
+  return { batch, rest: rest.length === 0 ? tail : rest.concat(tail), keys, exclusive };
 }

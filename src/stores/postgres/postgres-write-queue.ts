@@ -323,8 +323,9 @@ export function createWriteQueue(
     announcing = pool
       // No data to keep, so no fsync to wait for: the notification's own commit skips it.
       .query(
-        "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, note) FROM unnest($2::text[]) AS note",
-        [channel, notes],
+        "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, note) FROM jsonb_array_elements_text($2::jsonb) AS note",
+        // As JSON: the driver's array literal escapes each element in JavaScript, a tenth of a second per 10,000.
+        [channel, JSON.stringify(notes)],
       )
       .then(
         () => undefined,
