@@ -24,6 +24,8 @@ export const localServers = [serverOf(POSTGRES_URL, 5432)];
 /** `--quick` (the harness passes `quick` to the case process) only checks that the case works. */
 const QUICK = process.argv.includes('quick');
 const IN_FLIGHT = Number(process.env.BATON_BENCH_IN_FLIGHT ?? (QUICK ? 2_000 : 10_000));
+/** The stores measured: `BATON_BENCH_STORES=postgres` (comma-separated) measures only those; default both. */
+const STORES = (process.env.BATON_BENCH_STORES ?? 'sqlite,postgres').split(',').map((label) => label.trim());
 const MODEL_MS = 1_000;
 const FLOOR_MS = 2 * MODEL_MS;
 export const WALL_LIMIT = 1.25;
@@ -143,7 +145,12 @@ export async function setup() {
     modelCalls,
     metrics: async () => {
       const metrics = { 'runs in flight': IN_FLIGHT, 'latency floor ms': FLOOR_MS };
-      for (const [label, open] of Object.entries(stores)) {
+      for (const label of STORES) {
+        const open = stores[label];
+        if (open === undefined)
+          throw new Error(
+            `baton-scale: BATON_BENCH_STORES names "${label}"; the stores are sqlite and postgres.`,
+          );
         let timed;
         let measured;
         try {
@@ -175,7 +182,7 @@ export async function setup() {
 }
 
 export const targets = ({ metrics }) =>
-  ['sqlite', 'postgres'].flatMap((label) => [
+  STORES.flatMap((label) => [
     {
       label: `${label}: ${IN_FLIGHT} runs in flight, wall ÷ 2 s floor (${Math.round(metrics[`${label}: wall ms`])} ms ÷ ${FLOOR_MS} ms)`,
       value: metrics[`${label}: wall ÷ floor`],

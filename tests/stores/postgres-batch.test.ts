@@ -209,6 +209,39 @@ describe('the Postgres store writes a batch with one statement per kind', () => 
     }
   });
 
+  it('appends the records of a batch to several streams with one statement, numbered as one by one', async () => {
+    const store = testStore();
+    try {
+      await store.appendRecord('s', 'old', T);
+      const { outcomes, transactions, statements } = await inOneBatch(store, () => [
+        store.appendRecord('s', 1, T + 1),
+        store.appendRecord('t', { n: 1, text: 'quote " and \u0000 and é' }, T + 2),
+        store.appendRecord('s', [2], T + 3),
+        store.appendRecord('u', null, T + 4),
+        store.appendRecord('s', 'three', T + 5),
+        store.appendRecord('t', 2, T + 6),
+      ]);
+      expect(
+        outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'rejected')),
+      ).toEqual([2, 1, 3, 1, 4, 2]);
+      expect([transactions, statements]).toEqual([1, 1]);
+      expect(await store.readRecords('s')).toEqual([
+        { seq: 1, at: T, data: 'old' },
+        { seq: 2, at: T + 1, data: 1 },
+        { seq: 3, at: T + 3, data: [2] },
+        { seq: 4, at: T + 5, data: 'three' },
+      ]);
+      expect((await store.readRecords('t')).map((record) => [record.seq, record.data])).toEqual([
+        [1, { n: 1, text: 'quote " and \u0000 and é' }],
+        [2, 2],
+      ]);
+      expect(await store.readRecords('u')).toEqual([{ seq: 1, at: T + 4, data: null }]);
+      expect(await store.appendRecord('s', 'next', T + 7)).toBe(5);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps the order of different writes on one run issued together', async () => {
     const store = testStore();
     try {
@@ -373,6 +406,58 @@ describe('the Postgres store settles every write of a batch written write by wri
       await locker.query('ROLLBACK');
       await store.appendJournal(sampleEntry('a', 'k3'), fence);
       expect(keysOf(await store.loadJournal('a'))).toEqual(['k3']);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      locker.release();
+      await store.close();
+    }
+  });
+});
+
+describe('the Postgres store writes past a key whose batch is in flight', () => {
+  it('writes the other runs while a record stream’s batch waits, keeping each key’s writes in order', async () => {
+    const store = testStore();
+    const locker = await admin.connect();
+    try {
+      for (const id of ['a', 'b', 'c']) await store.createRun(sampleRun({ id }));
+      await store.appendRecord('feed', 0, T);
+      // Another session holds the stream's head row: the batch holding the next append waits on it.
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM ${store.schema}.record_heads WHERE stream = 'feed' FOR UPDATE`);
+      const first = store.appendRecord('feed', 1, T);
+      await expect
+        .poll(
+          async () =>
+            (
+              await admin.query(
+                `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%${store.schema}%'`,
+              )
+            ).rowCount,
+        )
+        .toBe(1);
+      const written = (): Promise<string[]> =>
+        admin
+          .query<{ entry: string }>(
+            `SELECT run_id || ':' || key AS entry FROM ${store.schema}.journal ORDER BY run_id, seq`,
+          )
+          .then(({ rows }) => rows.map((row) => row.entry));
+      const rest = Promise.all([
+        store.appendJournal(sampleEntry('a', 'k1')),
+        store.appendRecord('feed', 2, T),
+        store.appendJournal(sampleEntry('b', 'k1')), // queued right after a write that waits: waits too
+        store.appendJournal(sampleEntry('c', 'k1')),
+        store.appendRecord('feed', 3, T),
+        store.appendJournal(sampleEntry('a', 'k2')), // right after a waiting write: waits
+        store.appendJournal(sampleEntry('c', 'k2')),
+        store.appendJournal(sampleEntry('b', 'k2')), // behind b's k1: waits
+      ]);
+      // The writes on other keys are committed while the stream's batch still waits.
+      await expect.poll(written).toEqual(['a:k1', 'c:k1', 'c:k2']);
+      await locker.query('ROLLBACK');
+      expect(await first).toBe(2);
+      expect(await rest).toEqual([undefined, 3, undefined, undefined, 4, undefined, undefined, undefined]);
+      expect(await written()).toEqual(['a:k1', 'a:k2', 'b:k1', 'b:k2', 'c:k1', 'c:k2']);
+      expect((await store.readRecords('feed')).map((record) => record.data)).toEqual([0, 1, 2, 3]);
     } finally {
       await locker.query('ROLLBACK').catch(() => {});
       locker.release();

@@ -410,10 +410,11 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
         return {
           journal: false,
           key: `stream:${stream}`,
+          many: { group: groups.appendRecord, row: [stream, at, json] },
           run: async (client) =>
-            (await client.query<{ seq: number }>({ ...sql.insertRecord, values: [stream, at, json] })).rows,
-          settle: (rows) => {
-            const seq = rows[0]?.seq;
+            (await client.query<{ seq: number }>({ ...sql.insertRecord, values: [stream, at, json] })).rows[0]
+              ?.seq,
+          settle: (seq) => {
             if (seq === undefined) throw new Error(`appendRecord("${stream}"): the insert returned no seq.`);
             return seq;
           },

@@ -287,7 +287,48 @@ export function postgresWriteGroups(schema: string) {
     return group;
   }
 
-  return { createRun, appendJournal, appendJournalFenced, claimRun, updateRun };
+  /**
+   * Records of any streams: bind stream, at, data rows. Each stream's head (`record_heads`) is
+   * moved once, by its number of rows, and its rows take the numbers before it in row order:
+   * each row gets the `seq` its single-row insert, run in row order, would have given. Only the
+   * heads come back (one row per stream).
+   */
+  const insertRecords = prepared(`WITH input AS (
+        ${rowsOf(['text', 'double precision', 'text'], ['stream', 'at', 'data'])}
+      ), counts AS (
+        SELECT stream COLLATE "C" AS stream, count(*) AS n FROM input GROUP BY 1
+      ), heads AS (
+        INSERT INTO ${schema}.record_heads AS h (stream, seq) SELECT stream, n FROM counts
+        ON CONFLICT (stream) DO UPDATE SET seq = h.seq + EXCLUDED.seq
+        RETURNING h.stream, h.seq
+      ), inserted AS (
+        INSERT INTO ${schema}.records (stream, seq, at, data)
+        SELECT i.stream, h.seq - c.n + row_number() OVER (PARTITION BY i.stream ORDER BY i.ord), i.at, i.data
+        FROM input AS i JOIN counts AS c ON c.stream = i.stream JOIN heads AS h ON h.stream = i.stream
+      )
+      SELECT stream, seq::double precision AS seq FROM heads`);
+  const appendRecord: PostgresWriteGroup<number | undefined> = {
+    id: 'appendRecord',
+    sameKey: true,
+    async runMany(client, rows) {
+      const { rows: heads } = await client.query<{ stream: string; seq: number }>({
+        ...insertRecords,
+        values: [rowsParam(rows)],
+      });
+      // Each stream's rows, in row order, take the numbers up to its new head.
+      const next = new Map<string, number>();
+      for (const row of rows) next.set(row[0] as string, (next.get(row[0] as string) ?? 0) - 1);
+      for (const { stream, seq } of heads) next.set(stream, seq + (next.get(stream) ?? 0) + 1);
+      return rows.map((row) => {
+        const stream = row[0] as string;
+        const seq = next.get(stream)!;
+        next.set(stream, seq + 1);
+        return seq;
+      });
+    },
+  };
+
+  return { createRun, appendJournal, appendJournalFenced, claimRun, updateRun, appendRecord };
 }
 
 /** A journal entry's run id and key as one string (the length first, so no two pairs collide). */

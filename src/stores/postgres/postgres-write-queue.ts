@@ -3,6 +3,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { runNotCreatedError } from '../../core/store-errors.js';
 import { type BatchStep, planBatch } from './postgres-batch-plan.js';
+import { type TakenBatch, takeBatch } from './postgres-batch-take.js';
 import type { PostgresWriteGroup } from './postgres-write-groups.js';
 
 /**
@@ -88,16 +89,20 @@ function statementError(error: unknown): boolean {
  * carries many writes). Up to `lanes` batches (2) are in flight at once, each on its own pooled
  * connection, so one commits while the next is written and the process meanwhile carries on
  * with what the last one settled; a burst is cut into batches of at most `maxBatch` writes
- * (2000), so its first runs move on while the rest is written. A batch takes the longest head
- * of the queue whose writes touch no run (`key`) a batch in flight touches: writes on one run
- * commit in queue order; a write without a key (it may touch any run) is written with no
- * other batch in flight. A batch of one write runs as its own statement. A larger batch is
- * planned (`planBatch`): writes of one kind on different runs share one multi-row statement,
- * so a batch costs a few round trips however many writes it holds; several statements run
- * between `BEGIN` and `COMMIT`, a single one as its own transaction. Promises settle in queue
- * order after the commit (a batch settles after the batches taken before it), so a resolved
- * write is durable (committed with the server's `synchronous_commit`, `on` by default). Then
- * the batch's changes are announced with one `NOTIFY` on another connection.
+ * (2000), so its first runs move on while the rest is written. A batch takes the queued writes
+ * in order, passing over those whose key (`run:<id>`, `stream:<name>`) a batch in flight
+ * touches, and every later write on such a key (`takeBatch`): the writes of one key commit in
+ * queue order, one never before an earlier one, while a key every run writes (the change feed's
+ * record stream) does not cut the other runs' batches short; the write queued right after one
+ * passed over waits with it. A write without a key (it may touch any run) is written with no
+ * other batch in flight and nothing queued before it left behind. A batch of one write runs as
+ * its own statement. A larger batch is planned (`planBatch`): writes of one kind share one
+ * multi-row statement, so a batch costs a few round trips however many writes it holds;
+ * several statements run between `BEGIN` and `COMMIT`, a single one as its own transaction.
+ * Promises settle after the commit, in queue order within a batch and a batch after the batches
+ * taken before it, so a resolved write is durable (committed with the server's
+ * `synchronous_commit`, `on` by default). Then the batch's changes are announced with one
+ * `NOTIFY` on another connection.
  *
  * A run's creation (`creates`) and the writes to that run queued behind it (`runId`: its first
  * journal entry, its updates) commit in queue order, in one transaction when they share a batch.
@@ -177,32 +182,13 @@ export function createWriteQueue(
     }
   }
 
-  /**
-   * The next batch: the longest head of the queue (up to `maxBatch` writes) whose writes touch no
-   * key of a batch in flight, so writes on one run commit in queue order. A write that may touch
-   * any run (no key) goes only when no batch is in flight, and no batch starts beside its own.
-   * Undefined when the head must wait for a batch in flight.
-   */
-  function take(): { batch: Pending[]; keys: Set<string>; exclusive: boolean } | undefined {
-    const keys = new Set<string>();
-    let alone = false;
-    let writes = 0;
-    let index = 0;
-    for (; index < queue.length && writes < maxBatch; index++) {
-      const write = queue[index]!.write;
-      if (write === undefined) continue;
-      if (write.key === undefined) {
-        if (inFlight > 0) break;
-        alone = true;
-      } else if (busyKeys.has(write.key)) break;
-      else keys.add(write.key);
-      writes++;
-    }
-    if (index === 0) return undefined;
-    const batch = index === queue.length ? queue : queue.slice(0, index);
-    queue = index === queue.length ? [] : queue.slice(index);
-    if (alone) exclusive = true;
-    return { batch, keys, exclusive: alone };
+  /** The next batch (`takeBatch`), out of the queue; undefined when nothing may go now. */
+  function take(): TakenBatch<Pending> | undefined {
+    const taken = takeBatch(queue, busyKeys, inFlight, maxBatch);
+    if (taken === undefined) return undefined;
+    queue = taken.rest;
+    if (taken.exclusive) exclusive = true;
+    return taken;
   }
 
   async function writeBatch(batch: Pending[], prior: Promise<void>): Promise<void> {
@@ -337,8 +323,9 @@ export function createWriteQueue(
     announcing = pool
       // No data to keep, so no fsync to wait for: the notification's own commit skips it.
       .query(
-        "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, note) FROM unnest($2::text[]) AS note",
-        [channel, notes],
+        "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, note) FROM jsonb_array_elements_text($2::jsonb) AS note",
+        // As JSON: the driver's array literal escapes each element in JavaScript, a tenth of a second per 10,000.
+        [channel, JSON.stringify(notes)],
       )
       .then(
         () => undefined,
