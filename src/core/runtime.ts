@@ -21,7 +21,7 @@ import { RunChangeLog } from './run-changes.js';
 import type { Tenant } from './run-context.js';
 import { Handle, type RunHandle, RunResults } from './run-handle.js';
 import type { RunObserver } from './run-observer.js';
-import { type ReplayReport, replayRun } from './run-replay.js';
+import type { ReplayReport } from './run-replay.js';
 import { type ActiveRun, RunScheduler, type SchedulerHost } from './run-scheduler.js';
 import type { Runnable } from './runnable.js';
 import { canResume, RunnableRegistry } from './runnable-registry.js';
@@ -583,6 +583,8 @@ class BatonRuntime implements Runtime {
       );
     }
     const definition = this.#registry.resolve(stored.target);
+    // Loaded on first use: replay is rare, and the root import pays per module (ADR 0011).
+    const { replayRun } = await import('./run-replay.js');
     return replayRun(this.#hostFor(store), definition, stored, entries, budget);
   }
 
