@@ -167,7 +167,7 @@ for (const side of sides) {
   if (process.argv.includes('--traces')) {
     const traces = side.traces.sort((a, b) => a.ms - b.ms);
     for (const t of [traces[Math.floor(traces.length / 2)], traces[Math.floor(traces.length * 0.95)]])
-      console.log(t.ms.toFixed(2), '\n  ' + t.marks.join('\n  '));
+      console.log(t.ms.toFixed(2), `\n  ${t.marks.join('\n  ')}`);
   }
   await side.runtime.close();
   await side.store.close();

@@ -53,7 +53,8 @@ const dependencies = Object.keys(
 
 /**
  * Baton's own modules the root import does not load: the agent loop (agents/agent-loop.ts loads
- * it with the first run), a fan-in's voting and consistency scoring, tool routing's embeddings.
+ * it with the first run), a fan-in's voting and consistency scoring, tool routing's embeddings,
+ * `runtime.replay()`'s re-execution.
  */
 const lazyModules = [
   'agents/model-step',
@@ -61,6 +62,7 @@ const lazyModules = [
   'agents/response-format',
   'agents/run-agent',
   'agents/tool-steps',
+  'core/run-replay',
   'models/resilience/escalation',
   'models/resilience/tool-call',
   'patterns/consistency',

@@ -105,7 +105,13 @@ function bareInsertUs(directory, payloads, rows = 4000, rounds = 5) {
 async function walFramesPerRun(path, runOnce, runs) {
   const side = new Database(path);
   try {
-    const [emptied] = side.pragma('wal_checkpoint(TRUNCATE)');
+    // The store's checkpointer thread may be copying the WAL back right now (busy): try again
+    // shortly, for up to about two seconds.
+    let emptied = side.pragma('wal_checkpoint(TRUNCATE)')[0];
+    for (let attempt = 0; emptied.busy !== 0 && attempt < 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      emptied = side.pragma('wal_checkpoint(TRUNCATE)')[0];
+    }
     if (emptied.busy !== 0) throw new Error(`baton-sqlite: could not empty the WAL of ${path}`);
     for (let index = 0; index < runs; index++) await runOnce();
     const [after] = side.pragma('wal_checkpoint(PASSIVE)');

@@ -429,20 +429,32 @@ function announceResult(
 }
 
 /**
- * Frozen `{ agent, tool }` objects: a pure function of the names, so no runtime's state is in
- * here. Bounded (cleared when full), so many tenants' agents do not grow it forever.
+ * Frozen `{ agent, tool }` objects by agent name, then tool name: a pure function of the names,
+ * so no runtime's state is in here. Looked up by the two names as they are (their hashes are kept
+ * with the strings), not by a key made per call. Bounded (cleared when full), so many tenants'
+ * agents do not grow it forever.
  */
-const toolMetas = new Map<string, StepMeta>();
+const toolMetas = new Map<string, Map<string, StepMeta>>();
+let toolMetaCount = 0;
 const maxToolMetas = 4096;
 
 /** The display data of a tool step, one shared object per agent and tool (not one per call). */
 function toolMeta(agent: string, tool: string): StepMeta {
-  const key = `${agent}\u0000${tool}`;
-  let meta = toolMetas.get(key);
+  let byTool = toolMetas.get(agent);
+  let meta = byTool?.get(tool);
   if (meta === undefined) {
     meta = Object.freeze({ agent, tool });
-    if (toolMetas.size >= maxToolMetas) toolMetas.clear();
-    toolMetas.set(key, meta);
+    if (toolMetaCount >= maxToolMetas) {
+      toolMetas.clear();
+      toolMetaCount = 0;
+      byTool = undefined;
+    }
+    if (byTool === undefined) {
+      byTool = new Map();
+      toolMetas.set(agent, byTool);
+    }
+    byTool.set(tool, meta);
+    toolMetaCount++;
   }
   return meta;
 }

@@ -517,3 +517,21 @@ describe('run ids chosen by the caller', () => {
     await runtime.close();
   });
 });
+
+describe('generated run ids', () => {
+  it('carry the start time in hex and stay distinct within a millisecond and across the next', async () => {
+    const clock = createFakeClock(1_765_151_234_567);
+    const flow = workflow({ name: 'quick' }, async () => 'done');
+    const runtime = runtimeWith(createMemoryStore(), { workflows: [flow], clock });
+    const ids: string[] = [];
+    for (const advance of [0, 0, 1, 0, 255, 0]) {
+      clock.advance(advance);
+      const handle = await runtime.start(flow, null);
+      await handle.result();
+      expect(handle.runId.startsWith(`run_${clock.now().toString(16)}`)).toBe(true);
+      ids.push(handle.runId);
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    await runtime.close();
+  });
+});

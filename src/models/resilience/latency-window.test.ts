@@ -51,4 +51,26 @@ describe('latency window', () => {
       );
     }
   });
+
+  it('gives the exact p95 over many samples, with repeats, rises and falls, for full windows of any size', () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed;
+    };
+    for (const window of [1, 2, 3, 20, 200]) {
+      const resilience = createResilience({ adaptiveTimeout: { window } });
+      const seen: number[] = [];
+      for (let index = 0; index < window * 6 + 500; index++) {
+        // Few distinct values (many repeats), with slow drifts up and down and rare spikes.
+        const drift = Math.floor(index / 97) % 2 === 0 ? index % 50 : 50 - (index % 50);
+        const ms = next() % 10 === 0 ? 1000 + (next() % 3) : drift + (next() % 4);
+        resilience.recordLatency('tool:search', ms);
+        seen.push(ms);
+        const stats = resilience.latencyStats('tool:search');
+        expect(stats.count).toBe(Math.min(seen.length, window));
+        expect(stats.p95Ms).toBe(expectedP95(seen, window));
+      }
+    }
+  });
 });

@@ -130,7 +130,7 @@ export class Resilience {
   /** The failure counter of each breaker in `#breakers`. */
   readonly #counters = new WeakMap<CircuitBreakerPolicy, IBreaker>();
   readonly #bulkheads = new Map<string, BulkheadPolicy | null>();
-  /** Per key: the latest samples and the same samples kept sorted (for p95 in O(1)). */
+  /** Per key: the latest samples, and the ones the p95 is read from in O(1) (see `LatencySamples`). */
   readonly #latencies = new Map<string, LatencySamples>();
   /** Per breaker: the observed calls in flight through it, told of its state changes by one listener. */
   readonly #watchers = new WeakMap<CircuitBreakerPolicy, Set<BreakerWatcher>>();
@@ -279,16 +279,17 @@ export class Resilience {
     const window = (adaptive === false ? undefined : adaptive?.window) ?? 200;
     let samples = this.#latencies.get(key);
     if (samples === undefined) {
-      samples = { ring: [], next: 0, sorted: [] };
+      samples = { ring: [], next: 0, sorted: [], largest: undefined };
       this.#latencies.set(key, samples);
     }
-    const { ring, sorted } = samples;
+    const ring = samples.ring;
     if (ring.length === window) {
       // Full (the usual case): the newest sample takes the oldest one's place, with no allocation.
+      samples.largest ??= largestOf(samples);
       const oldest = ring[samples.next]!;
       ring[samples.next] = ms;
       samples.next = (samples.next + 1) % window;
-      replaceSorted(sorted, oldest, ms);
+      replaceLargest(samples.largest, ring, oldest, ms);
       return;
     }
     if (samples.next !== 0 || ring.length > window) {
@@ -299,28 +300,38 @@ export class Resilience {
       samples.ring = [...kept, ms];
       samples.next = 0;
       samples.sorted = samples.ring.slice().sort((left, right) => left - right);
-      return;
+      samples.largest = undefined;
+    } else {
+      // Filling: the ring is in arrival order until it is full.
+      samples.sorted ??= ring.slice().sort((left, right) => left - right);
+      const sorted = samples.sorted;
+      samples.largest = undefined;
+      ring.push(ms);
+      sorted.splice(insertionIndex(sorted, ms), 0, ms);
     }
-    // Filling: the ring is in arrival order until it is full.
-    ring.push(ms);
-    sorted.splice(insertionIndex(sorted, ms), 0, ms);
+    if (samples.ring.length === window) samples.largest = largestOf(samples);
   }
 
   /** Observed latency of a model (`model:<provider:model>`) or tool (`tool:<name>`) and the timeout derived from it. */
   latencyStats(key: string): LatencyStats {
-    const sorted = this.#latencies.get(key)?.sorted ?? [];
-    if (sorted.length === 0) return { count: 0, p95Ms: undefined, timeoutMs: undefined };
-    return { count: sorted.length, p95Ms: p95Of(sorted), timeoutMs: this.derivedTimeoutMs(key) };
+    const samples = this.#latencies.get(key);
+    if (samples === undefined || samples.ring.length === 0)
+      return { count: 0, p95Ms: undefined, timeoutMs: undefined };
+    return { count: samples.ring.length, p95Ms: p95Of(samples), timeoutMs: this.derivedTimeoutMs(key) };
   }
 
   /** The timeout derived from the observed latency of `key`, as `latencyStats(key).timeoutMs`, without allocating (called per call). */
   derivedTimeoutMs(key: string): number | undefined {
     const adaptive = this.#config.adaptiveTimeout;
     if (adaptive === false) return undefined;
-    const sorted = this.#latencies.get(key)?.sorted;
-    if (sorted === undefined || sorted.length === 0 || sorted.length < (adaptive?.minSamples ?? 20))
+    const samples = this.#latencies.get(key);
+    if (
+      samples === undefined ||
+      samples.ring.length === 0 ||
+      samples.ring.length < (adaptive?.minSamples ?? 20)
+    )
       return undefined;
-    const derived = p95Of(sorted) * (adaptive?.multiplier ?? 3);
+    const derived = p95Of(samples) * (adaptive?.multiplier ?? 3);
     const floor = adaptive?.minMs ?? (key.startsWith('model:') ? 30_000 : 1000);
     return Math.round(Math.min(adaptive?.maxMs ?? 300_000, Math.max(floor, derived)));
   }
@@ -364,31 +375,98 @@ export function tenantResilience(tenant: Tenant): Resilience {
   return tenant.resilience ?? processResilience;
 }
 
-/** The index where `value` goes in an ascending array (after equal values). */
-/** Call durations of one key: `ring` holds the latest `window` samples (the oldest at `next` once full). */
+/**
+ * Call durations of one key: `ring` holds the latest `window` samples (the oldest at `next` once
+ * full). While it fills, `sorted` holds them in ascending order; once full, `largest` holds only
+ * the samples from the p95 up (ascending, about 5% of the window): a new sample then moves a
+ * handful of numbers instead of a third of the window, and the p95 is `largest[0]`.
+ */
 interface LatencySamples {
   ring: number[];
   next: number;
-  sorted: number[];
+  sorted: number[] | undefined;
+  largest: number[] | undefined;
 }
 
-/** Replaces one sample `oldest` of `sorted` by `value`, moving only the samples between their places. */
-function replaceSorted(sorted: number[], oldest: number, value: number): void {
-  let index = insertionIndex(sorted, oldest) - 1;
-  if (value >= oldest) {
-    while (index + 1 < sorted.length && sorted[index + 1]! < value) {
-      sorted[index] = sorted[index + 1]!;
-      index++;
+/** Where the p95 is in `count` ascending samples. */
+function p95Index(count: number): number {
+  return Math.min(count - 1, Math.ceil(count * 0.95) - 1);
+}
+
+/** The p95 of the samples (at least one). */
+function p95Of(samples: LatencySamples): number {
+  const largest = samples.largest;
+  if (largest !== undefined) return largest[0]!;
+  const sorted = samples.sorted as number[];
+  return sorted[p95Index(sorted.length)]!;
+}
+
+/** The samples from the p95 up, ascending, of a full ring that was filling (`sorted` is dropped). */
+function largestOf(samples: LatencySamples): number[] {
+  const sorted = samples.sorted ?? samples.ring.slice().sort((left, right) => left - right);
+  samples.sorted = undefined;
+  return sorted.slice(p95Index(sorted.length));
+}
+
+/**
+ * `largest` (the samples from the p95 up of a full `ring`, ascending) after `value` took the
+ * place of `oldest` in `ring`. The count of `largest` stays as it is; only when `oldest` was one
+ * of them and `value` is below the others is the ring read, for the largest sample under them.
+ */
+function replaceLargest(largest: number[], ring: readonly number[], oldest: number, value: number): void {
+  const least = largest[0]!;
+  if (oldest < least) {
+    // The evicted sample was below the p95: `value` joins the largest only when it is above it.
+    if (value > least) {
+      let index = 0;
+      while (index + 1 < largest.length && largest[index + 1]! < value) {
+        largest[index] = largest[index + 1]!;
+        index++;
+      }
+      largest[index] = value;
     }
-  } else {
-    while (index > 0 && sorted[index - 1]! > value) {
-      sorted[index] = sorted[index - 1]!;
-      index--;
-    }
+    return;
   }
-  sorted[index] = value;
+  // One copy of `oldest` leaves the largest (every sample above `least`, and at least one equal
+  // to it, is among them).
+  for (let index = insertionIndex(largest, oldest) - 1; index + 1 < largest.length; index++)
+    largest[index] = largest[index + 1]!;
+  largest.pop();
+  const joining = largest.length > 0 && value >= largest[0]! ? value : largestBelow(ring, largest);
+  let index = largest.length;
+  largest.push(joining);
+  while (index > 0 && largest[index - 1]! > joining) {
+    largest[index] = largest[index - 1]!;
+    index--;
+  }
+  largest[index] = joining;
 }
 
+/**
+ * The largest sample of `ring` not in `largest` (ascending, every sample of `ring` above
+ * `largest[0]` among them): a copy of `largest[0]` that is not in it, else the largest sample
+ * below it (`ring`'s largest when `largest` is empty).
+ */
+function largestBelow(ring: readonly number[], largest: readonly number[]): number {
+  if (largest.length === 0) {
+    let most = ring[0]!;
+    for (let index = 1; index < ring.length; index++) if (ring[index]! > most) most = ring[index]!;
+    return most;
+  }
+  const least = largest[0]!;
+  let copiesInLargest = 1;
+  while (copiesInLargest < largest.length && largest[copiesInLargest] === least) copiesInLargest++;
+  let copies = 0;
+  let below = Number.NEGATIVE_INFINITY;
+  for (let index = 0; index < ring.length; index++) {
+    const sample = ring[index]!;
+    if (sample === least) copies++;
+    else if (sample < least && sample > below) below = sample;
+  }
+  return copies > copiesInLargest ? least : below;
+}
+
+/** The index where `value` goes in an ascending array (after equal values). */
 function insertionIndex(sorted: readonly number[], value: number): number {
   let low = 0;
   let high = sorted.length;
@@ -474,10 +552,6 @@ export interface LatencyStats {
  */
 export function latencyStats(key: string): LatencyStats {
   return processResilience.latencyStats(key);
-}
-
-function p95Of(sorted: readonly number[]): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!;
 }
 
 function checkConfig(settings: ResilienceConfig, caller: string): void {
