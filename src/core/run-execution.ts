@@ -413,7 +413,8 @@ export class RunExecution extends WaitingExecution {
     const entry = this.entry(key, name, options?.kind ?? 'step', startedAt);
     entry.result = result;
     const meta = options?.meta;
-    if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
+    // Called as a method: options may be an object whose `meta` reads its own fields (a model call).
+    if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta.call(options, result) : meta;
     return entry;
   }
 
