@@ -288,7 +288,9 @@ class BatonRuntime implements Runtime {
 
   /** A hex run id that sorts roughly by creation time: time, process prefix, counter. */
   #newRunId(now: number): string {
-    return `run_${now.toString(16)}${this.#idPrefix}${(this.#idCounter++).toString(16)}`;
+    // Joined, not a template: one flat string (48 bytes) instead of a tree of joined pieces
+    // (about 150), kept by the run's record, execution and handle while the run is in flight.
+    return ['run_', now.toString(16), this.#idPrefix, (this.#idCounter++).toString(16)].join('');
   }
 
   register(...definitions: Runnable[]): void {
