@@ -12,7 +12,7 @@ import { createCounter } from '../lib/workload.mjs';
 export const name = 'baton-scale';
 export const kind = 'subject';
 export const description =
-  'Per-run row: the baton-memory workload (reference, same process). Extra metrics: 10,000 runs (BATON_BENCH_IN_FLIGHT) of an agent whose two model calls each wait 1 s, started together on one runtime without a queue (a worker adds a BullMQ job per run and nothing to what is held per run in flight), on SQLite (WAL, temp file) and on Postgres (fresh schema): wall from the first start to the last result against the 2 s floor (a pass without forced GC), and heap per run in flight (another pass: full GC before, full GC once every run waits on its first model call, heapUsed then).';
+  'Per-run row: the baton-memory workload (reference, same process). Extra metrics: 10,000 runs (BATON_BENCH_IN_FLIGHT) of an agent whose two model calls each wait 1 s, started together on one runtime without a queue (a worker adds a BullMQ job per run and nothing to what is held per run in flight), on SQLite (WAL, temp file) and on Postgres (fresh schema): wall from the first start to the last result against the 2 s floor (a pass without forced GC), and heap per run in flight (another pass: full GCs before, full GCs once every run waits on its first model call, heapUsed read right after them, with no turn of the event loop between).';
 export const importSpecifiers = [
   '../../dist/index.js',
   '../../dist/stores/sqlite/index.js',
@@ -36,6 +36,19 @@ async function settle() {
     globalThis.gc();
     await new Promise((resolve) => setImmediate(resolve));
   }
+}
+
+/**
+ * heapUsed right after two full GCs, with no turn of the event loop between them and the
+ * reading: the runs do not move on meanwhile (a model call whose time is up still waits for its
+ * callback), and nothing allocated in a turn after the GC is counted. (Read one turn after the
+ * last GC instead, as `settle` leaves it, heapUsed also held what that turn allocated and
+ * dropped: tens of MB with 10,000 runs resuming, a heap snapshot showing none of it live.)
+ */
+function heapUsedNow() {
+  globalThis.gc();
+  globalThis.gc();
+  return process.memoryUsage().heapUsed;
 }
 
 /** Resolves once `counter` reaches `count`, checking every 5 ms; rejects after 60 s (runs released by a failing store never get there). */
@@ -63,9 +76,11 @@ async function pass(open, { heap }) {
     const modelBefore = counters.modelCalls.count();
     const toolBefore = counters.toolCalls.count();
     let before = 0;
+    let beforeSettled = 0;
     if (heap) {
       await settle();
-      before = process.memoryUsage().heapUsed;
+      beforeSettled = process.memoryUsage().heapUsed;
+      before = heapUsedNow();
     }
     let peakSampled = 0;
     const sampler = setInterval(() => {
@@ -79,12 +94,16 @@ async function pass(open, { heap }) {
     const results = Promise.all(handles.map((handle) => handle.result()));
     results.catch(() => undefined); // awaited below; a rejection meanwhile is not unhandled
     let atPeak = 0;
+    let atPeakSettled = 0;
     let firstCallsMs = 0;
     if (heap) {
       await until(counters.modelCalls, modelBefore + IN_FLIGHT);
       firstCallsMs = Number(process.hrtime.bigint() - started) / 1e6;
+      atPeak = heapUsedNow();
+      // As measured before (Dec 2026): GCs with event-loop turns between them, read a turn after
+      // the last; by then runs may have moved on, and that turn's garbage is counted.
       await settle();
-      atPeak = process.memoryUsage().heapUsed;
+      atPeakSettled = process.memoryUsage().heapUsed;
     }
     const outputs = await results;
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -100,6 +119,7 @@ async function pass(open, { heap }) {
       startedMs,
       firstCallsMs,
       heapPerRun: (atPeak - before) / IN_FLIGHT,
+      heapPerRunSettled: (atPeakSettled - beforeSettled) / IN_FLIGHT,
       peakSampledMb: peakSampled / 1024 / 1024,
     };
   } finally {
@@ -170,6 +190,8 @@ export async function setup() {
         metrics[`${label}: ms until every start resolved`] = timed.startedMs;
         metrics[`${label}: peak heapUsed sampled, MB (garbage included)`] = timed.peakSampledMb;
         metrics[`${label}: heap bytes per run in flight (after GC)`] = measured.heapPerRun;
+        metrics[`${label}: heap bytes per run, read a turn after the GC (garbage included)`] =
+          measured.heapPerRunSettled;
         metrics[`${label}: ms until every first model call (heap pass)`] = measured.firstCallsMs;
         metrics[`${label}: wall ms (heap pass, GC forced)`] = measured.wallMs;
       }

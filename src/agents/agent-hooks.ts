@@ -251,27 +251,41 @@ export function scopedAgentRun(run: AgentRun, ctx: RunContext): AgentRun {
     run.agent,
     run.messages,
     run.input,
-    run instanceof HookRun ? run.state : { map: undefined },
+    run instanceof HookRun ? run.sharedState() : { map: undefined },
   );
   scoped.turns = run.turns;
   return scoped;
 }
 
+/** The hook state of a run, shared by its view and the views of its scopes. */
+interface HookState {
+  map: Map<object, unknown> | undefined;
+}
+
 class HookRun implements AgentRun {
   turns = 0;
+  /** Made on the first `set` or when a scope's view shares it (most runs store nothing). */
+  #state: HookState | undefined;
   constructor(
     readonly ctx: RunContext,
     public agent: Agent<unknown>,
     readonly messages: Message[],
     readonly input: AgentInput,
-    /** Shared with the views of its scopes. */
-    readonly state: { map: Map<object, unknown> | undefined } = { map: undefined },
-  ) {}
+    state?: HookState,
+  ) {
+    this.#state = state;
+  }
+  /** The state to share with a scope's view. */
+  sharedState(): HookState {
+    this.#state ??= { map: undefined };
+    return this.#state;
+  }
   get<VALUE>(key: object): VALUE | undefined {
-    return this.state.map?.get(key) as VALUE | undefined;
+    return this.#state?.map?.get(key) as VALUE | undefined;
   }
   set(key: object, value: unknown): void {
-    this.state.map ??= new Map();
-    this.state.map.set(key, value);
+    const state = this.sharedState();
+    state.map ??= new Map();
+    state.map.set(key, value);
   }
 }

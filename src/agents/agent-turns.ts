@@ -29,7 +29,7 @@ import {
   type HookPipeline,
 } from './agent-hooks.js';
 import type { Transfer } from './handoff.js';
-import { modelStep } from './model-step.js';
+import { ModelCall } from './model-step.js';
 import { modelTools, preparePrompt } from './prepare-context.js';
 import { responseFormat } from './response-format.js';
 import type { AgentRunResult, RunAgentOptions } from './run-agent.js';
@@ -91,6 +91,8 @@ export function offerOf(agent: Agent<unknown>, options: RunAgentOptions): Offer 
   return offer;
 }
 
+const noInputs: readonly ParsedToolInput[] = Object.freeze([]);
+
 /**
  * One agent run's state, and the phases of its turns (see `drive` in run-agent.ts).
  *
@@ -106,8 +108,14 @@ export class AgentLoop {
   readonly options: RunAgentOptions;
   readonly history: Message[];
   readonly scope: string;
-  /** The hook view; `run` is it while the current agent has hooks, else undefined. */
-  readonly hookRun: AgentRun & { agent: Agent<unknown>; turns: number };
+  /**
+   * The hook view, made when first needed (a hook or a `when` condition to show it to): most
+   * agents have neither, and it would be held for as long as the run waits on its model. `run`
+   * is it while the current agent has hooks, else undefined.
+   */
+  #hookRun: HookView | undefined;
+  /** What the agent run was given, for the hook view (`AgentRun.input`). */
+  readonly #input: PromptInput;
   run: AgentRun | undefined;
   hooks: HookPipeline;
   current: Agent<unknown>;
@@ -126,8 +134,10 @@ export class AgentLoop {
   offer: Offer | undefined;
   prompt: LanguageModelV3Prompt | undefined;
   /** This turn's parsed tool inputs and `afterModel` notes (set by `afterModel`). */
-  inputs: ParsedToolInput[] = [];
+  inputs: readonly ParsedToolInput[] = noInputs;
   notes: string[] | undefined;
+  /** This turn's model call (set by `callModel`; `modelFailed` escalates it). */
+  #call: ModelCall | undefined;
 
   constructor(ctx: RunContext, start: Agent<unknown>, prepared: PromptInput, options: RunAgentOptions) {
     this.ctx = ctx;
@@ -136,11 +146,28 @@ export class AgentLoop {
     this.history = inputMessages(prepared);
     this.agentTurns = options.turnCounter;
     this.scope = ctx.scope;
+    this.#input = prepared;
     // Policies plug in through the agent's hooks (agent-hooks.ts), compiled once per agent. An agent
     // with none gets the shared empty pipeline: no view object, and each phase is one check.
-    this.hookRun = createAgentRun(ctx, start, this.history, prepared) as AgentLoop['hookRun'];
-    this.hooks = activeHooks(start.hookPlan, this.hookRun);
-    if (!this.hooks.empty) this.run = this.hookRun;
+    this.hooks = this.#hooksOf(start);
+  }
+
+  /** The hook view, made on first use (with the current agent; its turns are counted while `run` is set). */
+  #hookView(): HookView {
+    let view = this.#hookRun;
+    if (view === undefined) {
+      view = createAgentRun(this.ctx, this.current, this.history, this.#input) as HookView;
+      this.#hookRun = view;
+    }
+    return view;
+  }
+
+  /** The hooks of `agent` (its `when` conditions see the hook view); sets `run` when there are any. */
+  #hooksOf(agent: Agent<unknown>): HookPipeline {
+    const plan = agent.hookPlan;
+    const hooks = plan.when === undefined ? plan.always : activeHooks(plan, this.#hookView());
+    if (!hooks.empty) this.run = this.#hookView();
+    return hooks;
   }
 
   /** The start of the agent run: its event and the `onInput` hooks. */
@@ -224,7 +251,7 @@ export class AgentLoop {
       hooks.afterModel === undefined &&
       hooks.onOutput === undefined;
     const offer = this.offer as Offer;
-    const calling = modelStep(
+    const call = new ModelCall(
       this.ctx,
       current,
       this.prompt as LanguageModelV3Prompt,
@@ -233,14 +260,28 @@ export class AgentLoop {
       turn,
       endsRun,
     );
-    return hooks.onModelError === undefined ? calling : calling.catch(failing(hooks, this.run as AgentRun));
+    this.#call = call;
+    return call.run();
+  }
+
+  /**
+   * The model step of `callModel` failed with `error`: an escalated failure waits for a human's
+   * decision (`escalated`); what still fails goes past the `onModelError` hooks. (Here, not in a
+   * `catch` made per call: a call that succeeds holds no handler while the model takes its time.)
+   */
+  modelFailed(error: unknown): Promise<ModelResponse> {
+    const escalating = (this.#call as ModelCall).escalate(error);
+    const hooks = this.hooks;
+    return hooks.onModelError === undefined
+      ? escalating
+      : escalating.catch(failing(hooks, this.run as AgentRun));
   }
 
   /** The response joins the history; the `afterModel` hooks may add notes for the next turn. */
   afterModel(response: ModelResponse): Promise<void> | undefined {
     this.turnsOfAgent++;
     this.turns++;
-    if (this.run !== undefined) this.hookRun.turns = this.turns;
+    if (this.run !== undefined) (this.#hookRun as HookView).turns = this.turns;
     const inputs = parseToolInputs(response);
     this.inputs = inputs;
     this.notes = undefined;
@@ -352,6 +393,8 @@ export class AgentLoop {
   /** The tool results join the history; failing turns are counted; a handoff moves control. */
   afterTools(response: ModelResponse, outcome: ToolStepsResult): Promise<void> | undefined {
     const history = this.history;
+    // The parsed inputs were for this turn's tool steps only (the history keeps the values).
+    this.inputs = noInputs;
     history.push(toolMessage(outcome.results));
     const notes = this.notes;
     if (notes !== undefined) for (const note of notes) history.push(userMessage(note));
@@ -396,9 +439,8 @@ export class AgentLoop {
     this.agentTurns ??= new Map([[current.name, this.soloTurns]]);
     const next = transfer.agent;
     this.current = next;
-    this.hookRun.agent = next;
-    this.hooks = activeHooks(next.hookPlan, this.hookRun);
-    if (!this.hooks.empty) this.run = this.hookRun;
+    if (this.#hookRun !== undefined) this.#hookRun.agent = next;
+    this.hooks = this.#hooksOf(next);
     this.payload = handoffPayload;
     this.turnsOfAgent = 0;
     this.failingTurns = 0;
@@ -414,6 +456,9 @@ function failing(hooks: HookPipeline, run: AgentRun): (error: unknown) => never 
     throw error;
   };
 }
+
+/** The hook view the loop keeps current (agent and turns). */
+type HookView = AgentRun & { agent: Agent<unknown>; turns: number };
 
 type Hooks<PHASE extends keyof HookPipeline> = NonNullable<HookPipeline[PHASE]>;
 type Hook<PHASE extends keyof HookPipeline> = NonNullable<AgentHooks[PHASE & keyof AgentHooks]>;

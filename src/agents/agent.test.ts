@@ -176,6 +176,47 @@ describe('agent loop', () => {
     await runtime.close();
   });
 
+  it('fails the run with a ModelCallError naming the model when a result is not shaped as the spec says, or the call throws at once (streamed or not)', async () => {
+    const broken = (modelId: string, fail: () => unknown) =>
+      agent({
+        name: modelId,
+        instructions: 'Answer.',
+        model: {
+          specificationVersion: 'v3',
+          provider: 'fake',
+          modelId,
+          supportedUrls: {},
+          doGenerate: fail as never,
+          doStream: fail as never,
+        },
+        retry: { maxAttempts: 1 },
+      });
+    const unshaped = broken('unshaped', () =>
+      Promise.resolve({ content: null, finishReason: { unified: 'stop', raw: 'stop' }, warnings: [] }),
+    );
+    const throwing = broken('throwing', () => {
+      throw new Error('socket closed');
+    });
+    // Without a listener the model is called with doGenerate; with one, it streams (doStream).
+    for (const listening of [false, true]) {
+      const runtime = createRuntime({ store: createMemoryStore(), recover: false });
+      if (listening) runtime.on(() => undefined);
+      for (const [target, message] of [
+        [unshaped, /^Model fake:unshaped failed: /],
+        [throwing, /^Model fake:throwing failed: socket closed/],
+      ] as const) {
+        const handle = await runtime.start(target, 'hi');
+        const error = (await handle.result().catch((failure: unknown) => failure)) as BatonError;
+        expect(error.name).toBe('ModelCallError');
+        expect(error.message).toMatch(message);
+        const [entry] = await runtime.journal(handle.runId);
+        expect(entry?.status).toBe('failed');
+        expect(entry?.error?.message).toMatch(message);
+      }
+      await runtime.close();
+    }
+  });
+
   it('stops at maxTurns with an error naming the agent', async () => {
     const { runtime } = setup();
     const model = scriptedModel(() => ({ toolCalls: [{ tool: 'add', input: { a: 1, b: 1 } }] }));

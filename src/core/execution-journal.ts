@@ -4,6 +4,7 @@
  */
 
 import type { Budget } from './budget-limits.js';
+import type { Clock } from './clock.js';
 import { deserializeError, NonDeterminismError } from './errors.js';
 import type { BatonEvent } from './events.js';
 import type {
@@ -49,6 +50,38 @@ export function earlyEvents(runId: string, early: EarlyEvents): BatonEvent[] {
   return events;
 }
 
+/**
+ * A run's governance state (`RunGovernance`), one per execution: its start is read from the
+ * run's record and the list of skipped model entries is made when there is one (a replay of a
+ * child run), so a run that has neither holds no number box and no empty list while in flight.
+ */
+class Governance implements RunGovernance {
+  readonly budget: Budget | undefined;
+  readonly clock: Clock;
+  spend?: unknown;
+  readonly #record: RunRecord;
+  #skipped: JournalEntry[] | undefined;
+
+  constructor(budget: Budget | undefined, record: RunRecord, clock: Clock) {
+    this.budget = budget;
+    this.clock = clock;
+    this.#record = record;
+  }
+
+  get startedAt(): number {
+    return this.#record.createdAt;
+  }
+
+  get skippedModelEntries(): JournalEntry[] {
+    this.#skipped ??= [];
+    return this.#skipped;
+  }
+
+  skipModelEntry(entry: JournalEntry): void {
+    this.skippedModelEntries.push(entry);
+  }
+}
+
 /** The recorded entries of one execution and the writes it appends; the waits and steps build on it. */
 export abstract class JournaledExecution extends LeasedExecution {
   readonly usage: Usage = emptyUsage();
@@ -66,13 +99,13 @@ export abstract class JournaledExecution extends LeasedExecution {
   protected writeError: unknown;
   /** Signals taken by a `waitFor` of this run: recorded ones (loaded with the journal) and this execution's. */
   protected consumedSignals: Set<number> | undefined;
-  readonly governance: RunGovernance;
+  readonly governance: Governance;
   /** The slot every context of this run carries (made once per execution, read by each scope). */
   readonly services: RunServices;
 
   constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[], budget?: Budget) {
     super(host, record);
-    this.governance = { budget, startedAt: record.createdAt, clock: host.clock, skippedModelEntries: [] };
+    this.governance = new Governance(budget, record, host.clock);
     this.services = { governance: this.governance, tenant: host.tenant };
     this.journal = entries.length > 0 ? new Map() : undefined;
     for (const entry of entries) {
@@ -168,7 +201,7 @@ export abstract class JournaledExecution extends LeasedExecution {
       if (next === 35 || next === 47 || next === 46) {
         count++;
         // Skipped model calls still count against budgets.
-        if (entry.kind === 'model') this.governance.skippedModelEntries.push(entry);
+        if (entry.kind === 'model') this.governance.skipModelEntry(entry);
       }
     }
     return count;

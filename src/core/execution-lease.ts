@@ -185,14 +185,23 @@ export abstract class LeasedExecution {
    * (a refusal goes through `appendRefused`). The store is called in this turn, as before.
    */
   protected appendPlain(entry: JournalEntry, now: number): Promise<void> | undefined {
+    const write = this.startAppend(entry, now);
+    if (write === undefined) return undefined;
+    return write.then(undefined, (error: unknown) => this.appendRefused(entry, error));
+  }
+
+  /**
+   * `appendPlain` without its refusal handler: the store's own write (undefined when stored
+   * already), for a caller that handles a refusal (`appendRefused`) in its own `then`.
+   */
+  protected startAppend(entry: JournalEntry, now: number): Promise<void> | undefined {
     let write: Promise<void>;
     try {
       write = this.host.store.appendJournal(entry, this.fence(now));
     } catch (error) {
-      write = Promise.reject(error);
+      return Promise.reject(error);
     }
-    if (write === storedNow) return undefined;
-    return write.then(undefined, (error: unknown) => this.appendRefused(entry, error));
+    return write === storedNow ? undefined : write;
   }
 
   /** After a refused append: tries once more if the lease is still this process's, else stops the execution and throws why. */

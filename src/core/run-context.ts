@@ -26,7 +26,11 @@ export interface StepContext {
 export interface StepOptions<T> {
   /** The kind recorded in the journal; `step` by default. */
   kind?: JournalEntryKind;
-  /** Display data recorded with the result (agent, model, usage, cost). */
+  /**
+   * Display data recorded with the result (agent, model, usage, cost). A function is called with
+   * the result as a method of these options (`options.meta(result)`), so an options object may
+   * keep what it needs in its own fields.
+   */
   meta?: StepMeta | ((result: T) => StepMeta);
   /**
    * Says, from the step's result, that nothing follows the step but the end of the run: no

@@ -16,6 +16,14 @@ import type { Runnable } from './runnable.js';
 import { ScopeContext, Step } from './scope-context.js';
 import { type JournalEntry, type RunPatch, type RunStatus, storedNow } from './store.js';
 
+/** What becomes of an execution's outcome (`RunExecution.execute`): the scheduler's launched run. */
+export interface ExecutionEnd {
+  /** The run ended (or stopped, or suspended) with `outcome`, stored. */
+  ended(outcome: ExecutionOutcome): ExecutionOutcome;
+  /** Its end could not be stored: `error` (the store failed). */
+  thrown(error: unknown): ExecutionOutcome;
+}
+
 /** Executes (or replays) one run. Created by the runtime; not part of the public API. */
 export class RunExecution extends WaitingExecution {
   /**
@@ -25,11 +33,17 @@ export class RunExecution extends WaitingExecution {
    */
   #stepWrite: Promise<void> | undefined;
 
+  /** Who takes the outcome of `execute` (the scheduler's launched run), if anyone. */
+  #end: ExecutionEnd | undefined;
+
   /**
    * Runs the target from the start; recorded steps replay, the rest run for real. No async frame
-   * waits for the target (one would be held, with its registers, per run in flight).
+   * waits for the target (one would be held, with its registers, per run in flight). With `end`,
+   * the promise settles with what `end` makes of the outcome (its `ended`, or its `thrown` when
+   * the end could not be stored): no second promise layer waits for the target meanwhile.
    */
-  execute(target: Runnable, input: unknown): Promise<ExecutionOutcome> {
+  execute(target: Runnable, input: unknown, end?: ExecutionEnd): Promise<ExecutionOutcome> {
+    this.#end = end;
     let running: Promise<unknown>;
     try {
       const resumed = this.recordedCount > 0;
@@ -41,9 +55,27 @@ export class RunExecution extends WaitingExecution {
       running = Promise.reject(error);
     }
     return running.then(
-      (output) => this.#afterOutput(output),
-      (error: unknown) => this.#afterFailure(error),
+      (output) => this.#ending(true, output),
+      (error: unknown) => this.#ending(false, error),
     );
+  }
+
+  /** The target returned (`succeeded`) or threw `value`: how the run ends, handed to `#end` when there is one. */
+  #ending(succeeded: boolean, value: unknown): ExecutionOutcome | Promise<ExecutionOutcome> {
+    const end = this.#end;
+    if (end === undefined) return succeeded ? this.#afterOutput(value) : this.#afterFailure(value);
+    let outcome: ExecutionOutcome | Promise<ExecutionOutcome>;
+    try {
+      outcome = succeeded ? this.#afterOutput(value) : this.#afterFailure(value);
+    } catch (error) {
+      return end.thrown(error);
+    }
+    if (outcome instanceof Promise)
+      return outcome.then(
+        (stored) => end.ended(stored),
+        (error: unknown) => end.thrown(error),
+      );
+    return end.ended(outcome);
   }
 
   /** The target returned `output`: the run completes (or stops or suspends, as its state says). */
@@ -380,14 +412,21 @@ export class RunExecution extends WaitingExecution {
   ): T | Promise<T> {
     if (this.#deferred(entry, options)) return entry.result as T;
     const audit = this.host.audit;
-    let writing: Promise<unknown> | undefined;
-    if (audit === undefined) writing = this.appendPlain(entry, entry.endedAt);
-    else
-      writing = this.appendFenced(entry, entry.endedAt, this.sealAudit(entry)).then((withRecords) =>
-        // Its audit records were not stored with it: they are appended now.
-        withRecords ? undefined : this.audited(audit, entry),
+    if (audit === undefined) {
+      const write = this.startAppend(entry, entry.endedAt);
+      if (write === undefined) return this.#stepEnded(entry, startedAt, failure);
+      // The write and its refusal in one `then` (a lost lease taken back retries it): one
+      // layer waits for the store, per run whose step is being stored.
+      return write.then(
+        () => this.#stepEnded(entry, startedAt, failure),
+        (error: unknown) =>
+          this.appendRefused(entry, error).then(() => this.#stepEnded<T>(entry, startedAt, failure)),
       );
-    if (writing === undefined) return this.#stepEnded(entry, startedAt, failure);
+    }
+    const writing = this.appendFenced(entry, entry.endedAt, this.sealAudit(entry)).then((withRecords) =>
+      // Its audit records were not stored with it: they are appended now.
+      withRecords ? undefined : this.audited(audit, entry),
+    );
     return writing.then(() => this.#stepEnded(entry, startedAt, failure));
   }
 
@@ -413,7 +452,8 @@ export class RunExecution extends WaitingExecution {
     const entry = this.entry(key, name, options?.kind ?? 'step', startedAt);
     entry.result = result;
     const meta = options?.meta;
-    if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta(result) : meta;
+    // Called as a method: options may be an object whose `meta` reads its own fields (a model call).
+    if (meta !== undefined) entry.meta = typeof meta === 'function' ? meta.call(options, result) : meta;
     return entry;
   }
 

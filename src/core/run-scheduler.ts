@@ -8,7 +8,7 @@ import type { Clock } from './clock.js';
 import type { DispatchOptions, DispatchReason } from './dispatch.js';
 import { BatonError, RunLeasedError, RunNotFoundError } from './errors.js';
 import type { ExecutionHost, ExecutionOutcome } from './execution-host.js';
-import { RunExecution } from './run-execution.js';
+import { type ExecutionEnd, RunExecution } from './run-execution.js';
 import type { RunResults } from './run-handle.js';
 import type { Runnable } from './runnable.js';
 import { canResume } from './runnable-registry.js';
@@ -63,7 +63,7 @@ type AfterExecution = (
  * and `done` read after `go()` (as `result()` does) is the execution's own promise: a promise
  * made to wait for the start exists only when someone asks before it.
  */
-class LaunchedRun implements ActiveRun {
+class LaunchedRun implements ActiveRun, ExecutionEnd {
   readonly execution: RunExecution;
   readonly #definition: Runnable;
   readonly #record: RunRecord;
@@ -90,25 +90,28 @@ class LaunchedRun implements ActiveRun {
   go(): void {
     if (this.#started) return;
     this.#started = true;
-    const { execution } = this;
-    const runId = this.#record.id;
-    const after = this.#after;
-    const settled = execution.execute(this.#definition, this.#record.input).then(
-      (outcome) => after(execution, runId, outcome),
-      (error: unknown) =>
-        after(
-          execution,
-          runId,
-          { status: 'released', error: { name: 'Error', message: String(error) } },
-          error,
-        ),
-    );
+    // The execution hands its outcome to `ended` (or `thrown`) itself: no promise layer of ours
+    // waits for it, per run in flight.
+    const settled = this.execution.execute(this.#definition, this.#record.input, this);
     const resolve = this.#resolve;
     if (resolve === undefined) this.#done = settled;
     else {
       this.#resolve = undefined;
       resolve(settled);
     }
+  }
+
+  ended(outcome: ExecutionOutcome): ExecutionOutcome {
+    return this.#after(this.execution, this.#record.id, outcome);
+  }
+
+  thrown(error: unknown): ExecutionOutcome {
+    return this.#after(
+      this.execution,
+      this.#record.id,
+      { status: 'released', error: { name: 'Error', message: String(error) } },
+      error,
+    );
   }
 }
 

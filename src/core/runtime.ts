@@ -304,7 +304,9 @@ class BatonRuntime implements Runtime {
       this.#idTime = now;
       this.#idTimeHex = now.toString(16);
     }
-    return `run_${this.#idTimeHex}${this.#idPrefix}${(this.#idCounter++).toString(16)}`;
+    // Joined, not a template: one flat string (48 bytes) instead of a tree of joined pieces
+    // (about 150), kept by the run's record, execution and handle while the run is in flight.
+    return ['run_', this.#idTimeHex, this.#idPrefix, (this.#idCounter++).toString(16)].join('');
   }
 
   register(...definitions: Runnable[]): void {

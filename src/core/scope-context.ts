@@ -48,13 +48,15 @@ export class Step implements StepContext {
 export class ScopeContext implements RunContext {
   readonly #execution: RunExecution;
   readonly scope: string;
-  readonly services: RunServices;
   #sequence = 0;
 
   constructor(execution: RunExecution, scope: string) {
     this.#execution = execution;
     this.scope = scope;
-    this.services = execution.services;
+  }
+
+  get services(): RunServices {
+    return this.#execution.services;
   }
 
   get runId(): string {

@@ -477,7 +477,7 @@ export function reserveBudget(
  *
  * @example
  * ```ts
- * const response = await modelStep(...).catch((error) => { releaseBudget(reservation); throw error; });
+ * const response = await callModel(model, options).catch((error) => { releaseBudget(reservation); throw error; });
  * ```
  */
 export function releaseBudget(reservation: BudgetReservation | undefined): void {

@@ -64,7 +64,7 @@ export function callModel(
   return Promise.resolve(generating).then(
     (result) => {
       try {
-        return generated(name, result);
+        return generatedResponse(name, result);
       } catch (error) {
         // A result not shaped as the spec says is the provider's failure too.
         throw asModelError(name, error, options.abortSignal);
@@ -76,8 +76,15 @@ export function callModel(
   );
 }
 
-/** The response of a `doGenerate` call. */
-function generated(name: string, result: LanguageModelV3GenerateResult): ModelResponse {
+/**
+ * The response of a `doGenerate` call to model `name`.
+ *
+ * @example
+ * ```ts
+ * const response = generatedResponse('openai:gpt-4o', await model.doGenerate(options));
+ * ```
+ */
+export function generatedResponse(name: string, result: LanguageModelV3GenerateResult): ModelResponse {
   let text = '';
   const toolCalls: ModelToolCall[] = [];
   for (const part of result.content) {
@@ -172,8 +179,16 @@ function providerMessage(error: unknown): string {
   return typeof error === 'object' && error !== null ? JSON.stringify(error) : String(error);
 }
 
-/** Wraps a provider failure in a `ModelCallError` carrying its class (`errorClass`) and the provider's `retry-after`. */
-function asModelError(model: string, error: unknown, signal: AbortSignal | undefined): unknown {
+/**
+ * Wraps a provider failure of model `model` in a `ModelCallError` carrying its class
+ * (`errorClass`) and the provider's `retry-after`; an abort (`signal`) or a Baton error stays as it is.
+ *
+ * @example
+ * ```ts
+ * throw asModelError('openai:gpt-4o', error, options.abortSignal);
+ * ```
+ */
+export function asModelError(model: string, error: unknown, signal: AbortSignal | undefined): unknown {
   if (BatonError.isInstance(error)) return error;
   if (signal?.aborted === true) return signal.reason ?? error;
   let wrapped: ModelCallError;

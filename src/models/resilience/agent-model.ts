@@ -8,7 +8,7 @@ import type { StepMeta } from '../../core/store.js';
 import type { DeltaListener, ModelResponse } from '../call-model.js';
 import { middlewareWrapper } from '../model-middleware.js';
 import type { ModelChain, ModelSpec } from '../resolve-model.js';
-import { callModelResilient, type ModelCallEvent, type ModelCallPolicy } from './model-call.js';
+import { callModelResilient, type ModelCallPolicy } from './model-call.js';
 import type { SignalSource } from './run-resilient.js';
 
 /** Resilience options of an agent (the `retry`, `timeoutMs`, `maxConcurrent`, `classifyError` options of `agent()`). */
@@ -95,11 +95,6 @@ export function agentModelCall(
   signal: SignalSource,
   onDelta: DeltaListener | undefined,
 ): Promise<ModelResponse> {
-  let emit: ((event: ModelCallEvent) => void) | undefined;
-  if (ctx.observed) {
-    const scope = ctx.scope;
-    emit = (event) => ctx.emitEvent({ ...event, scope });
-  }
   return callModelResilient(
     ctx.services.tenant,
     agent.models,
@@ -107,7 +102,8 @@ export function agentModelCall(
     options,
     signal,
     onDelta,
-    emit,
+    // The context itself takes the events (it adds its scope): no closure held per call.
+    ctx.observed ? ctx : undefined,
   );
 }
 

@@ -1,9 +1,19 @@
 /** A model call with retries, timeout, breaker, bulkheads and a fallback chain, inside one journaled model step. */
 
-import type { LanguageModelV3, LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import type {
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3GenerateResult,
+} from '@ai-sdk/provider';
 import { ConfigError, type ErrorClass, errorMessage, ModelCallError } from '../../core/errors.js';
 import type { Tenant } from '../../core/run-context.js';
-import { callModel, type DeltaListener, type ModelResponse } from '../call-model.js';
+import {
+  asModelError,
+  callModel,
+  type DeltaListener,
+  generatedResponse,
+  type ModelResponse,
+} from '../call-model.js';
 import type { ModelWrapper } from '../model-middleware.js';
 import { resolveTenantModel } from '../model-providers.js';
 import { type ModelChain, type ModelSpec, modelName } from '../resolve-model.js';
@@ -16,6 +26,7 @@ import {
   tenantResilience,
 } from './registry.js';
 import {
+  type AttemptCall,
   defineLazySignal,
   isCircuitOpen,
   type ResilientObserver,
@@ -111,42 +122,73 @@ function buildModelPlan(resilience: Resilience, policy: ModelCallPolicy, name: s
   };
 }
 
+/**
+ * Where an observed call's events go: the run context of its step, which adds its scope. (An
+ * object, not a closure over the context: held for as long as the call takes.)
+ */
+export interface ModelEventTarget {
+  readonly scope: string;
+  emitEvent(event: ModelCallEvent & { scope: string }): void;
+}
+
+/** Emits `event` in the target's scope. */
+function emitTo(target: ModelEventTarget, event: ModelCallEvent): void {
+  target.emitEvent({ ...event, scope: target.scope });
+}
+
 /** Retry and breaker events of one call, for an observed run (one object, no closures: held for as long as the call takes). */
-function modelObserver(
-  plan: ModelPlan,
-  agent: string,
-  emit: (event: ModelCallEvent) => void,
-): ResilientObserver {
-  return new ModelObserver(plan.name, agent, emit);
+function modelObserver(plan: ModelPlan, agent: string, events: ModelEventTarget): ResilientObserver {
+  return new ModelObserver(plan.name, agent, events);
 }
 
 class ModelObserver implements ResilientObserver {
   readonly #name: string;
   readonly #agent: string;
-  readonly #emit: (event: ModelCallEvent) => void;
+  readonly #events: ModelEventTarget;
 
-  constructor(name: string, agent: string, emit: (event: ModelCallEvent) => void) {
+  constructor(name: string, agent: string, events: ModelEventTarget) {
     this.#name = name;
     this.#agent = agent;
-    this.#emit = emit;
+    this.#events = events;
   }
 
   onRetry(attempt: number, delayMs: number, error: unknown): void {
-    this.#emit({
-      type: 'call-retry',
-      agent: this.#agent,
-      target: 'model',
-      name: this.#name,
-      attempt,
-      delayMs,
-      error: errorMessage(error),
-    });
+    retryEvent(this.#events, this.#name, this.#agent, attempt, delayMs, error);
   }
 
   onBreakerState(state: BreakerState): void {
-    const name = this.#name;
-    this.#emit({ type: 'breaker-state', breaker: 'provider', name: name.slice(0, name.indexOf(':')), state });
+    breakerEvent(this.#events, this.#name, state);
   }
+}
+
+/** A model call's `call-retry` event. */
+function retryEvent(
+  events: ModelEventTarget,
+  name: string,
+  agent: string,
+  attempt: number,
+  delayMs: number,
+  error: unknown,
+): void {
+  emitTo(events, {
+    type: 'call-retry',
+    agent,
+    target: 'model',
+    name,
+    attempt,
+    delayMs,
+    error: errorMessage(error),
+  });
+}
+
+/** A `breaker-state` event of the breaker of model `name`'s provider. */
+function breakerEvent(events: ModelEventTarget, name: string, state: BreakerState): void {
+  emitTo(events, {
+    type: 'breaker-state',
+    breaker: 'provider',
+    name: name.slice(0, name.indexOf(':')),
+    state,
+  });
 }
 
 /**
@@ -159,7 +201,7 @@ async function callShared(
   shared: SharedLimits,
   plan: ModelPlan,
   source: SignalSource,
-  emit: ((event: ModelCallEvent) => void) | undefined,
+  events: ModelEventTarget | undefined,
   call: () => Promise<ModelResponse>,
 ): Promise<ModelResponse> {
   const name = plan.name;
@@ -179,7 +221,8 @@ async function callShared(
     );
   } catch (error) {
     const state = (error as { breakerState?: BreakerState } | null)?.breakerState;
-    if (state !== undefined) emit?.({ type: 'breaker-state', breaker: 'provider', name: provider, state });
+    if (state !== undefined && events !== undefined)
+      emitTo(events, { type: 'breaker-state', breaker: 'provider', name: provider, state });
     throw error;
   }
 }
@@ -199,7 +242,7 @@ export function callModelResilient(
   options: Omit<LanguageModelV3CallOptions, 'abortSignal'>,
   signal: SignalSource,
   onDelta: DeltaListener | undefined,
-  emit: ((event: ModelCallEvent) => void) | undefined,
+  events: ModelEventTarget | undefined,
 ): Promise<ModelResponse> {
   // One model, no middleware, no shared limits, a model at hand: the resilient call is all
   // there is, with no async frame around it (one held per call in flight).
@@ -218,20 +261,77 @@ export function callModelResilient(
       const timeoutMs =
         plan.fixedTimeoutMs ?? resilience.derivedTimeoutMs(plan.latencyKey) ?? plan.defaultTimeoutMs;
       const callOptions = defineLazySignal(options as LanguageModelV3CallOptions, 'abortSignal', signal);
+      const parts = new ModelCallParts(called, plan.name, callOptions, onDelta, policy.agent, events);
       return runResilient(
         plan,
         timeoutMs,
         signal,
-        (source) => {
-          setSignalSource(callOptions, source);
-          return callModel(called, callOptions, onDelta);
-        },
-        emit === undefined ? undefined : modelObserver(plan, policy.agent, emit),
+        parts,
+        events === undefined ? undefined : parts,
         withAttempts,
       );
     }
   }
-  return callChain(resilience, tenant, chain, policy, options, signal, onDelta, emit);
+  return callChain(resilience, tenant, chain, policy, options, signal, onDelta, events);
+}
+
+/**
+ * One model call in parts (see `AttemptCall`): each attempt points the options' lazy signal at
+ * its own source and calls the model; the attempt makes the response of the result, or the
+ * error of a failure, itself. Nothing else waits on the model while it takes its time (a promise
+ * layer and two closures over the call, per call in flight). For an observed run it also hears
+ * of the call's retries and breaker changes (as `ModelObserver` does), in the same object.
+ */
+class ModelCallParts implements AttemptCall<ModelResponse>, ResilientObserver {
+  readonly #model: LanguageModelV3;
+  readonly #name: string;
+  readonly #options: LanguageModelV3CallOptions;
+  readonly #onDelta: DeltaListener | undefined;
+  readonly #agent: string;
+  readonly #events: ModelEventTarget | undefined;
+
+  constructor(
+    model: LanguageModelV3,
+    name: string,
+    options: LanguageModelV3CallOptions,
+    onDelta: DeltaListener | undefined,
+    agent: string,
+    events: ModelEventTarget | undefined,
+  ) {
+    this.#model = model;
+    this.#name = name;
+    this.#options = options;
+    this.#onDelta = onDelta;
+    this.#agent = agent;
+    this.#events = events;
+  }
+
+  start(source: SignalSource): unknown {
+    const options = this.#options;
+    setSignalSource(options, source);
+    // A streamed call is `callModel`'s own (its deltas, its errors wrapped as it reads the stream).
+    if (this.#onDelta !== undefined) return callModel(this.#model, options, this.#onDelta);
+    return this.#model.doGenerate(options);
+  }
+
+  value(result: unknown): ModelResponse {
+    if (this.#onDelta !== undefined) return result as ModelResponse;
+    return generatedResponse(this.#name, result as LanguageModelV3GenerateResult);
+  }
+
+  error(cause: unknown): unknown {
+    if (this.#onDelta !== undefined) return cause;
+    return asModelError(this.#name, cause, this.#options.abortSignal);
+  }
+
+  onRetry(attempt: number, delayMs: number, error: unknown): void {
+    if (this.#events !== undefined)
+      retryEvent(this.#events, this.#name, this.#agent, attempt, delayMs, error);
+  }
+
+  onBreakerState(state: BreakerState): void {
+    if (this.#events !== undefined) breakerEvent(this.#events, this.#name, state);
+  }
 }
 
 /** A response that took more than one attempt says how many. */
@@ -248,7 +348,7 @@ async function callChain(
   options: Omit<LanguageModelV3CallOptions, 'abortSignal'>,
   signal: SignalSource,
   onDelta: DeltaListener | undefined,
-  emit: ((event: ModelCallEvent) => void) | undefined,
+  events: ModelEventTarget | undefined,
 ): Promise<ModelResponse> {
   const specs = Array.isArray(chain) ? chain : [chain];
   let failed: string[] | undefined;
@@ -278,9 +378,9 @@ async function callChain(
         (source) => {
           setSignalSource(callOptions, source);
           if (shared === undefined) return callModel(called, callOptions, onDelta);
-          return callShared(shared, plan, source, emit, () => callModel(called, callOptions, onDelta));
+          return callShared(shared, plan, source, events, () => callModel(called, callOptions, onDelta));
         },
-        emit === undefined ? undefined : modelObserver(plan, policy.agent, emit),
+        events === undefined ? undefined : modelObserver(plan, policy.agent, events),
         withAttempts,
       );
       attempts += value.attempts ?? 1;
@@ -299,13 +399,14 @@ async function callChain(
       }
       failed ??= [];
       failed.push(name);
-      emit?.({
-        type: 'model-fallback',
-        agent: policy.agent,
-        from: name,
-        to: typeof next === 'string' ? next : modelName(await resolveTenantModel(tenant, next)),
-        error: errorMessage(error),
-      });
+      if (events !== undefined)
+        emitTo(events, {
+          type: 'model-fallback',
+          agent: policy.agent,
+          from: name,
+          to: typeof next === 'string' ? next : modelName(await resolveTenantModel(tenant, next)),
+          error: errorMessage(error),
+        });
     }
   }
   throw new ConfigError(`Agent "${policy.agent}" has an empty model chain.`);

@@ -68,6 +68,45 @@ export function setSignalSource(target: object, source: SignalSource): void {
 /** The call a policy protects: gets the attempt's signal source; may answer at once (a synchronous tool). */
 export type Attempted<T> = (signal: SignalSource) => T | Promise<T>;
 
+/**
+ * The call a policy protects, in parts: `start` makes it (with the attempt's signal source),
+ * `value` makes the call's value of what it resolved with, `error` the error it fails with of
+ * what it rejected with (or of what `start` or `value` threw). An attempt applies them in its own
+ * handlers, so the callee needs no promise layer of its own while the call takes its time (a
+ * model's `doGenerate`, whose result becomes a response).
+ */
+export interface AttemptCall<T> {
+  start(source: SignalSource): unknown;
+  value(result: unknown): T;
+  error(cause: unknown): unknown;
+}
+
+/** A call as a policy takes it: a function, or a call in parts. */
+export type Attempt<T> = Attempted<T> | AttemptCall<T>;
+
+/** Makes `call` once with `source`: its value, or a promise of it (a call in parts gets its layer here, on the slow paths). */
+function callOnce<T>(call: Attempt<T>, source: SignalSource): T | Promise<T> {
+  if (typeof call === 'function') return call(source);
+  let started: unknown;
+  try {
+    started = call.start(source);
+  } catch (error) {
+    return Promise.reject(call.error(error));
+  }
+  return Promise.resolve(started).then(
+    (result) => {
+      try {
+        return call.value(result);
+      } catch (error) {
+        throw call.error(error);
+      }
+    },
+    (error: unknown) => {
+      throw call.error(error);
+    },
+  );
+}
+
 /** The fixed part of a call's protection, made once per model or tool and configuration. */
 export interface ResilientPlan {
   /** The runtime's (or the process) resilience state the plan was built from: latencies are recorded there. */
@@ -120,7 +159,7 @@ export function runResilient<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: Attempted<T>,
+  fn: Attempt<T>,
   observer: ResilientObserver | undefined,
   afterRetries: AfterRetries<T>,
 ): Promise<T> {
@@ -153,7 +192,7 @@ async function afterFirstFailure<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: Attempted<T>,
+  fn: Attempt<T>,
   observer: ResilientObserver | undefined,
   first: unknown,
   afterRetries: AfterRetries<T>,
@@ -207,7 +246,7 @@ function attempt<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: Attempted<T>,
+  fn: Attempt<T>,
   observer: ResilientObserver | undefined,
 ): Promise<T> {
   const breaker = plan.breaker;
@@ -220,7 +259,7 @@ function throughBreaker<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: Attempted<T>,
+  fn: Attempt<T>,
   observer: ResilientObserver | undefined,
 ): Promise<T> {
   const closed = cockatiel().CircuitState.Closed;
@@ -244,7 +283,7 @@ function throughClosedBreaker<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: Attempted<T>,
+  fn: Attempt<T>,
 ): Promise<T> {
   const closed = cockatiel().CircuitState.Closed;
   return guarded(plan, timeoutMs, parent, fn, 0).then(
@@ -276,7 +315,7 @@ async function throughBreakerPolicy<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: Attempted<T>,
+  fn: Attempt<T>,
   observer: ResilientObserver | undefined,
 ): Promise<T> {
   const listener =
@@ -300,7 +339,7 @@ function guarded<T>(
   plan: ResilientPlan,
   timeoutMs: number | undefined,
   parent: SignalSource,
-  fn: Attempted<T>,
+  fn: Attempt<T>,
   index: number,
 ): Promise<T> {
   const bulkhead = plan.bulkheads[index];
@@ -315,9 +354,9 @@ function guarded<T>(
   return new TimedAttempt<T>(plan, timeoutMs, parent).run(fn);
 }
 
-async function timed<T>(plan: ResilientPlan, source: SignalSource, fn: Attempted<T>): Promise<T> {
+async function timed<T>(plan: ResilientPlan, source: SignalSource, fn: Attempt<T>): Promise<T> {
   const start = performance.now();
-  const value = await fn(source);
+  const value = await callOnce(fn, source);
   plan.resilience.recordLatency(plan.latencyKey, performance.now() - start);
   return value;
 }
@@ -337,8 +376,7 @@ class TimedAttempt<T> implements SignalSource, Expiring, BreakerWatcher {
   #controller: AbortController | undefined;
   #parentSignal: AbortSignal | undefined;
   #onParentAbort: (() => void) | undefined;
-  #start = 0;
-  /** Watched by the runtime's deadlines (one timer for every attempt in flight) until it ends. */
+  /** Watched by the runtime's deadlines (one timer for every attempt in flight) until it ends (its start is `deadline - ms`). */
   deadline = 0;
   watchedAt = -1;
   #settled = false;
@@ -350,7 +388,8 @@ class TimedAttempt<T> implements SignalSource, Expiring, BreakerWatcher {
   readonly #counter: IBreaker | undefined;
   /** Set when a failure goes on to the retries (the attempt is the first); else the attempt rejects with it. */
   readonly #afterRetries: AfterRetries<T> | undefined;
-  #fn: Attempted<T> | undefined;
+  /** The call (its parts applied as it settles; called again by the retries). */
+  #call: Attempt<T> | undefined;
   /** Who hears of this call's retries and of its breaker's changes while the call is in flight (an observed run). */
   readonly #observer: ResilientObserver | undefined;
 
@@ -402,36 +441,61 @@ class TimedAttempt<T> implements SignalSource, Expiring, BreakerWatcher {
     return controller.signal;
   }
 
-  run(fn: Attempted<T>): Promise<T> {
-    return new Promise<T>((resolve) => {
+  /**
+   * Makes the call. The handlers on its promise hold only this attempt: what they need is here
+   * (the call, the resolve function), not in closures over this call's variables.
+   */
+  run(call: Attempt<T>): Promise<T> {
+    const settled = new Promise<T>((resolve) => {
       this.#resolve = resolve;
-      if (this.#afterRetries !== undefined) this.#fn = fn;
-      const start = performance.now();
-      this.#start = start;
-      this.deadline = start + this.#ms;
-      this.#plan.resilience.deadlines.add(this, start);
-      if (this.#observer !== undefined && this.#breaker !== undefined)
-        this.#plan.resilience.watchBreaker(this.#breaker, this);
-      let pending: Promise<T>;
-      try {
-        pending = Promise.resolve(fn(this));
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      pending.then(
-        (value) => {
-          // A success after the timeout still counts for the derived timeout (as with cockatiel's).
-          this.#plan.resilience.recordLatency(this.#plan.latencyKey, performance.now() - this.#start);
-          if (!this.#finish()) return;
-          this.#counter?.success(cockatiel().CircuitState.Closed);
-          this.#unwatch();
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (this.#finish()) resolve(this.#failed(error));
-        },
-      );
     });
+    this.#call = call;
+    const start = performance.now();
+    this.deadline = start + this.#ms;
+    this.#plan.resilience.deadlines.add(this, start);
+    if (this.#observer !== undefined && this.#breaker !== undefined)
+      this.#plan.resilience.watchBreaker(this.#breaker, this);
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(typeof call === 'function' ? call(this) : call.start(this));
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (result) => this.#fulfilled(result),
+      (error: unknown) => this.#rejected(error),
+    );
+    return settled;
+  }
+
+  /** The call resolved with `result` (a call in parts makes its value of it). */
+  #fulfilled(result: unknown): void {
+    const call = this.#call;
+    let value: T;
+    if (typeof call === 'object') {
+      try {
+        value = call.value(result);
+      } catch (error) {
+        this.#fail(call.error(error));
+        return;
+      }
+    } else value = result as T;
+    // A success after the timeout still counts for the derived timeout (as with cockatiel's).
+    this.#plan.resilience.recordLatency(
+      this.#plan.latencyKey,
+      performance.now() - (this.deadline - this.#ms),
+    );
+    const resolve = this.#resolve;
+    if (!this.#finish()) return;
+    this.#counter?.success(cockatiel().CircuitState.Closed);
+    this.#unwatch();
+    resolve?.(value);
+  }
+
+  /** The call rejected with (or threw) `error` (a call in parts makes its error of it). */
+  #rejected(error: unknown): void {
+    const call = this.#call;
+    this.#fail(typeof call === 'object' ? call.error(error) : error);
   }
 
   /** What the attempt settles with when it fails: the breaker sees the failure, then the retries. */
@@ -444,11 +508,11 @@ class TimedAttempt<T> implements SignalSource, Expiring, BreakerWatcher {
     if (this.#observer !== undefined && this.#breaker !== undefined)
       failed = failed.finally(() => this.#unwatch());
     const afterRetries = this.#afterRetries;
-    const fn = this.#fn;
-    if (afterRetries === undefined || fn === undefined) return failed;
+    const call = this.#call;
+    if (afterRetries === undefined || call === undefined) return failed;
     const observer = this.#observer;
     return failed.then(undefined, (first: unknown) =>
-      afterFirstFailure(this.#plan, this.#ms, this.#parent, fn, observer, first, afterRetries),
+      afterFirstFailure(this.#plan, this.#ms, this.#parent, call, observer, first, afterRetries),
     );
   }
 
