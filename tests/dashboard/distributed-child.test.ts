@@ -5,20 +5,16 @@
  * child's journal and links back.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBullmqDispatcher, createWorker } from '../../src/distributed/redis/index.js';
+import { createWorker } from '../../src/distributed/redis/index.js';
 import { createRuntime, type RunContext, workflow } from '../../src/index.js';
 import { createApiKey, createServer } from '../../src/server/index.js';
 import { listen } from '../../src/server/listen.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
 import { waitForStatus } from '../../src/testing/index.js';
+import { redis, workerTestHarness } from '../workers/worker-harness.js';
 import { buildOnce, launchBrowser, openPage, screenshot } from './dashboard-fixtures.js';
-
-const redis = 'redis://127.0.0.1:6379';
 
 /** A unit: two steps that take a little time. */
 const pack = workflow({ name: 'pack', version: '1' }, async (ctx: RunContext, n: number) => {
@@ -40,9 +36,7 @@ const shipping = workflow({ name: 'shipping', version: '1' }, async (ctx: RunCon
   return ctx.step('manifest', () => labels.join('; '));
 });
 
-const folder = mkdtempSync(join(tmpdir(), 'baton-dashboard-distributed-'));
-const queue = `dashboard-${Math.random().toString(36).slice(2, 10)}`;
-const prefix = `baton-test-${Math.random().toString(36).slice(2, 10)}`;
+const harness = workerTestHarness('baton-dashboard-distributed');
 const cleanups: (() => Promise<unknown>)[] = [];
 let browser: Browser;
 let url: string;
@@ -54,14 +48,8 @@ beforeAll(async () => {
   cleanups.push(async () => build.remove());
   browser = await launchBrowser();
   cleanups.push(() => browser.close());
-  const dbPath = join(folder, 'baton.db');
-  const store = createSqliteStore({ path: dbPath });
-  const dispatcher = createBullmqDispatcher({ redis, queue, prefix });
-  cleanups.push(async () => {
-    await (await dispatcher.queue()).obliterate({ force: true });
-    await dispatcher.close();
-    await store.close();
-  });
+  // The server's store and dispatcher on a fresh queue; the worker opens the same SQLite file.
+  const { queue, prefix, dbPath, store, dispatcher } = harness.queue('dashboard');
   const workerStore = createSqliteStore({ path: dbPath });
   const worker = await createWorker({
     redis,
@@ -107,7 +95,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  rmSync(folder, { recursive: true, force: true });
 });
 
 describe('a run with distributed children', () => {
