@@ -129,7 +129,12 @@ function startRun(
       if (error.code === 'ECONNRESET' && request.reusedSocket && retry.again) {
         startRetries += 1;
         startRun(url, key, input, { ...retry, again: false }).then(resolve, reject);
-      } else reject(Object.assign(error, { message: `${error.message} (reused socket: ${request.reusedSocket}, retry: ${!retry.again})` }));
+      } else
+        reject(
+          Object.assign(error, {
+            message: `${error.message} (reused socket: ${request.reusedSocket}, retry: ${!retry.again})`,
+          }),
+        );
     });
     request.end(body);
   });
