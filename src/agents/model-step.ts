@@ -46,7 +46,6 @@ const isFinalAnswer = (response: ModelResponse): boolean => response.toolCalls.l
  * ```
  */
 export class ModelCall implements StepOptions<ModelResponse> {
-  readonly kind = 'model';
   readonly endsRun?: (response: ModelResponse) => boolean;
   readonly #ctx: RunContext;
   readonly #agent: Agent<unknown>;
@@ -71,6 +70,11 @@ export class ModelCall implements StepOptions<ModelResponse> {
     this.#responseSchema = responseSchema;
     this.#turn = turn;
     if (endsRun) this.endsRun = isFinalAnswer;
+  }
+
+  /** The journal entry's kind (on the prototype: no field per call). */
+  get kind(): 'model' {
+    return 'model';
   }
 
   /** The step's meta, from its response (called by the step as `options.meta(response)`). */

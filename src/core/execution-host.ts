@@ -92,6 +92,11 @@ export interface ExecutionOutcome {
   wakeAt?: number;
   /** A signal it waits for is already there: resume at once. */
   wakeNow?: boolean;
+  /**
+   * The run that ended so (set by the scheduler as its execution stops): one handler per runtime
+   * makes any run's result of its outcome, with no closure over the run held while it is in flight.
+   */
+  runId?: string;
 }
 
 /** A failed run's outcome; a budget stop (`BUDGET_EXCEEDED`) ends as `budget-exceeded` with its partial result as output. */

@@ -82,9 +82,28 @@ class Governance implements RunGovernance {
   }
 }
 
+/**
+ * `early` and then `event` at `at`, as a new list of its exact size: a run keeps a few events
+ * until the turn after its handle is handed out (10,000 runs started at once all keep theirs),
+ * and pushing onto the empty list left room for 19.
+ */
+function withEarly(
+  early: EarlyEvents,
+  event: DistributiveOmit<BatonEvent, 'runId' | 'at'>,
+  at: number,
+): EarlyEvents {
+  return early.concat([event, at]);
+}
+
 /** The recorded entries of one execution and the writes it appends; the waits and steps build on it. */
 export abstract class JournaledExecution extends LeasedExecution {
-  readonly usage: Usage = emptyUsage();
+  /** Made when a step first counts tokens (or the run's end reads it): none is held before. */
+  #usage: Usage | undefined;
+  /** The tokens the run's steps used so far. */
+  get usage(): Usage {
+    this.#usage ??= emptyUsage();
+    return this.#usage;
+  }
   costUsd = 0;
   /**
    * Recorded entries by key, loaded when the run resumes. A key is looked up once, before it
@@ -171,12 +190,13 @@ export abstract class JournaledExecution extends LeasedExecution {
     const early = this.early;
     if (!bus.active && watch === undefined) {
       // Kept for a handle that may ask for it (usually none does): the full event is made then.
-      if (early !== undefined && (force || !this.replaying)) early.push(event, this.host.clock.now());
+      if (early !== undefined && (force || !this.replaying))
+        this.early = withEarly(early, event, this.host.clock.now());
       return;
     }
     if (!force && this.replaying) return;
     const full = { ...event, runId: this.runId, at: this.host.clock.now() } as BatonEvent;
-    early?.push(full, full.at);
+    if (early !== undefined) this.early = withEarly(early, full, full.at);
     if (bus.active) bus.emit(full);
     if (watch !== undefined) {
       try {
@@ -228,9 +248,10 @@ export abstract class JournaledExecution extends LeasedExecution {
   protected account(entry: JournalEntry): void {
     const usage = entry.meta?.usage;
     if (usage !== undefined) {
-      this.usage.inputTokens += usage.inputTokens;
-      this.usage.outputTokens += usage.outputTokens;
-      this.usage.totalTokens += usage.totalTokens;
+      const total = this.usage;
+      total.inputTokens += usage.inputTokens;
+      total.outputTokens += usage.outputTokens;
+      total.totalTokens += usage.totalTokens;
     }
     const cost = entry.meta?.costUsd;
     if (cost !== undefined) this.costUsd += cost;

@@ -46,8 +46,9 @@ export class RunResults {
   /** Who waits, in `result()`, for a run that this process is not executing right now. */
   readonly #ended = new Map<string, Set<() => void>>();
   /**
-   * Runs started before their handle existed (`keepEarlyEvents`), whose executions keep their
-   * events for the handle's `events()`; kept here so a run that already ended still hands them over.
+   * Runs started before their handle existed (`keepEarlyEvents`) that ended while their
+   * executions still kept their events for the handle's `events()`: kept here so they still hand
+   * them over. (A run in flight is found through the active runs: no entry per run here.)
    */
   readonly #early = new Map<string, EarlyEventsHolder>();
   /** Runs whose early events are dropped at the next turn of the event loop. */
@@ -74,9 +75,8 @@ export class RunResults {
    * that `createsWithFirstStep`: the run starts while its creation is queued), so the handle's
    * `events()` still delivers them all from `run-start`.
    */
-  keepEarlyEvents(runId: string, execution: EarlyEventsHolder): void {
+  keepEarlyEvents(execution: EarlyEventsHolder): void {
     execution.early = [];
-    this.#early.set(runId, execution);
   }
 
   /**
@@ -101,9 +101,10 @@ export class RunResults {
 
   /** The events kept for a run started before its handle, if any; they are kept no longer. */
   #takeEarly(runId: string): EarlyEvents | undefined {
-    const execution = this.#early.get(runId);
+    let execution: EarlyEventsHolder | undefined = this.#early.get(runId);
+    if (execution !== undefined) this.#early.delete(runId);
+    else execution = this.#active.get(runId)?.execution;
     if (execution === undefined) return undefined;
-    this.#early.delete(runId);
     const events = execution.early;
     execution.early = undefined;
     return events;
@@ -114,8 +115,12 @@ export class RunResults {
     return this.#runtime.get(runId);
   }
 
-  /** Wakes what waits for the end of a run (an execution of it here has ended). */
-  notifyEnded(runId: string): void {
+  /**
+   * Wakes what waits for the end of a run (`execution`, here, has ended); events it still keeps
+   * for its handle are kept here until they are dropped.
+   */
+  notifyEnded(runId: string, execution?: EarlyEventsHolder): void {
+    if (execution?.early !== undefined) this.#early.set(runId, execution);
     const waiters = this.#ended.get(runId);
     if (waiters !== undefined) {
       this.#ended.delete(runId);
@@ -128,8 +133,12 @@ export class RunResults {
     const active = this.#active.get(runId);
     if (active === undefined) return this.#awaitStored(runId);
     active.go();
-    return active.done.then((outcome) => this.#outcomeValue(runId, outcome));
+    return active.done.then(this.#valueOf);
   }
+
+  /** The result of an active run's outcome (the scheduler says whose); one function for all runs. */
+  readonly #valueOf = (outcome: ExecutionOutcome): unknown =>
+    this.#outcomeValue(outcome.runId as string, outcome);
 
   #outcomeValue(runId: string, outcome: ExecutionOutcome): unknown {
     if (outcome.status === 'completed') return outcome.output;

@@ -191,7 +191,7 @@ export class RunScheduler {
    */
   launchCreating(host: ExecutionHost, definition: Runnable, record: RunRecord, budget?: Budget): ActiveRun {
     const execution = new RunExecution(host, record, [], budget);
-    this.#results.keepEarlyEvents(record.id, execution);
+    this.#results.keepEarlyEvents(execution);
     const active = new LaunchedRun(execution, definition, record, this.#afterExecution);
     this.#active.set(record.id, active);
     this.#ensureHeartbeat();
@@ -205,6 +205,7 @@ export class RunScheduler {
     outcome: ExecutionOutcome,
     storeError?: unknown,
   ): ExecutionOutcome => {
+    outcome.runId = runId;
     // Only its own slot: a later execution of the run may hold it already.
     if (this.#active.get(runId)?.execution === execution) this.#active.delete(runId);
     const watch = execution.watch;
@@ -228,7 +229,7 @@ export class RunScheduler {
       if (outcome.wakeNow === true) this.wake(runId, 0);
       else if (outcome.wakeAt !== undefined) this.wake(runId, outcome.wakeAt - this.#host.clock.now());
     }
-    this.#results.notifyEnded(runId);
+    this.#results.notifyEnded(runId, execution);
     return outcome;
   };
 
