@@ -125,7 +125,7 @@ export abstract class JournaledExecution extends LeasedExecution {
   constructor(host: ExecutionHost, record: RunRecord, entries: readonly JournalEntry[], budget?: Budget) {
     super(host, record);
     this.governance = new Governance(budget, record, host.clock);
-    this.services = { governance: this.governance, tenant: host.tenant };
+    this.services = { governance: this.governance, tenant: host.tenant, input: record.input };
     this.journal = entries.length > 0 ? new Map() : undefined;
     for (const entry of entries) {
       this.journal?.set(entry.key, entry);

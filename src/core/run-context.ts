@@ -119,6 +119,8 @@ export interface RunServices {
   readonly governance: RunGovernance;
   /** The state of the runtime executing the run (model providers, prices, resilience). */
   readonly tenant: Tenant;
+  /** The input the run was started with, as stored (input guardrails mark a decision on it, so it shows redacted). */
+  readonly input: unknown;
 }
 
 /**

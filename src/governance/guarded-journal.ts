@@ -243,8 +243,13 @@ function rewriteToolInput(
 }
 
 /**
- * The run with its input as the top agent's `input` guardrails left it (a redacted email shows
- * redacted), when one of them rewrote or refused it; else the run as stored.
+ * The run with its input as the input guardrails left it (a redacted email shows redacted), when
+ * one of them rewrote or refused it; else the run as stored. The decisions taken on the run's own
+ * input are marked (`meta.runInput`), whichever member got it: a pattern's first member decides in
+ * its own scope (`r/0`). When members that each got the input were left different texts by their
+ * guardrails (one hid an email, another a phone number), neither text hides everything, so the
+ * input is withheld. Journals written before decisions were marked: the decisions in the run's
+ * own scope (`r`).
  *
  * @example
  * ```ts
@@ -255,13 +260,25 @@ export function withGuardedInput<RUN extends Pick<RunRecord, 'input'>>(
   record: RUN,
   journal: readonly JournalEntry[],
 ): RUN {
-  let input: unknown;
+  let unmarked: string | undefined;
+  /** The text each scope's decisions on the run's input left, by scope (one member's view). */
+  const views = new Map<string, string>();
   for (const entry of journal) {
-    if (!entry.name.startsWith('guardrail:') || entry.meta?.stage !== 'input' || scopeOf(entry.key) !== 'r')
+    if (!entry.name.startsWith('guardrail:') || entry.meta?.stage !== 'input' || entry.status !== 'completed')
       continue;
-    input = decisionText(entry) ?? input;
+    const text = decisionText(entry);
+    if (text === undefined) continue;
+    const scope = scopeOf(entry.key);
+    if (entry.meta.runInput === true) views.set(scope, text);
+    else if (scope === 'r') unmarked = text;
   }
-  return input === undefined ? record : { ...record, input };
+  if (views.size === 0) return unmarked === undefined ? record : { ...record, input: unmarked };
+  const texts = new Set(views.values());
+  const input =
+    texts.size === 1
+      ? (texts.values().next().value as string)
+      : `[withheld: ${texts.size} agents' input guardrails left different texts of this input]`;
+  return { ...record, input };
 }
 
 /**

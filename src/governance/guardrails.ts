@@ -277,6 +277,7 @@ function decisionMeta(
   guard: Guardrail,
   subject: GuardrailSubject,
   verdict: GuardrailVerdict,
+  ofRunInput: boolean,
 ): StepMeta {
   const meta: StepMeta = {
     agent: subject.agent,
@@ -284,6 +285,9 @@ function decisionMeta(
     stage: subject.stage,
     action: verdict.action,
   };
+  // A decision on the run's own input (or on what an earlier guardrail left of it): the run's
+  // input shows as the chain left it (`withGuardedInput`), whichever member got it.
+  if (ofRunInput) meta.runInput = true;
   // The tool whose output was checked: `baton show --full` shows that output as the guardrail left it.
   if (subject.tool !== undefined) meta.tool = subject.tool;
   const judged = judgeUsage.get(verdict);
@@ -389,6 +393,7 @@ async function continueGuardrails(
 ): Promise<string> {
   let current = subject;
   let context: GuardrailContext | undefined;
+  const ofRunInput = subject.stage === 'input' && subject.text === ctx.services.input;
   for (let index = start; index < guardrails.length; index++) {
     const guard = guardrails[index] as Guardrail;
     if (!applies(guard, current)) continue;
@@ -399,7 +404,7 @@ async function continueGuardrails(
         `guardrail:${guard.name}`,
         (step) => guard.check(checked, { signal: step.signal, services: ctx.services }),
         {
-          meta: (result) => decisionMeta(ctx, guard, checked, result),
+          meta: (result) => decisionMeta(ctx, guard, checked, result, ofRunInput),
         },
       );
     } else {
@@ -411,7 +416,7 @@ async function continueGuardrails(
       if (verdict.action !== 'pass') {
         const decided = verdict;
         await ctx.step(`guardrail:${guard.name}`, () => decided, {
-          meta: decisionMeta(ctx, guard, checked, decided),
+          meta: decisionMeta(ctx, guard, checked, decided, ofRunInput),
         });
       }
     }

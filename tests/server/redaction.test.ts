@@ -14,6 +14,7 @@ import {
   redactSecrets,
   runAgent,
   type Store,
+  sequential,
   tool,
   workflow,
 } from '../../src/index.js';
@@ -97,6 +98,20 @@ const reviewed = workflow({ name: 'reviewed' }, async (ctx, request: string) => 
   return ctx.run(human({ name: 'lead', description: 'Answers the customer' }), summary.output);
 });
 
+/** A sequential team: its first member (with redactPii and redactSecrets) gets the run's input and decides on it in its own scope. */
+const pipeline = sequential({
+  name: 'pipeline',
+  stages: [
+    agent({
+      name: 'reader',
+      instructions: 'Read the request.',
+      guardrails: [redactPii(), redactSecrets()],
+      model: scriptedModel(() => ({ text: 'A customer asks about plans.' })),
+    }),
+    agent({ name: 'replier', instructions: 'Reply.', model: scriptedModel(() => ({ text: 'Replied.' })) }),
+  ],
+});
+
 let stop: (() => Promise<void>) | undefined;
 let open = (): void => {};
 afterEach(async () => {
@@ -107,7 +122,7 @@ afterEach(async () => {
 
 async function serve(store: Store, gate: Promise<void>) {
   const started = await startServer(store, {
-    targets: [intake(gate), mailer(), mailer('notifier', false), reviewed],
+    targets: [intake(gate), mailer(), mailer('notifier', false), reviewed, pipeline],
     mcp: (served) => createMcpServer(served),
   });
   stop = started.stop;
@@ -218,6 +233,19 @@ describe('redaction in the API', () => {
     expect(thread.status).toBe(200);
     expect(clean(thread.body)).toBe(true);
     expect(thread.body.runs[0].input).toBe(redactedInput);
+  });
+
+  it("sends a pattern's run with its input as the member that got it left it", async () => {
+    const store = createMemoryStore();
+    const started = await serve(store, Promise.resolve());
+    const key = await keyWith(store, ['read', 'run']);
+    const runId = await startRun(started, key, { target: 'pipeline', input: rawInput }, 'completed');
+    // The store holds the raw input (so this test can fail).
+    expect(clean((await started.runtime.get(runId)).input)).toBe(false);
+    const run = await call(`${started.server.url}/v1/runs/${runId}`, { key });
+    expect(run.body.input).toBe(redactedInput);
+    const list = await call(`${started.server.url}/v1/runs?target=pipeline`, { key });
+    expect(clean(list.body)).toBe(true);
   });
 
   it('answers every route that returns a run (start again, fork, cancel, signal, approve, reply) with its input as the guardrails left it', async () => {
