@@ -64,7 +64,10 @@ function runScopeOf(scope: string): string {
 
 /**
  * The tree of a run: the run, its child runs (`ctx.run`, nested by scope; a distributed child is
- * a link to its own run), and in each the agents that ran there, with the latency of each.
+ * a link to its own run), and in each the agents that ran there, with the latency of each. In a
+ * fork, `sharedBefore` is the position of its first step of its own: the steps before it are the
+ * original's (with its times, perhaps days earlier), so they count but time a node only when it
+ * has no step of its own.
  *
  * @example
  * ```ts
@@ -72,7 +75,7 @@ function runScopeOf(scope: string): string {
  * root.children[0].label; // 'billing'
  * ```
  */
-export function runTree(entries: readonly TimelineEntry[], target: string): TreeNode {
+export function runTree(entries: readonly TimelineEntry[], target: string, sharedBefore = 0): TreeNode {
   const node = (kind: TreeNode['kind'], label: string): TreeNode => ({
     kind,
     label,
@@ -86,9 +89,23 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
   const root = { ...node('run', target), scope: 'r' };
   const runs = new Map<string, TreeNode>([['r', root]]);
   const agents = new Map<string, TreeNode>();
-  const widen = (target: TreeNode, entry: TimelineEntry): void => {
+  /** The times of nodes from the shared steps of a fork, used where a node has none of its own. */
+  const sharedTimes = new Map<TreeNode, { start: number; end: number }>();
+  const time = (target: TreeNode, entry: TimelineEntry, position: number): void => {
+    if (position < sharedBefore) {
+      const times = sharedTimes.get(target);
+      if (times === undefined) sharedTimes.set(target, { start: entry.startedAt, end: entry.endedAt });
+      else {
+        times.start = Math.min(times.start, entry.startedAt);
+        times.end = Math.max(times.end, entry.endedAt);
+      }
+      return;
+    }
     target.start = target.start === undefined ? entry.startedAt : Math.min(target.start, entry.startedAt);
     target.end = target.end === undefined ? entry.endedAt : Math.max(target.end, entry.endedAt);
+  };
+  const widen = (target: TreeNode, entry: TimelineEntry, position: number): void => {
+    time(target, entry, position);
     target.steps++;
     if (entry.status === 'failed') target.failures++;
   };
@@ -112,8 +129,7 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
       const child = runAt(`${scope}/${entry.key.slice(scope.length + 1).split('~')[0]}`);
       child.label = entry.name.replace(/^run:/, '');
       child.position = position;
-      child.start = Math.min(child.start ?? entry.startedAt, entry.startedAt);
-      child.end = Math.max(child.end ?? entry.endedAt, entry.endedAt);
+      time(child, entry, position);
       if (entry.status === 'failed') child.failures++;
       return;
     }
@@ -123,17 +139,17 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
       // wait for its end: that scope is the spawned run (its latency the parent's wait).
       if (owner.kind === 'child' && owner.position === undefined && owner.children.length === 0) {
         Object.assign(owner, { kind: 'spawn', label, runId: entry.result, position });
-        widen(owner, entry);
+        widen(owner, entry, position);
         return;
       }
       const spawned = { ...node('spawn', label), runId: entry.result, position };
-      widen(spawned, entry);
+      widen(spawned, entry, position);
       owner.children.push(spawned);
       return;
     }
     const pattern = entry.meta?.pattern;
     if (typeof pattern === 'string' && !owner.patterns.includes(pattern)) owner.patterns.push(pattern);
-    widen(owner, entry);
+    widen(owner, entry, position);
     // A failed tool step records no meta; its error names the agent.
     const agent = entry.meta?.agent ?? errorData(entry).agent;
     if (typeof agent !== 'string' || (entry.kind !== 'model' && entry.kind !== 'tool')) return;
@@ -144,7 +160,7 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
       agents.set(agentKey, agentNode);
       owner.children.push(agentNode);
     }
-    widen(agentNode, entry);
+    widen(agentNode, entry, position);
   });
   // A child's steps count toward the run that holds it.
   const total = (tree: TreeNode): void => {
@@ -157,6 +173,12 @@ export function runTree(entries: readonly TimelineEntry[], target: string): Tree
     }
   };
   total(root);
+  // A node of a fork that ran only in the shared steps: timed as the original ran it.
+  for (const [shared, times] of sharedTimes) {
+    if (shared.start !== undefined) continue;
+    shared.start = times.start;
+    shared.end = times.end;
+  }
   return root;
 }
 

@@ -40,13 +40,17 @@ export function RunPage({ id }: { id: string }) {
   const scope = route.value.query.get('scope') ?? undefined;
   const list = entries.value;
   const target = current?.target ?? '';
-  const tree = useMemo(() => runTree(list, target), [list, target]);
   const forkedAt = current?.forkedFrom?.step;
+  const tree = useMemo(() => runTree(list, target, forkedAt), [list, target, forkedAt]);
   const gaps = useMemo(() => interruptions(list, undefined, forkedAt), [list, forkedAt]);
   const ledgerList = useMemo(() => ledgers(list), [list]);
   const layout = useMemo(
-    () => ({ resumedAt: gaps, ...(scope === undefined ? {} : { scope }) }),
-    [gaps, scope],
+    () => ({
+      resumedAt: gaps,
+      ...(scope === undefined ? {} : { scope }),
+      ...(forkedAt === undefined ? {} : { sharedBefore: forkedAt }),
+    }),
+    [gaps, scope, forkedAt],
   );
 
   useEffect(() => {

@@ -40,6 +40,8 @@ export interface TimelineRow {
   markers: Marker[];
   /** The run was interrupted just before this step (and resumed with it): how long it stood still, in ms. */
   resumedAfter?: number;
+  /** A fork's step shared with the original (recorded by it, before the fork was made): laid at the start. */
+  shared?: true;
 }
 
 /** The whole chart. */
@@ -66,6 +68,12 @@ export interface LayoutOptions {
   scope?: string;
   /** Where the run was interrupted: the positions of the first step after each interruption. */
   resumedAt?: readonly { before: number; after: number; stoppedAt: number; resumedAt: number }[];
+  /**
+   * In a fork: the position of its first step of its own. The steps before it are the original's,
+   * with the original's times (perhaps days earlier): they are laid at the start, marked `shared`,
+   * and the chart is scaled to the fork's own steps.
+   */
+  sharedBefore?: number;
 }
 
 const scopeDepth = /\//g;
@@ -91,6 +99,7 @@ export function layoutTimeline(
   options: LayoutOptions = {},
 ): Timeline {
   const only = options.scope;
+  const sharedBefore = options.sharedBefore ?? 0;
   const inView = (entry: TimelineEntry): boolean => {
     if (only === undefined) return true;
     const scope = scopeOf(entry.key);
@@ -101,7 +110,8 @@ export function layoutTimeline(
     only === undefined
       ? (run.endedAt ?? (run.status === 'running' || run.status === 'suspended' ? now : run.createdAt))
       : Number.NEGATIVE_INFINITY;
-  for (const entry of entries) {
+  for (let index = sharedBefore > 0 ? sharedBefore - 1 : 0; index < entries.length; index++) {
+    const entry = entries[index] as TimelineEntry;
     if (!inView(entry)) continue;
     if (entry.startedAt < start) start = entry.startedAt;
     if (entry.endedAt > end) end = entry.endedAt;
@@ -117,16 +127,18 @@ export function layoutTimeline(
     const position = index + 1;
     if (!inView(entry)) return;
     const scope = scopeOf(entry.key);
+    const shared = position < sharedBefore;
     const row: TimelineRow = {
       position,
       entry,
       depth: scope.match(scopeDepth)?.length ?? 0,
-      offset: entry.startedAt - start,
+      offset: shared ? 0 : entry.startedAt - start,
       latency: Math.max(0, entry.endedAt - entry.startedAt),
       markers: [],
     };
+    if (shared) row.shared = true;
     const mark = (kind: MarkerKind, label: string, at: number): void => {
-      const marker = { kind, position, offset: at - start, label };
+      const marker = { kind, position, offset: shared ? 0 : at - start, label };
       row.markers.push(marker);
       markers.push(marker);
     };

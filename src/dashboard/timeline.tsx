@@ -156,7 +156,13 @@ export function Timeline({ entries, run, now, selected, onSelect, layout }: Time
             return (
               <li
                 key={row.position}
-                class={row.resumedAfter === undefined ? undefined : 'resumed-after'}
+                class={
+                  row.shared === true
+                    ? 'shared'
+                    : row.resumedAfter === undefined
+                      ? undefined
+                      : 'resumed-after'
+                }
                 style={{ top: `${index * rowHeight}px` }}
                 aria-posinset={index + 1}
                 aria-setsize={count}
@@ -171,6 +177,14 @@ export function Timeline({ entries, run, now, selected, onSelect, layout }: Time
                 >
                   <span class="step-label" style={{ paddingLeft: `${0.25 + row.depth * 0.9}rem` }}>
                     <span class="step-name">{row.entry.name}</span>
+                    {row.shared === true ? (
+                      <span
+                        class="shared-chip"
+                        title="Recorded by the original run before the fork (at its own time); this run shares it"
+                      >
+                        shared
+                      </span>
+                    ) : null}
                     {row.resumedAfter === undefined ? null : (
                       <span
                         class="resume-chip"
@@ -192,7 +206,10 @@ export function Timeline({ entries, run, now, selected, onSelect, layout }: Time
                   <span class="step-track">
                     <span
                       class="step-bar"
-                      style={{ left: percent(row.offset), width: percent(row.latency) }}
+                      style={{
+                        left: percent(row.offset),
+                        width: percent(Math.min(row.latency, timeline.span - row.offset)),
+                      }}
                     />
                   </span>
                   <span class="step-latency">{formatDuration(row.latency)}</span>

@@ -21,6 +21,26 @@ const model = (key: string, agent: string, start: number, end: number, result: u
     result,
   });
 
+describe('runTree of a fork', () => {
+  it('times each run and agent by its own steps, not the ones it shares with the original (recorded a day before)', () => {
+    const day = 86_400_000;
+    const entries = [
+      model('r#0', 'billing', 0, 30),
+      entry({ key: 'r/1#0', name: 'validate', startedAt: at, endedAt: at + 10 }),
+      entry({ key: 'r#1', name: 'run:prepare', kind: 'child', startedAt: at, endedAt: at + 12 }),
+      model('r#2', 'billing', day + 5, day + 25),
+      model('r#3', 'billing', day + 30, day + 45),
+    ];
+    const root = runTree(entries, 'order', 4);
+    expect([root.start, root.end]).toEqual([at + day + 5, at + day + 45]);
+    expect(root.steps).toBe(3);
+    const [billing, prepare] = root.children;
+    expect([billing?.label, billing?.start, billing?.end]).toEqual(['billing', at + day + 5, at + day + 45]);
+    // A child run that only the original ran keeps its recorded times.
+    expect([prepare?.label, prepare?.start, prepare?.end]).toEqual(['prepare', at, at + 12]);
+  });
+});
+
 describe('runTree', () => {
   it('nests child runs by scope (through parallel branches), lists agents per run, links distributed children', () => {
     const entries = [

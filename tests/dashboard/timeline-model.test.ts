@@ -79,6 +79,27 @@ describe('layoutTimeline', () => {
   });
 });
 
+describe('layoutTimeline of a fork', () => {
+  it('lays the steps it shares with the original (recorded a day before) at its start, marked shared, and scales to its own steps', () => {
+    const day = 86_400_000;
+    const created = at + day;
+    const entries = [
+      entry({ key: 'r#0', name: 'check', startedAt: at, endedAt: at + 40 }),
+      entry({ key: 'r#1', name: 'price', startedAt: created + 5, endedAt: created + 20 }),
+      entry({ key: 'r#2', name: 'reserve', startedAt: created + 20, endedAt: created + 60 }),
+    ];
+    const run = { createdAt: created, endedAt: created + 80, status: 'completed' };
+    const timeline = layoutTimeline(entries, run, created + 100, { sharedBefore: 2 });
+    expect(timeline.start).toBe(created);
+    expect(timeline.span).toBe(80);
+    expect(timeline.rows.map((row) => [row.position, row.offset, row.latency, row.shared ?? false])).toEqual([
+      [1, 0, 40, true],
+      [2, 5, 15, false],
+      [3, 20, 40, false],
+    ]);
+  });
+});
+
 describe('stepInput', () => {
   it("finds a tool step's arguments in the model call that asked for it", () => {
     const entries = [
