@@ -284,9 +284,13 @@ export abstract class JournaledExecution extends LeasedExecution {
     return this.#auditor.seal?.(entry);
   }
 
-  /** Appends without waiting; later awaits and the end of the run wait for it, in order. */
-  protected appendDeferred(entry: JournalEntry): void {
-    const write = this.appendFenced(entry).then(
+  /**
+   * Appends without waiting; later awaits and the end of the run wait for it, in order (the
+   * store keeps a run's appends in order, so no later entry is stored without this one).
+   * `audited`: with its audit records, as `append` does.
+   */
+  protected appendDeferred(entry: JournalEntry, audited = false): void {
+    const write = (audited ? this.append(entry) : this.appendFenced(entry)).then(
       () => {
         this.#pendingWrites?.delete(write);
       },

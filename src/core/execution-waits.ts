@@ -61,7 +61,11 @@ export abstract class WaitingExecution extends JournaledExecution {
       this.consume(signal.id);
       const entry = this.entry(key, name, 'signal', startedAt);
       entry.result = { signalId: signal.id, payload: signal.payload };
-      await this.append(entry);
+      // Not awaited: the run goes on while the wait's entry is stored. Nothing after it is stored
+      // before it (a run's appends stay in order), and until it is stored a replay takes the same
+      // signal again (the oldest one this wait accepts that no stored entry consumed): one
+      // commit less between a signal and the run's next step.
+      this.appendDeferred(entry, true);
       return signal.payload as T;
     }
     this.#noteWaitSchema(signalName, options);
