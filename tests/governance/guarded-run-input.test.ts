@@ -58,22 +58,18 @@ describe("a pattern's run input as its members' input guardrails left it", () =>
 
   it('withholds the input when two members that each got it redacted it differently (neither text hides all)', async () => {
     const phone = '+1 415 555 0100';
-    const hidePhone = guardrail({
-      name: 'hide-phone',
-      on: 'input',
-      check: ({ text }) =>
-        text.includes(phone)
-          ? { action: 'rewrite', text: text.replace(phone, '[phone]'), reason: 'phone' }
-          : { action: 'pass' },
-    });
-    const hideEmail = guardrail({
-      name: 'hide-email',
-      on: 'input',
-      check: ({ text }) =>
-        text.includes(email)
-          ? { action: 'rewrite', text: text.replace(email, '[email]'), reason: 'email' }
-          : { action: 'pass' },
-    });
+    /** An input guardrail that replaces `value` by `[kind]`. */
+    const hide = (kind: string, value: string) =>
+      guardrail({
+        name: `hide-${kind}`,
+        on: 'input',
+        check: ({ text }) =>
+          text.includes(value)
+            ? { action: 'rewrite', text: text.replace(value, `[${kind}]`), reason: kind }
+            : { action: 'pass' },
+      });
+    const hidePhone = hide('phone', phone);
+    const hideEmail = hide('email', email);
     const input = `Customer ${email}, ${phone}.`;
     const both = sequential({
       name: 'both-team',
