@@ -1,5 +1,5 @@
 // Baton on SQLite (WAL, synchronous=NORMAL): every step is a durable write before the run moves on.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -23,6 +23,17 @@ const WRITES_PER_RUN = 5;
 
 /** A run may cost at most this many durable hand-written loops (issue 10). */
 export const FLOOR_LIMIT = 1.5;
+
+/** Runs started together for the group-commit figure. */
+const IN_FLIGHT = 100;
+
+/**
+ * With 100 runs in flight, a run may cost at most this share of one durable hand-written run
+ * done one at a time: group commit shares each transaction among the runs in flight, so a run
+ * costs its JavaScript and its rows, not three commits. See bench/README.md for the
+ * measurements behind the limit (it replaced an absolute 40 µs).
+ */
+export const IN_FLIGHT_LIMIT = 1.25;
 
 /**
  * The durable floor: the hand-written agent loop (model, tool, model) that writes one row per
@@ -100,7 +111,9 @@ function bareInsertUs(directory, payloads, rows = 4000, rounds = 5) {
 /**
  * WAL frames (database pages written) per run of `runOnce`, read from a second connection on
  * the file at `path`: the WAL is emptied first, then `runs` runs write to it, then its frame
- * count is read. `runs` must stay under the file's autocheckpoint interval.
+ * count is read. `runs` must stay under the file's autocheckpoint interval. Also where they
+ * went: the WAL's frames of its current generation, each named by the b-tree (table or index)
+ * that owns its page (SQLite's `dbstat`), per run, largest first.
  */
 async function walFramesPerRun(path, runOnce, runs) {
   const side = new Database(path);
@@ -114,11 +127,33 @@ async function walFramesPerRun(path, runOnce, runs) {
     }
     if (emptied.busy !== 0) throw new Error(`baton-sqlite: could not empty the WAL of ${path}`);
     for (let index = 0; index < runs; index++) await runOnce();
+    const byTree = framesByTree(side, readFileSync(`${path}-wal`), runs);
     const [after] = side.pragma('wal_checkpoint(PASSIVE)');
-    return after.log / runs;
+    return { perRun: after.log / runs, byTree };
   } finally {
     side.close();
   }
+}
+
+/** `wal` (a WAL file's bytes) as "b-tree frames-per-run, ...": frames whose salts match the header's. */
+function framesByTree(db, wal, runs) {
+  const owners = new Map();
+  for (const { name, pageno, pagetype } of db.prepare('SELECT name, pageno, pagetype FROM dbstat').all()) {
+    owners.set(pageno, pagetype === 'leaf' ? name : `${name} (${pagetype})`);
+  }
+  const pageSize = wal.readUInt32BE(8);
+  const salts = [wal.readUInt32BE(16), wal.readUInt32BE(20)];
+  const counts = new Map();
+  for (let offset = 32; offset + 24 + pageSize <= wal.length; offset += 24 + pageSize) {
+    if (wal.readUInt32BE(offset + 8) !== salts[0] || wal.readUInt32BE(offset + 12) !== salts[1]) break;
+    const page = wal.readUInt32BE(offset);
+    const owner = page === 1 ? 'page 1 (header, sqlite_schema)' : (owners.get(page) ?? 'free list');
+    counts.set(owner, (counts.get(owner) ?? 0) + 1);
+  }
+  return [...counts]
+    .sort((left, right) => right[1] - left[1])
+    .map(([owner, count]) => `${owner} ${(count / runs).toFixed(2)}`)
+    .join(', ');
 }
 
 export async function setup() {
@@ -151,44 +186,70 @@ export async function setup() {
       const floor = createDurableLoop(directory, payloads.slice(1));
       // Pages written per run, on both sides: what each transaction costs beyond its fixed part.
       const framesRuns = 100;
-      const framesPerRun = await walFramesPerRun(join(directory, 'baton.db'), runOnce, framesRuns);
-      const floorFramesPerRun = await walFramesPerRun(join(directory, 'floor.db'), floor.runOnce, framesRuns);
+      const frames = await walFramesPerRun(join(directory, 'baton.db'), runOnce, framesRuns);
+      const floorFrames = await walFramesPerRun(join(directory, 'floor.db'), floor.runOnce, framesRuns);
       for (let index = 0; index < 1000; index++) await floor.runOnce();
-      const samples = { baton: [], floor: [] };
+      const toolCallsBefore = toolCalls();
+      // Each round times Baton one run at a time, the floor, then Baton with 100 runs in flight
+      // (10 batches of 100 started together): the group commit's figure is a ratio to the same floor.
+      // CPU time of the whole process (every thread: the store's checkpointer, the GC helpers) per
+      // run, beside the wall: on a shared machine it moves far less with the load.
+      const samples = { baton: [], floor: [], inFlight: [], batonCpu: [], floorCpu: [], inFlightCpu: [] };
+      const cpuPerRun = (since, runs) => {
+        const { user, system } = process.cpuUsage(since);
+        return (user + system) / runs;
+      };
       for (let round = 0; round < 7; round++) {
+        let cpu = process.cpuUsage();
         samples.baton.push(await timeSequential(runOnce, 1000, 1));
+        samples.batonCpu.push(cpuPerRun(cpu, 1000));
+        cpu = process.cpuUsage();
         samples.floor.push(await timeSequential(floor.runOnce, 1000, 1));
+        samples.floorCpu.push(cpuPerRun(cpu, 1000));
+        cpu = process.cpuUsage();
+        samples.inFlight.push(await timeInFlight(runOnce, IN_FLIGHT, 10, 1));
+        samples.inFlightCpu.push(cpuPerRun(cpu, IN_FLIGHT * 10));
       }
+      if (toolCalls() - toolCallsBefore !== 7 * (1000 + IN_FLIGHT * 10))
+        throw new Error('baton-sqlite: tool executions do not match the runs timed');
       const floorRows = floor.rows();
       floor.close();
       const middle = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
       const batonUs = middle(samples.baton);
       const floorUs = middle(samples.floor);
+      const inFlightUs = middle(samples.inFlight);
+      const batonCpuUs = middle(samples.batonCpu);
+      const floorCpuUs = middle(samples.floorCpu);
+      const inFlightCpuUs = middle(samples.inFlightCpu);
       // The same runs on the memory store, in this process, to isolate what the writes cost.
       const memory = createBatonAgent(baton.createMemoryStore());
       for (let index = 0; index < 3000; index++) await memory.runOnce();
       const memoryUs = await timeSequential(memory.runOnce, 3000);
       await memory.runtime.close();
       const perWrite = (usPerRun - memoryUs) / WRITES_PER_RUN;
-      const before = toolCalls();
-      const inFlight = await timeInFlight(runOnce, 100, 10);
-      if (toolCalls() - before !== 100 * 10 * 5)
-        throw new Error('baton-sqlite: tool executions do not match runs in flight');
       return {
         'bare INSERT µs (same bytes, own transaction)': bare,
         'memory-store µs/run (same process)': memoryUs,
         'µs per journaled write': perWrite,
         'journaled write ÷ bare INSERT': perWrite / bare,
-        'µs per run, 100 in flight': inFlight,
+        'µs per run, 100 in flight (interleaved with the floor)': inFlightUs,
+        'µs per run, 100 in flight ÷ durable hand-written loop': inFlightUs / floorUs,
         'rows written per run (run insert, journal entries, run update)': rowsPerRun,
         'journal entries per run': journalPerRun,
         'transactions per run (one run at a time)': transactionsPerRun,
-        'WAL frames (pages written) per run, one run at a time': framesPerRun,
-        'durable hand-written loop: WAL frames per run': floorFramesPerRun,
+        'WAL frames (pages written) per run, one run at a time': frames.perRun,
+        'durable hand-written loop: WAL frames per run': floorFrames.perRun,
+        'WAL frames per run by b-tree': frames.byTree,
+        'durable hand-written loop: WAL frames per run by b-tree': floorFrames.byTree,
         'µs per run (interleaved with the floor)': batonUs,
         'durable hand-written loop µs per run (3 rows, 3 transactions)': floorUs,
         'durable hand-written loop: rows per run': floorRows / (framesRuns + 1000 + 7 * 1000),
         'µs per run ÷ durable hand-written loop': batonUs / floorUs,
+        'CPU µs per run (process, interleaved with the floor)': batonCpuUs,
+        'durable hand-written loop: CPU µs per run': floorCpuUs,
+        'CPU µs per run ÷ durable hand-written loop': batonCpuUs / floorCpuUs,
+        'CPU µs per run, 100 in flight': inFlightCpuUs,
+        'CPU µs per run, 100 in flight ÷ durable hand-written loop': inFlightCpuUs / floorCpuUs,
       };
     },
     close: async () => {
@@ -212,5 +273,10 @@ export const targets = ({ metrics }) => [
     limit: 1.5,
     unit: '×',
   },
-  { label: 'µs per run, 100 in flight', value: metrics['µs per run, 100 in flight'], limit: 40, unit: 'µs' },
+  {
+    label: `µs per run with ${IN_FLIGHT} in flight (${metrics['µs per run, 100 in flight (interleaved with the floor)'].toFixed(1)} µs) ÷ durable hand-written loop one run at a time (${metrics['durable hand-written loop µs per run (3 rows, 3 transactions)'].toFixed(1)} µs), interleaved`,
+    value: metrics['µs per run, 100 in flight ÷ durable hand-written loop'],
+    limit: IN_FLIGHT_LIMIT,
+    unit: '×',
+  },
 ];
