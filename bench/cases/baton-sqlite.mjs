@@ -128,7 +128,14 @@ async function walFramesPerRun(path, runOnce, runs) {
     if (emptied.busy !== 0) throw new Error(`baton-sqlite: could not empty the WAL of ${path}`);
     for (let index = 0; index < runs; index++) await runOnce();
     const byTree = framesByTree(side, readFileSync(`${path}-wal`), runs);
-    const [after] = side.pragma('wal_checkpoint(PASSIVE)');
+    // While the checkpointer thread runs its own checkpoint, this one answers busy and a log of -1
+    // (the case once reported -0.01 frames per run): try again, as above.
+    let after = side.pragma('wal_checkpoint(PASSIVE)')[0];
+    for (let attempt = 0; (after.busy !== 0 || after.log < 0) && attempt < 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      after = side.pragma('wal_checkpoint(PASSIVE)')[0];
+    }
+    if (after.log < 0) throw new Error(`baton-sqlite: could not read the WAL's frame count of ${path}`);
     return { perRun: after.log / runs, byTree };
   } finally {
     side.close();
