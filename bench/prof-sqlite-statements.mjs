@@ -10,6 +10,9 @@
 //   PROF_VARIANT=journal-only ...      the three journal rows only (no run row, unfenced)
 //   PROF_VARIANT=no-run-indexes ...    the run row without runs_by_created and runs_running_by_lease
 //                                      (what they cost; listRuns and recovery need them)
+//   PROF_VARIANT=folded ...            not the store's tables: a prototype layout with the run record
+//                                      folded into the journal (a row of the journal table with key '',
+//                                      whose pages the run writes anyway; the run indexes partial on it)
 //   PROF_INPUT_BYTES=2000 ...          a run input of that many bytes instead of the bench's prompt
 //
 // The statements are called with the arguments the store binds (sqlite-store.ts): a build whose
@@ -40,7 +43,7 @@ function open(name) {
 }
 
 // Baton's side: the bench agent's three entries (model, tool, model) and its run record.
-const db = open('baton.db');
+let db = open('baton.db');
 migrate(db, join(directory, 'baton.db'));
 if (variant === 'no-run-indexes') db.exec('DROP INDEX runs_by_created; DROP INDEX runs_running_by_lease;');
 const statements = prepareStatements(db);
@@ -58,7 +61,7 @@ const answer = { ...modelResult, text: '5', toolCalls: [], finishReason: 'stop' 
 const modelMeta = { agent: 'calculator', agentVersion: '1', model: 'fake:fake', usage, costUsd: 0 };
 const owner = 'host:1234:5f2c';
 let batonRuns = 0;
-function batonRun() {
+let batonRun = () => {
   const now = Date.now();
   const id = `run_${now.toString(16)}5f2c00aa11bb22cc${(batonRuns++).toString(16)}`;
   const entry = (key, kind, name, result, meta) => ({
@@ -112,6 +115,65 @@ function batonRun() {
     };
     statements.updateStatement(patchValues(patch, values), true).run(...values, now, id, owner, now);
   });
+};
+
+// The folded prototype: the same three transactions, the run's row is the journal row with key ''.
+if (variant === 'folded') {
+  const folded = open('folded.db');
+  folded.exec(`
+    CREATE TABLE journal (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
+      kind TEXT NOT NULL, status TEXT NOT NULL, payload TEXT, created_at INTEGER, started_at INTEGER NOT NULL,
+      ended_at INTEGER NOT NULL, lease_owner TEXT, lease_expires_at INTEGER, UNIQUE (run_id, key));
+    CREATE INDEX runs_by_created ON journal (created_at, run_id) WHERE key = '';
+    CREATE INDEX runs_running_by_lease ON journal (status, lease_expires_at, lease_owner)
+      WHERE key = '' AND status = 'running';`);
+  const insertHeader = folded.prepare(
+    `INSERT INTO journal (run_id, key, name, kind, status, payload, created_at, started_at, ended_at, lease_owner, lease_expires_at)
+     VALUES (?, '', 'run', 'run', 'running', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const insertFenced = folded.prepare(
+    `INSERT INTO journal (run_id, key, name, kind, status, payload, started_at, ended_at)
+     SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (
+       SELECT 1 FROM journal WHERE run_id = ? AND key = '' AND lease_owner = ? AND lease_expires_at > ?)
+     ON CONFLICT DO NOTHING`,
+  );
+  const endHeader = folded.prepare(
+    `UPDATE journal SET status = 'completed', payload = ?, ended_at = ?, lease_owner = NULL, lease_expires_at = NULL
+     WHERE run_id = ? AND key = '' AND lease_owner = ? AND lease_expires_at > ?`,
+  );
+  const inFolded = folded.transaction((write) => write());
+  let foldedRuns = 0;
+  const foldedRun = () => {
+    const now = Date.now();
+    const id = `run_${now.toString(16)}5f2c00aa11bb22cc${(foldedRuns++).toString(16)}`;
+    const append = (key, kind, result, meta) =>
+      insertFenced.run(
+        id,
+        key,
+        `${kind}:x`,
+        kind,
+        'completed',
+        JSON.stringify({ result, meta }),
+        now,
+        now,
+        id,
+        owner,
+        now,
+      );
+    const record = { target: 'calculator', targetVersion: '1', input, usage, costUsd: 0, schemaVersion: 1 };
+    inFolded.immediate(() => {
+      insertHeader.run(id, JSON.stringify(record), now, now, now, owner, now + 30_000);
+      append('r#0', 'model', modelResult, modelMeta);
+    });
+    append('r#1', 'tool', 5, { agent: 'calculator', tool: 'add' });
+    inFolded.immediate(() => {
+      append('r#2', 'model', answer, modelMeta);
+      endHeader.run(JSON.stringify({ ...record, output: '5' }), now, id, owner, now);
+    });
+  };
+  batonRun = foldedRun;
+  db.close();
+  db = folded;
 }
 
 // The floor of the baton-sqlite case: three rows of the same bytes, each in its own transaction.
