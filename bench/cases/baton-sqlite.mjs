@@ -82,6 +82,77 @@ function createDurableLoop(directory, payloads) {
 }
 
 /**
+ * The durable floor with a run record, for comparison only (no target): the same loop, also
+ * storing what a runner needs to list its runs and find the ones a crash interrupted, as a
+ * hand-written program would: a run row (its id the primary key, Baton's run record as its
+ * body) created in the first row's transaction and ended in the last row's, an index on its
+ * creation time and a partial index on the running ones' lease expiry. Still 3 transactions.
+ */
+function createRecordedLoop(directory, payloads, runJson) {
+  const db = new Database(join(directory, 'recorded.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('wal_autocheckpoint = 4000'); // the store's setting (sqlite-store.ts)
+  db.exec(`
+    CREATE TABLE steps (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, key TEXT NOT NULL, payload TEXT, UNIQUE (run_id, key));
+    CREATE TABLE runs (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,
+      lease_expires_at INTEGER);
+    CREATE INDEX runs_by_created ON runs (created_at, id);
+    CREATE INDEX runs_running ON runs (lease_expires_at) WHERE status = 'running';`);
+  const insert = db.prepare('INSERT INTO steps (run_id, key, payload) VALUES (?, ?, ?)');
+  const createRun = db.prepare(
+    "INSERT INTO runs (id, status, body, created_at, lease_expires_at) VALUES (?, 'running', ?, ?, ?)",
+  );
+  const endRun = db.prepare(
+    "UPDATE runs SET status = 'completed', body = ?, lease_expires_at = NULL WHERE id = ?",
+  );
+  const firstRow = db.transaction((runId, key, payload) => {
+    const now = Date.now();
+    createRun.run(runId, runJson, now, now + 30_000);
+    insert.run(runId, key, payload);
+  });
+  const lastRow = db.transaction((runId, key, payload) => {
+    insert.run(runId, key, payload);
+    endRun.run(runJson, runId);
+  });
+  let runs = 0;
+  const add = async ({ a, b }) => a + b;
+  const model = async (messages) =>
+    messages[messages.length - 1].role === 'tool'
+      ? { role: 'assistant', content: '5', toolCalls: [] }
+      : {
+          role: 'assistant',
+          content: '',
+          toolCalls: [{ id: 'call_1', name: 'add', arguments: '{"a":2,"b":3}' }],
+        };
+  return {
+    runOnce: async () => {
+      const runId = `run_${++runs}`;
+      const messages = [{ role: 'user', content: 'What is 2 + 3?' }];
+      let step = 0;
+      for (;;) {
+        const reply = await model(messages);
+        const key = `model#${step}`;
+        const payload = payloads[step++ % payloads.length];
+        if (reply.toolCalls.length === 0) {
+          lastRow.immediate(runId, key, payload);
+          return reply.content;
+        }
+        if (step === 1) firstRow.immediate(runId, key, payload);
+        else insert.run(runId, key, payload);
+        messages.push(reply);
+        for (const call of reply.toolCalls) {
+          const result = await add(JSON.parse(call.arguments));
+          insert.run(runId, `tool#${step}`, payloads[step++ % payloads.length]);
+          messages.push({ role: 'tool', toolCallId: call.id, content: String(result) });
+        }
+      }
+    },
+    close: () => db.close(),
+  };
+}
+
+/**
  * The floor for one journaled write: a prepared INSERT of the same bytes, each in its own
  * transaction, on a database with the same settings, measured in this process.
  */
@@ -191,17 +262,35 @@ export async function setup() {
       const journalPerRun = (stats.journalEntries - entriesBefore) / counted;
       // The floor, interleaved with Baton's runs so both see the same machine noise.
       const floor = createDurableLoop(directory, payloads.slice(1));
+      const recorded = createRecordedLoop(directory, payloads.slice(1), payloads[0]);
       // Pages written per run, on both sides: what each transaction costs beyond its fixed part.
       const framesRuns = 100;
       const frames = await walFramesPerRun(join(directory, 'baton.db'), runOnce, framesRuns);
       const floorFrames = await walFramesPerRun(join(directory, 'floor.db'), floor.runOnce, framesRuns);
-      for (let index = 0; index < 1000; index++) await floor.runOnce();
+      const recordedFrames = await walFramesPerRun(
+        join(directory, 'recorded.db'),
+        recorded.runOnce,
+        framesRuns,
+      );
+      for (let index = 0; index < 1000; index++) {
+        await floor.runOnce();
+        await recorded.runOnce();
+      }
       const toolCallsBefore = toolCalls();
       // Each round times Baton one run at a time, the floor, then Baton with 100 runs in flight
       // (10 batches of 100 started together): the group commit's figure is a ratio to the same floor.
       // CPU time of the whole process (every thread: the store's checkpointer, the GC helpers) per
       // run, beside the wall: on a shared machine it moves far less with the load.
-      const samples = { baton: [], floor: [], inFlight: [], batonCpu: [], floorCpu: [], inFlightCpu: [] };
+      const samples = {
+        baton: [],
+        floor: [],
+        recorded: [],
+        inFlight: [],
+        batonCpu: [],
+        floorCpu: [],
+        inFlightCpu: [],
+        recordedCpu: [],
+      };
       const cpuPerRun = (since, runs) => {
         const { user, system } = process.cpuUsage(since);
         return (user + system) / runs;
@@ -214,6 +303,9 @@ export async function setup() {
         samples.floor.push(await timeSequential(floor.runOnce, 1000, 1));
         samples.floorCpu.push(cpuPerRun(cpu, 1000));
         cpu = process.cpuUsage();
+        samples.recorded.push(await timeSequential(recorded.runOnce, 1000, 1));
+        samples.recordedCpu.push(cpuPerRun(cpu, 1000));
+        cpu = process.cpuUsage();
         samples.inFlight.push(await timeInFlight(runOnce, IN_FLIGHT, 10, 1));
         samples.inFlightCpu.push(cpuPerRun(cpu, IN_FLIGHT * 10));
       }
@@ -221,10 +313,12 @@ export async function setup() {
         throw new Error('baton-sqlite: tool executions do not match the runs timed');
       const floorRows = floor.rows();
       floor.close();
+      recorded.close();
       const middle = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
       const batonUs = middle(samples.baton);
       const floorUs = middle(samples.floor);
       const inFlightUs = middle(samples.inFlight);
+      const recordedUs = middle(samples.recorded);
       const batonCpuUs = middle(samples.batonCpu);
       const floorCpuUs = middle(samples.floorCpu);
       const inFlightCpuUs = middle(samples.inFlightCpu);
@@ -252,6 +346,11 @@ export async function setup() {
         'durable hand-written loop µs per run (3 rows, 3 transactions)': floorUs,
         'durable hand-written loop: rows per run': floorRows / (framesRuns + 1000 + 7 * 1000),
         'µs per run ÷ durable hand-written loop': batonUs / floorUs,
+        'durable loop with a run record µs per run (3 rows, a run row and its 2 indexes, 3 transactions)':
+          recordedUs,
+        'durable loop with a run record: WAL frames per run': recordedFrames.perRun,
+        'µs per run ÷ durable loop with a run record': batonUs / recordedUs,
+        'CPU µs per run ÷ durable loop with a run record': batonCpuUs / middle(samples.recordedCpu),
         'CPU µs per run (process, interleaved with the floor)': batonCpuUs,
         'durable hand-written loop: CPU µs per run': floorCpuUs,
         'CPU µs per run ÷ durable hand-written loop': batonCpuUs / floorCpuUs,
