@@ -18,11 +18,17 @@ const registerHooks = `import { register } from 'node:module';
 register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));`;
 
 /**
- * What a fresh process loads while importing `file`: packages by name, the files of Baton's
+ * What a fresh process loads while importing `file`: packages by name, Node's built-in modules
+ * (`node:...`), the files of Baton's
  * build it reads (paths under dist/), and Baton's own modules by their path under src/ without
  * `.ts`, as the source maps of those files name them (the build bundles modules into chunks).
  */
-function loadedBy(file: string): { packages: string[]; files: string[]; modules: string[] } {
+function loadedBy(file: string): {
+  packages: string[];
+  builtins: string[];
+  files: string[];
+  modules: string[];
+} {
   const child = spawnSync(
     process.execPath,
     [
@@ -36,11 +42,14 @@ function loadedBy(file: string): { packages: string[]; files: string[]; modules:
   );
   expect(child.status, child.stderr).toBe(0);
   const packages = new Set<string>();
+  const builtins = new Set<string>();
   const files = new Set<string>();
   const modules = new Set<string>();
   for (const line of child.stderr.split('\n')) {
     const match = /^loaded .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
     if (match?.[1] !== undefined) packages.add(match[1]);
+    const builtin = /^loaded (node:.+)$/.exec(line)?.[1];
+    if (builtin !== undefined) builtins.add(builtin);
     const own = /^loaded (file:\/\/.*?\/dist\/(.+\.js))$/.exec(line);
     if (own?.[1] === undefined || own[2] === undefined || line.includes('/node_modules/')) continue;
     files.add(own[2]);
@@ -50,7 +59,12 @@ function loadedBy(file: string): { packages: string[]; files: string[]; modules:
       modules.add(relative(join(repository, 'src'), resolve(dirname(built), source)).replace(/\.ts$/, ''));
     }
   }
-  return { packages: [...packages].sort(), files: [...files].sort(), modules: [...modules].sort() };
+  return {
+    packages: [...packages].sort(),
+    builtins: [...builtins].sort(),
+    files: [...files].sort(),
+    modules: [...modules].sort(),
+  };
 }
 
 /** The package's runtime dependencies (package.json): every one of them loads on first use only. */
@@ -91,6 +105,10 @@ describe('the root import', () => {
     expect(root.packages.filter((name) => dependencies.includes(name))).toEqual([]);
     // Nor anything else from node_modules (peer dependencies such as MCP's SDK, or what the AI SDK uses).
     expect(root.packages).toEqual([]);
+  });
+
+  it('loads node:crypto (Node compiles a dozen internal modules for it) only when a runtime is created or something is hashed', () => {
+    expect(root.builtins).not.toContain('node:crypto');
   });
 
   it('loads the agent loop with the first agent run, and other parts used only while running, not with the package', () => {
