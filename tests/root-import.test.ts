@@ -2,8 +2,8 @@
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadZod } from '../src/core/load-zod.js';
 
@@ -17,8 +17,18 @@ const hooks = `export async function load(url, context, next) {
 const registerHooks = `import { register } from 'node:module';
 register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));`;
 
-/** What a fresh process loads while importing `file`: packages by name, and Baton's own modules by path under dist/. */
-function loadedBy(file: string): { packages: string[]; modules: string[] } {
+/**
+ * What a fresh process loads while importing `file`: packages by name, Node's built-in modules
+ * (`node:...`), the files of Baton's
+ * build it reads (paths under dist/), and Baton's own modules by their path under src/ without
+ * `.ts`, as the source maps of those files name them (the build bundles modules into chunks).
+ */
+function loadedBy(file: string): {
+  packages: string[];
+  builtins: string[];
+  files: string[];
+  modules: string[];
+} {
   const child = spawnSync(
     process.execPath,
     [
@@ -32,14 +42,29 @@ function loadedBy(file: string): { packages: string[]; modules: string[] } {
   );
   expect(child.status, child.stderr).toBe(0);
   const packages = new Set<string>();
+  const builtins = new Set<string>();
+  const files = new Set<string>();
   const modules = new Set<string>();
   for (const line of child.stderr.split('\n')) {
     const match = /^loaded .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
     if (match?.[1] !== undefined) packages.add(match[1]);
-    const own = /^loaded file:\/\/.*?\/dist\/(.+)\.js$/.exec(line);
-    if (own?.[1] !== undefined && !line.includes('/node_modules/')) modules.add(own[1]);
+    const builtin = /^loaded (node:.+)$/.exec(line)?.[1];
+    if (builtin !== undefined) builtins.add(builtin);
+    const own = /^loaded (file:\/\/.*?\/dist\/(.+\.js))$/.exec(line);
+    if (own?.[1] === undefined || own[2] === undefined || line.includes('/node_modules/')) continue;
+    files.add(own[2]);
+    const built = fileURLToPath(own[1]);
+    const map = JSON.parse(readFileSync(`${built}.map`, 'utf8')) as { sources: string[] };
+    for (const source of map.sources) {
+      modules.add(relative(join(repository, 'src'), resolve(dirname(built), source)).replace(/\.ts$/, ''));
+    }
   }
-  return { packages: [...packages].sort(), modules: [...modules].sort() };
+  return {
+    packages: [...packages].sort(),
+    builtins: [...builtins].sort(),
+    files: [...files].sort(),
+    modules: [...modules].sort(),
+  };
 }
 
 /** The package's runtime dependencies (package.json): every one of them loads on first use only. */
@@ -82,10 +107,20 @@ describe('the root import', () => {
     expect(root.packages).toEqual([]);
   });
 
+  it('loads node:crypto (Node compiles a dozen internal modules for it) only when a runtime is created or something is hashed', () => {
+    expect(root.builtins).not.toContain('node:crypto');
+  });
+
   it('loads the agent loop with the first agent run, and other parts used only while running, not with the package', () => {
     expect(root.modules).toContain('agents/agent-loop');
     expect(root.modules).toContain('agents/agent');
     expect(root.modules.filter((module) => lazyModules.includes(module))).toEqual([]);
+  });
+
+  it('reads its code from a few bundled files (shared chunks), not one file per module', () => {
+    expect(root.modules.length).toBeGreaterThan(50);
+    expect(root.files).toContain('index.js');
+    expect(root.files.length).toBeLessThan(root.modules.length / 3);
   });
 
   it('shares one zod with the user: the lazily loaded module is the one `import` gives', async () => {

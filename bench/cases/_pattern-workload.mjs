@@ -76,19 +76,9 @@ export function createInstantModel(reply) {
 /** `<agent> ok`: what every plain member answers, so outputs can be checked. */
 const ok = (agent) => `${agent} ok`;
 
-/**
- * Finds a pattern factory: the root export of the built package, else the module
- * `dist/patterns/<file>.js` (patterns not exported from the root yet). Undefined when neither has it.
- */
-async function findExport(exportName, file) {
-  if (typeof baton[exportName] === 'function') return baton[exportName];
-  try {
-    const module = await import(new URL(`../../dist/patterns/${file}.js`, import.meta.url).href);
-    if (typeof module[exportName] === 'function') return module[exportName];
-  } catch (error) {
-    if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
-  }
-  return undefined;
+/** A pattern factory exported from the built package's root; undefined when it has none. */
+function findExport(exportName) {
+  return typeof baton[exportName] === 'function' ? baton[exportName] : undefined;
 }
 
 /** Plain agents `prefix1..prefixN` on `model`. */
@@ -109,7 +99,6 @@ export const patternWorkloads = [
   {
     pattern: 'sequential',
     label: 'sequential (4 agents)',
-    file: 'sequential',
     turns: 4,
     build(sequential) {
       const { model, calls } = createInstantModel(({ agent }) => ({ text: ok(agent) }));
@@ -125,7 +114,6 @@ export const patternWorkloads = [
   {
     pattern: 'concurrent',
     label: "concurrent (4 agents, 'collect')",
-    file: 'concurrent',
     turns: 4,
     build(concurrent) {
       const { model, calls } = createInstantModel(({ agent }) => ({ text: ok(agent) }));
@@ -142,7 +130,6 @@ export const patternWorkloads = [
   {
     pattern: 'handoff',
     label: 'handoff (2 agents, 1 transfer)',
-    file: 'handoff',
     turns: 2,
     build(handoff) {
       const { model, calls } = createInstantModel(({ agent }) =>
@@ -163,7 +150,6 @@ export const patternWorkloads = [
   {
     pattern: 'supervisor',
     label: 'supervisor (manager + 2 workers, both in one turn)',
-    file: 'supervisor',
     turns: 4,
     build(supervisor) {
       const { model, calls } = createInstantModel(({ agent, lastRole }) => {
@@ -196,7 +182,6 @@ export const patternWorkloads = [
   {
     pattern: 'groupChat',
     label: 'groupChat (4 members, round-robin, 4 rounds)',
-    file: 'group-chat',
     turns: 4,
     build(groupChat) {
       const { model, calls } = createInstantModel(({ agent }) => ({ text: ok(agent) }));
@@ -211,7 +196,6 @@ export const patternWorkloads = [
   {
     pattern: 'makerChecker',
     label: 'makerChecker (approved in round 1)',
-    file: 'maker-checker',
     turns: 2,
     build(makerChecker) {
       const { model, calls } = createInstantModel(({ agent }) =>
@@ -230,7 +214,6 @@ export const patternWorkloads = [
   {
     pattern: 'loop',
     label: 'loop (generator + evaluator agents, threshold met in iteration 1)',
-    file: 'loop',
     turns: 2,
     build(loop) {
       const { model, calls } = createInstantModel(({ agent }) =>
@@ -249,7 +232,6 @@ export const patternWorkloads = [
   {
     pattern: 'magentic',
     label: 'magentic (manager + 2 members, satisfied after round 1)',
-    file: 'magentic',
     turns: undefined,
     build(magentic) {
       const taskLedger = JSON.stringify({
@@ -294,11 +276,11 @@ export const patternWorkloads = [
  * @returns {Promise<{ available: true, runtime, runOnce, calls } | { available: false, reason: string }>}
  */
 export async function preparePattern(workload) {
-  const factory = await findExport(workload.pattern, workload.file);
+  const factory = findExport(workload.pattern);
   if (factory === undefined)
     return {
       available: false,
-      reason: `no ${workload.pattern} export in dist (root or patterns/${workload.file}.js)`,
+      reason: `no ${workload.pattern} export from the package root`,
     };
   let built;
   try {

@@ -55,8 +55,10 @@ export function applyPatternTargets(results) {
 
 /**
  * Adds Baton's cross-case targets to the `baton-memory` result: at least 8× below the fastest
- * peer measured in the same run, a cold import of the root under 100 ms, and that import at most
- * 0.6× a cold import of `ai` alone (measured in alternating processes in the same run).
+ * peer measured in the same run, and a cold import of the root at most 0.6× a cold import of `ai`
+ * alone (measured in alternating processes in the same run). The root's import time alone is
+ * reported in the import column, with no target of its own: absolute ms mean little on machines
+ * that differ 3×.
  *
  * @example
  * applySuiteTargets(results); // then render the report as usual
@@ -79,16 +81,6 @@ export function applySuiteTargets(results) {
       atLeast: true,
       unit: '×',
       pass: ratio >= 8,
-    });
-  }
-  if (memory.importTime) {
-    const ms = memory.importTime.medianMs;
-    memory.targets.push({
-      label: 'cold import of baton (root)',
-      value: ms,
-      limit: 100,
-      unit: 'ms',
-      pass: ms <= 100,
     });
   }
   if (memory.importVersusAi) {

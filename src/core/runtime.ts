@@ -1,6 +1,5 @@
 /** createRuntime and the Runtime it makes: starts, resumes, signals, lists and cancels runs (scheduling in run-scheduler.ts, handles in run-handle.ts). */
 
-import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Budget } from './budget-limits.js';
 import { type Clock, systemClock } from './clock.js';
@@ -16,6 +15,7 @@ import { asStoreError, BatonError, ConfigError, RunNotFoundError, serializeError
 import { EventBus, type EventListener } from './events.js';
 import type { ExecutionHost, ExecutionOutcome } from './execution-host.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
+import { nodeCrypto } from './node-crypto.js';
 import { checkOptionNames, optionNames } from './option-names.js';
 import { RunChangeLog } from './run-changes.js';
 import type { Tenant } from './run-context.js';
@@ -197,7 +197,7 @@ class BatonRuntime implements Runtime {
     this.#leaseMs = positive('leaseMs', settings.leaseMs);
     this.#pollIntervalMs = settings.pollIntervalMs;
     this.#recover = settings.recover;
-    this.#owner = settings.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#owner = settings.owner ?? `${hostname()}:${process.pid}:${nodeCrypto().randomUUID().slice(0, 8)}`;
     this.#audit = options.audit;
     this.#observer = options.observer;
     this.#dispatcher = options.dispatcher;
@@ -246,7 +246,7 @@ class BatonRuntime implements Runtime {
   }
 
   /** Per-process random part of run ids (48 bits) and a counter: unique without a UUID per run. */
-  readonly #idPrefix = randomBytes(6).toString('hex');
+  readonly #idPrefix = nodeCrypto().randomBytes(6).toString('hex');
   #idCounter = 0;
   /** The time part of the last run id, and the time it was made from: most starts share a millisecond. */
   #idTime = Number.NaN;

@@ -1,9 +1,9 @@
 /** Human-in-the-loop approvals of tool calls: rules, deadlines, and the durable wait before a gated call (the inbox is in approval-inbox.ts). */
 
-import { hash } from 'node:crypto';
 import type { LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
 import { BatonError, ConfigError } from '../core/errors.js';
 import { lazySchema } from '../core/load-zod.js';
+import { nodeCrypto } from '../core/node-crypto.js';
 import type { RunContext } from '../core/run-context.js';
 import {
   type ApprovalContext,
@@ -112,7 +112,7 @@ export const approvalAnswerSchema = lazySchema((z) =>
  * ```
  */
 export function argumentsHash(input: unknown): string {
-  return hash('sha256', canonicalJson(input ?? null), 'hex');
+  return nodeCrypto().hash('sha256', canonicalJson(input ?? null), 'hex');
 }
 
 /**

@@ -1,8 +1,8 @@
 /** The audit log: an append-only, hash-chained record per run of model decisions, tool calls, handoffs, approvals and denials. */
 
-import { createHash, createHmac, hash as sha } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
 import type { SealedAudit } from '../core/execution-host.js';
+import { nodeCrypto } from '../core/node-crypto.js';
 import { type JournalEntry, RecordJson, type Store, type StreamRecord } from '../core/store.js';
 import { approvalDecision } from './approvals.js';
 import { canonical, canonicalJson, sortedKeys } from './canonical-json.js';
@@ -176,7 +176,8 @@ function plainCanonical(value: unknown, depth: number): string | undefined {
  */
 export function auditHash(entry: Omit<AuditEntry, 'hash'> & { hash?: string }, key?: AuditKey): string {
   const text = canonical(entry, 'hash');
-  if (entry.mac === undefined) return createHash('sha256').update(entry.prev).update(text).digest('hex');
+  if (entry.mac === undefined)
+    return nodeCrypto().createHash('sha256').update(entry.prev).update(text).digest('hex');
   if (entry.mac !== 'hmac-sha256')
     throw new ConfigError(
       `Audit entry #${entry.index} of run ${entry.runId} uses an unknown mac "${String(entry.mac)}".`,
@@ -186,7 +187,7 @@ export function auditHash(entry: Omit<AuditEntry, 'hash'> & { hash?: string }, k
       `The audit log of run ${entry.runId} is keyed (HMAC-SHA256): its key is needed to check it (BATON_AUDIT_KEY for the CLI).`,
       { code: 'AUDIT_KEY_REQUIRED' },
     );
-  return createHmac('sha256', key).update(entry.prev).update(text).digest('hex');
+  return nodeCrypto().createHmac('sha256', key).update(entry.prev).update(text).digest('hex');
 }
 
 type AuditBody = Pick<AuditEntry, 'type' | 'data'> & { agent?: string };
@@ -831,8 +832,8 @@ function sealText(
   const text = prev + head + tail;
   const hash =
     state.key === undefined
-      ? sha('sha256', text, 'hex')
-      : createHmac('sha256', state.key).update(text).digest('hex');
+      ? nodeCrypto().hash('sha256', text, 'hex')
+      : nodeCrypto().createHmac('sha256', state.key).update(text).digest('hex');
   // join() makes the stored text one flat string in one allocation: a concatenation would keep
   // every piece alive in a store that holds the text in memory.
   return { hash, json: [head, ',"hash":"', hash, '"', tail].join('') };

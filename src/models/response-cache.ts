@@ -1,9 +1,9 @@
 /** Response cache for model calls: a stable key over model, messages, tools and settings; TTL; pluggable stores. */
 
-import { createHash } from 'node:crypto';
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
+import { nodeCrypto } from '../core/node-crypto.js';
 import type { RunContext, Tenant } from '../core/run-context.js';
 import type { StepMeta, Usage } from '../core/store.js';
 import type { DeltaListener, ModelResponse } from './call-model.js';
@@ -194,7 +194,7 @@ export function responseCacheKey(model: string, options: LanguageModelV3CallOpti
   const { baton: _ignored, ...providerOptions } = options.providerOptions ?? {};
   if (Object.keys(providerOptions).length > 0) keyed.providerOptions = providerOptions;
   if (options.headers !== undefined) keyed.headers = options.headers;
-  return createHash('sha256').update(stableJson(keyed)).digest('hex');
+  return nodeCrypto().createHash('sha256').update(stableJson(keyed)).digest('hex');
 }
 
 /** A model response served from the cache: no tokens spent; `cached` carries what the original call used. */

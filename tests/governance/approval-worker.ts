@@ -1,9 +1,7 @@
 /** A process of the approval restart test: `start` a run that waits for approvals, or `serve` (recover and finish it). */
 
-import { agent, createRuntime } from 'batonjs';
+import { agent, createAuditWriter, createRuntime } from 'batonjs';
 import { createSqliteStore } from 'batonjs/sqlite';
-// Not exported from the package root yet: the built module, the same code `baton` ships.
-import { createAuditWriter } from '../../dist/governance/audit.js';
 import { exitWhenEnded } from '../crash/exit-when-ended.js';
 import fixture from './fixtures/refund-agent.js';
 
