@@ -41,8 +41,10 @@ async function pass(side) {
     if (outputs.some((output) => output !== '5')) throw new Error('wrong output');
     const d = Object.fromEntries(Object.entries(store.stats).map(([k, v]) => [k, v - (stats0[k] ?? 0)]));
     side.walls.push(wall);
+    // Change-feed records (nobody wants the feed here: each one is a write no consumer reads).
+    const changes = (await store.readRecords('runs:changes', { after: 0, limit: 100_000 })).length;
     console.log(
-      `${side.dist.slice(-20)} wall ${wall.toFixed(0)} ms (÷2000 = ${(wall / 2000).toFixed(2)}), started ${startedMs.toFixed(0)}, all first model calls ${firstCalls.toFixed(0)}; tx ${d.transactions} writes ${d.queuedWrites} statements ${d.statements}`,
+      `${side.dist.slice(-20)} wall ${wall.toFixed(0)} ms (÷2000 = ${(wall / 2000).toFixed(2)}), started ${startedMs.toFixed(0)}, all first model calls ${firstCalls.toFixed(0)}; tx ${d.transactions} writes ${d.queuedWrites} statements ${d.statements} change records ${changes}`,
     );
   } finally {
     await runtime.close();

@@ -287,7 +287,7 @@ class BatonRuntime implements Runtime {
         owner: this.#owner,
         leaseMs: this.#leaseMs,
         tenant: this.#tenant,
-        changes: new RunChangeLog(store),
+        changes: new RunChangeLog(store, () => this.#active.size > 0 && !this.#closed),
       };
       if (this.#audit !== undefined) this.#host = { ...this.#host, audit: this.#audit(store) };
       if (this.#dispatcher !== undefined) this.#host = { ...this.#host, spawnChild: this.#spawnChild };
@@ -864,6 +864,7 @@ class BatonRuntime implements Runtime {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#host?.changes?.close();
     await this.#scheduler.close();
     if (this.#ownsStore && this.#store !== undefined) await this.#store.close();
   }
