@@ -6,6 +6,11 @@ import { createRuntime } from './runtime.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let tries = 0; !condition() && tries < 500; tries++) await pause(5);
+  expect(condition()).toBe(true);
+}
+
 describe('the run change feed', () => {
   it('is written while a consumer wants it, and from about a second after one registers', async () => {
     const store = createMemoryStore();
@@ -40,6 +45,36 @@ describe('the run change feed', () => {
     const last = await run('f');
     await run('g');
     expect(await logged()).toEqual([first, ...later, last]);
+    await runtime.close();
+  });
+
+  it('is not written for runs that end together, long after the last look, while nobody wants it', async () => {
+    const store = createMemoryStore();
+    // The look at the consumers waits for the store, as on Postgres behind queued writes.
+    const readRecords = store.readRecords.bind(store);
+    store.readRecords = async (stream, options) => {
+      if (stream === runChangeConsumersStream) await pause(50);
+      return readRecords(stream, options);
+    };
+    const release: Array<() => void> = [];
+    const slow = workflow({ name: 'slow' }, async (ctx, name: string) =>
+      ctx.step('call', () => new Promise<string>((resolve) => release.push(() => resolve(name)))),
+    );
+    const runtime = createRuntime({ store, workflows: [slow] });
+    const first = await runtime.start(slow, 'first');
+    await waitUntil(() => release.length === 1);
+    release[0]?.();
+    await first.result();
+    await pause(100); // the look the first end began has answered: nobody wants the feed
+    const handles = await Promise.all(['a', 'b', 'c', 'd'].map((name) => runtime.start(slow, name)));
+    await waitUntil(() => release.length === 5);
+    await pause(1300); // longer than the last look holds
+    for (const each of release.slice(1)) each();
+    await Promise.all(handles.map((handle) => handle.result()));
+    const changes = (await store.readRecords(runChangesStream)).map(
+      (record) => (record.data as { runId: string }).runId,
+    );
+    expect(changes).toEqual([first.runId]);
     await runtime.close();
   });
 

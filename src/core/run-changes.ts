@@ -44,27 +44,59 @@ export interface RunChange {
  */
 export const runChangeConsumersStream = 'runs:changes:consumers';
 
-/** How long a look at the consumers holds: a consumer registered since counts from the next look. */
-const checkEveryMs = 1000;
+/** How long a look at the consumers holds (from when it began): a consumer registered since counts from the next look. */
+const holdsMs = 1000;
+/** How old an answer is when the next look begins, so that it answers before this one stops holding. */
+const refreshMs = 500;
 
 /**
  * The change feed of one store, as a runtime writes it: a change is appended while some consumer
- * wants the feed, and whenever that is not known (no look yet, a look in flight, or the last one
- * over a second old: then it looks again). So runs that end while nobody reads the feed cost at
- * most one read of the consumers stream a second, and a new consumer sees every change from
- * about a second after it registered. Looks use the system clock (never a runtime's fake clock).
+ * wants the feed, and whenever that is not known (no look yet, or the last answer over a second
+ * old, counted from when its look began). The answer is looked at again once it is half a second
+ * old: as a run ends, and every half second while the runtime executes runs (a timer that does not
+ * keep the process alive), so runs that end together after a long step (or a long quiet time)
+ * find it known rather than each writing while a look is in flight. So runs that end while nobody
+ * reads the feed cost about two reads of the consumers stream a second while runs execute, and a
+ * new consumer sees every change from about a second after it registered. Looks use the system
+ * clock (never a runtime's fake clock).
  */
 export class RunChangeLog {
   readonly #store: Store;
+  readonly #executing: () => boolean;
   readonly #consumers = new Map<string, boolean>();
   #seen = 0;
   #wanted = false;
   /** When the last look that completed began (ms since the epoch). */
   #lookedAt = Number.NEGATIVE_INFINITY;
   #looking: Promise<void> | undefined;
+  #refresh: ReturnType<typeof setInterval> | undefined;
 
-  constructor(store: Store) {
+  /** `executing` says whether the runtime executes runs now: the timer that keeps the answer fresh runs while it does. */
+  constructor(store: Store, executing: () => boolean = () => false) {
     this.#store = store;
+    this.#executing = executing;
+  }
+
+  /**
+   * Called as a run starts executing: until the runtime executes no run, the answer is looked at
+   * again every half second, so a run that ends finds it known.
+   *
+   * @example
+   * ```ts
+   * changes.keepFresh();
+   * ```
+   */
+  keepFresh(): void {
+    if (this.#refresh !== undefined) return;
+    this.#refresh = setInterval(() => {
+      if (!this.#executing()) {
+        clearInterval(this.#refresh);
+        this.#refresh = undefined;
+        return;
+      }
+      this.#look(Date.now());
+    }, refreshMs);
+    this.#refresh.unref?.();
   }
 
   /**
@@ -81,13 +113,20 @@ export class RunChangeLog {
    */
   log(change: RunChange): void {
     const now = Date.now();
-    const known = this.#looking === undefined && now - this.#lookedAt < checkEveryMs;
-    if (known && !this.#wanted) return;
+    const age = now - this.#lookedAt;
+    if (age >= refreshMs) this.#look(now);
+    // A look in flight changes nothing: the last answer holds until it is a second old.
+    if (age < holdsMs && !this.#wanted) return;
     // Built by Baton from plain fields: stored as its JSON text without the value checks.
     this.#store
       .appendRecord(runChangesStream, new RecordJson(JSON.stringify(change)), change.at)
       .catch(() => {});
-    if (!known) this.#look(now);
+  }
+
+  /** Stops the timer (the runtime closes). */
+  close(): void {
+    clearInterval(this.#refresh);
+    this.#refresh = undefined;
   }
 
   #look(now: number): void {

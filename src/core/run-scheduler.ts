@@ -168,6 +168,7 @@ export class RunScheduler {
     const active = new LaunchedRun(execution, definition, record, this.#afterExecution);
     this.#active.set(record.id, active);
     this.#ensureHeartbeat();
+    host.changes?.keepFresh();
     if (!fresh) {
       active.go();
       return;
@@ -195,6 +196,7 @@ export class RunScheduler {
     const active = new LaunchedRun(execution, definition, record, this.#afterExecution);
     this.#active.set(record.id, active);
     this.#ensureHeartbeat();
+    host.changes?.keepFresh();
     active.go();
     return active;
   }

@@ -95,6 +95,37 @@ describe('createPostgresStore durability and group commit', () => {
     }
   });
 
+  it("reads a record stream without waiting for this process's queued writes to other keys, and after its own appends to it", async () => {
+    const store = testStore();
+    const blocker = await admin.connect();
+    try {
+      await store.createRun(sampleRun({ id: 'locked' }));
+      await store.appendRecord('busy', 'first', T);
+      // Another connection holds the run's row: an update of it stays queued or in flight.
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT id FROM "${store.schema}".runs WHERE id = 'locked' FOR UPDATE`);
+      let updated = false;
+      const update = store.updateRun('locked', { status: 'running' }, T + 1).then(() => {
+        updated = true;
+      });
+      const appended = store.appendRecord('busy', 'second', T + 2);
+      // A stream no queued write touches reads at once, with the update still waiting.
+      const waited = new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2000));
+      expect(await Promise.race([store.readRecords('quiet'), waited])).toEqual([]);
+      const read = store.readRecords('busy');
+      expect(updated).toBe(false);
+      await blocker.query('COMMIT');
+      await update;
+      // A stream this process appended to reads what was queued before the read.
+      expect((await read).map((record) => record.data)).toEqual(['first', 'second']);
+      expect(await appended).toBe(2);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+      await store.close();
+    }
+  });
+
   it('with 100 runs in flight, commits far fewer transactions than journal entries', async () => {
     const store = testStore();
     const steps = 5;

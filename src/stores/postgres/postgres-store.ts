@@ -175,6 +175,8 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
   let ready = false;
   let listener: ReturnType<typeof createChangeListener> | undefined;
   let closed = false;
+  /** Per record stream, the last append this process issued that has not settled (a read of the stream waits for it). */
+  const appending = new Map<string, Promise<number>>();
 
   async function connect(): Promise<void> {
     if (pool === undefined) {
@@ -206,6 +208,8 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
     });
     return opening;
   }
+
+  const ignore = () => undefined;
 
   /** A read: after the open and the writes queued before it. */
   async function read<R extends QueryResultRow>(
@@ -405,7 +409,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
     },
 
     appendRecord(stream, data, now) {
-      return enqueue(() => {
+      const appended = enqueue(() => {
         const { json, at } = prepareRecord(stream, data, now);
         return {
           journal: false,
@@ -420,12 +424,29 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
           },
         };
       });
+      appending.set(stream, appended);
+      const settled = () => {
+        if (appending.get(stream) === appended) appending.delete(stream);
+      };
+      appended.then(settled, settled);
+      return appended;
     },
 
     async readRecords(stream, options) {
       if (closed) throw storeClosedError(name);
       const { after, limit } = checkReadOptions(stream, options);
-      return (await read<RecordRow>(sql.selectRecords, [stream, after, limit ?? null])).map(toStoredRecord);
+      await open();
+      // Only appends change a stream: the read waits for this process's last one to the stream
+      // (one key's writes settle in queue order), not for every queued write (a look at a stream
+      // nobody here appends to answers in one round trip, however deep the queue).
+      const queued = appending.get(stream);
+      if (queued !== undefined) await queued.then(ignore, ignore);
+      if (closed) throw storeClosedError(name);
+      const { rows } = await pool!.query<RecordRow>({
+        ...sql.selectRecords,
+        values: [stream, after, limit ?? null],
+      });
+      return rows.map(toStoredRecord);
     },
 
     listening() {

@@ -315,6 +315,26 @@ describe('createSqliteStore group commit', () => {
     });
   });
 
+  it('reads a record stream after the appends to it still queued, and leaves a batch without one whole', async () => {
+    await withStore(async (store) => {
+      await store.createRun(sampleRun({ id: 'run' }));
+      const before = store.stats.transactions;
+      const entry = store.appendJournal(sampleEntry('run', 'r#0'));
+      // No append to this stream is queued: the journal entry stays in its batch.
+      expect(await store.readRecords('quiet')).toEqual([]);
+      expect(store.stats.transactions).toBe(before);
+      const appended = store.appendRecord('busy', 'queued', T);
+      expect((await store.readRecords('busy')).map((record) => record.data)).toEqual(['queued']);
+      expect(store.stats.transactions).toBe(before + 1);
+      await Promise.all([entry, appended]);
+      const withRecords = store.appendJournalWith!(sampleEntry('run', 'r#1'), undefined, [
+        { stream: 'with-entry', data: 'kept', at: T },
+      ]);
+      expect((await store.readRecords('with-entry')).map((record) => record.data)).toEqual(['kept']);
+      await withRecords;
+    });
+  });
+
   it('rejects every append of a batch with the original error when its transaction fails', async () => {
     const file = nextPath();
     const store = createSqliteStore({ path: file, busyTimeoutMs: 0 });

@@ -118,7 +118,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
         busyTimeoutMs: settings.busyTimeoutMs,
         everyFrames: walCheckpointPages / 8,
       });
-  const committed = (): void => checkpointer?.committed();
+  /** Record streams with an append in the write queue: a read of another stream need not write the queue first. */
+  const appending = new Set<string>();
+  const committed = (): void => {
+    appending.clear();
+    checkpointer?.committed();
+  };
 
   const {
     insertRun,
@@ -353,6 +358,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
           });
           const write = journalWrite(entry, fence);
           if (rows.length === 0) return write;
+          for (const record of records) appending.add(record.stream);
           const appendEntry = write.write;
           return { ...write, write: () => appendWithRecords.immediate(appendEntry, rows) };
         }),
@@ -400,6 +406,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
       // Queued like the journal: an audit record joins the transaction of the writes around it.
       return enqueue(() => {
         const { json, at } = prepareRecord(stream, data, now);
+        appending.add(stream as string);
         return {
           journal: false,
           write: () => insertRecord.get(stream as string, at, json, stream as string),
@@ -412,10 +419,16 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore
     },
 
     readRecords(stream, options) {
-      return perform(() => {
+      if (closed) return Promise.reject(storeClosedError(`The SQLite store on ${path}`));
+      try {
         const { after, limit } = checkReadOptions(stream, options);
-        return selectRecords.all(stream, after, limit ?? -1).map(toStoredRecord);
-      });
+        // Only appends change a stream: the queue is written first when it holds one to this
+        // stream (a look at a stream nobody here appends to leaves the batch whole).
+        if (appending.has(stream)) queue.flush();
+        return Promise.resolve(selectRecords.all(stream, after, limit ?? -1).map(toStoredRecord));
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
 
     async close() {
