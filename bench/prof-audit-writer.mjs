@@ -3,12 +3,32 @@
 // drops records, and (when the build has it) sealed for the entry's own write. With
 // BATON_AB_DIST=<another dist>, that build too, interleaved round by round.
 // Usage: npm run build && node bench/prof-audit-writer.mjs
+//        node bench/prof-audit-writer.mjs --only <runs>   (for callgrind: sealed runs of one build, BATON_AB_DIST or this one)
 import { pathToFileURL } from 'node:url';
 import { createBatonAgent, baton as thisBuild } from './lib/baton-agent.mjs';
 
 const sample = createBatonAgent(thisBuild.createMemoryStore());
 const journal = await sample.runtime.journal(await sample.runOnce());
 await sample.runtime.close();
+
+if (process.argv[2] === '--only') {
+  // For callgrind (bench/audit-writer-callgrind.sh): 20,000 runs sealed by this build (or the
+  // one at BATON_AB_DIST), then `runs` more; instructions per run = the difference of two counts.
+  const runs = Number(process.argv[3] ?? '0');
+  const build = process.env.BATON_AB_DIST
+    ? await import(pathToFileURL(`${process.env.BATON_AB_DIST.replace(/\/$/, '')}/index.js`).href)
+    : thisBuild;
+  const writer = build.createAuditWriter({ appendRecord: () => Promise.resolve(1) });
+  for (let index = 0; index < 20_000 + runs; index++) {
+    const runId = `run_${String(index).padStart(24, '0')}`;
+    const chain = writer.openChain({ runId, startedEmpty: true });
+    for (const entry of journal) {
+      chain.seal({ ...entry, runId }).stored(true);
+      await null;
+    }
+  }
+  process.exit(0);
+}
 
 const builds = [['this build', thisBuild]];
 if (process.env.BATON_AB_DIST)

@@ -834,9 +834,13 @@ function sealText(
     state.key === undefined
       ? nodeCrypto().hash('sha256', text, 'hex')
       : nodeCrypto().createHmac('sha256', state.key).update(text).digest('hex');
-  // join() makes the stored text one flat string in one allocation: a concatenation would keep
-  // every piece alive in a store that holds the text in memory.
-  return { hash, json: [head, ',"hash":"', hash, '"', tail].join('') };
+  // Hashing flattened `text` (V8 turns a concatenation into one flat string when it is read
+  // whole), so the stored JSON is made of two slices of it, copied with plain memory copies,
+  // instead of walking the tree of pieces of head and tail a second time (callgrind: about 3.8k
+  // fewer instructions per run of three entries). join() makes it one flat string in one
+  // allocation: a concatenation would keep every piece alive in a store that holds the text.
+  const split = prev.length + head.length;
+  return { hash, json: [text.slice(prev.length, split), ',"hash":"', hash, '"', text.slice(split)].join('') };
 }
 
 /** What needs escaping in a JSON string: a quote, a backslash, a control character, a surrogate (lone ones are escaped). */

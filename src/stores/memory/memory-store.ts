@@ -164,9 +164,13 @@ export function createMemoryStore(): Store {
     return typeof stream === 'string' && (stream === lastStream || streams.has(stream));
   }
 
-  /** Appends a checked record's JSON to its stream and returns its `seq`. */
-  function storeRecord(stream: string, at: number, json: string): number {
-    let records = stream === lastStream ? lastRecords : streams.get(stream);
+  /**
+   * Appends a checked record's JSON to its stream and returns its `seq`. `fresh`: `knownStream`
+   * said no for it and nothing was stored since, so it is not looked up again (a run's first
+   * record, whose stream is new, would otherwise cost two lookups in a map of every stream kept).
+   */
+  function storeRecord(stream: string, at: number, json: string, fresh = false): number {
+    let records = stream === lastStream ? lastRecords : fresh ? undefined : streams.get(stream);
     if (records === undefined) {
       records = [];
       streams.set(stream, records);
@@ -282,15 +286,19 @@ export function createMemoryStore(): Store {
       // Every record is checked (and serialized) before anything is stored; the usual call
       // carries one record, so that one is kept without a list.
       let first: StoredText | undefined;
+      let firstFresh = false;
       let rest: StoredText[] | undefined;
       try {
         for (let index = 0; index < records.length; index++) {
           const { stream, data, at } = records[index] as StreamRecord;
           // A stream the store holds has a checked name: its name is not checked again.
-          const prepared = prepareRecord(stream, data, at, knownStream(stream));
+          const known = knownStream(stream);
+          const prepared = prepareRecord(stream, data, at, known);
           const stored: StoredText = { stream, at: prepared.at, json: prepared.json };
-          if (first === undefined) first = stored;
-          else if (rest === undefined) rest = [stored];
+          if (first === undefined) {
+            first = stored;
+            firstFresh = !known;
+          } else if (rest === undefined) rest = [stored];
           else rest.push(stored);
         }
       } catch (error) {
@@ -298,7 +306,7 @@ export function createMemoryStore(): Store {
       }
       const refused = append(entry, fence);
       if (refused !== undefined) return Promise.reject(refused);
-      if (first !== undefined) storeRecord(first.stream, first.at, first.json);
+      if (first !== undefined) storeRecord(first.stream, first.at, first.json, firstFresh);
       if (rest !== undefined) for (const { stream, at, json } of rest) storeRecord(stream, at, json);
       return storedNow;
     },
@@ -331,8 +339,9 @@ export function createMemoryStore(): Store {
     appendRecord(stream, data, now) {
       if (closed) return Promise.reject(storeClosedError('The memory store'));
       try {
-        const { json, at } = prepareRecord(stream, data, now, knownStream(stream));
-        return Promise.resolve(storeRecord(stream, at, json));
+        const known = knownStream(stream);
+        const { json, at } = prepareRecord(stream, data, now, known);
+        return Promise.resolve(storeRecord(stream, at, json, !known));
       } catch (error) {
         return Promise.reject(error);
       }
