@@ -2,7 +2,7 @@
 
 import { BatonError, ConfigError } from './core/errors.js';
 import type { RunObserver } from './core/run-observer.js';
-import { createRuntime as createKernelRuntime, type Runtime, type RuntimeOptions } from './core/runtime.js';
+import { createKernelRuntime, type Runtime, type RuntimeOptions } from './core/runtime.js';
 import type { Store } from './core/store.js';
 import type { MetricsOptions } from './observability/metrics.js';
 import { createTelemetryObserver } from './observability/telemetry.js';

@@ -123,6 +123,17 @@ describe('the root import', () => {
     expect(root.files.length).toBeLessThan(root.modules.length / 3);
   });
 
+  it('keeps the name of every exported function (the bundle renames a clashing one otherwise: createRuntime2)', async () => {
+    const exported = (await import(pathToFileURL(join(repository, 'dist/index.js')).href)) as Record<
+      string,
+      unknown
+    >;
+    const renamed = Object.entries(exported)
+      .filter(([name, value]) => typeof value === 'function' && /^[a-z]/.test(name) && value.name !== name)
+      .map(([name, value]) => `${name} is named ${(value as { name: string }).name}`);
+    expect(renamed).toEqual([]);
+  });
+
   it('shares one zod with the user: the lazily loaded module is the one `import` gives', async () => {
     const imported = await import('zod');
     expect(loadZod().z).toBe(imported.z);

@@ -153,7 +153,7 @@ export interface Runtime {
  * await runtime.close();
  * ```
  */
-export function createRuntime(
+export function createKernelRuntime(
   options: RuntimeOptions = {},
   openDefaultStore?: () => Promise<Store>,
 ): Runtime {
@@ -899,3 +899,9 @@ function checkRunId(target: string, runId: unknown): void {
     { code: 'INVALID_OPTION' },
   );
 }
+
+/**
+ * The kernel's `createRuntime` under its own name in the bundle (the package's `createRuntime`,
+ * which supplies the default store, keeps its name there: `createRuntime.name`, stack traces).
+ */
+export { createKernelRuntime as createRuntime };
