@@ -65,6 +65,9 @@ function place(list: RunSlot[], slot: RunSlot, at: Position, member: boolean): v
 
 const scanLimit = 32;
 
+/** Journals shorter than this grow by a copy at their exact size (see `append`). */
+const exactGrowthLimit = 8;
+
 function hasKey(entries: JournalEntry[], slot: RunSlot, key: string): boolean {
   if (entries.length < scanLimit) {
     for (let index = 0; index < entries.length; index++) if (entries[index]!.key === key) return true;
@@ -149,7 +152,10 @@ export function createMemoryStore(): Store {
     if (entries === undefined) slot.entries = [copyEntry(entry)];
     else if (hasKey(entries, slot, entry.key)) return journalConflictError(entry.runId, entry.key);
     else {
-      entries.push(copyEntry(entry));
+      // A short journal grows at its exact size (a push would leave room for 16 more entries,
+      // kept for as long as the store keeps the run); a long one grows by pushes.
+      if (entries.length < exactGrowthLimit) slot.entries = entries.concat(copyEntry(entry));
+      else entries.push(copyEntry(entry));
       slot.keys?.add(entry.key);
     }
     return undefined;
