@@ -388,8 +388,64 @@ interface RunOptionals {
   trace?: string | undefined;
 }
 
-/** Copies a run's top-level fields, taking optional ones from `optionals` and dropping those that are `undefined`. */
+/**
+ * Copies a run's top-level fields, taking optional ones from `optionals` and dropping those that
+ * are `undefined`. The two common shapes (a leased run, a run that completed) are built as one
+ * literal each: fields added one by one after the literal's own spill into a second allocation
+ * (a property array), and this store keeps every run's last record for the life of the process.
+ */
 function copyRun(run: RunRecord, optionals: RunOptionals = run): RunRecord {
+  const { output, endedAt, leaseOwner, leaseExpiresAt } = optionals;
+  if (
+    optionals.error === undefined &&
+    optionals.threadId === undefined &&
+    optionals.source === undefined &&
+    optionals.wakeAt === undefined &&
+    optionals.trace === undefined
+  ) {
+    const { id, target, targetVersion, input, status, usage, costUsd, createdAt, updatedAt, schemaVersion } =
+      run;
+    if (
+      output !== undefined &&
+      endedAt !== undefined &&
+      leaseOwner === undefined &&
+      leaseExpiresAt === undefined
+    )
+      return {
+        id,
+        target,
+        targetVersion,
+        input,
+        status,
+        usage,
+        costUsd,
+        createdAt,
+        updatedAt,
+        schemaVersion,
+        output,
+        endedAt,
+      };
+    if (
+      output === undefined &&
+      endedAt === undefined &&
+      leaseOwner !== undefined &&
+      leaseExpiresAt !== undefined
+    )
+      return {
+        id,
+        target,
+        targetVersion,
+        input,
+        status,
+        usage,
+        costUsd,
+        createdAt,
+        updatedAt,
+        schemaVersion,
+        leaseOwner,
+        leaseExpiresAt,
+      };
+  }
   const record: RunRecord = {
     id: run.id,
     target: run.target,
