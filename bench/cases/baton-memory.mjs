@@ -22,7 +22,9 @@ export const FLOOR_LIMIT = 10;
  * async frame in a run's execute, fewer promise layers and closures per step), plus 15% room; then
  * about 23,000 B (bench/hot-alloc.mjs, 27,600 B before: writes the memory store made at once
  * (`storedNow`) not awaited, a step recorded in one `then`, a tool call and a plain start without
- * async frames), plus 15% room.
+ * async frames), plus 15% room. About 20,600 B then 19,800 B (8 December 2026: a timed attempt's
+ * promise without an executor closure, a call plan looked up without a build closure, exact-size
+ * journal lists and run records in the memory store); the budget was left as it was.
  */
 export const ALLOCATION_BUDGET_BYTES = 26_500;
 

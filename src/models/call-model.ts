@@ -86,14 +86,18 @@ export function callModel(
  */
 export function generatedResponse(name: string, result: LanguageModelV3GenerateResult): ModelResponse {
   let text = '';
-  const toolCalls: ModelToolCall[] = [];
+  // The first call starts a list of one: a push onto `[]` leaves room for 16, kept with the
+  // response in the journal for the life of the run (most responses ask for one call).
+  let toolCalls: ModelToolCall[] | undefined;
   for (const part of result.content) {
     if (part.type === 'text') text += part.text;
     else if (part.type === 'tool-call' && part.providerExecuted !== true) {
-      toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+      const call = { toolCallId: part.toolCallId, toolName: part.toolName, input: part.input };
+      if (toolCalls === undefined) toolCalls = [call];
+      else toolCalls.push(call);
     }
   }
-  return response(name, text, toolCalls, result.finishReason.unified, result.usage);
+  return response(name, text, toolCalls ?? [], result.finishReason.unified, result.usage);
 }
 
 /** `callModel` with `doStream`: text is passed to `onDelta` as it arrives. */

@@ -101,6 +101,16 @@ describe('pricing', () => {
     );
   });
 
+  it('prices a model (and its dated ids) registered after it was first looked up', () => {
+    const usage = { inputTokens: 1_000_000, outputTokens: 0, totalTokens: 1_000_000 };
+    const table = createPriceTable();
+    expect(table.costOf('acme:later', usage)).toBeUndefined();
+    expect(table.costOf('acme:later-2025-01-01', usage)).toBeUndefined();
+    table.register({ 'acme:later': { input: 7, output: 1 } });
+    expect(table.costOf('acme:later', usage)).toBe(7);
+    expect(table.costOf('acme:later-2025-01-01', usage)).toBe(7);
+  });
+
   it('keeps a runtime table apart from the process table, both ways', () => {
     registerPrices({ 'acme:shared': { input: 5, output: 5 } });
     const table = createPriceTable({ 'acme:own': { input: 1, output: 2 } });

@@ -50,6 +50,8 @@ export class PriceTable {
   readonly #table = new Map<string, ModelPrice>();
   /** Lookups by model name, including misses and dated-name fallbacks; cleared when prices change. */
   readonly #resolved = new Map<string, ModelPrice | undefined>();
+  /** This table's own price by model name (`null`: none, the catalogue decides); cleared when prices change. */
+  readonly #own = new Map<string, ModelPrice | null>();
 
   /** Adds or overrides prices; see `registerPrices`. */
   register(prices: Readonly<Record<string, ModelPrice>>, where = 'registerPrices()'): void {
@@ -65,6 +67,7 @@ export class PriceTable {
       this.#table.set(model, price);
     }
     this.#resolved.clear();
+    this.#own.clear();
   }
 
   /** The price of a model, if known; see `priceOf`. */
@@ -77,8 +80,13 @@ export class PriceTable {
 
   /** Cost in USD of one call, or `undefined` when the model has no price; see `costOf`. */
   costOf(model: string, usage: Usage, cachedInputTokens = 0): number | undefined {
-    const price = this.#registered(model);
-    if (price === undefined) return catalogueCost(model, usage, cachedInputTokens);
+    // Looked up once per model name: every call would otherwise run the dated-name pattern.
+    let price = this.#own.get(model);
+    if (price === undefined) {
+      price = this.#registered(model) ?? null;
+      this.#own.set(model, price);
+    }
+    if (price === null) return catalogueCost(model, usage, cachedInputTokens);
     const cached = Math.min(cachedInputTokens, usage.inputTokens);
     const cachedPrice = price.cachedInput ?? price.input;
     return (

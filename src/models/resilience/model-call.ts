@@ -77,7 +77,11 @@ interface ModelPlan extends ResilientPlan {
 
 /** The plan of `policy` calling model `name`, cached in `resilience` (so a runtime's breakers stay its own). */
 function modelPlan(resilience: Resilience, policy: ModelCallPolicy, name: string): ModelPlan {
-  return resilience.plan(policy, name, () => buildModelPlan(resilience, policy, name));
+  // Looked up first: the build closure is made only when the plan is (not once per call).
+  return (
+    resilience.cachedPlan<ModelPlan>(policy, name) ??
+    resilience.plan(policy, name, () => buildModelPlan(resilience, policy, name))
+  );
 }
 
 function buildModelPlan(resilience: Resilience, policy: ModelCallPolicy, name: string): ModelPlan {

@@ -168,6 +168,12 @@ export class Resilience {
     return this.#config;
   }
 
+  /** The plan cached for `owner` and `key` by `plan`, unless there is none or settings changed since. */
+  cachedPlan<PLAN>(owner: object, key: string): PLAN | undefined {
+    const cached = this.#plans.get(owner)?.get(key);
+    return cached !== undefined && cached.generation === this.#generation ? (cached.plan as PLAN) : undefined;
+  }
+
   /** A call plan cached per owner and key, built again after `configure` or `reset`. */
   plan<PLAN>(owner: object, key: string, build: () => PLAN): PLAN {
     let byKey = this.#plans.get(owner);

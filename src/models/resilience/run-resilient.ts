@@ -361,6 +361,12 @@ async function timed<T>(plan: ResilientPlan, source: SignalSource, fn: Attempt<T
   return value;
 }
 
+/** The resolve function of the promise `takeResolve` last made (its executor runs at once): no executor closure per attempt. */
+let taken: ((outcome: never) => void) | undefined;
+function takeResolve(resolve: (outcome: never) => void): void {
+  taken = resolve;
+}
+
 /**
  * One attempt with a timeout: rejects with the plan's timeout error when the timer fires, even
  * if the callee ignores its signal; rejects at once when the parent aborts, if the callee reads
@@ -446,9 +452,9 @@ class TimedAttempt<T> implements SignalSource, Expiring, BreakerWatcher {
    * (the call, the resolve function), not in closures over this call's variables.
    */
   run(call: Attempt<T>): Promise<T> {
-    const settled = new Promise<T>((resolve) => {
-      this.#resolve = resolve;
-    });
+    const settled = new Promise<T>(takeResolve);
+    this.#resolve = taken as (outcome: T | Promise<T>) => void;
+    taken = undefined;
     this.#call = call;
     const start = performance.now();
     this.deadline = start + this.#ms;

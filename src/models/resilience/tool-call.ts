@@ -51,7 +51,11 @@ interface ToolPlan extends ResilientPlan {
 
 /** The plan of `tool` called by `agent`, cached in `resilience` (so a runtime's breakers stay its own). */
 function toolPlan(resilience: Resilience, tool: ToolPolicy, agent: string): ToolPlan {
-  return resilience.plan(tool, agent, () => buildToolPlan(resilience, tool, agent));
+  // Looked up first: the build closure is made only when the plan is (not once per call).
+  return (
+    resilience.cachedPlan<ToolPlan>(tool, agent) ??
+    resilience.plan(tool, agent, () => buildToolPlan(resilience, tool, agent))
+  );
 }
 
 function buildToolPlan(resilience: Resilience, tool: ToolPolicy, agent: string): ToolPlan {

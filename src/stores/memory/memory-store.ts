@@ -65,6 +65,18 @@ function place(list: RunSlot[], slot: RunSlot, at: Position, member: boolean): v
 
 const scanLimit = 32;
 
+/** Journals shorter than this grow by a copy at their exact size (see `append`). */
+const exactGrowthLimit = 8;
+
+/** `entries` and then `entry`, as a new list of its exact size (`concat` would take V8's slow path for a non-array argument). */
+function withEntry(entries: JournalEntry[], entry: JournalEntry): JournalEntry[] {
+  const length = entries.length;
+  const next = new Array<JournalEntry>(length + 1);
+  for (let index = 0; index < length; index++) next[index] = entries[index] as JournalEntry;
+  next[length] = entry;
+  return next;
+}
+
 function hasKey(entries: JournalEntry[], slot: RunSlot, key: string): boolean {
   if (entries.length < scanLimit) {
     for (let index = 0; index < entries.length; index++) if (entries[index]!.key === key) return true;
@@ -149,7 +161,10 @@ export function createMemoryStore(): Store {
     if (entries === undefined) slot.entries = [copyEntry(entry)];
     else if (hasKey(entries, slot, entry.key)) return journalConflictError(entry.runId, entry.key);
     else {
-      entries.push(copyEntry(entry));
+      // A short journal grows at its exact size (a push would leave room for 16 more entries,
+      // kept for as long as the store keeps the run); a long one grows by pushes.
+      if (entries.length < exactGrowthLimit) slot.entries = withEntry(entries, copyEntry(entry));
+      else entries.push(copyEntry(entry));
       slot.keys?.add(entry.key);
     }
     return undefined;
@@ -391,8 +406,64 @@ interface RunOptionals {
   trace?: string | undefined;
 }
 
-/** Copies a run's top-level fields, taking optional ones from `optionals` and dropping those that are `undefined`. */
+/**
+ * Copies a run's top-level fields, taking optional ones from `optionals` and dropping those that
+ * are `undefined`. The two common shapes (a leased run, a run that completed) are built as one
+ * literal each: fields added one by one after the literal's own spill into a second allocation
+ * (a property array), and this store keeps every run's last record for the life of the process.
+ */
 function copyRun(run: RunRecord, optionals: RunOptionals = run): RunRecord {
+  const { output, endedAt, leaseOwner, leaseExpiresAt } = optionals;
+  if (
+    optionals.error === undefined &&
+    optionals.threadId === undefined &&
+    optionals.source === undefined &&
+    optionals.wakeAt === undefined &&
+    optionals.trace === undefined
+  ) {
+    const { id, target, targetVersion, input, status, usage, costUsd, createdAt, updatedAt, schemaVersion } =
+      run;
+    if (
+      output !== undefined &&
+      endedAt !== undefined &&
+      leaseOwner === undefined &&
+      leaseExpiresAt === undefined
+    )
+      return {
+        id,
+        target,
+        targetVersion,
+        input,
+        status,
+        usage,
+        costUsd,
+        createdAt,
+        updatedAt,
+        schemaVersion,
+        output,
+        endedAt,
+      };
+    if (
+      output === undefined &&
+      endedAt === undefined &&
+      leaseOwner !== undefined &&
+      leaseExpiresAt !== undefined
+    )
+      return {
+        id,
+        target,
+        targetVersion,
+        input,
+        status,
+        usage,
+        costUsd,
+        createdAt,
+        updatedAt,
+        schemaVersion,
+        leaseOwner,
+        leaseExpiresAt,
+      };
+  }
   const record: RunRecord = {
     id: run.id,
     target: run.target,
