@@ -19,13 +19,29 @@ export const WRITE_LIMIT = 1.5;
 const dist = (file) => import(pathToFileURL(new URL(`../../dist/${file}`, import.meta.url).pathname).href);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/** JSON text of a column, as the stores write it (`undefined` is SQL NULL). */
+const toJson = (value) => (value === undefined ? null : (JSON.stringify(value) ?? null));
+
+/** A journal entry's column values, in the journal table's order: the same bytes the store writes. */
+const journalParams = (entry) => [
+  entry.runId,
+  entry.key,
+  entry.name,
+  entry.kind,
+  entry.status,
+  toJson(entry.result),
+  toJson(entry.error),
+  entry.startedAt,
+  entry.endedAt,
+  toJson(entry.meta),
+];
+
 /**
  * Journaled write vs bare INSERT, interleaved write by write (`pairs` of each, the order inside
  * a pair alternating) so machine load hits both alike; the median of each side's per-write times.
  * Both sides use a prepared statement, as the store does.
  */
 async function writeRatio(store, schema, { pairs }) {
-  const { journalParams } = await dist('stores/sqlite/sqlite-rows.js');
   const now = Date.now();
   const runId = 'bench-writes';
   await store.createRun({
